@@ -1,0 +1,98 @@
+/*
+ * cfg.h - the bootd.json configuration
+ *
+ * Every setting has a default, so no file is needed to start.  The file is
+ * JSON (read with Jansson); an unknown key, a wrong type or malformed JSON is
+ * an error naming the key, or the line and column.  See bootd.json(5).
+ *
+ *   {
+ *     "database": "/var/lib/bootd/bootd.db",
+ *     "admin_group": "bootadm",
+ *     "token_ttl": 21600,
+ *     "daemon": {
+ *       "listen": "unix:/run/bootd/bootd.sock",   (or "127.0.0.1:9000")
+ *       "socket_mode": "0660", "socket_owner": "", "socket_group": "www-data",
+ *       "user": "bootd", "group": "bootd",
+ *       "workers": 0, "max_requests": 0, "drain_timeout": 10,
+ *       "event_wait_ms": 50, "log": "stderr", "log_level": "info"
+ *     },
+ *     "menu": {
+ *       "base_url": "http://127.0.0.1", "timeout": 5,
+ *       "shell": true, "memtest": true,
+ *       "memtest_bios": "memtest86+x64.bin", "memtest_efi": "memtest86+x64.efi",
+ *       "manual_dists": [], "unknown": "local"
+ *     }
+ *   }
+ */
+#ifndef BOOTD_CFG_H
+#define BOOTD_CFG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define CFG_DEFAULT_PATH	"/etc/bootd/bootd.json"
+
+enum cfg_log {
+	CFG_LOG_STDERR,
+	CFG_LOG_SYSLOG
+};
+
+enum cfg_unknown {
+	CFG_UNKNOWN_LOCAL,	/* unknown MAC: menu defaulting to local boot */
+	CFG_UNKNOWN_SHELL,	/* unknown MAC: menu defaulting to the shell */
+};
+
+struct cfg_daemon {
+	char		*listen;	/* "unix:PATH" or "HOST:PORT" */
+	unsigned	 socket_mode;	/* mode of a unix socket, e.g. 0660 */
+	char		*socket_owner;	/* user owning the socket, "" = as is */
+	char		*socket_group;	/* group of the socket, "" = as is */
+	char		*user;		/* drop to this user when root */
+	char		*group;		/* drop to this group when root */
+	int		 workers;	/* worker processes; 0 = number of CPUs */
+	long		 max_requests;	/* recycle a worker after this; 0 = never */
+	int		 drain_timeout;	/* seconds to finish in-flight requests */
+	int		 event_wait_ms;	/* bound on waiting to record a boot */
+	enum cfg_log	 log;		/* where log lines go */
+	int		 log_level;	/* syslog priority: LOG_ERR..LOG_DEBUG */
+};
+
+struct cfg_menu {
+	char		*base_url;	/* {{base_url}}; images at BASE/images/ */
+	int		 timeout;	/* menu timeout in seconds; 0 = no menu */
+	int		 shell;		/* offer the iPXE shell entry */
+	int		 memtest;	/* offer the memory test entry */
+	char		*memtest_bios;	/* path under BASE/images/ (BIOS) */
+	char		*memtest_efi;	/* path under BASE/images/ (UEFI) */
+	char		**manual_dists;	/* extra install entries, by name */
+	size_t		 nmanual_dists;
+	enum cfg_unknown unknown;	/* what unknown MACs get */
+};
+
+struct cfg {
+	char		*path;		/* file read, or NULL for defaults */
+	char		*database;	/* path of the SQLite inventory */
+	char		*admin_group;	/* group that may change every host */
+	long		 token_ttl;	/* install token lifetime, seconds */
+	struct cfg_daemon daemon;
+	struct cfg_menu	 menu;
+};
+
+/*
+ * Load the configuration.  path is the file to read; if NULL, the
+ * BOOTD_CONFIG environment variable names it, else CFG_DEFAULT_PATH.
+ * A missing file is not an error when path was not given explicitly
+ * (neither argument nor environment): defaults apply.
+ * On success *out is a new struct cfg the caller frees with cfg_free().
+ */
+enum bootd_err	 cfg_load(const char *path, struct cfg **out,
+		    struct bootd_error *err);
+
+/* Defaults only.  The caller frees the result with cfg_free(). */
+enum bootd_err	 cfg_defaults(struct cfg **out, struct bootd_error *err);
+
+/* Release cfg.  Accepts NULL.  This function can't fail. */
+void		 cfg_free(struct cfg *cfg);
+
+#endif /* BOOTD_CFG_H */

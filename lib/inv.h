@@ -1,0 +1,281 @@
+/*
+ * inv.h - the SQLite inventory: hosts, NICs, environments, distributions,
+ * attributes, install tokens, boot events, discovered MACs and the audit log
+ *
+ * All access to the database goes through this API (see DESIGN.md: keeping
+ * every inventory access behind inv_ is what lets another storage engine
+ * stand behind it later).  The schema lives in sql/NNN-*.sql and is compiled
+ * into the binaries; inv_open() creates or migrates it.
+ *
+ * Hosts are named by FQDN, by short name when unambiguous, or by any of
+ * their MACs (any spelling mac_parse() accepts): every function below that
+ * takes "host" resolves it that way.
+ *
+ * Every change writes an audit row (actor, time, what, old -> new) in the
+ * same transaction as the change.  Values are validated on the way in (see
+ * valid.h); a refused change leaves the database unchanged.
+ *
+ * Strings in returned structs are owned by the struct and freed with its
+ * *_free() function.
+ */
+#ifndef BOOTD_INV_H
+#define BOOTD_INV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define INV_TOKEN_LEN	32	/* install token: 32 lowercase hex chars */
+#define INV_DEFAULT_ENV	"default"	/* exists in every database */
+
+struct inv;			/* opaque database handle */
+
+enum inv_mode {
+	INV_RDONLY,		/* lookups only; the file must exist */
+	INV_RDWR,		/* changes; the file must exist, is migrated */
+	INV_CREATE		/* as INV_RDWR, creating the file if missing */
+};
+
+enum inv_action {
+	INV_ACTION_LOCAL,	/* boot from local disk */
+	INV_ACTION_INSTALL	/* install the host's distribution */
+};
+
+struct inv_kv {
+	char	*key;
+	char	*value;
+};
+
+struct inv_dist {
+	char	 *name;		/* e.g. "debian-12" */
+	char	 *kernel;	/* URL template */
+	char	**initrds;	/* URL templates, at least one */
+	size_t	  ninitrds;
+	char	 *cmdline;	/* kernel command-line template */
+};
+
+struct inv_host {
+	char		 *fqdn;
+	char		 *env;		/* environment name */
+	enum inv_action	  action;
+	char		 *dist;		/* distribution name, or NULL */
+	char		**macs;		/* canonical MACs, sorted */
+	size_t		  nmacs;
+	struct inv_kv	 *attrs;	/* sorted by key */
+	size_t		  nattrs;
+	char		 *token;	/* live install token, or NULL */
+	int64_t		  token_expires; /* unix time; 0 when no token */
+	int64_t		  last_seen;	/* unix time of last boot; 0 = never */
+	char		 *last_served;	/* what it got then, or NULL */
+};
+
+/* Everything needed to answer one boot request. */
+struct inv_boot {
+	struct inv_host	 *host;
+	/*
+	 * The distribution to install: set only when the host is marked
+	 * install, names a distribution, and has an unexpired, unused token.
+	 * NULL otherwise, and then the answer is local boot.
+	 */
+	struct inv_dist	 *dist;
+	struct inv_dist	**manual;	/* distributions offered by name in the
+					 * menu (cfg menu.manual_dists) */
+	size_t		  nmanual;
+};
+
+struct inv_env {
+	char	*name;
+	char	*group;		/* unix group allowed to manage it; "" = admins */
+};
+
+struct inv_discovered {
+	char	*mac;		/* canonical */
+	int64_t	 first_seen;
+	int64_t	 last_seen;
+	int64_t	 count;
+	char	*params;	/* client parameters of the last request */
+};
+
+struct inv_audit {
+	int64_t	 id;
+	int64_t	 time;
+	char	*actor;		/* e.g. "alice (uid 1000)" */
+	char	*op;		/* e.g. "set-reinstall" */
+	char	*object;	/* e.g. the FQDN */
+	char	*old_value;	/* may be NULL */
+	char	*new_value;	/* may be NULL */
+};
+
+struct inv_event {		/* one boot request, for inv_record_boot() */
+	const char	*mac;		/* canonical */
+	const char	*fqdn;		/* NULL for an unknown MAC */
+	const char	*served;	/* "install", "local", "unknown", "failsafe" */
+	const char	*params;	/* client parameters, "k=v k=v", or NULL */
+	int64_t		 time;
+};
+
+struct inv_counts {
+	int64_t	hosts, nics, dists, envs, discovered, installing;
+};
+
+/* Open, close, schema ------------------------------------------------- */
+
+/*
+ * Open the database at path.  INV_CREATE creates the file and schema;
+ * INV_RDWR and INV_CREATE migrate an older schema in one transaction;
+ * INV_RDONLY refuses an outdated schema.  A schema newer than this binary
+ * is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy timeout,
+ * synchronous=NORMAL.  The caller closes *out with inv_close().
+ */
+enum bootd_err	 inv_open(const char *path, enum inv_mode mode, struct inv **out,
+		    struct bootd_error *err);
+void		 inv_close(struct inv *inv);	/* accepts NULL */
+
+/* Schema version this binary writes. This function can't fail. */
+int		 inv_schema_latest(void);
+
+/* Read the schema version from the database (a real query). */
+enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
+		    struct bootd_error *err);
+
+/* Milliseconds to wait on a locked database before BOOTD_EBUSY. */
+void		 inv_set_busy_timeout(struct inv *inv, int ms);
+
+/* Who is making changes, for the audit log.  Copied. */
+enum bootd_err	 inv_set_actor(struct inv *inv, const char *actor);
+
+/*
+ * Return 1 when the file at the path inv was opened from is gone or is no
+ * longer the file that was opened (deleted, replaced), else 0.  Used by the
+ * daemon to reopen.  This function can't fail.
+ */
+int		 inv_stale(struct inv *inv);
+
+/* Hosts and NICs ------------------------------------------------------ */
+
+enum bootd_err	 inv_host_add(struct inv *inv, const char *fqdn,
+		    const char *const *macs, size_t nmacs, const char *env,
+		    struct bootd_error *err);	/* env NULL = "default" */
+enum bootd_err	 inv_host_remove(struct inv *inv, const char *host,
+		    struct bootd_error *err);
+enum bootd_err	 inv_host_rename(struct inv *inv, const char *host,
+		    const char *newfqdn, struct bootd_error *err);
+enum bootd_err	 inv_host_set_env(struct inv *inv, const char *host,
+		    const char *env, struct bootd_error *err);
+enum bootd_err	 inv_host_set_dist(struct inv *inv, const char *host,
+		    const char *dist, struct bootd_error *err); /* NULL clears */
+enum bootd_err	 inv_nic_add(struct inv *inv, const char *host, const char *mac,
+		    struct bootd_error *err);
+enum bootd_err	 inv_nic_remove(struct inv *inv, const char *mac,
+		    struct bootd_error *err);	/* a host keeps >= 1 NIC */
+
+/* Resolve a host name (FQDN, short name, MAC) to its FQDN; caller frees. */
+enum bootd_err	 inv_host_resolve(struct inv *inv, const char *host,
+		    char **fqdn, struct bootd_error *err);
+/* The whole host.  The caller frees *out with inv_host_free(). */
+enum bootd_err	 inv_host_get(struct inv *inv, const char *host,
+		    struct inv_host **out, struct bootd_error *err);
+void		 inv_host_free(struct inv_host *h);	/* accepts NULL */
+/* Call fn for every host, sorted by FQDN; a non-zero return stops. */
+enum bootd_err	 inv_host_each(struct inv *inv,
+		    int (*fn)(const struct inv_host *, void *), void *arg,
+		    struct bootd_error *err);
+
+/* Attributes ---------------------------------------------------------- */
+
+enum bootd_err	 inv_attr_set(struct inv *inv, const char *host,
+		    const char *key, const char *value, struct bootd_error *err);
+/* Refused while the host's distribution's templates use the key. */
+enum bootd_err	 inv_attr_unset(struct inv *inv, const char *host,
+		    const char *key, struct bootd_error *err);
+
+/* Environments -------------------------------------------------------- */
+
+enum bootd_err	 inv_env_add(struct inv *inv, const char *name,
+		    const char *group, struct bootd_error *err);
+enum bootd_err	 inv_env_remove(struct inv *inv, const char *name,
+		    struct bootd_error *err);	/* refused while hosts use it */
+enum bootd_err	 inv_env_get(struct inv *inv, const char *name,
+		    struct inv_env **out, struct bootd_error *err);
+void		 inv_env_free(struct inv_env *e);
+enum bootd_err	 inv_env_each(struct inv *inv,
+		    int (*fn)(const struct inv_env *, void *), void *arg,
+		    struct bootd_error *err);
+
+/* Distributions ------------------------------------------------------- */
+
+/* Templates are checked with tmpl_check(). */
+enum bootd_err	 inv_dist_add(struct inv *inv, const struct inv_dist *d,
+		    struct bootd_error *err);
+/* Replace the fields of the distribution named d->name. */
+enum bootd_err	 inv_dist_update(struct inv *inv, const struct inv_dist *d,
+		    struct bootd_error *err);
+enum bootd_err	 inv_dist_remove(struct inv *inv, const char *name,
+		    struct bootd_error *err);	/* refused while hosts use it */
+enum bootd_err	 inv_dist_get(struct inv *inv, const char *name,
+		    struct inv_dist **out, struct bootd_error *err);
+void		 inv_dist_free(struct inv_dist *d);	/* accepts NULL */
+enum bootd_err	 inv_dist_each(struct inv *inv,
+		    int (*fn)(const struct inv_dist *, void *), void *arg,
+		    struct bootd_error *err);
+
+/* Reinstall ----------------------------------------------------------- */
+
+/*
+ * Mark host for reinstall of dist (NULL: the host's current distribution;
+ * none is an error) with a fresh single-use token valid for ttl seconds
+ * from now.  Any earlier token of the host is invalidated.  Refused when
+ * the distribution's templates use attributes the host lacks.  When token
+ * is not NULL the new token is copied there.
+ */
+enum bootd_err	 inv_set_reinstall(struct inv *inv, const char *host,
+		    const char *dist, int64_t now, long ttl,
+		    char token[INV_TOKEN_LEN + 1], struct bootd_error *err);
+/* Back to local boot; the token, if any, is invalidated. */
+enum bootd_err	 inv_set_local(struct inv *inv, const char *host,
+		    struct bootd_error *err);
+/*
+ * The installer reports completion with token: the host goes back to local
+ * boot and the token is consumed.  BOOTD_ENOTFOUND for an unknown token,
+ * BOOTD_EEXPIRED for a used or expired one; nothing changes then.
+ * On success, when fqdn is not NULL, *fqdn is the host (caller frees).
+ */
+enum bootd_err	 inv_install_done(struct inv *inv, const char *token,
+		    int64_t now, char **fqdn, struct bootd_error *err);
+
+/* The hot path -------------------------------------------------------- */
+
+/*
+ * One indexed lookup of mac (canonical or any accepted spelling): host,
+ * environment, action, distribution, attributes, token.  manual names the
+ * distributions to offer for manual install (missing ones are skipped).
+ * BOOTD_ENOTFOUND for an unknown MAC.  The caller frees with
+ * inv_boot_free().  Statements are prepared once per handle.
+ */
+enum bootd_err	 inv_lookup(struct inv *inv, const char *mac, int64_t now,
+		    const char *const *manual, size_t nmanual,
+		    struct inv_boot *out, struct bootd_error *err);
+void		 inv_boot_free(struct inv_boot *b);	/* frees members */
+
+/*
+ * Record a boot request: a boot event row, the host's last seen time and
+ * what was served, and for an unknown MAC the discovered list (first/last
+ * seen, count).  Waits at most the busy timeout; BOOTD_EBUSY then.
+ */
+enum bootd_err	 inv_record_boot(struct inv *inv, const struct inv_event *ev,
+		    struct bootd_error *err);
+
+/* Listings ------------------------------------------------------------ */
+
+enum bootd_err	 inv_discovered_each(struct inv *inv,
+		    int (*fn)(const struct inv_discovered *, void *), void *arg,
+		    struct bootd_error *err);
+/* Audit rows, oldest first; object NULL = all, else rows about that host. */
+enum bootd_err	 inv_audit_each(struct inv *inv, const char *object,
+		    int (*fn)(const struct inv_audit *, void *), void *arg,
+		    struct bootd_error *err);
+enum bootd_err	 inv_counts(struct inv *inv, struct inv_counts *c,
+		    struct bootd_error *err);
+
+#endif /* BOOTD_INV_H */

@@ -1,0 +1,48 @@
+/*
+ * ipxe.h - render the iPXE script a machine runs
+ *
+ * Pure: no I/O.  The daemon, `bootctl render` and the tests all use it, so
+ * what bootctl prints is what bootd serves.  Output is deterministic: the
+ * same inventory state and configuration give byte-identical scripts.
+ *
+ * iPXE has no quoting (core/exec.c): a line splits at whitespace, a token
+ * starting with '#' starts a comment, "||" "&&" ";" chain commands, "${"
+ * expands settings (repeatedly), a trailing '\' joins lines, CR/LF end a
+ * line.  Every value from the inventory passes through one checking
+ * function per placement (ipxe_check_*) at render time; a value that could
+ * change the script's structure makes the render fail with BOOTD_ERENDER,
+ * and the caller serves ipxe_render_failsafe() instead.
+ */
+#ifndef BOOTD_IPXE_H
+#define BOOTD_IPXE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "inv.h"
+
+/*
+ * The script for a known host: a menu titled with the FQDN whose default
+ * is "Install DIST" when b->dist is set, else local boot.  mac is the
+ * canonical MAC the request came with.  Appends to out (which the caller
+ * resets); on failure out holds no partial script worth serving.
+ */
+enum bootd_err	 ipxe_render_host(const struct cfg *cfg,
+		    const struct inv_boot *b, const char *mac, struct buf *out,
+		    struct bootd_error *err);
+
+/* The script for an unknown MAC (cfg menu.unknown decides the default). */
+enum bootd_err	 ipxe_render_unknown(const struct cfg *cfg, const char *mac,
+		    struct buf *out, struct bootd_error *err);
+
+/*
+ * The fail-safe script: always local boot, never an installer, with an
+ * echo of reason (reduced to safe characters).  cfg may be NULL.  This
+ * function can't fail, except on allocation (see buf_failed()).
+ */
+void		 ipxe_render_failsafe(const struct cfg *cfg, const char *reason,
+		    struct buf *out);
+
+#endif /* BOOTD_IPXE_H */

@@ -1,0 +1,19 @@
+/*
+ * migrations.h - the schema migrations compiled in from sql/NNN-*.sql
+ *
+ * Migration N brings a database from user_version N-1 to N.  The table is
+ * generated at build time (cmake/embed_sql.cmake); inv_open() applies it.
+ */
+#ifndef BOOTD_MIGRATIONS_H
+#define BOOTD_MIGRATIONS_H
+
+struct migration {
+	int		 version;	/* user_version after applying it */
+	const char	*name;		/* file name, for messages */
+	const char	*sql;		/* the statements */
+};
+
+extern const struct migration	inv_migrations[];
+extern const int		inv_nmigrations;
+
+#endif /* BOOTD_MIGRATIONS_H */

@@ -1,0 +1,36 @@
+/*
+ * valid.h - validation of values on their way into the inventory
+ *
+ * Each validator fully accepts or rejects (never "cleans up") and on
+ * rejection returns BOOTD_EINVAL with a one-line reason naming the field.
+ * No value anywhere may contain control characters or anything the iPXE
+ * script renderer could not emit safely (see ipxe.h).
+ */
+#ifndef BOOTD_VALID_H
+#define BOOTD_VALID_H
+
+#include "err.h"
+
+/* A hostname or FQDN: labels [a-z0-9-] (any case), 1-63 chars, no leading
+ * or trailing '-', total <= 253; stored lowercase by the inventory. */
+enum bootd_err	valid_fqdn(const char *s, struct bootd_error *err);
+/* Attribute key: [a-z0-9_.-], 1-64 chars. */
+enum bootd_err	valid_attr_key(const char *s, struct bootd_error *err);
+/* Attribute value: printable ASCII, no "${", no whitespace, <= 255 chars;
+ * may be empty. */
+enum bootd_err	valid_attr_value(const char *s, struct bootd_error *err);
+/* Name of a distribution or environment: [A-Za-z0-9_.+-], 1-64 chars,
+ * starting with a letter or digit. */
+enum bootd_err	valid_name(const char *what, const char *s,
+		    struct bootd_error *err);
+/* Unix group name (for environments): [a-z_][a-z0-9_-]*, <= 32, or "". */
+enum bootd_err	valid_group(const char *s, struct bootd_error *err);
+/* URL template: http:// or https://, printable ASCII without whitespace,
+ * <= 1024 chars, valid template syntax. */
+enum bootd_err	valid_url_template(const char *s, struct bootd_error *err);
+/* Command-line template: printable ASCII and spaces, <= 2048 chars, no
+ * token starting with '#', no "||" "&&" ";" tokens, no trailing '\',
+ * valid template syntax. */
+enum bootd_err	valid_cmdline_template(const char *s, struct bootd_error *err);
+
+#endif /* BOOTD_VALID_H */
