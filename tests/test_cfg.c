@@ -1,0 +1,252 @@
+/*
+ * test_cfg.c - loading bootd.json: valid, missing, malformed, wrong type,
+ * unknown key
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "cfg.h"
+
+static char dir[] = "/tmp/bootd-test-cfg-XXXXXX";
+static char path[512];
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bootd.json", dir);
+	unsetenv("BOOTD_CONFIG");
+}
+
+static void
+teardown(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Load text as a config file; returns the code, the message in err. */
+static enum bootd_err
+load_text(const char *text, struct cfg **cfg, struct bootd_error *err)
+{
+	write_file(text);
+	return cfg_load(path, cfg, err);
+}
+
+START_TEST(test_defaults)
+{
+	struct cfg *cfg;
+
+	ck_assert_int_eq(cfg_defaults(&cfg, NULL), BOOTD_OK);
+	ck_assert_str_eq(cfg->database, "/var/lib/bootd/bootd.db");
+	ck_assert_str_eq(cfg->daemon.listen, "unix:/run/bootd/bootd.sock");
+	ck_assert_uint_eq(cfg->daemon.socket_mode, 0660);
+	ck_assert_int_gt(cfg->daemon.workers, 0);
+	ck_assert_int_eq(cfg->menu.timeout, 5);
+	ck_assert_int_eq(cfg->menu.shell, 1);
+	ck_assert_int_eq(cfg->menu.memtest, 1);
+	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
+	ck_assert_int_eq(cfg->token_ttl, 21600);
+	ck_assert_ptr_null(cfg->path);
+	cfg_free(cfg);
+	cfg_free(NULL);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct cfg *cfg;
+	struct bootd_error err = { "" };
+
+	ck_assert_int_eq(load_text("{\n"
+	    "  \"database\": \"/tmp/x.db\",\n"
+	    "  \"admin_group\": \"wheel\",\n"
+	    "  \"token_ttl\": 3600,\n"
+	    "  \"daemon\": {\"listen\": \"127.0.0.1:9000\", \"workers\": 3,\n"
+	    "    \"socket_mode\": \"0600\", \"socket_owner\": \"root\",\n"
+	    "    \"socket_group\": \"www-data\", \"user\": \"nobody\",\n"
+	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
+	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
+	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
+	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
+	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
+	    "    \"memtest_bios\": \"mt/memtest.bin\",\n"
+	    "    \"memtest_efi\": \"mt/memtest.efi\",\n"
+	    "    \"manual_dists\": [\"debian-12\", \"rocky-9\"],\n"
+	    "    \"unknown\": \"shell\"}\n"
+	    "}\n", &cfg, &err), BOOTD_OK);
+	ck_assert_str_eq(cfg->path, path);
+	ck_assert_str_eq(cfg->database, "/tmp/x.db");
+	ck_assert_str_eq(cfg->admin_group, "wheel");
+	ck_assert_int_eq(cfg->token_ttl, 3600);
+	ck_assert_str_eq(cfg->daemon.listen, "127.0.0.1:9000");
+	ck_assert_int_eq(cfg->daemon.workers, 3);
+	ck_assert_uint_eq(cfg->daemon.socket_mode, 0600);
+	ck_assert_str_eq(cfg->daemon.socket_owner, "root");
+	ck_assert_str_eq(cfg->daemon.user, "nobody");
+	ck_assert_str_eq(cfg->daemon.group, "nogroup");
+	ck_assert_int_eq(cfg->daemon.max_requests, 1000);
+	ck_assert_int_eq(cfg->daemon.drain_timeout, 5);
+	ck_assert_int_eq(cfg->daemon.event_wait_ms, 20);
+	ck_assert_int_eq(cfg->daemon.log, CFG_LOG_SYSLOG);
+	ck_assert_int_eq(cfg->daemon.log_level, LOG_DEBUG);
+	ck_assert_str_eq(cfg->menu.base_url, "https://boot.example.org:8443");
+	ck_assert_int_eq(cfg->menu.timeout, 0);
+	ck_assert_int_eq(cfg->menu.shell, 0);
+	ck_assert_int_eq(cfg->menu.memtest, 0);
+	ck_assert_str_eq(cfg->menu.memtest_bios, "mt/memtest.bin");
+	ck_assert_uint_eq(cfg->menu.nmanual_dists, 2);
+	ck_assert_str_eq(cfg->menu.manual_dists[1], "rocky-9");
+	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_SHELL);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_partial_keeps_defaults)
+{
+	struct cfg *cfg;
+
+	ck_assert_int_eq(load_text("{\"menu\": {\"timeout\": 9}}", &cfg, NULL),
+	    BOOTD_OK);
+	ck_assert_int_eq(cfg->menu.timeout, 9);
+	ck_assert_int_eq(cfg->menu.shell, 1);
+	ck_assert_str_eq(cfg->database, "/var/lib/bootd/bootd.db");
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_env_path)
+{
+	struct cfg *cfg;
+
+	write_file("{\"database\": \"/from/env.db\"}");
+	setenv("BOOTD_CONFIG", path, 1);
+	ck_assert_int_eq(cfg_load(NULL, &cfg, NULL), BOOTD_OK);
+	ck_assert_str_eq(cfg->database, "/from/env.db");
+	cfg_free(cfg);
+	/* An explicit argument wins over the environment. */
+	setenv("BOOTD_CONFIG", "/nonexistent/bootd.json", 1);
+	ck_assert_int_eq(cfg_load(path, &cfg, NULL), BOOTD_OK);
+	cfg_free(cfg);
+	/* A file named in the environment must exist. */
+	ck_assert_int_eq(cfg_load(NULL, &cfg, NULL), BOOTD_EINVAL);
+	ck_assert_ptr_null(cfg);
+	unsetenv("BOOTD_CONFIG");
+}
+END_TEST
+
+START_TEST(test_missing_explicit)
+{
+	struct cfg *cfg;
+	struct bootd_error err = { "" };
+	char missing[600];
+
+	snprintf(missing, sizeof(missing), "%s/nope.json", dir);
+	ck_assert_int_eq(cfg_load(missing, &cfg, &err), BOOTD_EINVAL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(strstr(err.text, "nope.json"));
+}
+END_TEST
+
+/* A bad file: the code is EINVAL and the message names what is wrong. */
+static const struct {
+	const char *text;
+	const char *needle;	/* must appear in the message */
+} bad[] = {
+	{ "{", ":1:" },				/* malformed: line */
+	{ "{\n\"database\": \"x\",\n}", ":3:" },	/* trailing comma */
+	{ "[]", "expected an object" },
+	{ "{\"databse\": \"/x\"}", "databse: unknown setting" },
+	{ "{\"daemon\": {\"wrkers\": 2}}", "daemon.wrkers: unknown setting" },
+	{ "{\"database\": 5}", "database: expected a string" },
+	{ "{\"database\": \"\"}", "database: must not be empty" },
+	{ "{\"daemon\": {\"workers\": \"4\"}}", "daemon.workers: expected an integer" },
+	{ "{\"daemon\": {\"workers\": -1}}", "daemon.workers: must be from" },
+	{ "{\"daemon\": {\"workers\": 100000}}", "daemon.workers: must be from" },
+	{ "{\"menu\": {\"shell\": 1}}", "menu.shell: expected true or false" },
+	{ "{\"menu\": {\"timeout\": 1.5}}", "menu.timeout: expected an integer" },
+	{ "{\"menu\": []}", "menu: expected an object" },
+	{ "{\"menu\": {\"base_url\": \"ftp://x\"}}", "menu.base_url: must start" },
+	{ "{\"menu\": {\"base_url\": \"http://x/${net0/mac}\"}}", "not allowed" },
+	{ "{\"menu\": {\"base_url\": \"http://x y\"}}", "not allowed" },
+	{ "{\"menu\": {\"base_url\": \"http://x/#a\"}}", "not allowed" },
+	{ "{\"menu\": {\"base_url\": \"http://x/\"}}", "must not end" },
+	{ "{\"menu\": {\"base_url\": \"http://x\\n\"}}", "control" },
+	{ "{\"menu\": {\"memtest_bios\": \"../etc/passwd\"}}", "menu.memtest_bios" },
+	{ "{\"menu\": {\"memtest_efi\": \"/abs\"}}", "menu.memtest_efi" },
+	{ "{\"menu\": {\"manual_dists\": \"debian\"}}", "expected an array" },
+	{ "{\"menu\": {\"manual_dists\": [\"a b\"]}}", "menu.manual_dists[0]" },
+	{ "{\"menu\": {\"unknown\": \"install\"}}", "menu.unknown" },
+	{ "{\"daemon\": {\"listen\": \"unix:relative\"}}", "absolute path" },
+	{ "{\"daemon\": {\"listen\": \"127.0.0.1:99999\"}}", "port" },
+	{ "{\"daemon\": {\"listen\": \"nonsense\"}}", "daemon.listen" },
+	{ "{\"daemon\": {\"socket_mode\": \"999\"}}", "octal" },
+	{ "{\"daemon\": {\"log\": \"file\"}}", "daemon.log" },
+	{ "{\"daemon\": {\"log_level\": \"loud\"}}", "daemon.log_level" },
+	{ "{\"daemon\": {\"user\": \"Root;rm\"}}", "daemon.user" },
+	{ "{\"token_ttl\": 1}", "token_ttl: must be from" },
+	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
+};
+
+START_TEST(test_bad)
+{
+	struct cfg *cfg = (struct cfg *)1;
+	struct bootd_error err = { "" };
+
+	ck_assert_int_eq(load_text(bad[_i].text, &cfg, &err), BOOTD_EINVAL);
+	ck_assert_ptr_null(cfg);
+	if (strstr(err.text, bad[_i].needle) == NULL)
+		ck_abort_msg("case %d: message \"%s\" lacks \"%s\"", _i,
+		    err.text, bad[_i].needle);
+	ck_assert_ptr_nonnull(strstr(err.text, path));
+	ck_assert_ptr_null(strchr(err.text, '\n'));
+}
+END_TEST
+
+static Suite *
+cfg_suite(void)
+{
+	Suite *s = suite_create("cfg");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_partial_keeps_defaults);
+	tcase_add_test(tc, test_env_path);
+	tcase_add_test(tc, test_missing_explicit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("malformed");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cfg_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
