@@ -1,0 +1,594 @@
+"""harness.py - start a real bootd behind a real nginx on 127.0.0.1 for tests
+
+    from harness import BootServer
+
+    with BootServer() as srv:                      # bootctl init, start both
+        srv.bootctl("host", "add", "web1.example.org", "52:54:00:12:34:56")
+        status, headers, body = srv.get("/ipxe/v1/config?mac=525400123456")
+        status, headers, body = srv.get("/ipxe/v1/health", https=True)
+
+BootServer owns a temporary directory holding everything: bootd.json, the
+SQLite inventory (unless one is given), the nginx configuration rendered from
+nginx/test.conf.in, a throw-away CA and server certificate chain, logs and the
+unix socket.  The directory is removed on close() unless BOOTD_KEEP_TMP=1.
+
+Binaries come from $BOOTD_BINARY_DIR (default /work/main/build), sources
+(nginx/test.conf.in) from $BOOTD_SOURCE_DIR (default: this file's repository).
+
+Run as root, bootd drops to nobody:nogroup and nginx's workers run as
+nobody:nogroup too, so the directory is handed to that user; run as another
+user, nothing changes user.  Under a sanitizer build (BOOTD_SANITIZE=1 or
+not) errors make the process exit non-zero and close() fails when bootd's or
+bootctl's output holds a sanitizer report.
+
+Only the Python standard library is used.  Also usable as a program:
+    python3 tests/harness.py certs DIR     make ca.pem, server.pem (leaf+CA),
+                                           server.key in DIR
+"""
+
+import http.client
+import json
+import os
+import pwd
+import grp
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("BOOTD_SOURCE_DIR") or os.path.dirname(HERE)
+BINARY_DIR = os.environ.get("BOOTD_BINARY_DIR") or "/work/main/build"
+
+SANITIZER_RE = re.compile(
+    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+    r"SUMMARY: UndefinedBehaviorSanitizer")
+
+# Sanitizers: stop at the first error and exit non-zero, so a test fails.
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=0:exitcode=86:"
+                    "detect_leaks=1:strict_string_checks=1",
+    "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=86",
+    "LSAN_OPTIONS": "exitcode=86",
+}
+
+# Bounded readiness polling: tries x pause, never an assertion on time.
+READY_TRIES = 600
+READY_PAUSE = 0.05
+
+
+class HarnessError(Exception):
+    """Something around the system under test did not work."""
+
+
+def binary(name):
+    """Path of a built program, e.g. binary("bootctl")."""
+    sub = {"bootd": "fcgi", "bootctl": "tools"}.get(name, "")
+    return os.path.join(BINARY_DIR, sub, name)
+
+
+def have_binary(name):
+    return os.access(binary(name), os.X_OK)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_busy(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def run_env():
+    env = dict(os.environ)
+    for k, v in SANITIZER_ENV.items():
+        env.setdefault(k, v)
+    return env
+
+
+def make_certs(directory, ip="127.0.0.1", name="localhost"):
+    """
+    Make a throw-away CA and a server certificate for ip/name in directory:
+    ca.pem, ca.key, server.pem (leaf followed by the CA: the full chain iPXE
+    needs), server.key, leaf.pem.  EC P-256 keys, SHA-256, no OCSP/AIA.
+    Returns a dict of the paths.
+    """
+    d = directory
+    p = {k: os.path.join(d, f) for k, f in (
+        ("ca", "ca.pem"), ("ca_key", "ca.key"), ("leaf", "leaf.pem"),
+        ("chain", "server.pem"), ("key", "server.key"),
+        ("csr", "server.csr"), ("ext", "server.ext"))}
+
+    def ossl(*args):
+        r = subprocess.run(["openssl", *args], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise HarnessError("openssl %s: %s" % (args[0], r.stderr.strip()))
+
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-sha256",
+         "-keyout", p["ca_key"], "-out", p["ca"], "-days", "3650",
+         "-subj", "/CN=bootd test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-addext", "subjectKeyIdentifier=hash")
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-sha256", "-keyout", p["key"], "-out", p["csr"],
+         "-subj", "/CN=%s" % ip)
+    with open(p["ext"], "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\n"
+                "subjectAltName=IP:%s,DNS:%s\n"
+                "authorityKeyIdentifier=keyid\n" % (ip, name))
+    ossl("x509", "-req", "-in", p["csr"], "-CA", p["ca"], "-CAkey",
+         p["ca_key"], "-CAcreateserial", "-days", "825", "-sha256",
+         "-extfile", p["ext"], "-out", p["leaf"])
+    with open(p["chain"], "w") as out:
+        for f in (p["leaf"], p["ca"]):
+            with open(f) as inp:
+                out.write(inp.read())
+    os.chmod(p["key"], 0o600)
+    os.chmod(p["ca_key"], 0o600)
+    return p
+
+
+def render(template, values):
+    """Replace @NAME@ in template text; every placeholder must be known."""
+    def sub(m):
+        if m.group(1) not in values:
+            raise HarnessError("no value for @%s@" % m.group(1))
+        return str(values[m.group(1)])
+    return re.sub(r"@([A-Z_]+)@", sub, template)
+
+
+def deep_merge(base, over):
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_metrics(text):
+    """
+    Prometheus text format -> {(name, (("label", "value"), ...)): float}.
+    Labels are sorted.
+    """
+    out = {}
+    line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
+    label_re = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = line_re.match(line)
+        if not m:
+            raise HarnessError("bad metrics line: %r" % line)
+        labels = tuple(sorted(label_re.findall(m.group(3) or "")))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+class BootServer:
+    """
+    A bootd + nginx pair on free 127.0.0.1 ports.
+
+    config: overrides merged into the generated bootd.json (nested dicts).
+    db: use this database file instead of making one with `bootctl init`.
+    start: start both servers right away (else call start()).
+    """
+
+    def __init__(self, config=None, db=None, start=True, workers=2):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-test-")
+        self.is_root = os.geteuid() == 0
+        self.http_port = free_port()
+        self.https_port = free_port()
+        while self.https_port == self.http_port:
+            self.https_port = free_port()
+        self.socket = os.path.join(self.tmp, "bootd.sock")
+        self.images = os.path.join(self.tmp, "images")
+        self.prefix = os.path.join(self.tmp, "nginx")
+        self.conf_path = os.path.join(self.tmp, "bootd.json")
+        self.nginx_conf = os.path.join(self.prefix, "nginx.conf")
+        self.bootd_log_path = os.path.join(self.tmp, "bootd.log")
+        self.nginx_log_path = os.path.join(self.prefix, "nginx.stderr")
+        self.db = db or os.path.join(self.tmp, "db", "bootd.db")
+        self.bootd = None
+        self.nginx = None
+        self.exit_codes = {}
+        self.closed = False
+        self.base_url = "http://127.0.0.1:%d" % self.http_port
+        self.config = {
+            "database": self.db,
+            "token_ttl": 3600,
+            "daemon": {
+                "listen": "unix:" + self.socket,
+                "socket_mode": "0660",
+                "socket_owner": "",
+                "socket_group": "nogroup" if self.is_root else "",
+                "user": "nobody" if self.is_root else "",
+                "group": "nogroup" if self.is_root else "",
+                "workers": workers,
+                "max_requests": 0,
+                "drain_timeout": 10,
+                "event_wait_ms": 50,
+                "log": "stderr",
+                "log_level": "debug",
+            },
+            "menu": {
+                "base_url": self.base_url,
+                "timeout": 5,
+                "shell": True,
+                "memtest": True,
+                "memtest_bios": "memtest86+x64.bin",
+                "memtest_efi": "memtest86+x64.efi",
+                "manual_dists": [],
+                "unknown": "local",
+            },
+        }
+        if not self.is_root:
+            # No privilege drop happens; leave user/group at their defaults.
+            for k in ("user", "group"):
+                del self.config["daemon"][k]
+        if config:
+            self.config = deep_merge(self.config, config)
+        try:
+            self._prepare(own_db=db is None)
+            if start:
+                self.start()
+        except BaseException:
+            self.close(check=False)
+            raise
+
+    # -- setup ----------------------------------------------------------
+
+    def _prepare(self, own_db):
+        os.makedirs(os.path.join(self.prefix, "tmp"))
+        os.makedirs(self.images)
+        os.makedirs(os.path.dirname(self.db), exist_ok=True)
+        self.certs = make_certs(self.tmp)
+        with open(os.path.join(self.images, "hello.ipxe"), "w") as f:
+            f.write("#!ipxe\necho hello from /images/\n")
+        with open(os.path.join(self.images, "blob.efi"), "wb") as f:
+            f.write(bytes(range(256)) * 64)
+        self.write_config()
+        template = os.path.join(SOURCE_DIR, "nginx", "test.conf.in")
+        with open(template) as f:
+            text = render(f.read(), {
+                "PREFIX": self.prefix,
+                "HTTP_PORT": self.http_port,
+                "HTTPS_PORT": self.https_port,
+                "SOCKET": self.socket,
+                "IMAGES": self.images,
+                "CERT": self.certs["chain"],
+                "KEY": self.certs["key"],
+                "FASTCGI_PARAMS": "/etc/nginx/fastcgi_params",
+                "USER": "user nobody nogroup;" if self.is_root else "",
+            })
+        with open(self.nginx_conf, "w") as f:
+            f.write(text)
+        if own_db and have_binary("bootctl"):
+            self.bootctl("init")
+        self._hand_over()
+
+    def _hand_over(self):
+        """As root: let nobody:nogroup (bootd, nginx workers) use the files."""
+        os.chmod(self.tmp, 0o755)
+        if not self.is_root:
+            return
+        uid = pwd.getpwnam("nobody").pw_uid
+        gid = grp.getgrnam("nogroup").gr_gid
+        for top in (self.tmp, os.path.dirname(self.db)):
+            os.chown(top, uid, gid)
+        dbdir = os.path.dirname(self.db)
+        for name in os.listdir(dbdir):
+            path = os.path.join(dbdir, name)
+            if os.path.isfile(path) and name.startswith(
+                    os.path.basename(self.db)):
+                os.chown(path, uid, gid)
+
+    def write_config(self, **overrides):
+        """(Re)write bootd.json, merging overrides (nested dicts)."""
+        if overrides:
+            self.config = deep_merge(self.config, overrides)
+        with open(self.conf_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+        os.chmod(self.conf_path, 0o644)
+
+    # -- processes --------------------------------------------------------
+
+    def start(self):
+        self.start_bootd()
+        self.start_nginx()
+        self.wait_ready()
+
+    def start_bootd(self):
+        if not have_binary("bootd"):
+            raise HarnessError("no bootd at %s" % binary("bootd"))
+        log = open(self.bootd_log_path, "ab")
+        self.bootd = subprocess.Popen(
+            [binary("bootd"), "-c", self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            env=run_env(), cwd=self.tmp)
+        log.close()
+
+    def start_nginx(self):
+        log = open(self.nginx_log_path, "ab")
+        self.nginx = subprocess.Popen(
+            ["nginx", "-p", self.prefix + "/", "-c", self.nginx_conf,
+             "-e", "stderr"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.tmp)
+        log.close()
+
+    def wait_ready(self, path="/ipxe/v1/health", want=(200, 503)):
+        """
+        Poll path through nginx until bootd answers it (a status in want),
+        a bounded number of times; fail early if a process exits.
+        """
+        last = None
+        for _ in range(READY_TRIES):
+            for name, p in (("bootd", self.bootd), ("nginx", self.nginx)):
+                if p is not None and p.poll() is not None:
+                    raise HarnessError(
+                        "%s exited with %d while starting:\n%s" % (
+                            name, p.returncode,
+                            self.bootd_log() if name == "bootd"
+                            else self.nginx_log()))
+            try:
+                status, _, body = self.get(path, timeout=5)
+                if status in want:
+                    return status
+                last = "%d %r" % (status, body[:200])
+            except OSError as e:
+                last = str(e)
+            time.sleep(READY_PAUSE)
+        raise HarnessError("bootd not ready through nginx: %s\n%s\n%s" % (
+            last, self.bootd_log(), self.nginx_log()))
+
+    @property
+    def master_pid(self):
+        return self.bootd.pid
+
+    @property
+    def nginx_pid(self):
+        return self.nginx.pid
+
+    def worker_pids(self, pid=None):
+        """Current children of bootd's master (or of pid)."""
+        pid = pid or self.bootd.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return sorted(int(x) for x in f.read().split())
+        except FileNotFoundError:
+            return []
+
+    def wait_workers(self, count, exclude=(), tries=READY_TRIES):
+        """Wait (bounded) until count workers run, none of them in exclude."""
+        pids = []
+        for _ in range(tries):
+            pids = self.worker_pids()
+            if len(pids) == count and not set(pids) & set(exclude):
+                return pids
+            time.sleep(READY_PAUSE)
+        raise HarnessError("workers %r, wanted %d not in %r" % (
+            pids, count, list(exclude)))
+
+    def reload(self):
+        """SIGHUP to bootd: re-read bootd.json, replace the workers."""
+        self.bootd.send_signal(signal.SIGHUP)
+
+    def stop_bootd(self, timeout=60):
+        """SIGTERM bootd, wait for it; returns its exit code."""
+        if self.bootd is None:
+            return None
+        if self.bootd.poll() is None:
+            self.bootd.send_signal(signal.SIGTERM)
+            try:
+                self.bootd.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.bootd.kill()
+                self.bootd.wait()
+                self.exit_codes["bootd"] = "killed after SIGTERM timeout"
+                return None
+        self.exit_codes["bootd"] = self.bootd.returncode
+        return self.bootd.returncode
+
+    def stop_nginx(self, timeout=30):
+        if self.nginx is None:
+            return None
+        if self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGTERM)
+            try:
+                self.nginx.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+        self.exit_codes["nginx"] = self.nginx.returncode
+        return self.nginx.returncode
+
+    def stop(self):
+        """Stop both; returns {"bootd": code, "nginx": code}."""
+        self.stop_bootd()
+        self.stop_nginx()
+        return dict(self.exit_codes)
+
+    def restart_bootd(self):
+        self.stop_bootd()
+        self.start_bootd()
+        self.wait_ready()
+
+    def sanitizer_reports(self):
+        """Sanitizer report lines found in bootd's log."""
+        return [l for l in self.bootd_log().splitlines()
+                if SANITIZER_RE.search(l)]
+
+    def close(self, check=True):
+        """Stop everything, remove the directory; check sanitizer output."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.stop()
+        finally:
+            reports = self.sanitizer_reports() if check else []
+            log = self.bootd_log() if reports else ""
+            if os.environ.get("BOOTD_KEEP_TMP") == "1" or reports:
+                sys.stderr.write("harness: kept %s\n" % self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+        if reports:
+            raise HarnessError("sanitizer reports from bootd:\n" + log)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(check=True)
+        return False
+
+    # -- logs -------------------------------------------------------------
+
+    def _read(self, path):
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def bootd_log(self):
+        return self._read(self.bootd_log_path)
+
+    def nginx_log(self):
+        return self._read(self.nginx_log_path) + self._read(
+            os.path.join(self.prefix, "error.log"))
+
+    def access_log(self):
+        return self._read(os.path.join(self.prefix, "access.log"))
+
+    # -- clients ----------------------------------------------------------
+
+    def ssl_context(self, tls_max=None, tls_min=None):
+        ctx = ssl.create_default_context(cafile=self.certs["ca"])
+        if tls_max is not None:
+            ctx.maximum_version = tls_max
+        if tls_min is not None:
+            ctx.minimum_version = tls_min
+        return ctx
+
+    def connection(self, https=False, timeout=30, source=None,
+                   tls_max=None, tls_min=None):
+        src = (source, 0) if source else None
+        if https:
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.https_port, timeout=timeout,
+                source_address=src,
+                context=self.ssl_context(tls_max, tls_min))
+        return http.client.HTTPConnection(
+            "127.0.0.1", self.http_port, timeout=timeout,
+            source_address=src)
+
+    def request(self, method, path, body=None, headers=None, https=False,
+                timeout=30, source=None, tls_max=None, tls_min=None,
+                info=None):
+        """
+        One request; returns (status, headers as a dict with lower-case
+        names, body bytes).  path is sent as given (no quoting).
+        info, a dict, receives "tls_version" and "cipher" for HTTPS.
+        """
+        conn = self.connection(https, timeout, source, tls_max, tls_min)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            if info is not None and https:
+                info["tls_version"] = conn.sock.version()
+                info["cipher"] = conn.sock.cipher()
+            return (resp.status,
+                    {k.lower(): v for k, v in resp.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=b"", **kw):
+        hdrs = kw.pop("headers", None) or {
+            "Content-Type": "application/x-www-form-urlencoded"}
+        return self.request("POST", path, body=body, headers=hdrs, **kw)
+
+    def raw(self, data, timeout=30):
+        """Send raw bytes to the HTTP port; return everything read back."""
+        with socket.create_connection(("127.0.0.1", self.http_port),
+                                      timeout=timeout) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            chunks = []
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+        return b"".join(chunks)
+
+    def config_script(self, mac, **kw):
+        status, _, body = self.get("/ipxe/v1/config?mac=" + mac, **kw)
+        return status, body.decode("utf-8", "replace")
+
+    def metrics(self):
+        status, _, body = self.get("/ipxe/v1/metrics")
+        if status != 200:
+            raise HarnessError("metrics: %d %r" % (status, body[:200]))
+        return parse_metrics(body.decode())
+
+    @staticmethod
+    def metric(metrics, name, **labels):
+        """Value of one series from metrics(), 0 when absent."""
+        key = (name, tuple(sorted(labels.items())))
+        return metrics.get(key, 0.0)
+
+    # -- bootctl ----------------------------------------------------------
+
+    def bootctl(self, *args, check=True, db=None):
+        """Run bootctl --db DB ARGS; returns the CompletedProcess (text)."""
+        if not have_binary("bootctl"):
+            raise HarnessError("no bootctl at %s" % binary("bootctl"))
+        r = subprocess.run([binary("bootctl"), "--db", db or self.db,
+                            *args], capture_output=True, text=True,
+                           env=run_env(), stdin=subprocess.DEVNULL)
+        if SANITIZER_RE.search(r.stderr):
+            raise HarnessError("sanitizer report from bootctl %s:\n%s" % (
+                " ".join(args), r.stderr))
+        if self.is_root and os.path.isdir(self.tmp):
+            self._hand_over()
+        if check and r.returncode != 0:
+            raise HarnessError("bootctl %s: exit %d: %s%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+
+def _main(argv):
+    if len(argv) == 3 and argv[1] == "certs":
+        os.makedirs(argv[2], exist_ok=True)
+        for k, v in make_certs(argv[2]).items():
+            print("%s %s" % (k, v))
+        return 0
+    sys.stderr.write("usage: harness.py certs DIR\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))
