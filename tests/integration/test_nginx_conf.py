@@ -1,0 +1,231 @@
+"""
+nginx configuration: the production site nginx/bootd.conf passes `nginx -t`,
+keeps the settings iPXE needs, and has the same locations and limits as the
+loopback template nginx/test.conf.in; the rendered template serves /images/
+with the right types over HTTP and TLS 1.2, refuses other methods and keeps
+/ipxe/v1/metrics from other addresses.  Needs nginx only, not bootd.
+"""
+
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import harness  # noqa: E402
+
+PROD = os.path.join(harness.SOURCE_DIR, "nginx", "bootd.conf")
+TEMPLATE = os.path.join(harness.SOURCE_DIR, "nginx", "test.conf.in")
+
+
+def directives(text):
+    """Set of 'name args' lines inside location blocks, paths blanked."""
+    out = set()
+    depth_loc = 0
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("location"):
+            depth_loc += 1
+            out.add(line)
+            continue
+        if depth_loc:
+            if line.endswith("{"):
+                depth_loc += 1
+            elif line == "}":
+                depth_loc -= 1
+            line = re.sub(r"unix:\S+;", "unix:SOCKET;", line)
+            line = re.sub(r"^alias \S+;", "alias IMAGES;", line)
+            line = re.sub(r"^include \S*(fastcgi_params|@FASTCGI_PARAMS@);",
+                          "include fastcgi_params;", line)
+            out.add(line)
+    return out
+
+
+def server_directives(text):
+    """Lines of the server block outside locations, paths blanked."""
+    out = set()
+    depth = 0
+    for line in text[text.index("server {") + 8:].splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.endswith("{"):
+            depth += 1
+        elif line == "}":
+            depth -= 1
+            if depth < 0:
+                break
+        elif depth == 0 and not re.match(
+                r"(listen|server_name|ssl_certificate(_key)?|access_log|error_log)\b",
+                line):
+            out.add(line)
+    return out
+
+
+class ProductionConfig(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-nginx-")
+        with open(PROD) as f:
+            self.prod = f.read()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_nginx_t_accepts_site(self):
+        certs = harness.make_certs(self.tmp)
+        site = (self.prod
+                .replace("/etc/ssl/bootd/fullchain.pem", certs["chain"])
+                .replace("/etc/ssl/bootd/privkey.pem", certs["key"])
+                .replace("/var/log/nginx/", self.tmp + "/"))
+        for port in ("80", "443"):
+            site = site.replace("listen %s" % port, "listen 127.0.0.1:%d"
+                                % harness.free_port())
+            site = site.replace("listen [::]:%s" % port, "listen [::1]:%d"
+                                % harness.free_port())
+        with open(os.path.join(self.tmp, "bootd.conf"), "w") as f:
+            f.write(site)
+        shutil.copy("/etc/nginx/fastcgi_params", self.tmp)
+        main = os.path.join(self.tmp, "nginx.conf")
+        with open(main, "w") as f:
+            f.write("pid %s/nginx.pid;\nerror_log stderr;\n"
+                    "events {}\nhttp {\n"
+                    "  client_body_temp_path %s/body;\n"
+                    "  include %s/bootd.conf;\n}\n"
+                    % (self.tmp, self.tmp, self.tmp))
+        r = subprocess.run(["nginx", "-t", "-p", self.tmp + "/", "-c", main,
+                            "-e", "stderr"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("syntax is ok", r.stderr)
+        self.assertIn("test is successful", r.stderr)
+
+    def test_tls_settings_for_ipxe(self):
+        self.assertRegex(self.prod, r"\n\s*ssl_protocols TLSv1\.2 TLSv1\.3;")
+        self.assertNotRegex(self.prod, r"TLSv1(\.1)?[ ;]")
+        ciphers = re.search(r"ssl_ciphers (\S+);", self.prod).group(1)
+        # iPXE's suites (net/tls.c): every one offered is one iPXE has.
+        for c in ciphers.split(":"):
+            self.assertRegex(c, r"^ECDHE-(RSA|ECDSA)-AES(128|256)-GCM-SHA"
+                                r"(256|384)$")
+        self.assertIn("listen 80;", self.prod)
+        self.assertIn("listen 443 ssl;", self.prod)
+        self.assertIn("fastcgi_pass unix:/run/bootd/bootd.sock;", self.prod)
+        self.assertIn("alias /srv/bootd/images/;", self.prod)
+
+    def test_template_has_same_locations_and_limits(self):
+        with open(TEMPLATE) as f:
+            tmpl = f.read()
+        self.assertEqual(directives(self.prod), directives(tmpl))
+        self.assertEqual(server_directives(self.prod),
+                         server_directives(tmpl))
+        self.assertIn("listen 127.0.0.1:@HTTP_PORT@;", tmpl)
+        self.assertNotRegex(tmpl, r"\n\s*listen (?!127\.0\.0\.1:)")
+
+
+class StaticThroughNginx(unittest.TestCase):
+    """The rendered template with nginx alone (no bootd)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = harness.BootServer(start=False)
+        cls.srv.start_nginx()
+        cls.srv.wait_ready("/images/hello.ipxe", want=(200,))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_images_types(self):
+        st, h, body = self.srv.get("/images/hello.ipxe")
+        self.assertEqual(st, 200)
+        self.assertEqual(h["content-type"], "text/plain")
+        self.assertTrue(body.startswith(b"#!ipxe\n"))
+        st, h, body = self.srv.get("/images/blob.efi")
+        self.assertEqual(st, 200)
+        self.assertEqual(h["content-type"], "application/octet-stream")
+        self.assertEqual(body, bytes(range(256)) * 64)
+
+    def test_images_over_tls12(self):
+        info = {}
+        st, h, body = self.srv.get("/images/blob.efi", https=True,
+                                   tls_max=ssl.TLSVersion.TLSv1_2, info=info)
+        self.assertEqual(st, 200)
+        self.assertEqual(len(body), 256 * 64)
+        self.assertEqual(info["tls_version"], "TLSv1.2")
+        self.assertRegex(info["cipher"][0], r"^ECDHE-(RSA|ECDSA)-AES.*GCM")
+
+    def test_tls11_refused(self):
+        ctx = self.srv.ssl_context()
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        with self.assertRaises((ssl.SSLError, OSError)):
+            import http.client
+            c = http.client.HTTPSConnection("127.0.0.1", self.srv.https_port,
+                                            timeout=10, context=ctx)
+            try:
+                c.request("GET", "/images/hello.ipxe")
+                c.getresponse().read()
+            finally:
+                c.close()
+
+    def test_chain_served_whole(self):
+        # iPXE without CERT= needs the CA in the handshake: leaf + CA.
+        r = subprocess.run(
+            ["openssl", "s_client", "-connect",
+             "127.0.0.1:%d" % self.srv.https_port, "-tls1_2", "-showcerts",
+             "-CAfile", self.srv.certs["ca"]],
+            input="", capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout.count("-----BEGIN CERTIFICATE-----"), 2,
+                         r.stdout)
+        self.assertIn("Verify return code: 0 (ok)", r.stdout)
+
+    def test_methods_and_unknown_paths(self):
+        self.assertEqual(self.srv.request("PUT", "/images/hello.ipxe")[0],
+                         403)
+        self.assertEqual(self.srv.request("DELETE", "/ipxe/v1/config")[0],
+                         403)
+        self.assertEqual(self.srv.get("/etc/passwd")[0], 404)
+        for path in ("/images/../bootd.json", "/images/..%2fbootd.json",
+                     "/images/%2e%2e/bootd.json"):
+            st, _, body = self.srv.get(path)
+            self.assertIn(st, (400, 404), path)
+            self.assertNotIn(b"database", body)
+        self.assertEqual(self.srv.get("/images/nothing.efi")[0], 404)
+
+    def test_metrics_only_from_allowed_addresses(self):
+        st, _, _ = self.srv.get("/ipxe/v1/metrics", source="127.0.0.2")
+        self.assertEqual(st, 403)
+        # From 127.0.0.1 nginx passes it on (bootd is not running: 502).
+        st, _, _ = self.srv.get("/ipxe/v1/metrics")
+        self.assertEqual(st, 502)
+
+    def test_limits(self):
+        st, _, _ = self.srv.post("/ipxe/v1/done?token=x", body=b"a" * 8192)
+        self.assertEqual(st, 413)
+        st, _, _ = self.srv.get("/ipxe/v1/config?mac=" + "A" * 20000)
+        self.assertEqual(st, 414)
+
+    def test_access_log_fields(self):
+        self.srv.get("/images/hello.ipxe?mac=52-54-00-12-34-56")
+        log = self.srv.access_log()
+        line = [l for l in log.splitlines()
+                if 'mac="52-54-00-12-34-56"' in l]
+        self.assertTrue(line, log)
+        self.assertRegex(line[-1], r' rt=\d+\.\d{3} urt=')
+
+
+if __name__ == "__main__":
+    unittest.main()
