@@ -231,6 +231,8 @@ static const char *const nouns[] = {
 /*
  * Copy s into b with control characters and non-ASCII bytes shown as
  * \xNN, so that nothing printed can move the cursor or split a line.
+ * Backslashes pass as they are: libboot's messages already quote values
+ * that way (valid_quote()).
  */
 static void
 safe_append(struct buf *b, const char *s)
@@ -240,7 +242,7 @@ safe_append(struct buf *b, const char *s)
 	if (s == NULL)
 		return;
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+		if (*p < 0x20 || *p >= 0x7f)
 			buf_printf(b, "\\x%02x", *p);
 		else
 			buf_append(b, (const char *)p, 1);
