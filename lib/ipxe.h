@@ -45,4 +45,41 @@ enum bootd_err	 ipxe_render_unknown(const struct cfg *cfg, const char *mac,
 void		 ipxe_render_failsafe(const struct cfg *cfg, const char *reason,
 		    struct buf *out);
 
+/*
+ * The checks behind the renderer, one per placement of a value in a
+ * script (exported for the tests and for callers that want to refuse a
+ * value early).  Each returns BOOTD_OK or BOOTD_ERENDER with a reason
+ * that names what (e.g. "FQDN") and shows the value with control
+ * characters escaped.
+ *
+ * ipxe_check_value:   a value substituted into a template: printable
+ *                     ASCII without space, no "${"; may be empty.
+ * ipxe_check_arg:     exactly one argument: printable ASCII without
+ *                     space, no "${", not starting with '#' or '-', not
+ *                     "||" "&&" ";", no trailing '\'; not empty.
+ * ipxe_check_url:     as ipxe_check_arg, "${" allowed (templates carry
+ *                     iPXE settings), http:// https:// or tftp://.
+ * ipxe_check_cmdline: several arguments separated by spaces: printable
+ *                     ASCII and space, no argument starting with '#',
+ *                     no "||" "&&" ";" argument, no trailing '\';
+ *                     "${" allowed; may be empty.
+ */
+enum bootd_err	 ipxe_check_value(const char *what, const char *s,
+		    struct bootd_error *err);
+enum bootd_err	 ipxe_check_arg(const char *what, const char *s,
+		    struct bootd_error *err);
+enum bootd_err	 ipxe_check_url(const char *what, const char *s,
+		    struct bootd_error *err);
+enum bootd_err	 ipxe_check_cmdline(const char *what, const char *s,
+		    struct bootd_error *err);
+
+/*
+ * Append s to out reduced to text that is safe anywhere after the first
+ * word of an echo, menu or item line: letters, digits, single spaces and
+ * punctuation without meaning to iPXE; anything else becomes '?'; at most
+ * 200 characters.  s may be NULL.  This function can't fail, except on
+ * allocation (see buf_failed()).
+ */
+void		 ipxe_text(const char *s, struct buf *out);
+
 #endif /* BOOTD_IPXE_H */

@@ -1,0 +1,689 @@
+/*
+ * ipxe.c - render the iPXE script a machine runs
+ *
+ * The script is built from fixed text and values from the inventory and
+ * the configuration.  iPXE has no quoting (see ipxe.h), so every value
+ * passes, at render time, through the one checking function of the place
+ * it lands in:
+ *
+ *   ipxe_check_value()    a value substituted into a template (no blanks,
+ *                         no control characters, no "${")
+ *   ipxe_check_arg()      one whole argument: FQDN, MAC, distribution name
+ *                         (also the words of menu titles and item texts)
+ *   ipxe_check_url()      a URL argument (kernel, initrd, memtest)
+ *   ipxe_check_cmdline()  the kernel command line (several arguments)
+ *   ipxe_text()           free text of unknown origin, reduced to a safe
+ *                         character set (the fail-safe reason)
+ *
+ * A value that does not pass makes the render fail with BOOTD_ERENDER and
+ * a reason naming the field; the caller then serves ipxe_render_failsafe().
+ * iPXE settings "${...}" may come from a distribution's templates (admins
+ * write ${net0/ip}); they may never come from a substituted value, which
+ * ipxe_tmpl() makes sure of (see there).
+ *
+ * See doc/scripts.md for the shape of the scripts and the reasons for it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipxe.h"
+#include "tmpl.h"
+
+#define IPXE_TIMEOUT_MAX	3600	/* seconds, menu timeout bound */
+#define IPXE_TIMEOUT_ATTR	"bootd.menu_timeout"
+#define IPXE_TEXT_MAX		200	/* bytes of fail-safe reason kept */
+#define IPXE_SHOW_MAX		40	/* bytes of a value shown in errors */
+
+/* Labels of the script; "manual_N" for manual install entries. */
+#define L_INSTALL	"install"
+#define L_LOCAL		"local"
+#define L_MEMTEST	"memtest"
+#define L_SHELL		"shell"
+
+enum ipxe_scan_flags {
+	IPXE_ONE_TOKEN = 1 << 0,	/* exactly one argument */
+	IPXE_ALLOW_EMPTY = 1 << 1,	/* "" is fine */
+	IPXE_ALLOW_SETTING = 1 << 2,	/* "${" is fine (template text) */
+	IPXE_POSITIONAL = 1 << 3,	/* must not look like an --option */
+	IPXE_VALUE = 1 << 4,		/* a value: byte rules only */
+};
+
+/* What one render needs; out is the script being built. */
+struct ipxe_ctx {
+	const struct cfg	*cfg;
+	const char		*mac;
+	struct buf		*out;
+	struct bootd_error	*err;
+	struct buf		 tmp;	/* rendered templates */
+	struct buf		 tmp2;	/* the same with neutral values */
+};
+
+static enum bootd_err	ipxe_scan(const char *what, const char *s,
+			    unsigned flags, struct bootd_error *err);
+static void		ipxe_show(const char *s, char *out, size_t size);
+static int		ipxe_count_settings(const char *s);
+static int		ipxe_attr_check(const char *key, void *arg);
+static enum bootd_err	ipxe_tmpl(struct ipxe_ctx *c, const char *what,
+			    const char *tmpl, const struct inv_boot *b,
+			    const struct inv_dist *d, int url);
+static int		ipxe_timeout(const struct cfg *cfg,
+			    const struct inv_host *h);
+static enum bootd_err	ipxe_base(struct ipxe_ctx *c, const char *path,
+			    const char *what);
+static void		ipxe_local(struct buf *out);
+static enum bootd_err	ipxe_install(struct ipxe_ctx *c, const char *label,
+			    const struct inv_boot *b, const struct inv_dist *d);
+static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
+			    const struct inv_boot *b);
+
+/*
+ * Show s in an error message: printable ASCII kept, anything else as
+ * \xNN, cut to IPXE_SHOW_MAX bytes.  This function can't fail.
+ */
+static void
+ipxe_show(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o;
+	unsigned char ch;
+
+	o = 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		ch = (unsigned char)s[i];
+		if (i >= IPXE_SHOW_MAX || o + 8 > size) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
+			out[o++] = (char)ch;
+		else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 0xf];
+		}
+	}
+	out[o] = '\0';
+}
+
+/*
+ * The one scanner behind the ipxe_check_* functions.  s is one value or
+ * the text of several arguments (without IPXE_ONE_TOKEN), as iPXE would
+ * split it (core/exec.c split_command, command_terminator).
+ */
+static enum bootd_err
+ipxe_scan(const char *what, const char *s, unsigned flags,
+    struct bootd_error *err)
+{
+	char show[IPXE_SHOW_MAX * 4 + 8];
+	const char *tok, *p;
+	size_t len, i;
+	unsigned char ch;
+
+	if (s == NULL)
+		return bootd_error_set(err, BOOTD_ERENDER, "%s is missing",
+		    what);
+	len = strlen(s);
+	ipxe_show(s, show, sizeof(show));
+	if (len == 0 && !(flags & IPXE_ALLOW_EMPTY))
+		return bootd_error_set(err, BOOTD_ERENDER, "%s is empty",
+		    what);
+	for (i = 0; i < len; i++) {
+		ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch >= 0x7f)
+			return bootd_error_set(err, BOOTD_ERENDER,
+			    "%s \"%s\": byte 0x%02x at offset %zu cannot be "
+			    "placed in a script", what, show, ch, i);
+		if (ch == ' ' && (flags & (IPXE_ONE_TOKEN | IPXE_VALUE)))
+			return bootd_error_set(err, BOOTD_ERENDER,
+			    "%s \"%s\": a space would split it into several "
+			    "arguments", what, show);
+		if (ch == '$' && s[i + 1] == '{' &&
+		    !(flags & IPXE_ALLOW_SETTING))
+			return bootd_error_set(err, BOOTD_ERENDER,
+			    "%s \"%s\": \"${\" would expand an iPXE setting",
+			    what, show);
+	}
+	if (flags & IPXE_VALUE)
+		return BOOTD_OK;
+	if (len > 0 && s[len - 1] == '\\')
+		return bootd_error_set(err, BOOTD_ERENDER,
+		    "%s \"%s\": a trailing '\\' would join the next line",
+		    what, show);
+	if ((flags & IPXE_POSITIONAL) && s[0] == '-')
+		return bootd_error_set(err, BOOTD_ERENDER,
+		    "%s \"%s\": a leading '-' would make it an option",
+		    what, show);
+	for (p = s; *p != '\0'; ) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		tok = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		if (tok[0] == '#')
+			return bootd_error_set(err, BOOTD_ERENDER,
+			    "%s \"%s\": an argument starting with '#' would "
+			    "start a comment", what, show);
+		if ((p - tok == 2 && (memcmp(tok, "||", 2) == 0 ||
+		    memcmp(tok, "&&", 2) == 0)) ||
+		    (p - tok == 1 && tok[0] == ';'))
+			return bootd_error_set(err, BOOTD_ERENDER,
+			    "%s \"%s\": \"%.*s\" would chain another command",
+			    what, show, (int)(p - tok), tok);
+	}
+	return BOOTD_OK;
+}
+
+enum bootd_err
+ipxe_check_value(const char *what, const char *s, struct bootd_error *err)
+{
+	return ipxe_scan(what, s, IPXE_VALUE | IPXE_ALLOW_EMPTY, err);
+}
+
+enum bootd_err
+ipxe_check_arg(const char *what, const char *s, struct bootd_error *err)
+{
+	return ipxe_scan(what, s, IPXE_ONE_TOKEN | IPXE_POSITIONAL, err);
+}
+
+enum bootd_err
+ipxe_check_url(const char *what, const char *s, struct bootd_error *err)
+{
+	enum bootd_err rc;
+	char show[IPXE_SHOW_MAX * 4 + 8];
+
+	if ((rc = ipxe_scan(what, s, IPXE_ONE_TOKEN | IPXE_POSITIONAL |
+	    IPXE_ALLOW_SETTING, err)) != BOOTD_OK)
+		return rc;
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0 &&
+	    strncmp(s, "tftp://", 7) != 0) {
+		ipxe_show(s, show, sizeof(show));
+		return bootd_error_set(err, BOOTD_ERENDER,
+		    "%s \"%s\": not an http://, https:// or tftp:// URL",
+		    what, show);
+	}
+	return BOOTD_OK;
+}
+
+enum bootd_err
+ipxe_check_cmdline(const char *what, const char *s, struct bootd_error *err)
+{
+	return ipxe_scan(what, s, IPXE_ALLOW_EMPTY | IPXE_ALLOW_SETTING, err);
+}
+
+void
+ipxe_text(const char *s, struct buf *out)
+{
+	size_t i, n;
+	unsigned char ch;
+	int space;
+
+	/*
+	 * Letters, digits, space and punctuation that has no meaning to
+	 * iPXE at any position of a word: no '#', '$', '{', '}', '|', '&',
+	 * ';', '\\' and no control characters.  Runs of spaces collapse (as
+	 * iPXE would) and a leading '-' cannot occur because the caller
+	 * puts fixed text first.
+	 */
+	if (s == NULL)
+		s = "";
+	n = 0;
+	space = 0;
+	for (i = 0; s[i] != '\0' && n < IPXE_TEXT_MAX; i++) {
+		ch = (unsigned char)s[i];
+		if (ch == ' ' || ch == '\t') {
+			space = 1;
+			continue;
+		}
+		if (space && n > 0) {
+			buf_append(out, " ", 1);
+			n++;
+		}
+		space = 0;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') ||
+		    strchr("!%()*+,-./:=?@[]^_~'\"<>", ch) != NULL)
+			buf_append(out, (const char *)&ch, 1);
+		else
+			buf_append(out, "?", 1);
+		n++;
+	}
+}
+
+/* Number of "${" in s. */
+static int
+ipxe_count_settings(const char *s)
+{
+	int n;
+
+	for (n = 0; (s = strstr(s, "${")) != NULL; s += 2)
+		n++;
+	return n;
+}
+
+struct ipxe_attr_check {
+	const struct inv_host	*h;
+	struct bootd_error	*err;
+	enum bootd_err		 rc;
+};
+
+/* tmpl_each_attr() callback: check the value of attribute key. */
+static int
+ipxe_attr_check(const char *key, void *arg)
+{
+	struct ipxe_attr_check *ac = arg;
+	char field[128];
+	size_t i;
+
+	for (i = 0; i < ac->h->nattrs; i++) {
+		if (ac->h->attrs[i].key == NULL ||
+		    strcmp(ac->h->attrs[i].key, key) != 0)
+			continue;
+		snprintf(field, sizeof(field), "attribute %.64s", key);
+		ac->rc = ipxe_check_value(field, ac->h->attrs[i].value,
+		    ac->err);
+		return ac->rc != BOOTD_OK;
+	}
+	return 0;
+}
+
+/*
+ * Render the template tmpl of distribution d for host b->host into c->tmp
+ * and check the result for its placement (a URL when url is non-zero,
+ * else a kernel command line).
+ *
+ * Every substituted value is checked first (ipxe_check_value()).  Then,
+ * to be sure that a "${" in the result comes from the template and not
+ * from a value meeting the text around it ("$" + "{x}", or "$" + "" +
+ * "{x}"), the template is rendered a second time with every value
+ * replaced by "v": values that make no "${" of their own leave both
+ * renderings with the same number of them.
+ */
+static enum bootd_err
+ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
+    const struct inv_boot *b, const struct inv_dist *d, int url)
+{
+	const struct inv_host *h = b->host;
+	struct tmpl_vars v, n;
+	struct inv_kv *neutral = NULL;
+	struct bootd_error terr;
+	struct ipxe_attr_check ac;
+	enum bootd_err rc;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	v.fqdn = h->fqdn;
+	v.mac = c->mac;
+	v.env = h->env != NULL ? h->env : "";
+	v.dist = d->name;
+	v.token = h->token != NULL ? h->token : "";
+	v.base_url = c->cfg->menu.base_url != NULL ?
+	    c->cfg->menu.base_url : "";
+	v.attrs = h->attrs;
+	v.nattrs = h->nattrs;
+
+	if ((rc = ipxe_check_value("FQDN", v.fqdn, c->err)) != BOOTD_OK ||
+	    (rc = ipxe_check_value("MAC", v.mac, c->err)) != BOOTD_OK ||
+	    (rc = ipxe_check_value("environment", v.env, c->err)) !=
+	    BOOTD_OK ||
+	    (rc = ipxe_check_value("install token", v.token, c->err)) !=
+	    BOOTD_OK ||
+	    (rc = ipxe_check_value("menu.base_url", v.base_url, c->err)) !=
+	    BOOTD_OK)
+		return rc;
+	/* The attributes the template uses; a missing one fails below. */
+	ac.h = h;
+	ac.err = c->err;
+	ac.rc = BOOTD_OK;
+	if ((rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
+	    BOOTD_OK) {
+		if (ac.rc != BOOTD_OK)
+			return ac.rc;
+		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
+		    terr.text);
+	}
+
+	buf_reset(&c->tmp);
+	if (tmpl_render(tmpl, &v, &c->tmp, &terr) != BOOTD_OK)
+		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
+		    terr.text);
+
+	n = v;
+	n.fqdn = n.mac = n.env = n.dist = n.token = n.base_url = "v";
+	if (h->nattrs > 0) {
+		if ((neutral = calloc(h->nattrs, sizeof(*neutral))) == NULL)
+			return bootd_error_set(c->err, BOOTD_ENOMEM,
+			    "out of memory");
+		for (i = 0; i < h->nattrs; i++) {
+			neutral[i].key = h->attrs[i].key;
+			neutral[i].value = "v";
+		}
+		n.attrs = neutral;
+	}
+	buf_reset(&c->tmp2);
+	rc = tmpl_render(tmpl, &n, &c->tmp2, &terr);
+	free(neutral);
+	if (rc != BOOTD_OK)
+		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
+		    terr.text);
+	if (buf_failed(&c->tmp) || buf_failed(&c->tmp2))
+		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
+	if (ipxe_count_settings(buf_str(&c->tmp)) !=
+	    ipxe_count_settings(buf_str(&c->tmp2)))
+		return bootd_error_set(c->err, BOOTD_ERENDER,
+		    "%s: a value next to the template's text makes \"${\"",
+		    what);
+
+	return url ? ipxe_check_url(what, buf_str(&c->tmp), c->err) :
+	    ipxe_check_cmdline(what, buf_str(&c->tmp), c->err);
+}
+
+/*
+ * The menu timeout in seconds: the host's attribute bootd.menu_timeout
+ * when it is a whole number from 0 to 3600, else the configured one
+ * (bounded to 0..3600).  An unusable attribute is ignored rather than
+ * failing the render: the configured timeout is a safe answer.
+ */
+static int
+ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
+{
+	const char *s;
+	size_t i, j;
+	int t;
+
+	t = cfg->menu.timeout;
+	if (t < 0)
+		t = 0;
+	if (t > IPXE_TIMEOUT_MAX)
+		t = IPXE_TIMEOUT_MAX;
+	if (h == NULL)
+		return t;
+	for (i = 0; i < h->nattrs; i++) {
+		if (h->attrs[i].key == NULL || h->attrs[i].value == NULL ||
+		    strcmp(h->attrs[i].key, IPXE_TIMEOUT_ATTR) != 0)
+			continue;
+		s = h->attrs[i].value;
+		for (j = 0; s[j] >= '0' && s[j] <= '9' && j < 5; j++)
+			;
+		if (j == 0 || s[j] != '\0' || atoi(s) > IPXE_TIMEOUT_MAX)
+			return t;
+		return atoi(s);
+	}
+	return t;
+}
+
+/* Append BASE/images/PATH, checked as a URL, to c->out. */
+static enum bootd_err
+ipxe_base(struct ipxe_ctx *c, const char *path, const char *what)
+{
+	const char *base = c->cfg->menu.base_url;
+	enum bootd_err rc;
+	size_t blen;
+
+	if (base == NULL || path == NULL)
+		return bootd_error_set(c->err, BOOTD_ERENDER, "%s is not set",
+		    what);
+	blen = strlen(base);
+	if (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	buf_reset(&c->tmp);
+	buf_append(&c->tmp, base, blen);
+	buf_puts(&c->tmp, "/images/");
+	buf_puts(&c->tmp, path[0] == '/' ? path + 1 : path);
+	if (buf_failed(&c->tmp))
+		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
+	/* Neither part may bring "${": check each, then the whole. */
+	if ((rc = ipxe_check_value("menu.base_url", base, c->err)) !=
+	    BOOTD_OK || (rc = ipxe_check_value(what, path, c->err)) !=
+	    BOOTD_OK)
+		return rc;
+	if ((rc = ipxe_check_url(what, buf_str(&c->tmp), c->err)) !=
+	    BOOTD_OK)
+		return rc;
+	buf_puts(c->out, buf_str(&c->tmp));
+	return BOOTD_OK;
+}
+
+/*
+ * Local boot, for both firmware types from one script: the first disk by
+ * INT 13h on BIOS (falling back to exit), exit to the firmware's next boot
+ * option on UEFI.  See doc/scripts.md for why.
+ */
+static void
+ipxe_local(struct buf *out)
+{
+	buf_puts(out,
+	    ":" L_LOCAL "\n"
+	    "iseq ${platform} efi && goto local_efi ||\n"
+	    "sanboot --no-describe --drive 0x80 || goto local_efi\n"
+	    ":local_efi\n"
+	    "exit\n");
+}
+
+/* The section labelled label installing distribution d. */
+static enum bootd_err
+ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
+    const struct inv_dist *d)
+{
+	struct buf kernel = { 0 }, cmdline = { 0 };
+	char what[128];
+	enum bootd_err rc;
+	size_t i;
+
+	if ((rc = ipxe_check_arg("distribution name", d->name, c->err)) !=
+	    BOOTD_OK)
+		return rc;
+	if (d->ninitrds == 0 || d->initrds == NULL)
+		return bootd_error_set(c->err, BOOTD_ERENDER,
+		    "distribution %s has no initrd", d->name);
+
+	snprintf(what, sizeof(what), "kernel URL of %.64s", d->name);
+	if ((rc = ipxe_tmpl(c, what, d->kernel, b, d, 1)) != BOOTD_OK)
+		goto out;
+	buf_puts(&kernel, buf_str(&c->tmp));
+	snprintf(what, sizeof(what), "command line of %.64s", d->name);
+	if ((rc = ipxe_tmpl(c, what, d->cmdline != NULL ? d->cmdline : "", b,
+	    d, 0)) != BOOTD_OK)
+		goto out;
+	buf_puts(&cmdline, buf_str(&c->tmp));
+
+	buf_printf(c->out, ":%s\nkernel %s", label, buf_str(&kernel));
+	/* UEFI Linux finds its initrds by these names; BIOS ignores them. */
+	for (i = 0; i < d->ninitrds; i++)
+		buf_printf(c->out, " initrd=initrd%zu.img", i);
+	if (cmdline.len > 0)
+		buf_printf(c->out, " %s", buf_str(&cmdline));
+	buf_puts(c->out, " || goto failed\n");
+	for (i = 0; i < d->ninitrds; i++) {
+		snprintf(what, sizeof(what), "initrd URL %zu of %.64s", i + 1,
+		    d->name);
+		if ((rc = ipxe_tmpl(c, what, d->initrds[i], b, d, 1)) !=
+		    BOOTD_OK)
+			goto out;
+		buf_printf(c->out, "initrd --name initrd%zu.img %s || "
+		    "goto failed\n", i, buf_str(&c->tmp));
+	}
+	buf_puts(c->out, "boot || goto failed\n");
+	rc = BOOTD_OK;
+out:
+	if (rc == BOOTD_OK && (buf_failed(&kernel) || buf_failed(&cmdline)))
+		rc = bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
+	buf_free(&kernel);
+	buf_free(&cmdline);
+	return rc;
+}
+
+/*
+ * The whole script; b is NULL for an unknown MAC.  Sections are emitted
+ * in a fixed order, so equal input gives equal bytes.
+ */
+static enum bootd_err
+ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
+{
+	const struct cfg_menu *m = &c->cfg->menu;
+	const struct inv_host *h = b != NULL ? b->host : NULL;
+	const char *def;
+	enum bootd_err rc;
+	int timeout, shell;
+	size_t i;
+
+	if ((rc = ipxe_check_arg("MAC", c->mac, c->err)) != BOOTD_OK)
+		return rc;
+	if (h != NULL && (rc = ipxe_check_arg("FQDN", h->fqdn, c->err)) !=
+	    BOOTD_OK)
+		return rc;
+	if (b != NULL && b->dist != NULL && (rc = ipxe_check_arg(
+	    "distribution name", b->dist->name, c->err)) != BOOTD_OK)
+		return rc;
+	for (i = 0; b != NULL && i < b->nmanual; i++)
+		if ((rc = ipxe_check_arg("distribution name",
+		    b->manual[i]->name, c->err)) != BOOTD_OK)
+			return rc;
+
+	/* A shell default needs the shell entry; else local boot. */
+	shell = m->shell != 0;
+	if (b != NULL && b->dist != NULL)
+		def = L_INSTALL;
+	else if (b == NULL && m->unknown == CFG_UNKNOWN_SHELL && shell)
+		def = L_SHELL;
+	else
+		def = L_LOCAL;
+	timeout = ipxe_timeout(c->cfg, h);
+
+	buf_puts(c->out, "#!ipxe\n");
+	if (timeout == 0) {
+		/* No menu: straight to the default. */
+		if (h != NULL)
+			buf_printf(c->out, "echo bootd: %s (%s): %s\n",
+			    h->fqdn, c->mac, def);
+		else
+			buf_printf(c->out, "echo bootd: unknown host (%s): %s\n",
+			    c->mac, def);
+		buf_printf(c->out, "goto %s\n", def);
+	} else {
+		if (h != NULL)
+			buf_printf(c->out, "menu %s (%s)\n", h->fqdn, c->mac);
+		else
+			buf_printf(c->out, "menu unknown host (%s)\n", c->mac);
+		buf_puts(c->out, "item --gap -- Boot options\n");
+		if (b != NULL && b->dist != NULL)
+			buf_printf(c->out, "item " L_INSTALL
+			    " Install %s (reinstall requested)\n",
+			    b->dist->name);
+		buf_puts(c->out, "item " L_LOCAL " Boot from local disk\n");
+		for (i = 0; b != NULL && i < b->nmanual; i++)
+			buf_printf(c->out, "item manual_%zu Install %s "
+			    "(manual)\n", i + 1, b->manual[i]->name);
+		if (m->memtest)
+			buf_puts(c->out, "item " L_MEMTEST
+			    " Memory test (memtest86+)\n");
+		if (shell)
+			buf_puts(c->out, "item " L_SHELL " iPXE shell\n");
+		buf_printf(c->out, "choose --default %s --timeout %d target "
+		    "|| goto " L_LOCAL "\n", def, timeout * 1000);
+		buf_puts(c->out, "goto ${target} || goto " L_LOCAL "\n");
+	}
+
+	if (b != NULL && b->dist != NULL &&
+	    (rc = ipxe_install(c, L_INSTALL, b, b->dist)) != BOOTD_OK)
+		return rc;
+	ipxe_local(c->out);
+	if (timeout > 0) {
+		for (i = 0; b != NULL && i < b->nmanual; i++) {
+			char label[32];
+
+			snprintf(label, sizeof(label), "manual_%zu", i + 1);
+			if ((rc = ipxe_install(c, label, b, b->manual[i])) !=
+			    BOOTD_OK)
+				return rc;
+		}
+		if (m->memtest) {
+			buf_puts(c->out, ":" L_MEMTEST "\n"
+			    "iseq ${platform} efi && goto memtest_efi ||\n"
+			    "kernel ");
+			if ((rc = ipxe_base(c, m->memtest_bios,
+			    "menu.memtest_bios")) != BOOTD_OK)
+				return rc;
+			buf_puts(c->out, " console=ttyS0,115200 || goto failed\n"
+			    "boot || goto failed\n"
+			    ":memtest_efi\n"
+			    "chain ");
+			if ((rc = ipxe_base(c, m->memtest_efi,
+			    "menu.memtest_efi")) != BOOTD_OK)
+				return rc;
+			buf_puts(c->out, " console=ttyS0,115200 || goto failed\n"
+			    "goto " L_LOCAL "\n");
+		}
+	}
+	if (shell && (timeout > 0 || strcmp(def, L_SHELL) == 0))
+		buf_puts(c->out, ":" L_SHELL "\nshell\ngoto " L_LOCAL "\n");
+	buf_puts(c->out, ":failed\n"
+	    "echo bootd: download or boot failed, booting from the local disk\n"
+	    "sleep 3\n"
+	    "goto " L_LOCAL "\n");
+	return BOOTD_OK;
+}
+
+/* Run ipxe_script(), leaving out as it was on failure. */
+static enum bootd_err
+ipxe_render(const struct cfg *cfg, const struct inv_boot *b, const char *mac,
+    struct buf *out, struct bootd_error *err)
+{
+	struct ipxe_ctx c;
+	enum bootd_err rc;
+	size_t mark;
+
+	if (cfg == NULL || out == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no configuration or no output");
+	if (b != NULL && b->host == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no host");
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.mac = mac;
+	c.out = out;
+	c.err = err;
+	mark = out->len;
+	rc = ipxe_script(&c, b);
+	if (rc == BOOTD_OK && (buf_failed(out) || buf_failed(&c.tmp) ||
+	    buf_failed(&c.tmp2)))
+		rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	buf_free(&c.tmp);
+	buf_free(&c.tmp2);
+	if (rc != BOOTD_OK && !buf_failed(out) && out->data != NULL) {
+		out->len = mark;
+		out->data[mark] = '\0';
+	}
+	return rc;
+}
+
+enum bootd_err
+ipxe_render_host(const struct cfg *cfg, const struct inv_boot *b,
+    const char *mac, struct buf *out, struct bootd_error *err)
+{
+	if (b == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no host");
+	return ipxe_render(cfg, b, mac, out, err);
+}
+
+enum bootd_err
+ipxe_render_unknown(const struct cfg *cfg, const char *mac, struct buf *out,
+    struct bootd_error *err)
+{
+	return ipxe_render(cfg, NULL, mac, out, err);
+}
+
+void
+ipxe_render_failsafe(const struct cfg *cfg, const char *reason,
+    struct buf *out)
+{
+	buf_puts(out, "#!ipxe\necho bootd: ");
+	ipxe_text(reason != NULL && reason[0] != '\0' ? reason :
+	    "internal error", out);
+	buf_puts(out, "\necho bootd: booting from the local disk\n");
+	ipxe_local(out);
+}
