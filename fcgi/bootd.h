@@ -1,0 +1,185 @@
+/*
+ * bootd.h - the bootd FastCGI daemon: declarations shared by its modules
+ *
+ * main.c    command line, configuration, socket, privileges
+ * master.c  prefork master: fork, supervise, reload, drain
+ * worker.c  a worker: accept loop and database handles
+ * route.c   routing and the request handlers
+ * query.c   URL decoding and the parameter validator table
+ * metrics.c counters in shared memory and their exposition
+ * log.c     the logger (stderr or syslog)
+ *
+ * Only the functions declared here leave their file; everything else is
+ * static.
+ */
+#ifndef BOOTD_DAEMON_H
+#define BOOTD_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "inv.h"
+
+/* log.c ---------------------------------------------------------------- */
+
+/*
+ * Select the destination and threshold from cfg (NULL: stderr, info).
+ * May be called again after a reload.  This function can't fail.
+ */
+void	 blog_init(const struct cfg *cfg);
+/* Log one line at syslog priority prio.  Control characters become '?'. */
+void	 blog(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * A startup failure: logged at err level and, when the log goes to
+ * syslog, also printed to stderr as "bootd: MESSAGE".
+ */
+void	 blog_fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+#define blog_err(...)	blog(LOG_ERR, __VA_ARGS__)
+#define blog_warn(...)	blog(LOG_WARNING, __VA_ARGS__)
+#define blog_notice(...) blog(LOG_NOTICE, __VA_ARGS__)
+#define blog_info(...)	blog(LOG_INFO, __VA_ARGS__)
+#define blog_debug(...)	blog(LOG_DEBUG, __VA_ARGS__)
+
+/* metrics.c ------------------------------------------------------------ */
+
+enum metrics_route {
+	METRICS_ROUTE_CONFIG,
+	METRICS_ROUTE_DONE,
+	METRICS_ROUTE_HEALTH,
+	METRICS_ROUTE_METRICS,
+	METRICS_ROUTE_OTHER,
+	METRICS_ROUTE__MAX
+};
+
+enum metrics_action {
+	METRICS_ACTION_INSTALL,
+	METRICS_ACTION_LOCAL,
+	METRICS_ACTION_UNKNOWN,
+	METRICS_ACTION_FAILSAFE,
+	METRICS_ACTION__MAX
+};
+
+enum metrics_counter {
+	METRICS_WORKER_RESTARTS,	/* workers that died and were replaced */
+	METRICS_EVENTS_DROPPED,		/* boot events not recorded */
+	METRICS_ERRORS,			/* inventory, render, system errors */
+	METRICS_COUNTER__MAX
+};
+
+/*
+ * Map the shared segment (before any fork).  Returns -1 with errno set
+ * when mmap(2) fails.
+ */
+int	 metrics_init(void);
+/* One answered request: its route, HTTP status and duration. */
+void	 metrics_request(enum metrics_route route, int status, uint64_t usec);
+void	 metrics_script(enum metrics_action action);
+void	 metrics_inc(enum metrics_counter counter);
+void	 metrics_set_workers(int n);
+/*
+ * Append the Prometheus text exposition (format 0.0.4) to out.  counts may
+ * be NULL when the inventory cannot be read: its gauges are left out.
+ */
+void	 metrics_write(struct buf *out, const struct inv_counts *counts);
+
+/* query.c -------------------------------------------------------------- */
+
+#define QUERY_VALUE_MAX	128	/* longest accepted decoded value */
+
+/* The parameters bootd knows; everything else is ignored. */
+enum query_param {
+	QUERY_MAC,
+	QUERY_PLATFORM,
+	QUERY_BUILDARCH,
+	QUERY_UUID,
+	QUERY_SERIAL,
+	QUERY_ASSET,
+	QUERY_MANUFACTURER,
+	QUERY_PRODUCT,
+	QUERY_HOSTNAME,
+	QUERY_TOKEN,
+	QUERY__MAX
+};
+
+/* A decoded query: fixed storage, no allocation. */
+struct query {
+	char		v[QUERY__MAX][QUERY_VALUE_MAX + 1]; /* decoded values */
+	unsigned char	set[QUERY__MAX];	/* parameter seen, non-empty */
+};
+
+/*
+ * Decode the application/x-www-form-urlencoded string s of len bytes
+ * ("a=1&b=%3A+x") into q.  Known parameters are checked by their validator
+ * (the MAC is stored in canonical form); unknown ones are ignored; an empty
+ * value counts as absent.  Returns BOOTD_OK, or BOOTD_EINVAL with a
+ * one-line reason in err for a malformed escape, a NUL, a value too long
+ * or not printable, a value its validator refuses, or a known parameter
+ * given twice.  q is filled as far as it got.
+ */
+enum bootd_err	 query_parse(const char *s, size_t len, struct query *q,
+		    struct bootd_error *err);
+/* The name of a parameter, e.g. "mac".  This function can't fail. */
+const char	*query_name(enum query_param p);
+/*
+ * Append the client parameters worth recording ("platform=efi
+ * product=Standard%20PC" ...: every set parameter except mac and token,
+ * space and '%' percent-encoded) to out.
+ */
+void		 query_format_params(const struct query *q, struct buf *out);
+
+/* worker.c ------------------------------------------------------------- */
+
+/* One worker's state: configuration, database handles, reused buffers. */
+struct worker {
+	const struct cfg *cfg;		/* borrowed from the master's copy */
+	struct inv	*ro;		/* lookups; NULL until opened */
+	struct inv	*rw;		/* boot events and done; NULL until opened */
+	struct buf	 body;		/* response body, reset per request */
+	struct buf	 scratch;	/* boot event parameters etc. */
+	char		 dberr[512];	/* why the database is unavailable */
+};
+
+/*
+ * Run the accept loop on listen fd until told to stop (SIGTERM, SIGINT)
+ * or after cfg->daemon.max_requests requests.  Returns the exit status for
+ * the worker process.
+ */
+int		 worker_run(const struct cfg *cfg, int fd);
+/*
+ * The read-only handle, opened or reopened as needed (deleted or replaced
+ * file).  NULL when the database cannot be opened; w->dberr says why.
+ */
+struct inv	*worker_db_ro(struct worker *w);
+/* The read-write handle, likewise. */
+struct inv	*worker_db_rw(struct worker *w);
+/* Close both handles, so that the next request reopens them. */
+void		 worker_db_close(struct worker *w);
+
+/* route.c -------------------------------------------------------------- */
+
+/*
+ * Answer one accepted request: route, handle, respond, finish the request
+ * (FCGX_Finish_r), then do the work that must not delay the answer
+ * (recording the boot), log one line and count it.
+ */
+void		 route_handle(struct worker *w, FCGX_Request *req);
+
+/* master.c ------------------------------------------------------------- */
+
+/*
+ * Supervise workers on listen fd until SIGTERM/SIGINT, reloading the
+ * configuration from cfgpath (may be NULL: environment, then default) on
+ * SIGHUP.  Takes ownership of cfg.  Returns the process exit status.
+ */
+int		 master_run(struct cfg *cfg, const char *cfgpath, int fd);
+
+#endif /* BOOTD_DAEMON_H */

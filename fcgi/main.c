@@ -1,0 +1,446 @@
+/*
+ * main.c - bootd: the FastCGI daemon that answers iPXE boot requests
+ *
+ * Startup order, in main():
+ *   1. command line, configuration (cfg_load), logger
+ *   2. -t: check configuration and database, then exit
+ *   3. the listening socket: systemd's (LISTEN_FDS) or our own, opened
+ *      while still root so it may live in a root-owned directory
+ *   4. the shared metrics segment
+ *   5. privileges dropped to daemon.user/daemon.group (the only place)
+ *   6. the prefork master (master.c), which never opens the database
+ * Any failure before serving is fatal with a one-line reason naming the
+ * failing call and object; exit status 1.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootd.h"
+
+#define SD_LISTEN_FDS_START	3	/* first fd passed by systemd */
+#define LISTEN_BACKLOG		128
+
+/* A parsed "listen" setting. */
+struct listen_addr {
+	int			 family;	/* AF_UNIX, AF_INET, AF_INET6 */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*path;		/* AF_UNIX: the socket file */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bootd [-ht] [-c file]\n");
+}
+
+/*
+ * Parse "unix:/PATH", "A.B.C.D:PORT" or "[V6]:PORT" into la.  Returns 0,
+ * or -1 after logging why.
+ */
+static int
+listen_parse(const char *s, struct listen_addr *la)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&la->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
+	char host[64];
+	const char *colon;
+	char *end;
+	long port;
+	size_t hlen;
+
+	memset(la, 0, sizeof(*la));
+	if (strncmp(s, "unix:", 5) == 0) {
+		la->path = s + 5;
+		if (la->path[0] != '/' ||
+		    strlen(la->path) >= sizeof(sun->sun_path)) {
+			blog_fatal("daemon.listen: unix socket path must be "
+			    "absolute and shorter than %zu bytes: %s",
+			    sizeof(sun->sun_path), la->path);
+			return -1;
+		}
+		la->family = sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, la->path, strlen(la->path) + 1);
+		la->sslen = sizeof(*sun);
+		return 0;
+	}
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    (hlen = (size_t)(colon - s)) >= sizeof(host))
+		goto bad;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
+	    port > 65535)
+		goto bad;
+	if (s[0] == '[' && hlen > 2 && s[hlen - 1] == ']') {
+		memcpy(host, s + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto bad;
+		la->family = sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		la->sslen = sizeof(*sin6);
+		return 0;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		goto bad;
+	la->family = sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	la->sslen = sizeof(*sin);
+	return 0;
+bad:
+	blog_fatal("daemon.listen: expected \"unix:/PATH\", \"ADDRESS:PORT\" "
+	    "or \"[ADDRESS]:PORT\" with a numeric address: %s", s);
+	return -1;
+}
+
+/*
+ * The socket systemd passed (LISTEN_PID/LISTEN_FDS), or -1 when there is
+ * none.  The variables are removed so workers do not see them.
+ */
+static int
+listen_inherited(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	struct stat st;
+	long n;
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+		return -1;
+	n = strtol(fds, NULL, 10);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (n < 1)
+		return -1;
+	if (n > 1)
+		blog_warn("systemd passed %ld sockets; using the first", n);
+	if (fstat(SD_LISTEN_FDS_START, &st) == -1 || !S_ISSOCK(st.st_mode)) {
+		blog_fatal("LISTEN_FDS: fd %d is not a socket",
+		    SD_LISTEN_FDS_START);
+		return -2;
+	}
+	return SD_LISTEN_FDS_START;
+}
+
+/*
+ * Remove a stale socket file at path (left by a server that died), but
+ * refuse when a live server answers on it or it is not a socket.
+ * Returns 0 or -1 after logging why.
+ */
+static int
+unix_clear_stale(const struct listen_addr *la)
+{
+	struct stat st;
+	int fd, rc, saved;
+
+	if (lstat(la->path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		blog_fatal("stat(%s): %s", la->path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		blog_fatal("%s exists and is not a socket; refusing to "
+		    "replace it", la->path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		blog_fatal("socket(AF_UNIX): %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)&la->ss, la->sslen);
+	saved = errno;
+	close(fd);
+	if (rc == 0) {
+		blog_fatal("%s is in use by a running server; refusing to "
+		    "start", la->path);
+		return -1;
+	}
+	if (saved != ECONNREFUSED && saved != ENOENT) {
+		blog_fatal("connect(%s): %s", la->path, strerror(saved));
+		return -1;
+	}
+	if (unlink(la->path) == -1 && errno != ENOENT) {
+		blog_fatal("unlink(%s): %s", la->path, strerror(errno));
+		return -1;
+	}
+	blog_info("replaced stale socket %s", la->path);
+	return 0;
+}
+
+/* Give the unix socket its configured owner, group and mode. */
+static int
+unix_set_owner(const struct cfg *cfg, const char *path)
+{
+	const struct cfg_daemon *d = &cfg->daemon;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (d->socket_owner[0] != '\0') {
+		if ((pw = getpwnam(d->socket_owner)) == NULL) {
+			blog_fatal("daemon.socket_owner: getpwnam(%s): no such "
+			    "user", d->socket_owner);
+			return -1;
+		}
+		uid = pw->pw_uid;
+	}
+	if (d->socket_group[0] != '\0') {
+		if ((gr = getgrnam(d->socket_group)) == NULL) {
+			blog_fatal("daemon.socket_group: getgrnam(%s): no such "
+			    "group", d->socket_group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(path, uid, gid) == -1) {
+		blog_fatal("chown(%s, %s:%s): %s", path, d->socket_owner,
+		    d->socket_group, strerror(errno));
+		return -1;
+	}
+	if (chmod(path, (mode_t)d->socket_mode) == -1) {
+		blog_fatal("chmod(%s, %04o): %s", path, d->socket_mode,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Open, bind and listen on la.  Returns the socket or -1 after logging. */
+static int
+listen_open(const struct cfg *cfg, const struct listen_addr *la)
+{
+	const char *what = cfg->daemon.listen;
+	mode_t omask;
+	int fd, on = 1, rc;
+
+	if (la->family == AF_UNIX && unix_clear_stale(la) == -1)
+		return -1;
+	if ((fd = socket(la->family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		blog_fatal("socket(%s): %s", what, strerror(errno));
+		return -1;
+	}
+	if (la->family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+		blog_fatal("setsockopt(%s, SO_REUSEADDR): %s", what,
+		    strerror(errno));
+		goto fail;
+	}
+	/* Nobody may connect before owner and mode are set. */
+	omask = umask(0177);
+	rc = bind(fd, (const struct sockaddr *)&la->ss, la->sslen);
+	umask(omask);
+	if (rc == -1) {
+		blog_fatal("bind(%s): %s", what, strerror(errno));
+		goto fail;
+	}
+	if (la->family == AF_UNIX && unix_set_owner(cfg, la->path) == -1) {
+		unlink(la->path);
+		goto fail;
+	}
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		blog_fatal("listen(%s): %s", what, strerror(errno));
+		if (la->family == AF_UNIX)
+			unlink(la->path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Drop root privileges to daemon.user and daemon.group: the only place
+ * bootd changes its credentials.  Not root: nothing to do.  Refuses to
+ * run workers as root.  Returns 0 or -1 after logging.
+ */
+static int
+drop_privileges(const struct cfg *cfg)
+{
+	const struct cfg_daemon *d = &cfg->daemon;
+	struct passwd *pw;
+	struct group *gr;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0) {
+		blog_debug("not started as root; running as uid %ld",
+		    (long)geteuid());
+		return 0;
+	}
+	if ((pw = getpwnam(d->user)) == NULL) {
+		blog_fatal("daemon.user: getpwnam(%s): no such user", d->user);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (uid == 0) {
+		blog_fatal("daemon.user: %s is root; refusing to run workers "
+		    "as root", d->user);
+		return -1;
+	}
+	if (d->group[0] != '\0') {
+		if ((gr = getgrnam(d->group)) == NULL) {
+			blog_fatal("daemon.group: getgrnam(%s): no such group",
+			    d->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) == -1) {
+		blog_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
+		return -1;
+	}
+	if (setgid(gid) == -1) {
+		blog_fatal("setgid(%ld): %s", (long)gid, strerror(errno));
+		return -1;
+	}
+	if (setuid(uid) == -1) {
+		blog_fatal("setuid(%s): %s", d->user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1 || geteuid() == 0) {
+		blog_fatal("setuid(%s): root privileges could be regained",
+		    d->user);
+		return -1;
+	}
+	blog_debug("running as %s (uid %ld, gid %ld)", d->user, (long)uid,
+	    (long)gid);
+	return 0;
+}
+
+/* bootd -t: configuration, listen syntax and database. */
+static int
+check_config(const struct cfg *cfg)
+{
+	struct listen_addr la;
+	struct bootd_error e;
+	struct inv *inv;
+
+	if (listen_parse(cfg->daemon.listen, &la) == -1)
+		return 1;
+	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
+		fprintf(stderr, "bootd: inv_open(%s): %s\n", cfg->database,
+		    e.text);
+		return 1;
+	}
+	inv_close(inv);
+	printf("bootd: configuration ok\n");
+	return 0;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct listen_addr la;
+	struct bootd_error e;
+	struct cfg *cfg;
+	const char *cfgpath = NULL;
+	char *unlink_path = NULL;
+	int ch, test = 0, fd, status;
+
+	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case 't':
+			test = 1;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+
+	if (cfg_load(cfgpath, &cfg, &e) != BOOTD_OK) {
+		fprintf(stderr, "bootd: %s\n", e.text);
+		return 1;
+	}
+	if (test) {
+		status = check_config(cfg);
+		cfg_free(cfg);
+		return status;
+	}
+	blog_init(cfg);
+
+	if ((fd = listen_inherited()) == -2) {
+		cfg_free(cfg);
+		return 1;
+	}
+	if (fd >= 0)
+		blog_info("using the socket passed by systemd");
+	else {
+		if (listen_parse(cfg->daemon.listen, &la) == -1 ||
+		    (fd = listen_open(cfg, &la)) == -1) {
+			cfg_free(cfg);
+			return 1;
+		}
+		if (la.family == AF_UNIX &&
+		    (unlink_path = strdup(la.path)) == NULL) {
+			blog_fatal("strdup: out of memory");
+			return 1;
+		}
+	}
+	if (set_nonblock(fd) == -1) {
+		blog_fatal("fcntl(listen socket, O_NONBLOCK): %s",
+		    strerror(errno));
+		return 1;
+	}
+	if (metrics_init() == -1) {
+		blog_fatal("mmap(metrics): %s", strerror(errno));
+		return 1;
+	}
+	if (drop_privileges(cfg) == -1) {
+		if (unlink_path != NULL)
+			unlink(unlink_path);
+		return 1;
+	}
+
+	status = master_run(cfg, cfgpath, fd);
+
+	close(fd);
+	if (unlink_path != NULL && unlink(unlink_path) == -1 &&
+	    errno != ENOENT)
+		blog_debug("unlink(%s): %s", unlink_path, strerror(errno));
+	free(unlink_path);
+	return status;
+}

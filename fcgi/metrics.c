@@ -1,0 +1,207 @@
+/*
+ * metrics.c - process-wide counters in shared memory, and their Prometheus
+ * text exposition
+ *
+ * The master maps one anonymous shared segment before forking, so every
+ * worker (and every later generation of workers) adds to the same fixed
+ * arrays with atomic operations.  Nothing here allocates except the output
+ * buffer the caller passes in.
+ */
+#include <sys/mman.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bootd.h"
+
+/* Status codes bootd answers with, in exposition order. */
+static const int codes[] = { 200, 400, 403, 404, 405, 413, 415, 500, 503 };
+#define NCODES	(sizeof(codes) / sizeof(codes[0]))
+
+/* Histogram bucket upper bounds in microseconds, and as printed. */
+static const uint64_t bucket_us[] = {
+	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000
+};
+static const char *const bucket_le[] = {
+	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+	"0.25", "0.5", "1"
+};
+#define NBUCKETS	(sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+static const char *const route_names[METRICS_ROUTE__MAX] = {
+	[METRICS_ROUTE_CONFIG] = "config",
+	[METRICS_ROUTE_DONE] = "done",
+	[METRICS_ROUTE_HEALTH] = "health",
+	[METRICS_ROUTE_METRICS] = "metrics",
+	[METRICS_ROUTE_OTHER] = "other",
+};
+
+static const char *const action_names[METRICS_ACTION__MAX] = {
+	[METRICS_ACTION_INSTALL] = "install",
+	[METRICS_ACTION_LOCAL] = "local",
+	[METRICS_ACTION_UNKNOWN] = "unknown",
+	[METRICS_ACTION_FAILSAFE] = "failsafe",
+};
+
+struct metrics {
+	uint64_t	requests[METRICS_ROUTE__MAX][NCODES];
+	uint64_t	scripts[METRICS_ACTION__MAX];
+	uint64_t	bucket[NBUCKETS + 1];	/* not cumulative; last: +Inf */
+	uint64_t	duration_us;		/* sum of durations */
+	uint64_t	counter[METRICS_COUNTER__MAX];
+	int64_t		workers;
+};
+
+/* Before metrics_init() (e.g. bootd -t) counts go to a private copy. */
+static struct metrics	 local;
+static struct metrics	*m = &local;
+
+int
+metrics_init(void)
+{
+	void *p;
+
+	p = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	memset(p, 0, sizeof(*m));
+	m = p;
+	return 0;
+}
+
+static void
+add(uint64_t *p, uint64_t n)
+{
+	__atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t
+get(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void
+metrics_request(enum metrics_route route, int status, uint64_t usec)
+{
+	size_t i;
+
+	if ((unsigned)route >= METRICS_ROUTE__MAX)
+		route = METRICS_ROUTE_OTHER;
+	for (i = 0; i < NCODES; i++)
+		if (codes[i] == status) {
+			add(&m->requests[route][i], 1);
+			break;
+		}
+	for (i = 0; i < NBUCKETS; i++)
+		if (usec <= bucket_us[i])
+			break;
+	add(&m->bucket[i], 1);
+	add(&m->duration_us, usec);
+}
+
+void
+metrics_script(enum metrics_action action)
+{
+	if ((unsigned)action < METRICS_ACTION__MAX)
+		add(&m->scripts[action], 1);
+}
+
+void
+metrics_inc(enum metrics_counter counter)
+{
+	if ((unsigned)counter < METRICS_COUNTER__MAX)
+		add(&m->counter[counter], 1);
+}
+
+void
+metrics_set_workers(int n)
+{
+	__atomic_store_n(&m->workers, (int64_t)n, __ATOMIC_RELAXED);
+}
+
+static void
+header(struct buf *out, const char *name, const char *type, const char *help)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
+metrics_write(struct buf *out, const struct inv_counts *c)
+{
+	uint64_t cum, count;
+	size_t r, i;
+
+	header(out, "bootd_requests_total", "counter",
+	    "Requests answered, by route and HTTP status.");
+	for (r = 0; r < METRICS_ROUTE__MAX; r++)
+		for (i = 0; i < NCODES; i++)
+			buf_printf(out, "bootd_requests_total{route=\"%s\","
+			    "code=\"%d\"} %ju\n", route_names[r], codes[i],
+			    (uintmax_t)get(&m->requests[r][i]));
+
+	header(out, "bootd_scripts_total", "counter",
+	    "Boot scripts served, by what they boot.");
+	for (i = 0; i < METRICS_ACTION__MAX; i++)
+		buf_printf(out, "bootd_scripts_total{action=\"%s\"} %ju\n",
+		    action_names[i], (uintmax_t)get(&m->scripts[i]));
+
+	header(out, "bootd_request_duration_seconds", "histogram",
+	    "Time from accepting a request to finishing its answer.");
+	cum = 0;
+	for (i = 0; i < NBUCKETS; i++) {
+		cum += get(&m->bucket[i]);
+		buf_printf(out, "bootd_request_duration_seconds_bucket"
+		    "{le=\"%s\"} %ju\n", bucket_le[i], (uintmax_t)cum);
+	}
+	count = cum + get(&m->bucket[NBUCKETS]);
+	buf_printf(out, "bootd_request_duration_seconds_bucket{le=\"+Inf\"} "
+	    "%ju\n", (uintmax_t)count);
+	buf_printf(out, "bootd_request_duration_seconds_sum %.6f\n",
+	    (double)get(&m->duration_us) / 1e6);
+	buf_printf(out, "bootd_request_duration_seconds_count %ju\n",
+	    (uintmax_t)count);
+
+	header(out, "bootd_worker_restarts_total", "counter",
+	    "Workers that died unexpectedly and were replaced.");
+	buf_printf(out, "bootd_worker_restarts_total %ju\n",
+	    (uintmax_t)get(&m->counter[METRICS_WORKER_RESTARTS]));
+	header(out, "bootd_events_dropped_total", "counter",
+	    "Boot events not recorded (database busy or failing).");
+	buf_printf(out, "bootd_events_dropped_total %ju\n",
+	    (uintmax_t)get(&m->counter[METRICS_EVENTS_DROPPED]));
+	header(out, "bootd_errors_total", "counter",
+	    "Inventory, rendering and system errors while answering.");
+	buf_printf(out, "bootd_errors_total %ju\n",
+	    (uintmax_t)get(&m->counter[METRICS_ERRORS]));
+
+	if (c != NULL) {
+		header(out, "bootd_inventory_hosts", "gauge",
+		    "Hosts in the inventory.");
+		buf_printf(out, "bootd_inventory_hosts %jd\n",
+		    (intmax_t)c->hosts);
+		header(out, "bootd_inventory_nics", "gauge",
+		    "Network interfaces in the inventory.");
+		buf_printf(out, "bootd_inventory_nics %jd\n",
+		    (intmax_t)c->nics);
+		header(out, "bootd_inventory_distributions", "gauge",
+		    "Distributions in the inventory.");
+		buf_printf(out, "bootd_inventory_distributions %jd\n",
+		    (intmax_t)c->dists);
+		header(out, "bootd_inventory_discovered", "gauge",
+		    "Unknown MACs seen booting.");
+		buf_printf(out, "bootd_inventory_discovered %jd\n",
+		    (intmax_t)c->discovered);
+		header(out, "bootd_inventory_installing", "gauge",
+		    "Hosts marked for reinstall.");
+		buf_printf(out, "bootd_inventory_installing %jd\n",
+		    (intmax_t)c->installing);
+	}
+
+	header(out, "bootd_workers", "gauge", "Worker processes running.");
+	buf_printf(out, "bootd_workers %jd\n",
+	    (intmax_t)__atomic_load_n(&m->workers, __ATOMIC_RELAXED));
+}

@@ -1,0 +1,246 @@
+/*
+ * query.c - URL decoding of request parameters and the validator table
+ *
+ * Every parameter bootd reads from a query string or a form body is listed
+ * in one static table with its validator.  Decoding is strict: a malformed
+ * escape, a NUL, a value longer than QUERY_VALUE_MAX or with a control or
+ * non-ASCII byte is refused, never cleaned up.  Validators are pure: they
+ * accept or refuse, and only the MAC validator rewrites its value (into the
+ * canonical form).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bootd.h"
+#include "mac.h"
+
+#define QUERY_KEY_MAX	32	/* longer keys are unknown, hence ignored */
+
+struct query_spec {
+	const char	*name;
+	/* Check the decoded value v (may rewrite it in place, same size). */
+	enum bootd_err	(*valid)(char *v, const char *name,
+			    struct bootd_error *err);
+};
+
+static enum bootd_err	valid_mac(char *, const char *, struct bootd_error *);
+static enum bootd_err	valid_word(char *, const char *, struct bootd_error *);
+static enum bootd_err	valid_uuid(char *, const char *, struct bootd_error *);
+static enum bootd_err	valid_text(char *, const char *, struct bootd_error *);
+static enum bootd_err	valid_host(char *, const char *, struct bootd_error *);
+
+static const struct query_spec specs[QUERY__MAX] = {
+	[QUERY_MAC] = { "mac", valid_mac },
+	[QUERY_PLATFORM] = { "platform", valid_word },
+	[QUERY_BUILDARCH] = { "buildarch", valid_word },
+	[QUERY_UUID] = { "uuid", valid_uuid },
+	[QUERY_SERIAL] = { "serial", valid_text },
+	[QUERY_ASSET] = { "asset", valid_text },
+	[QUERY_MANUFACTURER] = { "manufacturer", valid_text },
+	[QUERY_PRODUCT] = { "product", valid_text },
+	[QUERY_HOSTNAME] = { "hostname", valid_host },
+	/* The format of a token is checked by the done handler: a malformed
+	 * token is answered like an unknown one. */
+	[QUERY_TOKEN] = { "token", valid_text },
+};
+
+/* Any spelling mac_parse() accepts; stored canonical. */
+static enum bootd_err
+valid_mac(char *v, const char *name, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	struct bootd_error merr;
+
+	if (mac_canon(v, canon, &merr) != BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EINVAL, "%s: %s", name,
+		    merr.text);
+	memcpy(v, canon, sizeof(canon));	/* QUERY_VALUE_MAX >= 17 */
+	return BOOTD_OK;
+}
+
+/* iPXE ${platform}, ${buildarch}: [A-Za-z0-9_.-], at most 32 bytes. */
+static enum bootd_err
+valid_word(char *v, const char *name, struct bootd_error *err)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	if (v[n] != '\0' || n > 32)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: expected at most 32 letters, digits, '_', '.', '-'",
+		    name);
+	return BOOTD_OK;
+}
+
+/* SMBIOS UUID as iPXE prints it: hex digits and '-', at most 36 bytes. */
+static enum bootd_err
+valid_uuid(char *v, const char *name, struct bootd_error *err)
+{
+	size_t n = strspn(v, "0123456789abcdefABCDEF-");
+
+	if (v[n] != '\0' || n > 36)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: expected a UUID (hex digits and '-')", name);
+	return BOOTD_OK;
+}
+
+/* Free text (SMBIOS strings): the decoder already checked printability. */
+static enum bootd_err
+valid_text(char *v, const char *name, struct bootd_error *err)
+{
+	return BOOTD_OK;
+}
+
+/* A host name as DHCP hands it out: [A-Za-z0-9.-_]. */
+static enum bootd_err
+valid_host(char *v, const char *name, struct bootd_error *err)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	if (v[n] != '\0')
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: expected letters, digits, '.', '-', '_'", name);
+	return BOOTD_OK;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decode s[0..len) into out (room for max bytes plus NUL).  Returns the
+ * decoded length, or -1 for a malformed escape, -2 for a NUL, -3 when
+ * longer than max, -4 for a control or non-ASCII byte.
+ */
+static long
+decode(const char *s, size_t len, char *out, size_t max)
+{
+	size_t i, n = 0;
+	int hi, lo;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= len)
+				return -1;
+			if ((hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0')
+			return -2;
+		if (n == max)
+			return -3;
+		if (c < 0x20 || c >= 0x7f)
+			return -4;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return (long)n;
+}
+
+enum bootd_err
+query_parse(const char *s, size_t len, struct query *q,
+    struct bootd_error *err)
+{
+	char key[QUERY_KEY_MAX + 1];
+	unsigned char seen[QUERY__MAX];
+	const char *p, *end, *amp, *eq;
+	size_t klen;
+	long n;
+	int i;
+
+	memset(q, 0, sizeof(*q));
+	memset(seen, 0, sizeof(seen));
+	for (p = s, end = s + len; p < end; p = amp + 1) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		if (amp == p)
+			continue;		/* "&&" */
+		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL)
+			eq = amp;		/* "flag" without a value */
+		klen = (size_t)(eq - p);
+		if (klen > QUERY_KEY_MAX * 3 ||
+		    decode(p, klen, key, QUERY_KEY_MAX) < 0)
+			continue;		/* not a name we know */
+		for (i = 0; i < QUERY__MAX; i++)
+			if (strcmp(key, specs[i].name) == 0)
+				break;
+		if (i == QUERY__MAX)
+			continue;		/* unknown: ignored */
+		if (seen[i]++)
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "parameter %s given more than once", key);
+		n = eq < amp ? decode(eq + 1, (size_t)(amp - eq - 1), q->v[i],
+		    QUERY_VALUE_MAX) : 0;
+		switch (n) {
+		case -1:
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "%s: malformed %%-escape", key);
+		case -2:
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "%s: contains a NUL byte", key);
+		case -3:
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "%s: longer than %d bytes", key, QUERY_VALUE_MAX);
+		case -4:
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "%s: contains a control or non-ASCII byte", key);
+		default:
+			break;
+		}
+		if (n == 0) {
+			q->v[i][0] = '\0';
+			continue;		/* empty: as if absent */
+		}
+		if (specs[i].valid(q->v[i], specs[i].name, err) != BOOTD_OK) {
+			q->v[i][0] = '\0';
+			return BOOTD_EINVAL;
+		}
+		q->set[i] = 1;
+	}
+	return BOOTD_OK;
+}
+
+const char *
+query_name(enum query_param p)
+{
+	if ((unsigned)p >= QUERY__MAX)
+		return "?";
+	return specs[p].name;
+}
+
+void
+query_format_params(const struct query *q, struct buf *out)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/";
+	const char *v;
+	int i, first = 1;
+
+	for (i = 0; i < QUERY__MAX; i++) {
+		if (i == QUERY_MAC || i == QUERY_TOKEN || !q->set[i])
+			continue;
+		buf_printf(out, "%s%s=", first ? "" : " ", specs[i].name);
+		first = 0;
+		for (v = q->v[i]; *v != '\0'; v++)
+			if (strchr(safe, *v) != NULL)
+				buf_append(out, v, 1);
+			else
+				buf_printf(out, "%%%02X", (unsigned char)*v);
+	}
+}

@@ -1,0 +1,551 @@
+/*
+ * route.c - request routing and the handlers of /ipxe/v1/
+ *
+ *   GET      config?mac=MAC&...   the iPXE script for a machine
+ *   GET/POST done?token=T         an installer reports completion
+ *   GET      health               database reachable, schema version
+ *   GET      metrics              Prometheus text exposition
+ *
+ * The answer is written and the request finished before anything that
+ * could wait (recording the boot), so a machine never waits on a busy
+ * database writer.  Whatever fails inside, a config request gets a script
+ * that boots the local disk (ipxe_render_failsafe()).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bootd.h"
+#include "ipxe.h"
+#include "mac.h"
+
+#define ROUTE_PREFIX	"/ipxe/v1/"
+#define FORM_MAX	1024	/* longest done form body read */
+#define CT_TEXT		"text/plain; charset=utf-8"
+#define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+
+/* Per-request state; lives on the stack of route_handle(). */
+struct rq {
+	enum metrics_route route;
+	int		 status;
+	const char	*ctype;		/* Content-Type */
+	const char	*allow;		/* Allow: for a 405, else NULL */
+	char		 reason[200];	/* one-line reason for an error */
+	const char	*method;
+	struct query	 q;		/* decoded parameters */
+	/* config only */
+	int		 script;	/* a script was served */
+	enum metrics_action action;
+	int		 record;	/* record a boot event after finishing */
+	char		 mac[MAC_STRLEN + 1];
+	char		 host[256];	/* FQDN, "" when unknown */
+};
+
+static const char *const served_names[METRICS_ACTION__MAX] = {
+	[METRICS_ACTION_INSTALL] = "install",
+	[METRICS_ACTION_LOCAL] = "local",
+	[METRICS_ACTION_UNKNOWN] = "unknown",
+	[METRICS_ACTION_FAILSAFE] = "failsafe",
+};
+
+static void	handle_config(struct worker *, FCGX_Request *, struct rq *);
+static void	handle_done(struct worker *, FCGX_Request *, struct rq *);
+static void	handle_health(struct worker *, FCGX_Request *, struct rq *);
+static void	handle_metrics(struct worker *, FCGX_Request *, struct rq *);
+
+static const struct route {
+	const char	*name;		/* after ROUTE_PREFIX */
+	enum metrics_route id;
+	const char	*allow;		/* methods, as in the Allow: header */
+	void		(*handle)(struct worker *, FCGX_Request *, struct rq *);
+} routes[] = {
+	{ "config", METRICS_ROUTE_CONFIG, "GET", handle_config },
+	{ "done", METRICS_ROUTE_DONE, "GET, POST", handle_done },
+	{ "health", METRICS_ROUTE_HEALTH, "GET", handle_health },
+	{ "metrics", METRICS_ROUTE_METRICS, "GET", handle_metrics },
+};
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+static const char *
+param(FCGX_Request *req, const char *name)
+{
+	const char *v = FCGX_GetParam(name, req->envp);
+
+	return v != NULL ? v : "";
+}
+
+/* Copy s into dst (n bytes), keeping printable ASCII only. */
+static void
+copy_printable(char *dst, size_t n, const char *s)
+{
+	size_t i = 0;
+
+	for (; *s != '\0' && i + 1 < n; s++)
+		dst[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	dst[i] = '\0';
+}
+
+static void
+set_reason(struct rq *r, const char *s)
+{
+	copy_printable(r->reason, sizeof(r->reason), s);
+}
+
+/* Is s an install token in the only form bootd issues? */
+static int
+token_wellformed(const char *s)
+{
+	return strlen(s) == INV_TOKEN_LEN &&
+	    strspn(s, "0123456789abcdef") == INV_TOKEN_LEN;
+}
+
+/* Mask every occurrence of token in text, so it is never logged. */
+static void
+mask_token(char *text, const char *token)
+{
+	char *p;
+
+	if (*token == '\0')
+		return;
+	while ((p = strstr(text, token)) != NULL)
+		memset(p, '*', strlen(token));
+}
+
+/* Serve the fail-safe script: the database or renderer failed. */
+static void
+serve_failsafe(struct worker *w, struct rq *r, const char *reason)
+{
+	buf_reset(&w->body);
+	ipxe_render_failsafe(w->cfg, reason, &w->body);
+	r->action = METRICS_ACTION_FAILSAFE;
+	r->script = 1;
+}
+
+static void
+handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	struct bootd_error e;
+	struct inv_boot b;
+	struct inv *inv;
+	enum bootd_err rc;
+	const char *qs = param(req, "QUERY_STRING");
+
+	r->status = 200;
+	if (query_parse(qs, strlen(qs), &r->q, &e) != BOOTD_OK) {
+		r->status = 400;
+		set_reason(r, e.text);
+	} else if (!r->q.set[QUERY_MAC]) {
+		r->status = 400;
+		set_reason(r, "missing parameter mac");
+	}
+	if (r->status == 400) {
+		serve_failsafe(w, r, r->reason);
+		return;
+	}
+	memcpy(r->mac, r->q.v[QUERY_MAC], sizeof(r->mac));
+	r->mac[MAC_STRLEN] = '\0';
+	r->record = 1;
+
+	if ((inv = worker_db_ro(w)) == NULL) {
+		metrics_inc(METRICS_ERRORS);
+		serve_failsafe(w, r, "inventory unavailable");
+		return;
+	}
+	memset(&b, 0, sizeof(b));
+	rc = inv_lookup(inv, r->mac, (int64_t)time(NULL),
+	    (const char *const *)w->cfg->menu.manual_dists,
+	    w->cfg->menu.nmanual_dists, &b, &e);
+	buf_reset(&w->body);
+	if (rc == BOOTD_OK) {
+		if (b.host != NULL && b.host->fqdn != NULL)
+			copy_printable(r->host, sizeof(r->host), b.host->fqdn);
+		rc = ipxe_render_host(w->cfg, &b, r->mac, &w->body, &e);
+		if (rc == BOOTD_OK) {
+			r->action = b.dist != NULL ? METRICS_ACTION_INSTALL :
+			    METRICS_ACTION_LOCAL;
+			r->script = 1;
+		} else {
+			blog_err("ipxe_render_host(%s, %s): %s", r->host,
+			    r->mac, e.text);
+			metrics_inc(METRICS_ERRORS);
+			serve_failsafe(w, r, "cannot render this host's script");
+		}
+		inv_boot_free(&b);
+	} else if (rc == BOOTD_ENOTFOUND) {
+		rc = ipxe_render_unknown(w->cfg, r->mac, &w->body, &e);
+		if (rc == BOOTD_OK) {
+			r->action = METRICS_ACTION_UNKNOWN;
+			r->script = 1;
+		} else {
+			blog_err("ipxe_render_unknown(%s): %s", r->mac, e.text);
+			metrics_inc(METRICS_ERRORS);
+			serve_failsafe(w, r, "cannot render script");
+		}
+	} else {
+		blog_err("inv_lookup(%s): %s", r->mac, e.text);
+		metrics_inc(METRICS_ERRORS);
+		if (rc == BOOTD_EDB)
+			worker_db_close(w);	/* reopen on the next request */
+		serve_failsafe(w, r, "inventory error");
+	}
+}
+
+/*
+ * Read the form body of a done POST into the query.  Returns 0, or the
+ * HTTP status to answer with (reason set).
+ */
+static int
+read_form(FCGX_Request *req, struct rq *r)
+{
+	char body[FORM_MAX + 1];
+	struct bootd_error e;
+	const char *ct = param(req, "CONTENT_TYPE");
+	const char *cl = param(req, "CONTENT_LENGTH");
+	char *end;
+	long want;
+	int n, got = 0;
+
+	if (*ct != '\0' && strncmp(ct, "application/x-www-form-urlencoded",
+	    strlen("application/x-www-form-urlencoded")) != 0) {
+		set_reason(r, "expected application/x-www-form-urlencoded");
+		return 415;
+	}
+	errno = 0;
+	want = *cl != '\0' ? strtol(cl, &end, 10) : FORM_MAX + 1;
+	if (*cl != '\0' && (errno != 0 || *end != '\0' || want < 0)) {
+		set_reason(r, "malformed CONTENT_LENGTH");
+		return 400;
+	}
+	if (want > FORM_MAX) {
+		if (*cl != '\0') {
+			set_reason(r, "form body longer than 1024 bytes");
+			return 413;
+		}
+		want = FORM_MAX + 1;
+	}
+	while (got < want) {
+		n = FCGX_GetStr(body + got, (int)want - got, req->in);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	if (got > FORM_MAX) {
+		set_reason(r, "form body longer than 1024 bytes");
+		return 413;
+	}
+	if (query_parse(body, (size_t)got, &r->q, &e) != BOOTD_OK) {
+		set_reason(r, e.text);
+		return 400;
+	}
+	return 0;
+}
+
+static void
+handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	struct bootd_error e;
+	struct inv *inv;
+	enum bootd_err rc;
+	char *fqdn = NULL;
+	const char *qs = param(req, "QUERY_STRING");
+	const char *token;
+	int status;
+
+	buf_reset(&w->body);
+	r->status = 400;
+	if (query_parse(qs, strlen(qs), &r->q, &e) != BOOTD_OK) {
+		set_reason(r, e.text);
+		buf_puts(&w->body, "bad request\n");
+		return;
+	}
+	if (!r->q.set[QUERY_TOKEN] && strcmp(r->method, "POST") == 0 &&
+	    (status = read_form(req, r)) != 0) {
+		r->status = status;
+		buf_printf(&w->body, "%s\n", status_text(status));
+		return;
+	}
+	token = r->q.v[QUERY_TOKEN];
+	if (!r->q.set[QUERY_TOKEN] || !token_wellformed(token)) {
+		r->status = 404;
+		set_reason(r, r->q.set[QUERY_TOKEN] ? "malformed token" :
+		    "missing parameter token");
+		buf_puts(&w->body, "unknown token\n");
+		return;
+	}
+	if ((inv = worker_db_rw(w)) == NULL) {
+		r->status = 503;
+		set_reason(r, "inventory unavailable");
+		metrics_inc(METRICS_ERRORS);
+		buf_puts(&w->body, "unavailable\n");
+		return;
+	}
+	inv_set_actor(inv, "bootd (install done)");
+	rc = inv_install_done(inv, token, (int64_t)time(NULL), &fqdn, &e);
+	inv_set_actor(inv, "bootd");
+	switch (rc) {
+	case BOOTD_OK:
+		r->status = 200;
+		if (fqdn != NULL)
+			copy_printable(r->host, sizeof(r->host), fqdn);
+		buf_puts(&w->body, "ok\n");
+		break;
+	case BOOTD_EEXPIRED:
+		r->status = 403;
+		set_reason(r, "token expired or already used");
+		buf_puts(&w->body, "token expired or already used\n");
+		break;
+	case BOOTD_ENOTFOUND:
+		r->status = 404;
+		set_reason(r, "unknown token");
+		buf_puts(&w->body, "unknown token\n");
+		break;
+	default:
+		r->status = 503;
+		mask_token(e.text, token);
+		blog_err("inv_install_done: %s", e.text);
+		metrics_inc(METRICS_ERRORS);
+		if (rc == BOOTD_EDB)
+			worker_db_close(w);
+		set_reason(r, bootd_strerror(rc));
+		buf_puts(&w->body, "unavailable\n");
+		break;
+	}
+	free(fqdn);
+	memset(r->q.v[QUERY_TOKEN], 0, sizeof(r->q.v[QUERY_TOKEN]));
+}
+
+static void
+handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	struct bootd_error e;
+	struct inv *inv;
+	int version = 0;
+
+	buf_reset(&w->body);
+	if ((inv = worker_db_ro(w)) == NULL) {
+		r->status = 503;
+		set_reason(r, w->dberr);
+	} else if (inv_schema_version(inv, &version, &e) != BOOTD_OK) {
+		r->status = 503;
+		set_reason(r, e.text);
+		worker_db_close(w);
+	} else {
+		r->status = 200;
+		buf_printf(&w->body, "ok schema=%d\n", version);
+		return;
+	}
+	buf_printf(&w->body, "unavailable: %s\n", r->reason);
+}
+
+static void
+handle_metrics(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	struct inv_counts c;
+	struct bootd_error e;
+	struct inv *inv;
+	int have = 0;
+
+	if ((inv = worker_db_ro(w)) != NULL) {
+		if (inv_counts(inv, &c, &e) == BOOTD_OK)
+			have = 1;
+		else
+			blog_err("inv_counts: %s", e.text);
+	}
+	buf_reset(&w->body);
+	metrics_write(&w->body, have ? &c : NULL);
+	r->status = 200;
+	r->ctype = CT_METRICS;
+}
+
+/* Write status line, headers and body; errors mean the client left. */
+static void
+respond(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	static const char oom[] = "#!ipxe\necho bootd: out of memory\nexit\n";
+	char head[512];
+	const char *body = buf_str(&w->body);
+	size_t len = w->body.len;
+	int n;
+
+	if (buf_failed(&w->body)) {
+		/* Even then the machine gets a script that boots locally. */
+		blog_err("out of memory building the answer");
+		metrics_inc(METRICS_ERRORS);
+		r->status = 500;
+		body = oom;
+		len = sizeof(oom) - 1;
+	}
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: %s\r\nCache-Control: no-store\r\n"
+	    "Content-Length: %zu\r\n%s%s%s%s%s%s\r\n",
+	    r->status, status_text(r->status), r->ctype, len,
+	    r->allow != NULL ? "Allow: " : "",
+	    r->allow != NULL ? r->allow : "",
+	    r->allow != NULL ? "\r\n" : "",
+	    r->reason[0] != '\0' ? "X-Bootd-Error: " : "",
+	    r->reason,
+	    r->reason[0] != '\0' ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	if (FCGX_PutStr(head, n, req->out) < 0 ||
+	    (strcmp(r->method, "HEAD") != 0 &&
+	    FCGX_PutStr(body, (int)len, req->out) < 0))
+		blog_debug("client went away before the answer was written");
+}
+
+/* Record the boot served to r->mac; never delays an answer. */
+static void
+record_boot(struct worker *w, struct rq *r)
+{
+	struct bootd_error e;
+	struct inv_event ev;
+	struct inv *inv;
+	enum bootd_err rc;
+
+	if ((inv = worker_db_rw(w)) == NULL) {
+		metrics_inc(METRICS_EVENTS_DROPPED);
+		return;
+	}
+	buf_reset(&w->scratch);
+	query_format_params(&r->q, &w->scratch);
+	memset(&ev, 0, sizeof(ev));
+	ev.mac = r->mac;
+	ev.fqdn = r->host[0] != '\0' ? r->host : NULL;
+	ev.served = served_names[r->action];
+	ev.params = buf_failed(&w->scratch) || w->scratch.len == 0 ? NULL :
+	    buf_str(&w->scratch);
+	ev.time = (int64_t)time(NULL);
+	rc = inv_record_boot(inv, &ev, &e);
+	if (rc == BOOTD_OK)
+		return;
+	metrics_inc(METRICS_EVENTS_DROPPED);
+	if (rc == BOOTD_EBUSY)
+		blog_warn("boot event of %s dropped: database busy", r->mac);
+	else {
+		blog_err("inv_record_boot(%s): %s", r->mac, e.text);
+		if (rc == BOOTD_EDB)
+			worker_db_close(w);
+	}
+}
+
+static uint64_t
+elapsed_us(const struct timespec *start)
+{
+	struct timespec now;
+	int64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - start->tv_sec) * 1000000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000;
+	return us < 0 ? 0 : (uint64_t)us;
+}
+
+/* The request path: DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO. */
+static const char *
+request_path(FCGX_Request *req, char *tmp, size_t n)
+{
+	const char *p = param(req, "DOCUMENT_URI");
+
+	if (*p != '\0')
+		return p;
+	snprintf(tmp, n, "%s%s", param(req, "SCRIPT_NAME"),
+	    param(req, "PATH_INFO"));
+	return tmp;
+}
+
+void
+route_handle(struct worker *w, FCGX_Request *req)
+{
+	static struct rq r;	/* large; one request at a time */
+	struct timespec start;
+	const struct route *rt = NULL;
+	const char *path, *m;
+	char tmp[512];
+	uint64_t us;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	memset(&r, 0, sizeof(r));
+	r.route = METRICS_ROUTE_OTHER;
+	r.ctype = CT_TEXT;
+	r.method = param(req, "REQUEST_METHOD");
+	if (*r.method == '\0')
+		r.method = "GET";
+
+	path = request_path(req, tmp, sizeof(tmp));
+	if (strncmp(path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) == 0)
+		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+			if (strcmp(path + strlen(ROUTE_PREFIX),
+			    routes[i].name) == 0)
+				rt = &routes[i];
+
+	buf_reset(&w->body);
+	if (rt == NULL) {
+		r.status = 404;
+		set_reason(&r, "no such resource");
+		buf_puts(&w->body, "not found\n");
+	} else {
+		r.route = rt->id;
+		/* Is the method one of rt->allow ("GET, POST")? */
+		for (m = rt->allow; m != NULL; m = strchr(m, ' ')) {
+			m += *m == ' ';
+			if (strncmp(m, r.method, strlen(r.method)) == 0 &&
+			    (m[strlen(r.method)] == ',' ||
+			    m[strlen(r.method)] == '\0'))
+				break;
+		}
+		if (m == NULL) {
+			r.status = 405;
+			r.allow = rt->allow;
+			set_reason(&r, "method not allowed");
+			buf_puts(&w->body, "method not allowed\n");
+		} else
+			rt->handle(w, req, &r);
+	}
+
+	respond(w, req, &r);
+	FCGX_Finish_r(req);		/* the answer is out */
+	us = elapsed_us(&start);
+
+	if (r.script)
+		metrics_script(r.action);
+	if (r.record)
+		record_boot(w, &r);
+	metrics_request(r.route, r.status, us);
+
+	if (r.route == METRICS_ROUTE_CONFIG)
+		blog_info("mac=%s host=%s action=%s status=%d us=%ju%s%s",
+		    r.mac[0] != '\0' ? r.mac : "-",
+		    r.host[0] != '\0' ? r.host : "-",
+		    r.script ? served_names[r.action] : "-", r.status,
+		    (uintmax_t)us, r.reason[0] != '\0' ? " reason=" : "",
+		    r.reason);
+	else if (r.route == METRICS_ROUTE_DONE)
+		blog_info("route=done host=%s status=%d us=%ju%s%s",
+		    r.host[0] != '\0' ? r.host : "-", r.status, (uintmax_t)us,
+		    r.reason[0] != '\0' ? " reason=" : "", r.reason);
+	else
+		blog_info("route=%s method=%s status=%d us=%ju",
+		    r.route == METRICS_ROUTE_HEALTH ? "health" :
+		    r.route == METRICS_ROUTE_METRICS ? "metrics" : "other",
+		    r.method, r.status, (uintmax_t)us);
+	memset(&r.q, 0, sizeof(r.q));	/* no token left behind */
+}

@@ -1,0 +1,223 @@
+/*
+ * worker.c - a bootd worker: the FastCGI accept loop and the database
+ * handles
+ *
+ * A worker keeps SIGTERM, SIGINT and SIGHUP blocked except while it waits
+ * for a connection in pselect(2), so a signal never interrupts a request
+ * half-way (libfcgi does not retry an interrupted read) and a worker told
+ * to stop finishes its in-flight request, then exits.  The listening
+ * socket is non-blocking: when another worker took the connection,
+ * FCGX_Accept_r() returns -EAGAIN and the loop waits again.
+ *
+ * Each worker opens the inventory itself, lazily: one read-only handle
+ * for lookups (its prepared statements are kept by lib/inv.c) and one
+ * read-write handle for boot events and install completion.  Both are
+ * reopened when the file was deleted or replaced, and when the database
+ * cannot be opened the request gets the fail-safe answer and the next
+ * request tries again.
+ */
+#include <sys/prctl.h>
+#include <sys/select.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bootd.h"
+
+static volatile sig_atomic_t	stop_requested;
+
+static void
+on_stop(int sig)
+{
+	stop_requested = 1;
+}
+
+static void
+db_failed(struct worker *w, const char *what, const struct bootd_error *e)
+{
+	char prev[sizeof(w->dberr)];
+
+	memcpy(prev, w->dberr, sizeof(prev));
+	snprintf(w->dberr, sizeof(w->dberr), "%.200s: %s", what, e->text);
+	/* Log a failure once, not on every request while it lasts. */
+	if (strcmp(prev, w->dberr) != 0)
+		blog_err("inv_open(%s): %s", what, e->text);
+}
+
+/* Close h and set it to NULL when its file was deleted or replaced. */
+static void
+drop_stale(struct inv **h, const char *path)
+{
+	if (*h != NULL && inv_stale(*h)) {
+		blog_notice("database %s was replaced or removed; reopening",
+		    path);
+		inv_close(*h);
+		*h = NULL;
+	}
+}
+
+struct inv *
+worker_db_ro(struct worker *w)
+{
+	struct bootd_error e;
+	enum bootd_err rc;
+
+	drop_stale(&w->ro, w->cfg->database);
+	if (w->ro != NULL)
+		return w->ro;
+	rc = inv_open(w->cfg->database, INV_RDONLY, &w->ro, &e);
+	if (rc != BOOTD_OK && rc != BOOTD_EVERSION &&
+	    worker_db_rw(w) != NULL) {
+		/* Opening read-write migrates an older schema; retry. */
+		rc = inv_open(w->cfg->database, INV_RDONLY, &w->ro, &e);
+	}
+	if (rc != BOOTD_OK) {
+		w->ro = NULL;
+		db_failed(w, w->cfg->database, &e);
+		return NULL;
+	}
+	if (w->dberr[0] != '\0')
+		blog_notice("database %s is available again",
+		    w->cfg->database);
+	w->dberr[0] = '\0';
+	return w->ro;
+}
+
+struct inv *
+worker_db_rw(struct worker *w)
+{
+	struct bootd_error e;
+
+	drop_stale(&w->rw, w->cfg->database);
+	if (w->rw != NULL)
+		return w->rw;
+	if (inv_open(w->cfg->database, INV_RDWR, &w->rw, &e) != BOOTD_OK) {
+		w->rw = NULL;
+		db_failed(w, w->cfg->database, &e);
+		return NULL;
+	}
+	inv_set_busy_timeout(w->rw, w->cfg->daemon.event_wait_ms);
+	inv_set_actor(w->rw, "bootd");
+	return w->rw;
+}
+
+void
+worker_db_close(struct worker *w)
+{
+	inv_close(w->ro);
+	inv_close(w->rw);
+	w->ro = NULL;
+	w->rw = NULL;
+}
+
+/*
+ * Wait until fd is readable or a signal arrives.  Signals are unblocked
+ * only inside pselect(2).  Returns 1 when readable, 0 when interrupted,
+ * -1 on error.
+ */
+static int
+wait_readable(int fd, const sigset_t *waitmask)
+{
+	fd_set rfds;
+	int n;
+
+	FD_ZERO(&rfds);
+	FD_SET(fd, &rfds);
+	n = pselect(fd + 1, &rfds, NULL, NULL, NULL, waitmask);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	return n > 0;
+}
+
+int
+worker_run(const struct cfg *cfg, int fd)
+{
+	static struct worker w;		/* zeroed; one per process */
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	FCGX_Request req;
+	long served = 0;
+	int rc;
+
+	w.cfg = cfg;
+
+	/* If the master dies, do not linger serving with nobody watching. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGHUP);
+
+	if (FCGX_Init() != 0) {
+		blog_err("FCGX_Init failed");
+		return 1;
+	}
+	/* After FCGX_Init(), which installs handlers of its own. */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART: pselect returns */
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;	/* reloads are the master's business */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);	/* nginx went away: EPIPE instead */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	if (FCGX_InitRequest(&req, fd, 0) != 0) {
+		blog_err("FCGX_InitRequest failed");
+		return 1;
+	}
+	blog_debug("worker started");
+	worker_db_ro(&w);		/* open early; failures are retried */
+
+	while (!stop_requested) {
+		if (cfg->daemon.max_requests > 0 &&
+		    served >= cfg->daemon.max_requests) {
+			blog_info("worker served %ld requests; recycling",
+			    served);
+			break;
+		}
+		if ((rc = wait_readable(fd, &waitmask)) == 0)
+			continue;
+		if (rc < 0) {
+			blog_err("pselect(listen socket): %s",
+			    strerror(errno));
+			break;
+		}
+		rc = FCGX_Accept_r(&req);
+		if (rc < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
+			    rc == -EINTR || rc == -ECONNABORTED)
+				continue;
+			blog_err("FCGX_Accept_r: %s", rc < -4095 ?
+			    "libfcgi error" : strerror(-rc));
+			metrics_inc(METRICS_ERRORS);
+			if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ||
+			    rc == -ENOBUFS) {
+				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		route_handle(&w, &req);
+		served++;
+	}
+	FCGX_Finish_r(&req);
+	worker_db_close(&w);
+	buf_free(&w.body);
+	buf_free(&w.scratch);
+	blog_debug("worker exiting after %ld requests", served);
+	return 0;
+}
