@@ -9,6 +9,8 @@
 #ifndef BOOTD_VALID_H
 #define BOOTD_VALID_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 /* A hostname or FQDN: labels [a-z0-9-] (any case), 1-63 chars, no leading
@@ -25,12 +27,21 @@ enum bootd_err	valid_name(const char *what, const char *s,
 		    struct bootd_error *err);
 /* Unix group name (for environments): [a-z_][a-z0-9_-]*, <= 32, or "". */
 enum bootd_err	valid_group(const char *s, struct bootd_error *err);
-/* URL template: http:// or https://, printable ASCII without whitespace,
+/* URL template: starts with http://HOST, https://HOST or {{base_url}}
+ * (the configured base URL), printable ASCII without whitespace,
  * <= 1024 chars, valid template syntax. */
 enum bootd_err	valid_url_template(const char *s, struct bootd_error *err);
 /* Command-line template: printable ASCII and spaces, <= 2048 chars, no
  * token starting with '#', no "||" "&&" ";" tokens, no trailing '\',
  * valid template syntax. */
 enum bootd_err	valid_cmdline_template(const char *s, struct bootd_error *err);
+
+/*
+ * Copy s into out (size bytes, at least 8) for quoting in an error message:
+ * printable ASCII is copied, '"' and '\' are escaped with a backslash, any
+ * other byte is written as \xNN, and a value too long for out is cut with
+ * "...".  NULL gives "(null)".  Returns out.  This function can't fail.
+ */
+char		*valid_quote(const char *s, char *out, size_t size);
 
 #endif /* BOOTD_VALID_H */
