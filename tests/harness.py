@@ -183,6 +183,26 @@ def parse_metrics(text):
     return out
 
 
+def eventually(fn, pred=bool, tries=READY_TRIES, pause=READY_PAUSE):
+    """
+    Call fn() until pred(result) holds, a bounded number of times; return
+    the last result either way (the caller asserts on it).  For effects
+    that follow an answer (counters, boot records), never a timing check.
+    """
+    r = None
+    for _ in range(tries):
+        r = fn()
+        if pred(r):
+            return r
+        time.sleep(pause)
+    return r
+
+
+def ipxe_lines(body):
+    """The command lines of a script body (str), without blank lines."""
+    return [l.strip() for l in body.splitlines() if l.strip()]
+
+
 class BootServer:
     """
     A bootd + nginx pair on free 127.0.0.1 ports.
@@ -192,8 +212,10 @@ class BootServer:
     start: start both servers right away (else call start()).
     """
 
-    def __init__(self, config=None, db=None, start=True, workers=2):
+    def __init__(self, config=None, db=None, start=True, workers=2,
+                 socket_activation=False):
         self.tmp = tempfile.mkdtemp(prefix="bootd-test-")
+        self.socket_activation = socket_activation
         self.is_root = os.geteuid() == 0
         self.http_port = free_port()
         self.https_port = free_port()
@@ -320,11 +342,29 @@ class BootServer:
         if not have_binary("bootd"):
             raise HarnessError("no bootd at %s" % binary("bootd"))
         log = open(self.bootd_log_path, "ab")
+        cmd = [binary("bootd"), "-c", self.conf_path]
+        if self.socket_activation:
+            # As bootd.socket does: the socket exists before bootd runs,
+            # bootd gets it as fd 3 (LISTEN_FDS=1, LISTEN_PID = its pid).
+            if os.path.exists(self.socket):
+                os.unlink(self.socket)
+            cmd = ["systemd-socket-activate", "-l", self.socket] + cmd
         self.bootd = subprocess.Popen(
-            [binary("bootd"), "-c", self.conf_path],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             env=run_env(), cwd=self.tmp)
         log.close()
+        if self.socket_activation:
+            for _ in range(READY_TRIES):
+                if os.path.exists(self.socket):
+                    break
+                if self.bootd.poll() is not None:
+                    raise HarnessError("systemd-socket-activate exited:\n"
+                                       + self.bootd_log())
+                time.sleep(READY_PAUSE)
+            # SocketMode=0660, SocketGroup=the web server's group.
+            os.chmod(self.socket, 0o660)
+            if self.is_root:
+                os.chown(self.socket, 0, grp.getgrnam("nogroup").gr_gid)
 
     def start_nginx(self):
         log = open(self.nginx_log_path, "ab")
@@ -559,6 +599,41 @@ class BootServer:
         """Value of one series from metrics(), 0 when absent."""
         key = (name, tuple(sorted(labels.items())))
         return metrics.get(key, 0.0)
+
+    # -- inventory ---------------------------------------------------------
+
+    def add_dist(self, name="debian-12", cmdline=None):
+        """A distribution whose files live under /images/NAME/."""
+        base = self.base_url + "/images/" + name
+        self.bootctl("dist", "add", name, "--kernel", base + "/vmlinuz",
+                     "--initrd", base + "/initrd.img", "--cmdline",
+                     cmdline or "auto=true hostname={{fqdn}} "
+                     "bootd.token={{token}} console=ttyS0")
+
+    def token(self, host):
+        """The host's live install token (bootctl host show), or None."""
+        out = self.bootctl("host", "show", host).stdout
+        m = re.search(r"^token:\s*([0-9a-f]{32})\s*$", out, re.M)
+        return m.group(1) if m else None
+
+    def host_field(self, host, field):
+        out = self.bootctl("host", "show", host).stdout
+        m = re.search(r"^%s:\s*(.*?)\s*$" % re.escape(field), out, re.M)
+        return m.group(1) if m else None
+
+    def copy_db(self, dest):
+        """A consistent copy of the inventory (SQLite backup API)."""
+        import sqlite3
+        src = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        if self.is_root:
+            os.chown(dest, pwd.getpwnam("nobody").pw_uid,
+                     grp.getgrnam("nogroup").gr_gid)
 
     # -- bootctl ----------------------------------------------------------
 
