@@ -1,0 +1,1084 @@
+#!/usr/bin/env python3
+"""test_bootctl.py - bootctl driven as a program on real SQLite inventories
+
+Runs the built tools/bootctl on temporary databases and checks its output,
+its exit status, its error lines, and the database itself (read directly
+with sqlite3 against the schema of sql/001-initial.sql): the rows a change
+writes, the audit rows it records, and that a refused change leaves every
+row as it was.
+
+Environment: BOOTD_BINARY_DIR (build tree), BOOTD_SOURCE_DIR.
+"""
+
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRC = os.environ.get("BOOTD_SOURCE_DIR",
+                     os.path.dirname(os.path.dirname(os.path.dirname(
+                         os.path.abspath(__file__)))))
+BLD = os.environ.get("BOOTD_BINARY_DIR", os.path.join(SRC, "build"))
+BOOTCTL = os.path.join(BLD, "tools", "bootctl")
+
+BASE_URL = "http://127.0.0.1:8080"
+MAC1 = "52:54:00:12:34:56"
+MAC2 = "52:54:00:12:34:57"
+MAC3 = "52:54:00:12:34:58"
+UNKNOWN_MAC = "52:54:00:99:99:99"
+FQDN1 = "web1.lab.example.org"
+FQDN2 = "web2.lab.example.org"
+CMDLINE = ("auto=true priority=critical url={{base_url}}/preseed/{{fqdn}}.cfg"
+           " hostname={{hostname}} domain={{domain}} bootd.token={{token}}"
+           " console=ttyS0")
+
+# Every verb with arguments that pass the argument count, for --help and
+# the hostile-argument sweep.
+VERBS = [
+    ("init", []),
+    ("host add", ["web3.lab.example.org", "52:54:00:12:34:59"]),
+    ("host remove", [FQDN1]),
+    ("host rename", [FQDN1, "web9.lab.example.org"]),
+    ("host show", [FQDN1]),
+    ("host list", []),
+    ("host set-env", [FQDN1, "lab"]),
+    ("host set-dist", [FQDN1, "debian-12"]),
+    ("nic add", [FQDN1, MAC3]),
+    ("nic remove", [MAC1]),
+    ("attr set", [FQDN1, "puppet_role", "web"]),
+    ("attr unset", [FQDN1, "rack"]),
+    ("env add", ["prod"]),
+    ("env remove", ["lab"]),
+    ("env list", []),
+    ("dist add", ["rocky-9", "--kernel", BASE_URL + "/k",
+                  "--initrd", BASE_URL + "/i", "--cmdline", "quiet"]),
+    ("dist update", ["debian-12", "--cmdline", "quiet"]),
+    ("dist list", []),
+    ("dist show", ["debian-12"]),
+    ("dist remove", ["debian-12"]),
+    ("set-reinstall", [FQDN1]),
+    ("set-local", [FQDN1]),
+    ("status", []),
+    ("render", [FQDN1]),
+    ("discovered list", []),
+    ("audit", []),
+    ("help", []),
+]
+
+NOBODY = pwd.getpwnam("nobody")
+
+
+def as_user(uid, gid, groups=()):
+    """A preexec_fn that drops to uid/gid with the given groups."""
+    def drop():
+        os.setgroups(list(groups))
+        os.setgid(gid)
+        os.setuid(uid)
+    return drop
+
+
+class BootctlCase(unittest.TestCase):
+    """A fresh directory, configuration and inventory per test."""
+
+    def setUp(self):
+        if not os.access(BOOTCTL, os.X_OK):
+            self.fail("bootctl not built at %s" % BOOTCTL)
+        self.dir = tempfile.mkdtemp(prefix="bootctl-test-")
+        self.db = os.path.join(self.dir, "bootd.db")
+        self.cfg = os.path.join(self.dir, "bootd.json")
+        self.write_cfg({})
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_cfg(self, extra):
+        cfg = {"database": self.db, "token_ttl": 3600,
+               "menu": {"base_url": BASE_URL, "timeout": 5}}
+        cfg.update(extra)
+        with open(self.cfg, "w") as f:
+            json.dump(cfg, f)
+        os.chmod(self.cfg, 0o644)
+
+    # Running bootctl -------------------------------------------------
+
+    def run_ctl(self, *args, cfg=True, preexec=None, env=None, binary=None):
+        cmd = [binary or BOOTCTL]
+        if cfg:
+            cmd += ["-c", self.cfg]
+        cmd += list(args)
+        e = dict(os.environ)
+        e.pop("BOOTD_CONFIG", None)
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=e, preexec_fn=preexec, timeout=60)
+        return (p.returncode, p.stdout.decode("utf-8", "replace"),
+                p.stderr.decode("utf-8", "replace"))
+
+    def ok(self, *args, **kw):
+        """Run bootctl, expect success and a silent stderr; return stdout."""
+        rc, out, err = self.run_ctl(*args, **kw)
+        self.assertEqual((rc, err), (0, ""),
+                         "bootctl %s: stdout %r" % (" ".join(args), out))
+        return out
+
+    def refused(self, code, pattern, *args, **kw):
+        """
+        Run bootctl, expect exit status code, empty stdout, one line on
+        stderr "bootctl: ..." matching pattern, and the inventory unchanged.
+        """
+        before = self.dump()
+        rc, out, err = self.run_ctl(*args, **kw)
+        self.assertEqual(rc, code, "bootctl %r: %r %r" % (args, out, err))
+        self.assertEqual(out, "", "bootctl %r wrote to stdout" % (args,))
+        self.assert_one_error_line(err, pattern)
+        self.assertEqual(self.dump(), before,
+                         "bootctl %r changed the inventory" % (args,))
+        return err
+
+    def assert_one_error_line(self, err, pattern=None):
+        self.assertTrue(err.endswith("\n"), repr(err))
+        self.assertEqual(err.count("\n"), 1, "not one line: %r" % err)
+        self.assertTrue(err.startswith("bootctl: "), repr(err))
+        self.assertNotRegex(err[:-1], r"[\x00-\x1f\x7f]")
+        if pattern is not None:
+            self.assertRegex(err, pattern)
+
+    # Reading the database directly ------------------------------------
+
+    def sql(self, query, params=()):
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            return con.execute(query, params).fetchall()
+        finally:
+            con.close()
+
+    def dump(self):
+        if not os.path.exists(self.db):
+            return None
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            return list(con.iterdump())
+        finally:
+            con.close()
+
+    def audit_rows(self):
+        return self.sql("SELECT actor, op, object, old, new FROM audit "
+                        "ORDER BY id")
+
+    # A populated inventory --------------------------------------------
+
+    def populate(self):
+        """init, env lab, dist debian-12, host web1 (lab, debian-12)."""
+        self.ok("init")
+        self.ok("env", "add", "lab", "--group", "nogroup")
+        self.ok("dist", "add", "debian-12",
+                "--kernel", "{{base_url}}/images/debian-12/vmlinuz",
+                "--initrd", "{{base_url}}/images/debian-12/initrd.img",
+                "--cmdline", CMDLINE)
+        self.ok("host", "add", FQDN1, MAC1, "--env", "lab",
+                "--dist", "debian-12")
+        self.ok("attr", "set", FQDN1, "rack", "r12")
+
+
+class TestInit(BootctlCase):
+
+    def test_init_creates_schema_and_default_env(self):
+        self.assertFalse(os.path.exists(self.db))
+        out = self.ok("init")
+        self.assertIn(self.db, out)
+        self.assertGreaterEqual(self.sql("PRAGMA user_version")[0][0], 1)
+        self.assertEqual(self.sql("SELECT name, unix_group FROM env"),
+                         [("default", "")])
+        # New database files are not world-readable.
+        self.assertEqual(os.stat(self.db).st_mode & 0o007, 0)
+        # Again: nothing lost, nothing duplicated.
+        self.ok("env", "add", "lab")
+        self.ok("init")
+        self.assertEqual(sorted(self.sql("SELECT name FROM env")),
+                         [("default",), ("lab",)])
+
+    def test_db_option_overrides_config(self):
+        other = os.path.join(self.dir, "other.db")
+        self.ok("--db", other, "init")
+        self.assertTrue(os.path.exists(other))
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_config_from_environment(self):
+        rc, out, err = self.run_ctl("init", cfg=False,
+                                    env={"BOOTD_CONFIG": self.cfg})
+        self.assertEqual((rc, err), (0, ""))
+        self.assertTrue(os.path.exists(self.db))
+
+    def test_missing_database_is_an_error(self):
+        rc, out, err = self.run_ctl("host", "list")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err)
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_bad_config_is_an_error(self):
+        with open(self.cfg, "w") as f:
+            f.write('{"token_ttl": "soon"}')
+        rc, out, err = self.run_ctl("init")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, "token_ttl")
+        rc, out, err = self.run_ctl("-c", os.path.join(self.dir, "nope"),
+                                    "init", cfg=False)
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err)
+
+
+class TestHosts(BootctlCase):
+
+    def test_add_show_list(self):
+        self.populate()
+        self.ok("host", "add", "Web2.Lab.Example.ORG", "52-54-00-12-34-57",
+                "525400123458")
+        out = self.ok("host", "show", FQDN2)
+        self.assertRegex(out, r"(?m)^fqdn:\s+web2\.lab\.example\.org$")
+        self.assertRegex(out, r"(?m)^environment:\s+default$")
+        self.assertRegex(out, r"(?m)^action:\s+local$")
+        self.assertRegex(out, r"(?m)^mac:\s+52:54:00:12:34:57$")
+        self.assertRegex(out, r"(?m)^mac:\s+52:54:00:12:34:58$")
+        self.assertNotRegex(out, r"(?m)^token:")
+        self.assertEqual(
+            self.sql("SELECT mac FROM nic JOIN host ON nic.host = host.id "
+                     "WHERE fqdn = ? ORDER BY mac", (FQDN2,)),
+            [(MAC2,), (MAC3,)])
+        # By short name and by MAC in any spelling.
+        self.assertEqual(self.ok("host", "show", "web2"), out)
+        self.assertEqual(self.ok("host", "show", "5254.0012.3458"), out)
+
+        out = self.ok("host", "show", "web1")
+        self.assertRegex(out, r"(?m)^environment:\s+lab$")
+        self.assertRegex(out, r"(?m)^distribution:\s+debian-12$")
+        self.assertRegex(out, r"(?m)^attr:\s+rack=r12$")
+
+        lines = self.ok("host", "list").splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["HOST", "ENV", "ACTION", "DIST", "MACS"])
+        self.assertEqual(lines[1].split(),
+                         [FQDN1, "lab", "local", "debian-12", MAC1])
+        self.assertEqual(lines[2].split(),
+                         [FQDN2, "default", "local", "-",
+                          MAC2 + "," + MAC3])
+        # Aligned: each column starts at the same offset in every line.
+        col = lines[0].index("ENV")
+        self.assertTrue(all(l[col - 2:col] == "  " and l[col] != " "
+                            for l in lines))
+        lab = self.ok("host", "list", "--env", "lab").splitlines()
+        self.assertEqual(len(lab), 2)
+        self.assertIn(FQDN1, lab[1])
+        self.refused(1, "lab2", "host", "list", "--env", "lab2")
+
+    def test_add_records_audit(self):
+        self.populate()
+        rows = [r for r in self.audit_rows() if r[2] == FQDN1]
+        self.assertTrue(rows, self.audit_rows())
+        for actor, op, obj, old, new in rows:
+            self.assertEqual(actor, "root (uid 0)")
+        out = self.ok("audit", FQDN1)
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["TIME", "ACTOR", "OP", "OBJECT", "CHANGE"])
+        self.assertEqual(len(lines) - 1, len(rows))
+        self.assertTrue(all("root (uid 0)" in l for l in lines[1:]))
+        self.assertTrue(all(FQDN1 in l for l in lines[1:]))
+        everything = self.ok("audit").splitlines()
+        self.assertEqual(len(everything) - 1, len(self.audit_rows()))
+        self.assertGreater(len(everything), len(lines))
+
+    def test_rename_and_remove(self):
+        self.populate()
+        self.ok("host", "rename", "web1", "app1.lab.example.org")
+        self.assertEqual(self.sql("SELECT fqdn FROM host"),
+                         [("app1.lab.example.org",)])
+        self.refused(1, "web1", "host", "show", FQDN1)
+        self.ok("host", "show", MAC1)
+        n = len(self.audit_rows())
+        self.ok("host", "remove", "app1")
+        self.assertEqual(self.sql("SELECT count(*) FROM host"), [(0,)])
+        self.assertEqual(self.sql("SELECT count(*) FROM nic"), [(0,)])
+        self.assertEqual(self.sql("SELECT count(*) FROM host_attr"), [(0,)])
+        self.assertGreater(len(self.audit_rows()), n)
+        # The audit log of a removed host is still there by name.
+        self.assertIn("app1.lab.example.org",
+                      self.ok("audit", "app1.lab.example.org"))
+
+    def test_remove_many_is_all_or_nothing(self):
+        self.populate()
+        self.ok("host", "add", FQDN2, MAC2)
+        self.refused(1, "nosuch", "host", "remove", FQDN1, "nosuch", FQDN2)
+        self.ok("host", "remove", FQDN1, FQDN2)
+        self.assertEqual(self.sql("SELECT count(*) FROM host"), [(0,)])
+
+    def test_set_env_and_set_dist(self):
+        self.populate()
+        self.ok("host", "set-env", FQDN1, "default")
+        self.assertEqual(self.sql("SELECT env FROM host"), [("default",)])
+        self.refused(1, "nosuch", "host", "set-env", FQDN1, "nosuch")
+        self.ok("host", "set-dist", FQDN1, "-")
+        self.assertEqual(self.sql("SELECT dist FROM host"), [(None,)])
+        self.refused(1, "nosuch", "host", "set-dist", FQDN1, "nosuch")
+        self.ok("host", "set-dist", FQDN1, "debian-12")
+        self.assertEqual(self.sql("SELECT dist FROM host"), [("debian-12",)])
+
+    def test_add_with_unknown_dist_changes_nothing(self):
+        self.populate()
+        self.refused(1, "nosuch", "host", "add", FQDN2, MAC2,
+                     "--dist", "nosuch")
+        self.refused(1, "nosuch", "host", "add", FQDN2, MAC2,
+                     "--env", "nosuch")
+
+    def test_duplicate_mac_and_fqdn(self):
+        self.populate()
+        self.refused(1, "52:54:00:12:34:56", "host", "add", FQDN2,
+                     "52-54-00-12-34-56")
+        self.refused(1, "52:54:00:12:34:56", "host", "add", FQDN2, MAC2,
+                     "5254.0012.3456")
+        self.refused(1, FQDN1.replace(".", r"\."), "host", "add", FQDN1,
+                     MAC2)
+
+    def test_bad_fqdn_and_mac(self):
+        self.populate()
+        for bad in ["-web.example.org", "web_1.example.org", "a..b",
+                    "x" * 64 + ".example.org", "a" * 300, "web1 .org", "",
+                    "web-.example.org", "web1.example.org."]:
+            self.refused(1, None, "host", "add", "--", bad, MAC2)
+        self.refused(2, "unknown option '-w'", "host", "add",
+                     "-web.example.org", MAC2)
+        for bad in ["52:54:00:12:34", "52:54:00:12:34:5g", "zz",
+                    "52:54-00:12:34:57", ""]:
+            self.refused(1, None, "host", "add", FQDN2, bad)
+
+    def test_unknown_host(self):
+        self.populate()
+        for verb in (["host", "show"], ["host", "remove"], ["status"],
+                     ["set-local"], ["set-reinstall"], ["render"]):
+            self.refused(1, "nosuch", *verb, "nosuch.example.org")
+
+
+class TestNicsAndAttrs(BootctlCase):
+
+    def test_nic_add_remove(self):
+        self.populate()
+        self.ok("nic", "add", "web1", "52:54:00:12:34:57")
+        self.assertEqual(
+            self.sql("SELECT mac FROM nic ORDER BY mac"), [(MAC1,), (MAC2,)])
+        self.ok("host", "show", MAC2)
+        self.refused(1, "52:54:00:12:34:57", "nic", "add", "web1", MAC2)
+        self.ok("nic", "remove", "52-54-00-12-34-56")
+        self.assertEqual(self.sql("SELECT mac FROM nic"), [(MAC2,)])
+        # A host keeps at least one NIC.
+        self.refused(1, None, "nic", "remove", MAC2)
+        self.refused(1, None, "nic", "remove", MAC3)
+        self.refused(1, "MAC|mac", "nic", "remove", "web1")
+        self.assertTrue(any(r[1] and "nic" in r[1] for r in
+                            self.audit_rows()), self.audit_rows())
+
+    def test_attr_set_unset(self):
+        self.populate()
+        self.ok("attr", "set", "web1", "puppet_role", "webserver")
+        self.ok("attr", "set", "web1", "puppet_role", "database")
+        self.assertEqual(
+            self.sql("SELECT key, value FROM host_attr ORDER BY key"),
+            [("puppet_role", "database"), ("rack", "r12")])
+        self.assertRegex(self.ok("host", "show", "web1"),
+                         r"(?m)^attr:\s+puppet_role=database$")
+        self.ok("attr", "unset", "web1", "puppet_role")
+        self.assertEqual(self.sql("SELECT key FROM host_attr"), [("rack",)])
+        self.refused(1, "puppet_role", "attr", "unset", "web1",
+                     "puppet_role")
+        for key, value in [("Bad Key", "x"), ("k", "a b"), ("k", "${evil}"),
+                           ("k", "x" * 300), ("", "x")]:
+            self.refused(1, None, "attr", "set", "web1", key, value)
+        audit = self.audit_rows()
+        self.assertTrue(any("database" in (r[4] or "") for r in audit))
+
+    def test_attr_used_by_template_cannot_be_unset(self):
+        self.populate()
+        self.ok("dist", "update", "debian-12", "--cmdline",
+                "role={{attr.rack}}")
+        self.refused(1, "rack", "attr", "unset", "web1", "rack")
+
+
+class TestEnvsAndDists(BootctlCase):
+
+    def test_env(self):
+        self.populate()
+        self.ok("env", "add", "prod")
+        self.ok("env", "add", "stage", "--group", "staff")
+        lines = self.ok("env", "list").splitlines()
+        self.assertEqual(lines[0].split(), ["ENV", "GROUP"])
+        table = {l.split()[0]: l.split(None, 1)[1] for l in lines[1:]}
+        self.assertEqual(table["lab"], "nogroup")
+        self.assertEqual(table["stage"], "staff")
+        self.assertEqual(table["default"], "(admins only)")
+        self.assertEqual(
+            sorted(self.sql("SELECT name, unix_group FROM env")),
+            [("default", ""), ("lab", "nogroup"), ("prod", ""),
+             ("stage", "staff")])
+        self.refused(1, "lab", "env", "add", "lab")
+        self.refused(1, "lab", "env", "remove", "lab")    # in use
+        self.refused(1, None, "env", "add", "x", "--group", "Bad Group")
+        self.refused(2, "unknown option '-x'", "env", "add", "-x")
+        self.refused(1, None, "env", "add", "--", "-x")
+        self.ok("env", "remove", "prod")
+        self.assertNotIn("prod", self.ok("env", "list"))
+        self.assertTrue(any(r[1] and "env" in r[1] and r[2] == "prod"
+                            for r in self.audit_rows()))
+
+    def test_dist(self):
+        self.populate()
+        out = self.ok("dist", "show", "debian-12")
+        self.assertRegex(out, r"(?m)^name:\s+debian-12$")
+        self.assertRegex(
+            out, r"(?m)^kernel:\s+\{\{base_url\}\}/images/debian-12/vmlinuz$")
+        self.assertRegex(out, r"(?m)^initrd:\s+\{\{base_url\}\}/images/"
+                         r"debian-12/initrd\.img$")
+        self.assertIn("cmdline:", out)
+        self.assertIn(CMDLINE, out)
+        self.ok("dist", "add", "rocky-9", "--kernel", BASE_URL + "/k",
+                "--initrd", BASE_URL + "/i1", "--initrd", BASE_URL + "/i2",
+                "--cmdline", "inst.ks={{base_url}}/ks/{{fqdn}}")
+        self.assertEqual(
+            self.sql("SELECT url FROM dist_initrd WHERE dist = 'rocky-9' "
+                     "ORDER BY pos"),
+            [(BASE_URL + "/i1",), (BASE_URL + "/i2",)])
+        lines = self.ok("dist", "list").splitlines()
+        self.assertEqual(lines[0].split(), ["DIST", "INITRDS", "KERNEL"])
+        self.assertEqual(lines[2].split(), ["rocky-9", "2", BASE_URL + "/k"])
+
+        self.ok("dist", "update", "rocky-9", "--initrd", BASE_URL + "/i3")
+        self.assertEqual(
+            self.sql("SELECT url FROM dist_initrd WHERE dist = 'rocky-9'"),
+            [(BASE_URL + "/i3",)])
+        self.assertEqual(self.sql("SELECT kernel, cmdline FROM dist WHERE "
+                                  "name = 'rocky-9'"),
+                         [(BASE_URL + "/k",
+                           "inst.ks={{base_url}}/ks/{{fqdn}}")])
+        self.ok("dist", "update", "rocky-9", "--kernel", BASE_URL + "/k2")
+        self.assertEqual(self.sql("SELECT kernel FROM dist WHERE "
+                                  "name = 'rocky-9'"), [(BASE_URL + "/k2",)])
+
+        self.refused(1, "debian-12", "dist", "remove", "debian-12")  # in use
+        self.refused(1, "rocky-9", "dist", "add", "rocky-9", "--kernel",
+                     BASE_URL + "/k", "--initrd", BASE_URL + "/i",
+                     "--cmdline", "x")
+        self.refused(1, "nosuch", "dist", "show", "nosuch")
+        self.refused(1, "nosuch", "dist", "update", "nosuch",
+                     "--cmdline", "x")
+        self.ok("dist", "remove", "rocky-9")
+        self.assertEqual(self.sql("SELECT name FROM dist"), [("debian-12",)])
+        self.assertEqual(self.sql("SELECT count(*) FROM dist_initrd WHERE "
+                                  "dist = 'rocky-9'"), [(0,)])
+        self.assertTrue(any(r[2] == "rocky-9" for r in self.audit_rows()))
+
+    def test_bad_dists(self):
+        self.populate()
+        good = ["--kernel", BASE_URL + "/k", "--initrd", BASE_URL + "/i",
+                "--cmdline", "quiet"]
+        for name, opts in [
+                ("x", ["--kernel", "ftp://h/k"] + good[2:]),
+                ("x", ["--kernel", "{{nosuch}}/k"] + good[2:]),
+                ("x", good[:4] + ["--cmdline", "quiet || shell"]),
+                ("x", good[:4] + ["--cmdline", "quiet #comment"]),
+                ("x", good[:4] + ["--cmdline", "quiet ; reboot"]),
+                ("x", good[:4] + ["--cmdline", "quiet \\"]),
+                ("x", good[:4] + ["--cmdline", "{{attr.}}"]),
+                ("", good), ("a/b", good), (".x", good)]:
+            self.refused(1, None, "dist", "add", name, *opts)
+        self.refused(2, "unknown option", "dist", "add", "-x", *good)
+        self.refused(1, None, "dist", "add", *good, "--", "-x")
+        # Missing required options: usage errors.
+        self.refused(2, "--kernel", "dist", "add", "x", *good[2:])
+        self.refused(2, "--kernel", "dist", "add", "x", *good[:2])
+        self.refused(2, "nothing to change", "dist", "update", "debian-12")
+        self.refused(2, "twice", "dist", "add", "x", *good,
+                     "--kernel", BASE_URL + "/k")
+
+
+class TestReinstall(BootctlCase):
+
+    def token_rows(self):
+        return self.sql("SELECT token, expires, used_at, revoked FROM token "
+                        "ORDER BY created, rowid")
+
+    def test_set_reinstall_status_set_local(self):
+        self.populate()
+        self.ok("host", "add", FQDN2, MAC2)
+        before = int(time.time())
+        out = self.ok("set-reinstall", "web1")
+        after = int(time.time())
+        self.assertIn(FQDN1, out)
+        self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
+                                  "fqdn = ?", (FQDN1,)),
+                         [("install", "debian-12")])
+        tokens = self.sql("SELECT token, expires FROM token WHERE used_at "
+                          "IS NULL AND revoked = 0")
+        self.assertEqual(len(tokens), 1)
+        token, expires = tokens[0]
+        self.assertTrue(before + 3600 <= expires <= after + 3600)
+
+        status = self.ok("status")
+        self.assertNotIn(token, status)
+        lines = status.splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["HOST", "ACTION", "DIST", "TOKEN-EXPIRES",
+                          "LAST-SEEN", "LAST-SERVED"])
+        row = lines[1].split()
+        self.assertEqual(row[:3], [FQDN1, "install", "debian-12"])
+        self.assertEqual(row[3], time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                               time.gmtime(expires)))
+        self.assertEqual(row[4:], ["-", "-"])
+        self.assertEqual(lines[2].split(),
+                         [FQDN2, "local", "-", "-", "-", "-"])
+        one = self.ok("status", MAC2).splitlines()
+        self.assertEqual(len(one), 2)
+        self.assertEqual(one[1].split()[0], FQDN2)
+
+        # host show gives the token to the operator (root here).
+        self.assertRegex(self.ok("host", "show", "web1"),
+                         r"(?m)^token:\s+%s$" % token)
+        self.assertTrue(any(r[1] and "reinstall" in r[1] and r[2] == FQDN1
+                            for r in self.audit_rows()))
+        audit_text = self.ok("audit", FQDN1)
+        self.assertIn("reinstall", audit_text)
+
+        # Again: a fresh token, the old one revoked.
+        self.ok("set-reinstall", MAC1)
+        live = self.sql("SELECT token FROM token WHERE used_at IS NULL AND "
+                        "revoked = 0")
+        self.assertEqual(len(live), 1)
+        self.assertNotEqual(live[0][0], token)
+
+        self.ok("set-local", "web1")
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("local",)])
+        self.assertEqual(self.sql("SELECT count(*) FROM token WHERE used_at "
+                                  "IS NULL AND revoked = 0"), [(0,)])
+        self.assertNotRegex(self.ok("host", "show", "web1"), r"(?m)^token:")
+        self.assertEqual(self.ok("status", "web1").splitlines()[1].split()[:4],
+                         [FQDN1, "local", "debian-12", "-"])
+
+    def test_reinstall_without_dist_refused(self):
+        self.populate()
+        self.ok("host", "add", FQDN2, MAC2)
+        self.refused(1, FQDN2.replace(".", r"\."), "set-reinstall", FQDN2)
+        # Several hosts: one without a distribution stops them all.
+        self.refused(1, None, "set-reinstall", FQDN1, FQDN2)
+        self.refused(1, "nosuch", "set-reinstall", FQDN1, "--dist", "nosuch")
+        self.refused(1, "twice", "set-reinstall", FQDN1, "web1")
+        self.ok("set-reinstall", FQDN2, "--dist", "debian-12")
+        self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
+                                  "fqdn = ?", (FQDN2,)),
+                         [("install", "debian-12")])
+
+    def test_reinstall_needs_template_attributes(self):
+        self.populate()
+        self.ok("dist", "add", "rocky-9", "--kernel", BASE_URL + "/k",
+                "--initrd", BASE_URL + "/i",
+                "--cmdline", "role={{attr.puppet_role}}")
+        self.refused(1, "puppet_role", "set-reinstall", FQDN1,
+                     "--dist", "rocky-9")
+        self.ok("attr", "set", FQDN1, "puppet_role", "web")
+        self.ok("set-reinstall", FQDN1, "--dist", "rocky-9")
+
+
+class TestRender(BootctlCase):
+
+    def test_render_install_local_unknown(self):
+        self.populate()
+        local = self.ok("render", FQDN1)
+        self.assertTrue(local.startswith("#!ipxe\n"), local)
+        self.assertNotRegex(local, r"(?m)^kernel .*vmlinuz")
+        self.assertIn("sanboot", local)
+        self.assertIn(FQDN1, local)
+
+        self.ok("set-reinstall", FQDN1)
+        token = self.sql("SELECT token FROM token WHERE used_at IS NULL AND "
+                         "revoked = 0")[0][0]
+        script = self.ok("render", "52-54-00-12-34-56")
+        self.assertTrue(script.startswith("#!ipxe\n"), script)
+        kernel = [l for l in script.splitlines() if l.startswith("kernel ")
+                  and "vmlinuz" in l]
+        self.assertEqual(len(kernel), 1, script)
+        self.assertIn(BASE_URL + "/images/debian-12/vmlinuz", kernel[0])
+        self.assertIn("bootd.token=" + token, kernel[0])
+        self.assertIn("hostname=web1 domain=lab.example.org", kernel[0])
+        self.assertIn("initrd " , script)
+        self.assertIn(BASE_URL + "/images/debian-12/initrd.img", script)
+        self.assertIn("sanboot", script)
+        # Same script by name, short name and MAC.
+        self.assertEqual(self.ok("render", "web1"), script)
+        self.assertEqual(self.ok("render", MAC1), script)
+        # render records nothing.
+        self.assertEqual(self.sql("SELECT last_seen FROM host"), [(0,)])
+        self.assertEqual(self.sql("SELECT count(*) FROM boot_event"), [(0,)])
+
+        unknown = self.ok("render", UNKNOWN_MAC)
+        self.assertTrue(unknown.startswith("#!ipxe\n"))
+        self.assertIn("unknown", unknown)
+        self.assertIn(UNKNOWN_MAC, unknown)
+        self.assertNotRegex(unknown, r"(?m)^kernel .*vmlinuz")
+        self.assertIn("sanboot", unknown)
+        self.assertEqual(self.ok("render", "52-54-00-99-99-99"), unknown)
+        self.assertEqual(self.sql("SELECT count(*) FROM discovered"), [(0,)])
+
+    def test_render_uses_config_menu(self):
+        self.populate()
+        self.write_cfg({"menu": {"base_url": "http://127.0.0.1:9999",
+                                 "timeout": 0, "unknown": "shell"}})
+        self.ok("set-reinstall", FQDN1)
+        script = self.ok("render", FQDN1)
+        self.assertIn("http://127.0.0.1:9999/images/debian-12/vmlinuz",
+                      script)
+        self.assertNotIn("choose ", script)
+        unknown = self.ok("render", UNKNOWN_MAC)
+        self.assertIn("shell", unknown)
+
+    def test_render_failure_serves_failsafe(self):
+        self.populate()
+        self.ok("set-reinstall", FQDN1)
+        # A value that slipped past validation (written behind bootctl's
+        # back) must not reach the script: the fail-safe one is printed.
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE dist SET cmdline = 'quiet || shell'")
+        con.commit()
+        con.close()
+        rc, out, err = self.run_ctl("render", FQDN1)
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err)
+        self.assertTrue(out.startswith("#!ipxe\n"), out)
+        self.assertNotIn("vmlinuz", out)
+        self.assertNotIn("|| shell", out)
+        self.assertIn("sanboot", out)
+
+    def test_render_without_database_serves_failsafe(self):
+        rc, out, err = self.run_ctl("render", MAC1)
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err)
+        self.assertTrue(out.startswith("#!ipxe\n"), out)
+        self.assertIn("sanboot", out)
+        self.assertNotIn("kernel http", out)
+
+    def test_discovered_list(self):
+        self.populate()
+        lines = self.ok("discovered", "list").splitlines()
+        self.assertEqual(lines[0].split(),
+                         ["MAC", "FIRST-SEEN", "LAST-SEEN", "COUNT",
+                          "PARAMS"])
+        self.assertEqual(len(lines), 1)
+        con = sqlite3.connect(self.db)
+        con.execute("INSERT INTO discovered VALUES (?, ?, ?, ?, ?)",
+                    (UNKNOWN_MAC, 1700000000, 1700000100, 3,
+                     "buildarch=x86_64 platform=efi"))
+        con.commit()
+        con.close()
+        lines = self.ok("discovered", "list").splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertEqual(lines[1].split(),
+                         [UNKNOWN_MAC, "2023-11-14T22:13:20Z",
+                          "2023-11-14T22:15:00Z", "3",
+                          "buildarch=x86_64", "platform=efi"])
+
+
+class TestUsage(BootctlCase):
+
+    def test_help_for_every_verb(self):
+        rc, out, err = self.run_ctl("--help", cfg=False)
+        self.assertEqual((rc, err), (0, ""))
+        for verb, _ in VERBS:
+            self.assertIn("  " + verb, out)
+            rc, vout, verr = self.run_ctl(*verb.split(), "--help")
+            self.assertEqual((rc, verr), (0, ""), verb)
+            self.assertTrue(vout.startswith("usage: bootctl"), vout)
+            self.assertIn(verb, vout)
+            rc, hout, herr = self.run_ctl("help", *verb.split())
+            self.assertEqual((rc, hout, herr), (0, vout, ""), verb)
+        self.assertIn("--kernel URL --initrd URL",
+                      self.ok("dist", "add", "--help"))
+        self.assertIn("--env ENV", self.ok("host", "add", "--help"))
+        host = self.ok("host", "--help")
+        self.assertIn("host add", host)
+        self.assertIn("host set-dist", host)
+        self.assertEqual(self.ok("help", "host"), host)
+        self.assertEqual(self.ok("help"), out)
+        # --help needs no database and changes nothing.
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_version(self):
+        rc, out, err = self.run_ctl("--version", cfg=False)
+        self.assertEqual((rc, err), (0, ""))
+        self.assertRegex(out, r"^bootctl \(bootd\) \d+\.\d+")
+
+    def test_usage_errors(self):
+        self.populate()
+        cases = [
+            ([], None),
+            (["frobnicate"], "unknown verb 'frobnicate'"),
+            (["host"], None),
+            (["host", "frob"], "unknown verb 'host frob'"),
+            (["host", "add", FQDN2], "missing arguments"),
+            (["host", "show"], "missing arguments"),
+            (["host", "show", FQDN1, FQDN2], "too many arguments"),
+            (["host", "rename", FQDN1], "missing arguments"),
+            (["attr", "set", FQDN1, "k"], "missing arguments"),
+            (["init", "x"], "too many arguments"),
+            (["host", "add", FQDN2, MAC2, "--bogus"], "unknown option"),
+            (["host", "add", FQDN2, MAC2, "--group", "x"], "unknown option"),
+            (["host", "add", FQDN2, MAC2, "--env"], "needs a value"),
+            (["host", "add", FQDN2, MAC2, "-x"], "unknown option '-x'"),
+            (["--bogus", "status"], "unknown option"),
+            (["--db"], "needs a value"),
+            (["status", "--env", "lab"], "unknown option"),
+            (["help", "frob"], "unknown verb"),
+        ]
+        for args, pattern in cases:
+            before = self.dump()
+            rc, out, err = self.run_ctl(*args)
+            self.assertEqual(rc, 2, (args, out, err))
+            self.assertEqual(self.dump(), before)
+            if pattern is None:
+                self.assertIn("usage", err)
+            else:
+                self.assertEqual(out, "", args)
+                self.assert_one_error_line(err, re.escape(pattern))
+
+    def test_hostile_arguments(self):
+        """Control characters, overlong and non-ASCII values in every
+        argument of every verb: a clean one-line error, exit 1 or 2, and
+        the inventory unchanged.  Odd but printable values may be taken
+        where they are valid (an attribute value "a;b"), never with a
+        crash or a second error line."""
+        self.populate()
+        self.ok("attr", "set", FQDN1, "puppet_role", "web")
+        strict = ["web1\n.example.org", "web1\x1b[2J", "\x01", "a\tb",
+                  "x" * 5000, "\x7f", "caf\u00e9", "a\rb"]
+        soft = ["", "${net0/mac}", "a;b", "a||b", "#x", "-", "--"]
+        for verb, args in VERBS:
+            if verb in ("help", "init", "host list", "env list",
+                        "dist list", "status", "discovered list", "audit"):
+                continue
+            words = verb.split()
+            for i in range(len(args)):
+                for bad in strict + soft:
+                    a = list(args)
+                    a[i] = bad
+                    before = self.dump()
+                    rc, out, err = self.run_ctl(*words, *a)
+                    if rc == 0:
+                        self.assertIn(bad, soft, (verb, a, out, err))
+                        self.assertEqual(err, "")
+                        continue
+                    self.assertIn(rc, (1, 2), (verb, a, err))
+                    self.assert_one_error_line(err)
+                    self.assertEqual(self.dump(), before, (verb, a))
+                    if verb != "render":
+                        self.assertEqual(out, "", (verb, a))
+        # Hostile option values.
+        for bad in strict:
+            for opts in (["--env", bad], ["--dist", bad]):
+                self.refused(1, None, "host", "add", "web3.example.org",
+                             MAC3, *opts)
+            self.refused(1, None, "env", "add", "x", "--group", bad)
+            self.refused(1, None, "set-reinstall", FQDN1, "--dist", bad)
+            self.refused(1, None, "host", "list", "--env", bad)
+            for opt in ("--kernel", "--initrd", "--cmdline"):
+                self.refused(1, None, "dist", "update", "debian-12", opt, bad)
+            self.refused(1, None, "status", FQDN1, bad)
+            self.refused(1, None, "render", bad)
+        # Hostile global options.
+        for bad in ["\x01", "", "x" * 5000, "/nonexistent/\x1b[2J"]:
+            rc, out, err = self.run_ctl("--db", bad, "status")
+            self.assertEqual(rc, 1)
+            self.assert_one_error_line(err)
+            rc, out, err = self.run_ctl("-c", bad, "status", cfg=False)
+            self.assertEqual(rc, 1)
+            self.assert_one_error_line(err)
+        # A hostile verb name is echoed without its control characters.
+        rc, out, err = self.run_ctl("\x1b[2Jverb\n")
+        self.assertEqual(rc, 2)
+        self.assert_one_error_line(err, r"\\x1b\[2Jverb\\x0a")
+
+
+class TestPermissions(BootctlCase):
+    """bootctl as an unprivileged user: nobody, with chosen groups."""
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.dir, 0o777)
+        self.populate()         # lab: group nogroup; default: admins only
+        self.ok("host", "add", FQDN2, MAC2)                  # default env
+        self.ok("env", "add", "stage", "--group", "staff")
+        self.open_up()
+        self.staff = grp.getgrnam("staff").gr_gid
+        self.nogroup = grp.getgrnam("nogroup").gr_gid
+
+    def open_up(self):
+        for name in os.listdir(self.dir):
+            os.chmod(os.path.join(self.dir, name), 0o666)
+
+    def as_nobody(self, *groups):
+        return as_user(NOBODY.pw_uid, NOBODY.pw_gid, groups)
+
+    def test_environment_group_member_may_change_its_hosts(self):
+        # nobody's primary group is nogroup, the group of environment lab.
+        drop = self.as_nobody()
+        self.ok("set-reinstall", FQDN1, preexec=drop)
+        self.ok("attr", "set", FQDN1, "puppet_role", "web", preexec=drop)
+        self.ok("host", "add", "web3.lab.example.org", MAC3, "--env", "lab",
+                preexec=drop)
+        out = self.ok("host", "show", FQDN1, preexec=drop)
+        self.assertRegex(out, r"(?m)^token:\s+[0-9a-f]{32}$")
+        actors = {r[0] for r in self.audit_rows() if r[2] == FQDN1}
+        self.assertIn("nobody (uid %d)" % NOBODY.pw_uid, actors)
+        self.assertIn("nobody (uid %d)" % NOBODY.pw_uid,
+                      self.ok("audit", FQDN1))
+        self.ok("set-local", FQDN1, preexec=drop)
+
+    def test_refused_outside_own_environments(self):
+        drop = self.as_nobody()
+        msg = (r"^bootctl: permission denied: web2\.lab\.example\.org is in "
+               r"environment default \(group ")
+        self.refused(1, msg, "set-reinstall", FQDN2, "--dist", "debian-12",
+                     preexec=drop)
+        self.refused(1, msg, "host", "remove", FQDN2, preexec=drop)
+        self.refused(1, msg, "attr", "set", FQDN2, "k", "v", preexec=drop)
+        self.refused(1, msg, "nic", "add", FQDN2, MAC3, preexec=drop)
+        self.refused(1, msg, "nic", "remove", MAC2, preexec=drop)
+        self.refused(1, msg, "host", "rename", FQDN2, "x.example.org",
+                     preexec=drop)
+        self.refused(1, msg, "host", "set-dist", FQDN2, "debian-12",
+                     preexec=drop)
+        self.refused(1, msg, "set-local", FQDN2, preexec=drop)
+        # A list with one forbidden host changes none.
+        self.refused(1, msg, "set-reinstall", FQDN1, FQDN2, "--dist",
+                     "debian-12", preexec=drop)
+        # Moving a host out of, or into, a foreign environment.
+        self.refused(1, msg, "host", "set-env", FQDN2, "lab", preexec=drop)
+        self.refused(1, r"environment stage \(group staff\)", "host",
+                     "set-env", FQDN1, "stage", preexec=drop)
+        self.refused(1, r"environment default", "host", "add",
+                     "web3.example.org", MAC3, preexec=drop)
+        # Administration is for root and the admin group.
+        for args in (["env", "add", "x"], ["env", "remove", "stage"],
+                     ["dist", "remove", "debian-12"],
+                     ["dist", "update", "debian-12", "--cmdline", "quiet"],
+                     ["dist", "add", "x", "--kernel", BASE_URL + "/k",
+                      "--initrd", BASE_URL + "/i", "--cmdline", "q"],
+                     ["init"]):
+            self.refused(1, r"permission denied: .*bootadm", *args,
+                         preexec=drop)
+        # Reading is allowed, but no token of a foreign host.
+        self.ok("set-reinstall", FQDN2, "--dist", "debian-12")
+        self.open_up()
+        out = self.ok("host", "show", FQDN2, preexec=drop)
+        self.assertNotRegex(out, r"(?m)^token:")
+        self.assertRegex(out, r"(?m)^action:\s+install$")
+        self.ok("status", preexec=drop)
+        self.assertTrue(self.ok("render", FQDN2, preexec=drop)
+                        .startswith("#!ipxe"))
+
+    def test_supplementary_group(self):
+        drop = self.as_nobody(self.staff)
+        self.ok("host", "set-env", FQDN1, "stage", preexec=drop)
+        self.assertEqual(self.sql("SELECT env FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("stage",)])
+        self.refused(1, "permission denied", "env", "add", "x", preexec=drop)
+
+    def test_admin_group(self):
+        self.write_cfg({"admin_group": "staff"})
+        drop = self.as_nobody(self.staff)
+        self.ok("set-reinstall", FQDN2, "--dist", "debian-12", preexec=drop)
+        self.ok("env", "add", "prod", preexec=drop)
+        self.ok("dist", "update", "debian-12", "--cmdline", "quiet",
+                preexec=drop)
+        self.assertEqual(self.sql("SELECT cmdline FROM dist"), [("quiet",)])
+        # Without the group, the same configuration gives nothing.
+        self.refused(1, "permission denied", "env", "add", "prod2",
+                     preexec=self.as_nobody())
+
+
+class TestSetgid(BootctlCase):
+    """
+    An installed setgid copy of bootctl on an inventory only its group
+    may open, at the default place: in a private mount namespace, a
+    directory of the test is mounted over /var/lib, so the default
+    configuration's /var/lib/bootd/bootd.db is the test's database.  The
+    group "staff" stands in for bootd.
+    """
+
+    NS_SCRIPT = (
+        'mount --bind "$0" /var/lib || exit 99; '
+        'if [ -d /etc/bootd ]; then mount --bind "$1" /etc/bootd || exit 99; '
+        'fi; shift; '
+        'exec setpriv --reuid=%d --regid=%d --clear-groups "$@"'
+        % (NOBODY.pw_uid, NOBODY.pw_gid))
+
+    def setUp(self):
+        super().setUp()
+        if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+            self.skipTest("unshare(1) and setpriv(1) are needed")
+        self.populate()
+        self.ok("host", "add", FQDN2, MAC2)
+        self.group = grp.getgrnam("staff").gr_gid
+        os.chmod(self.dir, 0o755)
+        self.varlib = os.path.join(self.dir, "varlib")
+        self.empty = os.path.join(self.dir, "empty")
+        os.mkdir(self.empty)
+        store = os.path.join(self.varlib, "bootd")
+        os.makedirs(store)
+        os.chmod(self.varlib, 0o755)
+        os.chown(store, 0, self.group)
+        os.chmod(store, 0o770)
+        for name in os.listdir(self.dir):
+            if name.startswith("bootd.db"):
+                path = os.path.join(self.dir, name)
+                os.chown(path, 0, self.group)
+                os.chmod(path, 0o660)
+                os.rename(path, os.path.join(store, name))
+        self.db = os.path.join(store, "bootd.db")
+        self.write_cfg({})
+        self.bin = os.path.join(self.dir, "bootctl")
+        shutil.copy(BOOTCTL, self.bin)
+        os.chown(self.bin, 0, self.group)
+        os.chmod(self.bin, 0o2755)
+        rc, out, err = self.run_ns(BOOTCTL, "--version")
+        if rc != 0:
+            self.skipTest("no private mount namespace here: %r" % err)
+
+    def run_ns(self, binary, *args, env=None):
+        """Run binary as nobody (no extra groups) in the namespace."""
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               self.NS_SCRIPT, self.varlib, self.empty, binary] + list(args)
+        e = dict(os.environ)
+        e.pop("BOOTD_CONFIG", None)
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=e, timeout=60)
+        return (p.returncode, p.stdout.decode("utf-8", "replace"),
+                p.stderr.decode("utf-8", "replace"))
+
+    def test_setgid_changes_own_environment_only(self):
+        # Without the setgid bit nobody cannot even read the inventory.
+        rc, out, err = self.run_ns(BOOTCTL, "status")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err)
+        # With it: hosts of environment lab (group nogroup) only.
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("install",)])
+        self.assertIn("nobody (uid %d)" % NOBODY.pw_uid,
+                      {r[0] for r in self.audit_rows()})
+        rc, out, err = self.run_ns(self.bin, "status")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertIn(FQDN1, out)
+        before = self.dump()
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN2,
+                                   "--dist", "debian-12")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, "permission denied")
+        rc, out, err = self.run_ns(self.bin, "env", "add", "evil")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, "permission denied")
+        self.assertEqual(self.dump(), before)
+        # A configuration or database of the caller's choosing cannot make
+        # it an administrator: bootctl gives up the privilege first.
+        evil = os.path.join(self.dir, "evil.json")
+        with open(evil, "w") as f:
+            json.dump({"database": "/var/lib/bootd/bootd.db",
+                       "admin_group": "nogroup"}, f)
+        os.chmod(evil, 0o644)
+        for args, env in ((["-c", evil, "env", "add", "evil"], None),
+                          (["env", "add", "evil"], {"BOOTD_CONFIG": evil}),
+                          (["--db", "/var/lib/bootd/bootd.db", "set-local",
+                            FQDN1], None)):
+            rc, out, err = self.run_ns(self.bin, *args, env=env)
+            self.assertEqual(rc, 1, (args, out, err))
+            # Refused by the file system, not by bootctl's own check.
+            self.assert_one_error_line(err, "(?i)unable to open|denied|"
+                                       "readonly|read-only")
+            self.assertNotIn("needs root", err)
+        self.assertEqual(self.dump(), before)
+
+
+class TestDemoInventory(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="bootctl-demo-")
+        self.db = os.path.join(self.dir, "demo.db")
+        self.script = os.path.join(SRC, "tools", "demo-inventory")
+        self.env = dict(os.environ, BOOTCTL=BOOTCTL)
+        cfg = os.path.join(self.dir, "bootd.json")
+        with open(cfg, "w") as f:
+            json.dump({"menu": {"base_url": BASE_URL}}, f)
+        self.env["BOOTD_CONFIG"] = cfg
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_demo(self, *args):
+        p = subprocess.run([self.script, *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=self.env, timeout=120)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_demo(self):
+        rc, out, err = self.run_demo(self.db)
+        self.assertEqual((rc, err), (0, ""), out)
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split()[:3], ["HOST", "ACTION", "DIST"])
+        rows = {l.split()[0]: l.split() for l in lines[1:]}
+        self.assertEqual(sorted(rows), ["db1.lab.example.org",
+                                        "web1.lab.example.org",
+                                        "web2.lab.example.org"])
+        self.assertEqual(rows["web1.lab.example.org"][1:3],
+                         ["install", "debian-12"])
+        self.assertEqual(rows["web2.lab.example.org"][1], "local")
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute(
+            "SELECT value FROM host_attr JOIN host ON host.id = "
+            "host_attr.host WHERE fqdn = 'db1.lab.example.org' AND "
+            "key = 'puppet_role'").fetchall(), [("database",)])
+        self.assertEqual(sorted(con.execute("SELECT name FROM dist")),
+                         [("debian-12",), ("rocky-9",)])
+        con.close()
+        # The install host renders its installer.
+        p = subprocess.run([BOOTCTL, "--db", self.db, "render", "web1"],
+                           stdout=subprocess.PIPE, env=self.env)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(BASE_URL + "/images/debian-12/vmlinuz",
+                      p.stdout.decode())
+
+        # Existing database: refused, untouched.
+        mtime = os.stat(self.db).st_mtime_ns
+        rc, out, err = self.run_demo(self.db)
+        self.assertEqual(rc, 1)
+        self.assertIn("--force", err)
+        self.assertEqual(os.stat(self.db).st_mtime_ns, mtime)
+        # --force recreates it.
+        rc, out, err = self.run_demo("--force", self.db)
+        self.assertEqual((rc, err), (0, ""))
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT count(*) FROM host")
+                         .fetchone()[0], 3)
+        con.close()
+
+    def test_demo_usage(self):
+        rc, out, err = self.run_demo()
+        self.assertEqual(rc, 2)
+        self.assertIn("usage", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
