@@ -57,12 +57,16 @@ struct ipxe_ctx {
 	struct bootd_error	*err;
 	struct buf		 tmp;	/* rendered templates */
 	struct buf		 tmp2;	/* the same with neutral values */
+	struct buf		 spans[3]; /* their settings (ipxe_spans) */
 };
 
 static enum bootd_err	ipxe_scan(const char *what, const char *s,
 			    unsigned flags, struct bootd_error *err);
 static void		ipxe_show(const char *s, char *out, size_t size);
-static int		ipxe_count_settings(const char *s);
+static void		ipxe_spans(const char *s, struct buf *out);
+static enum bootd_err	ipxe_tmpl_fill(const char *tmpl,
+			    const struct tmpl_vars *v, const char *fill,
+			    struct buf *out, struct bootd_error *err);
 static int		ipxe_attr_check(const char *key, void *arg);
 static enum bootd_err	ipxe_tmpl(struct ipxe_ctx *c, const char *what,
 			    const char *tmpl, const struct inv_boot *b,
@@ -254,15 +258,51 @@ ipxe_text(const char *s, struct buf *out)
 	}
 }
 
-/* Number of "${" in s. */
-static int
-ipxe_count_settings(const char *s)
+/*
+ * Append to out every iPXE setting of s as the text from a "${" to the
+ * next '}' (or the end), one per line: what a value must not change.
+ */
+static void
+ipxe_spans(const char *s, struct buf *out)
 {
-	int n;
+	const char *end;
 
-	for (n = 0; (s = strstr(s, "${")) != NULL; s += 2)
-		n++;
-	return n;
+	for (; (s = strstr(s, "${")) != NULL; s += 2) {
+		if ((end = strchr(s, '}')) == NULL)
+			end = s + strlen(s) - 1;
+		buf_append(out, s, (size_t)(end - s) + 1);
+		buf_append(out, "\n", 1);
+	}
+}
+
+/*
+ * Render tmpl into out with every value replaced by the one-letter word
+ * fill; attrs are the host's (only their keys are used).
+ */
+static enum bootd_err
+ipxe_tmpl_fill(const char *tmpl, const struct tmpl_vars *v, const char *fill,
+    struct buf *out, struct bootd_error *err)
+{
+	struct tmpl_vars n = *v;
+	struct inv_kv *attrs = NULL;
+	enum bootd_err rc;
+	size_t i;
+
+	n.fqdn = n.mac = n.env = n.dist = n.token = n.base_url = fill;
+	if (v->nattrs > 0) {
+		if ((attrs = calloc(v->nattrs, sizeof(*attrs))) == NULL)
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		for (i = 0; i < v->nattrs; i++) {
+			attrs[i].key = v->attrs[i].key;
+			attrs[i].value = (char *)fill;
+		}
+		n.attrs = attrs;
+	}
+	buf_reset(out);
+	rc = tmpl_render(tmpl, &n, out, err);
+	free(attrs);
+	return rc;
 }
 
 struct ipxe_attr_check {
@@ -297,19 +337,19 @@ ipxe_attr_check(const char *key, void *arg)
  * else a kernel command line).
  *
  * Every substituted value is checked first (ipxe_check_value()).  Then,
- * to be sure that a "${" in the result comes from the template and not
- * from a value meeting the text around it ("$" + "{x}", or "$" + "" +
- * "{x}"), the template is rendered a second time with every value
- * replaced by "v": values that make no "${" of their own leave both
- * renderings with the same number of them.
+ * to be sure that every "${...}" in the result is the template's own and
+ * not made or changed by a value meeting the text around it ("$" + "{x}",
+ * "$" + "" + "{x}", "${net0/" + "x}"), the template is rendered twice
+ * more with every value replaced by "v" and by "w": the settings of those
+ * two must be the same (no variable inside a setting) and the same as in
+ * the real rendering (no value making one).
  */
 static enum bootd_err
 ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
     const struct inv_boot *b, const struct inv_dist *d, int url)
 {
 	const struct inv_host *h = b->host;
-	struct tmpl_vars v, n;
-	struct inv_kv *neutral = NULL;
+	struct tmpl_vars v;
 	struct bootd_error terr;
 	struct ipxe_attr_check ac;
 	enum bootd_err rc;
@@ -352,28 +392,26 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
 		    terr.text);
 
-	n = v;
-	n.fqdn = n.mac = n.env = n.dist = n.token = n.base_url = "v";
-	if (h->nattrs > 0) {
-		if ((neutral = calloc(h->nattrs, sizeof(*neutral))) == NULL)
-			return bootd_error_set(c->err, BOOTD_ENOMEM,
-			    "out of memory");
-		for (i = 0; i < h->nattrs; i++) {
-			neutral[i].key = h->attrs[i].key;
-			neutral[i].value = "v";
-		}
-		n.attrs = neutral;
+	/* The settings with values "v", with values "w", and with ours. */
+	buf_reset(&c->spans[0]);
+	buf_reset(&c->spans[1]);
+	buf_reset(&c->spans[2]);
+	for (i = 0; i < 2; i++) {
+		if ((rc = ipxe_tmpl_fill(tmpl, &v, i == 0 ? "v" : "w",
+		    &c->tmp2, &terr)) != BOOTD_OK)
+			return bootd_error_set(c->err, rc == BOOTD_ENOMEM ?
+			    rc : BOOTD_ERENDER, "%s: %s", what, terr.text);
+		ipxe_spans(buf_str(&c->tmp2), &c->spans[i]);
 	}
-	buf_reset(&c->tmp2);
-	rc = tmpl_render(tmpl, &n, &c->tmp2, &terr);
-	free(neutral);
-	if (rc != BOOTD_OK)
-		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
-		    terr.text);
-	if (buf_failed(&c->tmp) || buf_failed(&c->tmp2))
+	ipxe_spans(buf_str(&c->tmp), &c->spans[2]);
+	if (buf_failed(&c->tmp) || buf_failed(&c->tmp2) ||
+	    buf_failed(&c->spans[0]) || buf_failed(&c->spans[1]) ||
+	    buf_failed(&c->spans[2]))
 		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	if (ipxe_count_settings(buf_str(&c->tmp)) !=
-	    ipxe_count_settings(buf_str(&c->tmp2)))
+	if (strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[1])) != 0)
+		return bootd_error_set(c->err, BOOTD_ERENDER,
+		    "%s: a variable inside an iPXE setting \"${...}\"", what);
+	if (strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[2])) != 0)
 		return bootd_error_set(c->err, BOOTD_ERENDER,
 		    "%s: a value next to the template's text makes \"${\"",
 		    what);
@@ -635,7 +673,7 @@ ipxe_render(const struct cfg *cfg, const struct inv_boot *b, const char *mac,
 {
 	struct ipxe_ctx c;
 	enum bootd_err rc;
-	size_t mark;
+	size_t mark, i;
 
 	if (cfg == NULL || out == NULL)
 		return bootd_error_set(err, BOOTD_EINVAL,
@@ -654,6 +692,8 @@ ipxe_render(const struct cfg *cfg, const struct inv_boot *b, const char *mac,
 		rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
 	buf_free(&c.tmp);
 	buf_free(&c.tmp2);
+	for (i = 0; i < 3; i++)
+		buf_free(&c.spans[i]);
 	if (rc != BOOTD_OK && !buf_failed(out) && out->data != NULL) {
 		out->len = mark;
 		out->data[mark] = '\0';
