@@ -926,6 +926,10 @@ class TestSetgid(BootctlCase):
 
     def setUp(self):
         super().setUp()
+        if os.environ.get("BOOTD_SANITIZE") == "1":
+            # LeakSanitizer dies in a setgid (non-dumpable) process and
+            # cannot read ASAN_OPTIONS there; the plain build runs this.
+            self.skipTest("setgid binaries do not run under LeakSanitizer")
         if shutil.which("unshare") is None or shutil.which("setpriv") is None:
             self.skipTest("unshare(1) and setpriv(1) are needed")
         self.populate()
