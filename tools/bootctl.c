@@ -1127,21 +1127,24 @@ verb_dist_remove(struct ctx *ctx, struct args *a)
 }
 
 /*
- * Report a failure part way through a list of hosts: the earlier hosts
- * were changed (each change is its own transaction), so say which.
+ * Report a failure part way through a list of hosts, on one line: the
+ * earlier hosts were changed (each change is its own transaction), so
+ * name them.  Returns EXIT_FAIL.
  */
 static int
 fail_partial(struct ctx *ctx, enum bootd_err rc, struct inv_host **hs,
     int i)
 {
+	struct buf done = { 0 };
 	int j;
 
-	if (i > 0) {
-		for (j = 0; j < i; j++)
-			warnmsg("%s: changed", hs[j]->fqdn);
-	}
-	warnmsg("%s: %s", hs[i]->fqdn, ctx->err.text[0] != '\0' ?
-	    ctx->err.text : bootd_strerror(rc));
+	for (j = 0; j < i; j++)
+		buf_printf(&done, "%s%s", j ? ", " : "", hs[j]->fqdn);
+	warnmsg("%s: %s%s%s%s", hs[i]->fqdn, ctx->err.text[0] != '\0' ?
+	    ctx->err.text : bootd_strerror(rc),
+	    i > 0 ? " (already changed: " : "", buf_str(&done),
+	    i > 0 ? ")" : "");
+	buf_free(&done);
 	return EXIT_FAIL;
 }
 

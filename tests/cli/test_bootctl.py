@@ -591,6 +591,19 @@ class TestReinstall(BootctlCase):
                      "--dist", "rocky-9")
         self.ok("attr", "set", FQDN1, "puppet_role", "web")
         self.ok("set-reinstall", FQDN1, "--dist", "rocky-9")
+        # A list fails at the first host libboot refuses; the hosts before
+        # it stay changed (one transaction each) and the line names them.
+        self.ok("set-local", FQDN1)
+        self.ok("host", "add", FQDN2, MAC2)
+        rc, out, err = self.run_ctl("set-reinstall", FQDN1, FQDN2,
+                                    "--dist", "rocky-9")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(
+            err, r"^bootctl: web2\.lab\.example\.org: .*puppet_role.*"
+                 r"\(already changed: web1\.lab\.example\.org\)$")
+        self.assertEqual(self.sql("SELECT fqdn, action FROM host ORDER BY "
+                                  "fqdn"),
+                         [(FQDN1, "install"), (FQDN2, "local")])
 
 
 class TestRender(BootctlCase):
