@@ -460,14 +460,16 @@ is_noun(const char *s)
 static const struct verb *
 verb_find(int argc, char **argv, int *used)
 {
-	char name[64];
-	size_t i;
+	const char *name;
+	size_t i, len;
 
-	if (argc >= 2 && is_noun(argv[0]) &&
-	    strlen(argv[0]) + strlen(argv[1]) + 2 <= sizeof(name)) {
-		snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+	if (argc >= 2 && is_noun(argv[0])) {
+		len = strlen(argv[0]);
 		for (i = 0; i < NVERBS; i++) {
-			if (strcmp(verbs[i].name, name) == 0) {
+			name = verbs[i].name;
+			if (strncmp(name, argv[0], len) == 0 &&
+			    name[len] == ' ' &&
+			    strcmp(name + len + 1, argv[1]) == 0) {
 				*used = 2;
 				return &verbs[i];
 			}
