@@ -1,0 +1,2784 @@
+/*
+ * inv.c - the SQLite inventory: hosts, NICs, environments, distributions,
+ * attributes, install tokens, boot events, discovered MACs and the audit log
+ *
+ * The schema is sql/NNN-*.sql, compiled in as inv_migrations[].  Every
+ * statement is prepared once per handle (lazily, on first use) and kept in
+ * struct inv; each use resets it and clears its bindings.  Every change runs
+ * inside BEGIN IMMEDIATE ... COMMIT together with its audit row; any failure
+ * rolls the whole change back.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "inv.h"
+#include "mac.h"
+#include "migrations.h"
+#include "tmpl.h"
+#include "valid.h"
+
+#define DEFAULT_BUSY_MS	5000
+#define FQDN_BUF	254	/* 253 characters and the NUL */
+#define QBUF		72	/* a user-supplied value quoted in a message */
+
+/* Every statement this module runs, prepared at most once per handle. */
+enum stmt {
+	S_BEGIN,
+	S_BEGIN_READ,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_VERSION,
+	S_AUDIT,
+	S_HOST_BY_FQDN,
+	S_HOST_BY_MAC,
+	S_HOST_BY_SHORT,
+	S_HOST_FULL,
+	S_LOOKUP,
+	S_HOST_MACS,
+	S_HOST_ATTRS,
+	S_HOST_IDS,
+	S_HOST_INSERT,
+	S_HOST_DELETE,
+	S_HOST_RENAME,
+	S_HOST_SET_ENV,
+	S_HOST_SET_DIST,
+	S_HOST_SET_ACTION,
+	S_HOST_SEEN,
+	S_NIC_INSERT,
+	S_NIC_DELETE,
+	S_NIC_COUNT,
+	S_ATTR_GET,
+	S_ATTR_SET,
+	S_ATTR_DELETE,
+	S_ENV_GET,
+	S_ENV_ALL,
+	S_ENV_INSERT,
+	S_ENV_DELETE,
+	S_ENV_USERS,
+	S_DIST_GET,
+	S_DIST_INITRDS,
+	S_DIST_NAMES,
+	S_DIST_INSERT,
+	S_DIST_UPDATE,
+	S_DIST_DELETE,
+	S_DIST_USERS,
+	S_DIST_INSTALLING,
+	S_INITRD_INSERT,
+	S_INITRD_DELETE,
+	S_TOKEN_REVOKE,
+	S_TOKEN_INSERT,
+	S_TOKEN_GET,
+	S_TOKEN_USE,
+	S_EVENT_INSERT,
+	S_DISC_UPSERT,
+	S_DISC_DELETE,
+	S_DISC_ALL,
+	S_AUDIT_ALL,
+	S_AUDIT_OBJ,
+	S_COUNTS,
+	S__MAX
+};
+
+#define HOST_COLS \
+	"h.id, h.fqdn, h.env, h.action, h.dist, h.last_seen, h.last_served, " \
+	"t.token, t.expires"
+#define LIVE_TOKEN \
+	"LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL " \
+	"AND t.revoked = 0 AND t.expires > ?2 "
+
+static const char *const sqltab[S__MAX] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_VERSION] = "PRAGMA user_version",
+	[S_AUDIT] = "INSERT INTO audit (time, actor, op, object, old, new) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_HOST_BY_FQDN] = "SELECT id, fqdn FROM host WHERE fqdn = ?1",
+	[S_HOST_BY_MAC] = "SELECT h.id, h.fqdn FROM nic n "
+	    "JOIN host h ON h.id = n.host WHERE n.mac = ?1",
+	[S_HOST_BY_SHORT] = "SELECT id, fqdn FROM host "
+	    "WHERE substr(fqdn, 1, instr(fqdn || '.', '.') - 1) = ?1 "
+	    "ORDER BY fqdn LIMIT 4",
+	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
+	    "WHERE h.id = ?1",
+	[S_LOOKUP] = "SELECT " HOST_COLS " FROM nic n "
+	    "JOIN host h ON h.id = n.host " LIVE_TOKEN "WHERE n.mac = ?1",
+	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = ?1 ORDER BY mac",
+	[S_HOST_ATTRS] = "SELECT key, value FROM host_attr WHERE host = ?1 "
+	    "ORDER BY key",
+	[S_HOST_IDS] = "SELECT id FROM host ORDER BY fqdn",
+	[S_HOST_INSERT] = "INSERT INTO host (fqdn, env) VALUES (?1, ?2)",
+	[S_HOST_DELETE] = "DELETE FROM host WHERE id = ?1",
+	[S_HOST_RENAME] = "UPDATE host SET fqdn = ?2 WHERE id = ?1",
+	[S_HOST_SET_ENV] = "UPDATE host SET env = ?2 WHERE id = ?1",
+	[S_HOST_SET_DIST] = "UPDATE host SET dist = ?2 WHERE id = ?1",
+	[S_HOST_SET_ACTION] = "UPDATE host SET action = ?2, dist = ?3 "
+	    "WHERE id = ?1",
+	[S_HOST_SEEN] = "UPDATE host SET last_seen = ?2, last_served = ?3 "
+	    "WHERE fqdn = ?1",
+	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES (?1, ?2)",
+	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = ?1",
+	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = ?1",
+	[S_ATTR_GET] = "SELECT value FROM host_attr WHERE host = ?1 "
+	    "AND key = ?2",
+	[S_ATTR_SET] = "INSERT INTO host_attr (host, key, value) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (host, key) "
+	    "DO UPDATE SET value = excluded.value",
+	[S_ATTR_DELETE] = "DELETE FROM host_attr WHERE host = ?1 AND key = ?2",
+	[S_ENV_GET] = "SELECT name, unix_group FROM env WHERE name = ?1",
+	[S_ENV_ALL] = "SELECT name, unix_group FROM env ORDER BY name",
+	[S_ENV_INSERT] = "INSERT INTO env (name, unix_group) VALUES (?1, ?2)",
+	[S_ENV_DELETE] = "DELETE FROM env WHERE name = ?1",
+	[S_ENV_USERS] = "SELECT count(*) FROM host WHERE env = ?1",
+	[S_DIST_GET] = "SELECT name, kernel, cmdline FROM dist "
+	    "WHERE name = ?1",
+	[S_DIST_INITRDS] = "SELECT url FROM dist_initrd WHERE dist = ?1 "
+	    "ORDER BY pos",
+	[S_DIST_NAMES] = "SELECT name FROM dist ORDER BY name",
+	[S_DIST_INSERT] = "INSERT INTO dist (name, kernel, cmdline) "
+	    "VALUES (?1, ?2, ?3)",
+	[S_DIST_UPDATE] = "UPDATE dist SET kernel = ?2, cmdline = ?3 "
+	    "WHERE name = ?1",
+	[S_DIST_DELETE] = "DELETE FROM dist WHERE name = ?1",
+	[S_DIST_USERS] = "SELECT fqdn, count(*) OVER () FROM host "
+	    "WHERE dist = ?1 ORDER BY fqdn LIMIT 3",
+	[S_DIST_INSTALLING] = "SELECT id, fqdn FROM host WHERE dist = ?1 "
+	    "AND action = 'install' ORDER BY fqdn",
+	[S_INITRD_INSERT] = "INSERT INTO dist_initrd (dist, pos, url) "
+	    "VALUES (?1, ?2, ?3)",
+	[S_INITRD_DELETE] = "DELETE FROM dist_initrd WHERE dist = ?1",
+	[S_TOKEN_REVOKE] = "UPDATE token SET revoked = 1 WHERE host = ?1 "
+	    "AND used_at IS NULL AND revoked = 0",
+	[S_TOKEN_INSERT] = "INSERT INTO token (token, host, created, expires) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[S_TOKEN_GET] = "SELECT t.host, h.fqdn, t.expires, t.used_at, "
+	    "t.revoked, h.action, h.dist FROM token t "
+	    "JOIN host h ON h.id = t.host WHERE t.token = ?1",
+	[S_TOKEN_USE] = "UPDATE token SET used_at = ?2 WHERE token = ?1",
+	[S_EVENT_INSERT] = "INSERT INTO boot_event "
+	    "(time, mac, host, served, params) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_DISC_UPSERT] = "INSERT INTO discovered "
+	    "(mac, first_seen, last_seen, count, params) "
+	    "VALUES (?1, ?2, ?2, 1, ?3) ON CONFLICT (mac) DO UPDATE SET "
+	    "last_seen = max(last_seen, excluded.last_seen), "
+	    "count = count + 1, params = excluded.params",
+	[S_DISC_DELETE] = "DELETE FROM discovered WHERE mac = ?1",
+	[S_DISC_ALL] = "SELECT mac, first_seen, last_seen, count, params "
+	    "FROM discovered ORDER BY mac",
+	[S_AUDIT_ALL] = "SELECT id, time, actor, op, object, old, new "
+	    "FROM audit ORDER BY id",
+	[S_AUDIT_OBJ] = "SELECT id, time, actor, op, object, old, new "
+	    "FROM audit WHERE object = ?1 ORDER BY id",
+	[S_COUNTS] = "SELECT (SELECT count(*) FROM host), "
+	    "(SELECT count(*) FROM nic), (SELECT count(*) FROM dist), "
+	    "(SELECT count(*) FROM env), (SELECT count(*) FROM discovered), "
+	    "(SELECT count(*) FROM host WHERE action = 'install')",
+};
+
+struct inv {
+	sqlite3		*db;
+	char		*path;		/* as given to inv_open() */
+	enum inv_mode	 mode;
+	int		 have_ident;	/* dev/ino below are valid */
+	dev_t		 dev;
+	ino_t		 ino;
+	char		*actor;		/* for the audit log */
+	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+};
+
+/* A resolved host: its row id and FQDN. */
+struct href {
+	int64_t	id;
+	char	fqdn[FQDN_BUF];
+};
+
+/* Helpers ------------------------------------------------------------- */
+
+/*
+ * Turn the handle's last SQLite error into a bootd error: busy and locked
+ * become BOOTD_EBUSY, constraint failures BOOTD_EEXIST (unique) or
+ * BOOTD_EINVAL, the rest BOOTD_EDB.  The text is "what: sqlite message".
+ */
+static enum bootd_err
+dberr(struct inv *inv, const char *what, struct bootd_error *err)
+{
+	int ext = sqlite3_extended_errcode(inv->db);
+	enum bootd_err code;
+
+	switch (ext & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = BOOTD_EBUSY;
+		break;
+	case SQLITE_NOMEM:
+		code = BOOTD_ENOMEM;
+		break;
+	case SQLITE_CONSTRAINT:
+		code = (ext == SQLITE_CONSTRAINT_UNIQUE ||
+		    ext == SQLITE_CONSTRAINT_PRIMARYKEY) ? BOOTD_EEXIST :
+		    BOOTD_EINVAL;
+		break;
+	default:
+		code = BOOTD_EDB;
+		break;
+	}
+	return bootd_error_set(err, code, "%s: %s", what,
+	    sqlite3_errmsg(inv->db));
+}
+
+static enum bootd_err
+nomem(struct bootd_error *err)
+{
+	return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+}
+
+/*
+ * Return statement id of inv, prepared on first use, reset and with its
+ * bindings cleared; NULL (with err filled) if it cannot be prepared.
+ */
+static sqlite3_stmt *
+stmt(struct inv *inv, enum stmt id, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = inv->st[id]) == NULL) {
+		if (sqlite3_prepare_v3(inv->db, sqltab[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			dberr(inv, "prepare", err);
+			return NULL;
+		}
+		inv->st[id] = s;
+		return s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Step s, which returns no row, and reset it.  what names it in errors.
+ */
+static enum bootd_err
+run(struct inv *inv, sqlite3_stmt *s, const char *what,
+    struct bootd_error *err)
+{
+	enum bootd_err rc = BOOTD_OK;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(inv, what, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+/*
+ * Step s once for a single integer (a count).  s is reset afterwards.
+ */
+static enum bootd_err
+run_int(struct inv *inv, sqlite3_stmt *s, int64_t *v, const char *what,
+    struct bootd_error *err)
+{
+	enum bootd_err rc = BOOTD_OK;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*v = sqlite3_column_int64(s, 0);
+	else
+		rc = dberr(inv, what, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Copy a text column (NULL stays NULL).  Returns -1 on allocation failure. */
+static int
+col_dup(sqlite3_stmt *s, int i, char **out)
+{
+	const unsigned char *t;
+
+	*out = NULL;
+	if ((t = sqlite3_column_text(s, i)) == NULL)
+		return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
+	if ((*out = strdup((const char *)t)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Copy s lowercased (ASCII) into out of size bytes; 0, or -1 if too long. */
+static int
+lower_copy(const char *s, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i + 1 >= size)
+			return -1;
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] - 'A' + 'a' :
+		    s[i];
+	}
+	out[i] = '\0';
+	return 0;
+}
+
+static const char *
+q(const char *s, char *buf)
+{
+	return valid_quote(s, buf, QBUF);
+}
+
+/* Transactions -------------------------------------------------------- */
+
+static enum bootd_err
+tx_begin(struct inv *inv, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (inv->mode == INV_RDONLY)
+		return bootd_error_set(err, BOOTD_EPERM,
+		    "inventory %s is open read-only", inv->path);
+	if ((s = stmt(inv, S_BEGIN, err)) == NULL)
+		return BOOTD_EDB;
+	return run(inv, s, "begin transaction", err);
+}
+
+static enum bootd_err
+tx_read(struct inv *inv, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, S_BEGIN_READ, err)) == NULL)
+		return BOOTD_EDB;
+	return run(inv, s, "begin transaction", err);
+}
+
+/*
+ * End the transaction begun by tx_begin() or tx_read(): commit when rc is
+ * BOOTD_OK, else roll back.  Returns rc, or the commit's error.
+ */
+static enum bootd_err
+tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	/* No statement may stay active across the end of a transaction. */
+	for (i = 0; i < S__MAX; i++)
+		if (inv->st[i] != NULL)
+			sqlite3_reset(inv->st[i]);
+	if (rc == BOOTD_OK) {
+		if ((s = stmt(inv, S_COMMIT, err)) == NULL)
+			rc = BOOTD_EDB;
+		else
+			rc = run(inv, s, "commit", err);
+	}
+	if (rc != BOOTD_OK && !sqlite3_get_autocommit(inv->db)) {
+		if ((s = stmt(inv, S_ROLLBACK, NULL)) != NULL)
+			run(inv, s, "rollback", NULL);
+		else
+			sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static enum bootd_err
+audit(struct inv *inv, int64_t now, const char *op, const char *object,
+    const char *old, const char *new_, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, S_AUDIT, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, now);
+	bind_text(s, 2, inv->actor);
+	bind_text(s, 3, op);
+	bind_text(s, 4, object);
+	bind_text(s, 5, old);
+	bind_text(s, 6, new_);
+	return run(inv, s, "audit", err);
+}
+
+/* Open, close, schema ------------------------------------------------- */
+
+int
+inv_schema_latest(void)
+{
+	if (inv_nmigrations == 0)
+		return 0;
+	return inv_migrations[inv_nmigrations - 1].version;
+}
+
+static enum bootd_err
+read_version(struct inv *inv, int *version, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Not cached: it runs before and after a migration changes it. */
+	if (sqlite3_prepare_v2(inv->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return dberr(inv, "read schema version", err);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return dberr(inv, "read schema version", err);
+	return BOOTD_OK;
+}
+
+/*
+ * Bring the schema from its version to the latest, in one transaction.
+ */
+static enum bootd_err
+migrate(struct inv *inv, struct bootd_error *err)
+{
+	char sql[64], *msg = NULL;
+	enum bootd_err rc;
+	int i, v, latest = inv_schema_latest();
+
+	if (sqlite3_exec(inv->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return dberr(inv, "begin migration", err);
+	/* Read again: another process may have migrated meanwhile. */
+	if ((rc = read_version(inv, &v, err)) != BOOTD_OK)
+		goto fail;
+	for (i = 0; i < inv_nmigrations; i++) {
+		if (inv_migrations[i].version <= v)
+			continue;
+		if (sqlite3_exec(inv->db, inv_migrations[i].sql, NULL, NULL,
+		    &msg) != SQLITE_OK) {
+			rc = bootd_error_set(err, BOOTD_EDB,
+			    "%s: migration %s failed: %s", inv->path,
+			    inv_migrations[i].name, msg != NULL ? msg :
+			    sqlite3_errmsg(inv->db));
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	if (v < latest) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
+		if (sqlite3_exec(inv->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = dberr(inv, "set schema version", err);
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = dberr(inv, "commit migration", err);
+		goto fail;
+	}
+	return BOOTD_OK;
+fail:
+	if (!sqlite3_get_autocommit(inv->db))
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+enum bootd_err
+inv_open(const char *path, enum inv_mode mode, struct inv **out,
+    struct bootd_error *err)
+{
+	struct inv *inv;
+	struct stat sb;
+	enum bootd_err rc;
+	int flags, v, latest = inv_schema_latest();
+	char qp[QBUF];
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no database path given");
+	if ((inv = calloc(1, sizeof(*inv))) == NULL)
+		return nomem(err);
+	inv->mode = mode;
+	if ((inv->path = strdup(path)) == NULL ||
+	    (inv->actor = strdup("unknown")) == NULL) {
+		rc = nomem(err);
+		goto fail;
+	}
+	switch (mode) {
+	case INV_RDONLY:
+		flags = SQLITE_OPEN_READONLY;
+		break;
+	case INV_RDWR:
+		flags = SQLITE_OPEN_READWRITE;
+		break;
+	case INV_CREATE:
+		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		break;
+	default:
+		rc = bootd_error_set(err, BOOTD_EINVAL, "bad open mode");
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &inv->db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		rc = bootd_error_set(err, BOOTD_EDB, "cannot open database "
+		    "\"%s\": %s", q(path, qp), inv->db != NULL ?
+		    sqlite3_errmsg(inv->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(inv->db, 1);
+	sqlite3_busy_timeout(inv->db, DEFAULT_BUSY_MS);
+	if (stat(path, &sb) == 0) {
+		inv->have_ident = 1;
+		inv->dev = sb.st_dev;
+		inv->ino = sb.st_ino;
+	}
+
+	/* The first real read tells a database from any other file. */
+	if (read_version(inv, &v, NULL) != BOOTD_OK) {
+		rc = sqlite3_errcode(inv->db) == SQLITE_BUSY ?
+		    BOOTD_EBUSY : BOOTD_EDB;
+		bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
+		    "database: %s", q(path, qp), sqlite3_errmsg(inv->db));
+		goto fail;
+	}
+	if (v > latest) {
+		rc = bootd_error_set(err, BOOTD_EVERSION, "database schema "
+		    "version %d is newer than this bootd (%d); upgrade bootd",
+		    v, latest);
+		goto fail;
+	}
+	if (sqlite3_exec(inv->db, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = dberr(inv, "set connection options", err);
+		goto fail;
+	}
+	if (mode == INV_RDONLY) {
+		if (v < latest) {
+			rc = bootd_error_set(err, BOOTD_EDB, "database schema "
+			    "version %d is older than this bootd (%d); open "
+			    "it read-write once (e.g. bootctl) to migrate it",
+			    v, latest);
+			goto fail;
+		}
+	} else {
+		/*
+		 * WAL lets readers go on while one writer writes.  It is a
+		 * property of the file; failing to switch (another
+		 * connection holds it in rollback mode) is not fatal.
+		 */
+		sqlite3_exec(inv->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		    NULL);
+		if (v < latest && (rc = migrate(inv, err)) != BOOTD_OK)
+			goto fail;
+	}
+	*out = inv;
+	return BOOTD_OK;
+fail:
+	inv_close(inv);
+	return rc;
+}
+
+void
+inv_close(struct inv *inv)
+{
+	int i;
+
+	if (inv == NULL)
+		return;
+	for (i = 0; i < S__MAX; i++)
+		sqlite3_finalize(inv->st[i]);
+	sqlite3_close(inv->db);
+	free(inv->path);
+	free(inv->actor);
+	free(inv);
+}
+
+enum bootd_err
+inv_schema_version(struct inv *inv, int *version, struct bootd_error *err)
+{
+	return read_version(inv, version, err);
+}
+
+void
+inv_set_busy_timeout(struct inv *inv, int ms)
+{
+	sqlite3_busy_timeout(inv->db, ms < 0 ? 0 : ms);
+}
+
+enum bootd_err
+inv_set_actor(struct inv *inv, const char *actor)
+{
+	char *p;
+	size_t i;
+
+	if (actor == NULL || *actor == '\0')
+		actor = "unknown";
+	for (i = 0; actor[i] != '\0'; i++)
+		if ((unsigned char)actor[i] < 0x20 || actor[i] == 0x7f)
+			return BOOTD_EINVAL;
+	if ((p = strdup(actor)) == NULL)
+		return BOOTD_ENOMEM;
+	free(inv->actor);
+	inv->actor = p;
+	return BOOTD_OK;
+}
+
+int
+inv_stale(struct inv *inv)
+{
+	struct stat sb;
+
+	if (inv == NULL || !inv->have_ident)
+		return 0;
+	if (stat(inv->path, &sb) == -1)
+		return 1;
+	return sb.st_dev != inv->dev || sb.st_ino != inv->ino;
+}
+
+/* Host resolution ----------------------------------------------------- */
+
+/*
+ * Step s (bound, returning id and fqdn) once into ref.  Returns BOOTD_OK,
+ * BOOTD_ENOTFOUND (no row, err untouched) or a database error.
+ */
+static enum bootd_err
+fetch_ref(struct inv *inv, sqlite3_stmt *s, struct href *ref,
+    struct bootd_error *err)
+{
+	enum bootd_err rc = BOOTD_OK;
+
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		ref->id = sqlite3_column_int64(s, 0);
+		snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
+		    (const char *)sqlite3_column_text(s, 1));
+		break;
+	case SQLITE_DONE:
+		rc = BOOTD_ENOTFOUND;
+		break;
+	default:
+		rc = dberr(inv, "find host", err);
+		break;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static enum bootd_err
+resolve(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err)
+{
+	char low[FQDN_BUF], canon[MAC_STRLEN + 1], qn[QBUF];
+	struct buf list = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int n, src;
+
+	if (name == NULL || *name == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
+	if (lower_copy(name, low, sizeof(low)) == 0) {
+		if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, low);
+		if ((rc = fetch_ref(inv, s, ref, err)) != BOOTD_ENOTFOUND)
+			return rc;
+	}
+	if (mac_canon(name, canon, NULL) == BOOTD_OK) {
+		if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, canon);
+		if ((rc = fetch_ref(inv, s, ref, err)) != BOOTD_ENOTFOUND)
+			return rc;
+	}
+	if (strchr(name, '.') == NULL &&
+	    lower_copy(name, low, sizeof(low)) == 0) {
+		if ((s = stmt(inv, S_HOST_BY_SHORT, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, low);
+		n = 0;
+		rc = BOOTD_OK;
+		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+			if (n++ == 0) {
+				ref->id = sqlite3_column_int64(s, 0);
+				snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
+				    (const char *)sqlite3_column_text(s, 1));
+			}
+			if (n <= 3)
+				buf_printf(&list, "%s%s", n > 1 ? ", " : "",
+				    (const char *)sqlite3_column_text(s, 1));
+			else
+				buf_puts(&list, ", ...");
+		}
+		if (src != SQLITE_DONE)
+			rc = dberr(inv, "find host", err);
+		sqlite3_reset(s);
+		if (rc == BOOTD_OK && n > 1)
+			rc = bootd_error_set(err, BOOTD_EINVAL, "host name "
+			    "\"%s\" is ambiguous: %s", q(name, qn),
+			    buf_str(&list));
+		buf_free(&list);
+		if (rc != BOOTD_OK || n == 1)
+			return rc;
+	}
+	return bootd_error_set(err, BOOTD_ENOTFOUND, "no host \"%s\" (by "
+	    "FQDN, MAC or short name)", q(name, qn));
+}
+
+enum bootd_err
+inv_host_resolve(struct inv *inv, const char *host, char **fqdn,
+    struct bootd_error *err)
+{
+	struct href ref;
+	enum bootd_err rc;
+
+	*fqdn = NULL;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((*fqdn = strdup(ref.fqdn)) == NULL)
+		return nomem(err);
+	return BOOTD_OK;
+}
+
+/* Loading hosts and distributions ------------------------------------- */
+
+void
+inv_host_free(struct inv_host *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	free(h->fqdn);
+	free(h->env);
+	free(h->dist);
+	for (i = 0; i < h->nmacs; i++)
+		free(h->macs[i]);
+	free(h->macs);
+	for (i = 0; i < h->nattrs; i++) {
+		free(h->attrs[i].key);
+		free(h->attrs[i].value);
+	}
+	free(h->attrs);
+	free(h->token);
+	free(h->last_served);
+	free(h);
+}
+
+/*
+ * Load the host whose row s (S_HOST_FULL or S_LOOKUP, bound) returns, with
+ * its MACs and attributes.  BOOTD_ENOTFOUND (err untouched) when s returns
+ * no row.  The caller frees *out with inv_host_free().
+ */
+static enum bootd_err
+load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
+    struct bootd_error *err)
+{
+	struct inv_host *h;
+	sqlite3_stmt *m;
+	enum bootd_err rc = BOOTD_OK;
+	int64_t id;
+	const char *action;
+	size_t cap;
+	void *p;
+	int src;
+
+	*out = NULL;
+	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ? BOOTD_ENOTFOUND :
+		    dberr(inv, "read host", err);
+		sqlite3_reset(s);
+		return rc;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		sqlite3_reset(s);
+		return nomem(err);
+	}
+	id = sqlite3_column_int64(s, 0);
+	action = (const char *)sqlite3_column_text(s, 3);
+	h->action = action != NULL && strcmp(action, "install") == 0 ?
+	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+	h->last_seen = sqlite3_column_int64(s, 5);
+	h->token_expires = sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(s, 8);
+	if (col_dup(s, 1, &h->fqdn) || col_dup(s, 2, &h->env) ||
+	    col_dup(s, 4, &h->dist) || col_dup(s, 6, &h->last_served) ||
+	    col_dup(s, 7, &h->token)) {
+		sqlite3_reset(s);
+		rc = nomem(err);
+		goto fail;
+	}
+	sqlite3_reset(s);
+
+	if ((m = stmt(inv, S_HOST_MACS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto fail;
+	}
+	sqlite3_bind_int64(m, 1, id);
+	cap = 0;
+	while ((src = sqlite3_step(m)) == SQLITE_ROW) {
+		if (h->nmacs == cap) {
+			cap = cap ? cap * 2 : 2;
+			if ((p = reallocarray(h->macs, cap,
+			    sizeof(*h->macs))) == NULL)
+				break;
+			h->macs = p;
+		}
+		if (col_dup(m, 0, &h->macs[h->nmacs]))
+			break;
+		h->nmacs++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = src == SQLITE_ROW ? nomem(err) : dberr(inv, "read NICs",
+		    err);
+		sqlite3_reset(m);
+		goto fail;
+	}
+	sqlite3_reset(m);
+
+	if ((m = stmt(inv, S_HOST_ATTRS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto fail;
+	}
+	sqlite3_bind_int64(m, 1, id);
+	cap = 0;
+	while ((src = sqlite3_step(m)) == SQLITE_ROW) {
+		if (h->nattrs == cap) {
+			cap = cap ? cap * 2 : 4;
+			if ((p = reallocarray(h->attrs, cap,
+			    sizeof(*h->attrs))) == NULL)
+				break;
+			h->attrs = p;
+		}
+		h->attrs[h->nattrs].value = NULL;
+		if (col_dup(m, 0, &h->attrs[h->nattrs].key))
+			break;
+		h->nattrs++;
+		if (col_dup(m, 1, &h->attrs[h->nattrs - 1].value))
+			break;
+	}
+	if (src != SQLITE_DONE) {
+		rc = src == SQLITE_ROW ? nomem(err) :
+		    dberr(inv, "read attributes", err);
+		sqlite3_reset(m);
+		goto fail;
+	}
+	sqlite3_reset(m);
+	*out = h;
+	return BOOTD_OK;
+fail:
+	inv_host_free(h);
+	return rc;
+}
+
+static enum bootd_err
+load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((s = stmt(inv, S_HOST_FULL, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	rc = load_host(inv, s, out, err);
+	if (rc == BOOTD_ENOTFOUND)
+		bootd_error_set(err, rc, "host vanished while reading it");
+	return rc;
+}
+
+void
+inv_dist_free(struct inv_dist *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	free(d->name);
+	free(d->kernel);
+	for (i = 0; i < d->ninitrds; i++)
+		free(d->initrds[i]);
+	free(d->initrds);
+	free(d->cmdline);
+	free(d);
+}
+
+/*
+ * Load the distribution called name.  BOOTD_ENOTFOUND with a message when
+ * there is none.  The caller frees *out with inv_dist_free().
+ */
+static enum bootd_err
+load_dist(struct inv *inv, const char *name, struct inv_dist **out,
+    struct bootd_error *err)
+{
+	struct inv_dist *d;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	size_t cap;
+	void *p;
+	int src;
+	char qn[QBUF];
+
+	*out = NULL;
+	if ((s = stmt(inv, S_DIST_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, name);
+	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ? bootd_error_set(err,
+		    BOOTD_ENOTFOUND, "no distribution \"%s\"", q(name, qn)) :
+		    dberr(inv, "read distribution", err);
+		sqlite3_reset(s);
+		return rc;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		sqlite3_reset(s);
+		return nomem(err);
+	}
+	if (col_dup(s, 0, &d->name) || col_dup(s, 1, &d->kernel) ||
+	    col_dup(s, 2, &d->cmdline)) {
+		sqlite3_reset(s);
+		rc = nomem(err);
+		goto fail;
+	}
+	sqlite3_reset(s);
+	if ((s = stmt(inv, S_DIST_INITRDS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto fail;
+	}
+	bind_text(s, 1, name);
+	cap = 0;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (d->ninitrds == cap) {
+			cap = cap ? cap * 2 : 2;
+			if ((p = reallocarray(d->initrds, cap,
+			    sizeof(*d->initrds))) == NULL)
+				break;
+			d->initrds = p;
+		}
+		if (col_dup(s, 0, &d->initrds[d->ninitrds]))
+			break;
+		d->ninitrds++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = src == SQLITE_ROW ? nomem(err) :
+		    dberr(inv, "read initrds", err);
+		sqlite3_reset(s);
+		goto fail;
+	}
+	sqlite3_reset(s);
+	*out = d;
+	return BOOTD_OK;
+fail:
+	inv_dist_free(d);
+	return rc;
+}
+
+/*
+ * "env=E action=A dist=D macs=M1,M2" for the audit log.
+ */
+static enum bootd_err
+describe_host(struct inv *inv, int64_t id, struct buf *b,
+    struct bootd_error *err)
+{
+	struct inv_host *h;
+	enum bootd_err rc;
+	size_t i;
+
+	if ((rc = load_host_id(inv, id, (int64_t)time(NULL), &h, err)) !=
+	    BOOTD_OK)
+		return rc;
+	buf_printf(b, "env=%s action=%s dist=%s macs=", h->env,
+	    h->action == INV_ACTION_INSTALL ? "install" : "local",
+	    h->dist != NULL ? h->dist : "-");
+	for (i = 0; i < h->nmacs; i++)
+		buf_printf(b, "%s%s", i > 0 ? "," : "", h->macs[i]);
+	inv_host_free(h);
+	return buf_failed(b) ? nomem(err) : BOOTD_OK;
+}
+
+/*
+ * "kernel=K initrds=I1,I2 cmdline=C" for the audit log.
+ */
+static void
+describe_dist(const struct inv_dist *d, struct buf *b)
+{
+	size_t i;
+
+	buf_printf(b, "kernel=%s initrds=", d->kernel);
+	for (i = 0; i < d->ninitrds; i++)
+		buf_printf(b, "%s%s", i > 0 ? "," : "", d->initrds[i]);
+	buf_printf(b, " cmdline=%s", d->cmdline != NULL ? d->cmdline : "");
+}
+
+/* Template attribute checks ------------------------------------------- */
+
+struct need_ctx {
+	struct inv	*inv;
+	int64_t		 host;
+	char		 missing[80];
+	int		 failed;	/* a database error happened */
+};
+
+static int
+need_attr(const char *key, void *arg)
+{
+	struct need_ctx *c = arg;
+	sqlite3_stmt *s;
+	int src;
+
+	if ((s = stmt(c->inv, S_ATTR_GET, NULL)) == NULL) {
+		c->failed = 1;
+		return 1;
+	}
+	sqlite3_bind_int64(s, 1, c->host);
+	bind_text(s, 2, key);
+	src = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (src == SQLITE_ROW)
+		return 0;
+	if (src != SQLITE_DONE)
+		c->failed = 1;
+	else
+		valid_quote(key, c->missing, sizeof(c->missing));
+	return 1;
+}
+
+/*
+ * Check that host (id, fqdn) has every attribute d's templates use.
+ * BOOTD_EINVAL naming the first missing one.
+ */
+static enum bootd_err
+check_attrs(struct inv *inv, const struct href *ref, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	struct need_ctx c;
+	struct bootd_error terr;
+	enum bootd_err rc;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.inv = inv;
+	c.host = ref->id;
+	for (i = 0; i < d->ninitrds + 2; i++) {
+		const char *t = i == 0 ? d->kernel : i == 1 ? d->cmdline :
+		    d->initrds[i - 2];
+		if (t == NULL)
+			continue;
+		rc = tmpl_each_attr(t, need_attr, &c, &terr);
+		if (c.failed)
+			return dberr(inv, "read attributes", err);
+		if (c.missing[0] != '\0')
+			return bootd_error_set(err, BOOTD_EINVAL, "host %s "
+			    "lacks attribute \"%s\" used by distribution %s",
+			    ref->fqdn, c.missing, d->name);
+		if (rc != BOOTD_OK)
+			return bootd_error_set(err, rc, "distribution %s: %s",
+			    d->name, terr.text);
+	}
+	return BOOTD_OK;
+}
+
+struct uses_ctx {
+	const char	*key;
+	int		 found;
+};
+
+static int
+uses_attr(const char *key, void *arg)
+{
+	struct uses_ctx *c = arg;
+
+	if (strcmp(key, c->key) == 0) {
+		c->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Return 1 when one of d's templates uses {{attr.key}}. */
+static int
+dist_uses_attr(const struct inv_dist *d, const char *key)
+{
+	struct uses_ctx c = { key, 0 };
+	size_t i;
+
+	tmpl_each_attr(d->kernel, uses_attr, &c, NULL);
+	if (d->cmdline != NULL)
+		tmpl_each_attr(d->cmdline, uses_attr, &c, NULL);
+	for (i = 0; i < d->ninitrds; i++)
+		tmpl_each_attr(d->initrds[i], uses_attr, &c, NULL);
+	return c.found;
+}
+
+/* Hosts and NICs ------------------------------------------------------ */
+
+/*
+ * Refuse mac (canonical) when a host has it: BOOTD_EEXIST naming both.
+ */
+static enum bootd_err
+mac_free(struct inv *inv, const char *mac, struct bootd_error *err)
+{
+	struct href owner;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, mac);
+	rc = fetch_ref(inv, s, &owner, err);
+	if (rc == BOOTD_ENOTFOUND)
+		return BOOTD_OK;
+	if (rc != BOOTD_OK)
+		return rc;
+	return bootd_error_set(err, BOOTD_EEXIST, "MAC %s already belongs "
+	    "to host %s", mac, owner.fqdn);
+}
+
+static enum bootd_err
+insert_nic(struct inv *inv, int64_t host, const char *mac,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = mac_free(inv, mac, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_NIC_INSERT, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, mac);
+	sqlite3_bind_int64(s, 2, host);
+	if ((rc = run(inv, s, "add NIC", err)) != BOOTD_OK)
+		return rc;
+	/* A MAC that becomes a host's is no longer "discovered". */
+	if ((s = stmt(inv, S_DISC_DELETE, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, mac);
+	return run(inv, s, "update discovered MACs", err);
+}
+
+static enum bootd_err
+env_exists(struct inv *inv, const char *env, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	int src;
+	char qn[QBUF];
+
+	if ((s = stmt(inv, S_ENV_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, env);
+	src = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (src == SQLITE_ROW)
+		return BOOTD_OK;
+	if (src == SQLITE_DONE)
+		return bootd_error_set(err, BOOTD_ENOTFOUND,
+		    "no environment \"%s\"", q(env, qn));
+	return dberr(inv, "read environment", err);
+}
+
+static enum bootd_err
+host_add(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct bootd_error *err)
+{
+	char low[FQDN_BUF], (*canon)[MAC_STRLEN + 1] = NULL;
+	struct href dup;
+	struct buf b = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t id;
+	size_t i, j;
+
+	if ((rc = valid_fqdn(fqdn, err)) != BOOTD_OK)
+		return rc;
+	lower_copy(fqdn, low, sizeof(low));
+	if (env == NULL)
+		env = INV_DEFAULT_ENV;
+	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
+		return rc;
+	if (nmacs == 0 || macs == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "host %s needs at "
+		    "least one MAC", low);
+	if ((canon = calloc(nmacs, sizeof(*canon))) == NULL)
+		return nomem(err);
+	for (i = 0; i < nmacs; i++) {
+		struct bootd_error merr;
+		char qm[QBUF];
+
+		if (mac_canon(macs[i], canon[i], &merr) != BOOTD_OK) {
+			rc = bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
+			    "\"%s\": %s", q(macs[i], qm), merr.text);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(canon[i], canon[j]) == 0) {
+				rc = bootd_error_set(err, BOOTD_EINVAL,
+				    "MAC %s is given twice", canon[i]);
+				goto out;
+			}
+	}
+	if ((rc = env_exists(inv, env, err)) != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, low);
+	rc = fetch_ref(inv, s, &dup, err);
+	if (rc == BOOTD_OK)
+		rc = bootd_error_set(err, BOOTD_EEXIST, "host %s already "
+		    "exists", low);
+	if (rc != BOOTD_ENOTFOUND)
+		goto out;
+	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, low);
+	bind_text(s, 2, env);
+	if ((rc = run(inv, s, "add host", err)) != BOOTD_OK)
+		goto out;
+	id = sqlite3_last_insert_rowid(inv->db);
+	for (i = 0; i < nmacs; i++)
+		if ((rc = insert_nic(inv, id, canon[i], err)) != BOOTD_OK)
+			goto out;
+	if ((rc = describe_host(inv, id, &b, err)) != BOOTD_OK)
+		goto out;
+	rc = audit(inv, time(NULL), "host-add", low, NULL, buf_str(&b), err);
+out:
+	buf_free(&b);
+	free(canon);
+	return rc;
+}
+
+enum bootd_err
+inv_host_add(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_add(inv, fqdn, macs, nmacs, env, err), err);
+}
+
+static enum bootd_err
+host_remove(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	struct href ref;
+	struct buf b = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = describe_host(inv, ref.id, &b, err)) != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_HOST_DELETE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, ref.id);
+	if ((rc = run(inv, s, "remove host", err)) != BOOTD_OK)
+		goto out;
+	rc = audit(inv, time(NULL), "host-remove", ref.fqdn, buf_str(&b),
+	    NULL, err);
+out:
+	buf_free(&b);
+	return rc;
+}
+
+enum bootd_err
+inv_host_remove(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_remove(inv, host, err), err);
+}
+
+static enum bootd_err
+host_rename(struct inv *inv, const char *host, const char *newfqdn,
+    struct bootd_error *err)
+{
+	char low[FQDN_BUF];
+	struct href ref, dup;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = valid_fqdn(newfqdn, err)) != BOOTD_OK)
+		return rc;
+	lower_copy(newfqdn, low, sizeof(low));
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if (strcmp(ref.fqdn, low) == 0)
+		return bootd_error_set(err, BOOTD_EINVAL, "host %s is already "
+		    "called %s", ref.fqdn, low);
+	if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, low);
+	rc = fetch_ref(inv, s, &dup, err);
+	if (rc == BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EEXIST, "host %s already "
+		    "exists", low);
+	if (rc != BOOTD_ENOTFOUND)
+		return rc;
+	if ((s = stmt(inv, S_HOST_RENAME, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, low);
+	if ((rc = run(inv, s, "rename host", err)) != BOOTD_OK)
+		return rc;
+	return audit(inv, time(NULL), "host-rename", low, ref.fqdn, low, err);
+}
+
+enum bootd_err
+inv_host_rename(struct inv *inv, const char *host, const char *newfqdn,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_rename(inv, host, newfqdn, err), err);
+}
+
+static enum bootd_err
+host_set_env(struct inv *inv, const char *host, const char *env,
+    struct bootd_error *err)
+{
+	struct href ref;
+	struct inv_host *h;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = env_exists(inv, env, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_HOST_SET_ENV, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, env);
+	if ((rc = run(inv, s, "set environment", err)) != BOOTD_OK)
+		goto out;
+	{
+		char o[80], n[80];
+
+		snprintf(o, sizeof(o), "env=%s", h->env);
+		snprintf(n, sizeof(n), "env=%s", env);
+		rc = audit(inv, time(NULL), "host-set-env", ref.fqdn, o, n,
+		    err);
+	}
+out:
+	inv_host_free(h);
+	return rc;
+}
+
+enum bootd_err
+inv_host_set_env(struct inv *inv, const char *host, const char *env,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_set_env(inv, host, env, err), err);
+}
+
+static enum bootd_err
+host_set_dist(struct inv *inv, const char *host, const char *dist,
+    struct bootd_error *err)
+{
+	struct href ref;
+	struct inv_host *h = NULL;
+	struct inv_dist *d = NULL;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	char o[80], n[80];
+
+	if (dist != NULL &&
+	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if (dist != NULL && (rc = load_dist(inv, dist, &d, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
+		goto out;
+	if (h->action == INV_ACTION_INSTALL) {
+		if (d == NULL) {
+			rc = bootd_error_set(err, BOOTD_EINVAL, "host %s is "
+			    "marked for reinstall; set it to local boot "
+			    "before clearing its distribution", ref.fqdn);
+			goto out;
+		}
+		if ((rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK)
+			goto out;
+	}
+	if ((s = stmt(inv, S_HOST_SET_DIST, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, dist);
+	if ((rc = run(inv, s, "set distribution", err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "dist=%s", h->dist != NULL ? h->dist : "-");
+	snprintf(n, sizeof(n), "dist=%s", dist != NULL ? dist : "-");
+	rc = audit(inv, time(NULL), "host-set-dist", ref.fqdn, o, n, err);
+out:
+	inv_host_free(h);
+	inv_dist_free(d);
+	return rc;
+}
+
+enum bootd_err
+inv_host_set_dist(struct inv *inv, const char *host, const char *dist,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_set_dist(inv, host, dist, err), err);
+}
+
+static enum bootd_err
+nic_add(struct inv *inv, const char *host, const char *mac,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], qm[QBUF];
+	struct bootd_error merr;
+	struct href ref;
+	enum bootd_err rc;
+
+	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
+		    "\"%s\": %s", q(mac, qm), merr.text);
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = insert_nic(inv, ref.id, canon, err)) != BOOTD_OK)
+		return rc;
+	return audit(inv, time(NULL), "nic-add", ref.fqdn, NULL, canon, err);
+}
+
+enum bootd_err
+inv_nic_add(struct inv *inv, const char *host, const char *mac,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, nic_add(inv, host, mac, err), err);
+}
+
+static enum bootd_err
+nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], qm[QBUF];
+	struct bootd_error merr;
+	struct href ref;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t n = 0;
+
+	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
+		    "\"%s\": %s", q(mac, qm), merr.text);
+	if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	if ((rc = fetch_ref(inv, s, &ref, err)) == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no host has MAC %s", canon);
+	if (rc != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref.id);
+	if ((rc = run_int(inv, s, &n, "count NICs", err)) != BOOTD_OK)
+		return rc;
+	if (n <= 1)
+		return bootd_error_set(err, BOOTD_EINVAL, "MAC %s is the last "
+		    "NIC of host %s; remove the host instead", canon, ref.fqdn);
+	if ((s = stmt(inv, S_NIC_DELETE, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	if ((rc = run(inv, s, "remove NIC", err)) != BOOTD_OK)
+		return rc;
+	return audit(inv, time(NULL), "nic-remove", ref.fqdn, canon, NULL,
+	    err);
+}
+
+enum bootd_err
+inv_nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, nic_remove(inv, mac, err), err);
+}
+
+enum bootd_err
+inv_host_get(struct inv *inv, const char *host, struct inv_host **out,
+    struct bootd_error *err)
+{
+	struct href ref;
+	enum bootd_err rc;
+
+	*out = NULL;
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) == BOOTD_OK)
+		rc = load_host_id(inv, ref.id, (int64_t)time(NULL), out, err);
+	rc = tx_end(inv, rc, err);
+	if (rc != BOOTD_OK) {
+		inv_host_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+enum bootd_err
+inv_host_each(struct inv *inv, int (*fn)(const struct inv_host *, void *),
+    void *arg, struct bootd_error *err)
+{
+	struct inv_host **hs = NULL;
+	int64_t *ids = NULL, now = (int64_t)time(NULL);
+	size_t i, n = 0, cap = 0;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	void *p;
+	int src, stop = 0;
+
+	/* Read everything first, so that fn may use the handle freely. */
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_HOST_IDS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(ids, cap, sizeof(*ids))) ==
+			    NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			ids = p;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	if (src != SQLITE_DONE) {
+		rc = dberr(inv, "list hosts", err);
+		goto out;
+	}
+	sqlite3_reset(s);
+	if (n > 0 && (hs = calloc(n, sizeof(*hs))) == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((rc = load_host_id(inv, ids[i], now, &hs[i], err)) !=
+		    BOOTD_OK)
+			goto out;
+out:
+	rc = tx_end(inv, rc, err);
+	for (i = 0; i < n && hs != NULL; i++) {
+		if (rc == BOOTD_OK && !stop && fn(hs[i], arg) != 0)
+			stop = 1;
+		inv_host_free(hs[i]);
+	}
+	free(hs);
+	free(ids);
+	return rc;
+}
+
+/* Attributes ---------------------------------------------------------- */
+
+static enum bootd_err
+attr_set(struct inv *inv, const char *host, const char *key,
+    const char *value, struct bootd_error *err)
+{
+	struct href ref;
+	struct buf o = { 0 }, n = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int src;
+
+	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
+	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, key);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW)
+		buf_printf(&o, "%s=%s", key, sqlite3_column_text(s, 0));
+	else if (src != SQLITE_DONE)
+		rc = dberr(inv, "read attribute", err);
+	sqlite3_reset(s);
+	if (rc != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_ATTR_SET, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, key);
+	bind_text(s, 3, value);
+	if ((rc = run(inv, s, "set attribute", err)) != BOOTD_OK)
+		goto out;
+	buf_printf(&n, "%s=%s", key, value);
+	if (buf_failed(&o) || buf_failed(&n)) {
+		rc = nomem(err);
+		goto out;
+	}
+	rc = audit(inv, time(NULL), "attr-set", ref.fqdn,
+	    o.len > 0 ? buf_str(&o) : NULL, buf_str(&n), err);
+out:
+	buf_free(&o);
+	buf_free(&n);
+	return rc;
+}
+
+enum bootd_err
+inv_attr_set(struct inv *inv, const char *host, const char *key,
+    const char *value, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, attr_set(inv, host, key, value, err), err);
+}
+
+static enum bootd_err
+attr_unset(struct inv *inv, const char *host, const char *key,
+    struct bootd_error *err)
+{
+	struct href ref;
+	struct inv_host *h = NULL;
+	struct inv_dist *d = NULL;
+	struct buf o = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int src;
+
+	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, key);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW)
+		buf_printf(&o, "%s=%s", key, sqlite3_column_text(s, 0));
+	else if (src == SQLITE_DONE)
+		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "host %s has no "
+		    "attribute %s", ref.fqdn, key);
+	else
+		rc = dberr(inv, "read attribute", err);
+	sqlite3_reset(s);
+	if (rc != BOOTD_OK)
+		goto out;
+	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
+		goto out;
+	if (h->dist != NULL) {
+		if ((rc = load_dist(inv, h->dist, &d, err)) != BOOTD_OK)
+			goto out;
+		if (dist_uses_attr(d, key)) {
+			rc = bootd_error_set(err, BOOTD_EINVAL, "attribute %s "
+			    "of host %s is used by its distribution %s",
+			    key, ref.fqdn, d->name);
+			goto out;
+		}
+	}
+	if ((s = stmt(inv, S_ATTR_DELETE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, ref.id);
+	bind_text(s, 2, key);
+	if ((rc = run(inv, s, "unset attribute", err)) != BOOTD_OK)
+		goto out;
+	rc = buf_failed(&o) ? nomem(err) : audit(inv, time(NULL),
+	    "attr-unset", ref.fqdn, buf_str(&o), NULL, err);
+out:
+	buf_free(&o);
+	inv_host_free(h);
+	inv_dist_free(d);
+	return rc;
+}
+
+enum bootd_err
+inv_attr_unset(struct inv *inv, const char *host, const char *key,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, attr_unset(inv, host, key, err), err);
+}
+
+/* Environments -------------------------------------------------------- */
+
+static enum bootd_err
+env_add(struct inv *inv, const char *name, const char *group,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	char n[80];
+
+	if (group == NULL)
+		group = "";
+	if ((rc = valid_name("environment", name, err)) != BOOTD_OK ||
+	    (rc = valid_group(group, err)) != BOOTD_OK)
+		return rc;
+	rc = env_exists(inv, name, NULL);
+	if (rc == BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EEXIST, "environment %s "
+		    "already exists", name);
+	if (rc != BOOTD_ENOTFOUND)
+		return env_exists(inv, name, err);
+	if ((s = stmt(inv, S_ENV_INSERT, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, name);
+	bind_text(s, 2, group);
+	if ((rc = run(inv, s, "add environment", err)) != BOOTD_OK)
+		return rc;
+	snprintf(n, sizeof(n), "group=%s", group);
+	return audit(inv, time(NULL), "env-add", name, NULL, n, err);
+}
+
+enum bootd_err
+inv_env_add(struct inv *inv, const char *name, const char *group,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, env_add(inv, name, group, err), err);
+}
+
+static enum bootd_err
+env_remove(struct inv *inv, const char *name, struct bootd_error *err)
+{
+	struct inv_env *e = NULL;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t n = 0;
+	char o[80];
+
+	if ((rc = valid_name("environment", name, err)) != BOOTD_OK)
+		return rc;
+	if (strcmp(name, INV_DEFAULT_ENV) == 0)
+		return bootd_error_set(err, BOOTD_EINVAL, "environment %s "
+		    "cannot be removed", name);
+	if ((rc = inv_env_get(inv, name, &e, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_ENV_USERS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, name);
+	if ((rc = run_int(inv, s, &n, "count hosts", err)) != BOOTD_OK)
+		goto out;
+	if (n > 0) {
+		rc = bootd_error_set(err, BOOTD_EINVAL, "environment %s is "
+		    "used by %lld host%s", name, (long long)n, n > 1 ? "s" : "");
+		goto out;
+	}
+	if ((s = stmt(inv, S_ENV_DELETE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, name);
+	if ((rc = run(inv, s, "remove environment", err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "group=%s", e->group);
+	rc = audit(inv, time(NULL), "env-remove", name, o, NULL, err);
+out:
+	inv_env_free(e);
+	return rc;
+}
+
+enum bootd_err
+inv_env_remove(struct inv *inv, const char *name, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, env_remove(inv, name, err), err);
+}
+
+void
+inv_env_free(struct inv_env *e)
+{
+	if (e == NULL)
+		return;
+	free(e->name);
+	free(e->group);
+	free(e);
+}
+
+static enum bootd_err
+env_row(sqlite3_stmt *s, struct inv_env **out, struct bootd_error *err)
+{
+	struct inv_env *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return nomem(err);
+	if (col_dup(s, 0, &e->name) || col_dup(s, 1, &e->group)) {
+		inv_env_free(e);
+		return nomem(err);
+	}
+	*out = e;
+	return BOOTD_OK;
+}
+
+enum bootd_err
+inv_env_get(struct inv *inv, const char *name, struct inv_env **out,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int src;
+	char qn[QBUF];
+
+	*out = NULL;
+	if ((s = stmt(inv, S_ENV_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, name);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW)
+		rc = env_row(s, out, err);
+	else if (src == SQLITE_DONE)
+		rc = bootd_error_set(err, BOOTD_ENOTFOUND,
+		    "no environment \"%s\"", q(name, qn));
+	else
+		rc = dberr(inv, "read environment", err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+enum bootd_err
+inv_env_each(struct inv *inv, int (*fn)(const struct inv_env *, void *),
+    void *arg, struct bootd_error *err)
+{
+	struct inv_env **es = NULL;
+	size_t i, n = 0, cap = 0;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	void *p;
+	int src;
+
+	if ((s = stmt(inv, S_ENV_ALL, err)) == NULL)
+		return BOOTD_EDB;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = reallocarray(es, cap, sizeof(*es))) == NULL) {
+				rc = nomem(err);
+				break;
+			}
+			es = p;
+		}
+		if ((rc = env_row(s, &es[n], err)) != BOOTD_OK)
+			break;
+		n++;
+	}
+	if (rc == BOOTD_OK && src != SQLITE_DONE)
+		rc = dberr(inv, "list environments", err);
+	sqlite3_reset(s);
+	for (i = 0; i < n; i++) {
+		if (rc == BOOTD_OK && fn != NULL && fn(es[i], arg) != 0)
+			fn = NULL;	/* stop */
+		inv_env_free(es[i]);
+	}
+	free(es);
+	return rc;
+}
+
+/* Distributions ------------------------------------------------------- */
+
+static enum bootd_err
+check_dist(const struct inv_dist *d, struct bootd_error *err)
+{
+	struct bootd_error verr;
+	enum bootd_err rc;
+	size_t i;
+
+	if (d == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no distribution");
+	if ((rc = valid_name("distribution", d->name, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = valid_url_template(d->kernel, &verr)) != BOOTD_OK)
+		return bootd_error_set(err, rc, "kernel: %s", verr.text);
+	if (d->ninitrds == 0 || d->initrds == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "distribution %s "
+		    "needs at least one initrd", d->name);
+	for (i = 0; i < d->ninitrds; i++)
+		if ((rc = valid_url_template(d->initrds[i], &verr)) !=
+		    BOOTD_OK)
+			return bootd_error_set(err, rc, "initrd %zu: %s",
+			    i + 1, verr.text);
+	if ((rc = valid_cmdline_template(d->cmdline != NULL ? d->cmdline :
+	    "", err)) != BOOTD_OK)
+		return rc;
+	return BOOTD_OK;
+}
+
+static enum bootd_err
+insert_initrds(struct inv *inv, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	size_t i;
+
+	for (i = 0; i < d->ninitrds; i++) {
+		if ((s = stmt(inv, S_INITRD_INSERT, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, d->name);
+		sqlite3_bind_int64(s, 2, (int64_t)i);
+		bind_text(s, 3, d->initrds[i]);
+		if ((rc = run(inv, s, "add initrd", err)) != BOOTD_OK)
+			return rc;
+	}
+	return BOOTD_OK;
+}
+
+static enum bootd_err
+dist_add(struct inv *inv, const struct inv_dist *d, struct bootd_error *err)
+{
+	struct inv_dist *old = NULL;
+	struct buf b = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = check_dist(d, err)) != BOOTD_OK)
+		return rc;
+	rc = load_dist(inv, d->name, &old, err);
+	inv_dist_free(old);
+	if (rc == BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EEXIST, "distribution %s "
+		    "already exists", d->name);
+	if (rc != BOOTD_ENOTFOUND)
+		return rc;
+	if ((s = stmt(inv, S_DIST_INSERT, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, d->name);
+	bind_text(s, 2, d->kernel);
+	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
+	if ((rc = run(inv, s, "add distribution", err)) != BOOTD_OK)
+		return rc;
+	if ((rc = insert_initrds(inv, d, err)) != BOOTD_OK)
+		return rc;
+	describe_dist(d, &b);
+	rc = buf_failed(&b) ? nomem(err) : audit(inv, time(NULL), "dist-add",
+	    d->name, NULL, buf_str(&b), err);
+	buf_free(&b);
+	return rc;
+}
+
+enum bootd_err
+inv_dist_add(struct inv *inv, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, dist_add(inv, d, err), err);
+}
+
+static enum bootd_err
+dist_update(struct inv *inv, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	struct inv_dist *old = NULL;
+	struct buf o = { 0 }, n = { 0 };
+	struct href ref;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int src;
+
+	if ((rc = check_dist(d, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_dist(inv, d->name, &old, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_DIST_UPDATE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, d->name);
+	bind_text(s, 2, d->kernel);
+	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
+	if ((rc = run(inv, s, "update distribution", err)) != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_INITRD_DELETE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, d->name);
+	if ((rc = run(inv, s, "update initrds", err)) != BOOTD_OK ||
+	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
+		goto out;
+	/* Hosts about to install it must have what its templates use. */
+	for (;;) {
+		if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
+			rc = BOOTD_EDB;
+			goto out;
+		}
+		bind_text(s, 1, d->name);
+		break;
+	}
+	{
+		struct href *refs = NULL;
+		size_t i, nr = 0, cap = 0;
+		void *p;
+
+		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+			if (nr == cap) {
+				cap = cap ? cap * 2 : 4;
+				if ((p = reallocarray(refs, cap,
+				    sizeof(*refs))) == NULL)
+					break;
+				refs = p;
+			}
+			refs[nr].id = sqlite3_column_int64(s, 0);
+			snprintf(refs[nr].fqdn, sizeof(refs[nr].fqdn), "%s",
+			    (const char *)sqlite3_column_text(s, 1));
+			nr++;
+		}
+		if (src != SQLITE_DONE)
+			rc = src == SQLITE_ROW ? nomem(err) :
+			    dberr(inv, "list hosts", err);
+		sqlite3_reset(s);
+		for (i = 0; rc == BOOTD_OK && i < nr; i++) {
+			ref = refs[i];
+			rc = check_attrs(inv, &ref, d, err);
+		}
+		free(refs);
+		if (rc != BOOTD_OK)
+			goto out;
+	}
+	describe_dist(old, &o);
+	describe_dist(d, &n);
+	rc = buf_failed(&o) || buf_failed(&n) ? nomem(err) : audit(inv,
+	    time(NULL), "dist-update", d->name, buf_str(&o), buf_str(&n), err);
+out:
+	buf_free(&o);
+	buf_free(&n);
+	inv_dist_free(old);
+	return rc;
+}
+
+enum bootd_err
+inv_dist_update(struct inv *inv, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, dist_update(inv, d, err), err);
+}
+
+static enum bootd_err
+dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
+{
+	struct inv_dist *old = NULL;
+	struct buf users = { 0 }, o = { 0 };
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t total = 0;
+	int src, n = 0;
+
+	if ((rc = valid_name("distribution", name, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_dist(inv, name, &old, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_DIST_USERS, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, name);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		total = sqlite3_column_int64(s, 1);
+		buf_printf(&users, "%s%s", n++ > 0 ? ", " : "",
+		    (const char *)sqlite3_column_text(s, 0));
+	}
+	if (src != SQLITE_DONE)
+		rc = dberr(inv, "list hosts", err);
+	sqlite3_reset(s);
+	if (rc != BOOTD_OK)
+		goto out;
+	if (total > 0) {
+		rc = bootd_error_set(err, BOOTD_EINVAL, "distribution %s is "
+		    "used by %lld host%s: %s%s", name, (long long)total,
+		    total > 1 ? "s" : "", buf_str(&users),
+		    total > n ? ", ..." : "");
+		goto out;
+	}
+	if ((s = stmt(inv, S_DIST_DELETE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, name);
+	if ((rc = run(inv, s, "remove distribution", err)) != BOOTD_OK)
+		goto out;
+	describe_dist(old, &o);
+	rc = buf_failed(&o) ? nomem(err) : audit(inv, time(NULL),
+	    "dist-remove", name, buf_str(&o), NULL, err);
+out:
+	buf_free(&users);
+	buf_free(&o);
+	inv_dist_free(old);
+	return rc;
+}
+
+enum bootd_err
+inv_dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, dist_remove(inv, name, err), err);
+}
+
+enum bootd_err
+inv_dist_get(struct inv *inv, const char *name, struct inv_dist **out,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	*out = NULL;
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, load_dist(inv, name, out, err), err);
+	if (rc != BOOTD_OK) {
+		inv_dist_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+enum bootd_err
+inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
+    void *arg, struct bootd_error *err)
+{
+	struct inv_dist **ds = NULL;
+	char **names = NULL;
+	size_t i, n = 0, cap = 0;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	void *p;
+	int src;
+
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_DIST_NAMES, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = reallocarray(names, cap, sizeof(*names))) ==
+			    NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			names = p;
+		}
+		if (col_dup(s, 0, &names[n])) {
+			rc = nomem(err);
+			goto out;
+		}
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = dberr(inv, "list distributions", err);
+		goto out;
+	}
+	sqlite3_reset(s);
+	if (n > 0 && (ds = calloc(n, sizeof(*ds))) == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if ((rc = load_dist(inv, names[i], &ds[i], err)) != BOOTD_OK)
+			goto out;
+out:
+	rc = tx_end(inv, rc, err);
+	for (i = 0; i < n; i++) {
+		if (rc == BOOTD_OK && ds != NULL && fn != NULL &&
+		    fn(ds[i], arg) != 0)
+			fn = NULL;	/* stop */
+		if (ds != NULL)
+			inv_dist_free(ds[i]);
+		free(names[i]);
+	}
+	free(ds);
+	free(names);
+	return rc;
+}
+
+/* Reinstall ----------------------------------------------------------- */
+
+/*
+ * Fill out with INV_TOKEN_LEN random lowercase hex digits and a NUL.
+ */
+static enum bootd_err
+make_token(char out[INV_TOKEN_LEN + 1], struct bootd_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[INV_TOKEN_LEN / 2];
+	size_t got = 0;
+	ssize_t r;
+	int fd, i;
+
+	while (got < sizeof(raw)) {
+		r = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got < sizeof(raw)) {
+		if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+			return bootd_error_set(err, BOOTD_ESYS, "/dev/urandom: "
+			    "%s", strerror(errno));
+		while (got < sizeof(raw)) {
+			r = read(fd, raw + got, sizeof(raw) - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(fd);
+				return bootd_error_set(err, BOOTD_ESYS,
+				    "/dev/urandom: %s", r < 0 ?
+				    strerror(errno) : "short read");
+			}
+			got += (size_t)r;
+		}
+		close(fd);
+	}
+	for (i = 0; i < INV_TOKEN_LEN / 2; i++) {
+		out[i * 2] = hex[raw[i] >> 4];
+		out[i * 2 + 1] = hex[raw[i] & 0xf];
+	}
+	out[INV_TOKEN_LEN] = '\0';
+	return BOOTD_OK;
+}
+
+static enum bootd_err
+revoke_tokens(struct inv *inv, int64_t host, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, S_TOKEN_REVOKE, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, host);
+	return run(inv, s, "revoke tokens", err);
+}
+
+static enum bootd_err
+set_action(struct inv *inv, int64_t host, const char *action,
+    const char *dist, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, S_HOST_SET_ACTION, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, host);
+	bind_text(s, 2, action);
+	bind_text(s, 3, dist);
+	return run(inv, s, "set boot action", err);
+}
+
+static enum bootd_err
+set_reinstall(struct inv *inv, const char *host, const char *dist,
+    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	char tok[INV_TOKEN_LEN + 1], o[160], n[160];
+	struct href ref;
+	struct inv_host *h = NULL;
+	struct inv_dist *d = NULL;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if (ttl <= 0)
+		return bootd_error_set(err, BOOTD_EINVAL, "token lifetime "
+		    "must be positive, not %ld", ttl);
+	if (dist != NULL &&
+	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, now, &h, err)) != BOOTD_OK)
+		return rc;
+	if (dist == NULL)
+		dist = h->dist;
+	if (dist == NULL) {
+		rc = bootd_error_set(err, BOOTD_EINVAL, "host %s has no "
+		    "distribution; name one to install", ref.fqdn);
+		goto out;
+	}
+	if ((rc = load_dist(inv, dist, &d, err)) != BOOTD_OK ||
+	    (rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK ||
+	    (rc = make_token(tok, err)) != BOOTD_OK ||
+	    (rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_TOKEN_INSERT, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, tok);
+	sqlite3_bind_int64(s, 2, ref.id);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, now + (int64_t)ttl);
+	if ((rc = run(inv, s, "store token", err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "install", d->name, err)) !=
+	    BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=%s dist=%s",
+	    h->action == INV_ACTION_INSTALL ? "install" : "local",
+	    h->dist != NULL ? h->dist : "-");
+	snprintf(n, sizeof(n), "action=install dist=%s expires=%lld",
+	    d->name, (long long)(now + (int64_t)ttl));
+	if ((rc = audit(inv, now, "set-reinstall", ref.fqdn, o, n, err)) !=
+	    BOOTD_OK)
+		goto out;
+	if (token != NULL)
+		memcpy(token, tok, sizeof(tok));
+out:
+	inv_host_free(h);
+	inv_dist_free(d);
+	return rc;
+}
+
+enum bootd_err
+inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
+    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, set_reinstall(inv, host, dist, now, ttl, token,
+	    err), err);
+}
+
+static enum bootd_err
+set_local(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	struct href ref;
+	struct inv_host *h = NULL;
+	enum bootd_err rc;
+	char o[160];
+
+	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "local", h->dist, err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=%s",
+	    h->action == INV_ACTION_INSTALL ? "install" : "local");
+	rc = audit(inv, time(NULL), "set-local", ref.fqdn, o, "action=local",
+	    err);
+out:
+	inv_host_free(h);
+	return rc;
+}
+
+enum bootd_err
+inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, set_local(inv, host, err), err);
+}
+
+static enum bootd_err
+install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
+    struct bootd_error *err)
+{
+	struct href ref;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int64_t expires;
+	int used, revoked, src;
+	char qt[QBUF], o[160], *dist = NULL;
+
+	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, token);
+	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ? bootd_error_set(err,
+		    BOOTD_ENOTFOUND, "unknown install token \"%s\"",
+		    q(token, qt)) : dberr(inv, "read token", err);
+		sqlite3_reset(s);
+		return rc;
+	}
+	ref.id = sqlite3_column_int64(s, 0);
+	snprintf(ref.fqdn, sizeof(ref.fqdn), "%s",
+	    (const char *)sqlite3_column_text(s, 1));
+	expires = sqlite3_column_int64(s, 2);
+	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	revoked = sqlite3_column_int(s, 4) != 0;
+	if (col_dup(s, 6, &dist))
+		rc = nomem(err);
+	sqlite3_reset(s);
+	if (rc != BOOTD_OK)
+		return rc;
+	if (used)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s was already used", ref.fqdn);
+	else if (revoked)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s was revoked", ref.fqdn);
+	else if (expires <= now)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s expired", ref.fqdn);
+	if (rc != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_TOKEN_USE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, token);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = run(inv, s, "use token", err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "local", dist, err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=install dist=%s",
+	    dist != NULL ? dist : "-");
+	if ((rc = audit(inv, now, "install-done", ref.fqdn, o, "action=local",
+	    err)) != BOOTD_OK)
+		goto out;
+	if (fqdn != NULL && (*fqdn = strdup(ref.fqdn)) == NULL)
+		rc = nomem(err);
+out:
+	free(dist);
+	return rc;
+}
+
+enum bootd_err
+inv_install_done(struct inv *inv, const char *token, int64_t now,
+    char **fqdn, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (fqdn != NULL)
+		*fqdn = NULL;
+	if (token == NULL || *token == '\0')
+		return bootd_error_set(err, BOOTD_ENOTFOUND, "no install "
+		    "token given");
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, install_done(inv, token, now, fqdn, err), err);
+	if (rc != BOOTD_OK && fqdn != NULL) {
+		free(*fqdn);
+		*fqdn = NULL;
+	}
+	return rc;
+}
+
+/* The hot path -------------------------------------------------------- */
+
+void
+inv_boot_free(struct inv_boot *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	inv_host_free(b->host);
+	inv_dist_free(b->dist);
+	for (i = 0; i < b->nmanual; i++)
+		inv_dist_free(b->manual[i]);
+	free(b->manual);
+	memset(b, 0, sizeof(*b));
+}
+
+static enum bootd_err
+lookup(struct inv *inv, const char *canon, int64_t now,
+    const char *const *manual, size_t nmanual, struct inv_boot *out,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	struct inv_dist *d;
+	size_t i;
+
+	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = load_host(inv, s, &out->host, err)) != BOOTD_OK) {
+		if (rc == BOOTD_ENOTFOUND)
+			bootd_error_set(err, rc, "no host has MAC %s", canon);
+		return rc;
+	}
+	if (out->host->action == INV_ACTION_INSTALL &&
+	    out->host->dist != NULL && out->host->token != NULL &&
+	    (rc = load_dist(inv, out->host->dist, &out->dist, err)) !=
+	    BOOTD_OK)
+		return rc;
+	if (nmanual > 0 && manual != NULL) {
+		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
+		    NULL)
+			return nomem(err);
+		for (i = 0; i < nmanual; i++) {
+			if (manual[i] == NULL)
+				continue;
+			rc = load_dist(inv, manual[i], &d, err);
+			if (rc == BOOTD_ENOTFOUND)
+				continue;
+			if (rc != BOOTD_OK)
+				return rc;
+			out->manual[out->nmanual++] = d;
+		}
+	}
+	return BOOTD_OK;
+}
+
+enum bootd_err
+inv_lookup(struct inv *inv, const char *mac, int64_t now,
+    const char *const *manual, size_t nmanual, struct inv_boot *out,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	enum bootd_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, lookup(inv, canon, now, manual, nmanual, out, err),
+	    err);
+	if (rc != BOOTD_OK)
+		inv_boot_free(out);
+	return rc;
+}
+
+static enum bootd_err
+record_boot(struct inv *inv, const struct inv_event *ev, const char *canon,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((s = stmt(inv, S_EVENT_INSERT, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ev->time);
+	bind_text(s, 2, canon);
+	bind_text(s, 3, ev->fqdn);
+	bind_text(s, 4, ev->served != NULL ? ev->served : "unknown");
+	bind_text(s, 5, ev->params);
+	if ((rc = run(inv, s, "record boot", err)) != BOOTD_OK)
+		return rc;
+	if (ev->fqdn != NULL) {
+		if ((s = stmt(inv, S_HOST_SEEN, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, ev->fqdn);
+		sqlite3_bind_int64(s, 2, ev->time);
+		bind_text(s, 3, ev->served);
+		return run(inv, s, "record boot", err);
+	}
+	if ((s = stmt(inv, S_DISC_UPSERT, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	sqlite3_bind_int64(s, 2, ev->time);
+	bind_text(s, 3, ev->params);
+	return run(inv, s, "record discovered MAC", err);
+}
+
+enum bootd_err
+inv_record_boot(struct inv *inv, const struct inv_event *ev,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	enum bootd_err rc;
+
+	if (ev == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no boot event");
+	if ((rc = mac_canon(ev->mac, canon, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, record_boot(inv, ev, canon, err), err);
+}
+
+/* Listings ------------------------------------------------------------ */
+
+enum bootd_err
+inv_discovered_each(struct inv *inv,
+    int (*fn)(const struct inv_discovered *, void *), void *arg,
+    struct bootd_error *err)
+{
+	struct inv_discovered *ds = NULL;
+	size_t i, n = 0, cap = 0;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	void *p;
+	int src;
+
+	if ((s = stmt(inv, S_DISC_ALL, err)) == NULL)
+		return BOOTD_EDB;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(ds, cap, sizeof(*ds))) == NULL) {
+				rc = nomem(err);
+				break;
+			}
+			ds = p;
+		}
+		memset(&ds[n], 0, sizeof(ds[n]));
+		ds[n].first_seen = sqlite3_column_int64(s, 1);
+		ds[n].last_seen = sqlite3_column_int64(s, 2);
+		ds[n].count = sqlite3_column_int64(s, 3);
+		n++;
+		if (col_dup(s, 0, &ds[n - 1].mac) ||
+		    col_dup(s, 4, &ds[n - 1].params)) {
+			rc = nomem(err);
+			break;
+		}
+	}
+	if (rc == BOOTD_OK && src != SQLITE_DONE)
+		rc = dberr(inv, "list discovered MACs", err);
+	sqlite3_reset(s);
+	for (i = 0; i < n; i++) {
+		if (rc == BOOTD_OK && fn != NULL && fn(&ds[i], arg) != 0)
+			fn = NULL;	/* stop */
+		free(ds[i].mac);
+		free(ds[i].params);
+	}
+	free(ds);
+	return rc;
+}
+
+enum bootd_err
+inv_audit_each(struct inv *inv, const char *object,
+    int (*fn)(const struct inv_audit *, void *), void *arg,
+    struct bootd_error *err)
+{
+	struct inv_audit *as = NULL;
+	struct href ref;
+	char low[FQDN_BUF];
+	size_t i, n = 0, cap = 0;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	void *p;
+	int src;
+
+	if (object != NULL) {
+		/* A host named any way it can be named, else the name. */
+		if (resolve(inv, object, &ref, NULL) == BOOTD_OK)
+			object = ref.fqdn;
+		else if (lower_copy(object, low, sizeof(low)) == 0 &&
+		    valid_fqdn(low, NULL) == BOOTD_OK && strchr(low, '.'))
+			object = low;
+	}
+	if ((s = stmt(inv, object != NULL ? S_AUDIT_OBJ : S_AUDIT_ALL,
+	    err)) == NULL)
+		return BOOTD_EDB;
+	if (object != NULL)
+		bind_text(s, 1, object);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = reallocarray(as, cap, sizeof(*as))) == NULL) {
+				rc = nomem(err);
+				break;
+			}
+			as = p;
+		}
+		memset(&as[n], 0, sizeof(as[n]));
+		as[n].id = sqlite3_column_int64(s, 0);
+		as[n].time = sqlite3_column_int64(s, 1);
+		n++;
+		if (col_dup(s, 2, &as[n - 1].actor) ||
+		    col_dup(s, 3, &as[n - 1].op) ||
+		    col_dup(s, 4, &as[n - 1].object) ||
+		    col_dup(s, 5, &as[n - 1].old_value) ||
+		    col_dup(s, 6, &as[n - 1].new_value)) {
+			rc = nomem(err);
+			break;
+		}
+	}
+	if (rc == BOOTD_OK && src != SQLITE_DONE)
+		rc = dberr(inv, "read audit log", err);
+	sqlite3_reset(s);
+	for (i = 0; i < n; i++) {
+		if (rc == BOOTD_OK && fn != NULL && fn(&as[i], arg) != 0)
+			fn = NULL;	/* stop */
+		free(as[i].actor);
+		free(as[i].op);
+		free(as[i].object);
+		free(as[i].old_value);
+		free(as[i].new_value);
+	}
+	free(as);
+	return rc;
+}
+
+enum bootd_err
+inv_counts(struct inv *inv, struct inv_counts *c, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+
+	memset(c, 0, sizeof(*c));
+	if ((s = stmt(inv, S_COUNTS, err)) == NULL)
+		return BOOTD_EDB;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		c->hosts = sqlite3_column_int64(s, 0);
+		c->nics = sqlite3_column_int64(s, 1);
+		c->dists = sqlite3_column_int64(s, 2);
+		c->envs = sqlite3_column_int64(s, 3);
+		c->discovered = sqlite3_column_int64(s, 4);
+		c->installing = sqlite3_column_int64(s, 5);
+	} else
+		rc = dberr(inv, "count inventory", err);
+	sqlite3_reset(s);
+	return rc;
+}

@@ -1,0 +1,1550 @@
+/*
+ * test_inv.c - the SQLite inventory, on real database files under /tmp
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "inv.h"
+#include "migrations.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+#define NOW	1700000000LL
+
+static char		 dir[64];
+static char		 dbpath[128];
+static struct inv	*inv;
+
+/* Fixture -------------------------------------------------------------- */
+
+static void
+rm_db(const char *path)
+{
+	char p[256];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-journal", path);
+	unlink(p);
+}
+
+static void
+setup_dir(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/bootd-test-inv-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(dbpath, sizeof(dbpath), "%s/inv.db", dir);
+}
+
+static void
+teardown_dir(void)
+{
+	char p[256];
+
+	inv_close(inv);
+	inv = NULL;
+	rm_db(dbpath);
+	snprintf(p, sizeof(p), "%s/other.db", dir);
+	rm_db(p);
+	snprintf(p, sizeof(p), "%s/moved.db", dir);
+	rm_db(p);
+	rmdir(dir);
+}
+
+static void
+setup(void)
+{
+	struct bootd_error err = { "" };
+
+	setup_dir();
+	ck_assert_msg(inv_open(dbpath, INV_CREATE, &inv, &err) == BOOTD_OK,
+	    "%s", err.text);
+}
+
+/* Helpers -------------------------------------------------------------- */
+
+/* An error text is one line of printable ASCII. */
+static void
+assert_clean(const struct bootd_error *err)
+{
+	size_t i;
+
+	ck_assert_str_ne(err->text, "");
+	for (i = 0; err->text[i] != '\0'; i++)
+		ck_assert_msg((unsigned char)err->text[i] >= 0x20 &&
+		    (unsigned char)err->text[i] < 0x7f,
+		    "raw byte 0x%02x in \"%s\"", (unsigned char)err->text[i],
+		    err->text);
+}
+
+#define OK(call) do {							\
+	struct bootd_error err_ = { "" };				\
+	enum bootd_err rc_ = (call);					\
+	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
+	    bootd_strerror(rc_), err_.text);				\
+} while (0)
+
+static void
+host(const char *fqdn, const char *mac)
+{
+	const char *macs[1] = { mac };
+	struct bootd_error err = { "" };
+
+	ck_assert_msg(inv_host_add(inv, fqdn, macs, 1, NULL, &err) ==
+	    BOOTD_OK, "%s", err.text);
+}
+
+static void
+dist(const char *name, const char *kernel, const char *initrd,
+    const char *cmdline)
+{
+	char *initrds[1] = { (char *)initrd };
+	struct inv_dist d = { (char *)name, (char *)kernel, initrds, 1,
+	    (char *)cmdline };
+	struct bootd_error err = { "" };
+
+	ck_assert_msg(inv_dist_add(inv, &d, &err) == BOOTD_OK, "%s",
+	    err.text);
+}
+
+static void
+std_dist(const char *name)
+{
+	dist(name, "http://boot/images/{{dist}}/linux",
+	    "http://boot/images/{{dist}}/initrd.gz",
+	    "auto=true url={{base_url}}/preseed/{{fqdn}}");
+}
+
+/* Everything in the database file, as text, in a fixed order. */
+static char *
+dump(void)
+{
+	static const char *const q[] = {
+		"SELECT name, unix_group FROM env ORDER BY name",
+		"SELECT name, kernel, cmdline FROM dist ORDER BY name",
+		"SELECT dist, pos, url FROM dist_initrd ORDER BY dist, pos",
+		"SELECT id, fqdn, env, action, dist, last_seen, "
+		    "quote(last_served) FROM host ORDER BY id",
+		"SELECT mac, host FROM nic ORDER BY mac",
+		"SELECT host, key, value FROM host_attr ORDER BY host, key",
+		"SELECT token, host, created, expires, quote(used_at), "
+		    "revoked FROM token ORDER BY token",
+		"SELECT id, time, actor, op, object, quote(old), quote(new) "
+		    "FROM audit ORDER BY id",
+		"SELECT id, time, mac, quote(host), served, quote(params) "
+		    "FROM boot_event ORDER BY id",
+		"SELECT mac, first_seen, last_seen, count, quote(params) "
+		    "FROM discovered ORDER BY mac",
+		"PRAGMA user_version",
+	};
+	struct buf b = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	size_t i;
+	int c;
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	for (i = 0; i < N(q); i++) {
+		ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL),
+		    SQLITE_OK);
+		buf_printf(&b, "[%zu]\n", i);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (c = 0; c < sqlite3_column_count(s); c++)
+				buf_printf(&b, "%s|", sqlite3_column_text(s,
+				    c) != NULL ? (const char *)
+				    sqlite3_column_text(s, c) : "NULL");
+			buf_puts(&b, "\n");
+		}
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	ck_assert(!buf_failed(&b));
+	return b.data;
+}
+
+static long long
+sql_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Run sql on the database file with a connection of our own. */
+static int
+sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+struct audit_seen {
+	int	 n;
+	char	 last[512];	/* "actor|op|object|old|new" */
+};
+
+static int
+audit_cb(const struct inv_audit *a, void *arg)
+{
+	struct audit_seen *as = arg;
+
+	as->n++;
+	snprintf(as->last, sizeof(as->last), "%s|%s|%s|%s|%s", a->actor,
+	    a->op, a->object, a->old_value ? a->old_value : "NULL",
+	    a->new_value ? a->new_value : "NULL");
+	return 0;
+}
+
+/* The last audit row (about object, or any), and the number of rows. */
+static int
+last_audit(const char *object, char *out, size_t size)
+{
+	struct audit_seen as = { 0, "" };
+
+	OK(inv_audit_each(inv, object, audit_cb, &as, &err_));
+	snprintf(out, size, "%s", as.last);
+	return as.n;
+}
+
+/* Core ----------------------------------------------------------------- */
+
+START_TEST(test_open_create)
+{
+	struct inv_counts c;
+	struct inv_env *e;
+	int v;
+
+	OK(inv_schema_version(inv, &v, &err_));
+	ck_assert_int_eq(v, inv_schema_latest());
+	ck_assert_int_ge(inv_schema_latest(), 1);
+	OK(inv_env_get(inv, "default", &e, &err_));
+	ck_assert_str_eq(e->name, "default");
+	ck_assert_str_eq(e->group, "");
+	inv_env_free(e);
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.hosts, 0);
+	ck_assert_int_eq(c.envs, 1);
+	ck_assert_int_eq(c.dists, 0);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode "
+	    "WHERE journal_mode = 'wal'"), 1);
+	ck_assert_int_eq(inv_stale(inv), 0);
+	/* A second open of the same file neither migrates nor fails. */
+	{
+		struct inv *i2;
+
+		OK(inv_open(dbpath, INV_RDWR, &i2, &err_));
+		inv_close(i2);
+		OK(inv_open(dbpath, INV_RDONLY, &i2, &err_));
+		inv_close(i2);
+	}
+	inv_close(NULL);
+}
+END_TEST
+
+START_TEST(test_host_add_get)
+{
+	const char *macs[] = { "52-54-00-AB-CD-EF", "5254.0012.3456" };
+	struct inv_host *h;
+	char a[512];
+
+	OK(inv_host_add(inv, "Web1.Example.ORG", macs, 2, NULL, &err_));
+	OK(inv_host_get(inv, "web1.example.org", &h, &err_));
+	ck_assert_str_eq(h->fqdn, "web1.example.org");
+	ck_assert_str_eq(h->env, "default");
+	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
+	ck_assert_ptr_null(h->dist);
+	ck_assert_uint_eq(h->nmacs, 2);
+	ck_assert_str_eq(h->macs[0], "52:54:00:12:34:56");
+	ck_assert_str_eq(h->macs[1], "52:54:00:ab:cd:ef");
+	ck_assert_uint_eq(h->nattrs, 0);
+	ck_assert_ptr_null(h->token);
+	ck_assert_int_eq(h->last_seen, 0);
+	ck_assert_ptr_null(h->last_served);
+	inv_host_free(h);
+	inv_host_free(NULL);
+	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 1);
+	ck_assert_str_eq(a, "unknown|host-add|web1.example.org|NULL|"
+	    "env=default action=local dist=- "
+	    "macs=52:54:00:12:34:56,52:54:00:ab:cd:ef");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM nic"), 2);
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+	const char *names[] = {
+		"web1.a.org", "WEB1.A.ORG", "db1", "DB1", "52:54:00:00:00:01",
+		"52-54-00-00-00-01", "525400000001", "5254.0000.0001",
+		"52:54:00:00:00:0A", "xyz",
+	};
+	const char *want[] = {
+		"web1.a.org", "web1.a.org", "db1.a.org", "db1.a.org",
+		"web1.a.org", "web1.a.org", "web1.a.org", "web1.a.org",
+		"web2.b.org", "xyz",
+	};
+	struct bootd_error err;
+	char *fqdn;
+	size_t i;
+
+	host("web1.a.org", "52:54:00:00:00:01");
+	host("web1.b.org", "52:54:00:00:00:02");
+	host("db1.a.org", "52:54:00:00:00:03");
+	host("web2.b.org", "52:54:00:00:00:0a");
+	host("xyz", "52:54:00:00:00:0b");
+	host("xyz.a.org", "52:54:00:00:00:0c");
+	for (i = 0; i < N(names); i++) {
+		OK(inv_host_resolve(inv, names[i], &fqdn, &err_));
+		ck_assert_str_eq(fqdn, want[i]);
+		free(fqdn);
+	}
+	ck_assert_int_eq(inv_host_resolve(inv, "web1", &fqdn, &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_null(fqdn);
+	ck_assert_ptr_nonnull(strstr(err.text, "ambiguous"));
+	ck_assert_ptr_nonnull(strstr(err.text, "web1.a.org"));
+	ck_assert_ptr_nonnull(strstr(err.text, "web1.b.org"));
+	ck_assert_int_eq(inv_host_resolve(inv, "nope", &fqdn, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(err.text, "nope"));
+	ck_assert_int_eq(inv_host_resolve(inv, "52:54:00:00:00:99", &fqdn,
+	    &err), BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_host_resolve(inv, "web1.a", &fqdn, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_host_resolve(inv, "", &fqdn, &err),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(inv_host_resolve(inv, NULL, &fqdn, &err),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(inv_host_resolve(inv, "web\n1", &fqdn, &err),
+	    BOOTD_ENOTFOUND);
+	assert_clean(&err);
+	ck_assert_ptr_nonnull(strstr(err.text, "web\\x0a1"));
+}
+END_TEST
+
+START_TEST(test_host_changes_audited)
+{
+	struct inv_host *h;
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_set_actor(inv, "alice (uid 1000)"));
+	OK(inv_env_add(inv, "prod", "ops", &err_));
+	std_dist("debian-12");
+
+	OK(inv_host_set_env(inv, "web1", "prod", &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "alice (uid 1000)|host-set-env|web1.example.org|"
+	    "env=default|env=prod");
+
+	OK(inv_host_set_dist(inv, "52:54:00:00:00:01", "debian-12", &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "alice (uid 1000)|host-set-dist|"
+	    "web1.example.org|dist=-|dist=debian-12");
+
+	OK(inv_host_rename(inv, "web1", "Web9.Example.Org", &err_));
+	last_audit("web9.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "alice (uid 1000)|host-rename|web9.example.org|"
+	    "web1.example.org|web9.example.org");
+	OK(inv_host_get(inv, "web9", &h, &err_));
+	ck_assert_str_eq(h->env, "prod");
+	ck_assert_str_eq(h->dist, "debian-12");
+	inv_host_free(h);
+
+	OK(inv_host_set_dist(inv, "web9", NULL, &err_));
+	last_audit("web9.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "alice (uid 1000)|host-set-dist|"
+	    "web9.example.org|dist=debian-12|dist=-");
+
+	OK(inv_host_remove(inv, "web9", &err_));
+	last_audit("web9.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "alice (uid 1000)|host-remove|web9.example.org|"
+	    "env=prod action=local dist=- macs=52:54:00:00:00:01|NULL");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM host"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM nic"), 0);
+}
+END_TEST
+
+START_TEST(test_nics)
+{
+	struct inv_host *h;
+	struct bootd_error err;
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	host("web2.example.org", "52:54:00:00:00:02");
+	OK(inv_nic_add(inv, "web1", "52-54-00-00-00-AA", &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|nic-add|web1.example.org|NULL|"
+	    "52:54:00:00:00:aa");
+	OK(inv_host_get(inv, "52:54:00:00:00:aa", &h, &err_));
+	ck_assert_str_eq(h->fqdn, "web1.example.org");
+	ck_assert_uint_eq(h->nmacs, 2);
+	inv_host_free(h);
+
+	ck_assert_int_eq(inv_nic_add(inv, "web2", "525400000001", &err),
+	    BOOTD_EEXIST);
+	ck_assert_ptr_nonnull(strstr(err.text, "52:54:00:00:00:01"));
+	ck_assert_ptr_nonnull(strstr(err.text, "web1.example.org"));
+
+	OK(inv_nic_remove(inv, "52:54:00:00:00:01", &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|nic-remove|web1.example.org|"
+	    "52:54:00:00:00:01|NULL");
+	ck_assert_int_eq(inv_nic_remove(inv, "52:54:00:00:00:aa", &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "last"));
+	ck_assert_int_eq(inv_nic_remove(inv, "52:54:00:00:00:77", &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_nic_remove(inv, "nonsense", &err), BOOTD_EINVAL);
+	/* The freed MAC can go to another host. */
+	OK(inv_nic_add(inv, "web2", "52:54:00:00:00:01", &err_));
+}
+END_TEST
+
+START_TEST(test_attrs)
+{
+	struct inv_host *h;
+	struct bootd_error err;
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_attr_set(inv, "web1", "puppet_role", "webserver", &err_));
+	last_audit(NULL, a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|attr-set|web1.example.org|NULL|"
+	    "puppet_role=webserver");
+	OK(inv_attr_set(inv, "web1", "puppet_role", "db", &err_));
+	last_audit(NULL, a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|attr-set|web1.example.org|"
+	    "puppet_role=webserver|puppet_role=db");
+	OK(inv_attr_set(inv, "web1", "a.key", "", &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_uint_eq(h->nattrs, 2);
+	ck_assert_str_eq(h->attrs[0].key, "a.key");
+	ck_assert_str_eq(h->attrs[0].value, "");
+	ck_assert_str_eq(h->attrs[1].key, "puppet_role");
+	ck_assert_str_eq(h->attrs[1].value, "db");
+	inv_host_free(h);
+	OK(inv_attr_unset(inv, "web1", "a.key", &err_));
+	last_audit(NULL, a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|attr-unset|web1.example.org|a.key=|"
+	    "NULL");
+	ck_assert_int_eq(inv_attr_unset(inv, "web1", "a.key", &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_attr_set(inv, "nohost", "k", "v", &err),
+	    BOOTD_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_attr_unset_used_by_dist)
+{
+	struct bootd_error err;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	dist("d1", "http://boot/{{attr.kver}}/linux", "http://boot/initrd",
+	    "role={{attr.role}}");
+	OK(inv_attr_set(inv, "web1", "role", "web", &err_));
+	OK(inv_attr_set(inv, "web1", "kver", "6.1", &err_));
+	OK(inv_attr_set(inv, "web1", "other", "x", &err_));
+	OK(inv_host_set_dist(inv, "web1", "d1", &err_));
+	ck_assert_int_eq(inv_attr_unset(inv, "web1", "role", &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "d1"));
+	ck_assert_int_eq(inv_attr_unset(inv, "web1", "kver", &err),
+	    BOOTD_EINVAL);
+	OK(inv_attr_unset(inv, "web1", "other", &err_));
+	OK(inv_host_set_dist(inv, "web1", NULL, &err_));
+	OK(inv_attr_unset(inv, "web1", "role", &err_));
+}
+END_TEST
+
+static int
+env_cb(const struct inv_env *e, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s:%s,", e->name, e->group);
+	return 0;
+}
+
+START_TEST(test_envs)
+{
+	struct buf b = { 0 };
+	struct bootd_error err;
+	struct inv_env *e;
+	char a[512];
+
+	OK(inv_env_add(inv, "prod", "ops", &err_));
+	OK(inv_env_add(inv, "lab", NULL, &err_));
+	last_audit("lab", a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|env-add|lab|NULL|group=");
+	OK(inv_env_each(inv, env_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "default:,lab:,prod:ops,");
+	buf_free(&b);
+	ck_assert_int_eq(inv_env_add(inv, "prod", "", &err), BOOTD_EEXIST);
+	ck_assert_int_eq(inv_env_get(inv, "nope", &e, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_ptr_null(e);
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_host_set_env(inv, "web1", "prod", &err_));
+	ck_assert_int_eq(inv_env_remove(inv, "prod", &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "used by 1 host"));
+	ck_assert_int_eq(inv_env_remove(inv, "default", &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_env_remove(inv, "nope", &err), BOOTD_ENOTFOUND);
+	OK(inv_env_remove(inv, "lab", &err_));
+	last_audit("lab", a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|env-remove|lab|group=|NULL");
+	ck_assert_int_eq(inv_host_set_env(inv, "web1", "lab", &err),
+	    BOOTD_ENOTFOUND);
+	inv_env_free(NULL);
+}
+END_TEST
+
+static int
+dist_cb(const struct inv_dist *d, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s:%zu,", d->name, d->ninitrds);
+	return 0;
+}
+
+START_TEST(test_dists)
+{
+	char *initrds[] = { "http://b/one", "http://b/two", "http://b/three" };
+	struct inv_dist d = { "rhel-9.4", "http://b/vmlinuz", initrds, 3,
+	    "inst.ks={{base_url}}/ks/{{fqdn}}" };
+	struct inv_dist *got;
+	struct buf b = { 0 };
+	struct bootd_error err;
+	char a[1024];
+
+	OK(inv_dist_add(inv, &d, &err_));
+	last_audit("rhel-9.4", a, sizeof(a));
+	ck_assert_str_eq(a, "unknown|dist-add|rhel-9.4|NULL|"
+	    "kernel=http://b/vmlinuz initrds=http://b/one,http://b/two,"
+	    "http://b/three cmdline=inst.ks={{base_url}}/ks/{{fqdn}}");
+	OK(inv_dist_get(inv, "rhel-9.4", &got, &err_));
+	ck_assert_str_eq(got->kernel, "http://b/vmlinuz");
+	ck_assert_uint_eq(got->ninitrds, 3);
+	ck_assert_str_eq(got->initrds[0], "http://b/one");
+	ck_assert_str_eq(got->initrds[1], "http://b/two");
+	ck_assert_str_eq(got->initrds[2], "http://b/three");
+	ck_assert_str_eq(got->cmdline, "inst.ks={{base_url}}/ks/{{fqdn}}");
+	inv_dist_free(got);
+	ck_assert_int_eq(inv_dist_add(inv, &d, &err), BOOTD_EEXIST);
+
+	d.ninitrds = 1;
+	d.initrds = initrds + 2;
+	d.cmdline = NULL;
+	OK(inv_dist_update(inv, &d, &err_));
+	OK(inv_dist_get(inv, "rhel-9.4", &got, &err_));
+	ck_assert_uint_eq(got->ninitrds, 1);
+	ck_assert_str_eq(got->initrds[0], "http://b/three");
+	ck_assert_str_eq(got->cmdline, "");
+	inv_dist_free(got);
+	last_audit("rhel-9.4", a, sizeof(a));
+	ck_assert_ptr_nonnull(strstr(a, "|dist-update|rhel-9.4|kernel="));
+	ck_assert_ptr_nonnull(strstr(a, "initrds=http://b/three cmdline="));
+
+	std_dist("alpine");
+	OK(inv_dist_each(inv, dist_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "alpine:1,rhel-9.4:1,");
+	buf_free(&b);
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_host_set_dist(inv, "web1", "rhel-9.4", &err_));
+	ck_assert_int_eq(inv_dist_remove(inv, "rhel-9.4", &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "web1.example.org"));
+	ck_assert_int_eq(inv_dist_remove(inv, "nope", &err), BOOTD_ENOTFOUND);
+	d.name = "nope";
+	ck_assert_int_eq(inv_dist_update(inv, &d, &err), BOOTD_ENOTFOUND);
+	OK(inv_dist_remove(inv, "alpine", &err_));
+	last_audit("alpine", a, sizeof(a));
+	ck_assert_ptr_nonnull(strstr(a, "|dist-remove|alpine|kernel="));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM dist_initrd WHERE "
+	    "dist = 'alpine'"), 0);
+	ck_assert_int_eq(inv_host_set_dist(inv, "web1", "alpine", &err),
+	    BOOTD_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_token_lifecycle)
+{
+	char tok[INV_TOKEN_LEN + 1], tok2[INV_TOKEN_LEN + 1], a[512];
+	struct bootd_error err;
+	struct inv_boot b;
+	struct inv_host *h;
+	char *fqdn;
+	size_t i;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	std_dist("debian-12");
+	OK(inv_set_actor(inv, "bob (uid 1001)"));
+	OK(inv_set_reinstall(inv, "web1", "debian-12", NOW, 3600, tok,
+	    &err_));
+	ck_assert_uint_eq(strlen(tok), INV_TOKEN_LEN);
+	for (i = 0; i < INV_TOKEN_LEN; i++)
+		ck_assert_ptr_nonnull(strchr("0123456789abcdef", tok[i]));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bob (uid 1001)|set-reinstall|web1.example.org|"
+	    "action=local dist=-|action=install dist=debian-12 "
+	    "expires=1700003600");
+	ck_assert_ptr_null(strstr(a, tok));	/* the token is not logged */
+
+	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW + 10, NULL, 0, &b,
+	    &err_));
+	ck_assert_int_eq(b.host->action, INV_ACTION_INSTALL);
+	ck_assert_str_eq(b.host->token, tok);
+	ck_assert_int_eq(b.host->token_expires, NOW + 3600);
+	ck_assert_ptr_nonnull(b.dist);
+	ck_assert_str_eq(b.dist->name, "debian-12");
+	inv_boot_free(&b);
+
+	/* A fresh mark invalidates the earlier token. */
+	OK(inv_set_reinstall(inv, "web1", NULL, NOW + 20, 3600, tok2,
+	    &err_));
+	ck_assert_str_ne(tok, tok2);
+	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 30, &fqdn, &err),
+	    BOOTD_EEXPIRED);
+	ck_assert_ptr_null(fqdn);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM token WHERE "
+	    "used_at IS NULL AND revoked = 0"), 1);
+
+	OK(inv_set_actor(inv, "bootd (install done)"));
+	OK(inv_install_done(inv, tok2, NOW + 40, &fqdn, &err_));
+	ck_assert_str_eq(fqdn, "web1.example.org");
+	free(fqdn);
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bootd (install done)|install-done|"
+	    "web1.example.org|action=install dist=debian-12|action=local");
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
+	ck_assert_str_eq(h->dist, "debian-12");
+	ck_assert_ptr_null(h->token);
+	inv_host_free(h);
+	ck_assert_int_eq(sql_int("SELECT used_at FROM token WHERE used_at "
+	    "IS NOT NULL"), NOW + 40);
+
+	/* Used: refused, nothing changes. */
+	ck_assert_int_eq(inv_install_done(inv, tok2, NOW + 50, NULL, &err),
+	    BOOTD_EEXPIRED);
+	ck_assert_ptr_nonnull(strstr(err.text, "already used"));
+	ck_assert_int_eq(inv_install_done(inv,
+	    "0123456789abcdef0123456789abcdef", NOW, NULL, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_install_done(inv, "", NOW, NULL, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_install_done(inv, "x\x1b[2J", NOW, NULL, &err),
+	    BOOTD_ENOTFOUND);
+	assert_clean(&err);
+
+	/* Expired via now. */
+	OK(inv_set_reinstall(inv, "web1", NULL, NOW, 60, tok, &err_));
+	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW + 61, NULL, 0, &b,
+	    &err_));
+	ck_assert_int_eq(b.host->action, INV_ACTION_INSTALL);
+	ck_assert_ptr_null(b.host->token);
+	ck_assert_ptr_null(b.dist);
+	inv_boot_free(&b);
+	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 60, NULL, &err),
+	    BOOTD_EEXPIRED);
+	ck_assert_ptr_nonnull(strstr(err.text, "expired"));
+
+	/* set-local revokes. */
+	OK(inv_set_reinstall(inv, "web1", NULL, NOW, 60, tok, &err_));
+	OK(inv_set_local(inv, "web1", &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bootd (install done)|set-local|"
+	    "web1.example.org|action=install|action=local");
+	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 1, NULL, &err),
+	    BOOTD_EEXPIRED);
+	ck_assert_ptr_nonnull(strstr(err.text, "revoked"));
+	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW + 1, NULL, 0, &b,
+	    &err_));
+	ck_assert_int_eq(b.host->action, INV_ACTION_LOCAL);
+	ck_assert_ptr_null(b.dist);
+	inv_boot_free(&b);
+}
+END_TEST
+
+START_TEST(test_reinstall_needs_attrs)
+{
+	char tok[INV_TOKEN_LEN + 1];
+	struct bootd_error err;
+	char *before, *after;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	dist("d1", "http://boot/linux", "http://boot/{{attr.kver}}/initrd",
+	    "role={{attr.role}}");
+	OK(inv_attr_set(inv, "web1", "role", "web", &err_));
+	before = dump();
+	ck_assert_int_eq(inv_set_reinstall(inv, "web1", "d1", NOW, 60, tok,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "kver"));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	/* And no host lacking attributes may get d1 by an update either. */
+	OK(inv_attr_set(inv, "web1", "kver", "6.1", &err_));
+	OK(inv_set_reinstall(inv, "web1", "d1", NOW, 60, tok, &err_));
+	{
+		char *initrds[] = { "http://boot/initrd" };
+		struct inv_dist d = { "d1", "http://b/{{attr.newkey}}",
+		    initrds, 1, "" };
+
+		ck_assert_int_eq(inv_dist_update(inv, &d, &err),
+		    BOOTD_EINVAL);
+		ck_assert_ptr_nonnull(strstr(err.text, "newkey"));
+	}
+}
+END_TEST
+
+START_TEST(test_reinstall_without_dist)
+{
+	char tok[INV_TOKEN_LEN + 1];
+	struct bootd_error err;
+	char *before, *after;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	before = dump();
+	ck_assert_int_eq(inv_set_reinstall(inv, "web1", NULL, NOW, 60, tok,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "no distribution"));
+	ck_assert_int_eq(inv_set_reinstall(inv, "web1", "nope", NOW, 60, tok,
+	    &err), BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_set_reinstall(inv, "nohost", NULL, NOW, 60, tok,
+	    &err), BOOTD_ENOTFOUND);
+	std_dist("d1");
+	free(before);
+	before = dump();
+	ck_assert_int_eq(inv_set_reinstall(inv, "web1", "d1", NOW, 0, tok,
+	    &err), BOOTD_EINVAL);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	/* While installing, the distribution cannot be cleared. */
+	OK(inv_set_reinstall(inv, "web1", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_eq(inv_host_set_dist(inv, "web1", NULL, &err),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(inv_dist_remove(inv, "d1", &err), BOOTD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_lookup)
+{
+	const char *spell[] = {
+		"52:54:00:ab:cd:ef", "52:54:00:AB:CD:EF", "52-54-00-ab-cd-ef",
+		"5254.00ab.cdef", "525400ABCDEF",
+	};
+	const char *manual[] = { "d2", "missing", "d1" };
+	struct bootd_error err;
+	struct inv_boot b;
+	size_t i;
+
+	host("web1.example.org", "52:54:00:ab:cd:ef");
+	std_dist("d1");
+	std_dist("d2");
+	OK(inv_attr_set(inv, "web1", "role", "web", &err_));
+	OK(inv_host_set_dist(inv, "web1", "d1", &err_));
+	for (i = 0; i < N(spell); i++) {
+		OK(inv_lookup(inv, spell[i], NOW, manual, N(manual), &b,
+		    &err_));
+		ck_assert_str_eq(b.host->fqdn, "web1.example.org");
+		ck_assert_str_eq(b.host->env, "default");
+		ck_assert_str_eq(b.host->dist, "d1");
+		ck_assert_int_eq(b.host->action, INV_ACTION_LOCAL);
+		ck_assert_uint_eq(b.host->nattrs, 1);
+		ck_assert_str_eq(b.host->attrs[0].value, "web");
+		ck_assert_ptr_null(b.dist);	/* local: no installer */
+		ck_assert_uint_eq(b.nmanual, 2);
+		ck_assert_str_eq(b.manual[0]->name, "d2");
+		ck_assert_str_eq(b.manual[1]->name, "d1");
+		inv_boot_free(&b);
+	}
+	ck_assert_int_eq(inv_lookup(inv, "52:54:00:ab:cd:00", NOW, NULL, 0,
+	    &b, &err), BOOTD_ENOTFOUND);
+	ck_assert_ptr_null(b.host);
+	ck_assert_int_eq(inv_lookup(inv, "52:54:00:ab:cd", NOW, NULL, 0, &b,
+	    &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_lookup(inv, "${net0/mac}", NOW, NULL, 0, &b,
+	    &err), BOOTD_EINVAL);
+	inv_boot_free(&b);
+	inv_boot_free(NULL);
+}
+END_TEST
+
+START_TEST(test_lookup_repeated_statements)
+{
+	struct inv_boot b;
+	int i;
+
+	/* Many lookups on one handle reuse the prepared statements. */
+	host("web1.example.org", "52:54:00:00:00:01");
+	for (i = 0; i < 500; i++) {
+		OK(inv_lookup(inv, "52:54:00:00:00:01", NOW, NULL, 0, &b,
+		    &err_));
+		inv_boot_free(&b);
+	}
+}
+END_TEST
+
+static int
+disc_cb(const struct inv_discovered *d, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s:%lld:%lld:%lld:%s,", d->mac, (long long)d->first_seen,
+	    (long long)d->last_seen, (long long)d->count,
+	    d->params != NULL ? d->params : "-");
+	return 0;
+}
+
+START_TEST(test_record_boot)
+{
+	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
+	    "local", "arch=x86_64", NOW };
+	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown",
+	    "platform=efi", NOW + 5 };
+	struct inv_host *h;
+	struct inv_counts c;
+	struct buf b = { 0 };
+	int audits;
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	audits = last_audit(NULL, a, sizeof(a));
+	OK(inv_record_boot(inv, &ev, &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_int_eq(h->last_seen, NOW);
+	ck_assert_str_eq(h->last_served, "local");
+	inv_host_free(h);
+
+	OK(inv_record_boot(inv, &unk, &err_));
+	unk.time = NOW + 9;
+	unk.params = NULL;
+	OK(inv_record_boot(inv, &unk, &err_));
+	OK(inv_discovered_each(inv, disc_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "52:54:00:00:00:99:1700000005:"
+	    "1700000009:2:-,");
+	buf_free(&b);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+	/* Boot events are not operator changes: no audit rows. */
+	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), audits);
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+
+	/* Adding the MAC to a host takes it off the discovered list. */
+	host("new.example.org", "52-54-00-00-00-99");
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 0);
+	unk.mac = "52:54:00:00:00:98";
+	OK(inv_record_boot(inv, &unk, &err_));
+	OK(inv_nic_add(inv, "web1", "525400000098", &err_));
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 0);
+
+	unk.mac = "not a mac";
+	ck_assert_int_eq(inv_record_boot(inv, &unk, NULL), BOOTD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_counts)
+{
+	struct inv_counts c;
+	const char *macs[] = { "52:54:00:00:00:02", "52:54:00:00:00:03" };
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_host_add(inv, "web2.example.org", macs, 2, NULL, &err_));
+	std_dist("d1");
+	OK(inv_env_add(inv, "prod", "", &err_));
+	OK(inv_set_reinstall(inv, "web2", "d1", NOW, 60, NULL, &err_));
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.hosts, 2);
+	ck_assert_int_eq(c.nics, 3);
+	ck_assert_int_eq(c.dists, 1);
+	ck_assert_int_eq(c.envs, 2);
+	ck_assert_int_eq(c.discovered, 0);
+	ck_assert_int_eq(c.installing, 1);
+}
+END_TEST
+
+struct each_ctx {
+	struct buf	b;
+	int		stop_after;
+	int		calls;
+};
+
+static int
+host_cb(const struct inv_host *h, void *arg)
+{
+	struct each_ctx *c = arg;
+	struct inv_host *again;
+	struct bootd_error err;
+
+	c->calls++;
+	buf_printf(&c->b, "%s,", h->fqdn);
+	/* The handle is usable from inside the callback. */
+	ck_assert_int_eq(inv_host_get(inv, h->macs[0], &again, &err),
+	    BOOTD_OK);
+	ck_assert_str_eq(again->fqdn, h->fqdn);
+	inv_host_free(again);
+	return c->stop_after > 0 && c->calls >= c->stop_after;
+}
+
+START_TEST(test_each_sorted)
+{
+	struct each_ctx c = { { 0 }, 0, 0 };
+
+	host("c.example.org", "52:54:00:00:00:01");
+	host("a.example.org", "52:54:00:00:00:02");
+	host("b.example.org", "52:54:00:00:00:03");
+	OK(inv_host_each(inv, host_cb, &c, &err_));
+	ck_assert_str_eq(buf_str(&c.b), "a.example.org,b.example.org,"
+	    "c.example.org,");
+	buf_free(&c.b);
+	c.stop_after = 2;
+	c.calls = 0;
+	OK(inv_host_each(inv, host_cb, &c, &err_));
+	ck_assert_int_eq(c.calls, 2);
+	buf_free(&c.b);
+}
+END_TEST
+
+START_TEST(test_audit_object_filter)
+{
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	host("web2.example.org", "52:54:00:00:00:02");
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+	ck_assert_int_eq(last_audit("web1", a, sizeof(a)), 2);
+	ck_assert_int_eq(last_audit("52-54-00-00-00-02", a, sizeof(a)), 1);
+	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), 3);
+	ck_assert_int_eq(last_audit("nothing", a, sizeof(a)), 0);
+	ck_assert_int_eq(inv_set_actor(inv, "bad\nactor"), BOOTD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_stale)
+{
+	char moved[160];
+
+	ck_assert_int_eq(inv_stale(inv), 0);
+	snprintf(moved, sizeof(moved), "%s/moved.db", dir);
+	ck_assert_int_eq(rename(dbpath, moved), 0);
+	ck_assert_int_eq(inv_stale(inv), 1);
+	/* Another file at the same path is not the one opened. */
+	{
+		struct inv *other;
+
+		OK(inv_open(dbpath, INV_CREATE, &other, &err_));
+		inv_close(other);
+	}
+	ck_assert_int_eq(inv_stale(inv), 1);
+}
+END_TEST
+
+/* Limits --------------------------------------------------------------- */
+
+START_TEST(test_busy)
+{
+	struct inv_event ev = { "52:54:00:00:00:99", NULL, "unknown", NULL,
+	    NOW };
+	struct bootd_error err;
+	struct inv_counts c;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO env "
+	    "(name) VALUES ('locker')", NULL, NULL, NULL), SQLITE_OK);
+	inv_set_busy_timeout(inv, 20);
+	ck_assert_int_eq(inv_record_boot(inv, &ev, &err), BOOTD_EBUSY);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_env_add(inv, "x", "", &err), BOOTD_EBUSY);
+	/* Readers go on while the writer holds its lock (WAL). */
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.envs, 1);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	OK(inv_record_boot(inv, &ev, &err_));
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.envs, 2);
+	ck_assert_int_eq(c.discovered, 1);
+}
+END_TEST
+
+START_TEST(test_rdonly)
+{
+	struct inv *ro;
+	struct inv_boot b;
+	struct bootd_error err;
+	char *before, *after;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	inv_close(inv);
+	inv = NULL;
+	before = dump();
+	OK(inv_open(dbpath, INV_RDONLY, &ro, &err_));
+	OK(inv_lookup(ro, "52:54:00:00:00:01", NOW, NULL, 0, &b, &err_));
+	inv_boot_free(&b);
+	ck_assert_int_eq(inv_env_add(ro, "x", "", &err), BOOTD_EPERM);
+	ck_assert_int_eq(inv_host_remove(ro, "web1", &err), BOOTD_EPERM);
+	inv_close(ro);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct inv *i2 = NULL;
+	struct bootd_error err;
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s/other.db", dir);
+	ck_assert_int_eq(inv_open(p, INV_RDONLY, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_null(i2);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_open(p, INV_RDWR, &i2, &err), BOOTD_EDB);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	OK(inv_open(p, INV_CREATE, &i2, &err_));
+	inv_close(i2);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert_int_eq(inv_open(NULL, INV_RDONLY, &i2, &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_open("", INV_RDONLY, &i2, &err), BOOTD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_long_values)
+{
+	char fqdn[300], val[300];
+	const char *macs[1] = { "52:54:00:00:00:01" };
+	struct inv_host *h;
+	struct bootd_error err;
+	size_t i;
+
+	for (i = 0; i < 253; i++)
+		fqdn[i] = (i % 64 == 63) ? '.' : 'a';
+	fqdn[253] = '\0';
+	OK(inv_host_add(inv, fqdn, macs, 1, NULL, &err_));
+	fqdn[253] = 'a';
+	fqdn[254] = '\0';
+	ck_assert_int_eq(inv_host_add(inv, fqdn, macs, 1, NULL, &err),
+	    BOOTD_EINVAL);
+	memset(val, 'v', 255);
+	val[255] = '\0';
+	OK(inv_attr_set(inv, "52:54:00:00:00:01", "k", val, &err_));
+	OK(inv_host_get(inv, "52:54:00:00:00:01", &h, &err_));
+	ck_assert_str_eq(h->attrs[0].value, val);
+	inv_host_free(h);
+	/* A host with many NICs. */
+	for (i = 2; i < 66; i++) {
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02zx", i);
+		OK(inv_nic_add(inv, "52:54:00:00:00:01", mac, &err_));
+	}
+	OK(inv_host_get(inv, "52:54:00:00:00:01", &h, &err_));
+	ck_assert_uint_eq(h->nmacs, 65);
+	inv_host_free(h);
+}
+END_TEST
+
+/* Malformed ------------------------------------------------------------ */
+
+/* A refused change leaves the database as it was, byte for byte. */
+START_TEST(test_refused_unchanged)
+{
+	const char *dup_mac[] = { "52:54:00:00:00:01" };
+	const char *twice[] = { "52:54:00:00:00:05", "52-54-00-00-00-05" };
+	const char *bad_mac[] = { "52:54:00:00:00:0g" };
+	const char *ctl_mac[] = { "52:54:00:00:00:01\n" };
+	const char *ok_mac[] = { "52:54:00:00:00:07" };
+	char *initrds[] = { "http://b/initrd" };
+	char *bad_initrds[] = { "http://b/initrd", "ftp://x/y" };
+	struct inv_dist bad_tmpl = { "d9", "http://b/{{nope}}", initrds, 1,
+	    "" };
+	struct inv_dist bad_cmd = { "d9", "http://b/linux", initrds, 1,
+	    "quiet || shell" };
+	struct inv_dist no_initrd = { "d9", "http://b/linux", initrds, 0, "" };
+	struct inv_dist bad_ird = { "d9", "http://b/linux", bad_initrds, 2,
+	    "" };
+	struct inv_dist ctl_name = { "d\n9", "http://b/linux", initrds, 1,
+	    "" };
+	struct {
+		enum bootd_err	 want;
+		int		 op;
+	} cases[] = {
+		{ BOOTD_EEXIST, 0 }, { BOOTD_ENOTFOUND, 1 },
+		{ BOOTD_EINVAL, 2 }, { BOOTD_EINVAL, 3 }, { BOOTD_EINVAL, 4 },
+		{ BOOTD_EINVAL, 5 }, { BOOTD_EINVAL, 6 }, { BOOTD_EINVAL, 7 },
+		{ BOOTD_EINVAL, 8 }, { BOOTD_EEXIST, 9 }, { BOOTD_EINVAL, 10 },
+		{ BOOTD_EINVAL, 11 }, { BOOTD_EINVAL, 12 },
+		{ BOOTD_EINVAL, 13 }, { BOOTD_EINVAL, 14 },
+		{ BOOTD_EINVAL, 15 }, { BOOTD_EINVAL, 16 },
+		{ BOOTD_EINVAL, 17 }, { BOOTD_ENOTFOUND, 18 },
+		{ BOOTD_EINVAL, 19 }, { BOOTD_EINVAL, 20 },
+		{ BOOTD_EINVAL, 21 }, { BOOTD_EEXIST, 22 },
+		{ BOOTD_EINVAL, 23 }, { BOOTD_EINVAL, 24 },
+		{ BOOTD_EINVAL, 25 }, { BOOTD_EINVAL, 26 },
+		{ BOOTD_EEXIST, 27 },
+	};
+	struct bootd_error err;
+	enum bootd_err rc;
+	char *before, *after, tok[INV_TOKEN_LEN + 1];
+	size_t i;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	host("web2.example.org", "52:54:00:00:00:02");
+	std_dist("d1");
+	OK(inv_env_add(inv, "prod", "ops", &err_));
+	OK(inv_host_set_dist(inv, "web1", "d1", &err_));
+	OK(inv_host_set_env(inv, "web1", "prod", &err_));
+	before = dump();
+	for (i = 0; i < N(cases); i++) {
+		memset(&err, 0, sizeof(err));
+		switch (cases[i].op) {
+		case 0:		/* duplicate MAC */
+			rc = inv_host_add(inv, "web3.example.org", dup_mac, 1,
+			    NULL, &err);
+			break;
+		case 1:		/* unknown host */
+			rc = inv_attr_set(inv, "web9", "k", "v", &err);
+			break;
+		case 2:		/* install without distribution */
+			rc = inv_set_reinstall(inv, "web2", NULL, NOW, 60, tok,
+			    &err);
+			break;
+		case 3:		/* bad FQDN */
+			rc = inv_host_add(inv, "a..b", ok_mac, 1, NULL, &err);
+			break;
+		case 4:		/* control characters in an FQDN */
+			rc = inv_host_add(inv, "web\x01.example.org", ok_mac,
+			    1, NULL, &err);
+			break;
+		case 5:		/* control characters in a value */
+			rc = inv_attr_set(inv, "web1", "k", "a\nchain x",
+			    &err);
+			break;
+		case 6:		/* "${" in a value */
+			rc = inv_attr_set(inv, "web1", "k", "${root}", &err);
+			break;
+		case 7:		/* bad key */
+			rc = inv_attr_set(inv, "web1", "K\x1b", "v", &err);
+			break;
+		case 8:		/* removing a used distribution */
+			rc = inv_dist_remove(inv, "d1", &err);
+			break;
+		case 9:		/* duplicate host */
+			rc = inv_host_add(inv, "WEB1.example.org", ok_mac, 1,
+			    NULL, &err);
+			break;
+		case 10:	/* removing a used environment */
+			rc = inv_env_remove(inv, "prod", &err);
+			break;
+		case 11:	/* the last NIC */
+			rc = inv_nic_remove(inv, "52:54:00:00:00:02", &err);
+			break;
+		case 12:	/* bad MAC */
+			rc = inv_host_add(inv, "web3.example.org", bad_mac, 1,
+			    NULL, &err);
+			break;
+		case 13:	/* MAC with a newline */
+			rc = inv_host_add(inv, "web3.example.org", ctl_mac, 1,
+			    NULL, &err);
+			break;
+		case 14:	/* no MAC at all */
+			rc = inv_host_add(inv, "web3.example.org", NULL, 0,
+			    NULL, &err);
+			break;
+		case 15:	/* the same MAC twice */
+			rc = inv_host_add(inv, "web3.example.org", twice, 2,
+			    NULL, &err);
+			break;
+		case 16:	/* bad template */
+			rc = inv_dist_add(inv, &bad_tmpl, &err);
+			break;
+		case 17:	/* command chaining in a command line */
+			rc = inv_dist_add(inv, &bad_cmd, &err);
+			break;
+		case 18:	/* unknown environment */
+			rc = inv_host_add(inv, "web3.example.org", ok_mac, 1,
+			    "nope", &err);
+			break;
+		case 19:	/* no initrd */
+			rc = inv_dist_add(inv, &no_initrd, &err);
+			break;
+		case 20:	/* bad second initrd */
+			rc = inv_dist_add(inv, &bad_ird, &err);
+			break;
+		case 21:	/* control character in a name */
+			rc = inv_dist_add(inv, &ctl_name, &err);
+			break;
+		case 22:	/* rename onto an existing host */
+			rc = inv_host_rename(inv, "web2", "web1.example.org",
+			    &err);
+			break;
+		case 23:	/* rename to a bad FQDN */
+			rc = inv_host_rename(inv, "web2", "we b", &err);
+			break;
+		case 24:	/* bad group */
+			rc = inv_env_add(inv, "lab", "Bad Group", &err);
+			break;
+		case 25:	/* bad environment name */
+			rc = inv_env_add(inv, "-lab", "", &err);
+			break;
+		case 26:	/* removing the default environment */
+			rc = inv_env_remove(inv, "default", &err);
+			break;
+		case 27:	/* duplicate MAC by nic-add, other spelling */
+			rc = inv_nic_add(inv, "web2", "5254.0000.0001", &err);
+			break;
+		default:
+			ck_abort_msg("no case %d", cases[i].op);
+			rc = BOOTD_OK;
+			break;
+		}
+		ck_assert_msg(rc == cases[i].want, "case %d: got %s (%s), "
+		    "want %s", cases[i].op, bootd_strerror(rc), err.text,
+		    bootd_strerror(cases[i].want));
+		assert_clean(&err);
+		after = dump();
+		ck_assert_msg(strcmp(before, after) == 0, "case %d changed "
+		    "the database", cases[i].op);
+		free(after);
+	}
+	free(before);
+	/* An ambiguous short name changes nothing either. */
+	host("web.a.org", "52:54:00:00:00:0a");
+	host("web.b.org", "52:54:00:00:00:0b");
+	before = dump();
+	ck_assert_int_eq(inv_attr_set(inv, "web", "k", "v", &err),
+	    BOOTD_EINVAL);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+}
+END_TEST
+
+START_TEST(test_version_newer)
+{
+	struct inv *i2 = NULL;
+	struct bootd_error err;
+	char sql[64], want[160];
+
+	inv_close(inv);
+	inv = NULL;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    inv_schema_latest() + 1);
+	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
+	snprintf(want, sizeof(want), "database schema version %d is newer "
+	    "than this bootd (%d); upgrade bootd", inv_schema_latest() + 1,
+	    inv_schema_latest());
+	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err),
+	    BOOTD_EVERSION);
+	ck_assert_str_eq(err.text, want);
+	ck_assert_ptr_null(i2);
+	ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err),
+	    BOOTD_EVERSION);
+	ck_assert_int_eq(inv_open(dbpath, INV_CREATE, &i2, &err),
+	    BOOTD_EVERSION);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	    inv_schema_latest() + 1);
+}
+END_TEST
+
+START_TEST(test_garbage_file)
+{
+	struct inv *i2 = NULL;
+	struct bootd_error err;
+	char junk[8192];
+	size_t i;
+	int fd;
+
+	inv_close(inv);
+	inv = NULL;
+	rm_db(dbpath);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 % 251);
+	memcpy(junk, "not a database\n", 15);
+	ck_assert_int_ne(fd = open(dbpath, O_WRONLY | O_CREAT | O_TRUNC,
+	    0600), -1);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (int)sizeof(junk));
+	close(fd);
+	ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_null(i2);
+	assert_clean(&err);
+	ck_assert_ptr_nonnull(strstr(err.text, "not"));
+	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	ck_assert_int_eq(inv_open(dbpath, INV_CREATE, &i2, &err), BOOTD_EDB);
+	assert_clean(&err);
+}
+END_TEST
+
+/*
+ * For every version k below the latest: build a database at version k by
+ * applying migrations 1..k by hand, then inv_open() migrates it.
+ */
+START_TEST(test_migrate_each_version)
+{
+	struct inv *i2;
+	struct bootd_error err;
+	sqlite3 *db;
+	char sql[64];
+	int k, j, v;
+
+	inv_close(inv);
+	inv = NULL;
+	ck_assert_int_eq(inv_nmigrations, inv_schema_latest());
+	for (j = 0; j < inv_nmigrations; j++)
+		ck_assert_int_eq(inv_migrations[j].version, j + 1);
+	for (k = 0; k < inv_schema_latest(); k++) {
+		rm_db(dbpath);
+		ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+		for (j = 0; j < k; j++)
+			ck_assert_int_eq(sqlite3_exec(db,
+			    inv_migrations[j].sql, NULL, NULL, NULL),
+			    SQLITE_OK);
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", k);
+		ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+
+		/* Read-only refuses an outdated schema and changes nothing. */
+		ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err),
+		    BOOTD_EDB);
+		ck_assert_ptr_nonnull(strstr(err.text, "older"));
+		ck_assert_int_eq(sql_int("PRAGMA user_version"), k);
+
+		ck_assert_msg(inv_open(dbpath, INV_RDWR, &i2, &err) ==
+		    BOOTD_OK, "from version %d: %s", k, err.text);
+		OK(inv_schema_version(i2, &v, &err_));
+		ck_assert_int_eq(v, inv_schema_latest());
+		inv = i2;
+		host("web1.example.org", "52:54:00:00:00:01");
+		std_dist("d1");
+		OK(inv_set_reinstall(inv, "web1", "d1", NOW, 60, NULL, &err_));
+		inv_close(inv);
+		inv = NULL;
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM env WHERE "
+		    "name = 'default'"), 1);
+	}
+}
+END_TEST
+
+/* A failing migration leaves the database at its old version. */
+START_TEST(test_migrate_failure_rolls_back)
+{
+	struct inv *i2;
+	struct bootd_error err;
+
+	inv_close(inv);
+	inv = NULL;
+	rm_db(dbpath);
+	/* Version 0 but a table in the way of migration 1. */
+	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x); "
+	    "CREATE TABLE keepme (y)"), SQLITE_OK);
+	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, "migration"));
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'env'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'keepme'"), 1);
+}
+END_TEST
+
+/* The constraints live in the schema: raw SQL cannot break them. */
+START_TEST(test_schema_constraints)
+{
+	static const char *const bad[] = {
+		"INSERT INTO nic (mac, host) VALUES ('52:54:00:AB:CD:EF', 1)",
+		"INSERT INTO nic (mac, host) VALUES ('52-54-00-ab-cd-ef', 1)",
+		"INSERT INTO nic (mac, host) VALUES ('525400abcdef', 1)",
+		"INSERT INTO nic (mac, host) VALUES ('52:54:00:ab:cd:ef ', 1)",
+		"INSERT INTO nic (mac, host) VALUES ('52:54:00:ab:cd:ef', 99)",
+		"UPDATE host SET action = 'install' WHERE id = 1",
+		"UPDATE host SET action = 'reboot' WHERE id = 1",
+		"INSERT INTO host (fqdn) VALUES ('UPPER.example.org')",
+		"INSERT INTO host (fqdn) VALUES ('web1.example.org')",
+		"INSERT INTO host (fqdn, env) VALUES ('x.org', 'noenv')",
+		"UPDATE host SET dist = 'nodist' WHERE id = 1",
+		"DELETE FROM dist WHERE name = 'd1'",
+		"DELETE FROM env WHERE name = 'default'",
+		"INSERT INTO host_attr VALUES (1, 'k', 'a b')",
+		"INSERT INTO host_attr VALUES (1, 'k', '${x}')",
+		"INSERT INTO host_attr VALUES (1, 'K', 'v')",
+		"INSERT INTO token (token, host, created, expires) VALUES "
+		    "('XYZ', 1, 0, 1)",
+		"INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
+		    "('AA:BB:CC:DD:EE:FF', 0, 0)",
+		"INSERT INTO boot_event (time, mac, served) VALUES "
+		    "(0, 'aabbccddeeff', 'local')",
+	};
+	struct inv_host *h;
+	char *before, *after;
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	host("web2.example.org", "52:54:00:00:00:02");
+	std_dist("d1");
+	OK(inv_host_set_dist(inv, "web2", "d1", &err_));
+	OK(inv_set_reinstall(inv, "web2", "d1", NOW, 60, NULL, &err_));
+	before = dump();
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL,
+	    NULL, NULL), SQLITE_OK);
+	for (i = 0; i < N(bad); i++) {
+		rc = sqlite3_exec(db, bad[i], NULL, NULL, NULL);
+		ck_assert_msg((rc & 0xff) == SQLITE_CONSTRAINT, "accepted: %s "
+		    "(%d)", bad[i], rc);
+	}
+	/* A second unused token for a host: the partial unique index. */
+	rc = sqlite3_exec(db, "INSERT INTO token (token, host, created, "
+	    "expires) VALUES ('0123456789abcdef0123456789abcdef', 2, 0, 1)",
+	    NULL, NULL, NULL);
+	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+	/* Clearing the dist of an installing host. */
+	rc = sqlite3_exec(db, "UPDATE host SET dist = NULL WHERE id = 2",
+	    NULL, NULL, NULL);
+	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	/* And removing a host cascades to its NICs. */
+	OK(inv_host_remove(inv, "web2", &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM nic WHERE host = 2"),
+	    0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM token"), 0);
+	ck_assert_int_eq(inv_host_get(inv, "web2", &h, NULL),
+	    BOOTD_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_lookup_is_indexed)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	struct buf b = { 0 };
+
+	/* The boot lookup's plan: the NIC primary key, then the host row. */
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT "
+	    "h.id, t.token FROM nic n JOIN host h ON h.id = n.host "
+	    "LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL AND "
+	    "t.revoked = 0 AND t.expires > 5 WHERE n.mac = 'x'", -1, &s,
+	    NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&b, "%s\n", sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	ck_assert_ptr_null(strstr(buf_str(&b), "SCAN"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&b), "PRIMARY KEY"));
+	buf_free(&b);
+}
+END_TEST
+
+static Suite *
+inv_suite(void)
+{
+	Suite *s = suite_create("inv");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown_dir);
+	tcase_add_test(tc, test_open_create);
+	tcase_add_test(tc, test_host_add_get);
+	tcase_add_test(tc, test_resolve);
+	tcase_add_test(tc, test_host_changes_audited);
+	tcase_add_test(tc, test_nics);
+	tcase_add_test(tc, test_attrs);
+	tcase_add_test(tc, test_attr_unset_used_by_dist);
+	tcase_add_test(tc, test_envs);
+	tcase_add_test(tc, test_dists);
+	tcase_add_test(tc, test_token_lifecycle);
+	tcase_add_test(tc, test_reinstall_needs_attrs);
+	tcase_add_test(tc, test_reinstall_without_dist);
+	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_lookup_repeated_statements);
+	tcase_add_test(tc, test_record_boot);
+	tcase_add_test(tc, test_counts);
+	tcase_add_test(tc, test_each_sorted);
+	tcase_add_test(tc, test_audit_object_filter);
+	tcase_add_test(tc, test_stale);
+	tcase_add_test(tc, test_lookup_is_indexed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown_dir);
+	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_rdonly);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_long_values);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("malformed");
+	tcase_add_checked_fixture(tc, setup, teardown_dir);
+	tcase_add_test(tc, test_refused_unchanged);
+	tcase_add_test(tc, test_version_newer);
+	tcase_add_test(tc, test_garbage_file);
+	tcase_add_test(tc, test_migrate_each_version);
+	tcase_add_test(tc, test_migrate_failure_rolls_back);
+	tcase_add_test(tc, test_schema_constraints);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(inv_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
