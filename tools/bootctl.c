@@ -382,12 +382,36 @@ show_line(const char *key, const char *value)
 
 /* Usage --------------------------------------------------------------- */
 
+/* Usage of v; with full, its options too. */
 static void
-verb_usage(FILE *f, const struct verb *v)
+verb_usage(FILE *f, const struct verb *v, bool full)
 {
-	fprintf(f, "usage: bootctl [GLOBAL OPTIONS] %s%s%s\n", v->name,
+	static const struct {
+		unsigned	 bit;
+		const char	*text;
+	} ohelp[] = {
+		{ OPT_ENV, "  --env ENV          environment" },
+		{ OPT_DIST, "  --dist DIST        distribution" },
+		{ OPT_GROUP, "  --group GROUP      unix group whose members "
+		    "manage its hosts" },
+		{ OPT_KERNEL, "  --kernel URL       kernel URL template" },
+		{ OPT_INITRD, "  --initrd URL       initrd URL template; "
+		    "repeat for more, in load order" },
+		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
+		    "template" },
+	};
+	size_t i;
+
+	fprintf(f, "usage: bootctl [--db PATH] [-c FILE] %s%s%s\n", v->name,
 	    v->usage[0] != '\0' ? " " : "", v->usage);
 	fprintf(f, "  %s\n", v->help);
+	if (!full)
+		return;
+	fprintf(f, "Options:\n");
+	for (i = 0; i < sizeof(ohelp) / sizeof(ohelp[0]); i++)
+		if (v->opts & ohelp[i].bit)
+			fprintf(f, "%s\n", ohelp[i].text);
+	fprintf(f, "  -h, --help         show this help\n");
 }
 
 static void
@@ -435,7 +459,7 @@ noun_usage(FILE *f, const char *noun)
 	for (i = 0; i < NVERBS; i++) {
 		if (strncmp(verbs[i].name, noun, len) == 0 &&
 		    verbs[i].name[len] == ' ') {
-			verb_usage(f, &verbs[i]);
+			verb_usage(f, &verbs[i], false);
 			n++;
 		}
 	}
@@ -1394,7 +1418,7 @@ verb_help(struct ctx *ctx, struct args *a)
 	}
 	if ((v = verb_find(a->argc, a->argv, &used)) != NULL &&
 	    used == a->argc) {
-		verb_usage(stdout, v);
+		verb_usage(stdout, v, true);
 		return EXIT_OK;
 	}
 	if (a->argc == 1 && is_noun(a->argv[0])) {
@@ -1467,7 +1491,7 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 			a->initrds[a->ninitrds++] = optarg;
 			continue;
 		case 'h':
-			verb_usage(stdout, v);
+			verb_usage(stdout, v, true);
 			return -1;
 		case ':':
 			warnmsg("%s: option %s needs a value", v->name,
