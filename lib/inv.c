@@ -2052,14 +2052,11 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
 		goto out;
 	/* Hosts about to install it must have what its templates use. */
-	for (;;) {
-		if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
-			rc = BOOTD_EDB;
-			goto out;
-		}
-		bind_text(s, 1, d->name);
-		break;
+	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
 	}
+	bind_text(s, 1, d->name);
 	{
 		struct href *refs = NULL;
 		size_t i, nr = 0, cap = 0;

@@ -1264,6 +1264,36 @@ START_TEST(test_refused_unchanged)
 }
 END_TEST
 
+/* The audit row is part of the change: no audit row, no change. */
+START_TEST(test_audit_same_transaction)
+{
+	struct bootd_error err;
+	char *before, *after, tok[INV_TOKEN_LEN + 1];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	std_dist("d1");
+	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_audit BEFORE "
+	    "INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); "
+	    "END"), SQLITE_OK);
+	before = dump();
+	ck_assert_int_ne(inv_attr_set(inv, "web1", "k", "v", &err), BOOTD_OK);
+	ck_assert_ptr_nonnull(strstr(err.text, "audit refused"));
+	ck_assert_int_ne(inv_nic_add(inv, "web1", "52:54:00:00:00:02", &err),
+	    BOOTD_OK);
+	ck_assert_int_ne(inv_set_reinstall(inv, "web1", "d1", NOW, 60, tok,
+	    &err), BOOTD_OK);
+	ck_assert_int_ne(inv_host_remove(inv, "web1", &err), BOOTD_OK);
+	ck_assert_int_ne(inv_dist_remove(inv, "d1", &err), BOOTD_OK);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_audit"),
+	    SQLITE_OK);
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+}
+END_TEST
+
 START_TEST(test_version_newer)
 {
 	struct inv *i2 = NULL;
@@ -1527,6 +1557,7 @@ inv_suite(void)
 	tc = tcase_create("malformed");
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_refused_unchanged);
+	tcase_add_test(tc, test_audit_same_transaction);
 	tcase_add_test(tc, test_version_newer);
 	tcase_add_test(tc, test_garbage_file);
 	tcase_add_test(tc, test_migrate_each_version);
