@@ -664,11 +664,7 @@ dist_exists(struct ctx *ctx, const char *name)
 	return EXIT_OK;
 }
 
-/*
- * Resolve and authorize every host named in a->argv, before any change,
- * so a list with one bad name changes nothing.  On success *out holds
- * a->argc hosts; free them with hosts_free().
- */
+/* Free n hosts from hosts_for_change().  Accepts NULL. */
 static void
 hosts_free(struct inv_host **hs, int n)
 {
@@ -681,6 +677,12 @@ hosts_free(struct inv_host **hs, int n)
 	free(hs);
 }
 
+/*
+ * Resolve and authorize every host named in a->argv, before any change,
+ * so a list with one bad or forbidden name changes nothing.  A host named
+ * twice is refused.  On success *out holds a->argc hosts (free them with
+ * hosts_free()) and EXIT_OK is returned; else the reason was printed.
+ */
 static int
 hosts_for_change(struct ctx *ctx, struct args *a, struct inv_host ***out)
 {
