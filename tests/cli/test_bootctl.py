@@ -569,6 +569,29 @@ class TestReinstall(BootctlCase):
         self.assertEqual(self.ok("status", "web1").splitlines()[1].split()[:4],
                          [FQDN1, "local", "debian-12", "-"])
 
+    def test_status_shows_last_boot(self):
+        self.populate()
+        # What bootd records on a boot (written here as bootd would).
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE host SET last_seen = 1700000000, "
+                    "last_served = 'local' WHERE fqdn = ?", (FQDN1,))
+        con.commit()
+        con.close()
+        row = self.ok("status", "web1").splitlines()[1].split()
+        self.assertEqual(row, [FQDN1, "local", "debian-12", "-",
+                               "2023-11-14T22:13:20Z", "local"])
+        out = self.ok("host", "show", "web1")
+        self.assertRegex(out, r"(?m)^last-seen:\s+2023-11-14T22:13:20Z$")
+        self.assertRegex(out, r"(?m)^last-served:\s+local$")
+
+    def test_output_error_is_reported(self):
+        self.populate()
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([BOOTCTL, "-c", self.cfg, "status"],
+                               stdout=full, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 1)
+        self.assert_one_error_line(p.stderr.decode(), "writing output")
+
     def test_reinstall_without_dist_refused(self):
         self.populate()
         self.ok("host", "add", FQDN2, MAC2)
