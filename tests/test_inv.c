@@ -1400,6 +1400,118 @@ START_TEST(test_migrate_each_version)
 }
 END_TEST
 
+/* Read a whole file under the source tree; the caller frees. */
+static char *
+slurp(const char *rel)
+{
+	char path[512];
+	struct buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", BOOTD_SOURCE_DIR, rel);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	ck_assert(!buf_failed(&b));
+	return b.data;
+}
+
+/* The schema objects of the database at path, as text. */
+static char *
+schema_of(const char *path)
+{
+	struct buf b = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT type, name, tbl_name, "
+	    "sql FROM sqlite_master ORDER BY type, name", -1, &s, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&b, "%s %s %s\n%s\n", sqlite3_column_text(s, 0),
+		    sqlite3_column_text(s, 1), sqlite3_column_text(s, 2),
+		    sqlite3_column_text(s, 3) ? (const char *)
+		    sqlite3_column_text(s, 3) : "");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return b.data;
+}
+
+/*
+ * tests/data/inv-v1.sql is a populated version-1 database, frozen: its
+ * schema is what migration 1 makes, and opening it read-write keeps every
+ * row reachable through the API whatever migrations follow.
+ */
+START_TEST(test_migrate_v1_fixture)
+{
+	char *sql, *want, *got, other[160];
+	struct inv_host *h;
+	struct inv_boot b;
+	struct audit_seen as = { 0, "" };
+	struct inv_counts c;
+	sqlite3 *db;
+
+	inv_close(inv);
+	inv = NULL;
+	rm_db(dbpath);
+	sql = slurp("tests/data/inv-v1.sql");
+	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
+	free(sql);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 1);
+
+	/* Migration 1 still makes exactly the frozen schema. */
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	ck_assert_int_eq(sqlite3_open(other, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, inv_migrations[0].sql, NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	want = schema_of(dbpath);
+	got = schema_of(other);
+	ck_assert_ptr_nonnull(strstr(want, "CREATE TABLE nic"));
+	ck_assert_str_eq(got, want);
+	free(want);
+	free(got);
+
+	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_str_eq(h->fqdn, "web1.example.org");
+	ck_assert_str_eq(h->env, "prod");
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	ck_assert_uint_eq(h->nmacs, 2);
+	ck_assert_str_eq(h->attrs[0].key, "role");
+	inv_host_free(h);
+	OK(inv_lookup(inv, "52-54-00-00-00-11", NOW, NULL, 0, &b, &err_));
+	ck_assert_str_eq(b.host->token, "0123456789abcdef0123456789abcdef");
+	ck_assert_ptr_nonnull(b.dist);
+	ck_assert_uint_eq(b.dist->ninitrds, 2);
+	ck_assert_str_eq(b.dist->initrds[1],
+	    "http://boot.example.org/images/firmware.cpio.gz");
+	inv_boot_free(&b);
+	OK(inv_audit_each(inv, NULL, audit_cb, &as, &err_));
+	ck_assert_int_ge(as.n, 2);
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.hosts, 2);
+	ck_assert_int_eq(c.nics, 3);
+	ck_assert_int_eq(c.discovered, 1);
+	ck_assert_int_eq(c.installing, 1);
+	/* The revoked token stays refused, the live one works once. */
+	ck_assert_int_eq(inv_install_done(inv,
+	    "00000000000000000000000000000001", NOW, NULL, NULL),
+	    BOOTD_EEXPIRED);
+	OK(inv_install_done(inv, "0123456789abcdef0123456789abcdef", NOW,
+	    NULL, &err_));
+	ck_assert_int_eq(inv_install_done(inv,
+	    "0123456789abcdef0123456789abcdef", NOW, NULL, NULL),
+	    BOOTD_EEXPIRED);
+}
+END_TEST
+
 /* A failing migration leaves the database at its old version. */
 START_TEST(test_migrate_failure_rolls_back)
 {
@@ -1561,6 +1673,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_version_newer);
 	tcase_add_test(tc, test_garbage_file);
 	tcase_add_test(tc, test_migrate_each_version);
+	tcase_add_test(tc, test_migrate_v1_fixture);
 	tcase_add_test(tc, test_migrate_failure_rolls_back);
 	tcase_add_test(tc, test_schema_constraints);
 	suite_add_tcase(s, tc);
