@@ -445,7 +445,28 @@ read_version(struct inv *inv, int *version, struct bootd_error *err)
 }
 
 /*
+ * Return 1 when PRAGMA foreign_key_check finds a violation, 0 when none,
+ * -1 on error.
+ */
+static int
+fk_violations(struct inv *inv)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(inv->db, "PRAGMA foreign_key_check", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
  * Bring the schema from its version to the latest, in one transaction.
+ * Foreign keys are off meanwhile (the caller turns them on afterwards), so
+ * that a migration may rebuild a table the way SQLite documents for
+ * ALTER TABLE; the result is checked before the commit.
  */
 static enum bootd_err
 migrate(struct inv *inv, struct bootd_error *err)
@@ -472,6 +493,12 @@ migrate(struct inv *inv, struct bootd_error *err)
 			sqlite3_free(msg);
 			goto fail;
 		}
+	}
+	if (fk_violations(inv) != 0) {
+		rc = bootd_error_set(err, BOOTD_EDB, "%s: migration to schema "
+		    "version %d leaves foreign key violations", inv->path,
+		    latest);
+		goto fail;
 	}
 	if (v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
@@ -556,9 +583,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    v, latest);
 		goto fail;
 	}
-	if (sqlite3_exec(inv->db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	if (sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
 	    NULL) != SQLITE_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
@@ -579,8 +604,17 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		 */
 		sqlite3_exec(inv->db, "PRAGMA journal_mode = WAL", NULL, NULL,
 		    NULL);
-		if (v < latest && (rc = migrate(inv, err)) != BOOTD_OK)
-			goto fail;
+		if (v < latest) {
+			sqlite3_exec(inv->db, "PRAGMA foreign_keys = OFF",
+			    NULL, NULL, NULL);
+			if ((rc = migrate(inv, err)) != BOOTD_OK)
+				goto fail;
+		}
+	}
+	if (sqlite3_exec(inv->db, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = dberr(inv, "set connection options", err);
+		goto fail;
 	}
 	*out = inv;
 	return BOOTD_OK;

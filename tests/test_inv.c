@@ -271,6 +271,19 @@ START_TEST(test_open_create)
 }
 END_TEST
 
+/* Foreign keys are on for a handle that did not migrate, too. */
+START_TEST(test_fk_on_reopen)
+{
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+	inv_close(inv);
+	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
+	OK(inv_host_remove(inv, "web1", &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM nic"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM host_attr"), 0);
+}
+END_TEST
+
 START_TEST(test_host_add_get)
 {
 	const char *macs[] = { "52-54-00-AB-CD-EF", "5254.0012.3456" };
@@ -1637,6 +1650,7 @@ inv_suite(void)
 	tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
+	tcase_add_test(tc, test_fk_on_reopen);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);
