@@ -389,7 +389,7 @@ class BootServer:
                             self.bootd_log() if name == "bootd"
                             else self.nginx_log()))
             try:
-                status, _, body = self.get(path, timeout=5)
+                status, _, body = self.get(path, timeout=60)
                 if status in want:
                     return status
                 last = "%d %r" % (status, body[:200])
