@@ -299,6 +299,18 @@ START_TEST(test_golden_unknown)
 	ck_assert(has_line(buf_str(&out), "choose --default shell --timeout "
 	    "5000 target || goto local"));
 
+	/* No menu: straight to the shell, which returns to local boot. */
+	s.cfg.menu.timeout = 0;
+	buf_reset(&out);
+	ck_assert_int_eq(ipxe_render_unknown(&s.cfg, MAC1, &out, &err),
+	    BOOTD_OK);
+	check_script(buf_str(&out), NULL);
+	golden("timeout0-unknown-shell", buf_str(&out));
+	ck_assert(has_line(buf_str(&out), "goto shell"));
+	ck_assert(has_line(buf_str(&out), ":shell"));
+	ck_assert_ptr_null(strstr(buf_str(&out), "memtest"));
+	s.cfg.menu.timeout = 5;
+
 	/* ...but not when the shell is switched off: local boot. */
 	s.cfg.menu.shell = 0;
 	buf_reset(&out);
@@ -872,6 +884,14 @@ prop_one(enum field f, const char *v, struct prop *p, struct buf *out)
 	}
 	ck_assert_msg(rc == BOOTD_OK, "%s: rc %d", field_names[f], rc);
 	p->ok++;
+	/* Only printable ASCII and LF; no line joined to the next. */
+	for (st = buf_str(out); *st != '\0'; st++) {
+		ck_assert_msg((*st >= 0x20 && *st < 0x7f) || *st == '\n',
+		    "%s: byte 0x%02x in the script", field_names[f],
+		    (unsigned char)*st);
+		ck_assert_msg(!(st[0] == '\\' && st[1] == '\n'),
+		    "%s: a line ends in '\\'", field_names[f]);
+	}
 	ck_assert_int_eq(ic_parse(buf_str(out), &ic), 0);
 	ck_assert(ic.magic && !ic.dangling);
 	ck_assert_msg(ic_unknown_command(&ic) == NULL, "%s: command %s",
