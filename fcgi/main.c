@@ -295,7 +295,7 @@ drop_privileges(const struct cfg *cfg)
 	uid = pw->pw_uid;
 	gid = pw->pw_gid;
 	if (uid == 0) {
-		blog_fatal("daemon.user: %s is root; refusing to run workers "
+		blog_fatal("daemon.user: %s has uid 0; refusing to run workers "
 		    "as root", d->user);
 		return -1;
 	}
@@ -414,6 +414,7 @@ main(int argc, char *argv[])
 			cfg_free(cfg);
 			return 1;
 		}
+		blog_info("listening on %s", cfg->daemon.listen);
 		if (la.family == AF_UNIX &&
 		    (unlink_path = strdup(la.path)) == NULL) {
 			blog_fatal("strdup: out of memory");

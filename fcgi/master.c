@@ -273,8 +273,7 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	blog_info("listening on %s with %d workers", cfg->daemon.listen,
-	    m.want);
+	blog_info("starting %d workers", m.want);
 	fill(&m);
 
 	for (;;) {

@@ -33,7 +33,7 @@ struct rq {
 	const char	*ctype;		/* Content-Type */
 	const char	*allow;		/* Allow: for a 405, else NULL */
 	char		 reason[200];	/* one-line reason for an error */
-	const char	*method;
+	char		 method[16];	/* REQUEST_METHOD (copied) */
 	struct query	 q;		/* decoded parameters */
 	/* config only */
 	int		 script;	/* a script was served */
@@ -486,9 +486,10 @@ route_handle(struct worker *w, FCGX_Request *req)
 	memset(&r, 0, sizeof(r));
 	r.route = METRICS_ROUTE_OTHER;
 	r.ctype = CT_TEXT;
-	r.method = param(req, "REQUEST_METHOD");
-	if (*r.method == '\0')
-		r.method = "GET";
+	copy_printable(r.method, sizeof(r.method),
+	    param(req, "REQUEST_METHOD"));
+	if (r.method[0] == '\0')
+		strcpy(r.method, "GET");
 
 	path = request_path(req, tmp, sizeof(tmp));
 	if (strncmp(path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) == 0)
