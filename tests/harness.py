@@ -84,7 +84,9 @@ def free_port():
 
 
 def port_busy(port):
+    """Is something listening on 127.0.0.1:port (TIME_WAIT does not count)?"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
