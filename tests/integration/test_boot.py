@@ -167,12 +167,13 @@ class Boot(unittest.TestCase):
                 st, _, body = s.get(path)
                 self.assertEqual(st, 404)
                 self.assertNotIn(b"kernel", body)
-        st, h, _ = s.post("/ipxe/v1/config?mac=525400001001")
-        self.assertEqual(st, 405)
-        self.assertEqual(h.get("allow"), "GET")
+        # bootd's own 405, with Allow:
         st, h, _ = s.post("/ipxe/v1/health")
         self.assertEqual(st, 405)
+        self.assertEqual(h.get("allow"), "GET")
         # nginx refuses other methods before bootd (limit_except).
+        self.assertEqual(s.post("/ipxe/v1/config?mac=525400001001")[0], 403)
+        self.assertEqual(s.post("/ipxe/v1/metrics")[0], 403)
         self.assertEqual(s.request("PUT", "/ipxe/v1/config?mac=1")[0], 403)
         self.assertEqual(s.request("DELETE", "/ipxe/v1/done")[0], 403)
 
@@ -195,7 +196,7 @@ class Boot(unittest.TestCase):
         self.assertTrue(line, log)
         self.assertRegex(line[0], r'"GET /ipxe/v1/config" 200 \d+ '
                                   r'mac="52-54-00-00-10-99" '
-                                  r'rt=\d+\.\d{3} urt=\d+\.\d{3}')
+                                  r'rt=\d+\.\d{3} urt=\d+\.\d{3} us=200 ')
 
 
 class Metrics(unittest.TestCase):

@@ -212,6 +212,24 @@ class StaticThroughNginx(unittest.TestCase):
         st, _, _ = self.srv.get("/ipxe/v1/metrics")
         self.assertEqual(st, 502)
 
+    def test_config_failsafe_when_bootd_is_down(self):
+        # bootd is not running: the boot script still boots the local disk.
+        for mac in ("52:54:00:12:34:56", "nonsense"):
+            st, h, body = self.srv.get("/ipxe/v1/config?mac=" + mac)
+            self.assertEqual(st, 200)
+            self.assertEqual(h["content-type"], "text/plain")
+            self.assertEqual(h["cache-control"], "no-store")
+            self.assertEqual(
+                body, b"#!ipxe\necho boot server unavailable: booting from "
+                      b"the local disk\nsanboot --no-describe --drive 0x80 "
+                      b"|| exit\n")
+        log = self.srv.access_log()
+        self.assertRegex(log, r'"GET /ipxe/v1/config" 200 .* us=502 ')
+        # Everything else says that bootd is down.
+        self.assertEqual(self.srv.get("/ipxe/v1/health")[0], 502)
+        self.assertEqual(self.srv.get("/ipxe/v1/done?token=x")[0], 502)
+        self.assertEqual(self.srv.post("/ipxe/v1/config?mac=1")[0], 403)
+
     def test_limits(self):
         st, _, _ = self.srv.post("/ipxe/v1/done?token=x", body=b"a" * 8192)
         self.assertEqual(st, 413)
