@@ -1,0 +1,99 @@
+"""
+systemd units: bootd.service and bootd.socket pass `systemd-analyze verify`
+(with ExecStart pointed at the built bootd), keep the hardening and stop
+behaviour bootd relies on, and score as well sandboxed with
+`systemd-analyze security --offline`.  Skipped where systemd-analyze is
+missing.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import harness  # noqa: E402
+
+UNITS = os.path.join(harness.SOURCE_DIR, "systemd")
+
+
+def unit_keys(path):
+    keys = {}
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith(("#", ";", "[")):
+            k, _, v = line.partition("=")
+            keys.setdefault(k, []).append(v)
+    return keys
+
+
+@unittest.skipUnless(shutil.which("systemd-analyze"), "no systemd-analyze")
+class Units(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-units-")
+        with open(os.path.join(UNITS, "bootd.service")) as f:
+            svc = f.read()
+        self.assertIn("/usr/sbin/bootd", svc)
+        with open(os.path.join(self.tmp, "bootd.service"), "w") as f:
+            f.write(svc.replace("/usr/sbin/bootd", harness.binary("bootd")))
+        shutil.copy(os.path.join(UNITS, "bootd.socket"), self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def analyze(self, *args):
+        return subprocess.run(["systemd-analyze", *args], cwd=self.tmp,
+                              capture_output=True, text=True, timeout=120)
+
+    @unittest.skipUnless(harness.have_binary("bootd"), "bootd not built")
+    def test_verify_clean(self):
+        r = self.analyze("verify", "--man=no", "./bootd.socket",
+                         "./bootd.service")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # verify exits 0 on ignored settings too: no message at all.
+        self.assertEqual((r.stdout + r.stderr).strip(), "")
+
+    def test_security_exposure(self):
+        r = self.analyze("security", "--offline=true", "--no-pager",
+                         "./bootd.service")
+        m = re.search(r"Overall exposure level for bootd\.service: "
+                      r"(\d+\.\d+)", r.stdout + r.stderr)
+        if m is None:
+            self.skipTest("systemd-analyze security --offline unsupported")
+        self.assertLessEqual(float(m.group(1)), 2.0, r.stdout)
+
+    def test_settings_bootd_relies_on(self):
+        svc = unit_keys(os.path.join(UNITS, "bootd.service"))
+        sock = unit_keys(os.path.join(UNITS, "bootd.socket"))
+        self.assertEqual(sock["ListenStream"], ["/run/bootd/bootd.sock"])
+        self.assertEqual(sock["SocketGroup"], ["www-data"])
+        self.assertEqual(sock["SocketMode"], ["0660"])
+        self.assertEqual(svc["Requires"], ["bootd.socket"])
+        self.assertEqual(svc["User"], ["bootd"])
+        self.assertEqual(svc["ExecReload"], ["/bin/kill -HUP $MAINPID"])
+        self.assertEqual(svc["KillSignal"], ["SIGTERM"])
+        # SIGTERM to the master only: it drains its workers itself.
+        self.assertEqual(svc["KillMode"], ["mixed"])
+        # Longer than bootd.json's default drain_timeout (10 s).
+        self.assertGreater(int(svc["TimeoutStopSec"][0]), 10)
+        self.assertIn("-t", svc["ExecStartPre"][0].split())
+        self.assertEqual(svc["RuntimeDirectoryPreserve"], ["yes"])
+        for k, v in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
+                     ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
+                     ("PrivateDevices", "yes"), ("StateDirectory", "bootd"),
+                     ("ConfigurationDirectory", "bootd"),
+                     ("RuntimeDirectory", "bootd"),
+                     ("SystemCallFilter", "@system-service")):
+            self.assertIn(v, svc[k], k)
+        self.assertEqual(svc["RestrictAddressFamilies"],
+                         ["AF_UNIX AF_INET AF_INET6"])
+
+
+if __name__ == "__main__":
+    unittest.main()
