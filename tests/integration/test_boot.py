@@ -20,6 +20,7 @@ LOCAL = ("local1.example.org", "52:54:00:ab:cd:ef")
 FLIP = ("flip1.example.org", "52:54:00:00:10:03")
 DONE = ("done1.example.org", "52:54:00:00:10:04")
 DONE2 = ("done2.example.org", "52:54:00:00:10:05")
+EXPIRE = ("expire1.example.org", "52:54:00:00:10:06")
 
 
 def installs(body):
@@ -40,7 +41,7 @@ class Boot(unittest.TestCase):
         s = cls.srv
         try:
             s.add_dist("debian-12")
-            for fqdn, mac in (INSTALL, LOCAL, FLIP, DONE, DONE2):
+            for fqdn, mac in (INSTALL, LOCAL, FLIP, DONE, DONE2, EXPIRE):
                 s.bootctl("host", "add", fqdn, mac, "--dist", "debian-12")
             s.bootctl("set-reinstall", INSTALL[0], "--dist", "debian-12")
         except BaseException:
@@ -152,6 +153,31 @@ class Boot(unittest.TestCase):
         st, _, body = s.post("/ipxe/v1/done", body=("token=" + token).encode())
         self.assertEqual((st, body), (200, b"ok\n"))
         self.assertEqual(default_entry(self.script(DONE2[1])), "local")
+
+    def test_expired_token(self):
+        """
+        Time passing is simulated by moving the token's expiry into the
+        past in the database (token_ttl is at least 60 s): the host boots
+        locally and the token is refused with 403.
+        """
+        import sqlite3
+        s = self.srv
+        s.bootctl("set-reinstall", EXPIRE[0], "--dist", "debian-12")
+        token = s.token(EXPIRE[0])
+        self.assertEqual(default_entry(self.script(EXPIRE[1])), "install")
+        db = sqlite3.connect(s.db, timeout=30, isolation_level=None)
+        try:
+            n = db.execute("UPDATE token SET expires = expires - 86400 "
+                           "WHERE token = ?", (token,)).rowcount
+        finally:
+            db.close()
+        self.assertEqual(n, 1)
+        body = self.script(EXPIRE[1])
+        self.assertEqual(default_entry(body), "local")
+        self.assertFalse(installs(body), body)
+        self.assertNotIn(token, body)
+        st, _, _ = s.get("/ipxe/v1/done?token=" + token)
+        self.assertEqual(st, 403)
 
     def test_health(self):
         st, h, body = self.srv.get("/ipxe/v1/health")
