@@ -322,6 +322,72 @@ col_dup(sqlite3_stmt *s, int i, char **out)
 	return 0;
 }
 
+/*
+ * Step s (bound) through all its rows into a new array of elements of
+ * size bytes, each filled from its row by fill(s, element, err), and reset
+ * s.  fill leaves nothing to free when it fails.  Returns the array (NULL
+ * when empty) and its length in *n, also on failure: the caller frees the
+ * *n elements and the array.  *rc is BOOTD_OK, fill's error, BOOTD_ENOMEM
+ * or a database error named by what.
+ */
+static void *
+read_rows(struct inv *inv, sqlite3_stmt *s, size_t size,
+    enum bootd_err (*fill)(sqlite3_stmt *, void *, struct bootd_error *),
+    size_t *n, enum bootd_err *rc, const char *what, struct bootd_error *err)
+{
+	char *v = NULL;
+	size_t cap = 0;
+	void *p;
+	int src;
+
+	*n = 0;
+	*rc = BOOTD_OK;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = reallocarray(v, cap, size)) == NULL) {
+				*rc = nomem(err);
+				break;
+			}
+			v = p;
+		}
+		if ((*rc = fill(s, v + *n * size, err)) != BOOTD_OK)
+			break;
+		(*n)++;
+	}
+	if (*rc == BOOTD_OK && src != SQLITE_DONE)
+		*rc = dberr(inv, what, err);
+	sqlite3_reset(s);
+	return v;
+}
+
+/* fill for read_rows(): column 0 into a char *. */
+static enum bootd_err
+fill_text(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	return col_dup(s, 0, elem) ? nomem(err) : BOOTD_OK;
+}
+
+/* fill for read_rows(): column 0 into an int64_t. */
+static enum bootd_err
+fill_id(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+	return BOOTD_OK;
+}
+
+/* fill for read_rows() and others: a struct href from columns 0 and 1. */
+static enum bootd_err
+fill_ref(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	struct href *ref = elem;
+
+	ref->id = sqlite3_column_int64(s, 0);
+	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
+	    (const char *)sqlite3_column_text(s, 1));
+	return BOOTD_OK;
+}
+
 /* Copy s lowercased (ASCII) into out of size bytes; 0, or -1 if too long. */
 static int
 lower_copy(const char *s, char *out, size_t size)
@@ -694,9 +760,7 @@ fetch_ref(struct inv *inv, sqlite3_stmt *s, struct href *ref,
 
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
-		ref->id = sqlite3_column_int64(s, 0);
-		snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
-		    (const char *)sqlite3_column_text(s, 1));
+		fill_ref(s, ref, NULL);
 		break;
 	case SQLITE_DONE:
 		rc = BOOTD_ENOTFOUND;
@@ -743,11 +807,8 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 		n = 0;
 		rc = BOOTD_OK;
 		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-			if (n++ == 0) {
-				ref->id = sqlite3_column_int64(s, 0);
-				snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
-				    (const char *)sqlite3_column_text(s, 1));
-			}
+			if (n++ == 0)
+				fill_ref(s, ref, NULL);
 			if (n <= 3)
 				buf_printf(&list, "%s%s", n > 1 ? ", " : "",
 				    (const char *)sqlite3_column_text(s, 1));
@@ -809,6 +870,21 @@ inv_host_free(struct inv_host *h)
 	free(h);
 }
 
+/* fill for read_rows(): a struct inv_kv from columns 0 and 1. */
+static enum bootd_err
+fill_kv(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	struct inv_kv *kv = elem;
+
+	if (col_dup(s, 0, &kv->key))
+		return nomem(err);
+	if (col_dup(s, 1, &kv->value)) {
+		free(kv->key);
+		return nomem(err);
+	}
+	return BOOTD_OK;
+}
+
 /*
  * Load the host whose row s (S_HOST_FULL or S_LOOKUP, bound) returns, with
  * its MACs and attributes.  BOOTD_ENOTFOUND (err untouched) when s returns
@@ -823,8 +899,6 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 	enum bootd_err rc = BOOTD_OK;
 	int64_t id;
 	const char *action;
-	size_t cap;
-	void *p;
 	int src;
 
 	*out = NULL;
@@ -859,55 +933,20 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 		goto fail;
 	}
 	sqlite3_bind_int64(m, 1, id);
-	cap = 0;
-	while ((src = sqlite3_step(m)) == SQLITE_ROW) {
-		if (h->nmacs == cap) {
-			cap = cap ? cap * 2 : 2;
-			if ((p = reallocarray(h->macs, cap,
-			    sizeof(*h->macs))) == NULL)
-				break;
-			h->macs = p;
-		}
-		if (col_dup(m, 0, &h->macs[h->nmacs]))
-			break;
-		h->nmacs++;
-	}
-	if (src != SQLITE_DONE) {
-		rc = src == SQLITE_ROW ? nomem(err) : dberr(inv, "read NICs",
-		    err);
-		sqlite3_reset(m);
+	h->macs = read_rows(inv, m, sizeof(*h->macs), fill_text, &h->nmacs,
+	    &rc, "read NICs", err);
+	if (rc != BOOTD_OK)
 		goto fail;
-	}
-	sqlite3_reset(m);
 
 	if ((m = stmt(inv, S_HOST_ATTRS, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto fail;
 	}
 	sqlite3_bind_int64(m, 1, id);
-	cap = 0;
-	while ((src = sqlite3_step(m)) == SQLITE_ROW) {
-		if (h->nattrs == cap) {
-			cap = cap ? cap * 2 : 4;
-			if ((p = reallocarray(h->attrs, cap,
-			    sizeof(*h->attrs))) == NULL)
-				break;
-			h->attrs = p;
-		}
-		h->attrs[h->nattrs].value = NULL;
-		if (col_dup(m, 0, &h->attrs[h->nattrs].key))
-			break;
-		h->nattrs++;
-		if (col_dup(m, 1, &h->attrs[h->nattrs - 1].value))
-			break;
-	}
-	if (src != SQLITE_DONE) {
-		rc = src == SQLITE_ROW ? nomem(err) :
-		    dberr(inv, "read attributes", err);
-		sqlite3_reset(m);
+	h->attrs = read_rows(inv, m, sizeof(*h->attrs), fill_kv, &h->nattrs,
+	    &rc, "read attributes", err);
+	if (rc != BOOTD_OK)
 		goto fail;
-	}
-	sqlite3_reset(m);
 	*out = h;
 	return BOOTD_OK;
 fail:
@@ -959,8 +998,6 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 	struct inv_dist *d;
 	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
-	size_t cap;
-	void *p;
 	int src;
 	char qn[QBUF];
 
@@ -991,26 +1028,10 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 		goto fail;
 	}
 	bind_text(s, 1, name);
-	cap = 0;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (d->ninitrds == cap) {
-			cap = cap ? cap * 2 : 2;
-			if ((p = reallocarray(d->initrds, cap,
-			    sizeof(*d->initrds))) == NULL)
-				break;
-			d->initrds = p;
-		}
-		if (col_dup(s, 0, &d->initrds[d->ninitrds]))
-			break;
-		d->ninitrds++;
-	}
-	if (src != SQLITE_DONE) {
-		rc = src == SQLITE_ROW ? nomem(err) :
-		    dberr(inv, "read initrds", err);
-		sqlite3_reset(s);
+	d->initrds = read_rows(inv, s, sizeof(*d->initrds), fill_text,
+	    &d->ninitrds, &rc, "read initrds", err);
+	if (rc != BOOTD_OK)
 		goto fail;
-	}
-	sqlite3_reset(s);
 	*out = d;
 	return BOOTD_OK;
 fail:
@@ -1598,11 +1619,10 @@ inv_host_each(struct inv *inv, int (*fn)(const struct inv_host *, void *),
 {
 	struct inv_host **hs = NULL;
 	int64_t *ids = NULL, now = (int64_t)time(NULL);
-	size_t i, n = 0, cap = 0;
+	size_t i, n = 0;
 	sqlite3_stmt *s;
 	enum bootd_err rc;
-	void *p;
-	int src, stop = 0;
+	int stop = 0;
 
 	/* Read everything first, so that fn may use the handle freely. */
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
@@ -1611,23 +1631,10 @@ inv_host_each(struct inv *inv, int (*fn)(const struct inv_host *, void *),
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(ids, cap, sizeof(*ids))) ==
-			    NULL) {
-				rc = nomem(err);
-				goto out;
-			}
-			ids = p;
-		}
-		ids[n++] = sqlite3_column_int64(s, 0);
-	}
-	if (src != SQLITE_DONE) {
-		rc = dberr(inv, "list hosts", err);
+	ids = read_rows(inv, s, sizeof(*ids), fill_id, &n, &rc, "list hosts",
+	    err);
+	if (rc != BOOTD_OK)
 		goto out;
-	}
-	sqlite3_reset(s);
 	if (n > 0 && (hs = calloc(n, sizeof(*hs))) == NULL) {
 		rc = nomem(err);
 		goto out;
@@ -1883,10 +1890,11 @@ inv_env_free(struct inv_env *e)
 	free(e);
 }
 
+/* fill for read_rows() and inv_env_get(): a new struct inv_env *. */
 static enum bootd_err
-env_row(sqlite3_stmt *s, struct inv_env **out, struct bootd_error *err)
+fill_env(sqlite3_stmt *s, void *elem, struct bootd_error *err)
 {
-	struct inv_env *e;
+	struct inv_env *e, **out = elem;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return nomem(err);
@@ -1912,7 +1920,7 @@ inv_env_get(struct inv *inv, const char *name, struct inv_env **out,
 		return BOOTD_EDB;
 	bind_text(s, 1, name);
 	if ((src = sqlite3_step(s)) == SQLITE_ROW)
-		rc = env_row(s, out, err);
+		rc = fill_env(s, out, err);
 	else if (src == SQLITE_DONE)
 		rc = bootd_error_set(err, BOOTD_ENOTFOUND,
 		    "no environment \"%s\"", q(name, qn));
@@ -1926,31 +1934,15 @@ enum bootd_err
 inv_env_each(struct inv *inv, int (*fn)(const struct inv_env *, void *),
     void *arg, struct bootd_error *err)
 {
-	struct inv_env **es = NULL;
-	size_t i, n = 0, cap = 0;
+	struct inv_env **es;
+	size_t i, n;
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	void *p;
-	int src;
+	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ENV_ALL, err)) == NULL)
 		return BOOTD_EDB;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((p = reallocarray(es, cap, sizeof(*es))) == NULL) {
-				rc = nomem(err);
-				break;
-			}
-			es = p;
-		}
-		if ((rc = env_row(s, &es[n], err)) != BOOTD_OK)
-			break;
-		n++;
-	}
-	if (rc == BOOTD_OK && src != SQLITE_DONE)
-		rc = dberr(inv, "list environments", err);
-	sqlite3_reset(s);
+	es = read_rows(inv, s, sizeof(*es), fill_env, &n, &rc,
+	    "list environments", err);
 	for (i = 0; i < n; i++) {
 		if (rc == BOOTD_OK && fn != NULL && fn(es[i], arg) != 0)
 			fn = NULL;	/* stop */
@@ -2059,10 +2051,10 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 {
 	struct inv_dist *old = NULL;
 	struct buf o = { 0 }, n = { 0 };
-	struct href ref;
+	struct href *refs = NULL;
 	sqlite3_stmt *s;
 	enum bootd_err rc;
-	int src;
+	size_t i, nr = 0;
 
 	if ((rc = check_dist(d, err)) != BOOTD_OK)
 		return rc;
@@ -2091,36 +2083,12 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 		goto out;
 	}
 	bind_text(s, 1, d->name);
-	{
-		struct href *refs = NULL;
-		size_t i, nr = 0, cap = 0;
-		void *p;
-
-		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-			if (nr == cap) {
-				cap = cap ? cap * 2 : 4;
-				if ((p = reallocarray(refs, cap,
-				    sizeof(*refs))) == NULL)
-					break;
-				refs = p;
-			}
-			refs[nr].id = sqlite3_column_int64(s, 0);
-			snprintf(refs[nr].fqdn, sizeof(refs[nr].fqdn), "%s",
-			    (const char *)sqlite3_column_text(s, 1));
-			nr++;
-		}
-		if (src != SQLITE_DONE)
-			rc = src == SQLITE_ROW ? nomem(err) :
-			    dberr(inv, "list hosts", err);
-		sqlite3_reset(s);
-		for (i = 0; rc == BOOTD_OK && i < nr; i++) {
-			ref = refs[i];
-			rc = check_attrs(inv, &ref, d, err);
-		}
-		free(refs);
-		if (rc != BOOTD_OK)
-			goto out;
-	}
+	refs = read_rows(inv, s, sizeof(*refs), fill_ref, &nr, &rc,
+	    "list hosts", err);
+	for (i = 0; rc == BOOTD_OK && i < nr; i++)
+		rc = check_attrs(inv, &refs[i], d, err);
+	if (rc != BOOTD_OK)
+		goto out;
 	describe_dist(old, &o);
 	describe_dist(d, &n);
 	rc = buf_failed(&o) || buf_failed(&n) ? nomem(err) : audit(inv,
@@ -2128,6 +2096,7 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 out:
 	buf_free(&o);
 	buf_free(&n);
+	free(refs);
 	inv_dist_free(old);
 	return rc;
 }
@@ -2229,11 +2198,9 @@ inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
 {
 	struct inv_dist **ds = NULL;
 	char **names = NULL;
-	size_t i, n = 0, cap = 0;
+	size_t i, n = 0;
 	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
-	void *p;
-	int src;
 
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
@@ -2241,27 +2208,10 @@ inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((p = reallocarray(names, cap, sizeof(*names))) ==
-			    NULL) {
-				rc = nomem(err);
-				goto out;
-			}
-			names = p;
-		}
-		if (col_dup(s, 0, &names[n])) {
-			rc = nomem(err);
-			goto out;
-		}
-		n++;
-	}
-	if (src != SQLITE_DONE) {
-		rc = dberr(inv, "list distributions", err);
+	names = read_rows(inv, s, sizeof(*names), fill_text, &n, &rc,
+	    "list distributions", err);
+	if (rc != BOOTD_OK)
 		goto out;
-	}
-	sqlite3_reset(s);
 	if (n > 0 && (ds = calloc(n, sizeof(*ds))) == NULL) {
 		rc = nomem(err);
 		goto out;
@@ -2487,9 +2437,7 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 		sqlite3_reset(s);
 		return rc;
 	}
-	ref.id = sqlite3_column_int64(s, 0);
-	snprintf(ref.fqdn, sizeof(ref.fqdn), "%s",
-	    (const char *)sqlite3_column_text(s, 1));
+	fill_ref(s, &ref, NULL);
 	expires = sqlite3_column_int64(s, 2);
 	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
 	revoked = sqlite3_column_int(s, 4) != 0;
@@ -2680,51 +2628,79 @@ inv_record_boot(struct inv *inv, const struct inv_event *ev,
 
 /* Listings ------------------------------------------------------------ */
 
+static void
+discovered_clear(struct inv_discovered *d)
+{
+	free(d->mac);
+	free(d->params);
+}
+
+/* fill for read_rows(): a struct inv_discovered from S_DISC_ALL. */
+static enum bootd_err
+fill_discovered(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	struct inv_discovered *d = elem;
+
+	memset(d, 0, sizeof(*d));
+	d->first_seen = sqlite3_column_int64(s, 1);
+	d->last_seen = sqlite3_column_int64(s, 2);
+	d->count = sqlite3_column_int64(s, 3);
+	if (col_dup(s, 0, &d->mac) || col_dup(s, 4, &d->params)) {
+		discovered_clear(d);
+		return nomem(err);
+	}
+	return BOOTD_OK;
+}
+
 enum bootd_err
 inv_discovered_each(struct inv *inv,
     int (*fn)(const struct inv_discovered *, void *), void *arg,
     struct bootd_error *err)
 {
-	struct inv_discovered *ds = NULL;
-	size_t i, n = 0, cap = 0;
+	struct inv_discovered *ds;
+	size_t i, n;
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	void *p;
-	int src;
+	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_DISC_ALL, err)) == NULL)
 		return BOOTD_EDB;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(ds, cap, sizeof(*ds))) == NULL) {
-				rc = nomem(err);
-				break;
-			}
-			ds = p;
-		}
-		memset(&ds[n], 0, sizeof(ds[n]));
-		ds[n].first_seen = sqlite3_column_int64(s, 1);
-		ds[n].last_seen = sqlite3_column_int64(s, 2);
-		ds[n].count = sqlite3_column_int64(s, 3);
-		n++;
-		if (col_dup(s, 0, &ds[n - 1].mac) ||
-		    col_dup(s, 4, &ds[n - 1].params)) {
-			rc = nomem(err);
-			break;
-		}
-	}
-	if (rc == BOOTD_OK && src != SQLITE_DONE)
-		rc = dberr(inv, "list discovered MACs", err);
-	sqlite3_reset(s);
+	ds = read_rows(inv, s, sizeof(*ds), fill_discovered, &n, &rc,
+	    "list discovered MACs", err);
 	for (i = 0; i < n; i++) {
 		if (rc == BOOTD_OK && fn != NULL && fn(&ds[i], arg) != 0)
 			fn = NULL;	/* stop */
-		free(ds[i].mac);
-		free(ds[i].params);
+		discovered_clear(&ds[i]);
 	}
 	free(ds);
 	return rc;
+}
+
+static void
+audit_clear(struct inv_audit *a)
+{
+	free(a->actor);
+	free(a->op);
+	free(a->object);
+	free(a->old_value);
+	free(a->new_value);
+}
+
+/* fill for read_rows(): a struct inv_audit from S_AUDIT_ALL or _OBJ. */
+static enum bootd_err
+fill_audit(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	struct inv_audit *a = elem;
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	a->time = sqlite3_column_int64(s, 1);
+	if (col_dup(s, 2, &a->actor) || col_dup(s, 3, &a->op) ||
+	    col_dup(s, 4, &a->object) || col_dup(s, 5, &a->old_value) ||
+	    col_dup(s, 6, &a->new_value)) {
+		audit_clear(a);
+		return nomem(err);
+	}
+	return BOOTD_OK;
 }
 
 enum bootd_err
@@ -2732,14 +2708,12 @@ inv_audit_each(struct inv *inv, const char *object,
     int (*fn)(const struct inv_audit *, void *), void *arg,
     struct bootd_error *err)
 {
-	struct inv_audit *as = NULL;
+	struct inv_audit *as;
 	struct href ref;
 	char low[FQDN_BUF];
-	size_t i, n = 0, cap = 0;
+	size_t i, n;
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	void *p;
-	int src;
+	enum bootd_err rc;
 
 	if (object != NULL) {
 		/* A host named any way it can be named, else the name. */
@@ -2754,39 +2728,12 @@ inv_audit_each(struct inv *inv, const char *object,
 		return BOOTD_EDB;
 	if (object != NULL)
 		bind_text(s, 1, object);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = reallocarray(as, cap, sizeof(*as))) == NULL) {
-				rc = nomem(err);
-				break;
-			}
-			as = p;
-		}
-		memset(&as[n], 0, sizeof(as[n]));
-		as[n].id = sqlite3_column_int64(s, 0);
-		as[n].time = sqlite3_column_int64(s, 1);
-		n++;
-		if (col_dup(s, 2, &as[n - 1].actor) ||
-		    col_dup(s, 3, &as[n - 1].op) ||
-		    col_dup(s, 4, &as[n - 1].object) ||
-		    col_dup(s, 5, &as[n - 1].old_value) ||
-		    col_dup(s, 6, &as[n - 1].new_value)) {
-			rc = nomem(err);
-			break;
-		}
-	}
-	if (rc == BOOTD_OK && src != SQLITE_DONE)
-		rc = dberr(inv, "read audit log", err);
-	sqlite3_reset(s);
+	as = read_rows(inv, s, sizeof(*as), fill_audit, &n, &rc,
+	    "read audit log", err);
 	for (i = 0; i < n; i++) {
 		if (rc == BOOTD_OK && fn != NULL && fn(&as[i], arg) != 0)
 			fn = NULL;	/* stop */
-		free(as[i].actor);
-		free(as[i].op);
-		free(as[i].object);
-		free(as[i].old_value);
-		free(as[i].new_value);
+		audit_clear(&as[i]);
 	}
 	free(as);
 	return rc;
