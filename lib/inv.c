@@ -749,15 +749,20 @@ inv_stale(struct inv *inv)
 /* Host resolution ----------------------------------------------------- */
 
 /*
- * Step s (bound, returning id and fqdn) once into ref.  Returns BOOTD_OK,
- * BOOTD_ENOTFOUND (no row, err untouched) or a database error.
+ * Find the host that statement id (S_HOST_BY_FQDN or S_HOST_BY_MAC) finds
+ * by key (a lowercase FQDN or a canonical MAC) into ref.  Returns
+ * BOOTD_OK, BOOTD_ENOTFOUND (no row, err untouched) or a database error.
  */
 static enum bootd_err
-fetch_ref(struct inv *inv, sqlite3_stmt *s, struct href *ref,
+find_ref(struct inv *inv, enum stmt id, const char *key, struct href *ref,
     struct bootd_error *err)
 {
+	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
+	if ((s = stmt(inv, id, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, key);
 	switch (sqlite3_step(s)) {
 	case SQLITE_ROW:
 		fill_ref(s, ref, NULL);
@@ -785,20 +790,14 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 
 	if (name == NULL || *name == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
-	if (lower_copy(name, low, sizeof(low)) == 0) {
-		if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL)
-			return BOOTD_EDB;
-		bind_text(s, 1, low);
-		if ((rc = fetch_ref(inv, s, ref, err)) != BOOTD_ENOTFOUND)
-			return rc;
-	}
-	if (mac_canon(name, canon, NULL) == BOOTD_OK) {
-		if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
-			return BOOTD_EDB;
-		bind_text(s, 1, canon);
-		if ((rc = fetch_ref(inv, s, ref, err)) != BOOTD_ENOTFOUND)
-			return rc;
-	}
+	if (lower_copy(name, low, sizeof(low)) == 0 &&
+	    (rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) !=
+	    BOOTD_ENOTFOUND)
+		return rc;
+	if (mac_canon(name, canon, NULL) == BOOTD_OK &&
+	    (rc = find_ref(inv, S_HOST_BY_MAC, canon, ref, err)) !=
+	    BOOTD_ENOTFOUND)
+		return rc;
 	if (strchr(name, '.') == NULL &&
 	    lower_copy(name, low, sizeof(low)) == 0) {
 		if ((s = stmt(inv, S_HOST_BY_SHORT, err)) == NULL)
@@ -1078,6 +1077,34 @@ describe_dist(const struct inv_dist *d, struct buf *b)
 
 /* Template attribute checks ------------------------------------------- */
 
+/*
+ * Look up attribute key of host id; when it is there and o is not NULL,
+ * append "key=value" to o.  Returns BOOTD_OK, BOOTD_ENOTFOUND (err
+ * untouched) or a database error.
+ */
+static enum bootd_err
+attr_get(struct inv *inv, int64_t id, const char *key, struct buf *o,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int src;
+
+	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, key);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (o != NULL)
+			buf_printf(o, "%s=%s", key, sqlite3_column_text(s, 0));
+	} else if (src == SQLITE_DONE)
+		rc = BOOTD_ENOTFOUND;
+	else
+		rc = dberr(inv, "read attribute", err);
+	sqlite3_reset(s);
+	return rc;
+}
+
 struct need_ctx {
 	struct inv	*inv;
 	int64_t		 host;
@@ -1089,20 +1116,12 @@ static int
 need_attr(const char *key, void *arg)
 {
 	struct need_ctx *c = arg;
-	sqlite3_stmt *s;
-	int src;
+	enum bootd_err rc;
 
-	if ((s = stmt(c->inv, S_ATTR_GET, NULL)) == NULL) {
-		c->failed = 1;
-		return 1;
-	}
-	sqlite3_bind_int64(s, 1, c->host);
-	bind_text(s, 2, key);
-	src = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (src == SQLITE_ROW)
+	rc = attr_get(c->inv, c->host, key, NULL, NULL);
+	if (rc == BOOTD_OK)
 		return 0;
-	if (src != SQLITE_DONE)
+	if (rc != BOOTD_ENOTFOUND)
 		c->failed = 1;
 	else
 		valid_quote(key, c->missing, sizeof(c->missing));
@@ -1185,19 +1204,33 @@ static enum bootd_err
 mac_free(struct inv *inv, const char *mac, struct bootd_error *err)
 {
 	struct href owner;
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 
-	if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, mac);
-	rc = fetch_ref(inv, s, &owner, err);
+	rc = find_ref(inv, S_HOST_BY_MAC, mac, &owner, err);
 	if (rc == BOOTD_ENOTFOUND)
 		return BOOTD_OK;
 	if (rc != BOOTD_OK)
 		return rc;
 	return bootd_error_set(err, BOOTD_EEXIST, "MAC %s already belongs "
 	    "to host %s", mac, owner.fqdn);
+}
+
+/*
+ * Refuse fqdn (lowercase) when a host has it: BOOTD_EEXIST.
+ */
+static enum bootd_err
+fqdn_free(struct inv *inv, const char *fqdn, struct bootd_error *err)
+{
+	struct href dup;
+	enum bootd_err rc;
+
+	rc = find_ref(inv, S_HOST_BY_FQDN, fqdn, &dup, err);
+	if (rc == BOOTD_ENOTFOUND)
+		return BOOTD_OK;
+	if (rc != BOOTD_OK)
+		return rc;
+	return bootd_error_set(err, BOOTD_EEXIST, "host %s already exists",
+	    fqdn);
 }
 
 static enum bootd_err
@@ -1247,7 +1280,6 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
     size_t nmacs, const char *env, struct bootd_error *err)
 {
 	char low[FQDN_BUF], (*canon)[MAC_STRLEN + 1] = NULL;
-	struct href dup;
 	struct buf b = { 0 };
 	sqlite3_stmt *s;
 	enum bootd_err rc;
@@ -1282,18 +1314,8 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 				goto out;
 			}
 	}
-	if ((rc = env_exists(inv, env, err)) != BOOTD_OK)
-		goto out;
-	if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	bind_text(s, 1, low);
-	rc = fetch_ref(inv, s, &dup, err);
-	if (rc == BOOTD_OK)
-		rc = bootd_error_set(err, BOOTD_EEXIST, "host %s already "
-		    "exists", low);
-	if (rc != BOOTD_ENOTFOUND)
+	if ((rc = env_exists(inv, env, err)) != BOOTD_OK ||
+	    (rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
 		rc = BOOTD_EDB;
@@ -1368,7 +1390,7 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
     struct bootd_error *err)
 {
 	char low[FQDN_BUF];
-	struct href ref, dup;
+	struct href ref;
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 
@@ -1380,14 +1402,7 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 	if (strcmp(ref.fqdn, low) == 0)
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s is already "
 		    "called %s", ref.fqdn, low);
-	if ((s = stmt(inv, S_HOST_BY_FQDN, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, low);
-	rc = fetch_ref(inv, s, &dup, err);
-	if (rc == BOOTD_OK)
-		return bootd_error_set(err, BOOTD_EEXIST, "host %s already "
-		    "exists", low);
-	if (rc != BOOTD_ENOTFOUND)
+	if ((rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_HOST_RENAME, err)) == NULL)
 		return BOOTD_EDB;
@@ -1559,10 +1574,8 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
 		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
 		    "\"%s\": %s", q(mac, qm), merr.text);
-	if ((s = stmt(inv, S_HOST_BY_MAC, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, canon);
-	if ((rc = fetch_ref(inv, s, &ref, err)) == BOOTD_ENOTFOUND)
+	if ((rc = find_ref(inv, S_HOST_BY_MAC, canon, &ref, err)) ==
+	    BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "no host has MAC %s", canon);
 	if (rc != BOOTD_OK)
 		return rc;
@@ -1665,22 +1678,14 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	struct buf o = { 0 }, n = { 0 };
 	sqlite3_stmt *s;
 	enum bootd_err rc;
-	int src;
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
 	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, key);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW)
-		buf_printf(&o, "%s=%s", key, sqlite3_column_text(s, 0));
-	else if (src != SQLITE_DONE)
-		rc = dberr(inv, "read attribute", err);
-	sqlite3_reset(s);
+	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
+		rc = BOOTD_OK;
 	if (rc != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_ATTR_SET, err)) == NULL) {
@@ -1725,25 +1730,15 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 	struct inv_dist *d = NULL;
 	struct buf o = { 0 };
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	int src;
+	enum bootd_err rc;
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, key);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW)
-		buf_printf(&o, "%s=%s", key, sqlite3_column_text(s, 0));
-	else if (src == SQLITE_DONE)
-		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "host %s has no "
-		    "attribute %s", ref.fqdn, key);
-	else
-		rc = dberr(inv, "read attribute", err);
-	sqlite3_reset(s);
+	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
+		rc = bootd_error_set(err, rc, "host %s has no attribute %s",
+		    ref.fqdn, key);
 	if (rc != BOOTD_OK)
 		goto out;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
