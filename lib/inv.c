@@ -308,6 +308,32 @@ run_int(struct inv *inv, sqlite3_stmt *s, int64_t *v, const char *what,
 	return rc;
 }
 
+/*
+ * Step s (bound) to its first row.  BOOTD_OK leaves s on that row for the
+ * caller to read and then reset; otherwise s is reset and the result is
+ * BOOTD_ENOTFOUND (no row, err untouched) or a database error named by
+ * what.
+ */
+static enum bootd_err
+first_row(struct inv *inv, sqlite3_stmt *s, const char *what,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		return BOOTD_OK;
+	case SQLITE_DONE:
+		rc = BOOTD_ENOTFOUND;
+		break;
+	default:
+		rc = dberr(inv, what, err);
+		break;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
 /* Copy a text column (NULL stays NULL).  Returns -1 on allocation failure. */
 static int
 col_dup(sqlite3_stmt *s, int i, char **out)
@@ -758,23 +784,15 @@ find_ref(struct inv *inv, enum stmt id, const char *key, struct href *ref,
     struct bootd_error *err)
 {
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
+	enum bootd_err rc;
 
 	if ((s = stmt(inv, id, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, key);
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
+	if ((rc = first_row(inv, s, "find host", err)) == BOOTD_OK) {
 		fill_ref(s, ref, NULL);
-		break;
-	case SQLITE_DONE:
-		rc = BOOTD_ENOTFOUND;
-		break;
-	default:
-		rc = dberr(inv, "find host", err);
-		break;
+		sqlite3_reset(s);
 	}
-	sqlite3_reset(s);
 	return rc;
 }
 
@@ -898,15 +916,10 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 	enum bootd_err rc = BOOTD_OK;
 	int64_t id;
 	const char *action;
-	int src;
 
 	*out = NULL;
-	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? BOOTD_ENOTFOUND :
-		    dberr(inv, "read host", err);
-		sqlite3_reset(s);
+	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK)
 		return rc;
-	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		sqlite3_reset(s);
 		return nomem(err);
@@ -996,21 +1009,19 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 {
 	struct inv_dist *d;
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	int src;
+	enum bootd_err rc;
 	char qn[QBUF];
 
 	*out = NULL;
 	if ((s = stmt(inv, S_DIST_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, name);
-	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? bootd_error_set(err,
-		    BOOTD_ENOTFOUND, "no distribution \"%s\"", q(name, qn)) :
-		    dberr(inv, "read distribution", err);
-		sqlite3_reset(s);
+	if ((rc = first_row(inv, s, "read distribution", err)) ==
+	    BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no distribution \"%s\"",
+		    q(name, qn));
+	if (rc != BOOTD_OK)
 		return rc;
-	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		sqlite3_reset(s);
 		return nomem(err);
@@ -1087,21 +1098,17 @@ attr_get(struct inv *inv, int64_t id, const char *key, struct buf *o,
     struct bootd_error *err)
 {
 	sqlite3_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	int src;
+	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
 		return BOOTD_EDB;
 	sqlite3_bind_int64(s, 1, id);
 	bind_text(s, 2, key);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	if ((rc = first_row(inv, s, "read attribute", err)) == BOOTD_OK) {
 		if (o != NULL)
 			buf_printf(o, "%s=%s", key, sqlite3_column_text(s, 0));
-	} else if (src == SQLITE_DONE)
-		rc = BOOTD_ENOTFOUND;
-	else
-		rc = dberr(inv, "read attribute", err);
-	sqlite3_reset(s);
+		sqlite3_reset(s);
+	}
 	return rc;
 }
 
@@ -1255,24 +1262,48 @@ insert_nic(struct inv *inv, int64_t host, const char *mac,
 	return run(inv, s, "update discovered MACs", err);
 }
 
+/* fill for read_rows() and env_get(): a new struct inv_env *. */
 static enum bootd_err
-env_exists(struct inv *inv, const char *env, struct bootd_error *err)
+fill_env(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+{
+	struct inv_env *e, **out = elem;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return nomem(err);
+	if (col_dup(s, 0, &e->name) || col_dup(s, 1, &e->group)) {
+		inv_env_free(e);
+		return nomem(err);
+	}
+	*out = e;
+	return BOOTD_OK;
+}
+
+/*
+ * Find environment name and, when out is not NULL, load it into *out (the
+ * caller frees it with inv_env_free()).  BOOTD_ENOTFOUND with a message
+ * when there is none.
+ */
+static enum bootd_err
+env_get(struct inv *inv, const char *name, struct inv_env **out,
+    struct bootd_error *err)
 {
 	sqlite3_stmt *s;
-	int src;
+	enum bootd_err rc;
 	char qn[QBUF];
 
 	if ((s = stmt(inv, S_ENV_GET, err)) == NULL)
 		return BOOTD_EDB;
-	bind_text(s, 1, env);
-	src = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (src == SQLITE_ROW)
-		return BOOTD_OK;
-	if (src == SQLITE_DONE)
-		return bootd_error_set(err, BOOTD_ENOTFOUND,
-		    "no environment \"%s\"", q(env, qn));
-	return dberr(inv, "read environment", err);
+	bind_text(s, 1, name);
+	if ((rc = first_row(inv, s, "read environment", err)) ==
+	    BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no environment \"%s\"",
+		    q(name, qn));
+	if (rc == BOOTD_OK) {
+		if (out != NULL)
+			rc = fill_env(s, out, err);
+		sqlite3_reset(s);
+	}
+	return rc;
 }
 
 static enum bootd_err
@@ -1314,7 +1345,7 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 				goto out;
 			}
 	}
-	if ((rc = env_exists(inv, env, err)) != BOOTD_OK ||
+	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
 	    (rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
@@ -1437,7 +1468,7 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 		return rc;
 	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = env_exists(inv, env, err)) != BOOTD_OK)
+	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
@@ -1796,12 +1827,12 @@ env_add(struct inv *inv, const char *name, const char *group,
 	if ((rc = valid_name("environment", name, err)) != BOOTD_OK ||
 	    (rc = valid_group(group, err)) != BOOTD_OK)
 		return rc;
-	rc = env_exists(inv, name, NULL);
+	rc = env_get(inv, name, NULL, NULL);
 	if (rc == BOOTD_OK)
 		return bootd_error_set(err, BOOTD_EEXIST, "environment %s "
 		    "already exists", name);
 	if (rc != BOOTD_ENOTFOUND)
-		return env_exists(inv, name, err);
+		return env_get(inv, name, NULL, err);
 	if ((s = stmt(inv, S_ENV_INSERT, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, name);
@@ -1885,44 +1916,12 @@ inv_env_free(struct inv_env *e)
 	free(e);
 }
 
-/* fill for read_rows() and inv_env_get(): a new struct inv_env *. */
-static enum bootd_err
-fill_env(sqlite3_stmt *s, void *elem, struct bootd_error *err)
-{
-	struct inv_env *e, **out = elem;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return nomem(err);
-	if (col_dup(s, 0, &e->name) || col_dup(s, 1, &e->group)) {
-		inv_env_free(e);
-		return nomem(err);
-	}
-	*out = e;
-	return BOOTD_OK;
-}
-
 enum bootd_err
 inv_env_get(struct inv *inv, const char *name, struct inv_env **out,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	enum bootd_err rc;
-	int src;
-	char qn[QBUF];
-
 	*out = NULL;
-	if ((s = stmt(inv, S_ENV_GET, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, name);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW)
-		rc = fill_env(s, out, err);
-	else if (src == SQLITE_DONE)
-		rc = bootd_error_set(err, BOOTD_ENOTFOUND,
-		    "no environment \"%s\"", q(name, qn));
-	else
-		rc = dberr(inv, "read environment", err);
-	sqlite3_reset(s);
-	return rc;
+	return env_get(inv, name, out, err);
 }
 
 enum bootd_err
@@ -2419,19 +2418,17 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 	int64_t expires;
-	int used, revoked, src;
+	int used, revoked;
 	char qt[QBUF], o[160], *dist = NULL;
 
 	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, token);
-	if ((src = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = src == SQLITE_DONE ? bootd_error_set(err,
-		    BOOTD_ENOTFOUND, "unknown install token \"%s\"",
-		    q(token, qt)) : dberr(inv, "read token", err);
-		sqlite3_reset(s);
+	if ((rc = first_row(inv, s, "read token", err)) == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "unknown install token \"%s\"",
+		    q(token, qt));
+	if (rc != BOOTD_OK)
 		return rc;
-	}
 	fill_ref(s, &ref, NULL);
 	expires = sqlite3_column_int64(s, 2);
 	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
