@@ -42,9 +42,9 @@ struct listen_addr {
 };
 
 static void
-usage(void)
+usage(FILE *fp)
 {
-	fprintf(stderr, "usage: bootd [-ht] [-c file]\n");
+	fprintf(fp, "usage: bootd [-ht] [-c file]\n");
 }
 
 /*
@@ -376,18 +376,18 @@ main(int argc, char *argv[])
 			cfgpath = optarg;
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
 			return 0;
 		case 't':
 			test = 1;
 			break;
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 
