@@ -293,7 +293,8 @@ fmt_time(int64_t t, char out[32])
 
 /*
  * An aligned text table: every cell is a made-safe copy owned by the
- * table; table_print() pads all columns but the last.
+ * table; table_print() pads all columns but the last.  A listing verb
+ * starts one with table_head() and ends it with table_done().
  */
 struct table {
 	size_t	  ncols;
@@ -343,6 +344,25 @@ table_free(struct table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * Start t with a row of the column titles given, which end with NULL;
+ * their number is t's number of columns.
+ */
+static void __attribute__((sentinel))
+table_head(struct table *t, ...)
+{
+	const char *title;
+	va_list ap;
+
+	memset(t, 0, sizeof(*t));
+	va_start(ap, t);
+	while ((title = va_arg(ap, const char *)) != NULL) {
+		table_add(t, title);
+		t->ncols++;
+	}
+	va_end(ap);
+}
+
 /* Print t; returns EXIT_FAIL when building it ran out of memory. */
 static int
 table_print(struct table *t)
@@ -367,6 +387,20 @@ table_print(struct table *t)
 			printf("%-*s  ", (int)w[c], t->cells[i]);
 	}
 	return EXIT_OK;
+}
+
+/*
+ * End a listing verb: print t when filling it succeeded (rc is BOOTD_OK),
+ * else report rc.  Frees t; returns the exit status.
+ */
+static int
+table_done(struct ctx *ctx, struct table *t, enum bootd_err rc)
+{
+	int ret;
+
+	ret = rc == BOOTD_OK ? table_print(t) : fail(ctx, rc);
+	table_free(t);
+	return ret;
 }
 
 /* Print "key: value" lines for show verbs, value made safe. */
@@ -885,11 +919,10 @@ host_list_cb(const struct inv_host *h, void *arg)
 static int
 verb_host_list(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 5 };
+	struct table t;
 	struct host_list_arg la = { &t, a->env, false };
 	struct inv_env *e = NULL;
 	enum bootd_err rc;
-	int ret;
 
 	if (a->env != NULL) {
 		if ((rc = inv_env_get(ctx->inv, a->env, &e, &ctx->err)) !=
@@ -897,19 +930,9 @@ verb_host_list(struct ctx *ctx, struct args *a)
 			return fail(ctx, rc);
 		inv_env_free(e);
 	}
-	table_add(&t, "HOST");
-	table_add(&t, "ENV");
-	table_add(&t, "ACTION");
-	table_add(&t, "DIST");
-	table_add(&t, "MACS");
-	if ((rc = inv_host_each(ctx->inv, host_list_cb, &la, &ctx->err)) !=
-	    BOOTD_OK) {
-		table_free(&t);
-		return fail(ctx, rc);
-	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	table_head(&t, "HOST", "ENV", "ACTION", "DIST", "MACS", NULL);
+	rc = inv_host_each(ctx->inv, host_list_cb, &la, &ctx->err);
+	return table_done(ctx, &t, rc);
 }
 
 static int
@@ -1033,20 +1056,12 @@ env_list_cb(const struct inv_env *e, void *arg)
 static int
 verb_env_list(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 2 };
+	struct table t;
 	enum bootd_err rc;
-	int ret;
 
-	table_add(&t, "ENV");
-	table_add(&t, "GROUP");
-	if ((rc = inv_env_each(ctx->inv, env_list_cb, &t, &ctx->err)) !=
-	    BOOTD_OK) {
-		table_free(&t);
-		return fail(ctx, rc);
-	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	table_head(&t, "ENV", "GROUP", NULL);
+	rc = inv_env_each(ctx->inv, env_list_cb, &t, &ctx->err);
+	return table_done(ctx, &t, rc);
 }
 
 static int
@@ -1109,21 +1124,12 @@ dist_list_cb(const struct inv_dist *d, void *arg)
 static int
 verb_dist_list(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 3 };
+	struct table t;
 	enum bootd_err rc;
-	int ret;
 
-	table_add(&t, "DIST");
-	table_add(&t, "INITRDS");
-	table_add(&t, "KERNEL");
-	if ((rc = inv_dist_each(ctx->inv, dist_list_cb, &t, &ctx->err)) !=
-	    BOOTD_OK) {
-		table_free(&t);
-		return fail(ctx, rc);
-	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	table_head(&t, "DIST", "INITRDS", "KERNEL", NULL);
+	rc = inv_dist_each(ctx->inv, dist_list_cb, &t, &ctx->err);
+	return table_done(ctx, &t, rc);
 }
 
 static int
@@ -1237,38 +1243,24 @@ verb_set_local(struct ctx *ctx, struct args *a)
 static int
 verb_status(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 6 };
+	struct table t;
 	struct host_list_arg la = { &t, NULL, true };
 	struct inv_host *h;
-	enum bootd_err rc;
-	int i, ret;
+	enum bootd_err rc = BOOTD_OK;
+	int i;
 
-	table_add(&t, "HOST");
-	table_add(&t, "ACTION");
-	table_add(&t, "DIST");
-	table_add(&t, "TOKEN-EXPIRES");
-	table_add(&t, "LAST-SEEN");
-	table_add(&t, "LAST-SERVED");
-	if (a->argc == 0) {
+	table_head(&t, "HOST", "ACTION", "DIST", "TOKEN-EXPIRES", "LAST-SEEN",
+	    "LAST-SERVED", NULL);
+	if (a->argc == 0)
 		rc = inv_host_each(ctx->inv, host_list_cb, &la, &ctx->err);
-		if (rc != BOOTD_OK) {
-			table_free(&t);
-			return fail(ctx, rc);
-		}
-	}
-	for (i = 0; i < a->argc; i++) {
-		h = NULL;
+	for (i = 0; rc == BOOTD_OK && i < a->argc; i++) {
 		rc = inv_host_get(ctx->inv, a->argv[i], &h, &ctx->err);
-		if (rc != BOOTD_OK) {
-			table_free(&t);
-			return fail(ctx, rc);
+		if (rc == BOOTD_OK) {
+			host_row(&t, h, true);
+			inv_host_free(h);
 		}
-		host_row(&t, h, true);
-		inv_host_free(h);
 	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	return table_done(ctx, &t, rc);
 }
 
 /*
@@ -1335,23 +1327,13 @@ discovered_cb(const struct inv_discovered *d, void *arg)
 static int
 verb_discovered_list(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 5 };
+	struct table t;
 	enum bootd_err rc;
-	int ret;
 
-	table_add(&t, "MAC");
-	table_add(&t, "FIRST-SEEN");
-	table_add(&t, "LAST-SEEN");
-	table_add(&t, "COUNT");
-	table_add(&t, "PARAMS");
+	table_head(&t, "MAC", "FIRST-SEEN", "LAST-SEEN", "COUNT", "PARAMS",
+	    NULL);
 	rc = inv_discovered_each(ctx->inv, discovered_cb, &t, &ctx->err);
-	if (rc != BOOTD_OK) {
-		table_free(&t);
-		return fail(ctx, rc);
-	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	return table_done(ctx, &t, rc);
 }
 
 static int
@@ -1378,12 +1360,11 @@ audit_cb(const struct inv_audit *au, void *arg)
 static int
 verb_audit(struct ctx *ctx, struct args *a)
 {
-	struct table t = { .ncols = 5 };
+	struct table t;
 	struct bootd_error ignored;
 	const char *object = NULL;
 	char *fqdn = NULL;
 	enum bootd_err rc;
-	int ret;
 
 	if (a->argc == 1) {
 		/* A removed host no longer resolves: use the name given. */
@@ -1392,20 +1373,10 @@ verb_audit(struct ctx *ctx, struct args *a)
 		    BOOTD_OK)
 			object = fqdn;
 	}
-	table_add(&t, "TIME");
-	table_add(&t, "ACTOR");
-	table_add(&t, "OP");
-	table_add(&t, "OBJECT");
-	table_add(&t, "CHANGE");
+	table_head(&t, "TIME", "ACTOR", "OP", "OBJECT", "CHANGE", NULL);
 	rc = inv_audit_each(ctx->inv, object, audit_cb, &t, &ctx->err);
 	free(fqdn);
-	if (rc != BOOTD_OK) {
-		table_free(&t);
-		return fail(ctx, rc);
-	}
-	ret = table_print(&t);
-	table_free(&t);
-	return ret;
+	return table_done(ctx, &t, rc);
 }
 
 static int
