@@ -139,8 +139,10 @@ ic_line(struct ic_script *s, char *cmd)
 	start = 0;
 	for (i = 0; i <= ntoks; i++) {
 		if (i == ntoks || tok[i][0] == '#') {
-			/* End of line or comment: the rest is ignored. */
-			ic_command(s, tok + start, i - start, start > 0);
+			/* End of line or comment: the rest is ignored.  An
+			 * empty line has no token array at all. */
+			ic_command(s, tok != NULL ? tok + start : NULL,
+			    i - start, start > 0);
 			break;
 		}
 		if (strcmp(tok[i], "||") == 0 || strcmp(tok[i], "&&") == 0 ||
