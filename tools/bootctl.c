@@ -4,8 +4,9 @@
  * bootctl dispatches a static table of noun-verb commands ("host add",
  * "set-reinstall", ...).  The dispatcher parses the global options, finds
  * the verb, parses the verb's options, checks the argument count, loads
- * the configuration, decides who the caller is, opens the inventory and
- * calls the verb.  Every change goes through libboot, which validates it
+ * the configuration, decides who the caller is, opens the inventory,
+ * checks the caller may change the host a one-host verb names, and calls
+ * the verb.  Every change goes through libboot, which validates it
  * and applies it in one transaction with its audit row.
  *
  * bootctl is meant to be installed setgid bootd.  It identifies the caller
@@ -64,6 +65,7 @@
 #define VF_WRITE	0x02	/* opens the database read-write */
 #define VF_CREATE	0x04	/* creates the database (init) */
 #define VF_ADMIN	0x08	/* root or the admin group only */
+#define VF_HOST		0x10	/* changes the host argv[0]: see ctx->host */
 
 /* The parsed command line of one verb. */
 struct args {
@@ -88,6 +90,7 @@ struct ctx {
 	gid_t		*groups;	/* real gid and supplementary groups */
 	int		 ngroups;
 	bool		 admin;		/* root or in cfg->admin_group */
+	struct inv_host	*host;		/* VF_HOST: argv[0], authorized */
 	struct bootd_error err;		/* last libboot error */
 };
 
@@ -141,7 +144,7 @@ static const struct verb verbs[] = {
 	{ "host remove", 1, ARGS_ANY, VF_WRITE, 0, verb_host_remove,
 	    "HOST ...",
 	    "remove hosts with their NICs, attributes and tokens" },
-	{ "host rename", 2, 2, VF_WRITE, 0, verb_host_rename,
+	{ "host rename", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_rename,
 	    "HOST NEWFQDN",
 	    "change the FQDN of a host" },
 	{ "host show", 1, 1, 0, 0, verb_host_show,
@@ -150,22 +153,22 @@ static const struct verb verbs[] = {
 	{ "host list", 0, 0, 0, OPT_ENV, verb_host_list,
 	    "[--env ENV]",
 	    "list hosts" },
-	{ "host set-env", 2, 2, VF_WRITE, 0, verb_host_set_env,
+	{ "host set-env", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_env,
 	    "HOST ENV",
 	    "move a host to another environment" },
-	{ "host set-dist", 2, 2, VF_WRITE, 0, verb_host_set_dist,
+	{ "host set-dist", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_dist,
 	    "HOST DIST|-",
 	    "set the distribution of a host (\"-\" clears it)" },
-	{ "nic add", 2, 2, VF_WRITE, 0, verb_nic_add,
+	{ "nic add", 2, 2, VF_WRITE | VF_HOST, 0, verb_nic_add,
 	    "HOST MAC",
 	    "add a NIC to a host" },
 	{ "nic remove", 1, 1, VF_WRITE, 0, verb_nic_remove,
 	    "MAC",
 	    "remove a NIC (a host keeps at least one)" },
-	{ "attr set", 3, 3, VF_WRITE, 0, verb_attr_set,
+	{ "attr set", 3, 3, VF_WRITE | VF_HOST, 0, verb_attr_set,
 	    "HOST KEY VALUE",
 	    "set an attribute of a host ({{attr.KEY}} in templates)" },
-	{ "attr unset", 2, 2, VF_WRITE, 0, verb_attr_unset,
+	{ "attr unset", 2, 2, VF_WRITE | VF_HOST, 0, verb_attr_unset,
 	    "HOST KEY",
 	    "remove an attribute of a host" },
 	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP, verb_env_add,
@@ -819,13 +822,9 @@ verb_host_remove(struct ctx *ctx, struct args *a)
 static int
 verb_host_rename(struct ctx *ctx, struct args *a)
 {
-	struct inv_host *h;
 	enum bootd_err rc;
 
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = inv_host_rename(ctx->inv, h->fqdn, a->argv[1], &ctx->err);
-	inv_host_free(h);
+	rc = inv_host_rename(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -938,17 +937,12 @@ verb_host_list(struct ctx *ctx, struct args *a)
 static int
 verb_host_set_env(struct ctx *ctx, struct args *a)
 {
-	struct inv_host *h;
 	enum bootd_err rc;
 
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
+	if (env_for_change(ctx, a->argv[1]) != EXIT_OK)
 		return EXIT_FAIL;
-	if (env_for_change(ctx, a->argv[1]) != EXIT_OK) {
-		inv_host_free(h);
-		return EXIT_FAIL;
-	}
-	rc = inv_host_set_env(ctx->inv, h->fqdn, a->argv[1], &ctx->err);
-	inv_host_free(h);
+	rc = inv_host_set_env(ctx->inv, ctx->host->fqdn, a->argv[1],
+	    &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -956,28 +950,20 @@ static int
 verb_host_set_dist(struct ctx *ctx, struct args *a)
 {
 	const char *dist = a->argv[1];
-	struct inv_host *h;
 	enum bootd_err rc;
 
 	if (strcmp(dist, "-") == 0)
 		dist = NULL;
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = inv_host_set_dist(ctx->inv, h->fqdn, dist, &ctx->err);
-	inv_host_free(h);
+	rc = inv_host_set_dist(ctx->inv, ctx->host->fqdn, dist, &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
 static int
 verb_nic_add(struct ctx *ctx, struct args *a)
 {
-	struct inv_host *h;
 	enum bootd_err rc;
 
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = inv_nic_add(ctx->inv, h->fqdn, a->argv[1], &ctx->err);
-	inv_host_free(h);
+	rc = inv_nic_add(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -1000,27 +986,19 @@ verb_nic_remove(struct ctx *ctx, struct args *a)
 static int
 verb_attr_set(struct ctx *ctx, struct args *a)
 {
-	struct inv_host *h;
 	enum bootd_err rc;
 
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = inv_attr_set(ctx->inv, h->fqdn, a->argv[1], a->argv[2],
+	rc = inv_attr_set(ctx->inv, ctx->host->fqdn, a->argv[1], a->argv[2],
 	    &ctx->err);
-	inv_host_free(h);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
 static int
 verb_attr_unset(struct ctx *ctx, struct args *a)
 {
-	struct inv_host *h;
 	enum bootd_err rc;
 
-	if (host_for_change(ctx, a->argv[0], &h) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = inv_attr_unset(ctx->inv, h->fqdn, a->argv[1], &ctx->err);
-	inv_host_free(h);
+	rc = inv_attr_unset(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -1648,12 +1626,16 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
+	if ((v->flags & VF_HOST) &&
+	    (ret = host_for_change(&ctx, a.argv[0], &ctx.host)) != EXIT_OK)
+		goto out;
 	ret = v->fn(&ctx, &a);
 	if (fflush(stdout) != 0 && ret == EXIT_OK) {
 		warnmsg("writing output: %s", strerror(errno));
 		ret = EXIT_FAIL;
 	}
 out:
+	inv_host_free(ctx.host);
 	inv_close(ctx.inv);
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
