@@ -84,12 +84,13 @@ class VM:
     or "uefi" (OVMF + Debian's iPXE EFI ROM).  graphics=True gives the guest
     a VGA card without a display (memtest86+'s EFI build needs one).
     kernel, when given, boots that file directly (-kernel) instead of the
-    NIC's ROM, e.g. an ipxe.lkrn built by tools/build-ipxe.
+    NIC's ROM, e.g. an ipxe.lkrn built by tools/build-ipxe.  tftp names a
+    directory QEMU serves by TFTP (bootfile then a name in it).
     """
 
     def __init__(self, firmware, mac, http_port, workdir, bootfile,
                  name=None, graphics=False, kernel=None, memory=512,
-                 extra_forwards=()):
+                 extra_forwards=(), tftp=None):
         if firmware not in ROMS:
             raise ValueError("firmware must be bios or uefi")
         self.firmware = firmware
@@ -110,6 +111,8 @@ class VM:
         for guest_port, host_port in forwards:
             netdev += ",guestfwd=tcp:%s:%d-cmd:%s nc 127.0.0.1 %d" % (
                 GUEST_SERVER, guest_port, BUSYBOX, host_port)
+        if tftp:
+            netdev += ",tftp=" + tftp	# QEMU's TFTP server, read-only
         if bootfile:
             netdev += ",bootfile=" + bootfile
         rom = os.path.join(ROM_DIR, ROMS[firmware])
@@ -201,18 +204,24 @@ class VM:
         return "%s after %.0f s (%s)\n--- serial (tail)\n%s\n--- qemu stderr\n%s" % (
             self.name, self.elapsed(), self.accel, tail, self.stderr()[-1000:])
 
-    def wait_for(self, pattern, bound, exit_ok=False):
+    def wait_for(self, pattern, bound, fail=None):
         """
         Poll the serial log until the regular expression pattern matches;
-        return the match.  Raises VMError when QEMU exits first (unless
-        exit_ok and the pattern is then present) or after bound seconds.
+        return the match.  Raises VMError when QEMU exits first, when the
+        regular expression fail matches first, or after bound seconds.
         """
         rx = re.compile(pattern)
+        frx = re.compile(fail) if fail else None
         deadline = time.monotonic() + bound
         while True:
-            m = rx.search(self.serial())
+            text = self.serial()
+            m = rx.search(text)
             if m:
                 return m
+            f = frx.search(text) if frx else None
+            if f:
+                raise VMError("%r appeared before %r: %s" % (
+                    f.group(0), pattern, self.describe()))
             if not self.running():
                 m = rx.search(self.serial())
                 if m:

@@ -1,0 +1,465 @@
+"""test_build_ipxe.py - tools/build-ipxe: the embedded script, the make
+command lines, and the refusal of bad input
+
+Runs tools/build-ipxe with --print-script and --dry-run against a stand-in
+directory that has the files build-ipxe checks for (no iPXE code), so nothing
+is built.  The embedded script is also walked by a small model of iPXE's
+script semantics (labels, goto, && / ||, stop on failure) to show that every
+failure path ends in the local-boot branch or the shell, never in a loop.
+
+With BOOTD_IPXE_SRC=/path/to/ipxe (a checkout) a real build runs as well
+(several minutes the first time).  Otherwise that test is reported skipped.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("BOOTD_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(HERE))
+TOOL = os.path.join(SOURCE_DIR, "tools", "build-ipxe")
+CONFIG_DIR = os.path.join(SOURCE_DIR, "tools", "ipxe-config", "bootd")
+
+# What build-ipxe checks to recognise an iPXE checkout.
+IPXE_MARKERS = ("src/Makefile", "src/Makefile.housekeeping",
+                "src/core/exec.c", "src/config/general.h",
+                "src/config/named.h")
+
+
+def run(*args, env=None):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def fake_checkout(root):
+    for m in IPXE_MARKERS:
+        p = os.path.join(root, m)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write("")
+    return root
+
+
+def tree(root):
+    out = []
+    for d, _, files in os.walk(root):
+        out += [os.path.relpath(os.path.join(d, f), root) for f in files]
+    return sorted(out)
+
+
+# -- a model of the iPXE script language, enough for the embedded script --
+
+class Machine:
+    """
+    Runs a script the way iPXE's script.c/exec.c do: a line's commands
+    joined by && and || (left to right, sh-like), a failing line ends the
+    script, goto jumps to ":label".  Commands behave as `outcomes` says:
+    a dict of command name -> callable(args) -> bool (success).
+    Records the commands run; stops at "exit", "sanboot", "shell" when
+    they succeed, or after max_steps (a loop).
+    """
+
+    TERMINAL = ("exit", "shell")
+
+    def __init__(self, script, outcomes, max_steps=500):
+        self.lines = script.split("\n")
+        self.outcomes = outcomes
+        self.max_steps = max_steps
+        self.trace = []
+        self.vars = {"platform": "pcbios"}
+        self.end = None
+
+    def expand(self, tok):
+        def sub(m):
+            name = m.group(1).split(":")[0]
+            return str(self.vars.get(name, ""))
+        return re.sub(r"\$\{([^}]*)\}", sub, tok)
+
+    def command(self, argv):
+        name, args = argv[0], [self.expand(a) for a in argv[1:]]
+        self.trace.append(" ".join([name] + args))
+        if name == "goto":
+            return ("goto", args[0])
+        if name == "set":
+            key = args[0].split(":")[0]
+            self.vars[key] = int(args[1]) if ":int" in args[0] else args[1]
+            return True
+        if name == "inc":
+            self.vars[args[0]] = int(self.vars.get(args[0], 0)) + 1
+            return True
+        if name == "iseq":
+            return args[0] == args[1]
+        if name in ("echo", "sleep"):
+            return True
+        ok = self.outcomes.get(name, lambda a: True)(args)
+        if ok and name in self.TERMINAL:
+            return ("end", name)
+        if ok and name == "sanboot":
+            return ("end", "sanboot")
+        return ok
+
+    def run(self):
+        pc = 0
+        for _ in range(self.max_steps):
+            if pc >= len(self.lines):
+                self.end = "end of script"
+                return self
+            line = self.lines[pc].strip()
+            pc += 1
+            if not line or line.startswith("#") or line.startswith(":"):
+                continue
+            toks = line.split()
+            # Split into commands and operators; evaluate left to right.
+            status, op, cmd = None, None, []
+            jump = None
+            for t in toks + [None]:
+                if t in ("&&", "||", None):
+                    if cmd and (status is None or (op == "&&" and status)
+                                or (op == "||" and not status)):
+                        r = self.command(cmd)
+                        if isinstance(r, tuple):
+                            if r[0] == "goto":
+                                jump = r[1]
+                                break
+                            self.end = r[1]
+                            return self
+                        status = r
+                    elif not cmd and op == "||":
+                        status = True	# trailing "||": ignore failure
+                    op, cmd = t, []
+                else:
+                    cmd.append(t)
+            if jump is not None:
+                labels = [i for i, l in enumerate(self.lines)
+                          if l.strip() == ":" + jump]
+                if not labels:
+                    self.end = "missing label " + jump
+                    return self
+                pc = labels[0] + 1
+                continue
+            if status is False:
+                self.end = "script failed at: " + line
+                return self
+        self.end = "loop"
+        return self
+
+
+class EmbeddedScript(unittest.TestCase):
+
+    def script(self, url="https://boot.example.org"):
+        r = run("--url", url, "--print-script")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        return r.stdout
+
+    def test_shape(self):
+        s = self.script()
+        self.assertTrue(s.startswith("#!ipxe\n"), s[:20])
+        lines = s.splitlines()
+        chains = [l for l in lines if l.startswith("chain ")]
+        self.assertEqual(len(chains), 1, chains)
+        url = chains[0].split()[1]
+        self.assertTrue(url.startswith(
+            "https://boot.example.org/ipxe/v1/config?mac=${netX/mac}&"), url)
+        for part in ("platform=${platform}", "buildarch=${buildarch}",
+                     "uuid=${uuid}", "serial=${serial:uristring}",
+                     "manufacturer=${manufacturer:uristring}",
+                     "product=${product:uristring}"):
+            self.assertIn("&" + part, url)
+        # Every goto has its label; no line continues onto the next.
+        labels = {l[1:].split()[0] for l in lines if l.startswith(":")}
+        for l in lines:
+            for target in re.findall(r"\bgoto (\S+)", l):
+                self.assertIn(target, labels, l)
+            self.assertFalse(l.endswith("\\"), l)
+        self.assertIn("sanboot --no-describe --drive 0x80 ||", lines)
+        self.assertIn("iseq ${platform} efi && exit ||", lines)
+
+    def test_trailing_slash_dropped(self):
+        s = self.script("http://10.0.2.100:8080/boot/")
+        self.assertIn("chain http://10.0.2.100:8080/boot/ipxe/v1/config?",
+                      s)
+
+    def test_everything_works(self):
+        m = Machine(self.script(), {"chain": lambda a: True}).run()
+        self.assertEqual(m.end, "sanboot", m.trace)
+        self.assertEqual(sum(t.startswith("chain ") for t in m.trace), 1)
+
+    def test_server_down_is_bounded_then_local(self):
+        for platform, end in (("pcbios", "sanboot"), ("efi", "exit")):
+            m = Machine(self.script(), {"chain": lambda a: False})
+            m.vars["platform"] = platform
+            m.run()
+            self.assertEqual(m.end, end, m.trace)
+            chains = [t for t in m.trace if t.startswith("chain ")]
+            self.assertEqual(len(chains), 3, m.trace)
+            self.assertIn("echo bootd: boot server unreachable, booting "
+                          "from the local disk", m.trace)
+
+    def test_sanboot_fails_then_exit(self):
+        m = Machine(self.script(), {"chain": lambda a: False,
+                                    "sanboot": lambda a: False}).run()
+        self.assertEqual(m.end, "exit", m.trace)
+
+    def test_no_dhcp_is_bounded_then_shell(self):
+        m = Machine(self.script(), {"dhcp": lambda a: False}).run()
+        self.assertEqual(m.end, "shell", m.trace)
+        self.assertEqual(sum(t == "dhcp" for t in m.trace), 5, m.trace)
+        self.assertFalse(any(t.startswith("chain") for t in m.trace))
+        # Leaving the shell goes on to local boot.
+        m = Machine(self.script(), {"dhcp": lambda a: False,
+                                    "shell": lambda a: False}).run()
+        self.assertEqual(m.end, "sanboot", m.trace)
+
+    def test_dhcp_second_try(self):
+        tries = []
+
+        def dhcp(args):
+            tries.append(1)
+            return len(tries) >= 2
+        m = Machine(self.script(), {"dhcp": dhcp}).run()
+        self.assertEqual(m.end, "sanboot", m.trace)
+        self.assertEqual(len(tries), 2)
+
+
+class DryRun(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-build-ipxe-")
+        self.src = fake_checkout(os.path.join(self.tmp, "ipxe"))
+        self.out = os.path.join(self.tmp, "out")
+        self.ca = os.path.join(self.tmp, "ca.pem")
+        self.c1 = os.path.join(self.tmp, "c1.pem")
+        self.key = os.path.join(self.tmp, "client.key")
+        for p in (self.ca, self.c1, self.key):
+            with open(p, "w") as f:
+                f.write("-----BEGIN X-----\n-----END X-----\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def dry(self, *extra):
+        before = tree(self.src)
+        r = run("--src", self.src, "--url", "https://boot.example.org",
+                "--out", self.out, "--dry-run", *extra)
+        self.assertEqual(tree(self.src), before, "dry run wrote into --src")
+        self.assertFalse(os.path.exists(self.out), "dry run made --out")
+        return r
+
+    def make_lines(self, out):
+        return [l for l in out.splitlines() if l.startswith("make ")]
+
+    def test_default_targets(self):
+        r = self.dry("--trust", self.ca)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mk = self.make_lines(r.stdout)
+        self.assertEqual(len(mk), 2, r.stdout)
+        embed = os.path.join(self.src, "src/config/local/bootd/bootd.ipxe")
+        self.assertEqual(mk[0], "make -C %s/src -j1 CONFIG=bootd EMBED=%s "
+                         "TRUST=%s bin/ipxe.lkrn" % (self.src, embed, self.ca))
+        self.assertTrue(mk[1].endswith(" bin-x86_64-efi/ipxe.efi"), mk[1])
+        self.assertIn("CONFIG=bootd", mk[1])
+        # The script and the headers are shown.
+        self.assertIn("#!ipxe\n", r.stdout)
+        self.assertIn("chain https://boot.example.org/ipxe/v1/config?",
+                      r.stdout)
+        for h in sorted(os.listdir(CONFIG_DIR)):
+            with open(os.path.join(CONFIG_DIR, h)) as f:
+                self.assertIn(f.read(), r.stdout, h)
+            self.assertIn("src/config/local/bootd/" + h, r.stdout)
+        self.assertIn("%s/ipxe.lkrn" % self.out, r.stdout)
+        self.assertIn("%s/SHA256SUMS" % self.out, r.stdout)
+
+    def test_all_options(self):
+        rel_cert = os.path.relpath(self.c1)
+        r = self.dry("--trust", self.ca, "--cert", self.ca, "--cert",
+                     rel_cert, "--privkey", self.key, "-j", "3",
+                     "--targets", "undionly.kpxe,snponly.efi,ipxe.lkrn")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mk = self.make_lines(r.stdout)
+        self.assertEqual(len(mk), 2, r.stdout)
+        for line in mk:
+            self.assertIn(" -j3 ", line)
+            self.assertIn(" TRUST=%s " % self.ca, line)
+            # Relative paths become absolute: make runs in src/.
+            self.assertIn(" CERT=%s,%s " % (self.ca, self.c1), line)
+            self.assertIn(" PRIVKEY=%s " % self.key, line)
+        self.assertTrue(mk[0].endswith(" bin/undionly.kpxe bin/ipxe.lkrn"),
+                        mk[0])
+        self.assertTrue(mk[1].endswith(" bin-x86_64-efi/snponly.efi"), mk[1])
+
+    def test_uristring_and_header(self):
+        r = self.dry()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("#define DOWNLOAD_PROTO_HTTPS", r.stdout)
+        for cmd in ("PARAM_CMD", "CONSOLE_CMD", "CERT_CMD", "PING_CMD",
+                    "NSLOOKUP_CMD", "IMAGE_TRUST_CMD"):
+            self.assertRegex(r.stdout, r"(?m)^#define %s\b" % cmd)
+
+
+class Refusals(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-build-ipxe-")
+        self.src = fake_checkout(os.path.join(self.tmp, "ipxe"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def refused(self, args, code, pattern):
+        r = run(*args)
+        self.assertEqual(r.returncode, code, (args, r.stdout, r.stderr))
+        self.assertEqual(r.stdout, "", args)
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("build-ipxe: "), lines[0])
+        self.assertRegex(lines[0], pattern)
+        return lines[0]
+
+    def test_bad_urls(self):
+        cases = [
+            ("http://x/${foo}", r"\$\{"),
+            ("http://x/${net0/mac}", r"\$\{"),
+            ("http://boot example.org", "whitespace"),
+            ("http://x/\tq", "control character"),
+            ("http://x/a#b", "#"),
+            ("http://x/a;b", ";"),
+            ("http://x/a\nchain http://evil/", "control character"),
+            ("http://x/a\rb", "control character"),
+            ("http://x/a&&b", "query|&&"),
+            ("http://x/a||b", r"\|\|"),
+            ("http://x/'a'", "quote"),
+            ('http://x/"a"', "quote"),
+            ("http://x/a\\", "backslash"),
+            ("http://x/a?mac=1", "query"),
+            ("ftp://x/", "http:// or https://"),
+            ("boot.example.org", "http:// or https://"),
+            ("http://", "scheme://host"),
+            ("http://ex_ample/", "scheme://host"),
+            ("http://x:99999999/", "scheme://host"),
+            ("", "required|empty"),
+        ]
+        for url, pattern in cases:
+            for mode in ("--dry-run", "--print-script"):
+                with self.subTest(url=url, mode=mode):
+                    self.refused(["--src", self.src, "--url", url, mode], 2,
+                                 pattern)
+
+    def test_good_urls(self):
+        for url in ("http://10.0.2.100", "https://boot.example.org:8443/",
+                    "https://[2001:db8::1]/bootd", "http://a-b.example/x_y~z"):
+            with self.subTest(url=url):
+                r = run("--src", self.src, "--url", url, "--dry-run")
+                self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_src(self):
+        self.refused(["--url", "http://x", "--dry-run"], 2, "--src is required")
+        self.refused(["--src", os.path.join(self.tmp, "nope"), "--url",
+                      "http://x", "--dry-run"], 2, "no such directory")
+        os.makedirs(os.path.join(self.tmp, "other", "src"))
+        self.refused(["--src", os.path.join(self.tmp, "other"), "--url",
+                      "http://x", "--dry-run"], 2,
+                     "does not look like an iPXE checkout")
+        os.unlink(os.path.join(self.src, "src", "core", "exec.c"))
+        self.refused(["--src", self.src, "--url", "http://x", "--dry-run"],
+                     2, r"no src/core/exec\.c")
+
+    def test_other_usage_errors(self):
+        base = ["--src", self.src, "--url", "http://x", "--dry-run"]
+        self.refused(["--src", self.src, "--dry-run"], 2, "--url is required")
+        self.refused(base + ["--trust", os.path.join(self.tmp, "none.pem")],
+                     2, "no such file")
+        self.refused(base + ["--targets", "ipxe.iso"], 2, "unknown target")
+        self.refused(base + ["--targets", "ipxe.efi,ipxe.efi"], 2, "twice")
+        self.refused(base + ["-j", "zero"], 2, "positive number")
+        self.refused(base + ["-j", "0"], 2, "positive number")
+        self.refused(base + ["--bogus"], 2, "unknown option")
+        self.refused(base + ["stray"], 2, "unexpected argument")
+        self.refused(base + ["--cert"], 2, "needs an argument")
+        key = os.path.join(self.tmp, "k.pem")
+        open(key, "w").close()
+        self.refused(base + ["--privkey", key], 2, "needs the matching")
+        comma = os.path.join(self.tmp, "a,b.pem")
+        open(comma, "w").close()
+        self.refused(base + ["--cert", comma], 2, "commas")
+
+    def test_missing_build_tools(self):
+        # A PATH with what the script itself uses, but no compiler, make
+        # or perl: a real build must stop before touching --src.
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        for tool in ("bash", "dirname", "cat", "grep", "wc", "tr", "sort",
+                     "basename", "date", "mkdir", "cp", "mv", "sha256sum",
+                     "cut", "pwd", "env"):
+            p = shutil.which(tool)
+            if p:
+                os.symlink(p, os.path.join(bindir, tool))
+        env = dict(os.environ, PATH=bindir)
+        before = tree(self.src)
+        r = subprocess.run(["bash", TOOL, "--src", self.src, "--url",
+                            "http://x", "--out", os.path.join(self.tmp, "o")],
+                           capture_output=True, text=True, env=env,
+                           timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertRegex(r.stderr, r"missing build dependencies.*apt-get "
+                         r"install .*gcc")
+        self.assertIn("make", r.stderr)
+        self.assertEqual(tree(self.src), before)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "o")))
+
+    def test_help(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--dry-run", r.stdout)
+
+
+@unittest.skipUnless(os.environ.get("BOOTD_IPXE_SRC"),
+                     "BOOTD_IPXE_SRC (an iPXE checkout) not set; no real build")
+class RealBuild(unittest.TestCase):
+    """A real build of ipxe.lkrn and ipxe.efi from $BOOTD_IPXE_SRC."""
+
+    def test_build(self):
+        src = os.environ["BOOTD_IPXE_SRC"]
+        tmp = tempfile.mkdtemp(prefix="bootd-build-ipxe-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        out = os.path.join(tmp, "out")
+        r = subprocess.run(
+            ["nice", "-n", "19", TOOL, "--src", src, "--url",
+             "http://10.0.2.100", "--out", out, "-j",
+             os.environ.get("BOOTD_IPXE_JOBS", "1")],
+            capture_output=True, text=True, timeout=3600)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertIn("build-ipxe: images in %s:" % out, r.stdout)
+        sums = {}
+        with open(os.path.join(out, "SHA256SUMS")) as f:
+            for line in f:
+                digest, name = line.split()
+                sums[name] = digest
+        self.assertEqual(sorted(sums), ["ipxe.efi", "ipxe.lkrn"])
+        for name, digest in sums.items():
+            with open(os.path.join(out, name), "rb") as f:
+                data = f.read()
+            self.assertEqual(hashlib.sha256(data).hexdigest(), digest)
+        with open(os.path.join(out, "ipxe.efi"), "rb") as f:
+            efi = f.read()
+        self.assertEqual(efi[:2], b"MZ")
+        # The EFI image is not compressed: the script is in it verbatim.
+        self.assertIn(b"http://10.0.2.100/ipxe/v1/config?mac=${netX/mac}",
+                      efi)
+
+
+if __name__ == "__main__":
+    if not os.access(TOOL, os.X_OK):
+        print("skipped: %s is not there or not executable" % TOOL)
+        sys.exit(1)
+    if not os.environ.get("BOOTD_IPXE_SRC"):
+        print("skipped: real iPXE build (set BOOTD_IPXE_SRC=/path/to/ipxe "
+              "to run it)")
+    unittest.main(verbosity=2)
