@@ -309,6 +309,39 @@ run_int(struct inv *inv, sqlite3_stmt *s, int64_t *v, const char *what,
 }
 
 /*
+ * Run statement id, which returns no row, with ?1 bound to text.  what
+ * names it in errors.
+ */
+static enum bootd_err
+run_text(struct inv *inv, enum stmt id, const char *text, const char *what,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, id, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, text);
+	return run(inv, s, what, err);
+}
+
+/*
+ * Run statement id, which returns no row, with ?1 bound to the row id of a
+ * host and ?2 to text.  what names it in errors.
+ */
+static enum bootd_err
+run_host(struct inv *inv, enum stmt id, int64_t host, const char *text,
+    const char *what, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, id, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, host);
+	bind_text(s, 2, text);
+	return run(inv, s, what, err);
+}
+
+/*
  * Step s (bound) to its first row.  BOOTD_OK leaves s on that row for the
  * caller to read and then reset; otherwise s is reset and the result is
  * BOOTD_ENOTFOUND (no row, err untouched) or a database error named by
@@ -1256,10 +1289,8 @@ insert_nic(struct inv *inv, int64_t host, const char *mac,
 	if ((rc = run(inv, s, "add NIC", err)) != BOOTD_OK)
 		return rc;
 	/* A MAC that becomes a host's is no longer "discovered". */
-	if ((s = stmt(inv, S_DISC_DELETE, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, mac);
-	return run(inv, s, "update discovered MACs", err);
+	return run_text(inv, S_DISC_DELETE, mac, "update discovered MACs",
+	    err);
 }
 
 /* fill for read_rows() and env_get(): a new struct inv_env *. */
@@ -1422,7 +1453,6 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 {
 	char low[FQDN_BUF];
 	struct href ref;
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = valid_fqdn(newfqdn, err)) != BOOTD_OK)
@@ -1435,11 +1465,8 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 		    "called %s", ref.fqdn, low);
 	if ((rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_HOST_RENAME, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, low);
-	if ((rc = run(inv, s, "rename host", err)) != BOOTD_OK)
+	if ((rc = run_host(inv, S_HOST_RENAME, ref.id, low, "rename host",
+	    err)) != BOOTD_OK)
 		return rc;
 	return audit(inv, time(NULL), "host-rename", low, ref.fqdn, low, err);
 }
@@ -1461,7 +1488,6 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 {
 	struct href ref;
 	struct inv_host *h;
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
@@ -1472,13 +1498,8 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_HOST_SET_ENV, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, env);
-	if ((rc = run(inv, s, "set environment", err)) != BOOTD_OK)
+	if ((rc = run_host(inv, S_HOST_SET_ENV, ref.id, env,
+	    "set environment", err)) != BOOTD_OK)
 		goto out;
 	{
 		char o[80], n[80];
@@ -1511,7 +1532,6 @@ host_set_dist(struct inv *inv, const char *host, const char *dist,
 	struct href ref;
 	struct inv_host *h = NULL;
 	struct inv_dist *d = NULL;
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 	char o[80], n[80];
 
@@ -1534,13 +1554,8 @@ host_set_dist(struct inv *inv, const char *host, const char *dist,
 		if ((rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK)
 			goto out;
 	}
-	if ((s = stmt(inv, S_HOST_SET_DIST, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, dist);
-	if ((rc = run(inv, s, "set distribution", err)) != BOOTD_OK)
+	if ((rc = run_host(inv, S_HOST_SET_DIST, ref.id, dist,
+	    "set distribution", err)) != BOOTD_OK)
 		goto out;
 	snprintf(o, sizeof(o), "dist=%s", h->dist != NULL ? h->dist : "-");
 	snprintf(n, sizeof(n), "dist=%s", dist != NULL ? dist : "-");
@@ -1618,10 +1633,8 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	if (n <= 1)
 		return bootd_error_set(err, BOOTD_EINVAL, "MAC %s is the last "
 		    "NIC of host %s; remove the host instead", canon, ref.fqdn);
-	if ((s = stmt(inv, S_NIC_DELETE, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, canon);
-	if ((rc = run(inv, s, "remove NIC", err)) != BOOTD_OK)
+	if ((rc = run_text(inv, S_NIC_DELETE, canon, "remove NIC", err)) !=
+	    BOOTD_OK)
 		return rc;
 	return audit(inv, time(NULL), "nic-remove", ref.fqdn, canon, NULL,
 	    err);
@@ -1760,7 +1773,6 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 	struct inv_host *h = NULL;
 	struct inv_dist *d = NULL;
 	struct buf o = { 0 };
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
@@ -1784,13 +1796,8 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 			goto out;
 		}
 	}
-	if ((s = stmt(inv, S_ATTR_DELETE, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, ref.id);
-	bind_text(s, 2, key);
-	if ((rc = run(inv, s, "unset attribute", err)) != BOOTD_OK)
+	if ((rc = run_host(inv, S_ATTR_DELETE, ref.id, key, "unset attribute",
+	    err)) != BOOTD_OK)
 		goto out;
 	rc = buf_failed(&o) ? nomem(err) : audit(inv, time(NULL),
 	    "attr-unset", ref.fqdn, buf_str(&o), NULL, err);
@@ -1882,12 +1889,8 @@ env_remove(struct inv *inv, const char *name, struct bootd_error *err)
 		    "used by %lld host%s", name, (long long)n, n > 1 ? "s" : "");
 		goto out;
 	}
-	if ((s = stmt(inv, S_ENV_DELETE, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	bind_text(s, 1, name);
-	if ((rc = run(inv, s, "remove environment", err)) != BOOTD_OK)
+	if ((rc = run_text(inv, S_ENV_DELETE, name, "remove environment",
+	    err)) != BOOTD_OK)
 		goto out;
 	snprintf(o, sizeof(o), "group=%s", e->group);
 	rc = audit(inv, time(NULL), "env-remove", name, o, NULL, err);
@@ -2063,12 +2066,8 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
 	if ((rc = run(inv, s, "update distribution", err)) != BOOTD_OK)
 		goto out;
-	if ((s = stmt(inv, S_INITRD_DELETE, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	bind_text(s, 1, d->name);
-	if ((rc = run(inv, s, "update initrds", err)) != BOOTD_OK ||
+	if ((rc = run_text(inv, S_INITRD_DELETE, d->name, "update initrds",
+	    err)) != BOOTD_OK ||
 	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
 		goto out;
 	/* Hosts about to install it must have what its templates use. */
@@ -2142,12 +2141,8 @@ dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
 		    total > n ? ", ..." : "");
 		goto out;
 	}
-	if ((s = stmt(inv, S_DIST_DELETE, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	bind_text(s, 1, name);
-	if ((rc = run(inv, s, "remove distribution", err)) != BOOTD_OK)
+	if ((rc = run_text(inv, S_DIST_DELETE, name, "remove distribution",
+	    err)) != BOOTD_OK)
 		goto out;
 	describe_dist(old, &o);
 	rc = buf_failed(&o) ? nomem(err) : audit(inv, time(NULL),
