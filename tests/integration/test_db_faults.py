@@ -239,5 +239,37 @@ class DbFaults(unittest.TestCase):
         self.assert_healthy()
 
 
+class NoInventory(unittest.TestCase):
+    def test_starts_without_inventory_and_picks_it_up(self):
+        """
+        bootd starts with no database file at all (before `bootctl init`):
+        it serves local boot with 503 health, creates nothing, and answers
+        from the inventory as soon as it exists.
+        """
+        tmp = harness.tempfile.mkdtemp(prefix="bootd-nodb-")
+        os.chmod(tmp, 0o755)          # bootd's workers run as nobody
+        db = os.path.join(tmp, "db", "bootd.db")
+        try:
+            with harness.BootServer(db=db) as s:
+                self.assertFalse(os.path.exists(db))
+                st, body = s.config_script(HOST[1])
+                self.assertEqual(st, 200)
+                self.assertNotRegex(body, r"(?m)^\s*(kernel|initrd)")
+                self.assertIn("sanboot --no-describe --drive 0x80", body)
+                self.assertEqual(s.get("/ipxe/v1/health")[0], 503)
+                self.assertFalse(os.path.exists(db))
+                s.bootctl("init")
+                s.add_dist("debian-12")
+                s.bootctl("host", "add", *HOST, "--dist", "debian-12")
+                s.bootctl("set-reinstall", HOST[0], "--dist", "debian-12")
+                st = eventually(lambda: s.get("/ipxe/v1/health")[0],
+                                lambda x: x == 200)
+                self.assertEqual(st, 200)
+                st, body = s.config_script(HOST[1])
+                self.assertEqual(default_entry(body), "install")
+        finally:
+            harness.shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
