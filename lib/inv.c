@@ -1978,6 +1978,24 @@ check_dist(const struct inv_dist *d, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Run statement id (S_DIST_INSERT or S_DIST_UPDATE) with d's name, kernel
+ * and command line.  what names it in errors.
+ */
+static enum bootd_err
+run_dist(struct inv *inv, enum stmt id, const struct inv_dist *d,
+    const char *what, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(inv, id, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, d->name);
+	bind_text(s, 2, d->kernel);
+	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
+	return run(inv, s, what, err);
+}
+
 static enum bootd_err
 insert_initrds(struct inv *inv, const struct inv_dist *d,
     struct bootd_error *err)
@@ -2003,7 +2021,6 @@ dist_add(struct inv *inv, const struct inv_dist *d, struct bootd_error *err)
 {
 	struct inv_dist *old = NULL;
 	struct buf b = { 0 };
-	sqlite3_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = check_dist(d, err)) != BOOTD_OK)
@@ -2015,14 +2032,9 @@ dist_add(struct inv *inv, const struct inv_dist *d, struct bootd_error *err)
 		    "already exists", d->name);
 	if (rc != BOOTD_ENOTFOUND)
 		return rc;
-	if ((s = stmt(inv, S_DIST_INSERT, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, d->name);
-	bind_text(s, 2, d->kernel);
-	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
-	if ((rc = run(inv, s, "add distribution", err)) != BOOTD_OK)
-		return rc;
-	if ((rc = insert_initrds(inv, d, err)) != BOOTD_OK)
+	if ((rc = run_dist(inv, S_DIST_INSERT, d, "add distribution",
+	    err)) != BOOTD_OK ||
+	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
 		return rc;
 	describe_dist(d, &b);
 	rc = buf_failed(&b) ? nomem(err) : audit(inv, time(NULL), "dist-add",
@@ -2057,16 +2069,9 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 		return rc;
 	if ((rc = load_dist(inv, d->name, &old, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_DIST_UPDATE, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto out;
-	}
-	bind_text(s, 1, d->name);
-	bind_text(s, 2, d->kernel);
-	bind_text(s, 3, d->cmdline != NULL ? d->cmdline : "");
-	if ((rc = run(inv, s, "update distribution", err)) != BOOTD_OK)
-		goto out;
-	if ((rc = run_text(inv, S_INITRD_DELETE, d->name, "update initrds",
+	if ((rc = run_dist(inv, S_DIST_UPDATE, d, "update distribution",
+	    err)) != BOOTD_OK ||
+	    (rc = run_text(inv, S_INITRD_DELETE, d->name, "update initrds",
 	    err)) != BOOTD_OK ||
 	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
 		goto out;
