@@ -266,8 +266,11 @@ class BootServer:
         }
         if not self.is_root:
             # No privilege drop happens; leave user/group at their defaults.
+            # bootctl lets the admin group change everything: make that
+            # this user's group.
             for k in ("user", "group"):
                 del self.config["daemon"][k]
+            self.config["admin_group"] = grp.getgrgid(os.getegid()).gr_name
         if config:
             self.config = deep_merge(self.config, config)
         try:
@@ -643,8 +646,9 @@ class BootServer:
         """Run bootctl --db DB ARGS; returns the CompletedProcess (text)."""
         if not have_binary("bootctl"):
             raise HarnessError("no bootctl at %s" % binary("bootctl"))
-        r = subprocess.run([binary("bootctl"), "--db", db or self.db,
-                            *args], capture_output=True, text=True,
+        r = subprocess.run([binary("bootctl"), "-c", self.conf_path,
+                            "--db", db or self.db, *args],
+                           capture_output=True, text=True,
                            env=run_env(), stdin=subprocess.DEVNULL)
         if SANITIZER_RE.search(r.stderr):
             raise HarnessError("sanitizer report from bootctl %s:\n%s" % (
