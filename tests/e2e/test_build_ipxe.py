@@ -422,6 +422,8 @@ class Refusals(unittest.TestCase):
 
 @unittest.skipUnless(os.environ.get("BOOTD_IPXE_SRC"),
                      "BOOTD_IPXE_SRC (an iPXE checkout) not set; no real build")
+@unittest.skipIf(os.environ.get("BOOTD_SANITIZE") == "1",
+                 "sanitizer build: the real iPXE build runs in the normal build")
 class RealBuild(unittest.TestCase):
     """A real build of ipxe.lkrn and ipxe.efi from $BOOTD_IPXE_SRC."""
 
