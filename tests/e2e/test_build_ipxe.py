@@ -46,6 +46,14 @@ def fake_checkout(root):
     return root
 
 
+def make_cert(cert, key):
+    """A throw-away self-signed EC certificate and its key."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                    "-subj", "/CN=build-ipxe test", "-keyout", key,
+                    "-out", cert], check=True, capture_output=True)
+
+
 def tree(root):
     out = []
     for d, _, files in os.walk(root):
@@ -237,9 +245,8 @@ class DryRun(unittest.TestCase):
         self.ca = os.path.join(self.tmp, "ca.pem")
         self.c1 = os.path.join(self.tmp, "c1.pem")
         self.key = os.path.join(self.tmp, "client.key")
-        for p in (self.ca, self.c1, self.key):
-            with open(p, "w") as f:
-                f.write("-----BEGIN X-----\n-----END X-----\n")
+        make_cert(self.ca, os.path.join(self.tmp, "ca.key"))
+        make_cert(self.c1, self.key)
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -343,6 +350,9 @@ class Refusals(unittest.TestCase):
             ("http://", "scheme://host"),
             ("http://ex_ample/", "scheme://host"),
             ("http://x:99999999/", "scheme://host"),
+            ("http://x:65536/", "port outside"),
+            ("http://x:0", "port outside"),
+            ("https://[2001:db8::1]:70000/", "port outside"),
             ("", "required|empty"),
         ]
         for url, pattern in cases:
@@ -353,6 +363,7 @@ class Refusals(unittest.TestCase):
 
     def test_good_urls(self):
         for url in ("http://10.0.2.100", "https://boot.example.org:8443/",
+                    "http://x:65535",
                     "https://[2001:db8::1]/bootd", "http://a-b.example/x_y~z"):
             with self.subTest(url=url):
                 r = run("--src", self.src, "--url", url, "--dry-run")
@@ -382,9 +393,17 @@ class Refusals(unittest.TestCase):
         self.refused(base + ["--bogus"], 2, "unknown option")
         self.refused(base + ["stray"], 2, "unexpected argument")
         self.refused(base + ["--cert"], 2, "needs an argument")
-        key = os.path.join(self.tmp, "k.pem")
-        open(key, "w").close()
+        cert, key = (os.path.join(self.tmp, f) for f in ("c.pem", "k.pem"))
+        make_cert(cert, key)
         self.refused(base + ["--privkey", key], 2, "needs the matching")
+        self.refused(base + ["--trust", key], 2, "not a PEM certificate")
+        self.refused(base + ["--cert", cert, "--privkey", cert], 2,
+                     "not a PEM private key")
+        junk = os.path.join(self.tmp, "junk.pem")
+        with open(junk, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64\n"
+                    "-----END CERTIFICATE-----\n")
+        self.refused(base + ["--cert", junk], 2, "not a PEM certificate")
         comma = os.path.join(self.tmp, "a,b.pem")
         open(comma, "w").close()
         self.refused(base + ["--cert", comma], 2, "commas")
