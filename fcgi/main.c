@@ -402,43 +402,41 @@ main(int argc, char *argv[])
 	}
 	blog_init(cfg);
 
-	if ((fd = listen_inherited()) == -2) {
-		cfg_free(cfg);
-		return 1;
-	}
+	status = 1;
+	if ((fd = listen_inherited()) == -2)
+		goto out;
 	if (fd >= 0)
 		blog_info("using the socket passed by systemd");
 	else {
 		if (listen_parse(cfg->daemon.listen, &la) == -1 ||
-		    (fd = listen_open(cfg, &la)) == -1) {
-			cfg_free(cfg);
-			return 1;
-		}
+		    (fd = listen_open(cfg, &la)) == -1)
+			goto out;
 		blog_info("listening on %s", cfg->daemon.listen);
 		if (la.family == AF_UNIX &&
 		    (unlink_path = strdup(la.path)) == NULL) {
 			blog_fatal("strdup: out of memory");
-			return 1;
+			unlink(la.path);
+			goto out;
 		}
 	}
 	if (set_nonblock(fd) == -1) {
 		blog_fatal("fcntl(listen socket, O_NONBLOCK): %s",
 		    strerror(errno));
-		return 1;
+		goto out;
 	}
 	if (metrics_init() == -1) {
 		blog_fatal("mmap(metrics): %s", strerror(errno));
-		return 1;
+		goto out;
 	}
-	if (drop_privileges(cfg) == -1) {
-		if (unlink_path != NULL)
-			unlink(unlink_path);
-		return 1;
-	}
+	if (drop_privileges(cfg) == -1)
+		goto out;
 
-	status = master_run(cfg, cfgpath, fd);
-
-	close(fd);
+	status = master_run(cfg, cfgpath, fd);	/* takes cfg */
+	cfg = NULL;
+out:
+	cfg_free(cfg);
+	if (fd >= 0)
+		close(fd);
 	if (unlink_path != NULL && unlink(unlink_path) == -1 &&
 	    errno != ENOENT)
 		blog_debug("unlink(%s): %s", unlink_path, strerror(errno));

@@ -150,7 +150,7 @@ metrics_write(struct buf *out, const struct inv_counts *c)
 		    action_names[i], (uintmax_t)get(&m->scripts[i]));
 
 	header(out, "bootd_request_duration_seconds", "histogram",
-	    "Time from reading a request to having sent its answer.");
+	    "Time from reading a request to having written its answer.");
 	cum = 0;
 	for (i = 0; i < NBUCKETS; i++) {
 		cum += get(&m->bucket[i]);

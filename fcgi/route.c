@@ -523,14 +523,18 @@ route_handle(struct worker *w, FCGX_Request *req)
 	}
 
 	respond(w, req, &r);
-	FCGX_Finish_r(req);		/* the answer is out */
+	/*
+	 * Count before the answer leaves, so that whoever has read the answer
+	 * finds it counted.
+	 */
 	us = elapsed_us(&start);
-
 	if (r.script)
 		metrics_script(r.action);
+	metrics_request(r.route, r.status, us);
+	FCGX_Finish_r(req);		/* the answer is out */
+
 	if (r.record)
 		record_boot(w, &r);
-	metrics_request(r.route, r.status, us);
 
 	if (r.route == METRICS_ROUTE_CONFIG)
 		blog_info("mac=%s host=%s action=%s status=%d us=%ju%s%s",

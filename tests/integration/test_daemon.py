@@ -1,0 +1,420 @@
+"""
+The bootd process itself, spoken to over FastCGI without nginx: startup
+checks (stale, live and foreign socket files, a busy TCP port, a root
+worker user, -t), a request in flight across SIGTERM, the drain timeout,
+max_requests recycling, back-off when workers die in a loop, the done form
+body limits and the shape of the metrics exposition.
+"""
+
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import harness  # noqa: E402
+from harness import eventually  # noqa: E402
+
+IS_ROOT = os.geteuid() == 0
+MAC = "52:54:00:12:34:56"
+
+# FastCGI record types.
+BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
+
+
+def record(rtype, content, rid=1):
+    return struct.pack("!BBHHBx", 1, rtype, rid, len(content), 0) + content
+
+
+def nv(name, value):
+    def length(b):
+        return bytes([len(b)]) if len(b) < 128 else \
+            struct.pack("!I", len(b) | 0x80000000)
+    n, v = name.encode(), value.encode()
+    return length(n) + length(v) + n + v
+
+
+def request_bytes(method, path, query="", body=b"", ctype=None):
+    """The records of one FastCGI request (params, then stdin)."""
+    params = nv("REQUEST_METHOD", method) + nv("DOCUMENT_URI", path) + \
+        nv("SCRIPT_NAME", path) + nv("QUERY_STRING", query)
+    if body or method == "POST":
+        params += nv("CONTENT_LENGTH", str(len(body)))
+    if ctype:
+        params += nv("CONTENT_TYPE", ctype)
+    out = record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, params) \
+        + record(PARAMS, b"")
+    for i in range(0, len(body), 8000):
+        out += record(STDIN, body[i:i + 8000])
+    return out + record(STDIN, b"")
+
+
+def read_response(sock):
+    """(status, headers dict, body) of the answer on sock."""
+    data = b""
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            break
+        data += b
+    out, i = b"", 0
+    while i + 8 <= len(data):
+        _, rtype, _, ln, pad = struct.unpack("!BBHHBx", data[i:i + 8])
+        i += 8
+        if rtype == STDOUT:
+            out += data[i:i + ln]
+        i += ln + pad
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode().split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    status = int(headers.get("status", "0").split()[0])
+    return status, headers, body.decode()
+
+
+class Daemon:
+    """bootd on a unix socket in a temporary directory."""
+
+    def __init__(self, **daemon):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-daemon-test-")
+        os.chmod(self.tmp, 0o755)
+        self.socket = os.path.join(self.tmp, "bootd.sock")
+        self.db = os.path.join(self.tmp, "bootd.db")
+        self.conf = os.path.join(self.tmp, "bootd.json")
+        self.log_path = os.path.join(self.tmp, "bootd.log")
+        self.proc = None
+        d = {"listen": "unix:" + self.socket, "socket_owner": "",
+             "socket_group": "", "socket_mode": "0600", "workers": 2,
+             "drain_timeout": 10, "log": "stderr", "log_level": "debug"}
+        if IS_ROOT:
+            d.update(user="nobody", group="nogroup")
+        d.update(daemon)
+        self.config = {"database": self.db, "daemon": d,
+                       "menu": {"base_url": "http://127.0.0.1"}}
+        self.write_config()
+        bootctl = harness.binary("bootctl")
+        subprocess.run([bootctl, "--db", self.db, "init"], check=True,
+                       capture_output=True, env=harness.run_env())
+        subprocess.run([bootctl, "--db", self.db, "host", "add",
+                        "web1.example.org", MAC], check=True,
+                       capture_output=True, env=harness.run_env())
+        if IS_ROOT:
+            uid = pwd.getpwnam("nobody").pw_uid
+            gid = grp.getgrnam("nogroup").gr_gid
+            for name in os.listdir(self.tmp):
+                os.chown(os.path.join(self.tmp, name), uid, gid)
+            os.chown(self.tmp, uid, gid)
+
+    def write_config(self):
+        with open(self.conf, "w") as f:
+            json.dump(self.config, f)
+
+    def run(self, *args):
+        """Run bootd to completion (for failing starts and -t)."""
+        return subprocess.run([harness.binary("bootd"), "-c", self.conf]
+                              + list(args), capture_output=True, text=True,
+                              env=harness.run_env(), timeout=60)
+
+    def start(self, wait=True):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [harness.binary("bootd"), "-c", self.conf],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+            env=harness.run_env())
+        if wait:
+            eventually(lambda: self.workers() if os.path.exists(self.socket)
+                       else [], lambda w: len(w) >= 1)
+        return self
+
+    def workers(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return sorted(int(p) for p in out.split())
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(self.socket)
+        return s
+
+    def call(self, method, path, query="", body=b"", ctype=None):
+        with self.connect() as s:
+            s.sendall(request_bytes(method, path, query, body, ctype))
+            return read_response(s)
+
+    def metrics(self):
+        st, _, body = self.call("GET", "/ipxe/v1/metrics")
+        assert st == 200, body
+        return body
+
+    def metric(self, name):
+        m = re.search(r"(?m)^%s (\S+)$" % re.escape(name), self.metrics())
+        return float(m.group(1)) if m else None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+        if self.proc is not None and not self.log.closed:
+            self.log.close()
+        return self.proc.returncode if self.proc is not None else None
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(60)
+        if self.proc is not None and not self.log.closed:
+            self.log.close()
+        text = self.log_text() if os.path.exists(self.log_path) else ""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return text
+
+
+@unittest.skipUnless(harness.have_binary("bootd") and
+                     harness.have_binary("bootctl"), "bootd not built")
+class Startup(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon()
+
+    def tearDown(self):
+        log = self.d.close()
+        self.assertIsNone(harness.SANITIZER_RE.search(log), log)
+
+    def test_check_mode(self):
+        r = self.d.run("-t")
+        self.assertEqual((r.returncode, r.stdout), (0,
+                         "bootd: configuration ok\n"), r.stderr)
+        self.d.config["database"] = os.path.join(self.d.tmp, "missing.db")
+        self.d.write_config()
+        r = self.d.run("-t")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertIn("missing.db", r.stderr)
+        self.assertFalse(os.path.exists(self.d.config["database"]))
+
+    def test_usage(self):
+        r = self.d.run("-h")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: bootd", r.stdout)
+        r = self.d.run("-x")
+        self.assertEqual(r.returncode, 2)
+
+    def test_stale_socket_replaced(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(self.d.socket)
+        s.close()                   # the file stays, nobody listens
+        self.d.start()
+        st, _, body = self.d.call("GET", "/ipxe/v1/health")
+        self.assertEqual(st, 200, body)
+        self.assertIn("replaced stale socket", self.d.log_text())
+        self.assertEqual(self.d.stop(), 0)
+        self.assertFalse(os.path.exists(self.d.socket))
+
+    def test_live_socket_refused(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(self.d.socket)
+        s.listen(1)
+        try:
+            r = self.d.run()
+        finally:
+            s.close()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("in use by a running server", r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
+    def test_foreign_file_refused(self):
+        with open(self.d.socket, "w") as f:
+            f.write("not a socket\n")
+        r = self.d.run()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not a socket", r.stderr)
+        with open(self.d.socket) as f:
+            self.assertEqual(f.read(), "not a socket\n")
+
+    def test_busy_tcp_port(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            self.d.config["daemon"]["listen"] = "127.0.0.1:%d" % port
+            self.d.write_config()
+            r = self.d.run()
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"bind\(127\.0\.0\.1:%d\): " % port)
+
+    @unittest.skipUnless(IS_ROOT, "needs root")
+    def test_root_workers_refused(self):
+        self.d.config["daemon"]["user"] = "root"
+        self.d.write_config()
+        r = self.d.run()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refusing to run workers as root", r.stderr)
+        self.assertFalse(os.path.exists(self.d.socket))
+
+
+@unittest.skipUnless(harness.have_binary("bootd") and
+                     harness.have_binary("bootctl"), "bootd not built")
+class Process(unittest.TestCase):
+    def tearDown(self):
+        log = self.d.close()
+        self.assertIsNone(harness.SANITIZER_RE.search(log), log)
+
+    def test_request_in_flight_across_sigterm(self):
+        self.d = Daemon(workers=1).start()
+        data = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
+        worker = self.d.workers()[0]
+        fds = len(os.listdir("/proc/%d/fd" % worker))
+        with self.d.connect() as s:
+            s.sendall(data[:20])
+            # The worker accepted (one more fd) and waits for the rest.
+            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
+                       lambda n: n > fds)
+            self.d.proc.send_signal(signal.SIGTERM)
+            eventually(self.d.log_text, lambda l: "stopping" in l)
+            s.sendall(data[20:])
+            st, h, body = read_response(s)
+        self.assertEqual(st, 200, body)
+        self.assertIn("menu web1.example.org", body)
+        self.assertEqual(self.d.proc.wait(60), 0)
+        self.assertNotIn("killing", self.d.log_text())
+
+    def test_drain_timeout_kills_stuck_request(self):
+        self.d = Daemon(workers=1, drain_timeout=1).start()
+        worker = self.d.workers()[0]
+        fds = len(os.listdir("/proc/%d/fd" % worker))
+        with self.d.connect() as s:
+            s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)))
+            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
+                       lambda n: n > fds)
+            self.d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(self.d.proc.wait(60), 0)
+        self.assertIn("still busy", self.d.log_text())
+        self.assertFalse(os.path.exists("/proc/%d" % worker))
+
+    def test_max_requests_recycles_workers(self):
+        self.d = Daemon(workers=1, max_requests=3).start()
+        first = self.d.workers()
+        for _ in range(3):
+            st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+            self.assertEqual(st, 200)
+        new = eventually(self.d.workers,
+                         lambda w: len(w) == 1 and w != first)
+        self.assertNotEqual(new, first)
+        st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
+        self.assertIn("recycling", self.d.log_text())
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_crash_loop_backs_off_then_recovers(self):
+        self.d = Daemon(workers=1).start()
+        killed = set()
+        while "waiting" not in self.d.log_text():
+            self.assertLess(len(killed), 50, self.d.log_text())
+            w = eventually(self.d.workers, lambda w: len(w) == 1 and
+                           w[0] not in killed)
+            os.kill(w[0], signal.SIGKILL)
+            killed.add(w[0])
+        self.assertRegex(self.d.log_text(),
+                         r"more than 5 workers died within 10 s; waiting")
+        eventually(self.d.workers, lambda w: len(w) == 1 and
+                   w[0] not in killed)
+        st, _, _ = self.d.call("GET", "/ipxe/v1/health")
+        self.assertEqual(st, 200)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"),
+                         len(killed))
+        self.assertEqual(self.d.stop(), 0)
+
+
+@unittest.skipUnless(harness.have_binary("bootd") and
+                     harness.have_binary("bootctl"), "bootd not built")
+class Requests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+        log = cls.d.close()
+        assert harness.SANITIZER_RE.search(log) is None, log
+        assert "token=" not in log.replace("missing parameter token", "")
+
+    def test_done_form_limits(self):
+        big = b"token=" + b"a" * 2000
+        st, _, _ = self.d.call("POST", "/ipxe/v1/done", body=big,
+                               ctype="application/x-www-form-urlencoded")
+        self.assertEqual(st, 413)
+        st, _, _ = self.d.call("POST", "/ipxe/v1/done",
+                               body=b'{"token": "x"}',
+                               ctype="application/json")
+        self.assertEqual(st, 415)
+        st, _, body = self.d.call("POST", "/ipxe/v1/done",
+                                  body=b"token=" + b"f" * 32,
+                                  ctype="application/x-www-form-urlencoded")
+        self.assertEqual((st, body), (404, "unknown token\n"))
+
+    def test_scripts_and_headers(self):
+        st, h, body = self.d.call("GET", "/ipxe/v1/config",
+                                  "mac=52%3A54%3A00%3A12%3A34%3A56")
+        self.assertEqual(st, 200)
+        self.assertEqual(h["content-type"], "text/plain; charset=utf-8")
+        self.assertEqual(h["cache-control"], "no-store")
+        self.assertEqual(int(h["content-length"]), len(body.encode()))
+        st, h, body = self.d.call("GET", "/ipxe/v1/config",
+                                  "mac=%s&mac=%s" % (MAC, MAC))
+        self.assertEqual(st, 400)
+        self.assertIn("more than once", h["x-bootd-error"])
+        self.assertTrue(body.startswith("#!ipxe\n"))
+        self.assertNotIn("kernel", body)
+        st, h, _ = self.d.call("DELETE", "/ipxe/v1/health")
+        self.assertEqual((st, h.get("allow")), (405, "GET"))
+        # SCRIPT_NAME alone routes too (no DOCUMENT_URI).
+        with self.d.connect() as s:
+            params = nv("REQUEST_METHOD", "GET") + \
+                nv("SCRIPT_NAME", "/ipxe/v1/health")
+            s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)) +
+                      record(PARAMS, params) + record(PARAMS, b"") +
+                      record(STDIN, b""))
+            self.assertEqual(read_response(s)[0], 200)
+
+    def test_metrics_exposition(self):
+        self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        text = self.d.metrics()
+        sample = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})?'
+                            r' [0-9.e+-]+$')
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                self.assertRegex(line, sample)
+        buckets = [float(v) for v in re.findall(
+            r'(?m)^bootd_request_duration_seconds_bucket\{le="[^"]+"\} (\S+)$',
+            text)]
+        self.assertEqual(buckets, sorted(buckets))
+        count = re.search(r"(?m)^bootd_request_duration_seconds_count (\S+)$",
+                          text).group(1)
+        self.assertEqual(buckets[-1], float(count))
+        self.assertGreaterEqual(float(count), 1)
+        for name in ("bootd_inventory_hosts", "bootd_workers",
+                     "bootd_events_dropped_total", "bootd_errors_total"):
+            self.assertRegex(text, r"(?m)^# TYPE %s " % name)
+        self.assertRegex(text, r'(?m)^bootd_scripts_total\{action="local"\} '
+                         r'[1-9]')
+
+
+if __name__ == "__main__":
+    unittest.main()
