@@ -154,10 +154,10 @@ class E2E(unittest.TestCase):
     def setUpClass(cls):
         if SKIP:
             raise unittest.SkipTest(SKIP)
-        cls.work = tempfile.mkdtemp(prefix="bootd-e2e-")
         config = harness.deep_merge({"menu": {
             "base_url": GUEST_BASE, "timeout": 2}}, cls.server_config)
         cls.srv = BootServer(config=config)
+        cls.work = tempfile.mkdtemp(prefix="bootd-e2e-")
         try:
             cls.install_assets(cls.srv)
             cls.srv.bootctl("dist", "add", DIST,
@@ -166,6 +166,7 @@ class E2E(unittest.TestCase):
                             "--cmdline", CMDLINE)
         except BaseException:
             cls.srv.close(check=False)
+            shutil.rmtree(cls.work, ignore_errors=True)
             raise
 
     @staticmethod
@@ -429,9 +430,9 @@ class OwnIpxe(E2E):
     def setUpClass(cls):
         if SKIP:
             raise unittest.SkipTest(SKIP)
-        cls.work = tempfile.mkdtemp(prefix="bootd-e2e-")
         cls.srv = BootServer(config={"menu": {
             "base_url": GUEST_BASE, "timeout": 2}}, start=False)
+        cls.work = tempfile.mkdtemp(prefix="bootd-e2e-")
         try:
             # A server certificate for the address the guest uses.
             certdir = os.path.join(cls.work, "certs")
@@ -458,6 +459,7 @@ class OwnIpxe(E2E):
             cls.images = out
         except BaseException:
             cls.srv.close(check=False)
+            shutil.rmtree(cls.work, ignore_errors=True)
             raise
 
     def own_boot(self, firmware, image, mac):
