@@ -8,6 +8,11 @@
  * to stop finishes its in-flight request, then exits.  The listening
  * socket is non-blocking: when another worker took the connection,
  * FCGX_Accept_r() returns -EAGAIN and the loop waits again.
+ * FCGX_ShutdownPending() is not used: libfcgi then reads EOF on every
+ * read, which would cut the request in hand short instead of finishing it.
+ * The FastCGI connection is closed after each request (nginx's default,
+ * fastcgi_keep_conn off); a kept connection would be read with signals
+ * blocked.
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
  * for lookups (its prepared statements are kept by lib/inv.c) and one
