@@ -147,7 +147,7 @@ worker_run(const struct cfg *cfg, int fd)
 	sigset_t block, waitmask;
 	FCGX_Request req;
 	long served = 0;
-	int rc;
+	int rc, status = 0;
 
 	w.cfg = cfg;
 
@@ -199,6 +199,7 @@ worker_run(const struct cfg *cfg, int fd)
 		if (rc < 0) {
 			blog_err("pselect(listen socket): %s",
 			    strerror(errno));
+			status = 1;	/* counted as a death: back-off */
 			break;
 		}
 		rc = FCGX_Accept_r(&req);
@@ -224,5 +225,5 @@ worker_run(const struct cfg *cfg, int fd)
 	buf_free(&w.body);
 	buf_free(&w.scratch);
 	blog_debug("worker exiting after %ld requests", served);
-	return 0;
+	return status;
 }
