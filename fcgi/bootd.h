@@ -114,16 +114,21 @@ enum query_param {
 struct query {
 	char		v[QUERY__MAX][QUERY_VALUE_MAX + 1]; /* decoded values */
 	unsigned char	set[QUERY__MAX];	/* parameter seen, non-empty */
+	unsigned char	dropped[QUERY__MAX];	/* informational parameter
+						 * refused and left out */
 };
 
 /*
  * Decode the application/x-www-form-urlencoded string s of len bytes
  * ("a=1&b=%3A+x") into q.  Known parameters are checked by their validator
  * (the MAC is stored in canonical form); unknown ones are ignored; an empty
- * value counts as absent.  Returns BOOTD_OK, or BOOTD_EINVAL with a
- * one-line reason in err for a malformed escape, a NUL, a value too long
- * or not printable, a value its validator refuses, or a known parameter
- * given twice.  q is filled as far as it got.
+ * value counts as absent.  mac and token are strict: a malformed escape, a
+ * NUL, a value too long or not printable, a value the validator refuses,
+ * or the parameter given twice makes the call return BOOTD_EINVAL with a
+ * one-line reason in err.  The other parameters only describe the client
+ * (platform, SMBIOS strings...) and are recorded, never placed in a
+ * script: such a value is left out and marked in q->dropped instead, so
+ * that an odd SMBIOS string cannot keep a machine from booting.
  */
 enum bootd_err	 query_parse(const char *s, size_t len, struct query *q,
 		    struct bootd_error *err);
@@ -135,6 +140,12 @@ const char	*query_name(enum query_param p);
  * space and '%' percent-encoded) to out.
  */
 void		 query_format_params(const struct query *q, struct buf *out);
+/*
+ * Write the names of the dropped parameters, comma-separated, into out
+ * (size bytes, at least 1); "" when none were dropped.  Can't fail.
+ */
+void		 query_format_dropped(const struct query *q, char *out,
+		    size_t size);
 
 /* worker.c ------------------------------------------------------------- */
 

@@ -4,7 +4,9 @@
  * Every parameter bootd reads from a query string or a form body is listed
  * in one static table with its validator.  Decoding is strict: a malformed
  * escape, a NUL, a value longer than QUERY_VALUE_MAX or with a control or
- * non-ASCII byte is refused, never cleaned up.  Validators are pure: they
+ * non-ASCII byte is refused, never cleaned up.  A refused mac or token
+ * refuses the request; a refused informational parameter (the client's
+ * platform, SMBIOS strings...) is only left out.  Validators are pure: they
  * accept or refuse, and only the MAC validator rewrites its value (into the
  * canonical form).
  */
@@ -18,6 +20,7 @@
 
 struct query_spec {
 	const char	*name;
+	int		 strict;	/* refuse the request, not the value */
 	/* Check the decoded value v (may rewrite it in place, same size). */
 	enum bootd_err	(*valid)(char *v, const char *name,
 			    struct bootd_error *err);
@@ -30,18 +33,18 @@ static enum bootd_err	valid_text(char *, const char *, struct bootd_error *);
 static enum bootd_err	valid_host(char *, const char *, struct bootd_error *);
 
 static const struct query_spec specs[QUERY__MAX] = {
-	[QUERY_MAC] = { "mac", valid_mac },
-	[QUERY_PLATFORM] = { "platform", valid_word },
-	[QUERY_BUILDARCH] = { "buildarch", valid_word },
-	[QUERY_UUID] = { "uuid", valid_uuid },
-	[QUERY_SERIAL] = { "serial", valid_text },
-	[QUERY_ASSET] = { "asset", valid_text },
-	[QUERY_MANUFACTURER] = { "manufacturer", valid_text },
-	[QUERY_PRODUCT] = { "product", valid_text },
-	[QUERY_HOSTNAME] = { "hostname", valid_host },
+	[QUERY_MAC] = { "mac", 1, valid_mac },
+	[QUERY_PLATFORM] = { "platform", 0, valid_word },
+	[QUERY_BUILDARCH] = { "buildarch", 0, valid_word },
+	[QUERY_UUID] = { "uuid", 0, valid_uuid },
+	[QUERY_SERIAL] = { "serial", 0, valid_text },
+	[QUERY_ASSET] = { "asset", 0, valid_text },
+	[QUERY_MANUFACTURER] = { "manufacturer", 0, valid_text },
+	[QUERY_PRODUCT] = { "product", 0, valid_text },
+	[QUERY_HOSTNAME] = { "hostname", 0, valid_host },
 	/* The format of a token is checked by the done handler: a malformed
 	 * token is answered like an unknown one. */
-	[QUERY_TOKEN] = { "token", valid_text },
+	[QUERY_TOKEN] = { "token", 1, valid_text },
 };
 
 /* Any spelling mac_parse() accepts; stored canonical. */
@@ -153,15 +156,50 @@ decode(const char *s, size_t len, char *out, size_t max)
 	return (long)n;
 }
 
+/*
+ * Decode the value s[0..len) of parameter i into q and check it.  An empty
+ * value leaves the parameter absent.
+ */
+static enum bootd_err
+decode_value(const char *s, size_t len, int i, struct query *q,
+    struct bootd_error *err)
+{
+	const char *key = specs[i].name;
+
+	switch (decode(s, len, q->v[i], QUERY_VALUE_MAX)) {
+	case -1:
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: malformed %%-escape", key);
+	case -2:
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: contains a NUL byte", key);
+	case -3:
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: longer than %d bytes", key, QUERY_VALUE_MAX);
+	case -4:
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: contains a control or non-ASCII byte", key);
+	case 0:
+		return BOOTD_OK;	/* empty: as if absent */
+	default:
+		break;
+	}
+	if (specs[i].valid(q->v[i], key, err) != BOOTD_OK)
+		return BOOTD_EINVAL;
+	q->set[i] = 1;
+	return BOOTD_OK;
+}
+
 enum bootd_err
 query_parse(const char *s, size_t len, struct query *q,
     struct bootd_error *err)
 {
+	struct bootd_error verr;
+	enum bootd_err rc;
 	char key[QUERY_KEY_MAX + 1];
 	unsigned char seen[QUERY__MAX];
 	const char *p, *end, *amp, *eq;
 	size_t klen;
-	long n;
 	int i;
 
 	memset(q, 0, sizeof(*q));
@@ -183,35 +221,22 @@ query_parse(const char *s, size_t len, struct query *q,
 		if (i == QUERY__MAX)
 			continue;		/* unknown: ignored */
 		if (seen[i]++)
-			return bootd_error_set(err, BOOTD_EINVAL,
+			rc = bootd_error_set(&verr, BOOTD_EINVAL,
 			    "parameter %s given more than once", key);
-		n = eq < amp ? decode(eq + 1, (size_t)(amp - eq - 1), q->v[i],
-		    QUERY_VALUE_MAX) : 0;
-		switch (n) {
-		case -1:
-			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: malformed %%-escape", key);
-		case -2:
-			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: contains a NUL byte", key);
-		case -3:
-			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: longer than %d bytes", key, QUERY_VALUE_MAX);
-		case -4:
-			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: contains a control or non-ASCII byte", key);
-		default:
-			break;
+		else
+			rc = decode_value(eq < amp ? eq + 1 : amp,
+			    (size_t)(amp - (eq < amp ? eq + 1 : amp)), i, q,
+			    &verr);
+		if (rc == BOOTD_OK)
+			continue;
+		q->v[i][0] = '\0';
+		q->set[i] = 0;
+		if (specs[i].strict) {
+			if (err != NULL)
+				*err = verr;
+			return rc;
 		}
-		if (n == 0) {
-			q->v[i][0] = '\0';
-			continue;		/* empty: as if absent */
-		}
-		if (specs[i].valid(q->v[i], specs[i].name, err) != BOOTD_OK) {
-			q->v[i][0] = '\0';
-			return BOOTD_EINVAL;
-		}
-		q->set[i] = 1;
+		q->dropped[i] = 1;	/* informational: leave it out */
 	}
 	return BOOTD_OK;
 }
@@ -243,4 +268,23 @@ query_format_params(const struct query *q, struct buf *out)
 			else
 				buf_printf(out, "%%%02X", (unsigned char)*v);
 	}
+}
+
+void
+query_format_dropped(const struct query *q, char *out, size_t size)
+{
+	size_t len = 0;
+	int i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < QUERY__MAX; i++) {
+		if (!q->dropped[i])
+			continue;
+		n = snprintf(out + len, size - len, "%s%s", len ? "," : "",
+		    specs[i].name);
+		if (n < 0 || (size_t)n >= size - len)
+			break;		/* cut at the last whole name */
+		len += (size_t)n;
+	}
+	out[len] = '\0';
 }

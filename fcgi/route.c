@@ -480,6 +480,7 @@ route_handle(struct worker *w, FCGX_Request *req)
 	const char *path, *m;
 	char tmp[512];
 	uint64_t us;
+	char dropped[128];
 	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -536,14 +537,16 @@ route_handle(struct worker *w, FCGX_Request *req)
 	if (r.record)
 		record_boot(w, &r);
 
-	if (r.route == METRICS_ROUTE_CONFIG)
-		blog_info("mac=%s host=%s action=%s status=%d us=%ju%s%s",
+	if (r.route == METRICS_ROUTE_CONFIG) {
+		query_format_dropped(&r.q, dropped, sizeof(dropped));
+		blog_info("mac=%s host=%s action=%s status=%d us=%ju%s%s%s%s",
 		    r.mac[0] != '\0' ? r.mac : "-",
 		    r.host[0] != '\0' ? r.host : "-",
 		    r.script ? served_names[r.action] : "-", r.status,
-		    (uintmax_t)us, r.reason[0] != '\0' ? " reason=" : "",
+		    (uintmax_t)us, dropped[0] != '\0' ? " dropped=" : "",
+		    dropped, r.reason[0] != '\0' ? " reason=" : "",
 		    r.reason);
-	else if (r.route == METRICS_ROUTE_DONE)
+	} else if (r.route == METRICS_ROUTE_DONE)
 		blog_info("route=done host=%s status=%d us=%ju%s%s",
 		    r.host[0] != '\0' ? r.host : "-", r.status, (uintmax_t)us,
 		    r.reason[0] != '\0' ? " reason=" : "", r.reason);

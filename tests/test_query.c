@@ -120,8 +120,14 @@ START_TEST(test_repeated_mac)
 	ck_assert_ptr_nonnull(strstr(err.text, "mac"));
 	ck_assert_int_eq(parse("mac=525400123456&mac=", &q, &err),
 	    BOOTD_EINVAL);
+	/* An informational parameter given twice is only left out. */
 	ck_assert_int_eq(parse("platform=efi&mac=525400123456&platform=efi",
-	    &q, &err), BOOTD_EINVAL);
+	    &q, &err), BOOTD_OK);
+	ck_assert_int_eq(q.set[QUERY_MAC], 1);
+	ck_assert_int_eq(q.set[QUERY_PLATFORM], 0);
+	ck_assert_int_eq(q.dropped[QUERY_PLATFORM], 1);
+	ck_assert_str_eq(q.v[QUERY_PLATFORM], "");
+	ck_assert_int_eq(parse("token=a&token=b", &q, &err), BOOTD_EINVAL);
 }
 END_TEST
 
@@ -138,18 +144,73 @@ static const struct {
 	{ "mac=%4", "mac" },
 	{ "mac=%zz", "mac" },
 	{ "mac=52%3A54%3A00%3A12%3A34%3A56%00", "mac" },
-	{ "mac=525400123456&platform=pc%20bios", "platform" },
-	{ "mac=525400123456&platform=efi%0A", "platform" },
-	{ "mac=525400123456&buildarch=x86_64;reboot", "buildarch" },
-	{ "mac=525400123456&uuid=not-a-uuid", "uuid" },
-	{ "mac=525400123456&serial=a%0Ab", "serial" },
-	{ "mac=525400123456&serial=%1B%5B2J", "serial" },
-	{ "mac=525400123456&product=caf%C3%A9", "product" },
-	{ "mac=525400123456&asset=%7F", "asset" },
-	{ "mac=525400123456&hostname=a%20b", "hostname" },
-	{ "mac=525400123456&hostname=$%7Bx%7D", "hostname" },
-	{ "mac=525400123456&manufacturer=%0D", "manufacturer" },
+	{ "mac=525400123456&token=%00", "token" },
+	{ "token=%ZZ", "token" },
 };
+
+/*
+ * A malformed informational value is left out and marked dropped; the MAC
+ * beside it still counts.
+ */
+static const struct {
+	const char		*query;
+	enum query_param	 param;
+} dropped[] = {
+	{ "mac=525400123456&platform=pc%20bios", QUERY_PLATFORM },
+	{ "mac=525400123456&platform=efi%0A", QUERY_PLATFORM },
+	{ "mac=525400123456&buildarch=x86_64;reboot", QUERY_BUILDARCH },
+	{ "mac=525400123456&uuid=not-a-uuid", QUERY_UUID },
+	{ "mac=525400123456&uuid=%ZZ", QUERY_UUID },
+	{ "mac=525400123456&serial=a%0Ab", QUERY_SERIAL },
+	{ "mac=525400123456&serial=%1B%5B2J", QUERY_SERIAL },
+	{ "mac=525400123456&serial=%00", QUERY_SERIAL },
+	{ "mac=525400123456&product=caf%C3%A9", QUERY_PRODUCT },
+	{ "mac=525400123456&asset=%7F", QUERY_ASSET },
+	{ "mac=525400123456&hostname=a%20b", QUERY_HOSTNAME },
+	{ "mac=525400123456&hostname=$%7Bx%7D", QUERY_HOSTNAME },
+	{ "mac=525400123456&manufacturer=%0D", QUERY_MANUFACTURER },
+	{ "product=%&mac=525400123456", QUERY_PRODUCT },
+};
+
+START_TEST(test_dropped)
+{
+	struct bootd_error err;
+	struct query q;
+	char names[128];
+	int i;
+
+	ck_assert_int_eq(parse(dropped[_i].query, &q, &err), BOOTD_OK);
+	ck_assert_int_eq(q.set[QUERY_MAC], 1);
+	ck_assert_str_eq(q.v[QUERY_MAC], "52:54:00:12:34:56");
+	for (i = 0; i < QUERY__MAX; i++) {
+		ck_assert_int_eq(q.dropped[i], i == (int)dropped[_i].param);
+		if (i != QUERY_MAC)
+			ck_assert_int_eq(q.set[i], 0);
+	}
+	ck_assert_str_eq(q.v[dropped[_i].param], "");
+	query_format_dropped(&q, names, sizeof(names));
+	ck_assert_str_eq(names, query_name(dropped[_i].param));
+}
+END_TEST
+
+START_TEST(test_format_dropped)
+{
+	struct bootd_error err;
+	struct query q;
+	char names[128], small[12];
+
+	ck_assert_int_eq(parse("mac=525400123456&serial=%01&product=%02"
+	    "&platform=a%20b", &q, &err), BOOTD_OK);
+	query_format_dropped(&q, names, sizeof(names));
+	ck_assert_str_eq(names, "platform,serial,product");
+	/* Cut at the last whole name that fits. */
+	query_format_dropped(&q, small, sizeof(small));
+	ck_assert_str_eq(small, "platform");
+	ck_assert_int_eq(parse("mac=525400123456", &q, &err), BOOTD_OK);
+	query_format_dropped(&q, names, sizeof(names));
+	ck_assert_str_eq(names, "");
+}
+END_TEST
 
 START_TEST(test_malformed)
 {
@@ -177,6 +238,13 @@ START_TEST(test_value_length_limit)
 	ck_assert_int_eq(parse(s, &q, &err), BOOTD_OK);
 	ck_assert_uint_eq(strlen(q.v[QUERY_SERIAL]), QUERY_VALUE_MAX);
 	memcpy(s + 7 + QUERY_VALUE_MAX, "x", 2);
+	ck_assert_int_eq(parse(s, &q, &err), BOOTD_OK);	/* left out */
+	ck_assert_int_eq(q.set[QUERY_SERIAL], 0);
+	ck_assert_int_eq(q.dropped[QUERY_SERIAL], 1);
+	/* The same length refuses a strict parameter. */
+	memcpy(s, "token=", 6);
+	memset(s + 6, 'x', QUERY_VALUE_MAX + 1);
+	s[6 + QUERY_VALUE_MAX + 1] = '\0';
 	ck_assert_int_eq(parse(s, &q, &err), BOOTD_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.text, "longer than 128"));
 	/* The limit counts decoded bytes: 128 escapes are 128 bytes. */
@@ -234,6 +302,9 @@ query_suite(void)
 	tc = tcase_create("malformed");
 	tcase_add_test(tc, test_repeated_mac);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_loop_test(tc, test_dropped, 0,
+	    sizeof(dropped) / sizeof(dropped[0]));
+	tcase_add_test(tc, test_format_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }
