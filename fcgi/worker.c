@@ -34,6 +34,9 @@
 
 #include "bootd.h"
 
+/* Longest a boot lookup waits on a locked inventory before failing safe. */
+#define LOOKUP_WAIT_MS	500
+
 static volatile sig_atomic_t	stop_requested;
 
 static void
@@ -86,6 +89,11 @@ worker_db_ro(struct worker *w)
 		db_failed(w, w->cfg->database, &e);
 		return NULL;
 	}
+	/*
+	 * In WAL mode a reader waits only on an exclusive lock or a
+	 * recovery; a boot must not wait long for that: fail safe instead.
+	 */
+	inv_set_busy_timeout(w->ro, LOOKUP_WAIT_MS);
 	if (w->dberr[0] != '\0')
 		blog_notice("database %s is available again",
 		    w->cfg->database);
