@@ -197,11 +197,14 @@ class Boot(unittest.TestCase):
         st, h, _ = s.post("/ipxe/v1/health")
         self.assertEqual(st, 405)
         self.assertEqual(h.get("allow"), "GET")
-        # nginx refuses other methods before bootd (limit_except).
-        self.assertEqual(s.post("/ipxe/v1/config?mac=525400001001")[0], 403)
-        self.assertEqual(s.post("/ipxe/v1/metrics")[0], 403)
-        self.assertEqual(s.request("PUT", "/ipxe/v1/config?mac=1")[0], 403)
-        self.assertEqual(s.request("DELETE", "/ipxe/v1/done")[0], 403)
+        # nginx refuses other methods before bootd, with 405 and Allow.
+        for method, path, allow in (
+                ("POST", "/ipxe/v1/config?mac=525400001001", "GET, HEAD"),
+                ("POST", "/ipxe/v1/metrics", "GET, HEAD"),
+                ("PUT", "/ipxe/v1/config?mac=1", "GET, HEAD"),
+                ("DELETE", "/ipxe/v1/done", "GET, HEAD, POST")):
+            st, h, _ = s.request(method, path)
+            self.assertEqual((st, h.get("allow")), (405, allow), path)
 
     def test_https_tls12(self):
         info = {}

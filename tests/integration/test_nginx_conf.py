@@ -193,10 +193,17 @@ class StaticThroughNginx(unittest.TestCase):
         self.assertIn("Verify return code: 0 (ok)", r.stdout)
 
     def test_methods_and_unknown_paths(self):
-        self.assertEqual(self.srv.request("PUT", "/images/hello.ipxe")[0],
-                         403)
-        self.assertEqual(self.srv.request("DELETE", "/ipxe/v1/config")[0],
-                         403)
+        st, h, _ = self.srv.request("PUT", "/images/hello.ipxe")
+        self.assertEqual(st, 405)
+        self.assertEqual(h["allow"], "GET, HEAD")
+        st, h, _ = self.srv.request("DELETE", "/ipxe/v1/config")
+        self.assertEqual(st, 405)
+        self.assertEqual(h["allow"], "GET, HEAD")
+        st, h, _ = self.srv.request("DELETE", "/ipxe/v1/done")
+        self.assertEqual(st, 405)
+        self.assertEqual(h["allow"], "GET, HEAD, POST")
+        self.assertEqual(self.srv.request("HEAD", "/images/hello.ipxe")[0],
+                         200)
         self.assertEqual(self.srv.get("/etc/passwd")[0], 404)
         for path in ("/images/../bootd.json", "/images/..%2fbootd.json",
                      "/images/%2e%2e/bootd.json"):
@@ -228,7 +235,7 @@ class StaticThroughNginx(unittest.TestCase):
         # Everything else says that bootd is down.
         self.assertEqual(self.srv.get("/ipxe/v1/health")[0], 502)
         self.assertEqual(self.srv.get("/ipxe/v1/done?token=x")[0], 502)
-        self.assertEqual(self.srv.post("/ipxe/v1/config?mac=1")[0], 403)
+        self.assertEqual(self.srv.post("/ipxe/v1/config?mac=1")[0], 405)
 
     def test_limits(self):
         st, _, _ = self.srv.post("/ipxe/v1/done?token=x", body=b"a" * 8192)
