@@ -61,10 +61,12 @@ static const struct route {
 	const char	*allow;		/* methods, as in the Allow: header */
 	void		(*handle)(struct worker *, FCGX_Request *, struct rq *);
 } routes[] = {
-	{ "config", METRICS_ROUTE_CONFIG, "GET", handle_config },
+	/* HEAD answers as GET without a body; it is no boot, and a HEAD
+	 * must never consume an install token. */
+	{ "config", METRICS_ROUTE_CONFIG, "GET, HEAD", handle_config },
 	{ "done", METRICS_ROUTE_DONE, "GET, POST", handle_done },
-	{ "health", METRICS_ROUTE_HEALTH, "GET", handle_health },
-	{ "metrics", METRICS_ROUTE_METRICS, "GET", handle_metrics },
+	{ "health", METRICS_ROUTE_HEALTH, "GET, HEAD", handle_health },
+	{ "metrics", METRICS_ROUTE_METRICS, "GET, HEAD", handle_metrics },
 };
 
 static const char *
@@ -521,6 +523,8 @@ route_handle(struct worker *w, FCGX_Request *req)
 			buf_puts(&w->body, "method not allowed\n");
 		} else
 			rt->handle(w, req, &r);
+		if (strcmp(r.method, "HEAD") == 0)
+			r.script = r.record = 0;	/* no boot happened */
 	}
 
 	respond(w, req, &r);

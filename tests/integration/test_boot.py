@@ -196,7 +196,7 @@ class Boot(unittest.TestCase):
         # bootd's own 405, with Allow:
         st, h, _ = s.post("/ipxe/v1/health")
         self.assertEqual(st, 405)
-        self.assertEqual(h.get("allow"), "GET")
+        self.assertEqual(h.get("allow"), "GET, HEAD")
         # nginx refuses other methods before bootd, with 405 and Allow.
         for method, path, allow in (
                 ("POST", "/ipxe/v1/config?mac=525400001001", "GET, HEAD"),
@@ -205,6 +205,28 @@ class Boot(unittest.TestCase):
                 ("DELETE", "/ipxe/v1/done", "GET, HEAD, POST")):
             st, h, _ = s.request(method, path)
             self.assertEqual((st, h.get("allow")), (405, allow), path)
+
+    def test_head_is_no_boot(self):
+        s = self.srv
+        m = s.metric
+        before = s.metrics()
+        st, h, body = s.request("HEAD", "/ipxe/v1/config?mac=52:54:00:99:00:01")
+        self.assertEqual((st, body), (200, b""))
+        self.assertTrue(h["content-type"].startswith("text/plain"))
+        self.assertEqual(s.request("HEAD", "/ipxe/v1/health")[:1], (200,))
+        # A HEAD never touches a token.
+        st, h, _ = s.request("HEAD", "/ipxe/v1/done?token=" + "a" * 32)
+        self.assertEqual((st, h.get("allow")), (405, "GET, POST"))
+        after = s.metrics()
+        for action in ("install", "local", "unknown", "failsafe"):
+            self.assertEqual(m(after, "bootd_scripts_total", action=action),
+                             m(before, "bootd_scripts_total", action=action))
+        # Not recorded: a later GET's MAC shows up, the HEAD's never does.
+        self.script("52:54:00:99:00:02")
+        out = eventually(
+            lambda: s.bootctl("discovered", "list").stdout,
+            lambda o: "52:54:00:99:00:02" in o)
+        self.assertNotIn("52:54:00:99:00:01", out)
 
     def test_https_tls12(self):
         info = {}

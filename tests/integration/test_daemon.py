@@ -383,7 +383,7 @@ class Requests(unittest.TestCase):
         self.assertTrue(body.startswith("#!ipxe\n"))
         self.assertNotIn("kernel", body)
         st, h, _ = self.d.call("DELETE", "/ipxe/v1/health")
-        self.assertEqual((st, h.get("allow")), (405, "GET"))
+        self.assertEqual((st, h.get("allow")), (405, "GET, HEAD"))
         # SCRIPT_NAME alone routes too (no DOCUMENT_URI).
         with self.d.connect() as s:
             params = nv("REQUEST_METHOD", "GET") + \
