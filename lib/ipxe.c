@@ -28,12 +28,13 @@
 #include <string.h>
 
 #include "ipxe.h"
+#include "valid.h"
 #include "tmpl.h"
 
 #define IPXE_TIMEOUT_MAX	3600	/* seconds, menu timeout bound */
 #define IPXE_TIMEOUT_ATTR	"bootd.menu_timeout"
 #define IPXE_TEXT_MAX		200	/* bytes of fail-safe reason kept */
-#define IPXE_SHOW_MAX		40	/* bytes of a value shown in errors */
+#define IPXE_SHOW_SIZE		64	/* a value as shown in errors */
 
 /* Labels of the script; "manual_N" for manual install entries. */
 #define L_INSTALL	"install"
@@ -62,7 +63,6 @@ struct ipxe_ctx {
 
 static enum bootd_err	ipxe_scan(const char *what, const char *s,
 			    unsigned flags, struct bootd_error *err);
-static void		ipxe_show(const char *s, char *out, size_t size);
 static void		ipxe_spans(const char *s, struct buf *out);
 static enum bootd_err	ipxe_tmpl_fill(const char *tmpl,
 			    const struct tmpl_vars *v, const char *fill,
@@ -82,37 +82,6 @@ static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
 			    const struct inv_boot *b);
 
 /*
- * Show s in an error message: printable ASCII kept, anything else as
- * \xNN, cut to IPXE_SHOW_MAX bytes.  This function can't fail.
- */
-static void
-ipxe_show(const char *s, char *out, size_t size)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o;
-	unsigned char ch;
-
-	o = 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		ch = (unsigned char)s[i];
-		if (i >= IPXE_SHOW_MAX || o + 8 > size) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\')
-			out[o++] = (char)ch;
-		else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 0xf];
-		}
-	}
-	out[o] = '\0';
-}
-
-/*
  * The one scanner behind the ipxe_check_* functions.  s is one value or
  * the text of several arguments (without IPXE_ONE_TOKEN), as iPXE would
  * split it (core/exec.c split_command, command_terminator).
@@ -121,7 +90,7 @@ static enum bootd_err
 ipxe_scan(const char *what, const char *s, unsigned flags,
     struct bootd_error *err)
 {
-	char show[IPXE_SHOW_MAX * 4 + 8];
+	char show[IPXE_SHOW_SIZE];
 	const char *tok, *p;
 	size_t len, i;
 	unsigned char ch;
@@ -130,7 +99,7 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is missing",
 		    what);
 	len = strlen(s);
-	ipxe_show(s, show, sizeof(show));
+	valid_quote(s, show, sizeof(show));
 	if (len == 0 && !(flags & IPXE_ALLOW_EMPTY))
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is empty",
 		    what);
@@ -198,14 +167,14 @@ enum bootd_err
 ipxe_check_url(const char *what, const char *s, struct bootd_error *err)
 {
 	enum bootd_err rc;
-	char show[IPXE_SHOW_MAX * 4 + 8];
+	char show[IPXE_SHOW_SIZE];
 
 	if ((rc = ipxe_scan(what, s, IPXE_ONE_TOKEN | IPXE_POSITIONAL |
 	    IPXE_ALLOW_SETTING, err)) != BOOTD_OK)
 		return rc;
 	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0 &&
 	    strncmp(s, "tftp://", 7) != 0) {
-		ipxe_show(s, show, sizeof(show));
+		valid_quote(s, show, sizeof(show));
 		return bootd_error_set(err, BOOTD_ERENDER,
 		    "%s \"%s\": not an http://, https:// or tftp:// URL",
 		    what, show);
