@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <fcgiapp.h>
 
@@ -157,6 +158,7 @@ struct worker {
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why the database is unavailable */
+	time_t		 pruned;	/* last pruning of old boot events */
 };
 
 /*
@@ -170,6 +172,12 @@ int		 worker_run(const struct cfg *cfg, int fd);
  * file).  NULL when the database cannot be opened; w->dberr says why.
  */
 struct inv	*worker_db_ro(struct worker *w);
+/*
+ * Housekeeping between requests: at most once an hour, delete a bounded
+ * batch of boot events older than cfg daemon.event_retention_days.
+ * Never fails a request; errors are logged.
+ */
+void		 worker_prune(struct worker *w);
 /* The read-write handle, likewise. */
 struct inv	*worker_db_rw(struct worker *w);
 /* Close both handles, so that the next request reopens them. */

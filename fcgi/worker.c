@@ -36,6 +36,9 @@
 
 /* Longest a boot lookup waits on a locked inventory before failing safe. */
 #define LOOKUP_WAIT_MS	500
+/* Old boot events are deleted at most this often, this many at a time. */
+#define PRUNE_INTERVAL	3600
+#define PRUNE_BATCH	10000L
 
 static volatile sig_atomic_t	stop_requested;
 
@@ -99,6 +102,29 @@ worker_db_ro(struct worker *w)
 		    w->cfg->database);
 	w->dberr[0] = '\0';
 	return w->ro;
+}
+
+void
+worker_prune(struct worker *w)
+{
+	struct bootd_error e;
+	struct inv *inv;
+	int64_t deleted;
+	time_t now = time(NULL);
+
+	if (w->cfg->daemon.event_retention_days == 0 ||
+	    now - w->pruned < PRUNE_INTERVAL)
+		return;
+	w->pruned = now;
+	if ((inv = worker_db_rw(w)) == NULL)
+		return;
+	if (inv_prune_events(inv, (int64_t)now -
+	    (int64_t)w->cfg->daemon.event_retention_days * 86400, PRUNE_BATCH,
+	    &deleted, &e) != BOOTD_OK)
+		blog_warn("pruning old boot events: %s", e.text);
+	else if (deleted > 0)
+		blog_info("deleted %jd boot events older than %d days",
+		    (intmax_t)deleted, w->cfg->daemon.event_retention_days);
 }
 
 struct inv *
@@ -227,6 +253,7 @@ worker_run(const struct cfg *cfg, int fd)
 		}
 		route_handle(&w, &req);
 		served++;
+		worker_prune(&w);
 	}
 	FCGX_Finish_r(&req);
 	worker_db_close(&w);

@@ -78,6 +78,8 @@ static const struct cfg_key daemon_keys[] = {
 	    NULL },
 	{ "event_wait_ms", CFG_INT, OFF(daemon.event_wait_ms), 0, 10000, NULL,
 	    NULL },
+	{ "event_retention_days", CFG_INT, OFF(daemon.event_retention_days), 0,
+	    36500, NULL, NULL },
 	{ "log", CFG_CUSTOM, OFF(daemon.log), 0, 0, NULL, parse_log },
 	{ "log_level", CFG_CUSTOM, OFF(daemon.log_level), 0, 0, NULL,
 	    parse_level },
@@ -481,6 +483,7 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->daemon.max_requests = 0;
 	cfg->daemon.drain_timeout = 10;
 	cfg->daemon.event_wait_ms = 50;
+	cfg->daemon.event_retention_days = 90;
 	cfg->daemon.log = CFG_LOG_STDERR;
 	cfg->daemon.log_level = LOG_INFO;
 	cfg->menu.base_url = strdup("http://boot.example.org");

@@ -14,7 +14,8 @@
  *       "socket_mode": "0660", "socket_owner": "", "socket_group": "www-data",
  *       "user": "bootd", "group": "bootd",
  *       "workers": 0, "max_requests": 0, "drain_timeout": 10,
- *       "event_wait_ms": 50, "log": "stderr", "log_level": "info"
+ *       "event_wait_ms": 50, "event_retention_days": 90,
+ *       "log": "stderr", "log_level": "info"
  *     },
  *     "menu": {
  *       "base_url": "http://127.0.0.1", "timeout": 5,
@@ -54,6 +55,8 @@ struct cfg_daemon {
 	long		 max_requests;	/* recycle a worker after this; 0 = never */
 	int		 drain_timeout;	/* seconds to finish in-flight requests */
 	int		 event_wait_ms;	/* bound on waiting to record a boot */
+	int		 event_retention_days; /* keep boot events this long;
+					 * 0 = forever */
 	enum cfg_log	 log;		/* where log lines go */
 	int		 log_level;	/* syslog priority: LOG_ERR..LOG_DEBUG */
 };

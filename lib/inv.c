@@ -81,6 +81,7 @@ enum stmt {
 	S_TOKEN_GET,
 	S_TOKEN_USE,
 	S_EVENT_INSERT,
+	S_EVENT_PRUNE,
 	S_DISC_UPSERT,
 	S_DISC_DELETE,
 	S_DISC_ALL,
@@ -169,6 +170,9 @@ static const char *const sqltab[S__MAX] = {
 	[S_TOKEN_USE] = "UPDATE token SET used_at = ?2 WHERE token = ?1",
 	[S_EVENT_INSERT] = "INSERT INTO boot_event "
 	    "(time, mac, host, served, params) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
+	    "(SELECT id FROM boot_event WHERE time < ?1 ORDER BY time "
+	    "LIMIT ?2)",
 	[S_DISC_UPSERT] = "INSERT INTO discovered "
 	    "(mac, first_seen, last_seen, count, params) "
 	    "VALUES (?1, ?2, ?2, 1, ?3) ON CONFLICT (mac) DO UPDATE SET "
@@ -2616,6 +2620,31 @@ inv_record_boot(struct inv *inv, const struct inv_event *ev,
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
 	return tx_end(inv, record_boot(inv, ev, canon, err), err);
+}
+
+enum bootd_err
+inv_prune_events(struct inv *inv, int64_t before, long max, int64_t *deleted,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (inv->mode == INV_RDONLY)
+		return bootd_error_set(err, BOOTD_EPERM,
+		    "inventory %s is open read-only", inv->path);
+	if (max <= 0)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "prune boot events: batch size must be positive");
+	if ((s = stmt(inv, S_EVENT_PRUNE, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, max);
+	if ((rc = run(inv, s, "prune boot events", err)) == BOOTD_OK &&
+	    deleted != NULL)
+		*deleted = sqlite3_changes(inv->db);
+	return rc;
 }
 
 /* Listings ------------------------------------------------------------ */

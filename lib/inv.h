@@ -266,6 +266,15 @@ void		 inv_boot_free(struct inv_boot *b);	/* frees members */
 enum bootd_err	 inv_record_boot(struct inv *inv, const struct inv_event *ev,
 		    struct bootd_error *err);
 
+/*
+ * Delete at most max boot events older than before (unix time), oldest
+ * first, in one statement: housekeeping, not an inventory change, so no
+ * audit row.  Hosts' last seen times and the discovered list stay.  When
+ * deleted is not NULL it receives the number of rows deleted.
+ */
+enum bootd_err	 inv_prune_events(struct inv *inv, int64_t before, long max,
+		    int64_t *deleted, struct bootd_error *err);
+
 /* Listings ------------------------------------------------------------ */
 
 enum bootd_err	 inv_discovered_each(struct inv *inv,

@@ -62,6 +62,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->menu.memtest, 1);
 	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
 	ck_assert_int_eq(cfg->token_ttl, 21600);
+	ck_assert_int_eq(cfg->daemon.event_retention_days, 90);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -82,6 +83,7 @@ START_TEST(test_full)
 	    "    \"socket_group\": \"www-data\", \"user\": \"nobody\",\n"
 	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
 	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
+	    "    \"event_retention_days\": 0,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -103,6 +105,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->daemon.max_requests, 1000);
 	ck_assert_int_eq(cfg->daemon.drain_timeout, 5);
 	ck_assert_int_eq(cfg->daemon.event_wait_ms, 20);
+	ck_assert_int_eq(cfg->daemon.event_retention_days, 0);
 	ck_assert_int_eq(cfg->daemon.log, CFG_LOG_SYSLOG);
 	ck_assert_int_eq(cfg->daemon.log_level, LOG_DEBUG);
 	ck_assert_str_eq(cfg->menu.base_url, "https://boot.example.org:8443");
@@ -200,6 +203,8 @@ static const struct {
 	{ "{\"daemon\": {\"log_level\": \"loud\"}}", "daemon.log_level" },
 	{ "{\"daemon\": {\"user\": \"Root;rm\"}}", "daemon.user" },
 	{ "{\"token_ttl\": 1}", "token_ttl: must be from" },
+	{ "{\"daemon\": {\"event_retention_days\": -1}}",
+	    "daemon.event_retention_days: must be from" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
 };
 

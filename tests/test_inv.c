@@ -895,6 +895,57 @@ START_TEST(test_record_boot)
 }
 END_TEST
 
+/* Old boot events go, oldest first and at most max at a time; nothing
+ * else changes. */
+START_TEST(test_prune_events)
+{
+	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
+	    "local", NULL, 0 };
+	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown", NULL,
+	    NOW - 1000 };
+	struct inv_host *h;
+	struct inv_counts c;
+	struct bootd_error err;
+	int64_t deleted = -1;
+	int i, audits;
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	for (i = 0; i < 5; i++) {
+		ev.time = NOW - 1000 + i * 100;		/* NOW-1000..NOW-600 */
+		OK(inv_record_boot(inv, &ev, &err_));
+	}
+	ev.time = NOW;
+	OK(inv_record_boot(inv, &ev, &err_));
+	OK(inv_record_boot(inv, &unk, &err_));
+	audits = last_audit(NULL, a, sizeof(a));
+
+	/* Older than NOW-700: four rows; a batch of 2 takes the oldest two. */
+	OK(inv_prune_events(inv, NOW - 700, 2, &deleted, &err_));
+	ck_assert_int_eq(deleted, 2);
+	ck_assert_int_eq(sql_int("SELECT min(time) FROM boot_event"),
+	    NOW - 1000 + 100);
+	OK(inv_prune_events(inv, NOW - 700, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 2);
+	OK(inv_prune_events(inv, NOW - 700, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event "
+	    "WHERE time < 1699999300"), 0);
+
+	/* Hosts' last boot, the discovered list and the audit log stay. */
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_int_eq(h->last_seen, NOW);
+	inv_host_free(h);
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), audits);
+
+	ck_assert_int_eq(inv_prune_events(inv, NOW, 0, NULL, &err),
+	    BOOTD_EINVAL);
+}
+END_TEST
+
 START_TEST(test_counts)
 {
 	struct inv_counts c;
@@ -1037,6 +1088,8 @@ START_TEST(test_rdonly)
 	inv_boot_free(&b);
 	ck_assert_int_eq(inv_env_add(ro, "x", "", &err), BOOTD_EPERM);
 	ck_assert_int_eq(inv_host_remove(ro, "web1", &err), BOOTD_EPERM);
+	ck_assert_int_eq(inv_prune_events(ro, NOW, 10, NULL, &err),
+	    BOOTD_EPERM);
 	inv_close(ro);
 	after = dump();
 	ck_assert_str_eq(before, after);
@@ -1665,6 +1718,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_lookup_repeated_statements);
 	tcase_add_test(tc, test_record_boot);
+	tcase_add_test(tc, test_prune_events);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
 	tcase_add_test(tc, test_audit_object_filter);
