@@ -845,7 +845,14 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 
 	if (name == NULL || *name == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
-	if (lower_copy(name, low, sizeof(low)) == 0 &&
+	/*
+	 * A dotted name is an FQDN; a dotless one is looked up among short
+	 * names, which include dotless FQDNs, so that a host named "db1"
+	 * cannot silently shadow db1.example.org: both make it ambiguous.
+	 * valid_fqdn() keeps MAC-shaped names out of the FQDNs.
+	 */
+	if (strchr(name, '.') != NULL &&
+	    lower_copy(name, low, sizeof(low)) == 0 &&
 	    (rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) !=
 	    BOOTD_ENOTFOUND)
 		return rc;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mac.h"
 #include "tmpl.h"
 #include "valid.h"
 
@@ -140,6 +141,7 @@ enum bootd_err
 valid_fqdn(const char *s, struct bootd_error *err)
 {
 	const char *f = "FQDN";
+	struct mac mac;
 	size_t i, len, lstart;
 	unsigned char c;
 
@@ -174,6 +176,10 @@ valid_fqdn(const char *s, struct bootd_error *err)
 	}
 	if (len > FQDN_MAX)
 		return reject(err, f, s, "longer than %d characters", FQDN_MAX);
+	/* Hosts are also named by MAC: a name that reads as one would
+	 * shadow or be shadowed by a NIC. */
+	if (mac_parse(s, &mac, NULL) == BOOTD_OK)
+		return reject(err, f, s, "reads as a MAC address");
 	return BOOTD_OK;
 }
 

@@ -318,12 +318,12 @@ START_TEST(test_resolve)
 	const char *names[] = {
 		"web1.a.org", "WEB1.A.ORG", "db1", "DB1", "52:54:00:00:00:01",
 		"52-54-00-00-00-01", "525400000001", "5254.0000.0001",
-		"52:54:00:00:00:0A", "xyz",
+		"52:54:00:00:00:0A", "xyz.a.org", "xyz.b.org",
 	};
 	const char *want[] = {
 		"web1.a.org", "web1.a.org", "db1.a.org", "db1.a.org",
 		"web1.a.org", "web1.a.org", "web1.a.org", "web1.a.org",
-		"web2.b.org", "xyz",
+		"web2.b.org", "xyz.a.org", "xyz.b.org",
 	};
 	struct bootd_error err;
 	char *fqdn;
@@ -333,7 +333,7 @@ START_TEST(test_resolve)
 	host("web1.b.org", "52:54:00:00:00:02");
 	host("db1.a.org", "52:54:00:00:00:03");
 	host("web2.b.org", "52:54:00:00:00:0a");
-	host("xyz", "52:54:00:00:00:0b");
+	host("xyz.b.org", "52:54:00:00:00:0b");
 	host("xyz.a.org", "52:54:00:00:00:0c");
 	for (i = 0; i < N(names); i++) {
 		OK(inv_host_resolve(inv, names[i], &fqdn, &err_));
@@ -346,6 +346,24 @@ START_TEST(test_resolve)
 	ck_assert_ptr_nonnull(strstr(err.text, "ambiguous"));
 	ck_assert_ptr_nonnull(strstr(err.text, "web1.a.org"));
 	ck_assert_ptr_nonnull(strstr(err.text, "web1.b.org"));
+	/* A dotless host name cannot shadow another host's short name:
+	 * both are ambiguous then, whoever named them. */
+	host("web2", "52:54:00:00:00:0d");
+	ck_assert_int_eq(inv_host_resolve(inv, "web2", &fqdn, &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "ambiguous"));
+	ck_assert_ptr_nonnull(strstr(err.text, "web2.b.org"));
+	OK(inv_host_resolve(inv, "52:54:00:00:00:0d", &fqdn, &err_));
+	ck_assert_str_eq(fqdn, "web2");
+	free(fqdn);
+	/* A name that reads as a MAC is never an FQDN. */
+	{
+		const char *m[] = { "52:54:00:00:00:0e" };
+
+		ck_assert_int_eq(inv_host_add(inv, "525400000001", m, 1, NULL,
+		    &err), BOOTD_EINVAL);
+		ck_assert_ptr_nonnull(strstr(err.text, "reads as a MAC"));
+	}
 	ck_assert_int_eq(inv_host_resolve(inv, "nope", &fqdn, &err),
 	    BOOTD_ENOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err.text, "nope"));

@@ -61,6 +61,9 @@ static const char *const bad_fqdn[] = {
 	"web1\x01",
 	"a;shell",
 	"a${x}.org",
+	"525400abcdef",			/* names that read as MACs */
+	"52-54-00-AA-BB-CC",
+	"cafe.beef.face",
 	"a#b",
 	"a/b",
 	"caf\xc3\xa9.example",
