@@ -49,6 +49,7 @@
 #define EXIT_OK		0	/* done */
 #define EXIT_FAIL	1	/* the operation failed */
 #define EXIT_USAGE	2	/* bad command line */
+#define TOKEN_HIDDEN	"HIDDEN"	/* stands in for a token in render */
 
 #define ARGS_ANY	INT_MAX	/* no upper bound on arguments */
 
@@ -769,7 +770,7 @@ verb_host_add(struct ctx *ctx, struct args *a)
 	const char *env = a->env != NULL ? a->env : INV_DEFAULT_ENV;
 	struct bootd_error ignored;
 	enum bootd_err rc;
-	char *fqdn = NULL;
+	char canon[MAC_STRLEN + 1] = "";
 	int ret;
 
 	if ((ret = env_for_change(ctx, env)) != EXIT_OK)
@@ -783,19 +784,20 @@ verb_host_add(struct ctx *ctx, struct args *a)
 		return fail(ctx, rc);
 	if (a->dist == NULL)
 		return EXIT_OK;
-	/* The host was stored under its canonical (lowercase) FQDN. */
-	if ((rc = inv_host_resolve(ctx->inv, a->argv[1], &fqdn, &ctx->err)) ==
-	    BOOTD_OK)
-		rc = inv_host_set_dist(ctx->inv, fqdn, a->dist, &ctx->err);
+	/*
+	 * Name the new host by the canonical form of a MAC it was just given:
+	 * a NIC belongs to exactly one host, and no FQDN reads as a MAC, so
+	 * this cannot reach a host the caller was not authorized for.
+	 */
+	if ((rc = mac_canon(a->argv[1], canon, &ctx->err)) == BOOTD_OK)
+		rc = inv_host_set_dist(ctx->inv, canon, a->dist, &ctx->err);
 	if (rc != BOOTD_OK) {
 		/* Undo the add so that a refused command changes nothing. */
 		ret = fail(ctx, rc);
-		if (fqdn != NULL)
-			inv_host_remove(ctx->inv, fqdn, &ignored);
-		free(fqdn);
+		if (canon[0] != '\0')
+			inv_host_remove(ctx->inv, canon, &ignored);
 		return ret;
 	}
-	free(fqdn);
 	return EXIT_OK;
 }
 
@@ -1262,12 +1264,32 @@ verb_render(struct ctx *ctx, struct args *a)
 		if ((rc = inv_host_get(ctx->inv, a->argv[0], &h, &ctx->err)) !=
 		    BOOTD_OK)
 			return fail(ctx, rc);
+		if (h->nmacs == 0) {
+			rc = bootd_error_set(&ctx->err, BOOTD_EINVAL,
+			    "host %s has no NIC to render for", h->fqdn);
+			inv_host_free(h);
+			return fail(ctx, rc);
+		}
 		snprintf(mac, sizeof(mac), "%s", h->macs[0]);
 		inv_host_free(h);
 	}
 	rc = inv_lookup(ctx->inv, mac, (int64_t)time(NULL),
 	    (const char *const *)ctx->cfg->menu.manual_dists,
 	    ctx->cfg->menu.nmanual_dists, &boot, &ctx->err);
+	/*
+	 * The install token is shown, as in `host show`, only to who may
+	 * change the host; others see the script with a stand-in token.
+	 */
+	if (rc == BOOTD_OK && boot.host->token != NULL &&
+	    env_allowed(ctx, boot.host->env, NULL) != BOOTD_OK) {
+		free(boot.host->token);
+		if ((boot.host->token = strdup(TOKEN_HIDDEN)) == NULL)
+			rc = bootd_error_set(&ctx->err, BOOTD_ENOMEM,
+			    "out of memory");
+		else
+			fprintf(stderr, "bootctl: install token of %s hidden: "
+			    "you may not change it\n", boot.host->fqdn);
+	}
 	if (rc == BOOTD_OK)
 		rc = ipxe_render_host(ctx->cfg, &boot, mac, &out, &ctx->err);
 	else if (rc == BOOTD_ENOTFOUND) {

@@ -925,8 +925,16 @@ class TestPermissions(BootctlCase):
         self.assertNotRegex(out, r"(?m)^token:")
         self.assertRegex(out, r"(?m)^action:\s+install$")
         self.ok("status", preexec=drop)
-        self.assertTrue(self.ok("render", FQDN2, preexec=drop)
-                        .startswith("#!ipxe"))
+        # render shows the script with a stand-in token, and says so.
+        token = self.ok("host", "show", FQDN2).split("token:")[1].split()[0]
+        rc, out, err = self.run_ctl("render", FQDN2, preexec=drop)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith("#!ipxe"))
+        self.assertIn("bootd.token=HIDDEN", out)
+        self.assertNotIn(token, out)
+        self.assertRegex(err, r"^bootctl: install token of %s hidden: "
+                         r"you may not change it\n$" % re.escape(FQDN2))
+        self.assertIn("bootd.token=" + token, self.ok("render", FQDN2))
 
     def test_supplementary_group(self):
         drop = self.as_nobody(self.staff)
