@@ -647,6 +647,36 @@ fail:
 	return rc;
 }
 
+/*
+ * Create the database file if it does not exist yet, with mode
+ * INV_FILE_MODE whatever the umask: the daemon's user and the operators
+ * of group bootd (bootctl is setgid bootd) both write it, and SQLite gives
+ * its -wal and -shm files the database's mode.  An existing file is left
+ * as it is; a symbolic link is not followed.
+ */
+static enum bootd_err
+create_file(const char *path, struct bootd_error *err)
+{
+	char qp[QBUF];
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    INV_FILE_MODE);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return BOOTD_OK;
+		return bootd_error_set(err, BOOTD_ESYS, "cannot create "
+		    "database \"%s\": %s", q(path, qp), strerror(errno));
+	}
+	if (fchmod(fd, INV_FILE_MODE) == -1) {
+		close(fd);
+		return bootd_error_set(err, BOOTD_ESYS, "cannot set the mode "
+		    "of database \"%s\": %s", q(path, qp), strerror(errno));
+	}
+	close(fd);
+	return BOOTD_OK;
+}
+
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -678,6 +708,8 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		break;
 	case INV_CREATE:
 		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		if ((rc = create_file(path, err)) != BOOTD_OK)
+			goto fail;
 		break;
 	default:
 		rc = bootd_error_set(err, BOOTD_EINVAL, "bad open mode");

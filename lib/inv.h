@@ -27,6 +27,7 @@
 #include "err.h"
 
 #define INV_TOKEN_LEN	32	/* install token: 32 lowercase hex chars */
+#define INV_FILE_MODE	0660	/* a database file inv_open() creates */
 #define INV_DEFAULT_ENV	"default"	/* exists in every database */
 
 struct inv;			/* opaque database handle */
@@ -122,7 +123,8 @@ struct inv_counts {
 /* Open, close, schema ------------------------------------------------- */
 
 /*
- * Open the database at path.  INV_CREATE creates the file and schema;
+ * Open the database at path.  INV_CREATE creates the file (mode
+ * INV_FILE_MODE, whatever the umask) and schema;
  * INV_RDWR and INV_CREATE migrate an older schema in one transaction;
  * INV_RDONLY refuses an outdated schema.  A schema newer than this binary
  * is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy timeout,

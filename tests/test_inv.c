@@ -1116,6 +1116,32 @@ START_TEST(test_rdonly)
 }
 END_TEST
 
+/* A created database is group-writable whatever the umask: operators of
+ * group bootd write it through the setgid bootctl. */
+START_TEST(test_create_mode)
+{
+	struct inv *db;
+	struct stat st;
+	char path[300];
+	mode_t old;
+
+	snprintf(path, sizeof(path), "%s/mode.db", dir);
+	old = umask(077);
+	OK(inv_open(path, INV_CREATE, &db, &err_));
+	umask(old);
+	inv_close(db);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, INV_FILE_MODE);
+	/* An existing file keeps its mode. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	OK(inv_open(path, INV_CREATE, &db, &err_));
+	inv_close(db);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	rm_db(path);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct inv *i2 = NULL;
@@ -1749,6 +1775,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_rdonly);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_create_mode);
 	tcase_add_test(tc, test_long_values);
 	suite_add_tcase(s, tc);
 
