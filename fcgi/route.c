@@ -23,6 +23,7 @@
 
 #define ROUTE_PREFIX	"/ipxe/v1/"
 #define FORM_MAX	1024	/* longest done form body read */
+#define DONE_WAIT_MS	5000	/* bound on waiting to record an install */
 #define CT_TEXT		"text/plain; charset=utf-8"
 #define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -299,8 +300,14 @@ handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 		buf_puts(&w->body, "unavailable\n");
 		return;
 	}
+	/*
+	 * Unlike a boot event, an install report is worth waiting for: a
+	 * lost one leaves the host reinstalling until its token expires.
+	 */
 	inv_set_actor(inv, "bootd (install done)");
+	inv_set_busy_timeout(inv, DONE_WAIT_MS);
 	rc = inv_install_done(inv, token, (int64_t)time(NULL), &fqdn, &e);
+	inv_set_busy_timeout(inv, w->cfg->daemon.event_wait_ms);
 	inv_set_actor(inv, "bootd");
 	switch (rc) {
 	case BOOTD_OK:
