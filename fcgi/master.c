@@ -47,7 +47,8 @@ struct master {
 	time_t		 deaths[DEATH_LIMIT + 1]; /* ring of death times */
 	size_t		 ndeaths;
 	int		 backoff;	/* seconds; 0 = none */
-	time_t		 next_spawn;	/* no spawning before this */
+	time_t		 next_spawn;	/* no spawning before this... */
+	time_t		 next_floor;	/* ...but for one worker, after this */
 	int		 draining;
 	time_t		 deadline;	/* draining: SIGKILL after this */
 };
@@ -125,15 +126,27 @@ spawn(struct master *m)
 	return 0;
 }
 
-/* Start workers until the current generation is complete. */
+/*
+ * Start workers until the current generation is complete.  While backing
+ * off, still keep one worker, started at most once a second: machines
+ * must get answers even when something keeps killing workers.
+ */
 static void
 fill(struct master *m)
 {
-	if (m->draining || now_mono() < m->next_spawn)
+	time_t now = now_mono();
+
+	if (m->draining)
 		return;
-	while (count_current(m) < m->want)
-		if (spawn(m) == -1)
-			break;
+	if (now < m->next_spawn) {
+		if (count_current(m) == 0 && now >= m->next_floor) {
+			m->next_floor = now + 1;
+			spawn(m);
+		}
+	} else
+		while (count_current(m) < m->want)
+			if (spawn(m) == -1)
+				break;
 	metrics_set_workers(count_current(m));
 }
 
@@ -272,6 +285,9 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Not ours to act on (log rotation hooks send them): no death. */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 
 	blog_info("starting %d workers", m.want);
 	fill(&m);

@@ -21,8 +21,12 @@
  * cannot be opened the request gets the fail-safe answer and the next
  * request tries again.
  */
+#define _GNU_SOURCE		/* accept4() */
+
 #include <sys/prctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +40,8 @@
 
 /* Longest a boot lookup waits on a locked inventory before failing safe. */
 #define LOOKUP_WAIT_MS	500
+/* Seconds a FastCGI connection may stall reading or writing. */
+#define CONN_TIMEOUT	10
 /* Old boot events are deleted at most this often, this many at a time. */
 #define PRUNE_INTERVAL	3600
 #define PRUNE_BATCH	10000L
@@ -173,6 +179,29 @@ wait_readable(int fd, const sigset_t *waitmask)
 	return n > 0;
 }
 
+/*
+ * Accept one connection from the listen socket fd, with bounded reads and
+ * writes so that a stalled peer cannot hold this worker.  Returns the
+ * connection, or -1 with errno set.
+ */
+static int
+accept_conn(int fd)
+{
+	struct timeval tv = { CONN_TIMEOUT, 0 };
+	int c, e;
+
+	if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return -1;
+	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+		e = errno;
+		close(c);
+		errno = e;
+		return -1;
+	}
+	return c;
+}
+
 int
 worker_run(const struct cfg *cfg, int fd)
 {
@@ -181,7 +210,7 @@ worker_run(const struct cfg *cfg, int fd)
 	sigset_t block, waitmask;
 	FCGX_Request req;
 	long served = 0;
-	int rc, status = 0;
+	int conn, rc, status = 0;
 
 	w.cfg = cfg;
 
@@ -211,6 +240,9 @@ worker_run(const struct cfg *cfg, int fd)
 	sa.sa_handler = SIG_IGN;	/* reloads are the master's business */
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);	/* nginx went away: EPIPE instead */
+	/* libfcgi's SIGUSR1 handler would stop accepting for good. */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
 
@@ -236,19 +268,35 @@ worker_run(const struct cfg *cfg, int fd)
 			status = 1;	/* counted as a death: back-off */
 			break;
 		}
-		rc = FCGX_Accept_r(&req);
-		if (rc < 0) {
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
-			    rc == -EINTR || rc == -ECONNABORTED)
+		if ((conn = accept_conn(fd)) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
 				continue;
-			blog_err("FCGX_Accept_r: %s", rc < -4095 ?
-			    "libfcgi error" : strerror(-rc));
+			blog_err("accept: %s", strerror(errno));
 			metrics_inc(METRICS_ERRORS);
-			if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ||
-			    rc == -ENOBUFS) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOMEM || errno == ENOBUFS) {
 				struct timespec ts = { 0, 100 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
+				continue;
 			}
+			status = 1;	/* will not get better: back-off */
+			break;
+		}
+		/*
+		 * Hand the connection to libfcgi, which then reads the request
+		 * from it instead of accepting one itself; keepConnection stops
+		 * the FCGX_Finish_r() that FCGX_Accept_r() starts with from
+		 * closing it (the request's own flag replaces it).
+		 */
+		req.ipcFd = conn;
+		req.keepConnection = 1;
+		if ((rc = FCGX_Accept_r(&req)) < 0) {
+			/* A broken or stalled connection, closed by libfcgi;
+			 * the listen socket had nothing else. */
+			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR)
+				blog_debug("FCGX_Accept_r: %s", rc < -4095 ?
+				    "libfcgi error" : strerror(-rc));
 			continue;
 		}
 		route_handle(&w, &req);

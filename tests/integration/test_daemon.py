@@ -306,6 +306,44 @@ class Process(unittest.TestCase):
         self.assertIn("still busy", self.d.log_text())
         self.assertFalse(os.path.exists("/proc/%d" % worker))
 
+    def test_stalled_connection_does_not_hold_a_worker(self):
+        # A peer that opens a request and goes quiet is dropped after the
+        # connection timeout; the only worker then answers the next one.
+        self.d = Daemon(workers=1).start()
+        with self.d.connect() as stalled:
+            stalled.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)))
+            st, _, body = self.d.call("GET", "/ipxe/v1/config",
+                                      "mac=" + MAC)
+            self.assertEqual(st, 200, body)
+            # The stalled request itself ends: refused or closed, never
+            # answered with a script.
+            rest = b""
+            while True:
+                chunk = stalled.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertNotIn(b"Status: 200", rest)
+            self.assertNotIn(b"#!ipxe", rest)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_usr_signals_are_harmless(self):
+        # Log rotation hooks send SIGUSR1; libfcgi's own handler would
+        # stop a worker accepting for good, the default would kill.
+        self.d = Daemon(workers=1).start()
+        worker = self.d.workers()
+        os.kill(worker[0], signal.SIGUSR1)
+        os.kill(worker[0], signal.SIGUSR2)
+        self.d.proc.send_signal(signal.SIGUSR1)
+        self.d.proc.send_signal(signal.SIGUSR2)
+        for _ in range(3):
+            st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+            self.assertEqual(st, 200)
+        self.assertIsNone(self.d.proc.poll())
+        self.assertEqual(self.d.workers(), worker)
+        self.assertEqual(self.d.stop(), 0)
+
     def test_max_requests_recycles_workers(self):
         self.d = Daemon(workers=1, max_requests=3).start()
         first = self.d.workers()
