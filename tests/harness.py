@@ -105,7 +105,8 @@ def make_certs(directory, ip="127.0.0.1", name="localhost"):
     """
     Make a throw-away CA and a server certificate for ip/name in directory:
     ca.pem, ca.key, server.pem (leaf followed by the CA: the full chain iPXE
-    needs), server.key, leaf.pem.  EC P-256 keys, SHA-256, no OCSP/AIA.
+    needs), server.key, leaf.pem.  RSA 2048 keys (every iPXE with HTTPS
+    verifies RSA; ECDSA only since late 2025), SHA-256, no OCSP/AIA.
     Returns a dict of the paths.
     """
     d = directory
@@ -119,14 +120,13 @@ def make_certs(directory, ip="127.0.0.1", name="localhost"):
         if r.returncode != 0:
             raise HarnessError("openssl %s: %s" % (args[0], r.stderr.strip()))
 
-    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:prime256v1", "-nodes", "-sha256",
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
          "-keyout", p["ca_key"], "-out", p["ca"], "-days", "3650",
          "-subj", "/CN=bootd test CA",
          "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign,cRLSign",
          "-addext", "subjectKeyIdentifier=hash")
-    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    ossl("req", "-newkey", "rsa:2048",
          "-nodes", "-sha256", "-keyout", p["key"], "-out", p["csr"],
          "-subj", "/CN=%s" % ip)
     with open(p["ext"], "w") as f:

@@ -110,10 +110,18 @@ class ProductionConfig(unittest.TestCase):
         self.assertRegex(self.prod, r"\n\s*ssl_protocols TLSv1\.2 TLSv1\.3;")
         self.assertNotRegex(self.prod, r"TLSv1(\.1)?[ ;]")
         ciphers = re.search(r"ssl_ciphers (\S+);", self.prod).group(1)
-        # iPXE's suites (net/tls.c): every one offered is one iPXE has.
-        for c in ciphers.split(":"):
-            self.assertRegex(c, r"^ECDHE-(RSA|ECDSA)-AES(128|256)-GCM-SHA"
-                                r"(256|384)$")
+        # iPXE's suites (net/tls.c): every one offered is one iPXE has;
+        # forward-secret ECDHE first, RSA key exchange only after it (for
+        # iPXE builds older than 2024).
+        suites = ciphers.split(":")
+        for c in suites:
+            self.assertRegex(c, r"^(ECDHE-(RSA|ECDSA)-)?AES(128|256)-"
+                                r"(GCM-SHA(256|384)|SHA256)$")
+        kinds = [c.startswith("ECDHE-") for c in suites]
+        self.assertEqual(kinds, sorted(kinds, reverse=True))
+        self.assertTrue(kinds[0])
+        self.assertIn("AES128-SHA256", suites)      # iPXE v1.21.1
+        self.assertIn("ssl_prefer_server_ciphers on;", self.prod)
         self.assertIn("listen 80;", self.prod)
         self.assertIn("listen 443 ssl;", self.prod)
         self.assertIn("fastcgi_pass unix:/run/bootd/bootd.sock;", self.prod)
@@ -160,6 +168,22 @@ class StaticThroughNginx(unittest.TestCase):
         self.assertEqual(len(body), 256 * 64)
         self.assertEqual(info["tls_version"], "TLSv1.2")
         self.assertRegex(info["cipher"][0], r"^ECDHE-(RSA|ECDSA)-AES.*GCM")
+
+    def test_tls12_rsa_cbc_as_older_ipxe(self):
+        # iPXE v1.21.1 and older offer RSA key exchange with AES-CBC only.
+        import http.client
+        ctx = self.srv.ssl_context(tls_max=ssl.TLSVersion.TLSv1_2)
+        ctx.set_ciphers("AES128-SHA256")
+        c = http.client.HTTPSConnection("127.0.0.1", self.srv.https_port,
+                                        timeout=30, context=ctx)
+        try:
+            c.request("GET", "/images/hello.ipxe")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(c.sock.cipher()[0], "AES128-SHA256")
+            self.assertEqual(c.sock.version(), "TLSv1.2")
+        finally:
+            c.close()
 
     def test_tls11_refused(self):
         ctx = self.srv.ssl_context()
