@@ -129,7 +129,8 @@ worker_prune(struct worker *w)
 	    &deleted, &e) != BOOTD_OK)
 		blog_warn("pruning old boot events: %s", e.text);
 	else if (deleted > 0)
-		blog_info("deleted %jd boot events older than %d days",
+		blog_info("deleted %jd boot events and discovered MACs older "
+		    "than %d days",
 		    (intmax_t)deleted, w->cfg->daemon.event_retention_days);
 }
 

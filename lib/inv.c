@@ -82,6 +82,7 @@ enum stmt {
 	S_TOKEN_USE,
 	S_EVENT_INSERT,
 	S_EVENT_PRUNE,
+	S_DISC_PRUNE,
 	S_DISC_UPSERT,
 	S_DISC_DELETE,
 	S_DISC_ALL,
@@ -173,6 +174,8 @@ static const char *const sqltab[S__MAX] = {
 	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
 	    "(SELECT id FROM boot_event WHERE time < ?1 ORDER BY time "
 	    "LIMIT ?2)",
+	[S_DISC_PRUNE] = "DELETE FROM discovered WHERE mac IN "
+	    "(SELECT mac FROM discovered WHERE last_seen < ?1 LIMIT ?2)",
 	[S_DISC_UPSERT] = "INSERT INTO discovered "
 	    "(mac, first_seen, last_seen, count, params) "
 	    "VALUES (?1, ?2, ?2, 1, ?3) ON CONFLICT (mac) DO UPDATE SET "
@@ -744,8 +747,10 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    v, latest);
 		goto fail;
 	}
-	if (sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	/* Temporary tables in memory: bootctl runs setgid, and SQLite
+	 * would otherwise take their directory from the environment. */
+	if (sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL; "
+	    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
 	}
@@ -2680,9 +2685,17 @@ inv_prune_events(struct inv *inv, int64_t before, long max, int64_t *deleted,
 		return BOOTD_EDB;
 	sqlite3_bind_int64(s, 1, before);
 	sqlite3_bind_int64(s, 2, max);
-	if ((rc = run(inv, s, "prune boot events", err)) == BOOTD_OK &&
-	    deleted != NULL)
+	if ((rc = run(inv, s, "prune boot events", err)) != BOOTD_OK)
+		return rc;
+	if (deleted != NULL)
 		*deleted = sqlite3_changes(inv->db);
+	if ((s = stmt(inv, S_DISC_PRUNE, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, max);
+	if ((rc = run(inv, s, "prune discovered MACs", err)) == BOOTD_OK &&
+	    deleted != NULL)
+		*deleted += sqlite3_changes(inv->db);
 	return rc;
 }
 

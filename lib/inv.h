@@ -270,9 +270,10 @@ enum bootd_err	 inv_record_boot(struct inv *inv, const struct inv_event *ev,
 
 /*
  * Delete at most max boot events older than before (unix time), oldest
- * first, in one statement: housekeeping, not an inventory change, so no
- * audit row.  Hosts' last seen times and the discovered list stay.  When
- * deleted is not NULL it receives the number of rows deleted.
+ * first, and at most max discovered MACs last seen before it:
+ * housekeeping, not an inventory change, so no audit row.  Hosts' last
+ * seen times stay.  When deleted is not NULL it receives the number of
+ * rows deleted.
  */
 enum bootd_err	 inv_prune_events(struct inv *inv, int64_t before, long max,
 		    int64_t *deleted, struct bootd_error *err);

@@ -936,6 +936,8 @@ START_TEST(test_prune_events)
 	ev.time = NOW;
 	OK(inv_record_boot(inv, &ev, &err_));
 	OK(inv_record_boot(inv, &unk, &err_));
+	unk.time = NOW - 650;			/* the unknown MAC again */
+	OK(inv_record_boot(inv, &unk, &err_));
 	audits = last_audit(NULL, a, sizeof(a));
 
 	/* Older than NOW-700: four rows; a batch of 2 takes the oldest two. */
@@ -947,17 +949,23 @@ START_TEST(test_prune_events)
 	ck_assert_int_eq(deleted, 2);
 	OK(inv_prune_events(inv, NOW - 700, 100, &deleted, &err_));
 	ck_assert_int_eq(deleted, 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 4);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event "
 	    "WHERE time < 1699999300"), 0);
 
-	/* Hosts' last boot, the discovered list and the audit log stay. */
+	/* Hosts' last boot and the audit log stay, and so does a MAC seen
+	 * since; one not seen since goes. */
 	OK(inv_host_get(inv, "web1", &h, &err_));
 	ck_assert_int_eq(h->last_seen, NOW);
 	inv_host_free(h);
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.discovered, 1);
 	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), audits);
+	OK(inv_prune_events(inv, NOW - 640, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 3);		/* 2 events, 1 MAC */
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 2);
 
 	ck_assert_int_eq(inv_prune_events(inv, NOW, 0, NULL, &err),
 	    BOOTD_EINVAL);

@@ -407,6 +407,18 @@ class Refusals(unittest.TestCase):
         comma = os.path.join(self.tmp, "a,b.pem")
         open(comma, "w").close()
         self.refused(base + ["--cert", comma], 2, "commas")
+        # A plain name, but in a directory whose path has a comma: make
+        # would split the absolute path all the same.
+        cdir = os.path.join(self.tmp, "x,y")
+        os.makedirs(cdir)
+        shutil.copy(cert, os.path.join(cdir, "ca.pem"))
+        r = subprocess.run([TOOL, *base, "--trust", "ca.pem"], cwd=cdir,
+                           capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertRegex(r.stderr, r"^build-ipxe: path must not contain "
+                                   r"commas or whitespace: .*x,y/ca\.pem")
 
     def test_missing_build_tools(self):
         # A PATH with what the script itself uses, but no compiler, make

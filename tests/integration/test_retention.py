@@ -1,7 +1,8 @@
 """
 Boot events are kept for daemon.event_retention_days: a running worker
-deletes older ones (after answering, at most hourly, in bounded batches)
-and keeps the rest; 0 keeps every event.  Hosts' last boot stays.
+deletes older ones, and discovered MACs not seen since (after answering, at
+most hourly, in bounded batches), and keeps the rest; 0 keeps every event.
+Hosts' last boot stays.
 """
 
 import os
@@ -60,7 +61,8 @@ class Retention(unittest.TestCase):
         self.assertGreaterEqual(rows[1][0], now)
         log = eventually(srv.bootd_log,
                          lambda l: "deleted 2 boot events" in l)
-        self.assertIn("deleted 2 boot events older than 30 days", log)
+        self.assertIn("deleted 2 boot events and discovered MACs older "
+                      "than 30 days", log)
         self.assertEqual(srv.bootctl("status", HOST[0]).returncode, 0)
 
     def test_zero_keeps_everything(self):
