@@ -1162,6 +1162,45 @@ fail_partial(struct ctx *ctx, enum bootd_err rc, struct inv_host **hs,
 	return EXIT_FAIL;
 }
 
+/*
+ * Render the install script h would get with distribution dist, with a
+ * stand-in token, before marking it: a value that cannot be placed safely
+ * would make bootd serve the fail-safe (local boot) script instead, so
+ * refuse the change up front and say why.  h is restored.
+ */
+static int
+trial_render(struct ctx *ctx, struct inv_host *h, const char *dist)
+{
+	static char token[] = "00000000000000000000000000000000";
+	struct inv_boot b = { 0 };
+	struct buf out = { 0 };
+	struct bootd_error e;
+	enum inv_action action = h->action;
+	char *htoken = h->token, *hdist = h->dist;
+	enum bootd_err rc;
+
+	if (h->nmacs == 0)
+		return EXIT_OK;		/* never boots: nothing to render */
+	if ((rc = inv_dist_get(ctx->inv, dist, &b.dist, &ctx->err)) !=
+	    BOOTD_OK)
+		return fail(ctx, rc);
+	h->action = INV_ACTION_INSTALL;
+	h->token = token;
+	h->dist = b.dist->name;
+	b.host = h;
+	rc = ipxe_render_host(ctx->cfg, &b, h->macs[0], &out, &e);
+	h->action = action;
+	h->token = htoken;
+	h->dist = hdist;
+	inv_dist_free(b.dist);
+	buf_free(&out);
+	if (rc != BOOTD_OK)
+		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the install "
+		    "script for %s cannot be made safely, so the host would "
+		    "boot locally: %s", h->fqdn, dist, e.text));
+	return EXIT_OK;
+}
+
 static int
 verb_set_reinstall(struct ctx *ctx, struct args *a)
 {
@@ -1179,6 +1218,11 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 		if (a->dist == NULL && hs[i]->dist == NULL) {
 			warnmsg("%s has no distribution; use --dist DIST or "
 			    "bootctl host set-dist", hs[i]->fqdn);
+			hosts_free(hs, a->argc);
+			return EXIT_FAIL;
+		}
+		if (trial_render(ctx, hs[i], a->dist != NULL ? a->dist :
+		    hs[i]->dist) != EXIT_OK) {
 			hosts_free(hs, a->argc);
 			return EXIT_FAIL;
 		}

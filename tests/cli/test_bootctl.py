@@ -512,6 +512,22 @@ class TestReinstall(BootctlCase):
         return self.sql("SELECT token, expires, used_at, revoked FROM token "
                         "ORDER BY created, rowid")
 
+    def test_set_reinstall_refused_when_the_script_would_be_unsafe(self):
+        # An attribute that would stand alone as "#x" on the kernel command
+        # line: bootd would serve local boot instead; bootctl says so now.
+        self.ok("init")
+        self.ok("dist", "add", "d1", "--kernel", "http://x/k", "--initrd",
+                "http://x/i", "--cmdline", "a {{attr.x}} t={{token}}")
+        self.ok("host", "add", FQDN1, MAC1)
+        self.ok("attr", "set", FQDN1, "x", "#x")
+        self.refused(1, r"^bootctl: %s: the install script for d1 cannot "
+                     r"be made safely, so the host would boot locally: .*"
+                     r"'#' would start a comment$" % re.escape(FQDN1),
+                     "set-reinstall", FQDN1, "--dist", "d1")
+        self.ok("attr", "set", FQDN1, "x", "ok")
+        self.ok("set-reinstall", FQDN1, "--dist", "d1")
+        self.assertEqual(self.sql("SELECT action FROM host"), [("install",)])
+
     def test_set_reinstall_status_set_local(self):
         self.populate()
         self.ok("host", "add", FQDN2, MAC2)
@@ -614,19 +630,16 @@ class TestReinstall(BootctlCase):
                      "--dist", "rocky-9")
         self.ok("attr", "set", FQDN1, "puppet_role", "web")
         self.ok("set-reinstall", FQDN1, "--dist", "rocky-9")
-        # A list fails at the first host libboot refuses; the hosts before
-        # it stay changed (one transaction each) and the line names them.
+        # A list is checked whole (a trial render per host) before any
+        # host changes: one host that cannot install refuses them all.
         self.ok("set-local", FQDN1)
         self.ok("host", "add", FQDN2, MAC2)
-        rc, out, err = self.run_ctl("set-reinstall", FQDN1, FQDN2,
-                                    "--dist", "rocky-9")
-        self.assertEqual(rc, 1)
-        self.assert_one_error_line(
-            err, r"^bootctl: web2\.lab\.example\.org: .*puppet_role.*"
-                 r"\(already changed: web1\.lab\.example\.org\)$")
+        self.refused(1, r"^bootctl: web2\.lab\.example\.org: .*"
+                     r"puppet_role.* is not set$",
+                     "set-reinstall", FQDN1, FQDN2, "--dist", "rocky-9")
         self.assertEqual(self.sql("SELECT fqdn, action FROM host ORDER BY "
                                   "fqdn"),
-                         [(FQDN1, "install"), (FQDN2, "local")])
+                         [(FQDN1, "local"), (FQDN2, "local")])
 
 
 class TestRender(BootctlCase):
