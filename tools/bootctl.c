@@ -801,24 +801,14 @@ verb_host_add(struct ctx *ctx, struct args *a)
 	return EXIT_OK;
 }
 
+static int	change_hosts(struct ctx *, struct args *,
+		    enum bootd_err (*)(struct inv *, const char *,
+		    struct bootd_error *));
+
 static int
 verb_host_remove(struct ctx *ctx, struct args *a)
 {
-	struct inv_host **hs;
-	enum bootd_err rc;
-	int i;
-
-	if (hosts_for_change(ctx, a, &hs) != EXIT_OK)
-		return EXIT_FAIL;
-	for (i = 0; i < a->argc; i++) {
-		rc = inv_host_remove(ctx->inv, hs[i]->fqdn, &ctx->err);
-		if (rc != BOOTD_OK) {
-			hosts_free(hs, a->argc);
-			return fail(ctx, rc);
-		}
-	}
-	hosts_free(hs, a->argc);
-	return EXIT_OK;
+	return change_hosts(ctx, a, inv_host_remove);
 }
 
 static int
@@ -1163,6 +1153,33 @@ fail_partial(struct ctx *ctx, enum bootd_err rc, struct inv_host **hs,
 }
 
 /*
+ * Apply change (inv_host_remove, inv_set_local...) to every host named in
+ * a, all resolved and authorized first; a failure part way is reported by
+ * fail_partial().  Returns the exit status.
+ */
+static int
+change_hosts(struct ctx *ctx, struct args *a,
+    enum bootd_err (*change)(struct inv *, const char *, struct bootd_error *))
+{
+	struct inv_host **hs;
+	enum bootd_err rc;
+	int i;
+
+	if (hosts_for_change(ctx, a, &hs) != EXIT_OK)
+		return EXIT_FAIL;
+	for (i = 0; i < a->argc; i++) {
+		if ((rc = change(ctx->inv, hs[i]->fqdn, &ctx->err)) !=
+		    BOOTD_OK) {
+			fail_partial(ctx, rc, hs, i);
+			hosts_free(hs, a->argc);
+			return EXIT_FAIL;
+		}
+	}
+	hosts_free(hs, a->argc);
+	return EXIT_OK;
+}
+
+/*
  * Render the install script h would get with distribution dist, with a
  * stand-in token, before marking it: a value that cannot be placed safely
  * would make bootd serve the fail-safe (local boot) script instead, so
@@ -1246,22 +1263,7 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 static int
 verb_set_local(struct ctx *ctx, struct args *a)
 {
-	struct inv_host **hs;
-	enum bootd_err rc;
-	int i;
-
-	if (hosts_for_change(ctx, a, &hs) != EXIT_OK)
-		return EXIT_FAIL;
-	for (i = 0; i < a->argc; i++) {
-		rc = inv_set_local(ctx->inv, hs[i]->fqdn, &ctx->err);
-		if (rc != BOOTD_OK) {
-			fail_partial(ctx, rc, hs, i);
-			hosts_free(hs, a->argc);
-			return EXIT_FAIL;
-		}
-	}
-	hosts_free(hs, a->argc);
-	return EXIT_OK;
+	return change_hosts(ctx, a, inv_set_local);
 }
 
 static int
