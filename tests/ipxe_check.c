@@ -235,34 +235,18 @@ ic_free(struct ic_script *s)
 	buf_free(&s->labels);
 }
 
-const char *
-ic_unknown_command(const struct ic_script *s)
+/*
+ * The first line of list (a "\n"-separated list) not in allowed, or NULL.
+ * Points into a static buffer.
+ */
+static const char *
+ic_first_not_in(const struct buf *list, const char *const *allowed)
 {
 	static char name[256];
 	const char *p, *nl;
 	size_t len;
 
-	for (p = buf_str(&s->commands); *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		len = (size_t)(nl - p);
-		if (len >= sizeof(name))
-			len = sizeof(name) - 1;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		if (!ic_in(ic_allowed, name))
-			return name;
-	}
-	return NULL;
-}
-
-const char *
-ic_unknown_setting(const struct ic_script *s, const char *const *allowed)
-{
-	static char name[256];
-	const char *p, *nl;
-	size_t len;
-
-	for (p = buf_str(&s->settings); *p != '\0'; p = nl + 1) {
+	for (p = buf_str(list); *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
 		len = (size_t)(nl - p);
 		if (len >= sizeof(name))
@@ -273,6 +257,18 @@ ic_unknown_setting(const struct ic_script *s, const char *const *allowed)
 			return name;
 	}
 	return NULL;
+}
+
+const char *
+ic_unknown_command(const struct ic_script *s)
+{
+	return ic_first_not_in(&s->commands, ic_allowed);
+}
+
+const char *
+ic_unknown_setting(const struct ic_script *s, const char *const *allowed)
+{
+	return ic_first_not_in(&s->settings, allowed);
 }
 
 size_t
