@@ -210,6 +210,7 @@ worker_run(const struct cfg *cfg, int fd)
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	FCGX_Request req;
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	long served = 0;
 	int conn, rc, status = 0;
 
@@ -261,37 +262,43 @@ worker_run(const struct cfg *cfg, int fd)
 			    served);
 			break;
 		}
-		if ((rc = wait_readable(fd, &waitmask)) == 0)
-			continue;
-		if (rc < 0) {
-			blog_err("pselect(listen socket): %s",
-			    strerror(errno));
-			status = 1;	/* counted as a death: back-off */
-			break;
-		}
-		if ((conn = accept_conn(fd)) == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR || errno == ECONNABORTED)
-				continue;
-			blog_err("accept: %s", strerror(errno));
-			metrics_inc(METRICS_ERRORS);
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOMEM || errno == ENOBUFS) {
-				struct timespec ts = { 0, 100 * 1000 * 1000 };
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			status = 1;	/* will not get better: back-off */
-			break;
-		}
 		/*
-		 * Hand the connection to libfcgi, which then reads the request
-		 * from it instead of accepting one itself; keepConnection stops
-		 * the FCGX_Finish_r() that FCGX_Accept_r() starts with from
-		 * closing it (the request's own flag replaces it).
+		 * A connection the web server kept open (FastCGI keep-conn)
+		 * carries the next request: read it from there.
 		 */
-		req.ipcFd = conn;
-		req.keepConnection = 1;
+		if (req.ipcFd < 0) {
+			if ((rc = wait_readable(fd, &waitmask)) == 0)
+				continue;
+			if (rc < 0) {
+				blog_err("pselect(listen socket): %s",
+				    strerror(errno));
+				status = 1;	/* a death: back-off */
+				break;
+			}
+			if ((conn = accept_conn(fd)) == -1) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK ||
+				    errno == EINTR || errno == ECONNABORTED)
+					continue;
+				blog_err("accept: %s", strerror(errno));
+				metrics_inc(METRICS_ERRORS);
+				if (errno == EMFILE || errno == ENFILE ||
+				    errno == ENOMEM || errno == ENOBUFS) {
+					nanosleep(&pause, NULL);
+					continue;
+				}
+				status = 1;	/* will not pass: back-off */
+				break;
+			}
+			/*
+			 * Hand the connection to libfcgi, which then reads
+			 * the request from it instead of accepting one
+			 * itself; keepConnection stops the FCGX_Finish_r()
+			 * that FCGX_Accept_r() starts with from closing it
+			 * (the request's own flag replaces it).
+			 */
+			req.ipcFd = conn;
+			req.keepConnection = 1;
+		}
 		if ((rc = FCGX_Accept_r(&req)) < 0) {
 			/* A broken or stalled connection, closed by libfcgi;
 			 * the listen socket had nothing else. */

@@ -328,6 +328,34 @@ class Process(unittest.TestCase):
         self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
         self.assertEqual(self.d.stop(), 0)
 
+    def test_kept_connection_serves_the_next_request(self):
+        # A web server asking to keep the connection (FCGI_KEEP_CONN) gets
+        # its next request answered on it, by the same worker.
+        self.d = Daemon(workers=1).start()
+        keep = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
+        keep = keep.replace(record(BEGIN, struct.pack("!HB5x", 1, 0)),
+                            record(BEGIN, struct.pack("!HB5x", 1, 1)), 1)
+
+        def end_of_request(sock):
+            # Read up to the END_REQUEST record of request 1.
+            data = b""
+            while struct.pack("!BBH", 1, END, 1) not in data:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk, data)    # not closed before it
+                data += chunk
+            return data
+
+        with self.d.connect() as s:
+            for _ in range(2):
+                s.sendall(keep)
+                data = end_of_request(s)
+                self.assertIn(b"Status: 200", data)
+                self.assertIn(b"menu web1.example.org", data)
+            s.sendall(request_bytes("GET", "/ipxe/v1/health"))
+            st, _, body = read_response(s)      # not kept: closed after
+        self.assertEqual((st, body.split()[0]), (200, "ok"))
+        self.assertEqual(self.d.stop(), 0)
+
     def test_usr_signals_are_harmless(self):
         # Log rotation hooks send SIGUSR1; libfcgi's own handler would
         # stop a worker accepting for good, the default would kill.
