@@ -141,6 +141,7 @@ fill(struct master *m)
 	if (now < m->next_spawn) {
 		if (count_current(m) == 0 && now >= m->next_floor) {
 			m->next_floor = now + 1;
+			blog_notice("backing off, but keeping one worker");
 			spawn(m);
 		}
 	} else

@@ -398,6 +398,10 @@ class Process(unittest.TestCase):
             killed.add(w[0])
         self.assertRegex(self.d.log_text(),
                          r"more than 5 workers died within 10 s; waiting")
+        # Backing off never means no worker at all.
+        log = eventually(self.d.log_text,
+                         lambda l: "keeping one worker" in l)
+        self.assertIn("backing off, but keeping one worker", log)
         eventually(self.d.workers, lambda w: len(w) == 1 and
                    w[0] not in killed)
         st, _, _ = self.d.call("GET", "/ipxe/v1/health")
