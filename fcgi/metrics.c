@@ -129,6 +129,15 @@ header(struct buf *out, const char *name, const char *type, const char *help)
 	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric with a single, unlabelled value: its header and its line. */
+static void
+single(struct buf *out, const char *name, const char *type, const char *help,
+    intmax_t v)
+{
+	header(out, name, type, help);
+	buf_printf(out, "%s %jd\n", name, v);
+}
+
 void
 metrics_write(struct buf *out, const struct inv_counts *c)
 {
@@ -165,43 +174,29 @@ metrics_write(struct buf *out, const struct inv_counts *c)
 	buf_printf(out, "bootd_request_duration_seconds_count %ju\n",
 	    (uintmax_t)count);
 
-	header(out, "bootd_worker_restarts_total", "counter",
-	    "Workers that died unexpectedly and were replaced.");
-	buf_printf(out, "bootd_worker_restarts_total %ju\n",
-	    (uintmax_t)get(&m->counter[METRICS_WORKER_RESTARTS]));
-	header(out, "bootd_events_dropped_total", "counter",
-	    "Boot events not recorded (database busy or failing).");
-	buf_printf(out, "bootd_events_dropped_total %ju\n",
-	    (uintmax_t)get(&m->counter[METRICS_EVENTS_DROPPED]));
-	header(out, "bootd_errors_total", "counter",
-	    "Inventory, rendering and system errors while answering.");
-	buf_printf(out, "bootd_errors_total %ju\n",
-	    (uintmax_t)get(&m->counter[METRICS_ERRORS]));
+	single(out, "bootd_worker_restarts_total", "counter",
+	    "Workers that died unexpectedly and were replaced.",
+	    (intmax_t)get(&m->counter[METRICS_WORKER_RESTARTS]));
+	single(out, "bootd_events_dropped_total", "counter",
+	    "Boot events not recorded (database busy or failing).",
+	    (intmax_t)get(&m->counter[METRICS_EVENTS_DROPPED]));
+	single(out, "bootd_errors_total", "counter",
+	    "Inventory, rendering and system errors while answering.",
+	    (intmax_t)get(&m->counter[METRICS_ERRORS]));
 
 	if (c != NULL) {
-		header(out, "bootd_inventory_hosts", "gauge",
-		    "Hosts in the inventory.");
-		buf_printf(out, "bootd_inventory_hosts %jd\n",
-		    (intmax_t)c->hosts);
-		header(out, "bootd_inventory_nics", "gauge",
-		    "Network interfaces in the inventory.");
-		buf_printf(out, "bootd_inventory_nics %jd\n",
-		    (intmax_t)c->nics);
-		header(out, "bootd_inventory_distributions", "gauge",
-		    "Distributions in the inventory.");
-		buf_printf(out, "bootd_inventory_distributions %jd\n",
-		    (intmax_t)c->dists);
-		header(out, "bootd_inventory_discovered", "gauge",
-		    "Unknown MACs seen booting.");
-		buf_printf(out, "bootd_inventory_discovered %jd\n",
-		    (intmax_t)c->discovered);
-		header(out, "bootd_inventory_installing", "gauge",
-		    "Hosts marked for reinstall.");
-		buf_printf(out, "bootd_inventory_installing %jd\n",
-		    (intmax_t)c->installing);
+		single(out, "bootd_inventory_hosts", "gauge",
+		    "Hosts in the inventory.", (intmax_t)c->hosts);
+		single(out, "bootd_inventory_nics", "gauge",
+		    "Network interfaces in the inventory.", (intmax_t)c->nics);
+		single(out, "bootd_inventory_distributions", "gauge",
+		    "Distributions in the inventory.", (intmax_t)c->dists);
+		single(out, "bootd_inventory_discovered", "gauge",
+		    "Unknown MACs seen booting.", (intmax_t)c->discovered);
+		single(out, "bootd_inventory_installing", "gauge",
+		    "Hosts marked for reinstall.", (intmax_t)c->installing);
 	}
 
-	header(out, "bootd_workers", "gauge", "Worker processes running.");
-	buf_printf(out, "bootd_workers %jd\n",
+	single(out, "bootd_workers", "gauge", "Worker processes running.",
 	    (intmax_t)__atomic_load_n(&m->workers, __ATOMIC_RELAXED));
 }
