@@ -12,7 +12,8 @@ SQLite inventory (unless one is given), the nginx configuration rendered from
 nginx/test.conf.in, a throw-away CA and server certificate chain, logs and the
 unix socket.  The directory is removed on close() unless BOOTD_KEEP_TMP=1.
 
-Binaries come from $BOOTD_BINARY_DIR (default /work/main/build), sources
+Binaries come from $BOOTD_BINARY_DIR (default: build/ of the tree this file
+lives in; set it to test another build, e.g. build-asan/), sources
 (nginx/test.conf.in) from $BOOTD_SOURCE_DIR (default: this file's repository).
 
 Run as root, bootd drops to nobody:nogroup and nginx's workers run as
@@ -43,7 +44,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("BOOTD_SOURCE_DIR") or os.path.dirname(HERE)
-BINARY_DIR = os.environ.get("BOOTD_BINARY_DIR") or "/work/main/build"
+BINARY_DIR = (os.environ.get("BOOTD_BINARY_DIR") or
+              os.path.join(os.path.dirname(HERE), "build"))
 
 SANITIZER_RE = re.compile(
     r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
