@@ -129,7 +129,8 @@ struct query {
  * one-line reason in err.  The other parameters only describe the client
  * (platform, SMBIOS strings...) and are recorded, never placed in a
  * script: such a value is left out and marked in q->dropped instead, so
- * that an odd SMBIOS string cannot keep a machine from booting.
+ * that an odd SMBIOS string cannot keep a machine from booting.  Names are
+ * never decoded: a name holding '%' or '+' ("ma%63=...") is BOOTD_EINVAL.
  */
 enum bootd_err	 query_parse(const char *s, size_t len, struct query *q,
 		    struct bootd_error *err);
