@@ -9,7 +9,10 @@
  * rolls the whole change back.
  */
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +83,8 @@ enum stmt {
 	S_TOKEN_INSERT,
 	S_TOKEN_GET,
 	S_TOKEN_USE,
+	S_TOKEN_FETCH_GET,
+	S_TOKEN_FETCH_SET,
 	S_EVENT_INSERT,
 	S_EVENT_PRUNE,
 	S_DISC_PRUNE,
@@ -166,9 +171,16 @@ static const char *const sqltab[S__MAX] = {
 	[S_TOKEN_INSERT] = "INSERT INTO token (token, host, created, expires) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[S_TOKEN_GET] = "SELECT t.host, h.fqdn, t.expires, t.used_at, "
-	    "t.revoked, h.action, h.dist FROM token t "
+	    "t.revoked, h.action, h.dist, t.fetched_from FROM token t "
 	    "JOIN host h ON h.id = t.host WHERE t.token = ?1",
 	[S_TOKEN_USE] = "UPDATE token SET used_at = ?2 WHERE token = ?1",
+	[S_TOKEN_FETCH_GET] = "SELECT t.token, h.fqdn, t.fetched_from "
+	    "FROM nic n JOIN host h ON h.id = n.host JOIN token t "
+	    "ON t.host = h.id AND t.used_at IS NULL AND t.revoked = 0 "
+	    "AND t.expires > ?2 WHERE n.mac = ?1",
+	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = ?2, "
+	    "fetched_at = ?3 WHERE token = ?1 AND used_at IS NULL "
+	    "AND revoked = 0 AND fetched_from IS NOT ?2",
 	[S_EVENT_INSERT] = "INSERT INTO boot_event "
 	    "(time, mac, host, served, params) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
@@ -2458,8 +2470,120 @@ inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	return tx_end(inv, set_local(inv, host, err), err);
 }
 
+enum bootd_err
+inv_addr_canon(const char *addr, char out[INV_ADDR_MAX + 1],
+    struct bootd_error *err)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char qa[QBUF];
+
+	if (addr == NULL || *addr == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL, "no client address");
+	if (strlen(addr) > INV_ADDR_MAX)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is too long", q(addr, qa));
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+		return BOOTD_OK;
+	}
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is not an IPv4 or IPv6 address", q(addr, qa));
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+	} else
+		inet_ntop(AF_INET6, &a6, out, INV_ADDR_MAX + 1);
+	return BOOTD_OK;
+}
+
+/*
+ * Read the live token of the host owning MAC canon into tok, its host
+ * into fqdn and its recorded fetch address into from ("" when none).
+ * BOOTD_ENOTFOUND (err untouched) when there is none.
+ */
 static enum bootd_err
-install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
+fetch_get(struct inv *inv, const char *canon, int64_t now,
+    char tok[INV_TOKEN_LEN + 1], char fqdn[FQDN_BUF],
+    char from[INV_ADDR_MAX + 1], struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	const char *t;
+
+	if ((s = stmt(inv, S_TOKEN_FETCH_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = first_row(inv, s, "read token", err)) != BOOTD_OK)
+		return rc;
+	snprintf(tok, INV_TOKEN_LEN + 1, "%s",
+	    (const char *)sqlite3_column_text(s, 0));
+	snprintf(fqdn, FQDN_BUF, "%s", (const char *)sqlite3_column_text(s, 1));
+	t = (const char *)sqlite3_column_text(s, 2);
+	snprintf(from, INV_ADDR_MAX + 1, "%s", t != NULL ? t : "");
+	sqlite3_reset(s);
+	return BOOTD_OK;
+}
+
+/* The write half of inv_token_fetched(), inside its transaction. */
+static enum bootd_err
+token_fetched(struct inv *inv, const char *canon, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	char o[64], n[64];
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	/* Read again: the token may have changed since the first look. */
+	if ((rc = fetch_get(inv, canon, now, tok, fqdn, from, err)) != BOOTD_OK)
+		return rc == BOOTD_ENOTFOUND ? bootd_error_set(err, rc,
+		    "no live install token for MAC %s", canon) : rc;
+	if (strcmp(from, addr) == 0)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_TOKEN_FETCH_SET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, tok);
+	bind_text(s, 2, addr);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = run(inv, s, "record install script fetch", err)) != BOOTD_OK)
+		return rc;
+	snprintf(o, sizeof(o), "fetched_from=%s", from);
+	snprintf(n, sizeof(n), "fetched_from=%s", addr);
+	return audit(inv, now, "install-fetch", fqdn, from[0] != '\0' ? o :
+	    NULL, n, err);
+}
+
+enum bootd_err
+inv_token_fetched(struct inv *inv, const char *mac, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], a[INV_ADDR_MAX + 1];
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	enum bootd_err rc;
+
+	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK ||
+	    (rc = inv_addr_canon(addr, a, err)) != BOOTD_OK)
+		return rc;
+	/* The same address again (the usual case): a read, no write. */
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, fetch_get(inv, canon, now, tok, fqdn, from, err), err);
+	if (rc == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no live install token for "
+		    "MAC %s", canon);
+	if (rc != BOOTD_OK || strcmp(from, a) == 0)
+		return rc;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, token_fetched(inv, canon, a, now, err), err);
+}
+
+static enum bootd_err
+install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
     struct bootd_error *err)
 {
 	struct href ref;
@@ -2467,7 +2591,8 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 	enum bootd_err rc = BOOTD_OK;
 	int64_t expires;
 	int used, revoked;
-	char qt[QBUF], o[160], *dist = NULL;
+	char qt[QBUF], o[160], n[160], *dist = NULL;
+	const char *from;
 
 	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
 		return BOOTD_EDB;
@@ -2478,6 +2603,10 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 	if (rc != BOOTD_OK)
 		return rc;
 	fill_ref(s, &ref, NULL);
+	snprintf(out->fqdn, sizeof(out->fqdn), "%s", ref.fqdn);
+	from = (const char *)sqlite3_column_text(s, 7);
+	snprintf(out->fetched_from, sizeof(out->fetched_from), "%s",
+	    from != NULL ? from : "");
 	expires = sqlite3_column_int64(s, 2);
 	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
 	revoked = sqlite3_column_int(s, 4) != 0;
@@ -2497,6 +2626,15 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 		    "host %s expired", ref.fqdn);
 	if (rc != BOOTD_OK)
 		goto out;
+	out->mismatch = addr == NULL || strcmp(addr, out->fetched_from) != 0;
+	if (out->mismatch && bind_addr) {
+		rc = bootd_error_set(err, BOOTD_EPERM, "done for host %s from "
+		    "%s, but its install script was %s%s", ref.fqdn,
+		    addr != NULL ? addr : "an unknown address",
+		    out->fetched_from[0] != '\0' ? "fetched from " :
+		    "never fetched", out->fetched_from);
+		goto out;
+	}
 	if ((s = stmt(inv, S_TOKEN_USE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
@@ -2508,35 +2646,39 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 		goto out;
 	snprintf(o, sizeof(o), "action=install dist=%s",
 	    dist != NULL ? dist : "-");
-	if ((rc = audit(inv, now, "install-done", ref.fqdn, o, "action=local",
-	    err)) != BOOTD_OK)
-		goto out;
-	if (fqdn != NULL && (*fqdn = strdup(ref.fqdn)) == NULL)
-		rc = nomem(err);
+	snprintf(n, sizeof(n), "action=local done_from=%s fetched_from=%s",
+	    addr != NULL ? addr : "-",
+	    out->fetched_from[0] != '\0' ? out->fetched_from : "-");
+	rc = audit(inv, now, "install-done", ref.fqdn, o, n, err);
 out:
 	free(dist);
 	return rc;
 }
 
 enum bootd_err
-inv_install_done(struct inv *inv, const char *token, int64_t now,
-    char **fqdn, struct bootd_error *err)
+inv_install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
+    struct bootd_error *err)
 {
+	struct inv_done scratch;
+	char a[INV_ADDR_MAX + 1];
 	enum bootd_err rc;
 
-	if (fqdn != NULL)
-		*fqdn = NULL;
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
 	if (token == NULL || *token == '\0')
 		return bootd_error_set(err, BOOTD_ENOTFOUND, "no install "
 		    "token given");
+	/* An address that is none counts as unknown: never a match. */
+	if (addr != NULL && inv_addr_canon(addr, a, NULL) == BOOTD_OK)
+		addr = a;
+	else
+		addr = NULL;
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
-	rc = tx_end(inv, install_done(inv, token, now, fqdn, err), err);
-	if (rc != BOOTD_OK && fqdn != NULL) {
-		free(*fqdn);
-		*fqdn = NULL;
-	}
-	return rc;
+	return tx_end(inv, install_done(inv, token, addr, bind_addr, now, out,
+	    err), err);
 }
 
 /* The hot path -------------------------------------------------------- */
