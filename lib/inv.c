@@ -47,6 +47,7 @@ enum stmt {
 	S_HOST_BY_MAC,
 	S_HOST_BY_SHORT,
 	S_HOST_FULL,
+	S_HOST_ENV,
 	S_LOOKUP,
 	S_HOST_MACS,
 	S_HOST_ATTRS,
@@ -120,6 +121,8 @@ static const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = ?1",
+	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
+	    "JOIN env e ON e.name = h.env WHERE h.id = ?1",
 	[S_LOOKUP] = "SELECT " HOST_COLS " FROM nic n "
 	    "JOIN host h ON h.id = n.host " LIVE_TOKEN "WHERE n.mac = ?1",
 	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = ?1 ORDER BY mac",
@@ -215,6 +218,8 @@ struct inv {
 	ino_t		 ino;
 	char		*actor;		/* for the audit log */
 	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+	inv_authorizer	 authz;		/* NULL: every change allowed */
+	void		*authz_arg;
 };
 
 /* A resolved host: its row id and FQDN. */
@@ -955,6 +960,82 @@ inv_host_resolve(struct inv *inv, const char *host, char **fqdn,
 	return BOOTD_OK;
 }
 
+/* Authorization ------------------------------------------------------- */
+
+static enum bootd_err	env_get(struct inv *, const char *, struct inv_env **,
+			    struct bootd_error *);
+
+void
+inv_set_authorizer(struct inv *inv, inv_authorizer fn, void *arg)
+{
+	inv->authz = fn;
+	inv->authz_arg = arg;
+}
+
+/*
+ * Ask the authorizer whether host fqdn may be put into (or changed in)
+ * environment env, with env's group as this transaction reads it.
+ */
+static enum bootd_err
+authorize_env(struct inv *inv, const char *fqdn, const char *env,
+    struct bootd_error *err)
+{
+	struct inv_env *e = NULL;
+	enum bootd_err rc;
+
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	if ((rc = env_get(inv, env, &e, err)) != BOOTD_OK)
+		return rc;
+	rc = inv->authz(fqdn, e->name, e->group, inv->authz_arg, err);
+	inv_env_free(e);
+	return rc;
+}
+
+/*
+ * Ask the authorizer about the host ref, by its row id: its environment
+ * and group as this transaction reads them, so that a host renamed or
+ * moved since the caller looked is judged as it is now.
+ */
+static enum bootd_err
+authorize_host(struct inv *inv, const struct href *ref,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	char env[80], group[40];
+
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref->id);
+	if ((rc = first_row(inv, s, "read environment", err)) ==
+	    BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "host vanished while reading "
+		    "it");
+	if (rc != BOOTD_OK)
+		return rc;
+	snprintf(env, sizeof(env), "%s",
+	    (const char *)sqlite3_column_text(s, 0));
+	snprintf(group, sizeof(group), "%s",
+	    (const char *)sqlite3_column_text(s, 1));
+	sqlite3_reset(s);
+	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+}
+
+/* resolve() for a change: the host found must pass the authorizer. */
+static enum bootd_err
+resolve_for_change(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = resolve(inv, name, ref, err)) != BOOTD_OK)
+		return rc;
+	return authorize_host(inv, ref, err);
+}
+
 /* Loading hosts and distributions ------------------------------------- */
 
 void
@@ -1437,6 +1518,7 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 			}
 	}
 	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
+	    (rc = authorize_env(inv, low, env, err)) != BOOTD_OK ||
 	    (rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
@@ -1464,11 +1546,29 @@ enum bootd_err
 inv_host_add(struct inv *inv, const char *fqdn, const char *const *macs,
     size_t nmacs, const char *env, struct bootd_error *err)
 {
+	return inv_host_add_dist(inv, fqdn, macs, nmacs, env, NULL, err);
+}
+
+static enum bootd_err	host_set_dist(struct inv *, const char *,
+			    const char *, struct bootd_error *);
+
+enum bootd_err
+inv_host_add_dist(struct inv *inv, const char *fqdn,
+    const char *const *macs, size_t nmacs, const char *env,
+    const char *dist, struct bootd_error *err)
+{
+	char low[FQDN_BUF];
 	enum bootd_err rc;
 
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
-	return tx_end(inv, host_add(inv, fqdn, macs, nmacs, env, err), err);
+	rc = host_add(inv, fqdn, macs, nmacs, env, err);
+	/* The new host by its FQDN: this transaction holds the write lock. */
+	if (rc == BOOTD_OK && dist != NULL) {
+		lower_copy(fqdn, low, sizeof(low));
+		rc = host_set_dist(inv, low, dist, err);
+	}
+	return tx_end(inv, rc, err);
 }
 
 static enum bootd_err
@@ -1479,7 +1579,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = describe_host(inv, ref.id, &b, err)) != BOOTD_OK)
 		goto out;
@@ -1518,7 +1618,7 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 	if ((rc = valid_fqdn(newfqdn, err)) != BOOTD_OK)
 		return rc;
 	lower_copy(newfqdn, low, sizeof(low));
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if (strcmp(ref.fqdn, low) == 0)
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s is already "
@@ -1552,9 +1652,10 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 
 	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK)
+	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
+	    (rc = authorize_env(inv, ref.fqdn, env, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
@@ -1598,7 +1699,7 @@ host_set_dist(struct inv *inv, const char *host, const char *dist,
 	if (dist != NULL &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if (dist != NULL && (rc = load_dist(inv, dist, &d, err)) != BOOTD_OK)
 		return rc;
@@ -1649,7 +1750,7 @@ nic_add(struct inv *inv, const char *host, const char *mac,
 	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
 		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
 		    "\"%s\": %s", q(mac, qm), merr.text);
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = insert_nic(inv, ref.id, canon, err)) != BOOTD_OK)
 		return rc;
@@ -1683,7 +1784,8 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	if ((rc = find_ref(inv, S_HOST_BY_MAC, canon, &ref, err)) ==
 	    BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "no host has MAC %s", canon);
-	if (rc != BOOTD_OK)
+	if (rc != BOOTD_OK || (rc = authorize_host(inv, &ref, err)) !=
+	    BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
 		return BOOTD_EDB;
@@ -1786,7 +1888,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
 	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = BOOTD_OK;
@@ -1837,7 +1939,7 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = bootd_error_set(err, rc, "host %s has no attribute %s",
@@ -2379,7 +2481,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if (dist != NULL &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, now, &h, err)) != BOOTD_OK)
 		return rc;
@@ -2444,7 +2546,7 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	enum bootd_err rc;
 	char o[160];
 
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;

@@ -156,11 +156,40 @@ enum bootd_err	 inv_set_actor(struct inv *inv, const char *actor);
  */
 int		 inv_stale(struct inv *inv);
 
+/* Authorization ------------------------------------------------------- */
+
+/*
+ * Decides whether host fqdn may be changed in, or put into, environment
+ * env whose unix group is group ("" = administrators only).  Returns
+ * BOOTD_OK to allow; anything else, with err filled (one line, e.g.
+ * BOOTD_EPERM "permission denied: ..."), refuses the change.
+ */
+typedef enum bootd_err (*inv_authorizer)(const char *fqdn, const char *env,
+		    const char *group, void *arg, struct bootd_error *err);
+
+/*
+ * Every change to a host (add, remove, rename, set-env, set-dist, NICs,
+ * attributes, reinstall, local) calls fn inside its own write
+ * transaction, with the host found by row id as that transaction sees it
+ * (set-env also asks about the new environment, add about the new host's),
+ * so a host renamed or moved since the caller last looked is judged as it
+ * is when it is written.  A refusal rolls the change back.  fn NULL (the
+ * default) allows everything; arg is passed to fn.  inv_install_done() is
+ * not a host change made by a caller and is not asked.
+ */
+void		 inv_set_authorizer(struct inv *inv, inv_authorizer fn,
+		    void *arg);
+
 /* Hosts and NICs ------------------------------------------------------ */
 
 enum bootd_err	 inv_host_add(struct inv *inv, const char *fqdn,
 		    const char *const *macs, size_t nmacs, const char *env,
 		    struct bootd_error *err);	/* env NULL = "default" */
+/* As inv_host_add(), and sets distribution dist (NULL: none) in the same
+ * transaction: a refused dist leaves no host behind. */
+enum bootd_err	 inv_host_add_dist(struct inv *inv, const char *fqdn,
+		    const char *const *macs, size_t nmacs, const char *env,
+		    const char *dist, struct bootd_error *err);
 enum bootd_err	 inv_host_remove(struct inv *inv, const char *host,
 		    struct bootd_error *err);
 enum bootd_err	 inv_host_rename(struct inv *inv, const char *host,

@@ -868,6 +868,141 @@ START_TEST(test_token_fetch_address)
 }
 END_TEST
 
+/* An authorizer that lets environment "a" be changed, nothing else. */
+static enum bootd_err
+only_env_a(const char *fqdn, const char *env, const char *group, void *arg,
+    struct bootd_error *err)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (strcmp(env, "a") == 0 && strcmp(group, "ga") == 0)
+		return BOOTD_OK;
+	return bootd_error_set(err, BOOTD_EPERM, "permission denied: %s, "
+	    "environment %s (group %s)", fqdn, env, group);
+}
+
+/*
+ * The authorizer judges the host by row id inside the write transaction:
+ * a host moved or renamed by another connection after the caller's own
+ * check (as between bootctl's check by name and its write) is judged as
+ * it is when written, and a refusal changes nothing.
+ */
+START_TEST(test_authorizer_in_transaction)
+{
+	const char *macs_a[] = { "52:54:00:00:00:01", "52:54:00:00:00:03" };
+	const char *macs_new[] = { "52:54:00:00:00:09" };
+	struct bootd_error err;
+	char *before, *after;
+	int calls = 0;
+	size_t i;
+	enum bootd_err rc;
+
+	OK(inv_env_add(inv, "a", "ga", &err_));
+	OK(inv_env_add(inv, "b", "gb", &err_));
+	std_dist("d1");
+	OK(inv_host_add(inv, "web1.example.org", macs_a, 2, "a", &err_));
+	host("web2.example.org", "52:54:00:00:00:02");
+	OK(inv_host_set_env(inv, "web2", "b", &err_));
+	OK(inv_attr_set(inv, "web1", "role", "x", &err_));
+	OK(inv_host_set_dist(inv, "web1", "d1", &err_));
+	inv_set_authorizer(inv, only_env_a, &calls);
+
+	/* Allowed as it is. */
+	OK(inv_set_local(inv, "web1", &err_));
+	ck_assert_int_eq(calls, 1);
+	OK(inv_attr_set(inv, "web1", "role", "y", &err_));
+
+	/* Moved to "b" by another connection after the caller looked. */
+	ck_assert_int_eq(sql_exec(dbpath, "UPDATE host SET env = 'b' WHERE "
+	    "fqdn = 'web1.example.org'"), SQLITE_OK);
+	before = dump();
+	for (i = 0; i < 11; i++) {
+		switch (i) {
+		case 0: rc = inv_set_local(inv, "web1", &err); break;
+		case 1: rc = inv_set_reinstall(inv, "web1.example.org", "d1",
+		    NOW, 60, NULL, &err); break;
+		case 2: rc = inv_attr_set(inv, "web1", "role", "z", &err);
+		    break;
+		case 3: rc = inv_attr_unset(inv, "web1", "role", &err); break;
+		case 4: rc = inv_host_rename(inv, "web1", "web7.example.org",
+		    &err); break;
+		case 5: rc = inv_host_set_dist(inv, "web1", NULL, &err); break;
+		case 6: rc = inv_nic_add(inv, "web1", "52:54:00:00:00:04",
+		    &err); break;
+		case 7: rc = inv_nic_remove(inv, "52:54:00:00:00:03", &err);
+		    break;
+		case 8: rc = inv_host_remove(inv, "52:54:00:00:00:01", &err);
+		    break;
+		case 9: rc = inv_host_set_env(inv, "web1", "a", &err); break;
+		default: rc = inv_host_add_dist(inv, "web1.example.org",
+		    macs_new, 1, "b", NULL, &err); break;
+		}
+		ck_assert_msg(rc == BOOTD_EPERM,
+		    "change %zu: %s (%s)", i, bootd_strerror(rc), err.text);
+		ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+		assert_clean(&err);
+	}
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/*
+	 * Renamed: the name the caller checked now belongs to a host in "b"
+	 * (web1 became web8, web2 took its name).
+	 */
+	ck_assert_int_eq(sql_exec(dbpath, "UPDATE host SET env = 'a', fqdn = "
+	    "'web8.example.org' WHERE fqdn = 'web1.example.org'; UPDATE host "
+	    "SET fqdn = 'web1.example.org' WHERE fqdn = 'web2.example.org'"),
+	    SQLITE_OK);
+	before = dump();
+	ck_assert_int_eq(inv_set_local(inv, "web1.example.org", &err),
+	    BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+	/* Moving an allowed host into "b", or adding one there: refused. */
+	ck_assert_int_eq(inv_host_set_env(inv, "web8", "b", &err),
+	    BOOTD_EPERM);
+	ck_assert_int_eq(inv_host_add(inv, "new.example.org", macs_new, 1,
+	    "b", &err), BOOTD_EPERM);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	OK(inv_host_add_dist(inv, "new.example.org", macs_new, 1, "a", "d1",
+	    &err_));
+	OK(inv_set_local(inv, "web8", &err_));
+
+	/* No authorizer: everything allowed again. */
+	inv_set_authorizer(inv, NULL, NULL);
+	OK(inv_set_local(inv, "web1.example.org", &err_));
+}
+END_TEST
+
+/* inv_host_add_dist(): a refused distribution leaves no host behind. */
+START_TEST(test_host_add_dist_atomic)
+{
+	const char *macs[] = { "52:54:00:00:00:01" };
+	struct inv_host *h;
+	struct bootd_error err;
+	char *before, *after;
+
+	std_dist("d1");
+	before = dump();
+	ck_assert_int_eq(inv_host_add_dist(inv, "web1.example.org", macs, 1,
+	    NULL, "nodist", &err), BOOTD_ENOTFOUND);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	OK(inv_host_add_dist(inv, "Web1.Example.org", macs, 1, NULL, "d1",
+	    &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_str_eq(h->dist, "d1");
+	inv_host_free(h);
+}
+END_TEST
+
 START_TEST(test_reinstall_needs_attrs)
 {
 	char tok[INV_TOKEN_LEN + 1];
@@ -1908,6 +2043,8 @@ inv_suite(void)
 	tcase_add_test(tc, test_dists);
 	tcase_add_test(tc, test_token_lifecycle);
 	tcase_add_test(tc, test_token_fetch_address);
+	tcase_add_test(tc, test_authorizer_in_transaction);
+	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);
