@@ -7,6 +7,7 @@
  * route.c   routing and the request handlers
  * query.c   URL decoding and the parameter validator table
  * metrics.c counters in shared memory and their exposition
+ * ratelimit.c per-address buckets for failed install reports (done)
  * log.c     the logger (stderr or syslog)
  *
  * Only the functions declared here leave their file; everything else is
@@ -73,6 +74,9 @@ enum metrics_counter {
 	METRICS_WORKER_RESTARTS,	/* workers that died and were replaced */
 	METRICS_EVENTS_DROPPED,		/* boot events not recorded */
 	METRICS_ERRORS,			/* inventory, render, system errors */
+	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
+					 * the install script's fetch */
+	METRICS_DONE_RATE_LIMITED,	/* done refused with 429 */
 	METRICS_COUNTER__MAX
 };
 
@@ -91,6 +95,24 @@ void	 metrics_set_workers(int n);
  * be NULL when the inventory cannot be read: its gauges are left out.
  */
 void	 metrics_write(struct buf *out, const struct inv_counts *counts);
+
+/* ratelimit.c ---------------------------------------------------------- */
+
+/*
+ * Map the shared table of per-address buckets (before any fork).  Returns
+ * -1 with errno set when mmap(2) or the lock's setup fails.  Until it is
+ * called nothing is limited.
+ */
+int	 ratelimit_init(void);
+/*
+ * May client address addr (REMOTE_ADDR; NULL or "" share one bucket) make
+ * another attempt?  Each address holds at most burst attempts, refilled
+ * at rate a minute; rate 0 means no limit.  Returns 1 yes, 0 no.  Does not
+ * take an attempt: ratelimit_charge() does, for a failed one.
+ */
+int	 ratelimit_allow(const char *addr, int rate, int burst);
+/* Take one attempt from addr's bucket.  This function can't fail. */
+void	 ratelimit_charge(const char *addr, int rate, int burst);
 
 /* query.c -------------------------------------------------------------- */
 
@@ -129,7 +151,8 @@ struct query {
  * one-line reason in err.  The other parameters only describe the client
  * (platform, SMBIOS strings...) and are recorded, never placed in a
  * script: such a value is left out and marked in q->dropped instead, so
- * that an odd SMBIOS string cannot keep a machine from booting.
+ * that an odd SMBIOS string cannot keep a machine from booting.  Names are
+ * never decoded: a name holding '%' or '+' ("ma%63=...") is BOOTD_EINVAL.
  */
 enum bootd_err	 query_parse(const char *s, size_t len, struct query *q,
 		    struct bootd_error *err);

@@ -6,7 +6,7 @@
  *   2. -t: check configuration and database, then exit
  *   3. the listening socket: systemd's (LISTEN_FDS) or our own, opened
  *      while still root so it may live in a root-owned directory
- *   4. the shared metrics segment
+ *   4. the shared metrics segment and the done rate-limit table
  *   5. privileges dropped to daemon.user/daemon.group (the only place)
  *   6. the prefork master (master.c), which never opens the database
  * Any failure before serving is fatal with a one-line reason naming the
@@ -426,6 +426,10 @@ main(int argc, char *argv[])
 	}
 	if (metrics_init() == -1) {
 		blog_fatal("mmap(metrics): %s", strerror(errno));
+		goto out;
+	}
+	if (ratelimit_init() == -1) {
+		blog_fatal("mmap(rate-limit table): %s", strerror(errno));
 		goto out;
 	}
 	if (drop_privileges(cfg) == -1)

@@ -16,7 +16,9 @@
 #include "bootd.h"
 
 /* Status codes bootd answers with, in exposition order. */
-static const int codes[] = { 200, 400, 403, 404, 405, 413, 415, 500, 503 };
+static const int codes[] = {
+	200, 400, 403, 404, 405, 413, 415, 429, 500, 503
+};
 #define NCODES	(sizeof(codes) / sizeof(codes[0]))
 
 /* Histogram bucket upper bounds in microseconds, and as printed. */
@@ -183,6 +185,14 @@ metrics_write(struct buf *out, const struct inv_counts *c)
 	single(out, "bootd_errors_total", "counter",
 	    "Inventory, rendering and system errors while answering.",
 	    (intmax_t)get(&m->counter[METRICS_ERRORS]));
+	single(out, "bootd_done_address_mismatch_total", "counter",
+	    "Install reports (done) from another address than the one that "
+	    "fetched the install script, or for a script never fetched.",
+	    (intmax_t)get(&m->counter[METRICS_DONE_ADDRESS_MISMATCH]));
+	single(out, "bootd_done_rate_limited_total", "counter",
+	    "Install reports (done) refused with 429: too many failed ones "
+	    "from the address.",
+	    (intmax_t)get(&m->counter[METRICS_DONE_RATE_LIMITED]));
 
 	if (c != NULL) {
 		single(out, "bootd_inventory_hosts", "gauge",

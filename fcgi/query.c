@@ -9,6 +9,11 @@
  * platform, SMBIOS strings...) is only left out.  Validators are pure: they
  * accept or refuse, and only the MAC validator rewrites its value (into the
  * canonical form).
+ *
+ * Names are matched literally and never decoded: nginx logs $arg_mac by
+ * the literal name, so a name bootd decoded ("ma%63") would be served
+ * while the access log says mac="-".  A name holding '%' or '+' refuses
+ * the request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -190,6 +195,24 @@ decode_value(const char *s, size_t len, int i, struct query *q,
 	return BOOTD_OK;
 }
 
+/*
+ * A parameter name written with an escape ('%' or '+' for a space):
+ * refused, naming the first 32 bytes of it (non-printable ones as '?').
+ */
+static enum bootd_err
+name_refused(const char *p, size_t klen, struct bootd_error *err)
+{
+	char shown[QUERY_KEY_MAX + 1];
+	size_t i, n = klen < QUERY_KEY_MAX ? klen : QUERY_KEY_MAX;
+
+	for (i = 0; i < n; i++)
+		shown[i] = p[i] > 0x20 && p[i] < 0x7f ? p[i] : '?';
+	shown[n] = '\0';
+	return bootd_error_set(err, BOOTD_EINVAL, "parameter name \"%s%s\" is "
+	    "escaped; names must be written literally", shown,
+	    klen > n ? "..." : "");
+}
+
 enum bootd_err
 query_parse(const char *s, size_t len, struct query *q,
     struct bootd_error *err)
@@ -212,9 +235,13 @@ query_parse(const char *s, size_t len, struct query *q,
 		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL)
 			eq = amp;		/* "flag" without a value */
 		klen = (size_t)(eq - p);
-		if (klen > QUERY_KEY_MAX * 3 ||
-		    decode(p, klen, key, QUERY_KEY_MAX) < 0)
+		if (memchr(p, '%', klen) != NULL ||
+		    memchr(p, '+', klen) != NULL)
+			return name_refused(p, klen, err);
+		if (klen > QUERY_KEY_MAX)
 			continue;		/* not a name we know */
+		memcpy(key, p, klen);
+		key[klen] = '\0';
 		for (i = 0; i < QUERY__MAX; i++)
 			if (strcmp(key, specs[i].name) == 0)
 				break;

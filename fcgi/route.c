@@ -7,9 +7,18 @@
  *   GET      metrics              Prometheus text exposition
  *
  * The answer is written and the request finished before anything that
- * could wait (recording the boot), so a machine never waits on a busy
- * database writer.  Whatever fails inside, a config request gets a script
- * that boots the local disk (ipxe_render_failsafe()).
+ * could wait (recording the boot, and for an install script the client
+ * address that fetched it), so a machine never waits on a busy database
+ * writer.  Whatever fails inside, a config request gets a script that
+ * boots the local disk (ipxe_render_failsafe()).
+ *
+ * A done names its token, and nothing a PXE client has proves who it is:
+ * whoever fetched the install script could send it.  So each done is
+ * compared with the address that fetched the script (logged, counted and
+ * audited when they differ; refused with 403 when
+ * daemon.done_requires_fetch_address is set), and failed dones are
+ * rate-limited per address (429, ratelimit.c) before the inventory is
+ * touched.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +44,8 @@ struct rq {
 	const char	*allow;		/* Allow: for a 405, else NULL */
 	char		 reason[200];	/* one-line reason for an error */
 	char		 method[16];	/* REQUEST_METHOD (copied) */
+	char		 addr[INV_ADDR_MAX + 1]; /* REMOTE_ADDR, canonical;
+					 * "" when missing or not an address */
 	struct query	 q;		/* decoded parameters */
 	/* config only */
 	int		 script;	/* a script was served */
@@ -81,6 +92,7 @@ status_text(int status)
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Unknown";
@@ -261,13 +273,14 @@ read_form(FCGX_Request *req, struct rq *r)
 	return 0;
 }
 
+/* The part of handle_done() that reads the token and asks the inventory. */
 static void
-handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
+done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 {
 	struct bootd_error e;
+	struct inv_done d;
 	struct inv *inv;
 	enum bootd_err rc;
-	char *fqdn = NULL;
 	const char *qs = param(req, "QUERY_STRING");
 	const char *token;
 	int status;
@@ -306,15 +319,33 @@ handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 	 */
 	inv_set_actor(inv, "bootd (install done)");
 	inv_set_busy_timeout(inv, DONE_WAIT_MS);
-	rc = inv_install_done(inv, token, (int64_t)time(NULL), &fqdn, &e);
+	rc = inv_install_done(inv, token, r->addr[0] != '\0' ? r->addr : NULL,
+	    w->cfg->daemon.done_requires_fetch_address, (int64_t)time(NULL),
+	    &d, &e);
 	inv_set_busy_timeout(inv, w->cfg->daemon.event_wait_ms);
 	inv_set_actor(inv, "bootd");
+	if (d.fqdn[0] != '\0')
+		copy_printable(r->host, sizeof(r->host), d.fqdn);
+	if (d.mismatch) {
+		metrics_inc(METRICS_DONE_ADDRESS_MISMATCH);
+		blog_warn("done for %s from %s, but its install script was "
+		    "%s%s%s", d.fqdn, r->addr[0] != '\0' ? r->addr : "-",
+		    d.fetched_from[0] != '\0' ? "fetched from " :
+		    "never fetched", d.fetched_from,
+		    rc == BOOTD_EPERM ? "; refused "
+		    "(daemon.done_requires_fetch_address)" : "");
+	}
 	switch (rc) {
 	case BOOTD_OK:
 		r->status = 200;
-		if (fqdn != NULL)
-			copy_printable(r->host, sizeof(r->host), fqdn);
 		buf_puts(&w->body, "ok\n");
+		break;
+	case BOOTD_EPERM:
+		r->status = 403;
+		set_reason(r, "done from another address than the one that "
+		    "fetched the install script");
+		buf_puts(&w->body, "done from another address than the one "
+		    "that fetched the install script\n");
 		break;
 	case BOOTD_EEXPIRED:
 		r->status = 403;
@@ -337,7 +368,33 @@ handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 		buf_puts(&w->body, "unavailable\n");
 		break;
 	}
-	free(fqdn);
+}
+
+/*
+ * done: refused with 429 while the client's address has no attempt left;
+ * every refused report (4xx: unknown, malformed, expired or used token,
+ * another address) takes one, so a flood of guessed tokens costs a lookup
+ * in shared memory, not in the inventory.  A report that succeeds, or
+ * fails on our side (503), takes none.
+ */
+static void
+handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
+{
+	const struct cfg_daemon *d = &w->cfg->daemon;
+
+	if (!ratelimit_allow(r->addr, d->done_rate, d->done_burst)) {
+		r->status = 429;
+		set_reason(r, "too many failed install reports from this "
+		    "address; try again later");
+		metrics_inc(METRICS_DONE_RATE_LIMITED);
+		buf_reset(&w->body);
+		buf_puts(&w->body, "too many failed install reports from this "
+		    "address; try again later\n");
+		return;
+	}
+	done_report(w, req, r);
+	if (r->status >= 400 && r->status < 500)
+		ratelimit_charge(r->addr, d->done_rate, d->done_burst);
 	memset(r->q.v[QUERY_TOKEN], 0, sizeof(r->q.v[QUERY_TOKEN]));
 }
 
@@ -455,6 +512,39 @@ record_boot(struct worker *w, struct rq *r)
 	}
 }
 
+/*
+ * Note the client address that fetched r's install script on the host's
+ * token, for done to compare with; after the answer has left.  Waits on a
+ * busy inventory as long as done does: a lost note would make a done
+ * under daemon.done_requires_fetch_address fail.
+ */
+static void
+record_fetch(struct worker *w, struct rq *r)
+{
+	struct bootd_error e;
+	struct inv *inv;
+	enum bootd_err rc;
+
+	if (r->addr[0] == '\0') {
+		blog_warn("install script of %s served to a client without a "
+		    "usable REMOTE_ADDR; its done cannot be matched", r->host);
+		return;
+	}
+	if ((inv = worker_db_rw(w)) == NULL) {
+		metrics_inc(METRICS_ERRORS);
+		return;
+	}
+	inv_set_busy_timeout(inv, DONE_WAIT_MS);
+	rc = inv_token_fetched(inv, r->mac, r->addr, (int64_t)time(NULL), &e);
+	inv_set_busy_timeout(inv, w->cfg->daemon.event_wait_ms);
+	if (rc == BOOTD_OK || rc == BOOTD_ENOTFOUND)
+		return;		/* ENOTFOUND: the token went meanwhile */
+	blog_err("inv_token_fetched(%s, %s): %s", r->host, r->addr, e.text);
+	metrics_inc(METRICS_ERRORS);
+	if (rc == BOOTD_EDB)
+		worker_db_close(w);
+}
+
 static uint64_t
 elapsed_us(const struct timespec *start)
 {
@@ -500,6 +590,9 @@ route_handle(struct worker *w, FCGX_Request *req)
 	    param(req, "REQUEST_METHOD"));
 	if (r.method[0] == '\0')
 		strcpy(r.method, "GET");
+	if (inv_addr_canon(param(req, "REMOTE_ADDR"), r.addr, NULL) !=
+	    BOOTD_OK)
+		r.addr[0] = '\0';
 
 	path = request_path(req, tmp, sizeof(tmp));
 	if (strncmp(path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) == 0)
@@ -547,6 +640,8 @@ route_handle(struct worker *w, FCGX_Request *req)
 
 	if (r.record)
 		record_boot(w, &r);
+	if (r.script && r.action == METRICS_ACTION_INSTALL)
+		record_fetch(w, &r);
 
 	if (r.route == METRICS_ROUTE_CONFIG) {
 		query_format_dropped(&r.q, dropped, sizeof(dropped));
@@ -558,8 +653,9 @@ route_handle(struct worker *w, FCGX_Request *req)
 		    dropped, r.reason[0] != '\0' ? " reason=" : "",
 		    r.reason);
 	} else if (r.route == METRICS_ROUTE_DONE)
-		blog_info("route=done host=%s status=%d us=%ju%s%s",
-		    r.host[0] != '\0' ? r.host : "-", r.status, (uintmax_t)us,
+		blog_info("route=done host=%s from=%s status=%d us=%ju%s%s",
+		    r.host[0] != '\0' ? r.host : "-",
+		    r.addr[0] != '\0' ? r.addr : "-", r.status, (uintmax_t)us,
 		    r.reason[0] != '\0' ? " reason=" : "", r.reason);
 	else
 		blog_info("route=%s method=%s status=%d us=%ju",

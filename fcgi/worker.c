@@ -10,6 +10,9 @@
  * FCGX_Accept_r() returns -EAGAIN and the loop waits again.
  * FCGX_ShutdownPending() is not used: libfcgi then reads EOF on every
  * read, which would cut the request in hand short instead of finishing it.
+ * A new connection that stays silent for FIRST_BYTE_MS is dropped before
+ * libfcgi reads it, so an idle peer on the socket holds a worker for two
+ * seconds, not for the ten of CONN_TIMEOUT.
  * The FastCGI connection is closed after each request (nginx's default,
  * fastcgi_keep_conn off); a kept connection would be read with signals
  * blocked.
@@ -24,6 +27,7 @@
 #define _GNU_SOURCE		/* accept4() */
 
 #include <sys/prctl.h>
+#include <poll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -42,6 +46,14 @@
 #define LOOKUP_WAIT_MS	500
 /* Seconds a FastCGI connection may stall reading or writing. */
 #define CONN_TIMEOUT	10
+/*
+ * Milliseconds a new connection may stay silent before it is dropped.
+ * nginx writes the whole request as soon as it has connected, so 2 s of
+ * silence is no web server at work but a client holding this worker
+ * (anyone in the socket's group can connect); the worker serves nobody
+ * else meanwhile, and with signals blocked a stop waits for it too.
+ */
+#define FIRST_BYTE_MS	2000
 /* Old boot events are deleted at most this often, this many at a time. */
 #define PRUNE_INTERVAL	3600
 #define PRUNE_BATCH	10000L
@@ -182,14 +194,16 @@ wait_readable(int fd, const sigset_t *waitmask)
 
 /*
  * Accept one connection from the listen socket fd, with bounded reads and
- * writes so that a stalled peer cannot hold this worker.  Returns the
- * connection, or -1 with errno set.
+ * writes so that a stalled peer cannot hold this worker, and wait at most
+ * FIRST_BYTE_MS for its first bytes.  Returns the connection, or -1 with
+ * errno set (EAGAIN also for a connection dropped as silent).
  */
 static int
 accept_conn(int fd)
 {
 	struct timeval tv = { CONN_TIMEOUT, 0 };
-	int c, e;
+	struct pollfd pfd;
+	int c, e, n;
 
 	if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		return -1;
@@ -200,7 +214,18 @@ accept_conn(int fd)
 		errno = e;
 		return -1;
 	}
-	return c;
+	pfd.fd = c;
+	pfd.events = POLLIN;
+	while ((n = poll(&pfd, 1, FIRST_BYTE_MS)) == -1 && errno == EINTR)
+		;
+	if (n == 0) {
+		blog_warn("dropped a FastCGI connection that sent nothing for "
+		    "%d ms", FIRST_BYTE_MS);
+		close(c);
+		errno = EAGAIN;
+		return -1;
+	}
+	return c;		/* readable, closed or failed: libfcgi sees */
 }
 
 int

@@ -80,6 +80,10 @@ static const struct cfg_key daemon_keys[] = {
 	    NULL },
 	{ "event_retention_days", CFG_INT, OFF(daemon.event_retention_days), 0,
 	    36500, NULL, NULL },
+	{ "done_requires_fetch_address", CFG_BOOL,
+	    OFF(daemon.done_requires_fetch_address), 0, 0, NULL, NULL },
+	{ "done_rate", CFG_INT, OFF(daemon.done_rate), 0, 60000, NULL, NULL },
+	{ "done_burst", CFG_INT, OFF(daemon.done_burst), 1, 10000, NULL, NULL },
 	{ "log", CFG_CUSTOM, OFF(daemon.log), 0, 0, NULL, parse_log },
 	{ "log_level", CFG_CUSTOM, OFF(daemon.log_level), 0, 0, NULL,
 	    parse_level },
@@ -484,6 +488,9 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->daemon.drain_timeout = 10;
 	cfg->daemon.event_wait_ms = 50;
 	cfg->daemon.event_retention_days = 90;
+	cfg->daemon.done_requires_fetch_address = 0;
+	cfg->daemon.done_rate = 6;
+	cfg->daemon.done_burst = 10;
 	cfg->daemon.log = CFG_LOG_STDERR;
 	cfg->daemon.log_level = LOG_INFO;
 	cfg->menu.base_url = strdup("http://boot.example.org");

@@ -15,6 +15,8 @@
  *       "user": "bootd", "group": "bootd",
  *       "workers": 0, "max_requests": 0, "drain_timeout": 10,
  *       "event_wait_ms": 50, "event_retention_days": 90,
+ *       "done_requires_fetch_address": false,
+ *       "done_rate": 6, "done_burst": 10,
  *       "log": "stderr", "log_level": "info"
  *     },
  *     "menu": {
@@ -57,6 +59,13 @@ struct cfg_daemon {
 	int		 event_wait_ms;	/* bound on waiting to record a boot */
 	int		 event_retention_days; /* keep boot events this long;
 					 * 0 = forever */
+	int		 done_requires_fetch_address; /* refuse a done from
+					 * another address than the one
+					 * that fetched the install script */
+	int		 done_rate;	/* failed dones per minute and client
+					 * address, refilled; 0 = no limit */
+	int		 done_burst;	/* failed dones an address may make
+					 * at once */
 	enum cfg_log	 log;		/* where log lines go */
 	int		 log_level;	/* syslog priority: LOG_ERR..LOG_DEBUG */
 };

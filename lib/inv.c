@@ -9,7 +9,10 @@
  * rolls the whole change back.
  */
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +47,7 @@ enum stmt {
 	S_HOST_BY_MAC,
 	S_HOST_BY_SHORT,
 	S_HOST_FULL,
+	S_HOST_ENV,
 	S_LOOKUP,
 	S_HOST_MACS,
 	S_HOST_ATTRS,
@@ -80,6 +84,8 @@ enum stmt {
 	S_TOKEN_INSERT,
 	S_TOKEN_GET,
 	S_TOKEN_USE,
+	S_TOKEN_FETCH_GET,
+	S_TOKEN_FETCH_SET,
 	S_EVENT_INSERT,
 	S_EVENT_PRUNE,
 	S_DISC_PRUNE,
@@ -115,6 +121,8 @@ static const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = ?1",
+	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
+	    "JOIN env e ON e.name = h.env WHERE h.id = ?1",
 	[S_LOOKUP] = "SELECT " HOST_COLS " FROM nic n "
 	    "JOIN host h ON h.id = n.host " LIVE_TOKEN "WHERE n.mac = ?1",
 	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = ?1 ORDER BY mac",
@@ -166,9 +174,16 @@ static const char *const sqltab[S__MAX] = {
 	[S_TOKEN_INSERT] = "INSERT INTO token (token, host, created, expires) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[S_TOKEN_GET] = "SELECT t.host, h.fqdn, t.expires, t.used_at, "
-	    "t.revoked, h.action, h.dist FROM token t "
+	    "t.revoked, h.action, h.dist, t.fetched_from FROM token t "
 	    "JOIN host h ON h.id = t.host WHERE t.token = ?1",
 	[S_TOKEN_USE] = "UPDATE token SET used_at = ?2 WHERE token = ?1",
+	[S_TOKEN_FETCH_GET] = "SELECT t.token, h.fqdn, t.fetched_from "
+	    "FROM nic n JOIN host h ON h.id = n.host JOIN token t "
+	    "ON t.host = h.id AND t.used_at IS NULL AND t.revoked = 0 "
+	    "AND t.expires > ?2 WHERE n.mac = ?1",
+	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = ?2, "
+	    "fetched_at = ?3 WHERE token = ?1 AND used_at IS NULL "
+	    "AND revoked = 0 AND fetched_from IS NOT ?2",
 	[S_EVENT_INSERT] = "INSERT INTO boot_event "
 	    "(time, mac, host, served, params) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
@@ -203,6 +218,8 @@ struct inv {
 	ino_t		 ino;
 	char		*actor;		/* for the audit log */
 	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+	inv_authorizer	 authz;		/* NULL: every change allowed */
+	void		*authz_arg;
 };
 
 /* A resolved host: its row id and FQDN. */
@@ -943,6 +960,82 @@ inv_host_resolve(struct inv *inv, const char *host, char **fqdn,
 	return BOOTD_OK;
 }
 
+/* Authorization ------------------------------------------------------- */
+
+static enum bootd_err	env_get(struct inv *, const char *, struct inv_env **,
+			    struct bootd_error *);
+
+void
+inv_set_authorizer(struct inv *inv, inv_authorizer fn, void *arg)
+{
+	inv->authz = fn;
+	inv->authz_arg = arg;
+}
+
+/*
+ * Ask the authorizer whether host fqdn may be put into (or changed in)
+ * environment env, with env's group as this transaction reads it.
+ */
+static enum bootd_err
+authorize_env(struct inv *inv, const char *fqdn, const char *env,
+    struct bootd_error *err)
+{
+	struct inv_env *e = NULL;
+	enum bootd_err rc;
+
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	if ((rc = env_get(inv, env, &e, err)) != BOOTD_OK)
+		return rc;
+	rc = inv->authz(fqdn, e->name, e->group, inv->authz_arg, err);
+	inv_env_free(e);
+	return rc;
+}
+
+/*
+ * Ask the authorizer about the host ref, by its row id: its environment
+ * and group as this transaction reads them, so that a host renamed or
+ * moved since the caller looked is judged as it is now.
+ */
+static enum bootd_err
+authorize_host(struct inv *inv, const struct href *ref,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	char env[80], group[40];
+
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, ref->id);
+	if ((rc = first_row(inv, s, "read environment", err)) ==
+	    BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "host vanished while reading "
+		    "it");
+	if (rc != BOOTD_OK)
+		return rc;
+	snprintf(env, sizeof(env), "%s",
+	    (const char *)sqlite3_column_text(s, 0));
+	snprintf(group, sizeof(group), "%s",
+	    (const char *)sqlite3_column_text(s, 1));
+	sqlite3_reset(s);
+	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+}
+
+/* resolve() for a change: the host found must pass the authorizer. */
+static enum bootd_err
+resolve_for_change(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = resolve(inv, name, ref, err)) != BOOTD_OK)
+		return rc;
+	return authorize_host(inv, ref, err);
+}
+
 /* Loading hosts and distributions ------------------------------------- */
 
 void
@@ -1425,6 +1518,7 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 			}
 	}
 	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
+	    (rc = authorize_env(inv, low, env, err)) != BOOTD_OK ||
 	    (rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
@@ -1452,11 +1546,29 @@ enum bootd_err
 inv_host_add(struct inv *inv, const char *fqdn, const char *const *macs,
     size_t nmacs, const char *env, struct bootd_error *err)
 {
+	return inv_host_add_dist(inv, fqdn, macs, nmacs, env, NULL, err);
+}
+
+static enum bootd_err	host_set_dist(struct inv *, const char *,
+			    const char *, struct bootd_error *);
+
+enum bootd_err
+inv_host_add_dist(struct inv *inv, const char *fqdn,
+    const char *const *macs, size_t nmacs, const char *env,
+    const char *dist, struct bootd_error *err)
+{
+	char low[FQDN_BUF];
 	enum bootd_err rc;
 
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
-	return tx_end(inv, host_add(inv, fqdn, macs, nmacs, env, err), err);
+	rc = host_add(inv, fqdn, macs, nmacs, env, err);
+	/* The new host by its FQDN: this transaction holds the write lock. */
+	if (rc == BOOTD_OK && dist != NULL) {
+		lower_copy(fqdn, low, sizeof(low));
+		rc = host_set_dist(inv, low, dist, err);
+	}
+	return tx_end(inv, rc, err);
 }
 
 static enum bootd_err
@@ -1467,7 +1579,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = describe_host(inv, ref.id, &b, err)) != BOOTD_OK)
 		goto out;
@@ -1506,7 +1618,7 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 	if ((rc = valid_fqdn(newfqdn, err)) != BOOTD_OK)
 		return rc;
 	lower_copy(newfqdn, low, sizeof(low));
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if (strcmp(ref.fqdn, low) == 0)
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s is already "
@@ -1540,9 +1652,10 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 
 	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK)
+	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
+	    (rc = authorize_env(inv, ref.fqdn, env, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
@@ -1586,7 +1699,7 @@ host_set_dist(struct inv *inv, const char *host, const char *dist,
 	if (dist != NULL &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if (dist != NULL && (rc = load_dist(inv, dist, &d, err)) != BOOTD_OK)
 		return rc;
@@ -1637,7 +1750,7 @@ nic_add(struct inv *inv, const char *host, const char *mac,
 	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
 		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
 		    "\"%s\": %s", q(mac, qm), merr.text);
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = insert_nic(inv, ref.id, canon, err)) != BOOTD_OK)
 		return rc;
@@ -1671,7 +1784,8 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	if ((rc = find_ref(inv, S_HOST_BY_MAC, canon, &ref, err)) ==
 	    BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "no host has MAC %s", canon);
-	if (rc != BOOTD_OK)
+	if (rc != BOOTD_OK || (rc = authorize_host(inv, &ref, err)) !=
+	    BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
 		return BOOTD_EDB;
@@ -1774,7 +1888,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
 	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = BOOTD_OK;
@@ -1825,7 +1939,7 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = bootd_error_set(err, rc, "host %s has no attribute %s",
@@ -2367,7 +2481,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if (dist != NULL &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, now, &h, err)) != BOOTD_OK)
 		return rc;
@@ -2432,7 +2546,7 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	enum bootd_err rc;
 	char o[160];
 
-	if ((rc = resolve(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
@@ -2458,8 +2572,120 @@ inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	return tx_end(inv, set_local(inv, host, err), err);
 }
 
+enum bootd_err
+inv_addr_canon(const char *addr, char out[INV_ADDR_MAX + 1],
+    struct bootd_error *err)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char qa[QBUF];
+
+	if (addr == NULL || *addr == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL, "no client address");
+	if (strlen(addr) > INV_ADDR_MAX)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is too long", q(addr, qa));
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+		return BOOTD_OK;
+	}
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is not an IPv4 or IPv6 address", q(addr, qa));
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+	} else
+		inet_ntop(AF_INET6, &a6, out, INV_ADDR_MAX + 1);
+	return BOOTD_OK;
+}
+
+/*
+ * Read the live token of the host owning MAC canon into tok, its host
+ * into fqdn and its recorded fetch address into from ("" when none).
+ * BOOTD_ENOTFOUND (err untouched) when there is none.
+ */
 static enum bootd_err
-install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
+fetch_get(struct inv *inv, const char *canon, int64_t now,
+    char tok[INV_TOKEN_LEN + 1], char fqdn[FQDN_BUF],
+    char from[INV_ADDR_MAX + 1], struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	const char *t;
+
+	if ((s = stmt(inv, S_TOKEN_FETCH_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = first_row(inv, s, "read token", err)) != BOOTD_OK)
+		return rc;
+	snprintf(tok, INV_TOKEN_LEN + 1, "%s",
+	    (const char *)sqlite3_column_text(s, 0));
+	snprintf(fqdn, FQDN_BUF, "%s", (const char *)sqlite3_column_text(s, 1));
+	t = (const char *)sqlite3_column_text(s, 2);
+	snprintf(from, INV_ADDR_MAX + 1, "%s", t != NULL ? t : "");
+	sqlite3_reset(s);
+	return BOOTD_OK;
+}
+
+/* The write half of inv_token_fetched(), inside its transaction. */
+static enum bootd_err
+token_fetched(struct inv *inv, const char *canon, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	char o[64], n[64];
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	/* Read again: the token may have changed since the first look. */
+	if ((rc = fetch_get(inv, canon, now, tok, fqdn, from, err)) != BOOTD_OK)
+		return rc == BOOTD_ENOTFOUND ? bootd_error_set(err, rc,
+		    "no live install token for MAC %s", canon) : rc;
+	if (strcmp(from, addr) == 0)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_TOKEN_FETCH_SET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, tok);
+	bind_text(s, 2, addr);
+	sqlite3_bind_int64(s, 3, now);
+	if ((rc = run(inv, s, "record install script fetch", err)) != BOOTD_OK)
+		return rc;
+	snprintf(o, sizeof(o), "fetched_from=%s", from);
+	snprintf(n, sizeof(n), "fetched_from=%s", addr);
+	return audit(inv, now, "install-fetch", fqdn, from[0] != '\0' ? o :
+	    NULL, n, err);
+}
+
+enum bootd_err
+inv_token_fetched(struct inv *inv, const char *mac, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], a[INV_ADDR_MAX + 1];
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	enum bootd_err rc;
+
+	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK ||
+	    (rc = inv_addr_canon(addr, a, err)) != BOOTD_OK)
+		return rc;
+	/* The same address again (the usual case): a read, no write. */
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, fetch_get(inv, canon, now, tok, fqdn, from, err), err);
+	if (rc == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no live install token for "
+		    "MAC %s", canon);
+	if (rc != BOOTD_OK || strcmp(from, a) == 0)
+		return rc;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, token_fetched(inv, canon, a, now, err), err);
+}
+
+static enum bootd_err
+install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
     struct bootd_error *err)
 {
 	struct href ref;
@@ -2467,7 +2693,8 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 	enum bootd_err rc = BOOTD_OK;
 	int64_t expires;
 	int used, revoked;
-	char qt[QBUF], o[160], *dist = NULL;
+	char qt[QBUF], o[160], n[160], *dist = NULL;
+	const char *from;
 
 	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
 		return BOOTD_EDB;
@@ -2478,6 +2705,10 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 	if (rc != BOOTD_OK)
 		return rc;
 	fill_ref(s, &ref, NULL);
+	snprintf(out->fqdn, sizeof(out->fqdn), "%s", ref.fqdn);
+	from = (const char *)sqlite3_column_text(s, 7);
+	snprintf(out->fetched_from, sizeof(out->fetched_from), "%s",
+	    from != NULL ? from : "");
 	expires = sqlite3_column_int64(s, 2);
 	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
 	revoked = sqlite3_column_int(s, 4) != 0;
@@ -2497,6 +2728,15 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 		    "host %s expired", ref.fqdn);
 	if (rc != BOOTD_OK)
 		goto out;
+	out->mismatch = addr == NULL || strcmp(addr, out->fetched_from) != 0;
+	if (out->mismatch && bind_addr) {
+		rc = bootd_error_set(err, BOOTD_EPERM, "done for host %s from "
+		    "%s, but its install script was %s%s", ref.fqdn,
+		    addr != NULL ? addr : "an unknown address",
+		    out->fetched_from[0] != '\0' ? "fetched from " :
+		    "never fetched", out->fetched_from);
+		goto out;
+	}
 	if ((s = stmt(inv, S_TOKEN_USE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
@@ -2508,35 +2748,39 @@ install_done(struct inv *inv, const char *token, int64_t now, char **fqdn,
 		goto out;
 	snprintf(o, sizeof(o), "action=install dist=%s",
 	    dist != NULL ? dist : "-");
-	if ((rc = audit(inv, now, "install-done", ref.fqdn, o, "action=local",
-	    err)) != BOOTD_OK)
-		goto out;
-	if (fqdn != NULL && (*fqdn = strdup(ref.fqdn)) == NULL)
-		rc = nomem(err);
+	snprintf(n, sizeof(n), "action=local done_from=%s fetched_from=%s",
+	    addr != NULL ? addr : "-",
+	    out->fetched_from[0] != '\0' ? out->fetched_from : "-");
+	rc = audit(inv, now, "install-done", ref.fqdn, o, n, err);
 out:
 	free(dist);
 	return rc;
 }
 
 enum bootd_err
-inv_install_done(struct inv *inv, const char *token, int64_t now,
-    char **fqdn, struct bootd_error *err)
+inv_install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
+    struct bootd_error *err)
 {
+	struct inv_done scratch;
+	char a[INV_ADDR_MAX + 1];
 	enum bootd_err rc;
 
-	if (fqdn != NULL)
-		*fqdn = NULL;
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
 	if (token == NULL || *token == '\0')
 		return bootd_error_set(err, BOOTD_ENOTFOUND, "no install "
 		    "token given");
+	/* An address that is none counts as unknown: never a match. */
+	if (addr != NULL && inv_addr_canon(addr, a, NULL) == BOOTD_OK)
+		addr = a;
+	else
+		addr = NULL;
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
-	rc = tx_end(inv, install_done(inv, token, now, fqdn, err), err);
-	if (rc != BOOTD_OK && fqdn != NULL) {
-		free(*fqdn);
-		*fqdn = NULL;
-	}
-	return rc;
+	return tx_end(inv, install_done(inv, token, addr, bind_addr, now, out,
+	    err), err);
 }
 
 /* The hot path -------------------------------------------------------- */

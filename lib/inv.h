@@ -27,6 +27,8 @@
 #include "err.h"
 
 #define INV_TOKEN_LEN	32	/* install token: 32 lowercase hex chars */
+#define INV_FQDN_MAX	253	/* longest FQDN */
+#define INV_ADDR_MAX	45	/* longest client address (IPv6 text) */
 #define INV_FILE_MODE	0660	/* a database file inv_open() creates */
 #define INV_DEFAULT_ENV	"default"	/* exists in every database */
 
@@ -154,11 +156,40 @@ enum bootd_err	 inv_set_actor(struct inv *inv, const char *actor);
  */
 int		 inv_stale(struct inv *inv);
 
+/* Authorization ------------------------------------------------------- */
+
+/*
+ * Decides whether host fqdn may be changed in, or put into, environment
+ * env whose unix group is group ("" = administrators only).  Returns
+ * BOOTD_OK to allow; anything else, with err filled (one line, e.g.
+ * BOOTD_EPERM "permission denied: ..."), refuses the change.
+ */
+typedef enum bootd_err (*inv_authorizer)(const char *fqdn, const char *env,
+		    const char *group, void *arg, struct bootd_error *err);
+
+/*
+ * Every change to a host (add, remove, rename, set-env, set-dist, NICs,
+ * attributes, reinstall, local) calls fn inside its own write
+ * transaction, with the host found by row id as that transaction sees it
+ * (set-env also asks about the new environment, add about the new host's),
+ * so a host renamed or moved since the caller last looked is judged as it
+ * is when it is written.  A refusal rolls the change back.  fn NULL (the
+ * default) allows everything; arg is passed to fn.  inv_install_done() is
+ * not a host change made by a caller and is not asked.
+ */
+void		 inv_set_authorizer(struct inv *inv, inv_authorizer fn,
+		    void *arg);
+
 /* Hosts and NICs ------------------------------------------------------ */
 
 enum bootd_err	 inv_host_add(struct inv *inv, const char *fqdn,
 		    const char *const *macs, size_t nmacs, const char *env,
 		    struct bootd_error *err);	/* env NULL = "default" */
+/* As inv_host_add(), and sets distribution dist (NULL: none) in the same
+ * transaction: a refused dist leaves no host behind. */
+enum bootd_err	 inv_host_add_dist(struct inv *inv, const char *fqdn,
+		    const char *const *macs, size_t nmacs, const char *env,
+		    const char *dist, struct bootd_error *err);
 enum bootd_err	 inv_host_remove(struct inv *inv, const char *host,
 		    struct bootd_error *err);
 enum bootd_err	 inv_host_rename(struct inv *inv, const char *host,
@@ -237,14 +268,50 @@ enum bootd_err	 inv_set_reinstall(struct inv *inv, const char *host,
 /* Back to local boot; the token, if any, is invalidated. */
 enum bootd_err	 inv_set_local(struct inv *inv, const char *host,
 		    struct bootd_error *err);
+/* What inv_install_done() found out about a done request. */
+struct inv_done {
+	char	fqdn[INV_FQDN_MAX + 1];	/* the token's host; "" when unknown */
+	char	fetched_from[INV_ADDR_MAX + 1]; /* address that fetched the
+					 * install script; "" when none */
+	int	mismatch;		/* live token, and the done came from
+					 * another address than fetched_from
+					 * (or none was recorded) */
+};
+
 /*
- * The installer reports completion with token: the host goes back to local
- * boot and the token is consumed.  BOOTD_ENOTFOUND for an unknown token,
- * BOOTD_EEXPIRED for a used or expired one; nothing changes then.
- * On success, when fqdn is not NULL, *fqdn is the host (caller frees).
+ * The installer reports completion with token from client address addr
+ * (any spelling inv_addr_canon() accepts; NULL or not an address: unknown,
+ * which never matches): the host goes back to local boot, the token is
+ * consumed and the audit row names both addr and the address that fetched
+ * the install script.  BOOTD_ENOTFOUND for an unknown token,
+ * BOOTD_EEXPIRED for a used or expired one; nothing changes then.  When
+ * bind_addr is set and addr is not the address recorded by
+ * inv_token_fetched(), or none was recorded, BOOTD_EPERM and nothing
+ * changes.  out (may be NULL) is filled in every case where the token was
+ * found.
  */
 enum bootd_err	 inv_install_done(struct inv *inv, const char *token,
-		    int64_t now, char **fqdn, struct bootd_error *err);
+		    const char *addr, int bind_addr, int64_t now,
+		    struct inv_done *out, struct bootd_error *err);
+
+/*
+ * Note that client address addr fetched the install script of the host
+ * owning mac: recorded on that host's live token, with the time now.  An
+ * address already recorded costs one read and no write; a new one is
+ * written with an audit row ("install-fetch", old -> new address).
+ * BOOTD_ENOTFOUND when the host has no live token (or mac no host),
+ * BOOTD_EINVAL for a malformed MAC or address.
+ */
+enum bootd_err	 inv_token_fetched(struct inv *inv, const char *mac,
+		    const char *addr, int64_t now, struct bootd_error *err);
+
+/*
+ * Write the canonical text of client address addr into out: an IPv4
+ * dotted quad, or lowercase compressed IPv6; an IPv4-mapped IPv6 address
+ * becomes its IPv4 address.  BOOTD_EINVAL for anything else.
+ */
+enum bootd_err	 inv_addr_canon(const char *addr, char out[INV_ADDR_MAX + 1],
+		    struct bootd_error *err);
 
 /* The hot path -------------------------------------------------------- */
 

@@ -63,6 +63,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
 	ck_assert_int_eq(cfg->token_ttl, 21600);
 	ck_assert_int_eq(cfg->daemon.event_retention_days, 90);
+	ck_assert_int_eq(cfg->daemon.done_requires_fetch_address, 0);
+	ck_assert_int_eq(cfg->daemon.done_rate, 6);
+	ck_assert_int_eq(cfg->daemon.done_burst, 10);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -84,6 +87,8 @@ START_TEST(test_full)
 	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
 	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
 	    "    \"event_retention_days\": 0,\n"
+	    "    \"done_requires_fetch_address\": true,\n"
+	    "    \"done_rate\": 0, \"done_burst\": 3,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -106,6 +111,9 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->daemon.drain_timeout, 5);
 	ck_assert_int_eq(cfg->daemon.event_wait_ms, 20);
 	ck_assert_int_eq(cfg->daemon.event_retention_days, 0);
+	ck_assert_int_eq(cfg->daemon.done_requires_fetch_address, 1);
+	ck_assert_int_eq(cfg->daemon.done_rate, 0);
+	ck_assert_int_eq(cfg->daemon.done_burst, 3);
 	ck_assert_int_eq(cfg->daemon.log, CFG_LOG_SYSLOG);
 	ck_assert_int_eq(cfg->daemon.log_level, LOG_DEBUG);
 	ck_assert_str_eq(cfg->menu.base_url, "https://boot.example.org:8443");
@@ -205,6 +213,10 @@ static const struct {
 	{ "{\"token_ttl\": 1}", "token_ttl: must be from" },
 	{ "{\"daemon\": {\"event_retention_days\": -1}}",
 	    "daemon.event_retention_days: must be from" },
+	{ "{\"daemon\": {\"done_burst\": 0}}",
+	    "daemon.done_burst: must be from 1" },
+	{ "{\"daemon\": {\"done_requires_fetch_address\": 1}}",
+	    "daemon.done_requires_fetch_address: expected true or false" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
 };
 

@@ -140,7 +140,8 @@ dump(void)
 		"SELECT mac, host FROM nic ORDER BY mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
 		"SELECT token, host, created, expires, quote(used_at), "
-		    "revoked FROM token ORDER BY token",
+		    "revoked, quote(fetched_from), quote(fetched_at) "
+		    "FROM token ORDER BY token",
 		"SELECT id, time, actor, op, object, quote(old), quote(new) "
 		    "FROM audit ORDER BY id",
 		"SELECT id, time, mac, quote(host), served, quote(params) "
@@ -637,7 +638,7 @@ START_TEST(test_token_lifecycle)
 	struct bootd_error err;
 	struct inv_boot b;
 	struct inv_host *h;
-	char *fqdn;
+	struct inv_done d;
 	size_t i;
 
 	host("web1.example.org", "52:54:00:00:00:01");
@@ -667,19 +668,22 @@ START_TEST(test_token_lifecycle)
 	OK(inv_set_reinstall(inv, "web1", NULL, NOW + 20, 3600, tok2,
 	    &err_));
 	ck_assert_str_ne(tok, tok2);
-	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 30, &fqdn, &err),
-	    BOOTD_EEXPIRED);
-	ck_assert_ptr_null(fqdn);
+	ck_assert_int_eq(inv_install_done(inv, tok, "10.0.0.1", 0, NOW + 30,
+	    &d, &err), BOOTD_EEXPIRED);
+	ck_assert_str_eq(d.fqdn, "web1.example.org");
+	ck_assert_int_eq(d.mismatch, 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM token WHERE "
 	    "used_at IS NULL AND revoked = 0"), 1);
 
 	OK(inv_set_actor(inv, "bootd (install done)"));
-	OK(inv_install_done(inv, tok2, NOW + 40, &fqdn, &err_));
-	ck_assert_str_eq(fqdn, "web1.example.org");
-	free(fqdn);
+	OK(inv_install_done(inv, tok2, "10.0.0.1", 0, NOW + 40, &d, &err_));
+	ck_assert_str_eq(d.fqdn, "web1.example.org");
+	ck_assert_str_eq(d.fetched_from, "");
+	ck_assert_int_eq(d.mismatch, 1);	/* never fetched */
 	last_audit("web1.example.org", a, sizeof(a));
 	ck_assert_str_eq(a, "bootd (install done)|install-done|"
-	    "web1.example.org|action=install dist=debian-12|action=local");
+	    "web1.example.org|action=install dist=debian-12|action=local "
+	    "done_from=10.0.0.1 fetched_from=-");
 	OK(inv_host_get(inv, "web1", &h, &err_));
 	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
 	ck_assert_str_eq(h->dist, "debian-12");
@@ -689,16 +693,16 @@ START_TEST(test_token_lifecycle)
 	    "IS NOT NULL"), NOW + 40);
 
 	/* Used: refused, nothing changes. */
-	ck_assert_int_eq(inv_install_done(inv, tok2, NOW + 50, NULL, &err),
-	    BOOTD_EEXPIRED);
+	ck_assert_int_eq(inv_install_done(inv, tok2, NULL, 0, NOW + 50, NULL,
+	    &err), BOOTD_EEXPIRED);
 	ck_assert_ptr_nonnull(strstr(err.text, "already used"));
 	ck_assert_int_eq(inv_install_done(inv,
-	    "0123456789abcdef0123456789abcdef", NOW, NULL, &err),
+	    "0123456789abcdef0123456789abcdef", NULL, 0, NOW, NULL, &err),
 	    BOOTD_ENOTFOUND);
-	ck_assert_int_eq(inv_install_done(inv, "", NOW, NULL, &err),
+	ck_assert_int_eq(inv_install_done(inv, "", NULL, 0, NOW, NULL, &err),
 	    BOOTD_ENOTFOUND);
-	ck_assert_int_eq(inv_install_done(inv, "x\x1b[2J", NOW, NULL, &err),
-	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_install_done(inv, "x\x1b[2J", NULL, 0, NOW, NULL,
+	    &err), BOOTD_ENOTFOUND);
 	assert_clean(&err);
 
 	/* Expired via now. */
@@ -709,8 +713,8 @@ START_TEST(test_token_lifecycle)
 	ck_assert_ptr_null(b.host->token);
 	ck_assert_ptr_null(b.dist);
 	inv_boot_free(&b);
-	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 60, NULL, &err),
-	    BOOTD_EEXPIRED);
+	ck_assert_int_eq(inv_install_done(inv, tok, NULL, 0, NOW + 60, NULL,
+	    &err), BOOTD_EEXPIRED);
 	ck_assert_ptr_nonnull(strstr(err.text, "expired"));
 
 	/* set-local revokes. */
@@ -719,14 +723,283 @@ START_TEST(test_token_lifecycle)
 	last_audit("web1.example.org", a, sizeof(a));
 	ck_assert_str_eq(a, "bootd (install done)|set-local|"
 	    "web1.example.org|action=install|action=local");
-	ck_assert_int_eq(inv_install_done(inv, tok, NOW + 1, NULL, &err),
-	    BOOTD_EEXPIRED);
+	ck_assert_int_eq(inv_install_done(inv, tok, NULL, 0, NOW + 1, NULL,
+	    &err), BOOTD_EEXPIRED);
 	ck_assert_ptr_nonnull(strstr(err.text, "revoked"));
 	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW + 1, NULL, 0, &b,
 	    &err_));
 	ck_assert_int_eq(b.host->action, INV_ACTION_LOCAL);
 	ck_assert_ptr_null(b.dist);
 	inv_boot_free(&b);
+}
+END_TEST
+
+/*
+ * The address that fetched the install script is noted on the token, once
+ * per address; done compares with it, and with bind_addr refuses another
+ * address without changing anything.
+ */
+START_TEST(test_token_fetch_address)
+{
+	struct bootd_error err;
+	struct inv_done d;
+	char tok[INV_TOKEN_LEN + 1], tok2[INV_TOKEN_LEN + 1], a[512];
+	char canon[INV_ADDR_MAX + 1], *before, *after;
+	int n;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	host("web2.example.org", "52:54:00:00:00:02");
+	std_dist("debian-12");
+	OK(inv_set_actor(inv, "bootd"));
+	/* No live token: nothing to note. */
+	ck_assert_int_eq(inv_token_fetched(inv, "52:54:00:00:00:01",
+	    "10.0.0.1", NOW, &err), BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_token_fetched(inv, "52:54:00:00:00:09",
+	    "10.0.0.1", NOW, &err), BOOTD_ENOTFOUND);
+	OK(inv_set_reinstall(inv, "web1", "debian-12", NOW, 3600, tok,
+	    &err_));
+	OK(inv_set_reinstall(inv, "web2", "debian-12", NOW, 3600, tok2,
+	    &err_));
+	/* Malformed input is refused. */
+	ck_assert_int_eq(inv_token_fetched(inv, "52:54:00:00:00:01",
+	    "10.0.0.1; DROP", NOW, &err), BOOTD_EINVAL);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_token_fetched(inv, "52:54:00:00:00:01", "",
+	    NOW, &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_token_fetched(inv, "nonsense", "10.0.0.1", NOW,
+	    &err), BOOTD_EINVAL);
+
+	/* First fetch: written, with an audit row. */
+	n = last_audit(NULL, a, sizeof(a));
+	OK(inv_token_fetched(inv, "52-54-00-00-00-01", "10.0.0.1", NOW + 1,
+	    &err_));
+	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), n + 1);
+	ck_assert_str_eq(a, "bootd|install-fetch|web1.example.org|NULL|"
+	    "fetched_from=10.0.0.1");
+	ck_assert_int_eq(sql_int("SELECT fetched_at FROM token WHERE "
+	    "fetched_from = '10.0.0.1'"), NOW + 1);
+	/* The same address again: no write at all (data_version stays). */
+	before = dump();
+	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_write BEFORE "
+	    "UPDATE ON token BEGIN SELECT RAISE(ABORT, 'written'); END"),
+	    SQLITE_OK);
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 2,
+	    &err_));
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "::ffff:10.0.0.1",
+	    NOW + 3, &err_));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_write"),
+	    SQLITE_OK);
+	/* Another address replaces it, audited old -> new. */
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "2001:DB8::0:1",
+	    NOW + 4, &err_));
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bootd|install-fetch|web1.example.org|"
+	    "fetched_from=10.0.0.1|fetched_from=2001:db8::1");
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 5,
+	    &err_));
+
+	/* Bound: a done from another address is refused, nothing changes. */
+	OK(inv_set_actor(inv, "bootd (install done)"));
+	before = dump();
+	ck_assert_int_eq(inv_install_done(inv, tok, "10.0.0.2", 1, NOW + 10,
+	    &d, &err), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "from 10.0.0.2"));
+	ck_assert_ptr_nonnull(strstr(err.text, "fetched from 10.0.0.1"));
+	ck_assert_str_eq(d.fqdn, "web1.example.org");
+	ck_assert_str_eq(d.fetched_from, "10.0.0.1");
+	ck_assert_int_eq(d.mismatch, 1);
+	/* An unknown or unusable address never matches. */
+	ck_assert_int_eq(inv_install_done(inv, tok, NULL, 1, NOW + 10, &d,
+	    &err), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "an unknown address"));
+	ck_assert_int_eq(inv_install_done(inv, tok, "garbage", 1, NOW + 10,
+	    &d, &err), BOOTD_EPERM);
+	/* A script never fetched cannot be bound either. */
+	ck_assert_int_eq(inv_install_done(inv, tok2, "10.0.0.1", 1, NOW + 10,
+	    &d, &err), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "never fetched"));
+	ck_assert_str_eq(d.fetched_from, "");
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/* Matching (any spelling): accepted and audited with both. */
+	OK(inv_install_done(inv, tok, "::ffff:10.0.0.1", 1, NOW + 11, &d,
+	    &err_));
+	ck_assert_int_eq(d.mismatch, 0);
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bootd (install done)|install-done|"
+	    "web1.example.org|action=install dist=debian-12|action=local "
+	    "done_from=10.0.0.1 fetched_from=10.0.0.1");
+
+	/* Unbound: another address is let through, flagged and audited. */
+	OK(inv_set_reinstall(inv, "web1", "debian-12", NOW + 20, 3600, tok,
+	    &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM token WHERE "
+	    "used_at IS NULL AND revoked = 0 AND host = 1 AND "
+	    "fetched_from IS NULL"), 1);	/* a new token starts unfetched */
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 21,
+	    &err_));
+	OK(inv_install_done(inv, tok, "10.0.0.2", 0, NOW + 30, &d, &err_));
+	ck_assert_int_eq(d.mismatch, 1);
+	ck_assert_str_eq(d.fetched_from, "10.0.0.1");
+	last_audit("web1.example.org", a, sizeof(a));
+	ck_assert_str_eq(a, "bootd (install done)|install-done|"
+	    "web1.example.org|action=install dist=debian-12|action=local "
+	    "done_from=10.0.0.2 fetched_from=10.0.0.1");
+
+	/* Addresses. */
+	OK(inv_addr_canon("127.0.0.1", canon, &err_));
+	ck_assert_str_eq(canon, "127.0.0.1");
+	OK(inv_addr_canon("FE80:0:0::1", canon, &err_));
+	ck_assert_str_eq(canon, "fe80::1");
+	OK(inv_addr_canon("::ffff:192.0.2.7", canon, &err_));
+	ck_assert_str_eq(canon, "192.0.2.7");
+	ck_assert_int_eq(inv_addr_canon("fe80::1%eth0", canon, &err),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(inv_addr_canon("1.2.3", canon, &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_addr_canon(NULL, canon, &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_addr_canon("unix:", canon, &err), BOOTD_EINVAL);
+}
+END_TEST
+
+/* An authorizer that lets environment "a" be changed, nothing else. */
+static enum bootd_err
+only_env_a(const char *fqdn, const char *env, const char *group, void *arg,
+    struct bootd_error *err)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (strcmp(env, "a") == 0 && strcmp(group, "ga") == 0)
+		return BOOTD_OK;
+	return bootd_error_set(err, BOOTD_EPERM, "permission denied: %s, "
+	    "environment %s (group %s)", fqdn, env, group);
+}
+
+/*
+ * The authorizer judges the host by row id inside the write transaction:
+ * a host moved or renamed by another connection after the caller's own
+ * check (as between bootctl's check by name and its write) is judged as
+ * it is when written, and a refusal changes nothing.
+ */
+START_TEST(test_authorizer_in_transaction)
+{
+	const char *macs_a[] = { "52:54:00:00:00:01", "52:54:00:00:00:03" };
+	const char *macs_new[] = { "52:54:00:00:00:09" };
+	struct bootd_error err;
+	char *before, *after;
+	int calls = 0;
+	size_t i;
+	enum bootd_err rc;
+
+	OK(inv_env_add(inv, "a", "ga", &err_));
+	OK(inv_env_add(inv, "b", "gb", &err_));
+	std_dist("d1");
+	OK(inv_host_add(inv, "web1.example.org", macs_a, 2, "a", &err_));
+	host("web2.example.org", "52:54:00:00:00:02");
+	OK(inv_host_set_env(inv, "web2", "b", &err_));
+	OK(inv_attr_set(inv, "web1", "role", "x", &err_));
+	OK(inv_host_set_dist(inv, "web1", "d1", &err_));
+	inv_set_authorizer(inv, only_env_a, &calls);
+
+	/* Allowed as it is. */
+	OK(inv_set_local(inv, "web1", &err_));
+	ck_assert_int_eq(calls, 1);
+	OK(inv_attr_set(inv, "web1", "role", "y", &err_));
+
+	/* Moved to "b" by another connection after the caller looked. */
+	ck_assert_int_eq(sql_exec(dbpath, "UPDATE host SET env = 'b' WHERE "
+	    "fqdn = 'web1.example.org'"), SQLITE_OK);
+	before = dump();
+	for (i = 0; i < 11; i++) {
+		switch (i) {
+		case 0: rc = inv_set_local(inv, "web1", &err); break;
+		case 1: rc = inv_set_reinstall(inv, "web1.example.org", "d1",
+		    NOW, 60, NULL, &err); break;
+		case 2: rc = inv_attr_set(inv, "web1", "role", "z", &err);
+		    break;
+		case 3: rc = inv_attr_unset(inv, "web1", "role", &err); break;
+		case 4: rc = inv_host_rename(inv, "web1", "web7.example.org",
+		    &err); break;
+		case 5: rc = inv_host_set_dist(inv, "web1", NULL, &err); break;
+		case 6: rc = inv_nic_add(inv, "web1", "52:54:00:00:00:04",
+		    &err); break;
+		case 7: rc = inv_nic_remove(inv, "52:54:00:00:00:03", &err);
+		    break;
+		case 8: rc = inv_host_remove(inv, "52:54:00:00:00:01", &err);
+		    break;
+		case 9: rc = inv_host_set_env(inv, "web1", "a", &err); break;
+		default: rc = inv_host_add_dist(inv, "web1.example.org",
+		    macs_new, 1, "b", NULL, &err); break;
+		}
+		ck_assert_msg(rc == BOOTD_EPERM,
+		    "change %zu: %s (%s)", i, bootd_strerror(rc), err.text);
+		ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+		assert_clean(&err);
+	}
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/*
+	 * Renamed: the name the caller checked now belongs to a host in "b"
+	 * (web1 became web8, web2 took its name).
+	 */
+	ck_assert_int_eq(sql_exec(dbpath, "UPDATE host SET env = 'a', fqdn = "
+	    "'web8.example.org' WHERE fqdn = 'web1.example.org'; UPDATE host "
+	    "SET fqdn = 'web1.example.org' WHERE fqdn = 'web2.example.org'"),
+	    SQLITE_OK);
+	before = dump();
+	ck_assert_int_eq(inv_set_local(inv, "web1.example.org", &err),
+	    BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+	/* Moving an allowed host into "b", or adding one there: refused. */
+	ck_assert_int_eq(inv_host_set_env(inv, "web8", "b", &err),
+	    BOOTD_EPERM);
+	ck_assert_int_eq(inv_host_add(inv, "new.example.org", macs_new, 1,
+	    "b", &err), BOOTD_EPERM);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	OK(inv_host_add_dist(inv, "new.example.org", macs_new, 1, "a", "d1",
+	    &err_));
+	OK(inv_set_local(inv, "web8", &err_));
+
+	/* No authorizer: everything allowed again. */
+	inv_set_authorizer(inv, NULL, NULL);
+	OK(inv_set_local(inv, "web1.example.org", &err_));
+}
+END_TEST
+
+/* inv_host_add_dist(): a refused distribution leaves no host behind. */
+START_TEST(test_host_add_dist_atomic)
+{
+	const char *macs[] = { "52:54:00:00:00:01" };
+	struct inv_host *h;
+	struct bootd_error err;
+	char *before, *after;
+
+	std_dist("d1");
+	before = dump();
+	ck_assert_int_eq(inv_host_add_dist(inv, "web1.example.org", macs, 1,
+	    NULL, "nodist", &err), BOOTD_ENOTFOUND);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	OK(inv_host_add_dist(inv, "Web1.Example.org", macs, 1, NULL, "d1",
+	    &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_str_eq(h->dist, "d1");
+	inv_host_free(h);
 }
 END_TEST
 
@@ -1620,12 +1893,12 @@ START_TEST(test_migrate_v1_fixture)
 	ck_assert_int_eq(c.installing, 1);
 	/* The revoked token stays refused, the live one works once. */
 	ck_assert_int_eq(inv_install_done(inv,
-	    "00000000000000000000000000000001", NOW, NULL, NULL),
+	    "00000000000000000000000000000001", NULL, 0, NOW, NULL, NULL),
 	    BOOTD_EEXPIRED);
-	OK(inv_install_done(inv, "0123456789abcdef0123456789abcdef", NOW,
-	    NULL, &err_));
+	OK(inv_install_done(inv, "0123456789abcdef0123456789abcdef", NULL, 0,
+	    NOW, NULL, &err_));
 	ck_assert_int_eq(inv_install_done(inv,
-	    "0123456789abcdef0123456789abcdef", NOW, NULL, NULL),
+	    "0123456789abcdef0123456789abcdef", NULL, 0, NOW, NULL, NULL),
 	    BOOTD_EEXPIRED);
 }
 END_TEST
@@ -1674,6 +1947,10 @@ START_TEST(test_schema_constraints)
 		"INSERT INTO host_attr VALUES (1, 'K', 'v')",
 		"INSERT INTO token (token, host, created, expires) VALUES "
 		    "('XYZ', 1, 0, 1)",
+		"UPDATE token SET fetched_from = '10.0.0.1'",
+		"UPDATE token SET fetched_from = '10.0.0.1;x', fetched_at = 1",
+		"UPDATE token SET fetched_from = 'host', fetched_at = 1",
+		"UPDATE token SET fetched_at = 1",
 		"INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
 		    "('AA:BB:CC:DD:EE:FF', 0, 0)",
 		"INSERT INTO boot_event (time, mac, served) VALUES "
@@ -1765,6 +2042,9 @@ inv_suite(void)
 	tcase_add_test(tc, test_envs);
 	tcase_add_test(tc, test_dists);
 	tcase_add_test(tc, test_token_lifecycle);
+	tcase_add_test(tc, test_token_fetch_address);
+	tcase_add_test(tc, test_authorizer_in_transaction);
+	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);

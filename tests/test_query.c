@@ -32,7 +32,7 @@ START_TEST(test_mac_spellings_canonical)
 {
 	static const char *const in[] = {
 		"mac=52-54-00-AB-cd-EF", "mac=525400abcdef",
-		"mac=52%3a54%3a00%3aab%3acd%3aef", "m%61c=5254.00ab.cdef",
+		"mac=52%3a54%3a00%3aab%3acd%3aef", "mac=5254.00ab.cdef",
 	};
 	struct bootd_error err;
 	struct query q;
@@ -74,6 +74,41 @@ START_TEST(test_unknown_ignored)
 
 	ck_assert_int_eq(parse("&&foo=%zz&mac=525400123456&bar&"
 	    "averyveryveryverylongparameternamethatisignored=1&x=%00&",
+	    &q, &err), BOOTD_OK);
+	ck_assert_str_eq(q.v[QUERY_MAC], "52:54:00:12:34:56");
+}
+END_TEST
+
+/*
+ * Names match literally: nginx logs mac="$arg_mac" by the literal name,
+ * so a decoded name would be served under a log line saying mac="-".
+ */
+START_TEST(test_escaped_name_refused)
+{
+	static const char *const in[] = {
+		"ma%63=52:54:00:12:34:57", "%6dac=525400123457",
+		"m%61c=525400123457", "mac%00=525400123457",
+		"token%3D=0123456789abcdef0123456789abcdef",
+		"mac=525400123456&plat%66orm=efi", "my+name=x&mac=525400123456",
+		"%zz=1&mac=525400123456", "mac=525400123456&%=1",
+	};
+	struct bootd_error err;
+	struct query q;
+	size_t i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		ck_assert_msg(parse(in[i], &q, &err) == BOOTD_EINVAL,
+		    "\"%s\" was accepted", in[i]);
+		ck_assert_ptr_nonnull(strstr(err.text, "literally"));
+		ck_assert_ptr_null(strchr(err.text, '\n'));
+	}
+	/* Shown cut and printable. */
+	ck_assert_int_eq(parse("a%0a%0d%1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=1",
+	    &q, &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "\"a%0a%0d%1b"));
+	ck_assert_ptr_nonnull(strstr(err.text, "...\""));
+	/* Escapes in values stay fine; so does a literal unknown name. */
+	ck_assert_int_eq(parse("mac=52%3A54%3A00%3A12%3A34%3A56&x.y-z_1=%41",
 	    &q, &err), BOOTD_OK);
 	ck_assert_str_eq(q.v[QUERY_MAC], "52:54:00:12:34:56");
 }
@@ -301,6 +336,7 @@ query_suite(void)
 
 	tc = tcase_create("malformed");
 	tcase_add_test(tc, test_repeated_mac);
+	tcase_add_test(tc, test_escaped_name_refused);
 	tcase_add_loop_test(tc, test_malformed, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_dropped, 0,
 	    sizeof(dropped) / sizeof(dropped[0]));

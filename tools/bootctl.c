@@ -9,6 +9,13 @@
  * the verb.  Every change goes through libboot, which validates it
  * and applies it in one transaction with its audit row.
  *
+ * The early check by name gives a clear message before anything is
+ * rendered or changed; the check that counts runs again inside each
+ * change's transaction, on the host by row id as it is then
+ * (inv_set_authorizer(), authorize() below), so a host renamed or moved
+ * to another environment meanwhile cannot be changed by someone who may
+ * not change it there.
+ *
  * bootctl is meant to be installed setgid bootd.  It identifies the caller
  * by real uid and groups and lets it change only hosts in environments
  * whose unix group it is in; root and the configured admin group may change
@@ -639,6 +646,23 @@ group_label(const char *group)
 }
 
 /*
+ * The authorizer libboot calls inside the transaction of every change to
+ * a host (inv_set_authorizer()): env_allowed()'s rule, applied to the
+ * host's environment as that transaction reads it.
+ */
+static enum bootd_err
+authorize(const char *fqdn, const char *env, const char *group, void *arg,
+    struct bootd_error *err)
+{
+	const struct ctx *ctx = arg;
+
+	if (ctx->admin || in_group(ctx, group))
+		return BOOTD_OK;
+	return bootd_error_set(err, BOOTD_EPERM, "permission denied: %s, "
+	    "environment %s (group %s)", fqdn, env, group_label(group));
+}
+
+/*
  * Look up host and check the caller may change it.  On success *out is
  * the host (caller frees with inv_host_free()) and EXIT_OK is returned;
  * otherwise the reason has been printed and EXIT_FAIL is returned.
@@ -768,37 +792,19 @@ static int
 verb_host_add(struct ctx *ctx, struct args *a)
 {
 	const char *env = a->env != NULL ? a->env : INV_DEFAULT_ENV;
-	struct bootd_error ignored;
 	enum bootd_err rc;
-	char canon[MAC_STRLEN + 1] = "";
 	int ret;
 
 	if ((ret = env_for_change(ctx, env)) != EXIT_OK)
 		return ret;
 	if (a->dist != NULL && (ret = dist_exists(ctx, a->dist)) != EXIT_OK)
 		return ret;
-	rc = inv_host_add(ctx->inv, a->argv[0],
+	/* Host and distribution in one transaction: a refusal leaves no
+	 * host behind, and nothing needs undoing. */
+	rc = inv_host_add_dist(ctx->inv, a->argv[0],
 	    (const char *const *)a->argv + 1, (size_t)a->argc - 1, env,
-	    &ctx->err);
-	if (rc != BOOTD_OK)
-		return fail(ctx, rc);
-	if (a->dist == NULL)
-		return EXIT_OK;
-	/*
-	 * Name the new host by the canonical form of a MAC it was just given:
-	 * a NIC belongs to exactly one host, and no FQDN reads as a MAC, so
-	 * this cannot reach a host the caller was not authorized for.
-	 */
-	if ((rc = mac_canon(a->argv[1], canon, &ctx->err)) == BOOTD_OK)
-		rc = inv_host_set_dist(ctx->inv, canon, a->dist, &ctx->err);
-	if (rc != BOOTD_OK) {
-		/* Undo the add so that a refused command changes nothing. */
-		ret = fail(ctx, rc);
-		if (canon[0] != '\0')
-			inv_host_remove(ctx->inv, canon, &ignored);
-		return ret;
-	}
-	return EXIT_OK;
+	    a->dist, &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
 static int	change_hosts(struct ctx *, struct args *,
@@ -1693,6 +1699,7 @@ main(int argc, char *argv[])
 			ret = fail(&ctx, rc);
 			goto out;
 		}
+		inv_set_authorizer(ctx.inv, authorize, &ctx);
 	}
 	if ((v->flags & VF_HOST) &&
 	    (ret = host_for_change(&ctx, a.argv[0], &ctx.host)) != EXIT_OK)

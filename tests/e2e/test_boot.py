@@ -254,6 +254,8 @@ class Install(E2E):
     """A host marked for reinstall installs once, then boots locally; an
     unknown MAC boots locally and is recorded."""
 
+    server_config = {"daemon": {"done_requires_fetch_address": True}}
+
     def install_then_local(self, firmware, mac, fqdn):
         srv = self.srv
         srv.bootctl("host", "add", fqdn, mac, "--dist", DIST)
@@ -294,9 +296,17 @@ class Install(E2E):
         self.assertEqual(row[-1], "install", out)	# last served
 
         # The installer reports completion (the initramfs has no network
-        # driver, so the test does it, through nginx).
+        # driver, so the test does it, through nginx), with done bound to
+        # the address that fetched the script.  QEMU's user network
+        # reaches nginx through guestfwd's `nc 127.0.0.1`, so iPXE's
+        # fetch comes from 127.0.0.1 like the test's done: this proves the
+        # path with the binding on, not that a real installer keeps the
+        # address iPXE had (bootd.json(5) says when it does not).
         status, _, body = srv.get("/ipxe/v1/done?token=" + token)
         self.assertEqual(status, 200, body)
+        audit = srv.bootctl("audit", fqdn).stdout
+        self.assertIn("install-fetch", audit)
+        self.assertIn("done_from=127.0.0.1 fetched_from=127.0.0.1", audit)
         status, _, body = srv.get("/ipxe/v1/done?token=" + token)
         self.assertNotEqual(status, 200, "a token is single-use")
         row, out = self.status_row(fqdn)

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -325,6 +326,39 @@ class Process(unittest.TestCase):
                 rest += chunk
             self.assertNotIn(b"Status: 200", rest)
             self.assertNotIn(b"#!ipxe", rest)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_silent_connection_dropped(self):
+        # A peer that connects and sends nothing is dropped after a short
+        # bound (FIRST_BYTE_MS, 2 s) instead of holding the only worker for
+        # the 10 s read timeout; the request behind it is served.
+        self.d = Daemon(workers=1).start()
+        with self.d.connect() as silent:
+            eventually(self.d.log_text, lambda l: "worker started" in l)
+            st, _, body = self.d.call("GET", "/ipxe/v1/config",
+                                      "mac=" + MAC)
+            self.assertEqual(st, 200, body)
+            self.assertEqual(silent.recv(4096), b"")    # closed, no answer
+        self.assertIn("sent nothing for 2000 ms", self.d.log_text())
+        # Silent past the bound (5 s, well short of the 10 s read timeout
+        # that held a worker before), then a whole request: not served.
+        with self.d.connect() as late:
+            time.sleep(5)
+            data = b""
+            try:
+                late.sendall(request_bytes("GET", "/ipxe/v1/config",
+                                           "mac=" + MAC))
+                while True:
+                    chunk = late.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.assertNotIn(b"Status: 200", data)
+        st, _, body = self.d.call("GET", "/ipxe/v1/health")
+        self.assertEqual(st, 200, body)
         self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
         self.assertEqual(self.d.stop(), 0)
 

@@ -59,6 +59,11 @@ HOSTILE = [
     "mac=%FF%FE",
     "mac=+52:54:00:00:20:01",
     "mac=52:54:00:00:20:01&mac=%ZZ",
+    "ma%63=52:54:00:00:20:01",              # escaped names (nginx logs
+    "%6Dac=52:54:00:00:20:01",              # mac="-" for these)
+    "m%61c=52:54:00:00:20:01",
+    "mac=52:54:00:00:20:01&ma%63=52:54:00:00:20:01",
+    "mac+=52:54:00:00:20:01",
 ]
 
 # A good MAC with a hostile informational parameter: the parameter is left
@@ -169,6 +174,22 @@ class Hostile(unittest.TestCase):
         for params in rows:
             self.assertNotRegex(params, r"platform|hostname|serial|uuid|"
                                 r"product|manufacturer")
+
+    def test_escaped_name_refused_and_logged(self):
+        # nginx logs the literal name (mac="-"), so bootd must not serve
+        # the host's install script for it.
+        st, h, body = self.srv.get("/ipxe/v1/config?ma%63=" + MAC)
+        self.assertEqual(st, 400, body)
+        self.assertNotIn(b"vmlinuz", body)
+        self.assertIn("literally", h.get("x-bootd-error", ""))
+        log = harness.eventually(
+            self.srv.bootd_log,
+            lambda t: re.search(r"mac=- .*status=400 .*reason=parameter "
+                                r"name \"ma%63\"", t))
+        self.assertRegex(log, r"mac=- .*status=400 .*reason=parameter name "
+                              r"\"ma%63\" is escaped")
+        self.assertRegex(self.srv.access_log(),
+                         r'"GET /ipxe/v1/config" 400 \d+ mac="-"')
 
     def test_reason_is_one_line_and_not_the_input(self):
         st, _, body = self.srv.get("/ipxe/v1/config?mac=%24%7Bshell%7D")

@@ -1,6 +1,8 @@
 """
 nginx configuration: the production site nginx/bootd.conf passes `nginx -t`,
-keeps the settings iPXE needs, and has the same locations and limits as the
+keeps the settings iPXE needs, negotiates the forward-secret suite each
+iPXE generation has before static RSA, and has the same locations and
+limits as the
 loopback template nginx/test.conf.in; the rendered template serves /images/
 with the right types over HTTP and TLS 1.2, refuses other methods and keeps
 /ipxe/v1/metrics from other addresses.  Needs nginx only, not bootd.
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import harness  # noqa: E402
 
 PROD = os.path.join(harness.SOURCE_DIR, "nginx", "bootd.conf")
+DHPARAM = os.path.join(harness.SOURCE_DIR, "nginx", "ffdhe2048.pem")
 TEMPLATE = os.path.join(harness.SOURCE_DIR, "nginx", "test.conf.in")
 
 
@@ -64,7 +67,8 @@ def server_directives(text):
             if depth < 0:
                 break
         elif depth == 0 and not re.match(
-                r"(listen|server_name|ssl_certificate(_key)?|access_log|error_log)\b",
+                r"(listen|server_name|ssl_certificate(_key)?|ssl_dhparam|"
+                r"access_log|error_log)\b",
                 line):
             out.add(line)
     return out
@@ -79,15 +83,23 @@ class ProductionConfig(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def test_nginx_t_accepts_site(self):
-        certs = harness.make_certs(self.tmp)
+    def write_site(self, daemon=False):
+        """
+        The production site with loopback ports and temporary paths,
+        wrapped in a minimal main context.  Returns (main conf, HTTPS port).
+        """
+        self.certs = harness.make_certs(self.tmp)
+        https_port = harness.free_port()
         site = (self.prod
-                .replace("/etc/ssl/bootd/fullchain.pem", certs["chain"])
-                .replace("/etc/ssl/bootd/privkey.pem", certs["key"])
+                .replace("/etc/ssl/bootd/fullchain.pem", self.certs["chain"])
+                .replace("/etc/ssl/bootd/privkey.pem", self.certs["key"])
+                .replace("/etc/nginx/ffdhe2048.pem", DHPARAM)
                 .replace("/var/log/nginx/", self.tmp + "/"))
+        site = site.replace("listen 443 ssl", "listen 127.0.0.1:%d ssl"
+                            % https_port)
+        site = site.replace("listen 80", "listen 127.0.0.1:%d"
+                            % harness.free_port())
         for port in ("80", "443"):
-            site = site.replace("listen %s" % port, "listen 127.0.0.1:%d"
-                                % harness.free_port())
             site = site.replace("listen [::]:%s" % port, "listen [::1]:%d"
                                 % harness.free_port())
         with open(os.path.join(self.tmp, "bootd.conf"), "w") as f:
@@ -95,11 +107,16 @@ class ProductionConfig(unittest.TestCase):
         shutil.copy("/etc/nginx/fastcgi_params", self.tmp)
         main = os.path.join(self.tmp, "nginx.conf")
         with open(main, "w") as f:
-            f.write("pid %s/nginx.pid;\nerror_log stderr;\n"
+            f.write("%spid %s/nginx.pid;\nerror_log stderr;\n"
                     "events {}\nhttp {\n"
                     "  client_body_temp_path %s/body;\n"
                     "  include %s/bootd.conf;\n}\n"
-                    % (self.tmp, self.tmp, self.tmp))
+                    % ("daemon off;\n" if daemon else "", self.tmp,
+                       self.tmp, self.tmp))
+        return main, https_port
+
+    def test_nginx_t_accepts_site(self):
+        main, _ = self.write_site()
         r = subprocess.run(["nginx", "-t", "-p", self.tmp + "/", "-c", main,
                             "-e", "stderr"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -110,22 +127,81 @@ class ProductionConfig(unittest.TestCase):
         self.assertRegex(self.prod, r"\n\s*ssl_protocols TLSv1\.2 TLSv1\.3;")
         self.assertNotRegex(self.prod, r"TLSv1(\.1)?[ ;]")
         ciphers = re.search(r"ssl_ciphers (\S+);", self.prod).group(1)
-        # iPXE's suites (net/tls.c): every one offered is one iPXE has;
-        # forward-secret ECDHE first, RSA key exchange only after it (for
-        # iPXE builds older than 2024).
+        # iPXE's suites (crypto/mishmash/): every one offered is one iPXE
+        # has; ECDHE (iPXE 2024 on) first, then DHE (git builds 2022-11 to
+        # 2024-01), then static RSA, only AES-CBC-SHA256, for v1.21.1 and
+        # older, which have nothing else: never static RSA with GCM, which
+        # every iPXE that has it can replace by DHE.
         suites = ciphers.split(":")
         for c in suites:
-            self.assertRegex(c, r"^(ECDHE-(RSA|ECDSA)-)?AES(128|256)-"
-                                r"(GCM-SHA(256|384)|SHA256)$")
-        kinds = [c.startswith("ECDHE-") for c in suites]
-        self.assertEqual(kinds, sorted(kinds, reverse=True))
-        self.assertTrue(kinds[0])
+            self.assertRegex(c, r"^((ECDHE-(RSA|ECDSA)|DHE-RSA)-AES(128|256)-"
+                                r"GCM-SHA(256|384)|AES(128|256)-SHA256)$")
+        rank = [0 if c.startswith("ECDHE-") else
+                1 if c.startswith("DHE-") else 2 for c in suites]
+        self.assertEqual(rank, sorted(rank))
+        self.assertEqual(set(rank), {0, 1, 2})
         self.assertIn("AES128-SHA256", suites)      # iPXE v1.21.1
+        self.assertIn("ssl_dhparam /etc/nginx/ffdhe2048.pem;", self.prod)
+        r = subprocess.run(["openssl", "dhparam", "-in", DHPARAM, "-noout",
+                            "-text"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("GROUP: ffdhe2048", r.stdout)   # RFC 7919
         self.assertIn("ssl_prefer_server_ciphers on;", self.prod)
         self.assertIn("listen 80;", self.prod)
         self.assertIn("listen 443 ssl;", self.prod)
         self.assertIn("fastcgi_pass unix:/run/bootd/bootd.sock;", self.prod)
         self.assertIn("alias /srv/bootd/images/;", self.prod)
+
+    def handshake(self, port, ciphers):
+        """The suite a TLS 1.2 client offering ciphers gets, or None."""
+        import http.client
+        ctx = ssl.create_default_context(cafile=self.certs["ca"])
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30,
+                                        context=ctx)
+        try:
+            c.request("GET", "/nothing")
+            c.getresponse().read()
+            return c.sock.cipher()[0]
+        except ssl.SSLError:
+            return None
+        finally:
+            c.close()
+
+    def test_forward_secret_suite_for_each_ipxe(self):
+        # The production site with its DH parameters, spoken to as each
+        # iPXE generation offers (in iPXE's own order of preference).
+        main, port = self.write_site(daemon=True)
+        p = subprocess.Popen(["nginx", "-p", self.tmp + "/", "-c", main,
+                              "-e", "stderr"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        try:
+            harness.eventually(lambda: harness.port_busy(port) or
+                               p.poll() is not None)
+            self.assertIsNone(p.poll(), p.stderr.read() if p.poll()
+                              is not None else "")
+            # iPXE 2024 on: ECDHE, and AES-GCM.
+            self.assertEqual(self.handshake(
+                port, "AES256-SHA256:AES128-SHA256:DHE-RSA-AES128-GCM-SHA256:"
+                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"),
+                "ECDHE-RSA-AES128-GCM-SHA256")
+            # Git builds 2022-11 to 2024-01: DHE, not static RSA.
+            self.assertEqual(self.handshake(
+                port, "AES128-GCM-SHA256:AES128-SHA256:"
+                "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256"),
+                "DHE-RSA-AES128-GCM-SHA256")
+            # v1.21.1 and older: static RSA, AES-CBC-SHA256.
+            self.assertEqual(self.handshake(
+                port, "AES128-SHA:AES256-SHA256:AES128-SHA256"),
+                "AES128-SHA256")
+            # Static RSA with GCM is no longer offered.
+            self.assertIsNone(self.handshake(port, "AES128-GCM-SHA256"))
+        finally:
+            p.terminate()
+            p.wait(30)
+            p.stderr.close()
 
     def test_template_has_same_locations_and_limits(self):
         with open(TEMPLATE) as f:
