@@ -237,8 +237,9 @@ unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
  * the path afterwards, so whoever may write the socket's directory cannot
  * turn a chown() or chmod() onto another file by swapping the path.  The
  * result is then checked with lstat(): a socket with exactly the wanted
- * owner, group and mode, or the start fails (a setgid directory or a
- * default ACL would change them).  Returns 0 or -1 after logging.
+ * owner, group (when one is configured) and mode, or the start fails (a
+ * setgid directory or a default ACL would change them, and so would a
+ * swap).  Returns 0 or -1 after logging.
  */
 static int
 unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
@@ -279,7 +280,7 @@ unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
 	if (lstat(la->path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
 	    (st.st_mode & 07777) != want ||
 	    st.st_uid != (uid != (uid_t)-1 ? uid : euid) ||
-	    st.st_gid != (gid != (gid_t)-1 ? gid : egid)) {
+	    (gid != (gid_t)-1 && st.st_gid != gid)) {
 		blog_fatal("%s: the socket is not what bind() should have made "
 		    "(%s:%s, mode %04o): is its directory setgid, has it a "
 		    "default ACL, or did something replace it?", la->path,

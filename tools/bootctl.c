@@ -16,6 +16,11 @@
  * database loses the setgid privilege first, so a configuration of its own
  * cannot make it an administrator of the real inventory.
  *
+ * Before it opens a database, bootctl checks who may change the path
+ * (dbdir_check()); run by root it becomes the owner of the database's
+ * directory (the service user), and run setgid it refuses unless the
+ * -wal and -shm files already belong to that owner (open_inventory()).
+ *
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  */
 #include <sys/stat.h>
