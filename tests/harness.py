@@ -42,6 +42,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -342,8 +343,9 @@ class BootServer:
 
     def _hand_over(self):
         """
-        As root: give database files that a test made as root (with
-        Python's sqlite3, say) to nobody, as bootctl's would be.  Never
+        As root: give the files in the database's directory that a test
+        made as root (with Python's sqlite3, say: the inventory or any
+        other database there) to nobody, as bootctl's would be.  Never
         follows a link.  bootctl and bootd need none of this.
         """
         os.chmod(self.tmp, 0o755)
@@ -355,7 +357,7 @@ class BootServer:
         for name in os.listdir(dbdir):
             path = os.path.join(dbdir, name)
             st = os.lstat(path)
-            if st.st_uid == 0 and name.startswith(os.path.basename(self.db)):
+            if st.st_uid == 0 and stat.S_ISREG(st.st_mode):
                 os.chown(path, uid, gid, follow_symlinks=False)
 
     def write_config(self, **overrides):
