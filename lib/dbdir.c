@@ -8,10 +8,12 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbdir.h"
 #include "valid.h"
@@ -154,6 +156,33 @@ check_file(const char *path, uid_t uid, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Is the SQLite database at path in WAL mode?  Bytes 18 and 19 of its
+ * header (the file format write and read versions) are 2 in WAL mode, 1
+ * in rollback mode (https://www.sqlite.org/fileformat2.html).  In rollback
+ * mode a setgid bootctl would create a -journal file for its caller, who
+ * could leave it behind to be played back.
+ */
+static enum bootd_err
+check_wal_mode(const char *path, struct bootd_error *err)
+{
+	unsigned char h[20];
+	char qp[QPATH];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return bootd_error_set(err, BOOTD_EPERM, "open(\"%s\"): %s",
+		    valid_quote(path, qp, sizeof(qp)), strerror(errno));
+	n = read(fd, h, sizeof(h));
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || h[18] != 2 || h[19] != 2)
+		return bootd_error_set(err, BOOTD_EPERM, "\"%s\" is not in WAL "
+		    "mode: run bootctl init as root (or start bootd) to switch "
+		    "it", valid_quote(path, qp, sizeof(qp)));
+	return BOOTD_OK;
+}
+
 enum bootd_err
 dbdir_check_files(const char *path, uid_t uid, struct bootd_error *err)
 {
@@ -169,6 +198,8 @@ dbdir_check_files(const char *path, uid_t uid, struct bootd_error *err)
 			    "path too long: \"%s\"",
 			    valid_quote(path, qp, sizeof(qp)));
 		if ((rc = check_file(p, uid, err)) != BOOTD_OK)
+			return rc;
+		if (i == 0 && (rc = check_wal_mode(p, err)) != BOOTD_OK)
 			return rc;
 	}
 	return BOOTD_OK;

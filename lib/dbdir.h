@@ -53,9 +53,11 @@ enum bootd_err	 dbdir_check(const char *path, struct dbdir *dir,
  * For a process with more privilege than its caller (setgid bootctl):
  * the database file path, path-wal and path-shm must all exist as regular
  * files with one link each, owned by uid (the directory's owner, from
- * dbdir_check()).  Returns BOOTD_OK, or BOOTD_EPERM with a one-line reason
- * saying which file is missing or wrong and what to run.  Works for any
- * SQLite file in the directory (the inventory, the events database).
+ * dbdir_check()), and the database must be in WAL mode (in rollback mode
+ * SQLite would create a -journal file for the caller).  Returns BOOTD_OK,
+ * or BOOTD_EPERM with a one-line reason saying which file is missing or
+ * wrong and what to run.  Works for any SQLite file in the directory (the
+ * inventory, the events database).
  */
 enum bootd_err	 dbdir_check_files(const char *path, uid_t uid,
 		    struct bootd_error *err);

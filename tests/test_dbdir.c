@@ -124,6 +124,19 @@ START_TEST(test_not_a_directory)
 }
 END_TEST
 
+/* A database file whose header says file format version v (18, 19). */
+static void
+header(const char *path, unsigned char v)
+{
+	unsigned char h[100] = "SQLite format 3";
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0660);
+
+	ck_assert_int_ge(fd, 0);
+	h[18] = h[19] = v;
+	ck_assert_int_eq(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+}
+
 START_TEST(test_files)
 {
 	struct bootd_error e;
@@ -133,8 +146,12 @@ START_TEST(test_files)
 	snprintf(shm, sizeof(shm), "%s-shm", db);
 	ck_assert_int_eq(dbdir_check_files(db, geteuid(), &e), BOOTD_EPERM);
 	ck_assert_ptr_nonnull(strstr(e.text, "bootd.db\" does not exist"));
-	touch(db);
+	header(db, 1);		/* rollback mode */
 	touch(wal);
+	ck_assert_int_eq(dbdir_check_files(db, geteuid(), &e), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(e.text, "bootd.db\" is not in WAL mode"));
+	ck_assert_int_eq(unlink(db), 0);
+	header(db, 2);		/* WAL mode */
 	ck_assert_int_eq(dbdir_check_files(db, geteuid(), &e), BOOTD_EPERM);
 	ck_assert_ptr_nonnull(strstr(e.text, "bootd.db-shm\" does not exist: "
 	    "run bootctl as root"));

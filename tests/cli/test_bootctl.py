@@ -1137,6 +1137,34 @@ class TestSetgid(BootctlCase):
         self.assertEqual((rc, err), (0, ""), out)
         self.assertEqual(self.owners(), want)
 
+    def test_rollback_mode_refused(self):
+        """
+        In rollback mode SQLite would create a -journal file for the
+        caller: a setgid bootctl refuses until the database is in WAL
+        mode again (bootctl init as root switches it).
+        """
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("PRAGMA journal_mode = DELETE")
+                         .fetchone(), ("delete",))
+        con.close()
+        for suffix in ("-wal", "-shm"):
+            fd = os.open(self.db + suffix, os.O_WRONLY | os.O_CREAT |
+                         os.O_EXCL, 0o660)
+            os.fchown(fd, self.service, self.group)
+            os.close(fd)
+        before = self.dump()
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err, r'bootd\.db" is not in WAL mode: '
+                                   r'run bootctl init as root')
+        self.assertEqual(self.dump(), before)
+        self.assertFalse(os.path.exists(self.db + "-journal"))
+        self.ok("init")
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        want = {k: (self.service, 0o660) for k in ("", "-wal", "-shm")}
+        self.assertEqual(self.owners(), want)
+
     def test_wal_of_another_owner_refused(self):
         for suffix in ("-wal", "-shm"):
             os.chown(self.db + suffix, NOBODY.pw_uid, self.group)
