@@ -4,11 +4,13 @@
  * Startup order, in main():
  *   1. command line, configuration (cfg_load), logger
  *   2. -t: check configuration and database, then exit
- *   3. the listening socket: systemd's (LISTEN_FDS) or our own, opened
- *      while still root so it may live in a root-owned directory
- *   4. the shared metrics segment and the done rate-limit table
- *   5. privileges dropped to daemon.user/daemon.group (the only place)
- *   6. the prefork master (master.c), which never opens the database
+ *   3. the database directory (dbdir_check(): nobody but its owner and
+ *      group may change what the database path names)
+ *   4. the listening socket: systemd's (LISTEN_FDS) or our own, created
+ *      while still root with its owner, group and mode (unix_bind())
+ *   5. the shared metrics segment and the done rate-limit table
+ *   6. privileges dropped to daemon.user/daemon.group (the only place)
+ *   7. the prefork master (master.c), which never opens the database
  * Any failure before serving is fatal with a one-line reason naming the
  * failing call and object; exit status 1.
  */
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "dbdir.h"
 
 #define SD_LISTEN_FDS_START	3	/* first fd passed by systemd */
 #define LISTEN_BACKLOG		128
@@ -185,23 +188,27 @@ unix_clear_stale(const struct listen_addr *la)
 	return 0;
 }
 
-/* Give the unix socket its configured owner, group and mode. */
+/*
+ * The owner and group daemon.socket_owner and daemon.socket_group name,
+ * (uid_t)-1 / (gid_t)-1 for "" (keep the creator's).  0 or -1 after
+ * logging.
+ */
 static int
-unix_set_owner(const struct cfg *cfg, const char *path)
+unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
 {
 	const struct cfg_daemon *d = &cfg->daemon;
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
 	struct passwd *pw;
 	struct group *gr;
 
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
 	if (d->socket_owner[0] != '\0') {
 		if ((pw = getpwnam(d->socket_owner)) == NULL) {
 			blog_fatal("daemon.socket_owner: getpwnam(%s): no such "
 			    "user", d->socket_owner);
 			return -1;
 		}
-		uid = pw->pw_uid;
+		*uid = pw->pw_uid;
 	}
 	if (d->socket_group[0] != '\0') {
 		if ((gr = getgrnam(d->socket_group)) == NULL) {
@@ -209,17 +216,77 @@ unix_set_owner(const struct cfg *cfg, const char *path)
 			    "group", d->socket_group);
 			return -1;
 		}
-		gid = gr->gr_gid;
+		*gid = gr->gr_gid;
 	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    chown(path, uid, gid) == -1) {
-		blog_fatal("chown(%s, %s:%s): %s", path, d->socket_owner,
-		    d->socket_group, strerror(errno));
+	if (geteuid() != 0 && ((*uid != (uid_t)-1 && *uid != geteuid()) ||
+	    (*gid != (gid_t)-1 && *gid != getegid()))) {
+		blog_fatal("daemon.socket_owner/socket_group: only root can "
+		    "create the socket for another user or group (%s:%s); "
+		    "set them to \"\" when bootd does not start as root",
+		    d->socket_owner, d->socket_group);
 		return -1;
 	}
-	if (chmod(path, (mode_t)d->socket_mode) == -1) {
-		blog_fatal("chmod(%s, %04o): %s", path, d->socket_mode,
+	return 0;
+}
+
+/*
+ * Bind fd to the unix socket la, creating the socket file already with
+ * its configured owner, group and mode: the umask gives the mode, and as
+ * root the effective group (and user, when socket_owner is set) are
+ * switched to the socket's for the bind() alone.  Nothing is changed on
+ * the path afterwards, so whoever may write the socket's directory cannot
+ * turn a chown() or chmod() onto another file by swapping the path.  The
+ * result is then checked with lstat(): a socket with exactly the wanted
+ * owner, group (when one is configured) and mode, or the start fails (a
+ * setgid directory or a default ACL would change them, and so would a
+ * swap).  Returns 0 or -1 after logging.
+ */
+static int
+unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
+{
+	mode_t want = (mode_t)cfg->daemon.socket_mode & 0777, omask;
+	uid_t uid, euid = geteuid();
+	gid_t gid, egid = getegid();
+	struct stat st;
+	int rc, saved;
+
+	if (unix_owner(cfg, &uid, &gid) == -1)
+		return -1;
+	if (gid != (gid_t)-1 && gid != egid && setegid(gid) == -1) {
+		blog_fatal("setegid(%s): %s", cfg->daemon.socket_group,
 		    strerror(errno));
+		return -1;
+	}
+	if (uid != (uid_t)-1 && uid != euid && seteuid(uid) == -1) {
+		blog_fatal("seteuid(%s): %s", cfg->daemon.socket_owner,
+		    strerror(errno));
+		setegid(egid);
+		return -1;
+	}
+	omask = umask(~want & 0777);
+	rc = bind(fd, (const struct sockaddr *)&la->ss, la->sslen);
+	saved = errno;
+	umask(omask);
+	if ((uid != (uid_t)-1 && uid != euid && seteuid(euid) == -1) ||
+	    (gid != (gid_t)-1 && gid != egid && setegid(egid) == -1)) {
+		blog_fatal("restoring the effective user and group after "
+		    "bind(%s): %s", la->path, strerror(errno));
+		return -1;
+	}
+	if (rc == -1) {
+		blog_fatal("bind(%s): %s", cfg->daemon.listen, strerror(saved));
+		return -1;
+	}
+	if (lstat(la->path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    (st.st_mode & 07777) != want ||
+	    st.st_uid != (uid != (uid_t)-1 ? uid : euid) ||
+	    (gid != (gid_t)-1 && st.st_gid != gid)) {
+		blog_fatal("%s: the socket is not what bind() should have made "
+		    "(%s:%s, mode %04o): is its directory setgid, has it a "
+		    "default ACL, or did something replace it?", la->path,
+		    cfg->daemon.socket_owner, cfg->daemon.socket_group,
+		    (unsigned)want);
+		unlink(la->path);
 		return -1;
 	}
 	return 0;
@@ -230,8 +297,7 @@ static int
 listen_open(const struct cfg *cfg, const struct listen_addr *la)
 {
 	const char *what = cfg->daemon.listen;
-	mode_t omask;
-	int fd, on = 1, rc;
+	int fd, on = 1;
 
 	if (la->family == AF_UNIX && unix_clear_stale(la) == -1)
 		return -1;
@@ -245,16 +311,12 @@ listen_open(const struct cfg *cfg, const struct listen_addr *la)
 		    strerror(errno));
 		goto fail;
 	}
-	/* Nobody may connect before owner and mode are set. */
-	omask = umask(0177);
-	rc = bind(fd, (const struct sockaddr *)&la->ss, la->sslen);
-	umask(omask);
-	if (rc == -1) {
+	if (la->family == AF_UNIX) {
+		if (unix_bind(cfg, fd, la) == -1)
+			goto fail;
+	} else if (bind(fd, (const struct sockaddr *)&la->ss,
+	    la->sslen) == -1) {
 		blog_fatal("bind(%s): %s", what, strerror(errno));
-		goto fail;
-	}
-	if (la->family == AF_UNIX && unix_set_owner(cfg, la->path) == -1) {
-		unlink(la->path);
 		goto fail;
 	}
 	if (listen(fd, LISTEN_BACKLOG) == -1) {
@@ -329,7 +391,10 @@ drop_privileges(const struct cfg *cfg)
 	return 0;
 }
 
-/* bootd -t: configuration, listen syntax and database. */
+/*
+ * bootd -t: configuration, listen syntax, the database directory
+ * (dbdir_check()) and the database, opened as the workers would.
+ */
 static int
 check_config(const struct cfg *cfg)
 {
@@ -338,6 +403,13 @@ check_config(const struct cfg *cfg)
 	struct inv *inv;
 
 	if (listen_parse(cfg->daemon.listen, &la) == -1)
+		return 1;
+	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK) {
+		fprintf(stderr, "bootd: %s\n", e.text);
+		return 1;
+	}
+	/* As the workers will: never open the database as root. */
+	if (drop_privileges(cfg) == -1)
 		return 1;
 	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: inv_open(%s): %s\n", cfg->database,
@@ -368,7 +440,7 @@ main(int argc, char *argv[])
 	struct cfg *cfg;
 	const char *cfgpath = NULL;
 	char *unlink_path = NULL;
-	int ch, test = 0, fd, status;
+	int ch, test = 0, fd = -1, status;
 
 	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
 		switch (ch) {
@@ -403,6 +475,10 @@ main(int argc, char *argv[])
 	blog_init(cfg);
 
 	status = 1;
+	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK) {
+		blog_fatal("%s", e.text);
+		goto out;
+	}
 	if ((fd = listen_inherited()) == -2)
 		goto out;
 	if (fd >= 0)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "dbdir.h"
 
 #define MAX_CHILDREN	512	/* current generation plus draining ones */
 #define DEATH_WINDOW	10	/* seconds: deaths counted over this... */
@@ -237,6 +238,13 @@ reload(struct master *m)
 	if (cfg_load(m->cfgpath, &ncfg, &e) != BOOTD_OK) {
 		blog_err("reload failed, keeping the running configuration: %s",
 		    e.text);
+		return;
+	}
+	/* A new database path passes the check a start makes (main.c). */
+	if (dbdir_check(ncfg->database, NULL, &e) != BOOTD_OK) {
+		blog_err("reload failed, keeping the running configuration: %s",
+		    e.text);
+		cfg_free(ncfg);
 		return;
 	}
 	if (strcmp(ncfg->daemon.listen, m->cfg->daemon.listen) != 0 ||

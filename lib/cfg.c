@@ -474,7 +474,7 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cfg->database = strdup("/var/lib/bootd/bootd.db");
+	cfg->database = strdup("/var/lib/bootd/db/bootd.db");
 	cfg->admin_group = strdup("bootadm");
 	cfg->token_ttl = 6 * 3600;
 	cfg->daemon.listen = strdup("unix:/run/bootd/bootd.sock");

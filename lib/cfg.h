@@ -6,7 +6,7 @@
  * an error naming the key, or the line and column.  See bootd.json(5).
  *
  *   {
- *     "database": "/var/lib/bootd/bootd.db",
+ *     "database": "/var/lib/bootd/db/bootd.db",
  *     "admin_group": "bootadm",
  *     "token_ttl": 21600,
  *     "daemon": {

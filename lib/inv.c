@@ -704,7 +704,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	struct inv *inv;
 	struct stat sb;
 	enum bootd_err rc;
-	int flags, v, latest = inv_schema_latest();
+	int flags, v, persist, latest = inv_schema_latest();
 	char qp[QBUF];
 
 	*out = NULL;
@@ -744,6 +744,15 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	}
 	sqlite3_extended_result_codes(inv->db, 1);
 	sqlite3_busy_timeout(inv->db, DEFAULT_BUSY_MS);
+	/*
+	 * Keep the -wal and -shm files when the last connection closes, so
+	 * that the ones the service user (or root, for it) made stay the
+	 * only ones: a setgid bootctl never creates them for its caller
+	 * (dbdir.h).
+	 */
+	persist = 1;
+	sqlite3_file_control(inv->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
 	if (stat(path, &sb) == 0) {
 		inv->have_ident = 1;
 		inv->dev = sb.st_dev;

@@ -130,7 +130,10 @@ struct inv_counts {
  * INV_RDWR and INV_CREATE migrate an older schema in one transaction;
  * INV_RDONLY refuses an outdated schema.  A schema newer than this binary
  * is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy timeout,
- * synchronous=NORMAL.  The caller closes *out with inv_close().
+ * synchronous=NORMAL, and SQLITE_FCNTL_PERSIST_WAL: the -wal and -shm
+ * files stay when the connection closes (dbdir.h says why).  inv_open()
+ * does not check the directory: callers run dbdir_check() first.  The
+ * caller closes *out with inv_close().
  */
 enum bootd_err	 inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    struct bootd_error *err);

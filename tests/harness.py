@@ -17,10 +17,15 @@ lives in; set it to test another build, e.g. build-asan/), sources
 (nginx/test.conf.in) from $BOOTD_SOURCE_DIR (default: this file's repository).
 
 Run as root, bootd drops to nobody:nogroup and nginx's workers run as
-nobody:nogroup too, so the directory is handed to that user; run as another
-user, nothing changes user.  Under a sanitizer build (BOOTD_SANITIZE=1 or
-not) errors make the process exit non-zero and close() fails when bootd's or
-bootctl's output holds a sanitizer report.
+www-data:www-data, as in production bootd runs as bootd and nginx as
+www-data: the socket is root:www-data 0660, so bootd's own user cannot
+speak FastCGI to it.  The directory itself stays root's (mode 0755); only the
+database's directory, db/, belongs to nobody:nogroup, mode 0770 (bootctl run
+as root becomes that user before it opens the database, see bootctl(8)).
+Run as another user, nothing changes user and db/ is that user's, 0770.
+Under a sanitizer build (BOOTD_SANITIZE=1 or not) errors make the process
+exit non-zero and close() fails when bootd's or bootctl's output holds a
+sanitizer report.
 
 Only the Python standard library is used.  Also usable as a program:
     python3 tests/harness.py certs DIR     make ca.pem, server.pem (leaf+CA),
@@ -37,6 +42,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -58,6 +64,11 @@ SANITIZER_ENV = {
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=86",
     "LSAN_OPTIONS": "exitcode=86",
 }
+
+# As root, nginx's workers run as this user and group, and bootd's socket
+# belongs to the group (mode 0660): not nogroup, which bootd's user has.
+NGINX_USER = "www-data"
+NGINX_GROUP = "www-data"
 
 # Bounded readiness polling: tries x pause, never an assertion on time.
 READY_TRIES = 600
@@ -245,7 +256,7 @@ class BootServer:
                 "listen": "unix:" + self.socket,
                 "socket_mode": "0660",
                 "socket_owner": "",
-                "socket_group": "nogroup" if self.is_root else "",
+                "socket_group": NGINX_GROUP if self.is_root else "",
                 "user": "nobody" if self.is_root else "",
                 "group": "nogroup" if self.is_root else "",
                 "workers": workers,
@@ -286,9 +297,10 @@ class BootServer:
     # -- setup ----------------------------------------------------------
 
     def _prepare(self, own_db):
+        os.chmod(self.tmp, 0o755)       # bootd's and nginx's users enter
         os.makedirs(os.path.join(self.prefix, "tmp"))
         os.makedirs(self.images)
-        os.makedirs(os.path.dirname(self.db), exist_ok=True)
+        self._make_db_dir(os.path.dirname(self.db))
         self.certs = make_certs(self.tmp)
         with open(os.path.join(self.images, "hello.ipxe"), "w") as f:
             f.write("#!ipxe\necho hello from /images/\n")
@@ -306,7 +318,8 @@ class BootServer:
                 "CERT": self.certs["chain"],
                 "KEY": self.certs["key"],
                 "FASTCGI_PARAMS": "/etc/nginx/fastcgi_params",
-                "USER": "user nobody nogroup;" if self.is_root else "",
+                "USER": ("user %s %s;" % (NGINX_USER, NGINX_GROUP)
+                         if self.is_root else ""),
             })
         with open(self.nginx_conf, "w") as f:
             f.write(text)
@@ -314,21 +327,38 @@ class BootServer:
             self.bootctl("init")
         self._hand_over()
 
+    def _make_db_dir(self, dbdir):
+        """
+        The database's directory as production has it (bootd(8)): mode
+        0770, owned by bootd's user (nobody:nogroup as root), inside
+        directories only root (or this user) may write.
+        """
+        made = not os.path.isdir(dbdir)
+        os.makedirs(dbdir, exist_ok=True)
+        if made:
+            if self.is_root:
+                os.chown(dbdir, pwd.getpwnam("nobody").pw_uid,
+                         grp.getgrnam("nogroup").gr_gid)
+            os.chmod(dbdir, 0o770)
+
     def _hand_over(self):
-        """As root: let nobody:nogroup (bootd, nginx workers) use the files."""
+        """
+        As root: give the files in the database's directory that a test
+        made as root (with Python's sqlite3, say: the inventory or any
+        other database there) to nobody, as bootctl's would be.  Never
+        follows a link.  bootctl and bootd need none of this.
+        """
         os.chmod(self.tmp, 0o755)
         if not self.is_root:
             return
         uid = pwd.getpwnam("nobody").pw_uid
         gid = grp.getgrnam("nogroup").gr_gid
-        for top in (self.tmp, os.path.dirname(self.db)):
-            os.chown(top, uid, gid)
         dbdir = os.path.dirname(self.db)
         for name in os.listdir(dbdir):
             path = os.path.join(dbdir, name)
-            if os.path.isfile(path) and name.startswith(
-                    os.path.basename(self.db)):
-                os.chown(path, uid, gid)
+            st = os.lstat(path)
+            if st.st_uid == 0 and stat.S_ISREG(st.st_mode):
+                os.chown(path, uid, gid, follow_symlinks=False)
 
     def write_config(self, **overrides):
         """(Re)write bootd.json, merging overrides (nested dicts)."""
@@ -371,7 +401,7 @@ class BootServer:
             # SocketMode=0660, SocketGroup=the web server's group.
             os.chmod(self.socket, 0o660)
             if self.is_root:
-                os.chown(self.socket, 0, grp.getgrnam("nogroup").gr_gid)
+                os.chown(self.socket, 0, grp.getgrnam(NGINX_GROUP).gr_gid)
 
     def start_nginx(self):
         log = open(self.nginx_log_path, "ab")
@@ -655,8 +685,6 @@ class BootServer:
         if SANITIZER_RE.search(r.stderr):
             raise HarnessError("sanitizer report from bootctl %s:\n%s" % (
                 " ".join(args), r.stderr))
-        if self.is_root and os.path.isdir(self.tmp):
-            self._hand_over()
         if check and r.returncode != 0:
             raise HarnessError("bootctl %s: exit %d: %s%s" % (
                 " ".join(args), r.returncode, r.stdout, r.stderr))

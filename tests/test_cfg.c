@@ -53,7 +53,7 @@ START_TEST(test_defaults)
 	struct cfg *cfg;
 
 	ck_assert_int_eq(cfg_defaults(&cfg, NULL), BOOTD_OK);
-	ck_assert_str_eq(cfg->database, "/var/lib/bootd/bootd.db");
+	ck_assert_str_eq(cfg->database, "/var/lib/bootd/db/bootd.db");
 	ck_assert_str_eq(cfg->daemon.listen, "unix:/run/bootd/bootd.sock");
 	ck_assert_uint_eq(cfg->daemon.socket_mode, 0660);
 	ck_assert_int_gt(cfg->daemon.workers, 0);
@@ -136,7 +136,7 @@ START_TEST(test_partial_keeps_defaults)
 	    BOOTD_OK);
 	ck_assert_int_eq(cfg->menu.timeout, 9);
 	ck_assert_int_eq(cfg->menu.shell, 1);
-	ck_assert_str_eq(cfg->database, "/var/lib/bootd/bootd.db");
+	ck_assert_str_eq(cfg->database, "/var/lib/bootd/db/bootd.db");
 	cfg_free(cfg);
 }
 END_TEST

@@ -23,6 +23,11 @@
  * database loses the setgid privilege first, so a configuration of its own
  * cannot make it an administrator of the real inventory.
  *
+ * Before it opens a database, bootctl checks who may change the path
+ * (dbdir_check()); run by root it becomes the owner of the database's
+ * directory (the service user), and run setgid it refuses unless the
+ * -wal and -shm files already belong to that owner (open_inventory()).
+ *
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  */
 #include <sys/stat.h>
@@ -44,6 +49,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "dbdir.h"
 #include "err.h"
 #include "inv.h"
 #include "ipxe.h"
@@ -474,7 +480,7 @@ usage(FILE *f)
 	    "\n"
 	    "Global options (before the verb):\n"
 	    "  --db PATH     inventory database (default: \"database\" in the\n"
-	    "                configuration, /var/lib/bootd/bootd.db)\n"
+	    "                configuration, /var/lib/bootd/db/bootd.db)\n"
 	    "  -c FILE       configuration file (default: $BOOTD_CONFIG, else\n"
 	    "                " CFG_DEFAULT_PATH ")\n"
 	    "  -h, --help    show this help\n"
@@ -1580,6 +1586,45 @@ drop_privilege_if_overridden(const char *cfgpath, const char *dbpath)
 	return EXIT_OK;
 }
 
+/*
+ * Open the inventory at ctx->dbpath for verb v, after checking who may
+ * change the path (dbdir_check()):
+ *   - as root, when the database directory belongs to another user (the
+ *     service user), become that user and group for good first, so root
+ *     never follows a name the service user could have planted, and every
+ *     file SQLite creates (the database, -wal, -shm) belongs to the
+ *     service user;
+ *   - setgid, for a caller without the group, refuse unless the database
+ *     and its -wal and -shm files already exist and belong to the
+ *     directory's owner (dbdir_check_files()): SQLite would otherwise
+ *     create them for the caller.
+ * Returns BOOTD_OK or the error, with its reason in ctx->err.
+ */
+static enum bootd_err
+open_inventory(struct ctx *ctx, const struct verb *v)
+{
+	struct dbdir dir;
+	enum bootd_err rc;
+
+	if ((rc = dbdir_check(ctx->dbpath, &dir, &ctx->err)) != BOOTD_OK)
+		return rc;
+	if (geteuid() == 0 && dir.uid != 0) {
+		if (setgroups(1, &dir.gid) != 0 || setgid(dir.gid) != 0 ||
+		    setuid(dir.uid) != 0 || setuid(0) != -1)
+			return bootd_error_set(&ctx->err, BOOTD_ESYS, "becoming "
+			    "uid %lu, gid %lu (the owner of the database "
+			    "directory): %s", (unsigned long)dir.uid,
+			    (unsigned long)dir.gid, strerror(errno));
+	} else if (getegid() != getgid() || geteuid() != getuid()) {
+		if ((rc = dbdir_check_files(ctx->dbpath, dir.uid, &ctx->err)) !=
+		    BOOTD_OK)
+			return rc;
+	}
+	return inv_open(ctx->dbpath, (v->flags & VF_CREATE) ? INV_CREATE :
+	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY, &ctx->inv,
+	    &ctx->err);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1679,9 +1724,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	ctx.dbpath = dbpath != NULL ? dbpath : ctx.cfg->database;
-	rc = inv_open(ctx.dbpath, (v->flags & VF_CREATE) ? INV_CREATE :
-	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY, &ctx.inv, &ctx.err);
-	if (rc != BOOTD_OK) {
+	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
 		if (v->fn == verb_render) {
 			/* What bootd serves without its inventory. */

@@ -868,17 +868,21 @@ class TestPermissions(BootctlCase):
 
     def setUp(self):
         super().setUp()
-        os.chmod(self.dir, 0o777)
+        # The database's directory belongs to nobody, standing in for the
+        # service user: bootctl run as root becomes nobody before it opens
+        # the database, so every file in it is nobody's.
+        self.store = os.path.join(self.dir, "db")
+        os.mkdir(self.store)
+        os.chown(self.store, NOBODY.pw_uid, NOBODY.pw_gid)
+        os.chmod(self.store, 0o770)
+        os.chmod(self.dir, 0o755)
+        self.db = os.path.join(self.store, "bootd.db")
+        self.write_cfg({})
         self.populate()         # lab: group nogroup; default: admins only
         self.ok("host", "add", FQDN2, MAC2)                  # default env
         self.ok("env", "add", "stage", "--group", "staff")
-        self.open_up()
         self.staff = grp.getgrnam("staff").gr_gid
         self.nogroup = grp.getgrnam("nogroup").gr_gid
-
-    def open_up(self):
-        for name in os.listdir(self.dir):
-            os.chmod(os.path.join(self.dir, name), 0o666)
 
     def as_nobody(self, *groups):
         return as_user(NOBODY.pw_uid, NOBODY.pw_gid, groups)
@@ -933,7 +937,6 @@ class TestPermissions(BootctlCase):
                          preexec=drop)
         # Reading is allowed, but no token of a foreign host.
         self.ok("set-reinstall", FQDN2, "--dist", "debian-12")
-        self.open_up()
         out = self.ok("host", "show", FQDN2, preexec=drop)
         self.assertNotRegex(out, r"(?m)^token:")
         self.assertRegex(out, r"(?m)^action:\s+install$")
@@ -974,8 +977,10 @@ class TestSetgid(BootctlCase):
     An installed setgid copy of bootctl on an inventory only its group
     may open, at the default place: in a private mount namespace, a
     directory of the test is mounted over /var/lib, so the default
-    configuration's /var/lib/bootd/bootd.db is the test's database.  The
-    group "staff" stands in for bootd.
+    configuration's /var/lib/bootd/db/bootd.db is the test's database.
+    As in production, /var/lib/bootd belongs to root and its db/ to the
+    service user, mode 0770: the user "daemon" stands in for the service
+    user bootd, the group "staff" for its group.
     """
 
     NS_SCRIPT = (
@@ -995,22 +1000,27 @@ class TestSetgid(BootctlCase):
             self.skipTest("unshare(1) and setpriv(1) are needed")
         self.populate()
         self.ok("host", "add", FQDN2, MAC2)
+        self.service = pwd.getpwnam("daemon").pw_uid
         self.group = grp.getgrnam("staff").gr_gid
         os.chmod(self.dir, 0o755)
         self.varlib = os.path.join(self.dir, "varlib")
         self.empty = os.path.join(self.dir, "empty")
         os.mkdir(self.empty)
-        store = os.path.join(self.varlib, "bootd")
+        store = os.path.join(self.varlib, "bootd", "db")
         os.makedirs(store)
         os.chmod(self.varlib, 0o755)
-        os.chown(store, 0, self.group)
+        os.chmod(os.path.dirname(store), 0o755)
+        os.chown(store, self.service, self.group)
         os.chmod(store, 0o770)
-        for name in os.listdir(self.dir):
-            if name.startswith("bootd.db"):
-                path = os.path.join(self.dir, name)
-                os.chown(path, 0, self.group)
-                os.chmod(path, 0o660)
-                os.rename(path, os.path.join(store, name))
+        names = [n for n in os.listdir(self.dir) if n.startswith("bootd.db")]
+        # bootctl keeps the -wal and -shm files (SQLITE_FCNTL_PERSIST_WAL).
+        self.assertEqual(sorted(names),
+                         ["bootd.db", "bootd.db-shm", "bootd.db-wal"])
+        for name in names:
+            path = os.path.join(self.dir, name)
+            os.chown(path, self.service, self.group)
+            os.chmod(path, 0o660)
+            os.rename(path, os.path.join(store, name))
         self.db = os.path.join(store, "bootd.db")
         self.write_cfg({})
         self.bin = os.path.join(self.dir, "bootctl")
@@ -1020,6 +1030,17 @@ class TestSetgid(BootctlCase):
         rc, out, err = self.run_ns(BOOTCTL, "--version")
         if rc != 0:
             self.skipTest("no private mount namespace here: %r" % err)
+
+    def owners(self):
+        """{suffix: (uid, mode)} of the database's files that exist."""
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                st = os.lstat(self.db + suffix)
+            except FileNotFoundError:
+                continue
+            out[suffix] = (st.st_uid, stat.S_IMODE(st.st_mode))
+        return out
 
     def run_ns(self, binary, *args, env=None):
         """Run binary as nobody (no extra groups) in the namespace."""
@@ -1062,12 +1083,12 @@ class TestSetgid(BootctlCase):
         # it an administrator: bootctl gives up the privilege first.
         evil = os.path.join(self.dir, "evil.json")
         with open(evil, "w") as f:
-            json.dump({"database": "/var/lib/bootd/bootd.db",
+            json.dump({"database": "/var/lib/bootd/db/bootd.db",
                        "admin_group": "nogroup"}, f)
         os.chmod(evil, 0o644)
         for args, env in ((["-c", evil, "env", "add", "evil"], None),
                           (["env", "add", "evil"], {"BOOTD_CONFIG": evil}),
-                          (["--db", "/var/lib/bootd/bootd.db", "set-local",
+                          (["--db", "/var/lib/bootd/db/bootd.db", "set-local",
                             FQDN1], None)):
             rc, out, err = self.run_ns(self.bin, *args, env=env)
             self.assertEqual(rc, 1, (args, out, err))
@@ -1076,6 +1097,90 @@ class TestSetgid(BootctlCase):
                                        "readonly|read-only")
             self.assertNotIn("needs root", err)
         self.assertEqual(self.dump(), before)
+
+    def test_wal_and_shm_stay_the_service_users(self):
+        """
+        A group member's changes go through the -wal and -shm files the
+        service user owns; bootctl never makes them the caller's.
+        """
+        want = {k: (self.service, 0o660) for k in ("", "-wal", "-shm")}
+        self.assertEqual(self.owners(), want)
+        for args in (["set-reinstall", FQDN1], ["status"],
+                     ["attr", "set", FQDN1, "rack", "r1"], ["set-local",
+                                                            FQDN1]):
+            rc, out, err = self.run_ns(self.bin, *args)
+            self.assertEqual((rc, err), (0, ""), (args, out))
+            self.assertEqual(self.owners(), want, args)
+        self.assertEqual(self.sql("SELECT value FROM host_attr"), [("r1",)])
+
+    def test_missing_wal_refused_until_root_makes_it(self):
+        """
+        Without -wal and -shm, a setgid bootctl would create them for its
+        caller: it refuses with one line saying what to run, and creates
+        nothing.  bootctl as root then makes them, for the service user.
+        """
+        before = self.dump()    # (Python's sqlite3 would make them again)
+        for suffix in ("-wal", "-shm"):
+            os.unlink(self.db + suffix)
+        for args in (["status"], ["set-reinstall", FQDN1]):
+            rc, out, err = self.run_ns(self.bin, *args)
+            self.assertEqual(rc, 1, (args, out, err))
+            self.assert_one_error_line(
+                err, r'bootd\.db-wal" does not exist: run bootctl as root')
+            self.assertEqual(self.owners(), {"": (self.service, 0o660)})
+        self.assertEqual(self.dump(), before)
+        # Root's bootctl becomes the directory's owner before it opens.
+        self.ok("status")
+        want = {k: (self.service, 0o660) for k in ("", "-wal", "-shm")}
+        self.assertEqual(self.owners(), want)
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.owners(), want)
+
+    def test_rollback_mode_refused(self):
+        """
+        In rollback mode SQLite would create a -journal file for the
+        caller: a setgid bootctl refuses until the database is in WAL
+        mode again (bootctl init as root switches it).
+        """
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("PRAGMA journal_mode = DELETE")
+                         .fetchone(), ("delete",))
+        con.close()
+        for suffix in ("-wal", "-shm"):
+            fd = os.open(self.db + suffix, os.O_WRONLY | os.O_CREAT |
+                         os.O_EXCL, 0o660)
+            os.fchown(fd, self.service, self.group)
+            os.close(fd)
+        before = self.dump()
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err, r'bootd\.db" is not in WAL mode: '
+                                   r'run bootctl init as root')
+        self.assertEqual(self.dump(), before)
+        self.assertFalse(os.path.exists(self.db + "-journal"))
+        self.ok("init")
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        want = {k: (self.service, 0o660) for k in ("", "-wal", "-shm")}
+        self.assertEqual(self.owners(), want)
+
+    def test_wal_of_another_owner_refused(self):
+        for suffix in ("-wal", "-shm"):
+            os.chown(self.db + suffix, NOBODY.pw_uid, self.group)
+            rc, out, err = self.run_ns(self.bin, "status")
+            self.assertEqual(rc, 1, (out, err))
+            self.assert_one_error_line(
+                err, r'bootd\.db%s" belongs to uid %d, not to the service '
+                r'user' % (suffix, NOBODY.pw_uid))
+            os.chown(self.db + suffix, self.service, self.group)
+        # A link in its place is refused too (and never followed).
+        os.unlink(self.db + "-shm")
+        os.symlink(self.db + "-wal", self.db + "-shm")
+        rc, out, err = self.run_ns(self.bin, "status")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err, r'bootd\.db-shm" is not a plain '
+                                   r'file with a single name')
 
 
 class TestDemoInventory(unittest.TestCase):

@@ -85,12 +85,17 @@ class Units(unittest.TestCase):
         # A broken inventory must not keep bootd from starting (it serves
         # local boot then), so no `bootd -t` before it.
         self.assertNotIn("ExecStartPre", svc)
-        self.assertEqual(svc["RuntimeDirectoryPreserve"], ["yes"])
+        # Only the database's directory is bootd's (bootd(8)): systemd
+        # makes /var/lib/bootd root's and /var/lib/bootd/db bootd's, 0770;
+        # /run/bootd is the socket unit's, root's.
+        self.assertEqual(svc["StateDirectory"], ["bootd/db"])
+        self.assertEqual(svc["StateDirectoryMode"], ["0770"])
+        self.assertNotIn("RuntimeDirectory", svc)
+        self.assertEqual(sock["DirectoryMode"], ["0755"])
         for k, v in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
                      ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
-                     ("PrivateDevices", "yes"), ("StateDirectory", "bootd"),
+                     ("PrivateDevices", "yes"),
                      ("ConfigurationDirectory", "bootd"),
-                     ("RuntimeDirectory", "bootd"),
                      ("SystemCallFilter", "@system-service")):
             self.assertIn(v, svc[k], k)
         self.assertEqual(svc["RestrictAddressFamilies"],
