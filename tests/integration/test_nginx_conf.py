@@ -74,6 +74,21 @@ def server_directives(text):
     return out
 
 
+def limit_zones(text):
+    """The request-limit lines of the http context (geo, map, zones)."""
+    out = []
+    keep = False
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if re.match(r"(geo|map) \$bootd_", line):
+            keep = True
+        if keep or re.match(r"limit_(req|conn)_zone ", line):
+            out.append(re.sub(r"\s+", " ", line))
+        if line == "}":
+            keep = False
+    return out
+
+
 class ProductionConfig(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="bootd-nginx-")
@@ -209,6 +224,8 @@ class ProductionConfig(unittest.TestCase):
         self.assertEqual(directives(self.prod), directives(tmpl))
         self.assertEqual(server_directives(self.prod),
                          server_directives(tmpl))
+        self.assertEqual(limit_zones(self.prod), limit_zones(tmpl))
+        self.assertTrue(limit_zones(self.prod))
         self.assertIn("listen 127.0.0.1:@HTTP_PORT@;", tmpl)
         self.assertNotRegex(tmpl, r"\n\s*listen (?!127\.0\.0\.1:)")
 
