@@ -228,9 +228,12 @@ class BootServer:
     """
 
     def __init__(self, config=None, db=None, start=True, workers=2,
-                 socket_activation=False):
+                 socket_activation=False, nginx_unlimited=None):
         self.tmp = tempfile.mkdtemp(prefix="bootd-test-")
         self.socket_activation = socket_activation
+        # Addresses nginx's request limits leave alone (a geo range), for
+        # tests of bootd's own limits from several loopback addresses.
+        self.nginx_unlimited = nginx_unlimited
         self.is_root = os.geteuid() == 0
         self.http_port = free_port()
         self.https_port = free_port()
@@ -320,6 +323,8 @@ class BootServer:
                 "FASTCGI_PARAMS": "/etc/nginx/fastcgi_params",
                 "USER": ("user %s %s;" % (NGINX_USER, NGINX_GROUP)
                          if self.is_root else ""),
+                "UNLIMITED": ("%s 1;" % self.nginx_unlimited
+                              if self.nginx_unlimited else ""),
             })
         with open(self.nginx_conf, "w") as f:
             f.write(text)
