@@ -34,7 +34,14 @@
 #include "dbdir.h"
 
 #define SD_LISTEN_FDS_START	3	/* first fd passed by systemd */
-#define LISTEN_BACKLOG		128
+/*
+ * Connections nginx may have waiting for a worker.  In a boot storm nginx
+ * opens one per request in flight (256 clients and more); a short queue
+ * makes its connect() fail with EAGAIN and the machine gets nginx's
+ * fall-back local-boot script instead of its own.  As bootd.socket's
+ * Backlog=; the kernel caps it at net.core.somaxconn.
+ */
+#define LISTEN_BACKLOG		1024
 
 /* A parsed "listen" setting. */
 struct listen_addr {
