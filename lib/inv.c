@@ -6,7 +6,9 @@
  * statement is prepared once per handle (lazily, on first use) and kept in
  * struct inv; each use resets it and clears its bindings.  Every change runs
  * inside BEGIN IMMEDIATE ... COMMIT together with its audit row; any failure
- * rolls the whole change back.
+ * rolls the whole change back.  Between inv_begin() and inv_commit() the
+ * changes share the caller's one transaction instead, each inside a
+ * savepoint of its own, so that a bulk change is one commit, all or nothing.
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -220,6 +222,7 @@ struct inv {
 	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
 	inv_authorizer	 authz;		/* NULL: every change allowed */
 	void		*authz_arg;
+	int		 grouped;	/* inside inv_begin() ... inv_commit() */
 };
 
 /* A resolved host: its row id and FQDN. */
@@ -495,6 +498,19 @@ q(const char *s, char *buf)
 
 /* Transactions -------------------------------------------------------- */
 
+/*
+ * Inside a grouped transaction (inv_begin()), each change and each read
+ * runs in a savepoint of its own: a failed change undoes only itself, and
+ * the caller decides whether the whole group commits.
+ */
+static enum bootd_err
+tx_savepoint(struct inv *inv, const char *sql, struct bootd_error *err)
+{
+	if (sqlite3_exec(inv->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return dberr(inv, "savepoint", err);
+	return BOOTD_OK;
+}
+
 static enum bootd_err
 tx_begin(struct inv *inv, struct bootd_error *err)
 {
@@ -503,6 +519,8 @@ tx_begin(struct inv *inv, struct bootd_error *err)
 	if (inv->mode == INV_RDONLY)
 		return bootd_error_set(err, BOOTD_EPERM,
 		    "inventory %s is open read-only", inv->path);
+	if (inv->grouped)
+		return tx_savepoint(inv, "SAVEPOINT inv_change", err);
 	if ((s = stmt(inv, S_BEGIN, err)) == NULL)
 		return BOOTD_EDB;
 	return run(inv, s, "begin transaction", err);
@@ -513,6 +531,8 @@ tx_read(struct inv *inv, struct bootd_error *err)
 {
 	sqlite3_stmt *s;
 
+	if (inv->grouped)
+		return tx_savepoint(inv, "SAVEPOINT inv_change", err);
 	if ((s = stmt(inv, S_BEGIN_READ, err)) == NULL)
 		return BOOTD_EDB;
 	return run(inv, s, "begin transaction", err);
@@ -532,6 +552,15 @@ tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 	for (i = 0; i < S__MAX; i++)
 		if (inv->st[i] != NULL)
 			sqlite3_reset(inv->st[i]);
+	if (inv->grouped) {
+		if (rc != BOOTD_OK)
+			sqlite3_exec(inv->db, "ROLLBACK TO inv_change", NULL,
+			    NULL, NULL);
+		if (sqlite3_exec(inv->db, "RELEASE inv_change", NULL, NULL,
+		    NULL) != SQLITE_OK && rc == BOOTD_OK)
+			rc = dberr(inv, "release savepoint", err);
+		return rc;
+	}
 	if (rc == BOOTD_OK) {
 		if ((s = stmt(inv, S_COMMIT, err)) == NULL)
 			rc = BOOTD_EDB;
@@ -545,6 +574,38 @@ tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 			sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	return rc;
+}
+
+enum bootd_err
+inv_begin(struct inv *inv, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (inv->grouped)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "a grouped transaction is already open");
+	if ((rc = tx_begin(inv, err)) == BOOTD_OK)
+		inv->grouped = 1;
+	return rc;
+}
+
+enum bootd_err
+inv_commit(struct inv *inv, struct bootd_error *err)
+{
+	if (!inv->grouped)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no grouped transaction is open");
+	inv->grouped = 0;
+	return tx_end(inv, BOOTD_OK, err);
+}
+
+void
+inv_rollback(struct inv *inv)
+{
+	if (!inv->grouped)
+		return;
+	inv->grouped = 0;
+	tx_end(inv, BOOTD_EDB, NULL);
 }
 
 static enum bootd_err

@@ -146,6 +146,18 @@ int		 inv_schema_latest(void);
 enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
 		    struct bootd_error *err);
 
+/*
+ * Group the changes that follow into one transaction, all or nothing:
+ * inv_begin() takes the write lock (waiting at most the busy timeout),
+ * every change until inv_commit() joins it (a change that fails undoes only
+ * itself and returns its error as usual), inv_commit() makes them durable
+ * together and inv_rollback() discards them all.  Without inv_begin() every
+ * change is a transaction of its own.
+ */
+enum bootd_err	 inv_begin(struct inv *inv, struct bootd_error *err);
+enum bootd_err	 inv_commit(struct inv *inv, struct bootd_error *err);
+void		 inv_rollback(struct inv *inv);	/* no-op when none is open */
+
 /* Milliseconds to wait on a locked database before BOOTD_EBUSY. */
 void		 inv_set_busy_timeout(struct inv *inv, int ms);
 

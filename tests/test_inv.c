@@ -1003,6 +1003,51 @@ START_TEST(test_host_add_dist_atomic)
 }
 END_TEST
 
+START_TEST(test_grouped_transaction)
+{
+	const char *m1[] = { "52:54:00:00:00:01" };
+	const char *m2[] = { "52:54:00:00:00:02" };
+	struct inv_host *h;
+	struct bootd_error err;
+	char *before, *after;
+
+	std_dist("d1");
+	OK(inv_host_add(inv, "a.example.org", m1, 1, NULL, &err_));
+	OK(inv_host_add(inv, "b.example.org", m2, 1, NULL, &err_));
+
+	/* A failure part way, then rollback: nothing changed. */
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_begin(inv, &err), BOOTD_EINVAL);
+	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "nosuch", "d1", 1000, 3600,
+	    NULL, &err), BOOTD_ENOTFOUND);
+	/* The failed change undid only itself: a's change is still there. */
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+	inv_rollback(inv);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	/* Commit: both changes, audited, in one go. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
+	OK(inv_set_reinstall(inv, "b", "d1", 1000, 3600, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	ck_assert_int_eq(inv_commit(inv, &err), BOOTD_EINVAL);
+	OK(inv_host_get(inv, "b", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+	inv_rollback(inv);		/* none open: no-op */
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+}
+END_TEST
+
 START_TEST(test_reinstall_needs_attrs)
 {
 	char tok[INV_TOKEN_LEN + 1];
@@ -2045,6 +2090,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_token_fetch_address);
 	tcase_add_test(tc, test_authorizer_in_transaction);
 	tcase_add_test(tc, test_host_add_dist_atomic);
+	tcase_add_test(tc, test_grouped_transaction);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);

@@ -1143,31 +1143,49 @@ verb_dist_remove(struct ctx *ctx, struct args *a)
 }
 
 /*
- * Report a failure part way through a list of hosts, on one line: the
- * earlier hosts were changed (each change is its own transaction), so
- * name them.  Returns EXIT_FAIL.
+ * Open the one transaction a change of several hosts runs in: all of them
+ * or none.  Returns the exit status.
  */
 static int
-fail_partial(struct ctx *ctx, enum bootd_err rc, struct inv_host **hs,
-    int i)
+group_begin(struct ctx *ctx)
 {
-	struct buf done = { 0 };
-	int j;
+	enum bootd_err rc;
 
-	for (j = 0; j < i; j++)
-		buf_printf(&done, "%s%s", j ? ", " : "", hs[j]->fqdn);
-	warnmsg("%s: %s%s%s%s", hs[i]->fqdn, ctx->err.text[0] != '\0' ?
-	    ctx->err.text : bootd_strerror(rc),
-	    i > 0 ? " (already changed: " : "", buf_str(&done),
-	    i > 0 ? ")" : "");
-	buf_free(&done);
+	if ((rc = inv_begin(ctx->inv, &ctx->err)) != BOOTD_OK)
+		return fail(ctx, rc);
+	return EXIT_OK;
+}
+
+/*
+ * Report the failure of the change of host fqdn on one line and roll back
+ * the whole transaction: no host was changed.  Returns EXIT_FAIL.
+ */
+static int
+group_fail(struct ctx *ctx, enum bootd_err rc, const char *fqdn, int nhosts)
+{
+	inv_rollback(ctx->inv);
+	warnmsg("%s: %s%s", fqdn, ctx->err.text[0] != '\0' ? ctx->err.text :
+	    bootd_strerror(rc), nhosts > 1 ? " (no host was changed)" : "");
 	return EXIT_FAIL;
+}
+
+/* Commit the transaction of group_begin().  Returns the exit status. */
+static int
+group_commit(struct ctx *ctx)
+{
+	enum bootd_err rc;
+
+	if ((rc = inv_commit(ctx->inv, &ctx->err)) != BOOTD_OK) {
+		inv_rollback(ctx->inv);
+		return fail(ctx, rc);
+	}
+	return EXIT_OK;
 }
 
 /*
  * Apply change (inv_host_remove, inv_set_local...) to every host named in
- * a, all resolved and authorized first; a failure part way is reported by
- * fail_partial().  Returns the exit status.
+ * a, all resolved and authorized first, in one transaction: all or none.
+ * Returns the exit status.
  */
 static int
 change_hosts(struct ctx *ctx, struct args *a,
@@ -1175,20 +1193,24 @@ change_hosts(struct ctx *ctx, struct args *a,
 {
 	struct inv_host **hs;
 	enum bootd_err rc;
-	int i;
+	int i, status;
 
 	if (hosts_for_change(ctx, a, &hs) != EXIT_OK)
 		return EXIT_FAIL;
+	if ((status = group_begin(ctx)) != EXIT_OK) {
+		hosts_free(hs, a->argc);
+		return status;
+	}
 	for (i = 0; i < a->argc; i++) {
 		if ((rc = change(ctx->inv, hs[i]->fqdn, &ctx->err)) !=
 		    BOOTD_OK) {
-			fail_partial(ctx, rc, hs, i);
+			status = group_fail(ctx, rc, hs[i]->fqdn, a->argc);
 			hosts_free(hs, a->argc);
-			return EXIT_FAIL;
+			return status;
 		}
 	}
 	hosts_free(hs, a->argc);
-	return EXIT_OK;
+	return group_commit(ctx);
 }
 
 /*
@@ -1237,7 +1259,7 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 	struct inv_host **hs;
 	enum bootd_err rc;
 	time_t now = time(NULL);
-	int i;
+	int i, status;
 
 	if (a->dist != NULL && dist_exists(ctx, a->dist) != EXIT_OK)
 		return EXIT_FAIL;
@@ -1256,20 +1278,28 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 			return EXIT_FAIL;
 		}
 	}
+	/* All hosts in one transaction; say what changed once it is in. */
+	if ((status = group_begin(ctx)) != EXIT_OK) {
+		hosts_free(hs, a->argc);
+		return status;
+	}
 	for (i = 0; i < a->argc; i++) {
 		rc = inv_set_reinstall(ctx->inv, hs[i]->fqdn, a->dist,
 		    (int64_t)now, ctx->cfg->token_ttl, token, &ctx->err);
 		if (rc != BOOTD_OK) {
-			fail_partial(ctx, rc, hs, i);
+			status = group_fail(ctx, rc, hs[i]->fqdn, a->argc);
 			hosts_free(hs, a->argc);
-			return EXIT_FAIL;
+			return status;
 		}
-		printf("%s: install %s at next boot, token expires %s\n",
-		    hs[i]->fqdn, a->dist != NULL ? a->dist : hs[i]->dist,
-		    fmt_time((int64_t)now + ctx->cfg->token_ttl, t));
 	}
+	if ((status = group_commit(ctx)) == EXIT_OK)
+		for (i = 0; i < a->argc; i++)
+			printf("%s: install %s at next boot, token expires "
+			    "%s\n", hs[i]->fqdn, a->dist != NULL ? a->dist :
+			    hs[i]->dist,
+			    fmt_time((int64_t)now + ctx->cfg->token_ttl, t));
 	hosts_free(hs, a->argc);
-	return EXIT_OK;
+	return status;
 }
 
 static int
