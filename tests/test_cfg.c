@@ -63,6 +63,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
 	ck_assert_int_eq(cfg->token_ttl, 21600);
 	ck_assert_int_eq(cfg->daemon.event_retention_days, 90);
+	ck_assert_str_eq(cfg->events_database, "/var/lib/bootd/bootd-events.db");
+	ck_assert_int_eq(cfg->daemon.events_max, 1000000);
+	ck_assert_int_eq(cfg->daemon.discovered_max, 10000);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -76,6 +79,7 @@ START_TEST(test_full)
 
 	ck_assert_int_eq(load_text("{\n"
 	    "  \"database\": \"/tmp/x.db\",\n"
+	    "  \"events_database\": \"/tmp/ev/y.db\",\n"
 	    "  \"admin_group\": \"wheel\",\n"
 	    "  \"token_ttl\": 3600,\n"
 	    "  \"daemon\": {\"listen\": \"127.0.0.1:9000\", \"workers\": 3,\n"
@@ -84,6 +88,7 @@ START_TEST(test_full)
 	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
 	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
 	    "    \"event_retention_days\": 0,\n"
+	    "    \"events_max\": 0, \"discovered_max\": 50,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -94,6 +99,9 @@ START_TEST(test_full)
 	    "}\n", &cfg, &err), BOOTD_OK);
 	ck_assert_str_eq(cfg->path, path);
 	ck_assert_str_eq(cfg->database, "/tmp/x.db");
+	ck_assert_str_eq(cfg->events_database, "/tmp/ev/y.db");
+	ck_assert_int_eq(cfg->daemon.events_max, 0);
+	ck_assert_int_eq(cfg->daemon.discovered_max, 50);
 	ck_assert_str_eq(cfg->admin_group, "wheel");
 	ck_assert_int_eq(cfg->token_ttl, 3600);
 	ck_assert_str_eq(cfg->daemon.listen, "127.0.0.1:9000");
@@ -141,6 +149,8 @@ START_TEST(test_env_path)
 	setenv("BOOTD_CONFIG", path, 1);
 	ck_assert_int_eq(cfg_load(NULL, &cfg, NULL), BOOTD_OK);
 	ck_assert_str_eq(cfg->database, "/from/env.db");
+	/* The events file follows the inventory unless named. */
+	ck_assert_str_eq(cfg->events_database, "/from/env-events.db");
 	cfg_free(cfg);
 	/* An explicit argument wins over the environment. */
 	setenv("BOOTD_CONFIG", "/nonexistent/bootd.json", 1);
@@ -206,6 +216,13 @@ static const struct {
 	{ "{\"daemon\": {\"event_retention_days\": -1}}",
 	    "daemon.event_retention_days: must be from" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
+	{ "{\"daemon\": {\"events_max\": -1}}",
+	    "daemon.events_max: must be from 0" },
+	{ "{\"daemon\": {\"discovered_max\": \"10\"}}",
+	    "daemon.discovered_max: expected an integer" },
+	{ "{\"events_database\": \"\"}", "events_database: must not be empty" },
+	{ "{\"database\": \"/a.db\", \"events_database\": \"/a.db\"}",
+	    "events_database: must not be the inventory" },
 };
 
 START_TEST(test_bad)
