@@ -691,6 +691,15 @@ class BootServer:
         return r
 
 
+def tail(path, n=2000):
+    """The last n characters of a file, "" when it is missing."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except FileNotFoundError:
+        return ""
+
+
 def events_path(db):
     """The events database bootd uses beside inventory db by default."""
     return (db[:-3] if db.endswith(".db") and not db.endswith("/.db")
