@@ -826,9 +826,15 @@ events_import(struct events *ev, const char *inventory_path,
 	/* Cheap test first: after the move there is nothing to lock. */
 	if ((found = legacy_tables(ev)) == 0)
 		goto detach;
-	/* BEGIN IMMEDIATE takes the write lock of both files. */
-	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+	/*
+	 * BEGIN IMMEDIATE takes the write lock of both files: prepared here,
+	 * after the ATTACH, so that it names both.
+	 */
+	if (sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = dberr(ev, "lock inventory and events database", err);
 		goto detach;
+	}
 	/* Look again under the lock: another worker may have moved it. */
 	if ((found = legacy_tables(ev)) < 0)
 		rc = dberr(ev, "read inventory schema", err);

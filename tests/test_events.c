@@ -655,6 +655,40 @@ START_TEST(test_import_capped)
 }
 END_TEST
 
+/*
+ * The move holds the write lock of the inventory too: while another
+ * process writes the inventory it waits, then fails busy and moves
+ * nothing, so two workers can never both copy the same rows.
+ */
+START_TEST(test_import_locks_inventory)
+{
+	struct inv *inv;
+	struct bootd_error err;
+	sqlite3 *db;
+	char *sql;
+	int64_t moved = -1;
+
+	sql = slurp("tests/data/inv-v1.sql");
+	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
+	free(sql);
+	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
+	inv_close(inv);
+	ck_assert_int_eq(sqlite3_open(invpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM audit "
+	    "WHERE id < 0", NULL, NULL, NULL), SQLITE_OK);
+	events_set_busy_timeout(ev, 20);
+	ck_assert_int_eq(events_import(ev, invpath, NULL, &moved, &err),
+	    BOOTD_EBUSY);
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	OK(events_import(ev, invpath, NULL, &moved, &err_));
+	ck_assert_int_eq(moved, 5);
+}
+END_TEST
+
 /* A new inventory has nothing to move; its legacy tables go. */
 START_TEST(test_import_new_inventory)
 {
@@ -699,6 +733,7 @@ events_suite(void)
 	tcase_add_test(tc, test_newer_schema);
 	tcase_add_test(tc, test_import_v1);
 	tcase_add_test(tc, test_import_capped);
+	tcase_add_test(tc, test_import_locks_inventory);
 	tcase_add_test(tc, test_import_new_inventory);
 	suite_add_tcase(s, tc);
 	return s;
