@@ -726,10 +726,13 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    v, latest);
 		goto fail;
 	}
-	/* Temporary tables in memory: bootctl runs setgid, and SQLite
-	 * would otherwise take their directory from the environment. */
-	/* FULL: an operator's change or an installer's "done" is on disk
-	 * once acknowledged, whatever power does next. */
+	/*
+	 * FULL: an operator's change or an installer's "done" is on disk
+	 * once acknowledged, whatever power does next (boot events, which
+	 * may lose their last moments, live in the events database).
+	 * Temporary tables in memory: bootctl runs setgid, and SQLite would
+	 * otherwise take their directory from the environment.
+	 */
 	if (sqlite3_exec(inv->db, "PRAGMA synchronous = FULL; "
 	    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = dberr(inv, "set connection options", err);
