@@ -167,6 +167,7 @@ struct worker {
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why the database is unavailable */
+	char		 everr[256];	/* why the events database is, "" */
 	time_t		 pruned;	/* last pruning of old boot events */
 };
 

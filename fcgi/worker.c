@@ -68,6 +68,16 @@ db_failed(struct worker *w, const char *what, const struct bootd_error *e)
 		blog_err("inv_open(%s): %s", what, e->text);
 }
 
+/* Like db_failed(), for the events database: logged once while it lasts. */
+static void
+events_failed(struct worker *w, const struct bootd_error *e)
+{
+	if (strcmp(w->everr, e->text) == 0)
+		return;
+	snprintf(w->everr, sizeof(w->everr), "%s", e->text);
+	blog_err("events_open(%s): %s", w->cfg->events_database, e->text);
+}
+
 /* Close h and set it to NULL when its file was deleted or replaced. */
 static void
 drop_stale(struct inv **h, const char *path)
@@ -203,9 +213,10 @@ worker_events(struct worker *w)
 		if (events_open(w->cfg->events_database, 1, &w->ev, &e) !=
 		    BOOTD_OK) {
 			w->ev = NULL;
-			db_failed(w, w->cfg->events_database, &e);
+			events_failed(w, &e);
 			return NULL;
 		}
+		w->everr[0] = '\0';
 		events_set_busy_timeout(w->ev, w->cfg->daemon.event_wait_ms);
 	}
 	if (!w->imported)
