@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "err.h"
+#include "events.h"
 #include "inv.h"
 
 /* log.c ---------------------------------------------------------------- */
@@ -73,6 +74,7 @@ enum metrics_action {
 enum metrics_counter {
 	METRICS_WORKER_RESTARTS,	/* workers that died and were replaced */
 	METRICS_EVENTS_DROPPED,		/* boot events not recorded */
+	METRICS_EVENTS_EVICTED,		/* stored rows removed by a cap */
 	METRICS_ERRORS,			/* inventory, render, system errors */
 	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
 					 * the install script's fetch */
@@ -89,12 +91,15 @@ int	 metrics_init(void);
 void	 metrics_request(enum metrics_route route, int status, uint64_t usec);
 void	 metrics_script(enum metrics_action action);
 void	 metrics_inc(enum metrics_counter counter);
+void	 metrics_add(enum metrics_counter counter, uint64_t n);
 void	 metrics_set_workers(int n);
 /*
- * Append the Prometheus text exposition (format 0.0.4) to out.  counts may
- * be NULL when the inventory cannot be read: its gauges are left out.
+ * Append the Prometheus text exposition (format 0.0.4) to out.  counts
+ * (inventory) and ecounts (events database) may be NULL when that file
+ * cannot be read: its gauges are left out.
  */
-void	 metrics_write(struct buf *out, const struct inv_counts *counts);
+void	 metrics_write(struct buf *out, const struct inv_counts *counts,
+	    const struct events_counts *ecounts);
 
 /* ratelimit.c ---------------------------------------------------------- */
 
@@ -177,10 +182,15 @@ void		 query_format_dropped(const struct query *q, char *out,
 struct worker {
 	const struct cfg *cfg;		/* borrowed from the master's copy */
 	struct inv	*ro;		/* lookups; NULL until opened */
-	struct inv	*rw;		/* boot events and done; NULL until opened */
+	struct inv	*rw;		/* done, migration; NULL until opened */
+	struct events	*ev;		/* boot events; NULL until opened */
+	int		 imported;	/* events_import() done in this process */
+	int		 import_failed;	/* its failure was logged */
+	struct events_limits limits;	/* caps and retention, from cfg */
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why the database is unavailable */
+	char		 everr[256];	/* why the events database is, "" */
 	time_t		 pruned;	/* last pruning of old boot events */
 };
 
@@ -205,6 +215,15 @@ void		 worker_prune(struct worker *w);
 struct inv	*worker_db_rw(struct worker *w);
 /* Close both handles, so that the next request reopens them. */
 void		 worker_db_close(struct worker *w);
+/*
+ * The events database handle, opened (and created, when missing) on
+ * first use; the first open in a process also moves boot events an
+ * upgraded inventory set aside (events_import()).  NULL when the file
+ * cannot be opened; the next call tries again.
+ */
+struct events	*worker_events(struct worker *w);
+/* Close the events handle, so that the next use reopens it. */
+void		 worker_events_close(struct worker *w);
 
 /* route.c -------------------------------------------------------------- */
 

@@ -408,6 +408,7 @@ check_config(const struct cfg *cfg)
 	struct listen_addr la;
 	struct bootd_error e;
 	struct inv *inv;
+	struct events *ev;
 
 	if (listen_parse(cfg->daemon.listen, &la) == -1)
 		return 1;
@@ -424,6 +425,15 @@ check_config(const struct cfg *cfg)
 		return 1;
 	}
 	inv_close(inv);
+	/* A missing or older events database is created or upgraded by the
+	 * workers; one from a newer bootd would refuse every boot event. */
+	if (events_open_readonly(cfg->events_database, &ev, &e) ==
+	    BOOTD_EVERSION) {
+		fprintf(stderr, "bootd: events_open(%s): %s\n",
+		    cfg->events_database, e.text);
+		return 1;
+	}
+	events_close(ev);
 	printf("bootd: configuration ok\n");
 	return 0;
 }

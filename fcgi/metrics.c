@@ -120,6 +120,13 @@ metrics_inc(enum metrics_counter counter)
 }
 
 void
+metrics_add(enum metrics_counter counter, uint64_t n)
+{
+	if ((unsigned)counter < METRICS_COUNTER__MAX)
+		add(&m->counter[counter], n);
+}
+
+void
 metrics_set_workers(int n)
 {
 	__atomic_store_n(&m->workers, (int64_t)n, __ATOMIC_RELAXED);
@@ -141,7 +148,8 @@ single(struct buf *out, const char *name, const char *type, const char *help,
 }
 
 void
-metrics_write(struct buf *out, const struct inv_counts *c)
+metrics_write(struct buf *out, const struct inv_counts *c,
+    const struct events_counts *ec)
 {
 	uint64_t cum, count;
 	size_t r, i;
@@ -182,6 +190,10 @@ metrics_write(struct buf *out, const struct inv_counts *c)
 	single(out, "bootd_events_dropped_total", "counter",
 	    "Boot events not recorded (database busy or failing).",
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_DROPPED]));
+	single(out, "bootd_events_evicted_total", "counter",
+	    "Stored boot events and discovered MACs removed, oldest first, "
+	    "to stay under daemon.events_max and daemon.discovered_max.",
+	    (intmax_t)get(&m->counter[METRICS_EVENTS_EVICTED]));
 	single(out, "bootd_errors_total", "counter",
 	    "Inventory, rendering and system errors while answering.",
 	    (intmax_t)get(&m->counter[METRICS_ERRORS]));
@@ -201,10 +213,16 @@ metrics_write(struct buf *out, const struct inv_counts *c)
 		    "Network interfaces in the inventory.", (intmax_t)c->nics);
 		single(out, "bootd_inventory_distributions", "gauge",
 		    "Distributions in the inventory.", (intmax_t)c->dists);
-		single(out, "bootd_inventory_discovered", "gauge",
-		    "Unknown MACs seen booting.", (intmax_t)c->discovered);
 		single(out, "bootd_inventory_installing", "gauge",
 		    "Hosts marked for reinstall.", (intmax_t)c->installing);
+	}
+	if (ec != NULL) {
+		single(out, "bootd_inventory_discovered", "gauge",
+		    "Unknown MACs seen booting (events database).",
+		    (intmax_t)ec->discovered);
+		single(out, "bootd_events_stored", "gauge",
+		    "Boot events in the events database.",
+		    (intmax_t)ec->events);
 	}
 
 	single(out, "bootd_workers", "gauge", "Worker processes running.",

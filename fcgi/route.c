@@ -425,9 +425,11 @@ static void
 handle_metrics(struct worker *w, FCGX_Request *req, struct rq *r)
 {
 	struct inv_counts c;
+	struct events_counts ec;
 	struct bootd_error e;
 	struct inv *inv;
-	int have = 0;
+	struct events *ev;
+	int have = 0, have_ev = 0;
 
 	if ((inv = worker_db_ro(w)) != NULL) {
 		if (inv_counts(inv, &c, &e) == BOOTD_OK)
@@ -435,8 +437,14 @@ handle_metrics(struct worker *w, FCGX_Request *req, struct rq *r)
 		else
 			blog_err("inv_counts: %s", e.text);
 	}
+	if ((ev = worker_events(w)) != NULL) {
+		if (events_counts(ev, &ec, &e) == BOOTD_OK)
+			have_ev = 1;
+		else
+			blog_err("events_counts: %s", e.text);
+	}
 	buf_reset(&w->body);
-	metrics_write(&w->body, have ? &c : NULL);
+	metrics_write(&w->body, have ? &c : NULL, have_ev ? &ec : NULL);
 	r->status = 200;
 	r->ctype = CT_METRICS;
 }
@@ -477,16 +485,22 @@ respond(struct worker *w, FCGX_Request *req, struct rq *r)
 		blog_debug("client went away before the answer was written");
 }
 
-/* Record the boot served to r->mac; never delays an answer. */
+/*
+ * Record the boot served to r->mac in the events database; never delays
+ * an answer (route_handle() calls it after finishing the request).  One
+ * event per call, one transaction: the only place a worker writes boot
+ * events.
+ */
 static void
 record_boot(struct worker *w, struct rq *r)
 {
 	struct bootd_error e;
-	struct inv_event ev;
-	struct inv *inv;
+	struct events_event ev;
+	struct events_stats st;
+	struct events *evdb;
 	enum bootd_err rc;
 
-	if ((inv = worker_db_rw(w)) == NULL) {
+	if ((evdb = worker_events(w)) == NULL) {
 		metrics_inc(METRICS_EVENTS_DROPPED);
 		return;
 	}
@@ -498,17 +512,23 @@ record_boot(struct worker *w, struct rq *r)
 	ev.served = served_names[r->action];
 	ev.params = buf_failed(&w->scratch) || w->scratch.len == 0 ? NULL :
 	    buf_str(&w->scratch);
+	ev.addr = r->addr[0] != '\0' ? r->addr : NULL;
 	ev.time = (int64_t)time(NULL);
-	rc = inv_record_boot(inv, &ev, &e);
-	if (rc == BOOTD_OK)
+	rc = events_record(evdb, &ev, 1, &w->limits, &st, &e);
+	if (rc == BOOTD_OK) {
+		if (st.evicted > 0)
+			metrics_add(METRICS_EVENTS_EVICTED,
+			    (uint64_t)st.evicted);
 		return;
+	}
 	metrics_inc(METRICS_EVENTS_DROPPED);
 	if (rc == BOOTD_EBUSY)
-		blog_warn("boot event of %s dropped: database busy", r->mac);
+		blog_warn("boot event of %s dropped: events database busy",
+		    r->mac);
 	else {
-		blog_err("inv_record_boot(%s): %s", r->mac, e.text);
+		blog_err("events_record(%s): %s", r->mac, e.text);
 		if (rc == BOOTD_EDB)
-			worker_db_close(w);
+			worker_events_close(w);
 	}
 }
 

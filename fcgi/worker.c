@@ -19,10 +19,12 @@
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
  * for lookups (its prepared statements are kept by lib/inv.c) and one
- * read-write handle for boot events and install completion.  Both are
- * reopened when the file was deleted or replaced, and when the database
- * cannot be opened the request gets the fail-safe answer and the next
- * request tries again.
+ * read-write handle for install completion (and for migrating an older
+ * schema).  Both are reopened when the file was deleted or replaced, and
+ * when the database cannot be opened the request gets the fail-safe
+ * answer and the next request tries again.  Boot events go to the events
+ * database (lib/events.c) through a third handle, also opened lazily;
+ * the worker creates that file when it is missing.
  */
 #define _GNU_SOURCE		/* accept4() */
 
@@ -78,6 +80,16 @@ db_failed(struct worker *w, const char *what, const struct bootd_error *e)
 		blog_err("inv_open(%s): %s", what, e->text);
 }
 
+/* Like db_failed(), for the events database: logged once while it lasts. */
+static void
+events_failed(struct worker *w, const struct bootd_error *e)
+{
+	if (strcmp(w->everr, e->text) == 0)
+		return;
+	snprintf(w->everr, sizeof(w->everr), "%s", e->text);
+	blog_err("events_open(%s): %s", w->cfg->events_database, e->text);
+}
+
 /* Close h and set it to NULL when its file was deleted or replaced. */
 static void
 drop_stale(struct inv **h, const char *path)
@@ -126,7 +138,7 @@ void
 worker_prune(struct worker *w)
 {
 	struct bootd_error e;
-	struct inv *inv;
+	struct events *ev;
 	int64_t deleted;
 	time_t now = time(NULL);
 
@@ -134,9 +146,9 @@ worker_prune(struct worker *w)
 	    now - w->pruned < PRUNE_INTERVAL)
 		return;
 	w->pruned = now;
-	if ((inv = worker_db_rw(w)) == NULL)
+	if ((ev = worker_events(w)) == NULL)
 		return;
-	if (inv_prune_events(inv, (int64_t)now -
+	if (events_prune(ev, (int64_t)now -
 	    (int64_t)w->cfg->daemon.event_retention_days * 86400, PRUNE_BATCH,
 	    &deleted, &e) != BOOTD_OK)
 		blog_warn("pruning old boot events: %s", e.text);
@@ -171,6 +183,64 @@ worker_db_close(struct worker *w)
 	inv_close(w->rw);
 	w->ro = NULL;
 	w->rw = NULL;
+}
+
+/*
+ * Move what an upgraded inventory set aside into the events database,
+ * once per process (events_import() finds nothing after the first
+ * success anywhere).  The read-write inventory handle migrates the
+ * inventory first, if it must.  A failure (e.g. the inventory locked by
+ * an operator's long transaction) is logged once and tried again on the
+ * next use, waiting at most event_wait_ms each time.
+ */
+static void
+import_legacy(struct worker *w)
+{
+	struct bootd_error e;
+	int64_t moved;
+
+	if (worker_db_rw(w) == NULL)
+		return;
+	if (events_import(w->ev, w->cfg->database, &w->limits, &moved, &e) !=
+	    BOOTD_OK) {
+		if (!w->import_failed)
+			blog_err("events_import(%s): %s", w->cfg->database,
+			    e.text);
+		w->import_failed = 1;
+		return;
+	}
+	w->imported = 1;
+	if (moved > 0)
+		blog_notice("moved %jd boot events, discovered MACs and last "
+		    "seen times from %s to %s", (intmax_t)moved,
+		    w->cfg->database, w->cfg->events_database);
+}
+
+struct events *
+worker_events(struct worker *w)
+{
+	struct bootd_error e;
+
+	if (w->ev == NULL) {
+		if (events_open(w->cfg->events_database, 1, &w->ev, &e) !=
+		    BOOTD_OK) {
+			w->ev = NULL;
+			events_failed(w, &e);
+			return NULL;
+		}
+		w->everr[0] = '\0';
+		events_set_busy_timeout(w->ev, w->cfg->daemon.event_wait_ms);
+	}
+	if (!w->imported)
+		import_legacy(w);
+	return w->ev;
+}
+
+void
+worker_events_close(struct worker *w)
+{
+	events_close(w->ev);
+	w->ev = NULL;
 }
 
 /*
@@ -240,6 +310,9 @@ worker_run(const struct cfg *cfg, int fd)
 	int conn, rc, status = 0;
 
 	w.cfg = cfg;
+	w.limits.max_events = cfg->daemon.events_max;
+	w.limits.max_discovered = cfg->daemon.discovered_max;
+	w.limits.retention_days = cfg->daemon.event_retention_days;
 
 	/* If the master dies, do not linger serving with nobody watching. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -338,6 +411,7 @@ worker_run(const struct cfg *cfg, int fd)
 	}
 	FCGX_Finish_r(&req);
 	worker_db_close(&w);
+	worker_events_close(&w);
 	buf_free(&w.body);
 	buf_free(&w.scratch);
 	blog_debug("worker exiting after %ld requests", served);

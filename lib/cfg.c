@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cfg.h"
+#include "events.h"
 #include "valid.h"
 
 enum cfg_type {
@@ -84,6 +85,10 @@ static const struct cfg_key daemon_keys[] = {
 	    OFF(daemon.done_requires_fetch_address), 0, 0, NULL, NULL },
 	{ "done_rate", CFG_INT, OFF(daemon.done_rate), 0, 60000, NULL, NULL },
 	{ "done_burst", CFG_INT, OFF(daemon.done_burst), 1, 10000, NULL, NULL },
+	{ "events_max", CFG_LONG, OFF(daemon.events_max), 0, 1000000000L, NULL,
+	    NULL },
+	{ "discovered_max", CFG_LONG, OFF(daemon.discovered_max), 0,
+	    100000000L, NULL, NULL },
 	{ "log", CFG_CUSTOM, OFF(daemon.log), 0, 0, NULL, parse_log },
 	{ "log_level", CFG_CUSTOM, OFF(daemon.log_level), 0, 0, NULL,
 	    parse_level },
@@ -107,6 +112,8 @@ static const struct cfg_key menu_keys[] = {
 
 static const struct cfg_key top_keys[] = {
 	{ "database", CFG_STRING, OFF(database), 1, 4096, NULL, NULL },
+	{ "events_database", CFG_STRING, OFF(events_database), 1, 4096, NULL,
+	    NULL },
 	{ "admin_group", CFG_CUSTOM, OFF(admin_group), 0, 0, NULL,
 	    parse_account },
 	{ "token_ttl", CFG_LONG, OFF(token_ttl), 60, 30L * 86400, NULL, NULL },
@@ -491,6 +498,8 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->daemon.done_requires_fetch_address = 0;
 	cfg->daemon.done_rate = 6;
 	cfg->daemon.done_burst = 10;
+	cfg->daemon.events_max = CFG_EVENTS_MAX;
+	cfg->daemon.discovered_max = CFG_DISCOVERED_MAX;
 	cfg->daemon.log = CFG_LOG_STDERR;
 	cfg->daemon.log_level = LOG_INFO;
 	cfg->menu.base_url = strdup("http://boot.example.org");
@@ -500,7 +509,9 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->menu.memtest_bios = strdup("memtest86+x64.bin");
 	cfg->menu.memtest_efi = strdup("memtest86+x64.efi");
 	cfg->menu.unknown = CFG_UNKNOWN_LOCAL;
-	if (cfg->database == NULL || cfg->admin_group == NULL ||
+	cfg->events_database = events_default_path(cfg->database);
+	if (cfg->database == NULL || cfg->events_database == NULL ||
+	    cfg->admin_group == NULL ||
 	    cfg->daemon.listen == NULL || cfg->daemon.socket_owner == NULL ||
 	    cfg->daemon.socket_group == NULL || cfg->daemon.user == NULL ||
 	    cfg->daemon.group == NULL || cfg->menu.base_url == NULL ||
@@ -544,8 +555,18 @@ cfg_load(const char *path, struct cfg **out, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	}
+	/* Unless the file names it, the events file follows "database". */
+	free(cfg->events_database);
+	cfg->events_database = NULL;
 	rc = load_object(cfg, top_keys, root, "", err);
 	json_decref(root);
+	if (rc == BOOTD_OK && cfg->events_database == NULL &&
+	    (cfg->events_database = events_default_path(cfg->database)) ==
+	    NULL)
+		rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	if (rc == BOOTD_OK && strcmp(cfg->events_database, cfg->database) == 0)
+		rc = bootd_error_set(err, BOOTD_EINVAL, "events_database: must "
+		    "not be the inventory (\"database\")");
 	if (rc != BOOTD_OK) {
 		/* Prefix the file name, keeping the setting's message. */
 		if (err != NULL) {
@@ -574,6 +595,7 @@ cfg_free(struct cfg *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->database);
+	free(cfg->events_database);
 	free(cfg->admin_group);
 	free(cfg->daemon.listen);
 	free(cfg->daemon.socket_owner);

@@ -1,6 +1,6 @@
 /*
  * inv.c - the SQLite inventory: hosts, NICs, environments, distributions,
- * attributes, install tokens, boot events, discovered MACs and the audit log
+ * attributes, install tokens and the audit log
  *
  * The schema is sql/NNN-*.sql, compiled in as inv_migrations[].  Every
  * statement is prepared once per handle (lazily, on first use) and kept in
@@ -9,6 +9,10 @@
  * rolls the whole change back.  Between inv_begin() and inv_commit() the
  * changes share the caller's one transaction instead, each inside a
  * savepoint of its own, so that a bulk change is one commit, all or nothing.
+ *
+ * Boot events, discovered MACs and last seen times are not here: they
+ * live in the events database (events.c).  The inventory runs
+ * synchronous=FULL: a change is on disk once its commit returns.
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -60,7 +64,6 @@ enum stmt {
 	S_HOST_SET_ENV,
 	S_HOST_SET_DIST,
 	S_HOST_SET_ACTION,
-	S_HOST_SEEN,
 	S_NIC_INSERT,
 	S_NIC_DELETE,
 	S_NIC_COUNT,
@@ -88,12 +91,6 @@ enum stmt {
 	S_TOKEN_USE,
 	S_TOKEN_FETCH_GET,
 	S_TOKEN_FETCH_SET,
-	S_EVENT_INSERT,
-	S_EVENT_PRUNE,
-	S_DISC_PRUNE,
-	S_DISC_UPSERT,
-	S_DISC_DELETE,
-	S_DISC_ALL,
 	S_AUDIT_ALL,
 	S_AUDIT_OBJ,
 	S_COUNTS,
@@ -101,8 +98,7 @@ enum stmt {
 };
 
 #define HOST_COLS \
-	"h.id, h.fqdn, h.env, h.action, h.dist, h.last_seen, h.last_served, " \
-	"t.token, t.expires"
+	"h.id, h.fqdn, h.env, h.action, h.dist, t.token, t.expires"
 #define LIVE_TOKEN \
 	"LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL " \
 	"AND t.revoked = 0 AND t.expires > ?2 "
@@ -138,8 +134,6 @@ static const char *const sqltab[S__MAX] = {
 	[S_HOST_SET_DIST] = "UPDATE host SET dist = ?2 WHERE id = ?1",
 	[S_HOST_SET_ACTION] = "UPDATE host SET action = ?2, dist = ?3 "
 	    "WHERE id = ?1",
-	[S_HOST_SEEN] = "UPDATE host SET last_seen = ?2, last_served = ?3 "
-	    "WHERE fqdn = ?1",
 	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES (?1, ?2)",
 	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = ?1",
 	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = ?1",
@@ -186,28 +180,13 @@ static const char *const sqltab[S__MAX] = {
 	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = ?2, "
 	    "fetched_at = ?3 WHERE token = ?1 AND used_at IS NULL "
 	    "AND revoked = 0 AND fetched_from IS NOT ?2",
-	[S_EVENT_INSERT] = "INSERT INTO boot_event "
-	    "(time, mac, host, served, params) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
-	    "(SELECT id FROM boot_event WHERE time < ?1 ORDER BY time "
-	    "LIMIT ?2)",
-	[S_DISC_PRUNE] = "DELETE FROM discovered WHERE mac IN "
-	    "(SELECT mac FROM discovered WHERE last_seen < ?1 LIMIT ?2)",
-	[S_DISC_UPSERT] = "INSERT INTO discovered "
-	    "(mac, first_seen, last_seen, count, params) "
-	    "VALUES (?1, ?2, ?2, 1, ?3) ON CONFLICT (mac) DO UPDATE SET "
-	    "last_seen = max(last_seen, excluded.last_seen), "
-	    "count = count + 1, params = excluded.params",
-	[S_DISC_DELETE] = "DELETE FROM discovered WHERE mac = ?1",
-	[S_DISC_ALL] = "SELECT mac, first_seen, last_seen, count, params "
-	    "FROM discovered ORDER BY mac",
 	[S_AUDIT_ALL] = "SELECT id, time, actor, op, object, old, new "
 	    "FROM audit ORDER BY id",
 	[S_AUDIT_OBJ] = "SELECT id, time, actor, op, object, old, new "
 	    "FROM audit WHERE object = ?1 ORDER BY id",
 	[S_COUNTS] = "SELECT (SELECT count(*) FROM host), "
 	    "(SELECT count(*) FROM nic), (SELECT count(*) FROM dist), "
-	    "(SELECT count(*) FROM env), (SELECT count(*) FROM discovered), "
+	    "(SELECT count(*) FROM env), "
 	    "(SELECT count(*) FROM host WHERE action = 'install')",
 };
 
@@ -834,9 +813,14 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    v, latest);
 		goto fail;
 	}
-	/* Temporary tables in memory: bootctl runs setgid, and SQLite
-	 * would otherwise take their directory from the environment. */
-	if (sqlite3_exec(inv->db, "PRAGMA synchronous = NORMAL; "
+	/*
+	 * FULL: an operator's change or an installer's "done" is on disk
+	 * once acknowledged, whatever power does next (boot events, which
+	 * may lose their last moments, live in the events database).
+	 * Temporary tables in memory: bootctl runs setgid, and SQLite would
+	 * otherwise take their directory from the environment.
+	 */
+	if (sqlite3_exec(inv->db, "PRAGMA synchronous = FULL; "
 	    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
@@ -1127,7 +1111,6 @@ inv_host_free(struct inv_host *h)
 	}
 	free(h->attrs);
 	free(h->token);
-	free(h->last_served);
 	free(h);
 }
 
@@ -1172,12 +1155,10 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 	action = (const char *)sqlite3_column_text(s, 3);
 	h->action = action != NULL && strcmp(action, "install") == 0 ?
 	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
-	h->last_seen = sqlite3_column_int64(s, 5);
-	h->token_expires = sqlite3_column_type(s, 7) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(s, 8);
+	h->token_expires = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(s, 6);
 	if (col_dup(s, 1, &h->fqdn) || col_dup(s, 2, &h->env) ||
-	    col_dup(s, 4, &h->dist) || col_dup(s, 6, &h->last_served) ||
-	    col_dup(s, 7, &h->token)) {
+	    col_dup(s, 4, &h->dist) || col_dup(s, 5, &h->token)) {
 		sqlite3_reset(s);
 		rc = nomem(err);
 		goto fail;
@@ -1497,11 +1478,7 @@ insert_nic(struct inv *inv, int64_t host, const char *mac,
 		return BOOTD_EDB;
 	bind_text(s, 1, mac);
 	sqlite3_bind_int64(s, 2, host);
-	if ((rc = run(inv, s, "add NIC", err)) != BOOTD_OK)
-		return rc;
-	/* A MAC that becomes a host's is no longer "discovered". */
-	return run_text(inv, S_DISC_DELETE, mac, "update discovered MACs",
-	    err);
+	return run(inv, s, "add NIC", err);
 }
 
 /* fill for read_rows() and env_get(): a new struct inv_env *. */
@@ -2932,135 +2909,7 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 	return rc;
 }
 
-static enum bootd_err
-record_boot(struct inv *inv, const struct inv_event *ev, const char *canon,
-    struct bootd_error *err)
-{
-	sqlite3_stmt *s;
-	enum bootd_err rc;
-
-	if ((s = stmt(inv, S_EVENT_INSERT, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ev->time);
-	bind_text(s, 2, canon);
-	bind_text(s, 3, ev->fqdn);
-	bind_text(s, 4, ev->served != NULL ? ev->served : "unknown");
-	bind_text(s, 5, ev->params);
-	if ((rc = run(inv, s, "record boot", err)) != BOOTD_OK)
-		return rc;
-	if (ev->fqdn != NULL) {
-		if ((s = stmt(inv, S_HOST_SEEN, err)) == NULL)
-			return BOOTD_EDB;
-		bind_text(s, 1, ev->fqdn);
-		sqlite3_bind_int64(s, 2, ev->time);
-		bind_text(s, 3, ev->served);
-		return run(inv, s, "record boot", err);
-	}
-	if ((s = stmt(inv, S_DISC_UPSERT, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, canon);
-	sqlite3_bind_int64(s, 2, ev->time);
-	bind_text(s, 3, ev->params);
-	return run(inv, s, "record discovered MAC", err);
-}
-
-enum bootd_err
-inv_record_boot(struct inv *inv, const struct inv_event *ev,
-    struct bootd_error *err)
-{
-	char canon[MAC_STRLEN + 1];
-	enum bootd_err rc;
-
-	if (ev == NULL)
-		return bootd_error_set(err, BOOTD_EINVAL, "no boot event");
-	if ((rc = mac_canon(ev->mac, canon, err)) != BOOTD_OK)
-		return rc;
-	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
-		return rc;
-	return tx_end(inv, record_boot(inv, ev, canon, err), err);
-}
-
-enum bootd_err
-inv_prune_events(struct inv *inv, int64_t before, long max, int64_t *deleted,
-    struct bootd_error *err)
-{
-	sqlite3_stmt *s;
-	enum bootd_err rc;
-
-	if (deleted != NULL)
-		*deleted = 0;
-	if (inv->mode == INV_RDONLY)
-		return bootd_error_set(err, BOOTD_EPERM,
-		    "inventory %s is open read-only", inv->path);
-	if (max <= 0)
-		return bootd_error_set(err, BOOTD_EINVAL,
-		    "prune boot events: batch size must be positive");
-	if ((s = stmt(inv, S_EVENT_PRUNE, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int64(s, 2, max);
-	if ((rc = run(inv, s, "prune boot events", err)) != BOOTD_OK)
-		return rc;
-	if (deleted != NULL)
-		*deleted = sqlite3_changes(inv->db);
-	if ((s = stmt(inv, S_DISC_PRUNE, err)) == NULL)
-		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int64(s, 2, max);
-	if ((rc = run(inv, s, "prune discovered MACs", err)) == BOOTD_OK &&
-	    deleted != NULL)
-		*deleted += sqlite3_changes(inv->db);
-	return rc;
-}
-
 /* Listings ------------------------------------------------------------ */
-
-static void
-discovered_clear(struct inv_discovered *d)
-{
-	free(d->mac);
-	free(d->params);
-}
-
-/* fill for read_rows(): a struct inv_discovered from S_DISC_ALL. */
-static enum bootd_err
-fill_discovered(sqlite3_stmt *s, void *elem, struct bootd_error *err)
-{
-	struct inv_discovered *d = elem;
-
-	memset(d, 0, sizeof(*d));
-	d->first_seen = sqlite3_column_int64(s, 1);
-	d->last_seen = sqlite3_column_int64(s, 2);
-	d->count = sqlite3_column_int64(s, 3);
-	if (col_dup(s, 0, &d->mac) || col_dup(s, 4, &d->params)) {
-		discovered_clear(d);
-		return nomem(err);
-	}
-	return BOOTD_OK;
-}
-
-enum bootd_err
-inv_discovered_each(struct inv *inv,
-    int (*fn)(const struct inv_discovered *, void *), void *arg,
-    struct bootd_error *err)
-{
-	struct inv_discovered *ds;
-	size_t i, n;
-	sqlite3_stmt *s;
-	enum bootd_err rc;
-
-	if ((s = stmt(inv, S_DISC_ALL, err)) == NULL)
-		return BOOTD_EDB;
-	ds = read_rows(inv, s, sizeof(*ds), fill_discovered, &n, &rc,
-	    "list discovered MACs", err);
-	for (i = 0; i < n; i++) {
-		if (rc == BOOTD_OK && fn != NULL && fn(&ds[i], arg) != 0)
-			fn = NULL;	/* stop */
-		discovered_clear(&ds[i]);
-	}
-	free(ds);
-	return rc;
-}
 
 static void
 audit_clear(struct inv_audit *a)
@@ -3140,8 +2989,7 @@ inv_counts(struct inv *inv, struct inv_counts *c, struct bootd_error *err)
 		c->nics = sqlite3_column_int64(s, 1);
 		c->dists = sqlite3_column_int64(s, 2);
 		c->envs = sqlite3_column_int64(s, 3);
-		c->discovered = sqlite3_column_int64(s, 4);
-		c->installing = sqlite3_column_int64(s, 5);
+		c->installing = sqlite3_column_int64(s, 4);
 	} else
 		rc = dberr(inv, "count inventory", err);
 	sqlite3_reset(s);

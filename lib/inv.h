@@ -1,6 +1,6 @@
 /*
  * inv.h - the SQLite inventory: hosts, NICs, environments, distributions,
- * attributes, install tokens, boot events, discovered MACs and the audit log
+ * attributes, install tokens and the audit log
  *
  * All access to the database goes through this API (see DESIGN.md: keeping
  * every inventory access behind inv_ is what lets another storage engine
@@ -17,6 +17,9 @@
  *
  * Strings in returned structs are owned by the struct and freed with its
  * *_free() function.
+ *
+ * Boot events, discovered MACs and hosts' last seen times are not in the
+ * inventory: see events.h.
  */
 #ifndef BOOTD_INV_H
 #define BOOTD_INV_H
@@ -69,8 +72,6 @@ struct inv_host {
 	size_t		  nattrs;
 	char		 *token;	/* live install token, or NULL */
 	int64_t		  token_expires; /* unix time; 0 when no token */
-	int64_t		  last_seen;	/* unix time of last boot; 0 = never */
-	char		 *last_served;	/* what it got then, or NULL */
 };
 
 /* Everything needed to answer one boot request. */
@@ -92,14 +93,6 @@ struct inv_env {
 	char	*group;		/* unix group allowed to manage it; "" = admins */
 };
 
-struct inv_discovered {
-	char	*mac;		/* canonical */
-	int64_t	 first_seen;
-	int64_t	 last_seen;
-	int64_t	 count;
-	char	*params;	/* client parameters of the last request */
-};
-
 struct inv_audit {
 	int64_t	 id;
 	int64_t	 time;
@@ -110,16 +103,8 @@ struct inv_audit {
 	char	*new_value;	/* may be NULL */
 };
 
-struct inv_event {		/* one boot request, for inv_record_boot() */
-	const char	*mac;		/* canonical */
-	const char	*fqdn;		/* NULL for an unknown MAC */
-	const char	*served;	/* "install", "local", "unknown", "failsafe" */
-	const char	*params;	/* client parameters, "k=v k=v", or NULL */
-	int64_t		 time;
-};
-
 struct inv_counts {
-	int64_t	hosts, nics, dists, envs, discovered, installing;
+	int64_t	hosts, nics, dists, envs, installing;
 };
 
 /* Open, close, schema ------------------------------------------------- */
@@ -130,10 +115,11 @@ struct inv_counts {
  * INV_RDWR and INV_CREATE migrate an older schema in one transaction;
  * INV_RDONLY refuses an outdated schema.  A schema newer than this binary
  * is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy timeout,
- * synchronous=NORMAL, and SQLITE_FCNTL_PERSIST_WAL: the -wal and -shm
- * files stay when the connection closes (dbdir.h says why).  inv_open()
- * does not check the directory: callers run dbdir_check() first.  The
- * caller closes *out with inv_close().
+ * synchronous=FULL (a change is durable once committed), and
+ * SQLITE_FCNTL_PERSIST_WAL: the -wal and -shm files stay when the
+ * connection closes (dbdir.h says why).  inv_open() does not check the
+ * directory: callers run dbdir_check() first.  The caller closes *out with
+ * inv_close().
  */
 enum bootd_err	 inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    struct bootd_error *err);
@@ -342,29 +328,8 @@ enum bootd_err	 inv_lookup(struct inv *inv, const char *mac, int64_t now,
 		    struct inv_boot *out, struct bootd_error *err);
 void		 inv_boot_free(struct inv_boot *b);	/* frees members */
 
-/*
- * Record a boot request: a boot event row, the host's last seen time and
- * what was served, and for an unknown MAC the discovered list (first/last
- * seen, count).  Waits at most the busy timeout; BOOTD_EBUSY then.
- */
-enum bootd_err	 inv_record_boot(struct inv *inv, const struct inv_event *ev,
-		    struct bootd_error *err);
-
-/*
- * Delete at most max boot events older than before (unix time), oldest
- * first, and at most max discovered MACs last seen before it:
- * housekeeping, not an inventory change, so no audit row.  Hosts' last
- * seen times stay.  When deleted is not NULL it receives the number of
- * rows deleted.
- */
-enum bootd_err	 inv_prune_events(struct inv *inv, int64_t before, long max,
-		    int64_t *deleted, struct bootd_error *err);
-
 /* Listings ------------------------------------------------------------ */
 
-enum bootd_err	 inv_discovered_each(struct inv *inv,
-		    int (*fn)(const struct inv_discovered *, void *), void *arg,
-		    struct bootd_error *err);
 /* Audit rows, oldest first; object NULL = all, else rows about that host. */
 enum bootd_err	 inv_audit_each(struct inv *inv, const char *object,
 		    int (*fn)(const struct inv_audit *, void *), void *arg,

@@ -3,6 +3,8 @@
  *
  * Migration N brings a database from user_version N-1 to N.  The table is
  * generated at build time (cmake/embed_sql.cmake); inv_open() applies it.
+ * The events database has its own schema and versions, from
+ * sql/events/NNN-*.sql, applied by events_open().
  */
 #ifndef BOOTD_MIGRATIONS_H
 #define BOOTD_MIGRATIONS_H
@@ -15,5 +17,7 @@ struct migration {
 
 extern const struct migration	inv_migrations[];
 extern const int		inv_nmigrations;
+extern const struct migration	events_migrations[];
+extern const int		events_nmigrations;
 
 #endif /* BOOTD_MIGRATIONS_H */

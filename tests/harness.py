@@ -247,6 +247,8 @@ class BootServer:
         self.bootd_log_path = os.path.join(self.tmp, "bootd.log")
         self.nginx_log_path = os.path.join(self.prefix, "nginx.stderr")
         self.db = db or os.path.join(self.tmp, "db", "bootd.db")
+        # Boot events live beside the inventory (events_default_path()).
+        self.events_db = events_path(self.db)
         self.bootd = None
         self.nginx = None
         self.exit_codes = {}
@@ -677,6 +679,31 @@ class BootServer:
             os.chown(dest, pwd.getpwnam("nobody").pw_uid,
                      grp.getgrnam("nogroup").gr_gid)
 
+    def create_events_db(self):
+        """Create the events database with its schema, as bootd would."""
+        import sqlite3
+        con = sqlite3.connect(self.events_db)
+        try:
+            for i, sql in enumerate(events_schema(), 1):
+                con.executescript(sql)
+                con.execute("PRAGMA user_version = %d" % i)
+            con.commit()
+        finally:
+            con.close()
+        os.chmod(self.events_db, 0o660)
+        self._hand_over()
+
+    def events(self, sql, params=()):
+        """Rows of a query on the events database ([] when missing)."""
+        import sqlite3
+        if not os.path.exists(self.events_db):
+            return []
+        con = sqlite3.connect("file:%s?mode=ro" % self.events_db, uri=True)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
     # -- bootctl ----------------------------------------------------------
 
     def bootctl(self, *args, check=True, db=None):
@@ -694,6 +721,32 @@ class BootServer:
             raise HarnessError("bootctl %s: exit %d: %s%s" % (
                 " ".join(args), r.returncode, r.stdout, r.stderr))
         return r
+
+
+def tail(path, n=2000):
+    """The last n characters of a file, "" when it is missing."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-n:]
+    except FileNotFoundError:
+        return ""
+
+
+def events_path(db):
+    """The events database bootd uses beside inventory db by default."""
+    return (db[:-3] if db.endswith(".db") and not db.endswith("/.db")
+            else db) + "-events.db"
+
+
+def events_schema():
+    """The events database's migrations (sql/events/), in order."""
+    d = os.path.join(SOURCE_DIR, "sql", "events")
+    out = []
+    for name in sorted(os.listdir(d)):
+        if re.match(r"[0-9]{3}-.*\.sql$", name):
+            with open(os.path.join(d, name)) as f:
+                out.append(f.read())
+    return out
 
 
 def _main(argv):

@@ -66,6 +66,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->daemon.done_requires_fetch_address, 0);
 	ck_assert_int_eq(cfg->daemon.done_rate, 6);
 	ck_assert_int_eq(cfg->daemon.done_burst, 10);
+	ck_assert_str_eq(cfg->events_database,
+	    "/var/lib/bootd/db/bootd-events.db");
+	ck_assert_int_eq(cfg->daemon.events_max, 1000000);
+	ck_assert_int_eq(cfg->daemon.discovered_max, 10000);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -79,6 +83,7 @@ START_TEST(test_full)
 
 	ck_assert_int_eq(load_text("{\n"
 	    "  \"database\": \"/tmp/x.db\",\n"
+	    "  \"events_database\": \"/tmp/ev/y.db\",\n"
 	    "  \"admin_group\": \"wheel\",\n"
 	    "  \"token_ttl\": 3600,\n"
 	    "  \"daemon\": {\"listen\": \"127.0.0.1:9000\", \"workers\": 3,\n"
@@ -89,6 +94,7 @@ START_TEST(test_full)
 	    "    \"event_retention_days\": 0,\n"
 	    "    \"done_requires_fetch_address\": true,\n"
 	    "    \"done_rate\": 0, \"done_burst\": 3,\n"
+	    "    \"events_max\": 0, \"discovered_max\": 50,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -99,6 +105,9 @@ START_TEST(test_full)
 	    "}\n", &cfg, &err), BOOTD_OK);
 	ck_assert_str_eq(cfg->path, path);
 	ck_assert_str_eq(cfg->database, "/tmp/x.db");
+	ck_assert_str_eq(cfg->events_database, "/tmp/ev/y.db");
+	ck_assert_int_eq(cfg->daemon.events_max, 0);
+	ck_assert_int_eq(cfg->daemon.discovered_max, 50);
 	ck_assert_str_eq(cfg->admin_group, "wheel");
 	ck_assert_int_eq(cfg->token_ttl, 3600);
 	ck_assert_str_eq(cfg->daemon.listen, "127.0.0.1:9000");
@@ -149,6 +158,8 @@ START_TEST(test_env_path)
 	setenv("BOOTD_CONFIG", path, 1);
 	ck_assert_int_eq(cfg_load(NULL, &cfg, NULL), BOOTD_OK);
 	ck_assert_str_eq(cfg->database, "/from/env.db");
+	/* The events file follows the inventory unless named. */
+	ck_assert_str_eq(cfg->events_database, "/from/env-events.db");
 	cfg_free(cfg);
 	/* An explicit argument wins over the environment. */
 	setenv("BOOTD_CONFIG", "/nonexistent/bootd.json", 1);
@@ -218,6 +229,13 @@ static const struct {
 	{ "{\"daemon\": {\"done_requires_fetch_address\": 1}}",
 	    "daemon.done_requires_fetch_address: expected true or false" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
+	{ "{\"daemon\": {\"events_max\": -1}}",
+	    "daemon.events_max: must be from 0" },
+	{ "{\"daemon\": {\"discovered_max\": \"10\"}}",
+	    "daemon.discovered_max: expected an integer" },
+	{ "{\"events_database\": \"\"}", "events_database: must not be empty" },
+	{ "{\"database\": \"/a.db\", \"events_database\": \"/a.db\"}",
+	    "events_database: must not be the inventory" },
 };
 
 START_TEST(test_bad)

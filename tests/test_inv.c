@@ -135,8 +135,7 @@ dump(void)
 		"SELECT name, unix_group FROM env ORDER BY name",
 		"SELECT name, kernel, cmdline FROM dist ORDER BY name",
 		"SELECT dist, pos, url FROM dist_initrd ORDER BY dist, pos",
-		"SELECT id, fqdn, env, action, dist, last_seen, "
-		    "quote(last_served) FROM host ORDER BY id",
+		"SELECT id, fqdn, env, action, dist FROM host ORDER BY id",
 		"SELECT mac, host FROM nic ORDER BY mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
 		"SELECT token, host, created, expires, quote(used_at), "
@@ -144,10 +143,6 @@ dump(void)
 		    "FROM token ORDER BY token",
 		"SELECT id, time, actor, op, object, quote(old), quote(new) "
 		    "FROM audit ORDER BY id",
-		"SELECT id, time, mac, quote(host), served, quote(params) "
-		    "FROM boot_event ORDER BY id",
-		"SELECT mac, first_seen, last_seen, count, quote(params) "
-		    "FROM discovered ORDER BY mac",
 		"PRAGMA user_version",
 	};
 	struct buf b = { 0 };
@@ -302,8 +297,6 @@ START_TEST(test_host_add_get)
 	ck_assert_str_eq(h->macs[1], "52:54:00:ab:cd:ef");
 	ck_assert_uint_eq(h->nattrs, 0);
 	ck_assert_ptr_null(h->token);
-	ck_assert_int_eq(h->last_seen, 0);
-	ck_assert_ptr_null(h->last_served);
 	inv_host_free(h);
 	inv_host_free(NULL);
 	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 1);
@@ -1171,125 +1164,6 @@ START_TEST(test_lookup_repeated_statements)
 }
 END_TEST
 
-static int
-disc_cb(const struct inv_discovered *d, void *arg)
-{
-	struct buf *b = arg;
-
-	buf_printf(b, "%s:%lld:%lld:%lld:%s,", d->mac, (long long)d->first_seen,
-	    (long long)d->last_seen, (long long)d->count,
-	    d->params != NULL ? d->params : "-");
-	return 0;
-}
-
-START_TEST(test_record_boot)
-{
-	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
-	    "local", "arch=x86_64", NOW };
-	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown",
-	    "platform=efi", NOW + 5 };
-	struct inv_host *h;
-	struct inv_counts c;
-	struct buf b = { 0 };
-	int audits;
-	char a[512];
-
-	host("web1.example.org", "52:54:00:00:00:01");
-	audits = last_audit(NULL, a, sizeof(a));
-	OK(inv_record_boot(inv, &ev, &err_));
-	OK(inv_host_get(inv, "web1", &h, &err_));
-	ck_assert_int_eq(h->last_seen, NOW);
-	ck_assert_str_eq(h->last_served, "local");
-	inv_host_free(h);
-
-	OK(inv_record_boot(inv, &unk, &err_));
-	unk.time = NOW + 9;
-	unk.params = NULL;
-	OK(inv_record_boot(inv, &unk, &err_));
-	OK(inv_discovered_each(inv, disc_cb, &b, &err_));
-	ck_assert_str_eq(buf_str(&b), "52:54:00:00:00:99:1700000005:"
-	    "1700000009:2:-,");
-	buf_free(&b);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
-	/* Boot events are not operator changes: no audit rows. */
-	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), audits);
-	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.discovered, 1);
-
-	/* Adding the MAC to a host takes it off the discovered list. */
-	host("new.example.org", "52-54-00-00-00-99");
-	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.discovered, 0);
-	unk.mac = "52:54:00:00:00:98";
-	OK(inv_record_boot(inv, &unk, &err_));
-	OK(inv_nic_add(inv, "web1", "525400000098", &err_));
-	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.discovered, 0);
-
-	unk.mac = "not a mac";
-	ck_assert_int_eq(inv_record_boot(inv, &unk, NULL), BOOTD_EINVAL);
-}
-END_TEST
-
-/* Old boot events go, oldest first and at most max at a time; nothing
- * else changes. */
-START_TEST(test_prune_events)
-{
-	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
-	    "local", NULL, 0 };
-	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown", NULL,
-	    NOW - 1000 };
-	struct inv_host *h;
-	struct inv_counts c;
-	struct bootd_error err;
-	int64_t deleted = -1;
-	int i, audits;
-	char a[512];
-
-	host("web1.example.org", "52:54:00:00:00:01");
-	for (i = 0; i < 5; i++) {
-		ev.time = NOW - 1000 + i * 100;		/* NOW-1000..NOW-600 */
-		OK(inv_record_boot(inv, &ev, &err_));
-	}
-	ev.time = NOW;
-	OK(inv_record_boot(inv, &ev, &err_));
-	OK(inv_record_boot(inv, &unk, &err_));
-	unk.time = NOW - 650;			/* the unknown MAC again */
-	OK(inv_record_boot(inv, &unk, &err_));
-	audits = last_audit(NULL, a, sizeof(a));
-
-	/* Older than NOW-700: four rows; a batch of 2 takes the oldest two. */
-	OK(inv_prune_events(inv, NOW - 700, 2, &deleted, &err_));
-	ck_assert_int_eq(deleted, 2);
-	ck_assert_int_eq(sql_int("SELECT min(time) FROM boot_event"),
-	    NOW - 1000 + 100);
-	OK(inv_prune_events(inv, NOW - 700, 100, &deleted, &err_));
-	ck_assert_int_eq(deleted, 2);
-	OK(inv_prune_events(inv, NOW - 700, 100, &deleted, &err_));
-	ck_assert_int_eq(deleted, 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 4);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event "
-	    "WHERE time < 1699999300"), 0);
-
-	/* Hosts' last boot and the audit log stay, and so does a MAC seen
-	 * since; one not seen since goes. */
-	OK(inv_host_get(inv, "web1", &h, &err_));
-	ck_assert_int_eq(h->last_seen, NOW);
-	inv_host_free(h);
-	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.discovered, 1);
-	ck_assert_int_eq(last_audit(NULL, a, sizeof(a)), audits);
-	OK(inv_prune_events(inv, NOW - 640, 100, &deleted, &err_));
-	ck_assert_int_eq(deleted, 3);		/* 2 events, 1 MAC */
-	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.discovered, 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 2);
-
-	ck_assert_int_eq(inv_prune_events(inv, NOW, 0, NULL, &err),
-	    BOOTD_EINVAL);
-}
-END_TEST
-
 START_TEST(test_counts)
 {
 	struct inv_counts c;
@@ -1305,7 +1179,6 @@ START_TEST(test_counts)
 	ck_assert_int_eq(c.nics, 3);
 	ck_assert_int_eq(c.dists, 1);
 	ck_assert_int_eq(c.envs, 2);
-	ck_assert_int_eq(c.discovered, 0);
 	ck_assert_int_eq(c.installing, 1);
 }
 END_TEST
@@ -1390,8 +1263,6 @@ END_TEST
 
 START_TEST(test_busy)
 {
-	struct inv_event ev = { "52:54:00:00:00:99", NULL, "unknown", NULL,
-	    NOW };
 	struct bootd_error err;
 	struct inv_counts c;
 	sqlite3 *db;
@@ -1400,19 +1271,17 @@ START_TEST(test_busy)
 	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO env "
 	    "(name) VALUES ('locker')", NULL, NULL, NULL), SQLITE_OK);
 	inv_set_busy_timeout(inv, 20);
-	ck_assert_int_eq(inv_record_boot(inv, &ev, &err), BOOTD_EBUSY);
-	assert_clean(&err);
 	ck_assert_int_eq(inv_env_add(inv, "x", "", &err), BOOTD_EBUSY);
+	assert_clean(&err);
 	/* Readers go on while the writer holds its lock (WAL). */
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.envs, 1);
 	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
-	OK(inv_record_boot(inv, &ev, &err_));
+	OK(inv_env_add(inv, "x", "", &err_));
 	OK(inv_counts(inv, &c, &err_));
-	ck_assert_int_eq(c.envs, 2);
-	ck_assert_int_eq(c.discovered, 1);
+	ck_assert_int_eq(c.envs, 3);
 }
 END_TEST
 
@@ -1432,8 +1301,6 @@ START_TEST(test_rdonly)
 	inv_boot_free(&b);
 	ck_assert_int_eq(inv_env_add(ro, "x", "", &err), BOOTD_EPERM);
 	ck_assert_int_eq(inv_host_remove(ro, "web1", &err), BOOTD_EPERM);
-	ck_assert_int_eq(inv_prune_events(ro, NOW, 10, NULL, &err),
-	    BOOTD_EPERM);
 	inv_close(ro);
 	after = dump();
 	ck_assert_str_eq(before, after);
@@ -1934,8 +1801,14 @@ START_TEST(test_migrate_v1_fixture)
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.hosts, 2);
 	ck_assert_int_eq(c.nics, 3);
-	ck_assert_int_eq(c.discovered, 1);
 	ck_assert_int_eq(c.installing, 1);
+	/* Boot events left the inventory (they move to the events file:
+	 * test_events); what version 1 recorded waits in legacy_* tables. */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('boot_event', 'discovered')"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM legacy_boot_event"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM legacy_discovered"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM legacy_seen"), 2);
 	/* The revoked token stays refused, the live one works once. */
 	ck_assert_int_eq(inv_install_done(inv,
 	    "00000000000000000000000000000001", NULL, 0, NOW, NULL, NULL),
@@ -1996,10 +1869,6 @@ START_TEST(test_schema_constraints)
 		"UPDATE token SET fetched_from = '10.0.0.1;x', fetched_at = 1",
 		"UPDATE token SET fetched_from = 'host', fetched_at = 1",
 		"UPDATE token SET fetched_at = 1",
-		"INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
-		    "('AA:BB:CC:DD:EE:FF', 0, 0)",
-		"INSERT INTO boot_event (time, mac, served) VALUES "
-		    "(0, 'aabbccddeeff', 'local')",
 	};
 	struct inv_host *h;
 	char *before, *after;
@@ -2095,8 +1964,6 @@ inv_suite(void)
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_lookup_repeated_statements);
-	tcase_add_test(tc, test_record_boot);
-	tcase_add_test(tc, test_prune_events);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
 	tcase_add_test(tc, test_audit_object_filter);

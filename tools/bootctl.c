@@ -16,6 +16,11 @@
  * to another environment meanwhile cannot be changed by someone who may
  * not change it there.
  *
+ * What the boot network reported (last seen times, discovered MACs) is
+ * read from the events database, opened read-only and only by the verbs
+ * that show it; bootctl never creates or writes that file (bootd does),
+ * and a missing one means nothing was seen yet.
+ *
  * bootctl is meant to be installed setgid bootd.  It identifies the caller
  * by real uid and groups and lets it change only hosts in environments
  * whose unix group it is in; root and the configured admin group may change
@@ -51,6 +56,7 @@
 #include "cfg.h"
 #include "dbdir.h"
 #include "err.h"
+#include "events.h"
 #include "inv.h"
 #include "ipxe.h"
 #include "mac.h"
@@ -73,6 +79,7 @@
 #define OPT_KERNEL	0x08	/* --kernel URL */
 #define OPT_INITRD	0x10	/* --initrd URL, repeatable */
 #define OPT_CMDLINE	0x20	/* --cmdline TEMPLATE */
+#define OPT_LIMIT	0x40	/* --limit N */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -88,6 +95,7 @@ struct args {
 	const char	 *group;	/* --group, or NULL */
 	const char	 *kernel;	/* --kernel, or NULL */
 	const char	 *cmdline;	/* --cmdline, or NULL */
+	const char	 *limit;	/* --limit, or NULL */
 	char		**initrds;	/* --initrd values, in order */
 	size_t		  ninitrds;
 	int		  argc;		/* positional arguments */
@@ -99,6 +107,11 @@ struct ctx {
 	struct cfg	*cfg;		/* loaded configuration */
 	struct inv	*inv;		/* open inventory */
 	const char	*dbpath;	/* path of the inventory */
+	char		*evpath;	/* path of the events database */
+	uid_t		 dbuid;		/* owner of the database directory */
+	bool		 setid;		/* running setgid (or setuid) */
+	struct events	*ev;		/* open events database, or NULL */
+	bool		 ev_tried;	/* opening ev was attempted */
 	const char	*verb;		/* name of the running verb */
 	uid_t		 uid;		/* real uid of the caller */
 	gid_t		*groups;	/* real gid and supplementary groups */
@@ -225,8 +238,8 @@ static const struct verb verbs[] = {
 	{ "render", 1, 1, 0, 0, verb_render,
 	    "HOST|MAC",
 	    "print the iPXE script bootd serves to a host or MAC" },
-	{ "discovered list", 0, 0, 0, 0, verb_discovered_list,
-	    "",
+	{ "discovered list", 0, 0, 0, OPT_LIMIT, verb_discovered_list,
+	    "[--limit N]",
 	    "list MACs that asked for a script but belong to no host" },
 	{ "audit", 0, 1, 0, 0, verb_audit,
 	    "[HOST]",
@@ -450,6 +463,7 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		    "repeat for more, in load order" },
 		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
 		    "template" },
+		{ OPT_LIMIT, "  --limit N          show at most N rows" },
 	};
 	size_t i;
 
@@ -832,6 +846,53 @@ verb_host_rename(struct ctx *ctx, struct args *a)
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
+/*
+ * The events database, opened read-only on first use.  NULL when there is
+ * none yet (nothing seen: not an error); a file that cannot be read is
+ * reported once on stderr and then treated the same.
+ */
+static struct events *
+events_db(struct ctx *ctx)
+{
+	struct bootd_error e;
+	enum bootd_err rc;
+
+	if (ctx->ev_tried)
+		return ctx->ev;
+	ctx->ev_tried = true;
+	/* Setgid: never let SQLite make -wal or -shm for the caller. */
+	if (ctx->setid && access(ctx->evpath, F_OK) == 0 &&
+	    (rc = dbdir_check_files(ctx->evpath, ctx->dbuid, &e)) != BOOTD_OK) {
+		warnmsg("last seen times and discovered MACs unavailable: %s",
+		    e.text);
+		return NULL;
+	}
+	rc = events_open_readonly(ctx->evpath, &ctx->ev, &e);
+	if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND)
+		warnmsg("last seen times and discovered MACs unavailable: %s",
+		    e.text);
+	return ctx->ev;
+}
+
+/* When host h last booted and what it got: "-" and "" when never. */
+static void
+host_seen(struct ctx *ctx, const struct inv_host *h, char tm[32],
+    char *served, size_t size)
+{
+	struct events *ev;
+	int64_t when = 0;
+
+	served[0] = '\0';
+	if ((ev = events_db(ctx)) != NULL &&
+	    events_seen(ev, (const char *const *)h->macs, h->nmacs, &when,
+	    served, size, &ctx->err) != BOOTD_OK) {
+		warnmsg("%s", ctx->err.text);
+		when = 0;
+		served[0] = '\0';
+	}
+	fmt_time(when, tm);
+}
+
 static const char *
 action_name(enum inv_action action)
 {
@@ -844,7 +905,7 @@ verb_host_show(struct ctx *ctx, struct args *a)
 	struct inv_host *h = NULL;
 	struct buf b = { 0 };
 	enum bootd_err rc;
-	char t[32];
+	char t[32], served[32];
 	size_t i;
 
 	if ((rc = inv_host_get(ctx->inv, a->argv[0], &h, &ctx->err)) !=
@@ -868,24 +929,27 @@ verb_host_show(struct ctx *ctx, struct args *a)
 	if (h->token != NULL && env_allowed(ctx, h->env, NULL) == BOOTD_OK)
 		show_line("token:", h->token);
 	show_line("token-expires:", fmt_time(h->token_expires, t));
-	show_line("last-seen:", fmt_time(h->last_seen, t));
-	show_line("last-served:", h->last_served);
+	host_seen(ctx, h, t, served, sizeof(served));
+	show_line("last-seen:", t);
+	show_line("last-served:", served);
 	buf_free(&b);
 	inv_host_free(h);
 	return EXIT_OK;
 }
 
 struct host_list_arg {
+	struct ctx	*ctx;
 	struct table	*t;
 	const char	*env;
 	bool		 status;	/* status columns, else list columns */
 };
 
 static void
-host_row(struct table *t, const struct inv_host *h, bool status)
+host_row(struct ctx *ctx, struct table *t, const struct inv_host *h,
+    bool status)
 {
 	struct buf macs = { 0 };
-	char tm[32];
+	char tm[32], served[32];
 	size_t i;
 
 	table_add(t, h->fqdn);
@@ -894,8 +958,9 @@ host_row(struct table *t, const struct inv_host *h, bool status)
 		table_add(t, h->dist);
 		table_add(t, fmt_time(h->token != NULL ? h->token_expires : 0,
 		    tm));
-		table_add(t, fmt_time(h->last_seen, tm));
-		table_add(t, h->last_served);
+		host_seen(ctx, h, tm, served, sizeof(served));
+		table_add(t, tm);
+		table_add(t, served);
 		return;
 	}
 	table_add(t, h->env);
@@ -915,7 +980,7 @@ host_list_cb(const struct inv_host *h, void *arg)
 	struct host_list_arg *la = arg;
 
 	if (la->env == NULL || strcmp(la->env, h->env) == 0)
-		host_row(la->t, h, la->status);
+		host_row(la->ctx, la->t, h, la->status);
 	return 0;
 }
 
@@ -923,7 +988,7 @@ static int
 verb_host_list(struct ctx *ctx, struct args *a)
 {
 	struct table t;
-	struct host_list_arg la = { &t, a->env, false };
+	struct host_list_arg la = { ctx, &t, a->env, false };
 	struct inv_env *e = NULL;
 	enum bootd_err rc;
 
@@ -1312,7 +1377,7 @@ static int
 verb_status(struct ctx *ctx, struct args *a)
 {
 	struct table t;
-	struct host_list_arg la = { &t, NULL, true };
+	struct host_list_arg la = { ctx, &t, NULL, true };
 	struct inv_host *h;
 	enum bootd_err rc = BOOTD_OK;
 	int i;
@@ -1324,7 +1389,7 @@ verb_status(struct ctx *ctx, struct args *a)
 	for (i = 0; rc == BOOTD_OK && i < a->argc; i++) {
 		rc = inv_host_get(ctx->inv, a->argv[i], &h, &ctx->err);
 		if (rc == BOOTD_OK) {
-			host_row(&t, h, true);
+			host_row(ctx, &t, h, true);
 			inv_host_free(h);
 		}
 	}
@@ -1397,31 +1462,62 @@ verb_render(struct ctx *ctx, struct args *a)
 	return ret;
 }
 
-static int
-discovered_cb(const struct inv_discovered *d, void *arg)
-{
-	struct table *t = arg;
-	char tm[32], n[32];
+/*
+ * Print one discovered MAC as it is read: fixed-width columns, so that
+ * the listing streams instead of being held in memory.  A MAC that a host
+ * has been given since it booted is left out.
+ */
+struct discovered_arg {
+	struct ctx	*ctx;
+	long		 limit;		/* rows to print; 0 = all */
+	long		 printed;
+};
 
-	snprintf(n, sizeof(n), "%lld", (long long)d->count);
-	table_add(t, d->mac);
-	table_add(t, fmt_time(d->first_seen, tm));
-	table_add(t, fmt_time(d->last_seen, tm));
-	table_add(t, n);
-	table_add(t, d->params);
-	return 0;
+static int
+discovered_cb(const struct events_discovered *d, void *arg)
+{
+	struct discovered_arg *da = arg;
+	struct buf b = { 0 };
+	char first[32], last[32], *fqdn = NULL;
+
+	if (inv_host_resolve(da->ctx->inv, d->mac, &fqdn, NULL) == BOOTD_OK) {
+		free(fqdn);
+		return 0;
+	}
+	safe_append(&b, d->params != NULL && d->params[0] != '\0' ?
+	    d->params : "-");
+	printf("%-17s  %-20s  %-20s  %8lld  %s\n", d->mac,
+	    fmt_time(d->first_seen, first), fmt_time(d->last_seen, last),
+	    (long long)d->count, buf_failed(&b) ? "?" : buf_str(&b));
+	buf_free(&b);
+	da->printed++;
+	return ferror(stdout) || (da->limit > 0 && da->printed >= da->limit);
 }
 
 static int
 verb_discovered_list(struct ctx *ctx, struct args *a)
 {
-	struct table t;
+	struct discovered_arg da = { ctx, 0, 0 };
+	struct events *ev;
 	enum bootd_err rc;
+	char *end;
 
-	table_head(&t, "MAC", "FIRST-SEEN", "LAST-SEEN", "COUNT", "PARAMS",
-	    NULL);
-	rc = inv_discovered_each(ctx->inv, discovered_cb, &t, &ctx->err);
-	return table_done(ctx, &t, rc);
+	if (a->limit != NULL) {
+		errno = 0;
+		da.limit = strtol(a->limit, &end, 10);
+		if (errno != 0 || *end != '\0' || end == a->limit ||
+		    da.limit < 1) {
+			warnmsg("discovered list: --limit: expected a positive "
+			    "number");
+			return EXIT_USAGE;
+		}
+	}
+	printf("%-17s  %-20s  %-20s  %8s  %s\n", "MAC", "FIRST-SEEN",
+	    "LAST-SEEN", "COUNT", "PARAMS");
+	if ((ev = events_db(ctx)) == NULL)
+		return EXIT_OK;		/* nothing seen yet */
+	rc = events_discovered_each(ev, 0, discovered_cb, &da, &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
 static int
@@ -1511,6 +1607,7 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		{ OPT_KERNEL, { "kernel", required_argument, NULL, 'k' } },
 		{ OPT_INITRD, { "initrd", required_argument, NULL, 'i' } },
 		{ OPT_CMDLINE, { "cmdline", required_argument, NULL, 'l' } },
+		{ OPT_LIMIT, { "limit", required_argument, NULL, 'n' } },
 	};
 	struct option opts[sizeof(all) / sizeof(all[0]) + 2];
 	const char **slot;
@@ -1548,6 +1645,9 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'l':
 			slot = &a->cmdline;
 			break;
+		case 'n':
+			slot = &a->limit;
+			break;
 		case 'i':
 			a->initrds[a->ninitrds++] = optarg;
 			continue;
@@ -1572,7 +1672,7 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 			warnmsg("%s: option --%s given twice", v->name,
 			    ch == 'e' ? "env" : ch == 'd' ? "dist" :
 			    ch == 'g' ? "group" : ch == 'k' ? "kernel" :
-			    "cmdline");
+			    ch == 'n' ? "limit" : "cmdline");
 			return EXIT_USAGE;
 		}
 		*slot = optarg;
@@ -1649,7 +1749,9 @@ open_inventory(struct ctx *ctx, const struct verb *v)
 		if ((rc = dbdir_check_files(ctx->dbpath, dir.uid, &ctx->err)) !=
 		    BOOTD_OK)
 			return rc;
+		ctx->setid = true;
 	}
+	ctx->dbuid = dir.uid;
 	return inv_open(ctx->dbpath, (v->flags & VF_CREATE) ? INV_CREATE :
 	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY, &ctx->inv,
 	    &ctx->err);
@@ -1754,6 +1856,15 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	ctx.dbpath = dbpath != NULL ? dbpath : ctx.cfg->database;
+	/* --db names another inventory: its events file goes with it. */
+	ctx.evpath = strcmp(ctx.dbpath, ctx.cfg->database) == 0 ?
+	    strdup(ctx.cfg->events_database) :
+	    events_default_path(ctx.dbpath);
+	if (ctx.evpath == NULL) {
+		warnmsg("out of memory");
+		ret = EXIT_FAIL;
+		goto out;
+	}
 	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
 		if (v->fn == verb_render) {
@@ -1785,6 +1896,8 @@ main(int argc, char *argv[])
 out:
 	inv_host_free(ctx.host);
 	inv_close(ctx.inv);
+	events_close(ctx.ev);
+	free(ctx.evpath);
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
 	free(a.initrds);

@@ -93,6 +93,7 @@ class BootctlCase(unittest.TestCase):
             self.fail("bootctl not built at %s" % BOOTCTL)
         self.dir = tempfile.mkdtemp(prefix="bootctl-test-")
         self.db = os.path.join(self.dir, "bootd.db")
+        self.events_db = os.path.join(self.dir, "bootd-events.db")
         self.cfg = os.path.join(self.dir, "bootd.json")
         self.write_cfg({})
 
@@ -169,6 +170,25 @@ class BootctlCase(unittest.TestCase):
             return list(con.iterdump())
         finally:
             con.close()
+
+    def events_db_with(self, *statements):
+        """
+        Create the events database (sql/events/, as bootd does) and run
+        statements (sql, params) in it: what bootd records on boots.
+        """
+        d = os.path.join(SRC, "sql", "events")
+        con = sqlite3.connect(self.events_db)
+        if con.execute("PRAGMA user_version").fetchone()[0] == 0:
+            for i, name in enumerate(sorted(
+                    n for n in os.listdir(d)
+                    if re.match(r"[0-9]{3}-.*\.sql$", n)), 1):
+                with open(os.path.join(d, name)) as f:
+                    con.executescript(f.read())
+                con.execute("PRAGMA user_version = %d" % i)
+        for sql, params in statements:
+            con.execute(sql, params)
+        con.commit()
+        con.close()
 
     def audit_rows(self):
         return self.sql("SELECT actor, op, object, old, new FROM audit "
@@ -587,12 +607,19 @@ class TestReinstall(BootctlCase):
 
     def test_status_shows_last_boot(self):
         self.populate()
-        # What bootd records on a boot (written here as bootd would).
-        con = sqlite3.connect(self.db)
-        con.execute("UPDATE host SET last_seen = 1700000000, "
-                    "last_served = 'local' WHERE fqdn = ?", (FQDN1,))
-        con.commit()
-        con.close()
+        # Nothing recorded yet (no events database): never seen.
+        self.assertFalse(os.path.exists(self.events_db))
+        row = self.ok("status", "web1").splitlines()[1].split()
+        self.assertEqual(row[4:], ["-", "-"])
+        self.assertFalse(os.path.exists(self.events_db))
+        # What bootd records on boots (written here as bootd would): the
+        # host's last boot is the newest of its MACs'.
+        self.ok("nic", "add", FQDN1, MAC2)
+        self.events_db_with(
+            ("INSERT INTO seen VALUES (?, ?, ?, ?)",
+             (MAC1, FQDN1, 1700000000, "local")),
+            ("INSERT INTO seen VALUES (?, ?, ?, ?)",
+             (MAC2, FQDN1, 1600000000, "install")))
         row = self.ok("status", "web1").splitlines()[1].split()
         self.assertEqual(row, [FQDN1, "local", "debian-12", "-",
                                "2023-11-14T22:13:20Z", "local"])
@@ -669,9 +696,8 @@ class TestRender(BootctlCase):
         # Same script by name, short name and MAC.
         self.assertEqual(self.ok("render", "web1"), script)
         self.assertEqual(self.ok("render", MAC1), script)
-        # render records nothing.
-        self.assertEqual(self.sql("SELECT last_seen FROM host"), [(0,)])
-        self.assertEqual(self.sql("SELECT count(*) FROM boot_event"), [(0,)])
+        # render records nothing, and creates no events database.
+        self.assertFalse(os.path.exists(self.events_db))
 
         unknown = self.ok("render", UNKNOWN_MAC)
         self.assertTrue(unknown.startswith("#!ipxe\n"))
@@ -680,7 +706,7 @@ class TestRender(BootctlCase):
         self.assertNotRegex(unknown, r"(?m)^kernel .*vmlinuz")
         self.assertIn("sanboot", unknown)
         self.assertEqual(self.ok("render", "52-54-00-99-99-99"), unknown)
-        self.assertEqual(self.sql("SELECT count(*) FROM discovered"), [(0,)])
+        self.assertFalse(os.path.exists(self.events_db))
 
     def test_render_uses_config_menu(self):
         self.populate()
@@ -726,18 +752,42 @@ class TestRender(BootctlCase):
                          ["MAC", "FIRST-SEEN", "LAST-SEEN", "COUNT",
                           "PARAMS"])
         self.assertEqual(len(lines), 1)
-        con = sqlite3.connect(self.db)
-        con.execute("INSERT INTO discovered VALUES (?, ?, ?, ?, ?)",
-                    (UNKNOWN_MAC, 1700000000, 1700000100, 3,
-                     "buildarch=x86_64 platform=efi"))
-        con.commit()
-        con.close()
+        # Listing never creates the events database (bootd does).
+        self.assertFalse(os.path.exists(self.events_db))
+        ins = ("INSERT INTO discovered (mac, first_seen, last_seen, count, "
+               "params) VALUES (?, ?, ?, ?, ?)")
+        self.events_db_with(
+            (ins, (UNKNOWN_MAC, 1700000000, 1700000100, 3,
+                   "buildarch=x86_64 platform=efi")),
+            # Given to a host since it booted: no longer listed.
+            (ins, (MAC1, 1700000000, 1700000000, 1, None)),
+            (ins, ("52:54:00:99:99:98", 1700000000, 1700000000, 1,
+                   "serial=a\x1bb")))
         lines = self.ok("discovered", "list").splitlines()
-        self.assertEqual(len(lines), 2)
+        self.assertEqual(len(lines), 3, lines)
         self.assertEqual(lines[1].split(),
+                         ["52:54:00:99:99:98", "2023-11-14T22:13:20Z",
+                          "2023-11-14T22:13:20Z", "1", "serial=a\\x1bb"])
+        self.assertEqual(lines[2].split(),
                          [UNKNOWN_MAC, "2023-11-14T22:13:20Z",
                           "2023-11-14T22:15:00Z", "3",
                           "buildarch=x86_64", "platform=efi"])
+        # --limit N: the first N rows (by MAC).
+        lines = self.ok("discovered", "list", "--limit", "1").splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[1].startswith("52:54:00:99:99:98 "), lines)
+        for bad in ("0", "-1", "x", "1x"):
+            rc, out, err = self.run_ctl("discovered", "list", "--limit", bad)
+            self.assertEqual(rc, 2, (bad, out, err))
+            self.assert_one_error_line(err, "--limit")
+
+    def test_events_database_newer_is_reported(self):
+        self.populate()
+        self.events_db_with(("PRAGMA user_version = 999", ()))
+        rc, out, err = self.run_ctl("discovered", "list")
+        self.assertEqual(rc, 0, (out, err))
+        self.assert_one_error_line(err, "newer than this bootd")
+        self.assertEqual(len(out.splitlines()), 1)
 
 
 class TestUsage(BootctlCase):

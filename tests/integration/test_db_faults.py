@@ -137,13 +137,17 @@ class DbFaults(unittest.TestCase):
 
     def test_locked_by_writer(self):
         """
-        Another process holds a write transaction open.  WAL lets lookups
-        go on (answers stay right), but boot events cannot be written:
-        they are dropped and counted, never delaying the answer; install
-        done cannot complete (503, the token stays usable).
+        Another process holds a write transaction open on the inventory.
+        WAL lets lookups go on (answers stay right); boot events go to the
+        events database, so they are still recorded; install done cannot
+        complete (503, the token stays usable).
         """
         s = self.srv
         token = s.token(HOST[0])
+        # The events file exists once a worker recorded a boot.
+        s.config_script("52:54:00:00:40:76")
+        eventually(lambda: s.bootctl("discovered", "list").stdout,
+                   lambda o: "52:54:00:00:40:76" in o)
         dropped = self.metric("bootd_events_dropped_total")
         lock = sqlite3.connect(s.db, timeout=10, isolation_level=None)
         try:
@@ -161,23 +165,58 @@ class DbFaults(unittest.TestCase):
             self.assertEqual(default_entry(body), "local")
             st, _, _ = s.get("/ipxe/v1/done?token=" + token)
             self.assertEqual(st, 503)
+            # Recorded while the inventory is locked.
+            out = eventually(lambda: s.bootctl("discovered", "list").stdout,
+                             lambda o: "52:54:00:00:40:77" in o)
+            self.assertIn("52:54:00:00:40:77", out)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        self.assertEqual(self.metric("bootd_events_dropped_total"), dropped)
+        st, _, body = s.get("/ipxe/v1/done?token=" + token)
+        self.assertEqual((st, body), (200, b"ok\n"))
+        self.assertEqual(s.host_field(HOST[0], "action"), "local")
+
+    def test_events_locked_by_writer(self):
+        """
+        Another process holds a write transaction open on the events
+        database: boot events are dropped and counted, never delaying the
+        answer; the inventory is untouched, so install done completes.
+        """
+        s = self.srv
+        token = s.token(HOST[0])
+        s.config_script("52:54:00:00:40:75")
+        eventually(lambda: s.bootctl("discovered", "list").stdout,
+                   lambda o: "52:54:00:00:40:75" in o)
+        dropped = self.metric("bootd_events_dropped_total")
+        lock = sqlite3.connect(s.events_db, timeout=10,
+                               isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            for _ in range(2):
+                st, body = s.config_script(HOST[1])
+                self.assertEqual(st, 200)
+                self.assertEqual(default_entry(body), "install")
+            st, body = s.config_script("52:54:00:00:40:77")
+            self.assertEqual(st, 200)
+            self.assertEqual(default_entry(body), "local")
             got = eventually(
                 lambda: self.metric("bootd_events_dropped_total"),
                 lambda v: v >= dropped + 3)
             self.assertGreaterEqual(got, dropped + 3)
+            st, _, body = s.get("/ipxe/v1/done?token=" + token)
+            self.assertEqual((st, body), (200, b"ok\n"))
         finally:
             lock.execute("ROLLBACK")
             lock.close()
         # The unknown MAC's boot was dropped, not recorded late.
         self.assertNotIn("52:54:00:00:40:77",
                          s.bootctl("discovered", "list").stdout)
-        # Released: events are recorded again, the token still works.
+        # Released: events are recorded again.
         s.config_script("52:54:00:00:40:77")
         out = eventually(lambda: s.bootctl("discovered", "list").stdout,
                          lambda o: "52:54:00:00:40:77" in o)
         self.assertIn("52:54:00:00:40:77", out)
-        st, _, body = s.get("/ipxe/v1/done?token=" + token)
-        self.assertEqual((st, body), (200, b"ok\n"))
         self.assertEqual(s.host_field(HOST[0], "action"), "local")
 
     def test_locked_exclusively(self):
@@ -225,9 +264,10 @@ class DbFaults(unittest.TestCase):
     def test_overwritten_in_place(self):
         """The same file (same inode) overwritten with garbage."""
         s = self.srv
-        # Every page in the file first: the -wal files are kept (bootd(8))
-        # and a worker closing its connection would otherwise copy the
-        # pages still in the WAL back over the garbage.
+        # Every page in the file first: the -wal files are kept (bootd(8)),
+        # and pages still in the WAL (bootd's first start drops the tables
+        # an upgrade set aside) would be written back over the garbage by
+        # the last connection to close.
         con = sqlite3.connect(s.db)
         try:
             self.assertEqual(con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

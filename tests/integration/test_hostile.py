@@ -159,12 +159,8 @@ class Hostile(unittest.TestCase):
         # are written after the answer has left, so wait (bounded) for the
         # last one.
         for _ in range(harness.READY_TRIES):
-            con = sqlite3.connect(self.srv.db)
-            try:
-                rows = [p or "" for (p,) in con.execute(
-                    "SELECT params FROM boot_event WHERE mac = ?", (MAC,))]
-            finally:
-                con.close()
+            rows = [p or "" for (p,) in self.srv.events(
+                "SELECT params FROM boot_event WHERE mac = ?", (MAC,))]
             if sum("buildarch=x86_64" in p for p in rows) >= len(
                     INFORMATIONAL):
                 break

@@ -20,25 +20,21 @@ HOST = ("keep1.example.org", "52:54:00:00:40:01")
 DAY = 86400
 
 
-def events(db):
-    """(time, mac) of every boot event, oldest first."""
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            "SELECT time, mac FROM boot_event ORDER BY time").fetchall()
-    finally:
-        con.close()
+def events(srv):
+    """(time, mac) of every boot event, oldest first (events database)."""
+    return srv.events("SELECT time, mac FROM boot_event ORDER BY time")
 
 
 class Retention(unittest.TestCase):
     def serve(self, days):
-        """A server whose inventory has events 40 and 10 days old."""
+        """A server whose events database has events 40 and 10 days old."""
         srv = harness.BootServer(
             start=False, config={"daemon": {"event_retention_days": days}})
         self.addCleanup(srv.close)
         srv.bootctl("host", "add", HOST[0], HOST[1])
         now = int(time.time())
-        con = sqlite3.connect(srv.db)
+        srv.create_events_db()
+        con = sqlite3.connect(srv.events_db)
         with con:
             for age in (40, 39, 10):
                 con.execute("INSERT INTO boot_event (time, mac, host, "
@@ -53,7 +49,7 @@ class Retention(unittest.TestCase):
         srv, now = self.serve(30)
         st, _ = srv.config_script(HOST[1])
         self.assertEqual(st, 200)
-        rows = eventually(lambda: events(srv.db),
+        rows = eventually(lambda: events(srv),
                           lambda r: len(r) == 2 and r[0][0] > now - 30 * DAY)
         # The 10-day-old event and the boot just served remain.
         self.assertEqual(len(rows), 2, rows)
@@ -69,7 +65,7 @@ class Retention(unittest.TestCase):
         srv, now = self.serve(0)
         for _ in range(4):
             self.assertEqual(srv.config_script(HOST[1])[0], 200)
-        rows = eventually(lambda: events(srv.db), lambda r: len(r) == 7)
+        rows = eventually(lambda: events(srv), lambda r: len(r) == 7)
         self.assertEqual(len(rows), 7, rows)
         self.assertEqual(rows[0][0], now - 40 * DAY)
         self.assertNotIn("boot events older", srv.bootd_log())

@@ -1,0 +1,972 @@
+/*
+ * events.c - the events database: boot events, discovered MACs and when
+ * each host's MACs last booted, in an SQLite file of their own
+ *
+ * DESIGN.  Boot events live in their own file beside the inventory
+ * (config "events_database", by default bootd.db -> bootd-events.db),
+ * not in the inventory, for four reasons:
+ *
+ *  1. Readers of the inventory are never invalidated by event commits:
+ *     SQLite's page cache and PRAGMA data_version change only when the
+ *     inventory itself changes, so a worker's cached answer stays good
+ *     through any number of recorded boots.
+ *  2. Durability splits cleanly: the inventory runs synchronous=FULL
+ *     (operator changes and an installer's "done" are durable once
+ *     acknowledged); this file runs synchronous=NORMAL in WAL mode, so a
+ *     commit costs no fsync and a power loss may lose the last batch of
+ *     events, never an inventory change.
+ *  3. A flood from the boot network grows only this file, and this file
+ *     is capped: at most daemon.events_max boot events and
+ *     daemon.discovered_max discovered MACs, the oldest going first, and
+ *     a WAL truncated to EVENTS_WAL_LIMIT after each checkpoint.
+ *  4. bootctl's write transactions on the inventory and the batch
+ *     commits here never wait for each other's write lock.
+ *
+ * Caps without counting: the table "counts" holds the number of rows of
+ * boot_event and discovered, kept exact by triggers (sql/events/), so
+ * enforcing a cap after each batch is one read of that row and, when over,
+ * one indexed delete of the oldest rows.  Boot events go in record order
+ * (their id); discovered MACs by last seen (an index).  Every row removed
+ * that way is counted in struct events_stats (metric
+ * bootd_events_evicted_total).
+ *
+ * Known MACs get a row in "seen" (last seen, what was served): only MACs
+ * that belonged to a host when they booted, so the boot network cannot
+ * grow it.  A host's last seen time is the newest of its MACs'.
+ *
+ * Statements are prepared once per handle, on first use, and reset after
+ * each use, as in inv.c.  The schema is sql/events/NNN-*.sql, compiled in
+ * as events_migrations[] and versioned with PRAGMA user_version, separately
+ * from the inventory's.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "events.h"
+#include "mac.h"
+#include "migrations.h"
+
+#define DEFAULT_BUSY_MS	 5000
+#define QBUF		 72		/* a path quoted in a message */
+#define PAGE_ROWS	 256		/* rows per page of a listing */
+/*
+ * The WAL is cut back to EVENTS_WAL_LIMIT bytes whenever a checkpoint
+ * empties it (PRAGMA journal_size_limit).  After a commit that leaves
+ * WAL_CHECKPOINT_PAGES pages or more in it (4 MiB at 4 KiB pages), the
+ * committing connection checkpoints it in RESTART mode (wal_hook()), so
+ * the WAL stays below about that plus one transaction.
+ */
+#define EVENTS_WAL_LIMIT	(4L * 1024 * 1024)
+#define WAL_CHECKPOINT_PAGES	1000
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_EVENT_INSERT,
+	S_SEEN_UPSERT,
+	S_DISC_FORGET,
+	S_DISC_UPSERT,
+	S_COUNTS,
+	S_EVENT_EVICT,
+	S_DISC_EVICT,
+	S_EVENT_PRUNE,
+	S_DISC_PRUNE,
+	S_SEEN_GET,
+	S_DISC_PAGE,
+	S__MAX
+};
+
+static const char *const sqltab[S__MAX] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_EVENT_INSERT] = "INSERT INTO boot_event "
+	    "(time, mac, host, served, params, addr) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_SEEN_UPSERT] = "INSERT INTO seen (mac, host, last_seen, "
+	    "last_served) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mac) DO UPDATE "
+	    "SET host = excluded.host, last_seen = excluded.last_seen, "
+	    "last_served = excluded.last_served "
+	    "WHERE excluded.last_seen >= seen.last_seen",
+	[S_DISC_FORGET] = "DELETE FROM discovered WHERE mac = ?1",
+	[S_DISC_UPSERT] = "INSERT INTO discovered "
+	    "(mac, first_seen, last_seen, count, params, addr) "
+	    "VALUES (?1, ?2, ?2, 1, ?3, ?4) ON CONFLICT (mac) DO UPDATE SET "
+	    "last_seen = max(last_seen, excluded.last_seen), "
+	    "count = count + 1, params = excluded.params, "
+	    "addr = excluded.addr",
+	[S_COUNTS] = "SELECT events, discovered FROM counts",
+	[S_EVENT_EVICT] = "DELETE FROM boot_event WHERE id IN "
+	    "(SELECT id FROM boot_event ORDER BY id LIMIT ?1)",
+	[S_DISC_EVICT] = "DELETE FROM discovered WHERE mac IN "
+	    "(SELECT mac FROM discovered ORDER BY last_seen LIMIT ?1)",
+	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
+	    "(SELECT id FROM boot_event WHERE time < ?1 ORDER BY time "
+	    "LIMIT ?2)",
+	[S_DISC_PRUNE] = "DELETE FROM discovered WHERE mac IN "
+	    "(SELECT mac FROM discovered WHERE last_seen < ?1 "
+	    "ORDER BY last_seen LIMIT ?2)",
+	[S_SEEN_GET] = "SELECT last_seen, last_served FROM seen "
+	    "WHERE mac = ?1",
+	[S_DISC_PAGE] = "SELECT mac, first_seen, last_seen, count, params, "
+	    "addr FROM discovered WHERE mac > ?1 ORDER BY mac LIMIT ?2",
+};
+
+/*
+ * Moving what an upgraded inventory set aside (events_import()).  "inv"
+ * is the inventory, attached; ?1 and ?2 are the caps (-1: none).
+ */
+static const char *const import_sql[] = {
+	"INSERT INTO main.boot_event (time, mac, host, served, params) "
+	    "SELECT time, mac, host, served, params FROM "
+	    "(SELECT * FROM inv.legacy_boot_event ORDER BY id DESC LIMIT ?1) "
+	    "ORDER BY id",
+	"INSERT INTO main.discovered (mac, first_seen, last_seen, count, "
+	    "params) SELECT mac, first_seen, last_seen, count, params FROM "
+	    "(SELECT * FROM inv.legacy_discovered ORDER BY last_seen DESC "
+	    "LIMIT ?2) WHERE true ON CONFLICT (mac) DO UPDATE SET "
+	    "first_seen = min(first_seen, excluded.first_seen), "
+	    "last_seen = max(last_seen, excluded.last_seen), "
+	    "count = max(count, excluded.count)",
+	"INSERT INTO main.seen (mac, host, last_seen, last_served) "
+	    "SELECT mac, host, last_seen, coalesce(last_served, 'unknown') "
+	    "FROM inv.legacy_seen WHERE true ON CONFLICT (mac) DO UPDATE SET "
+	    "host = excluded.host, last_seen = excluded.last_seen, "
+	    "last_served = excluded.last_served "
+	    "WHERE excluded.last_seen > seen.last_seen",
+	"DROP TABLE inv.legacy_boot_event",
+	"DROP TABLE inv.legacy_discovered",
+	"DROP TABLE inv.legacy_seen",
+};
+#define LEGACY_COUNT "SELECT count(*) FROM inv.sqlite_master " \
+	"WHERE type = 'table' AND name IN ('legacy_boot_event', " \
+	"'legacy_discovered', 'legacy_seen')"
+
+struct events {
+	sqlite3		*db;
+	char		*path;		/* as given to events_open() */
+	int		 rdonly;
+	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+};
+
+/* Helpers ------------------------------------------------------------- */
+
+/* Quote a path for a message, shortened to fit. */
+static const char *
+q(const char *s, char buf[QBUF])
+{
+	snprintf(buf, QBUF, "%s", s);
+	return buf;
+}
+
+/*
+ * Turn the handle's last SQLite error into a bootd error: busy and locked
+ * become BOOTD_EBUSY, constraint failures BOOTD_EINVAL, the rest
+ * BOOTD_EDB.  The text is "what: sqlite message".
+ */
+static enum bootd_err
+dberr(struct events *ev, const char *what, struct bootd_error *err)
+{
+	enum bootd_err code;
+
+	switch (sqlite3_extended_errcode(ev->db) & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = BOOTD_EBUSY;
+		break;
+	case SQLITE_NOMEM:
+		code = BOOTD_ENOMEM;
+		break;
+	case SQLITE_CONSTRAINT:
+		code = BOOTD_EINVAL;
+		break;
+	default:
+		code = BOOTD_EDB;
+		break;
+	}
+	return bootd_error_set(err, code, "%s: %s", what,
+	    sqlite3_errmsg(ev->db));
+}
+
+/*
+ * Return statement id of ev, prepared on first use, reset and with its
+ * bindings cleared; NULL (with err filled) if it cannot be prepared.
+ */
+static sqlite3_stmt *
+stmt(struct events *ev, enum stmt id, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = ev->st[id]) == NULL) {
+		if (sqlite3_prepare_v3(ev->db, sqltab[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			dberr(ev, "prepare", err);
+			return NULL;
+		}
+		ev->st[id] = s;
+		return s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step s, which returns no row, and reset it.  what names it in errors. */
+static enum bootd_err
+run(struct events *ev, sqlite3_stmt *s, const char *what,
+    struct bootd_error *err)
+{
+	enum bootd_err rc = BOOTD_OK;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(ev, what, err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* Run statement id, which returns no row and takes no parameter. */
+static enum bootd_err
+run_plain(struct events *ev, enum stmt id, const char *what,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+
+	if ((s = stmt(ev, id, err)) == NULL)
+		return BOOTD_EDB;
+	return run(ev, s, what, err);
+}
+
+static enum bootd_err
+tx_begin(struct events *ev, struct bootd_error *err)
+{
+	if (ev->rdonly)
+		return bootd_error_set(err, BOOTD_EPERM,
+		    "events database %s is open read-only", ev->path);
+	return run_plain(ev, S_BEGIN, "begin transaction", err);
+}
+
+/*
+ * End the transaction begun by tx_begin(): commit when rc is BOOTD_OK,
+ * else roll back.  Returns rc, or the commit's error.
+ */
+static enum bootd_err
+tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
+{
+	int i;
+
+	/* No statement may stay active across the end of a transaction. */
+	for (i = 0; i < S__MAX; i++)
+		if (ev->st[i] != NULL)
+			sqlite3_reset(ev->st[i]);
+	if (rc == BOOTD_OK)
+		rc = run_plain(ev, S_COMMIT, "commit", err);
+	if (rc != BOOTD_OK && !sqlite3_get_autocommit(ev->db))
+		sqlite3_exec(ev->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Open, close, schema ------------------------------------------------- */
+
+/*
+ * After each commit (the write lock released), with nframes pages in the
+ * WAL: from WAL_CHECKPOINT_PAGES on, copy them into the file and make the
+ * next writer start the WAL over.  SQLite's automatic checkpoint is
+ * PASSIVE: with workers committing back to back, a new commit always
+ * lands while the previous checkpoint runs, the WAL is never started over
+ * and grows without bound (measured: 27 MB after 5,000 flood requests).
+ * RESTART waits, at most the busy timeout, for the other writers and
+ * readers; when it cannot, it copies what it can and the next commit
+ * tries again.  The result does not matter to the commit, which is done.
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+	if (nframes >= WAL_CHECKPOINT_PAGES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART,
+		    NULL, NULL);
+	return SQLITE_OK;
+}
+
+int
+events_schema_latest(void)
+{
+	if (events_nmigrations == 0)
+		return 0;
+	return events_migrations[events_nmigrations - 1].version;
+}
+
+static enum bootd_err
+read_version(struct events *ev, int *version, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Not cached: it runs before and after a migration changes it. */
+	if (sqlite3_prepare_v2(ev->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return dberr(ev, "read schema version", err);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return dberr(ev, "read schema version", err);
+	return BOOTD_OK;
+}
+
+/* Bring the schema to the latest version, in one transaction. */
+static enum bootd_err
+migrate(struct events *ev, struct bootd_error *err)
+{
+	char sql[64], *msg = NULL;
+	enum bootd_err rc;
+	int i, v, latest = events_schema_latest();
+
+	if (sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return dberr(ev, "begin migration", err);
+	/* Read again: another worker may have migrated meanwhile. */
+	if ((rc = read_version(ev, &v, err)) != BOOTD_OK)
+		goto fail;
+	for (i = 0; i < events_nmigrations; i++) {
+		if (events_migrations[i].version <= v)
+			continue;
+		if (sqlite3_exec(ev->db, events_migrations[i].sql, NULL, NULL,
+		    &msg) != SQLITE_OK) {
+			rc = bootd_error_set(err, BOOTD_EDB,
+			    "%s: events migration %s failed: %s", ev->path,
+			    events_migrations[i].name, msg != NULL ? msg :
+			    sqlite3_errmsg(ev->db));
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	if (v < latest) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
+		if (sqlite3_exec(ev->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = dberr(ev, "set schema version", err);
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(ev->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = dberr(ev, "commit migration", err);
+		goto fail;
+	}
+	return BOOTD_OK;
+fail:
+	if (!sqlite3_get_autocommit(ev->db))
+		sqlite3_exec(ev->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Create the file if it does not exist yet, mode EVENTS_FILE_MODE
+ * whatever the umask; an existing file is left as it is; a symbolic link
+ * is not followed.
+ */
+static enum bootd_err
+create_file(const char *path, struct bootd_error *err)
+{
+	char qp[QBUF];
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    EVENTS_FILE_MODE);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return BOOTD_OK;
+		return bootd_error_set(err, BOOTD_ESYS, "cannot create events "
+		    "database \"%s\": %s", q(path, qp), strerror(errno));
+	}
+	if (fchmod(fd, EVENTS_FILE_MODE) == -1) {
+		close(fd);
+		return bootd_error_set(err, BOOTD_ESYS, "cannot set the mode "
+		    "of events database \"%s\": %s", q(path, qp),
+		    strerror(errno));
+	}
+	close(fd);
+	return BOOTD_OK;
+}
+
+/*
+ * Open path with SQLite flags, read its schema version into *v and
+ * refuse a newer one.  On failure *out is NULL.
+ */
+static enum bootd_err
+open_db(const char *path, int flags, int rdonly, struct events **out,
+    int *v, struct bootd_error *err)
+{
+	struct events *ev;
+	enum bootd_err rc;
+	char qp[QBUF];
+	int persist;
+
+	*out = NULL;
+	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
+	    (ev->path = strdup(path)) == NULL) {
+		free(ev);
+		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	}
+	ev->rdonly = rdonly;
+	if (sqlite3_open_v2(path, &ev->db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		rc = bootd_error_set(err, BOOTD_EDB, "cannot open events "
+		    "database \"%s\": %s", q(path, qp), ev->db != NULL ?
+		    sqlite3_errmsg(ev->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(ev->db, 1);
+	sqlite3_busy_timeout(ev->db, DEFAULT_BUSY_MS);
+	/*
+	 * Keep -wal and -shm when the last connection closes, as the
+	 * inventory does: bootd (the service user) makes them, and a setgid
+	 * bootctl never creates them for its caller (dbdir.h).
+	 */
+	persist = 1;
+	sqlite3_file_control(ev->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+	/* The first real read tells a database from any other file. */
+	if (read_version(ev, v, NULL) != BOOTD_OK) {
+		rc = sqlite3_errcode(ev->db) == SQLITE_BUSY ? BOOTD_EBUSY :
+		    BOOTD_EDB;
+		bootd_error_set(err, rc, "\"%s\" is not a usable bootd events "
+		    "database: %s", q(path, qp), sqlite3_errmsg(ev->db));
+		goto fail;
+	}
+	if (*v > events_schema_latest()) {
+		rc = bootd_error_set(err, BOOTD_EVERSION, "events database "
+		    "schema version %d is newer than this bootd (%d); upgrade "
+		    "bootd", *v, events_schema_latest());
+		goto fail;
+	}
+	/* Temporary tables in memory: bootctl runs setgid. */
+	if (sqlite3_exec(ev->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = dberr(ev, "set connection options", err);
+		goto fail;
+	}
+	*out = ev;
+	return BOOTD_OK;
+fail:
+	events_close(ev);
+	return rc;
+}
+
+enum bootd_err
+events_open(const char *path, int create, struct events **out,
+    struct bootd_error *err)
+{
+	struct events *ev;
+	enum bootd_err rc;
+	char sql[160];
+	int v;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no events database path given");
+	if (create && (rc = create_file(path, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = open_db(path, SQLITE_OPEN_READWRITE, 0, &ev, &v, err)) !=
+	    BOOTD_OK)
+		return rc;
+	/*
+	 * WAL: readers (bootctl, metrics) go on while bootd writes.  NORMAL:
+	 * a commit costs no fsync; a power loss may lose the last commits
+	 * (the events of the last moments), never corrupt the file.  The
+	 * WAL is checkpointed by wal_hook() and cut back to
+	 * EVENTS_WAL_LIMIT bytes when a checkpoint empties it.
+	 */
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = %ld",
+	    EVENTS_WAL_LIMIT);
+	if (sqlite3_exec(ev->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = dberr(ev, "set connection options", err);
+		goto fail;
+	}
+	sqlite3_wal_hook(ev->db, wal_hook, ev);
+	if (v < events_schema_latest() && (rc = migrate(ev, err)) != BOOTD_OK)
+		goto fail;
+	*out = ev;
+	return BOOTD_OK;
+fail:
+	events_close(ev);
+	return rc;
+}
+
+enum bootd_err
+events_open_readonly(const char *path, struct events **out,
+    struct bootd_error *err)
+{
+	struct events *ev;
+	struct stat sb;
+	enum bootd_err rc;
+	char qp[QBUF];
+	int v;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no events database path given");
+	if (stat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return bootd_error_set(err, BOOTD_ENOTFOUND, "no events "
+			    "database \"%s\" yet", q(path, qp));
+		return bootd_error_set(err, BOOTD_ESYS, "events database "
+		    "\"%s\": %s", q(path, qp), strerror(errno));
+	}
+	if ((rc = open_db(path, SQLITE_OPEN_READONLY, 1, &ev, &v, err)) !=
+	    BOOTD_OK)
+		return rc;
+	if (v < events_schema_latest()) {
+		rc = bootd_error_set(err, BOOTD_EDB, "events database \"%s\" "
+		    "has schema version %d, older than this bootd (%d); bootd "
+		    "upgrades it when it starts", q(path, qp), v,
+		    events_schema_latest());
+		events_close(ev);
+		return rc;
+	}
+	*out = ev;
+	return BOOTD_OK;
+}
+
+void
+events_close(struct events *ev)
+{
+	int i;
+
+	if (ev == NULL)
+		return;
+	for (i = 0; i < S__MAX; i++)
+		sqlite3_finalize(ev->st[i]);
+	sqlite3_close(ev->db);
+	free(ev->path);
+	free(ev);
+}
+
+void
+events_set_busy_timeout(struct events *ev, int ms)
+{
+	sqlite3_busy_timeout(ev->db, ms < 0 ? 0 : ms);
+}
+
+char *
+events_default_path(const char *database)
+{
+	static const char suffix[] = "-events.db";
+	const char *base;
+	size_t n;
+	char *p;
+
+	if (database == NULL)
+		return NULL;
+	n = strlen(database);
+	base = strrchr(database, '/');
+	base = base != NULL ? base + 1 : database;
+	/* "x.db" -> "x-events.db"; a basename of only ".db" is kept. */
+	if (n >= 3 && strcmp(database + n - 3, ".db") == 0 &&
+	    database + n - 3 > base)
+		n -= 3;
+	if ((p = malloc(n + sizeof(suffix))) == NULL)
+		return NULL;
+	memcpy(p, database, n);
+	memcpy(p + n, suffix, sizeof(suffix));
+	return p;
+}
+
+/* Writing ------------------------------------------------------------- */
+
+/* Read the row counts into *events and *discovered. */
+static enum bootd_err
+read_counts(struct events *ev, int64_t *events, int64_t *discovered,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+
+	if ((s = stmt(ev, S_COUNTS, err)) == NULL)
+		return BOOTD_EDB;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*events = sqlite3_column_int64(s, 0);
+		*discovered = sqlite3_column_int64(s, 1);
+	} else
+		rc = dberr(ev, "count events", err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+/*
+ * Delete the oldest rows of each table over its cap in lim (0: none),
+ * adding the number removed to *evicted.  Inside a transaction.
+ */
+static enum bootd_err
+evict(struct events *ev, const struct events_limits *lim, long *evicted,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t nev, ndisc;
+
+	if (lim == NULL || (lim->max_events <= 0 && lim->max_discovered <= 0))
+		return BOOTD_OK;
+	if ((rc = read_counts(ev, &nev, &ndisc, err)) != BOOTD_OK)
+		return rc;
+	if (lim->max_events > 0 && nev > lim->max_events) {
+		if ((s = stmt(ev, S_EVENT_EVICT, err)) == NULL)
+			return BOOTD_EDB;
+		sqlite3_bind_int64(s, 1, nev - lim->max_events);
+		if ((rc = run(ev, s, "evict old boot events", err)) !=
+		    BOOTD_OK)
+			return rc;
+		*evicted += sqlite3_changes(ev->db);
+	}
+	if (lim->max_discovered > 0 && ndisc > lim->max_discovered) {
+		if ((s = stmt(ev, S_DISC_EVICT, err)) == NULL)
+			return BOOTD_EDB;
+		sqlite3_bind_int64(s, 1, ndisc - lim->max_discovered);
+		if ((rc = run(ev, s, "evict old discovered MACs", err)) !=
+		    BOOTD_OK)
+			return rc;
+		*evicted += sqlite3_changes(ev->db);
+	}
+	return BOOTD_OK;
+}
+
+/* Store one event (MAC checked).  Inside a transaction. */
+static enum bootd_err
+record_one(struct events *ev, const struct events_event *e,
+    struct bootd_error *err)
+{
+	const char *served = e->served != NULL ? e->served : "unknown";
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if ((s = stmt(ev, S_EVENT_INSERT, err)) == NULL)
+		return BOOTD_EDB;
+	sqlite3_bind_int64(s, 1, e->time);
+	bind_text(s, 2, e->mac);
+	bind_text(s, 3, e->fqdn);
+	bind_text(s, 4, served);
+	bind_text(s, 5, e->params);
+	bind_text(s, 6, e->addr);
+	if ((rc = run(ev, s, "record boot", err)) != BOOTD_OK)
+		return rc;
+	if (e->fqdn != NULL) {
+		if ((s = stmt(ev, S_SEEN_UPSERT, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, e->mac);
+		bind_text(s, 2, e->fqdn);
+		sqlite3_bind_int64(s, 3, e->time);
+		bind_text(s, 4, served);
+		if ((rc = run(ev, s, "record last seen", err)) != BOOTD_OK)
+			return rc;
+		/* A MAC that boots as a host's is no longer "discovered". */
+		if ((s = stmt(ev, S_DISC_FORGET, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, e->mac);
+		return run(ev, s, "update discovered MACs", err);
+	}
+	if ((s = stmt(ev, S_DISC_UPSERT, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, e->mac);
+	sqlite3_bind_int64(s, 2, e->time);
+	bind_text(s, 3, e->params);
+	bind_text(s, 4, e->addr);
+	return run(ev, s, "record discovered MAC", err);
+}
+
+enum bootd_err
+events_record(struct events *ev, const struct events_event *evs, size_t n,
+    const struct events_limits *lim, struct events_stats *st,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	struct events_stats local = { 0, 0 };
+	enum bootd_err rc = BOOTD_OK;
+	size_t i;
+
+	if (st == NULL)
+		st = &local;
+	st->written = st->evicted = 0;
+	if (n > 0 && evs == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no boot events");
+	for (i = 0; i < n; i++)
+		if (evs[i].mac == NULL || mac_canon(evs[i].mac, canon, NULL) !=
+		    BOOTD_OK || strcmp(canon, evs[i].mac) != 0)
+			return bootd_error_set(err, BOOTD_EINVAL, "boot event "
+			    "%zu: MAC not in canonical form", i);
+	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+		return rc;
+	for (i = 0; i < n && rc == BOOTD_OK; i++)
+		rc = record_one(ev, &evs[i], err);
+	if (rc == BOOTD_OK)
+		rc = evict(ev, lim, &st->evicted, err);
+	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK)
+		st->written = (long)n;
+	else
+		st->evicted = 0;
+	return rc;
+}
+
+enum bootd_err
+events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int64_t n = 0;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (max <= 0)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "prune boot events: batch size must be positive");
+	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(ev, S_EVENT_PRUNE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, max);
+	if ((rc = run(ev, s, "prune boot events", err)) != BOOTD_OK)
+		goto out;
+	n = sqlite3_changes(ev->db);
+	if ((s = stmt(ev, S_DISC_PRUNE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, max);
+	if ((rc = run(ev, s, "prune discovered MACs", err)) == BOOTD_OK)
+		n += sqlite3_changes(ev->db);
+out:
+	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
+		*deleted = n;
+	return rc;
+}
+
+/* Run one statement of events_import() with the caps bound. */
+static enum bootd_err
+import_step(struct events *ev, const char *sql, long max_events,
+    long max_discovered, int64_t *moved, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(ev->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return dberr(ev, "move old boot events", err);
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, max_events > 0 ? max_events : -1);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, max_discovered > 0 ?
+		    max_discovered : -1);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return dberr(ev, "move old boot events", err);
+	/* sqlite3_changes() counts rows of INSERT, UPDATE, DELETE only. */
+	if (strncmp(sql, "INSERT", 6) == 0)
+		*moved += sqlite3_changes(ev->db);
+	return BOOTD_OK;
+}
+
+/* The number of legacy_* tables in the attached inventory, or -1. */
+static int
+legacy_tables(struct events *ev)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(ev->db, LEGACY_COUNT, -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+enum bootd_err
+events_import(struct events *ev, const char *inventory_path,
+    const struct events_limits *lim, int64_t *moved, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int64_t n = 0;
+	long evicted = 0;
+	size_t i;
+	int found;
+
+	if (moved != NULL)
+		*moved = 0;
+	if (ev->rdonly)
+		return bootd_error_set(err, BOOTD_EPERM,
+		    "events database %s is open read-only", ev->path);
+	if (sqlite3_prepare_v2(ev->db, "ATTACH DATABASE ?1 AS inv", -1, &s,
+	    NULL) != SQLITE_OK)
+		return dberr(ev, "attach inventory", err);
+	sqlite3_bind_text(s, 1, inventory_path, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		rc = dberr(ev, "attach inventory", err);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_finalize(s);
+
+	/* Cheap test first: after the move there is nothing to lock. */
+	if ((found = legacy_tables(ev)) == 0)
+		goto detach;
+	/*
+	 * BEGIN IMMEDIATE takes the write lock of both files: prepared here,
+	 * after the ATTACH, so that it names both.
+	 */
+	if (sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = dberr(ev, "lock inventory and events database", err);
+		goto detach;
+	}
+	/* Look again under the lock: another worker may have moved it. */
+	if ((found = legacy_tables(ev)) < 0)
+		rc = dberr(ev, "read inventory schema", err);
+	else if (found > 0 && found < 3)
+		rc = bootd_error_set(err, BOOTD_EDB, "inventory %s has only "
+		    "some of the legacy_* tables of boot events", inventory_path);
+	for (i = 0; found == 3 && rc == BOOTD_OK &&
+	    i < sizeof(import_sql) / sizeof(import_sql[0]); i++)
+		rc = import_step(ev, import_sql[i], lim != NULL ?
+		    lim->max_events : 0, lim != NULL ? lim->max_discovered : 0,
+		    &n, err);
+	if (rc == BOOTD_OK)
+		rc = evict(ev, lim, &evicted, err);
+	/*
+	 * In WAL mode a commit spanning two files is atomic per file only:
+	 * SQLite commits this file first, so a crash in between leaves the
+	 * rows here and the legacy tables there, and the next call copies
+	 * them once more (events duplicated, discovered MACs and last seen
+	 * times merge).  Nothing is lost.
+	 */
+	rc = tx_end(ev, rc, err);
+detach:
+	sqlite3_exec(ev->db, "DETACH DATABASE inv", NULL, NULL, NULL);
+	if (rc == BOOTD_OK && moved != NULL)
+		*moved = n;
+	return rc;
+}
+
+/* Reading ------------------------------------------------------------- */
+
+enum bootd_err
+events_seen(struct events *ev, const char *const *macs, size_t n,
+    int64_t *last_seen, char *served, size_t size, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	const char *t;
+	int64_t when;
+	size_t i;
+	int src;
+
+	*last_seen = 0;
+	if (size > 0)
+		served[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if ((s = stmt(ev, S_SEEN_GET, err)) == NULL)
+			return BOOTD_EDB;
+		bind_text(s, 1, macs[i]);
+		if ((src = sqlite3_step(s)) == SQLITE_ROW) {
+			when = sqlite3_column_int64(s, 0);
+			t = (const char *)sqlite3_column_text(s, 1);
+			if (when > *last_seen) {
+				*last_seen = when;
+				if (size > 0)
+					snprintf(served, size, "%s",
+					    t != NULL ? t : "");
+			}
+		} else if (src != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return dberr(ev, "read last seen", err);
+		}
+		sqlite3_reset(s);
+	}
+	return BOOTD_OK;
+}
+
+enum bootd_err
+events_discovered_each(struct events *ev, long limit,
+    int (*fn)(const struct events_discovered *, void *), void *arg,
+    struct bootd_error *err)
+{
+	struct events_discovered d;
+	sqlite3_stmt *s;
+	char last[MAC_STRLEN + 1] = "";
+	const char *mac;
+	long total = 0, rows, want;
+	int src;
+
+	for (;;) {
+		want = PAGE_ROWS;
+		if (limit > 0 && limit - total < want)
+			want = limit - total;
+		if (want <= 0)
+			return BOOTD_OK;
+		if ((s = stmt(ev, S_DISC_PAGE, err)) == NULL)
+			return BOOTD_EDB;
+		/* Bound by value: last changes while the page is read. */
+		sqlite3_bind_text(s, 1, last, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, want);
+		rows = 0;
+		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+			mac = (const char *)sqlite3_column_text(s, 0);
+			if (mac == NULL)
+				continue;
+			memset(&d, 0, sizeof(d));
+			d.mac = mac;
+			d.first_seen = sqlite3_column_int64(s, 1);
+			d.last_seen = sqlite3_column_int64(s, 2);
+			d.count = sqlite3_column_int64(s, 3);
+			d.params = (const char *)sqlite3_column_text(s, 4);
+			d.addr = (const char *)sqlite3_column_text(s, 5);
+			snprintf(last, sizeof(last), "%s", mac);
+			rows++;
+			total++;
+			if (fn(&d, arg) != 0) {
+				sqlite3_reset(s);
+				return BOOTD_OK;
+			}
+		}
+		if (src != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return dberr(ev, "list discovered MACs", err);
+		}
+		/* Reset ends the page's read transaction. */
+		sqlite3_reset(s);
+		if (rows < want)
+			return BOOTD_OK;
+	}
+}
+
+enum bootd_err
+events_counts(struct events *ev, struct events_counts *c,
+    struct bootd_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	return read_counts(ev, &c->events, &c->discovered, err);
+}

@@ -1,0 +1,161 @@
+/*
+ * events.h - the events database: boot events, discovered MACs and when
+ * each host's MACs last booted, in an SQLite file of their own
+ *
+ * The inventory (inv.h) holds what operators decide; this file holds what
+ * the boot network reports.  bootd writes it (events_record() after each
+ * answer, events_prune() for retention); bootctl only reads it.  Its size
+ * is capped: daemon.events_max boot events and daemon.discovered_max
+ * discovered MACs, the oldest going first.  See lib/events.c for why it is
+ * a file of its own.
+ *
+ * Strings handed to callbacks are borrowed: valid during the call only.
+ */
+#ifndef BOOTD_EVENTS_H
+#define BOOTD_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define EVENTS_FILE_MODE	0660	/* a file events_open() creates */
+
+struct events;				/* opaque handle */
+
+struct events_event {			/* one answered boot request */
+	const char	*mac;		/* canonical */
+	const char	*fqdn;		/* NULL for an unknown MAC */
+	const char	*served;	/* "install","local","unknown","failsafe" */
+	const char	*params;	/* "k=v k=v" or NULL */
+	const char	*addr;		/* client address (REMOTE_ADDR) or NULL */
+	int64_t		 time;
+};
+
+struct events_limits {			/* from cfg; 0 = unlimited */
+	long		 max_events;	/* cfg daemon.events_max */
+	long		 max_discovered; /* cfg daemon.discovered_max */
+	long		 retention_days; /* cfg daemon.event_retention_days */
+};
+
+struct events_stats {			/* filled by events_record */
+	long		 written;	/* events stored */
+	long		 evicted;	/* old rows removed to stay under a cap */
+};
+
+struct events_discovered {		/* one discovered MAC */
+	const char	*mac;		/* canonical */
+	int64_t		 first_seen;
+	int64_t		 last_seen;
+	int64_t		 count;		/* requests seen */
+	const char	*params;	/* of the last request, or NULL */
+	const char	*addr;		/* of the last request, or NULL */
+};
+
+struct events_counts {
+	int64_t		 events;	/* boot events stored */
+	int64_t		 discovered;	/* discovered MACs stored */
+};
+
+/* Open, close, schema ------------------------------------------------- */
+
+/*
+ * Open the events database at path read-write.  With create set, a
+ * missing file is created (mode EVENTS_FILE_MODE whatever the umask,
+ * never through a symbolic link); without it a missing file is an error.
+ * The schema is created or migrated in one transaction; a schema newer
+ * than this binary is refused with BOOTD_EVERSION.  WAL,
+ * synchronous=NORMAL, a bounded WAL, temporary storage in memory.  The
+ * caller closes *out with events_close().
+ */
+enum bootd_err	 events_open(const char *path, int create, struct events **out,
+		    struct bootd_error *err);
+/*
+ * Open the events database at path for reading only (bootctl): never
+ * creates or migrates anything.  BOOTD_ENOTFOUND when the file does not
+ * exist (nothing was recorded yet), BOOTD_EVERSION when its schema is
+ * newer than this binary, BOOTD_EDB when it is older.
+ */
+enum bootd_err	 events_open_readonly(const char *path, struct events **out,
+		    struct bootd_error *err);
+void		 events_close(struct events *ev);	/* accepts NULL */
+
+/* Schema version this binary writes.  This function can't fail. */
+int		 events_schema_latest(void);
+
+/* Milliseconds to wait on a locked events file before BOOTD_EBUSY. */
+void		 events_set_busy_timeout(struct events *ev, int ms);
+
+/*
+ * The default events database for the inventory at database: the same
+ * directory, the basename's trailing ".db" replaced by "-events.db"
+ * ("-events.db" appended when it has none).  Returns a new string the
+ * caller frees, or NULL when out of memory.
+ */
+char		*events_default_path(const char *database);
+
+/* Writing ------------------------------------------------------------- */
+
+/*
+ * Store the n events of evs in one transaction, with statements prepared
+ * once per handle: a boot event row each; for a known MAC (fqdn set) its
+ * last seen time and what was served, and it leaves the discovered list;
+ * for an unknown MAC the discovered list (first/last seen, count, last
+ * parameters and address).  Then the caps of lim (NULL: none) are
+ * enforced, oldest first: boot events by record order, discovered MACs by
+ * last seen.  st (may be NULL) receives the counts.  Any invalid event
+ * (MAC not canonical, no time) refuses the whole batch with BOOTD_EINVAL
+ * and stores nothing.  Waits at most the busy timeout; BOOTD_EBUSY then.
+ */
+enum bootd_err	 events_record(struct events *ev,
+		    const struct events_event *evs, size_t n,
+		    const struct events_limits *lim, struct events_stats *st,
+		    struct bootd_error *err);
+
+/*
+ * Retention: delete at most max boot events older than before (unix
+ * time), oldest first, and at most max discovered MACs last seen before
+ * it.  Last seen times of hosts stay.  deleted (may be NULL) receives the
+ * number of rows deleted.
+ */
+enum bootd_err	 events_prune(struct events *ev, int64_t before, long max,
+		    int64_t *deleted, struct bootd_error *err);
+
+/*
+ * Move the boot events, discovered MACs and last seen times that an
+ * inventory upgraded from schema version 1 set aside (its legacy_*
+ * tables, see sql/002-events-out.sql) into this file, and drop them from
+ * the inventory at inventory_path, under one lock of both files.  At
+ * most lim's caps are copied, the newest.  Nothing to do (already moved,
+ * or a new inventory) is BOOTD_OK with *moved = 0.  moved (may be NULL)
+ * receives the rows copied.
+ */
+enum bootd_err	 events_import(struct events *ev, const char *inventory_path,
+		    const struct events_limits *lim, int64_t *moved,
+		    struct bootd_error *err);
+
+/* Reading ------------------------------------------------------------- */
+
+/*
+ * The newest boot among the n MACs of macs (a host's): *last_seen (0 when
+ * none booted) and what was served then, copied into served (size bytes,
+ * "" when none).
+ */
+enum bootd_err	 events_seen(struct events *ev, const char *const *macs,
+		    size_t n, int64_t *last_seen, char *served, size_t size,
+		    struct bootd_error *err);
+
+/*
+ * Call fn for each discovered MAC, sorted by MAC, at most limit of them
+ * (0: all); a non-zero return stops.  Rows are read in short pages, so
+ * neither memory nor a read transaction grows with the table.
+ */
+enum bootd_err	 events_discovered_each(struct events *ev, long limit,
+		    int (*fn)(const struct events_discovered *, void *),
+		    void *arg, struct bootd_error *err);
+
+/* Rows stored, from counters kept in the file (no table scan). */
+enum bootd_err	 events_counts(struct events *ev, struct events_counts *c,
+		    struct bootd_error *err);
+
+#endif /* BOOTD_EVENTS_H */

@@ -1,0 +1,752 @@
+/*
+ * test_events.c - the events database, on real files under /tmp
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "events.h"
+#include "inv.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+#define NOW	1700000000LL
+
+static char		 dir[64];
+static char		 evpath[128];
+static char		 invpath[128];
+static struct events	*ev;
+
+#define OK(call) do {							\
+	struct bootd_error err_ = { "" };				\
+	enum bootd_err rc_ = (call);					\
+	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
+	    bootd_strerror(rc_), err_.text);				\
+} while (0)
+
+/* Fixture -------------------------------------------------------------- */
+
+static void
+rm_db(const char *path)
+{
+	char p[256];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-journal", path);
+	unlink(p);
+}
+
+static void
+setup(void)
+{
+	struct bootd_error err = { "" };
+
+	snprintf(dir, sizeof(dir), "/tmp/bootd-test-events-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(evpath, sizeof(evpath), "%s/bootd-events.db", dir);
+	snprintf(invpath, sizeof(invpath), "%s/bootd.db", dir);
+	ck_assert_msg(events_open(evpath, 1, &ev, &err) == BOOTD_OK, "%s",
+	    err.text);
+}
+
+static void
+teardown(void)
+{
+	events_close(ev);
+	ev = NULL;
+	rm_db(evpath);
+	rm_db(invpath);
+	rmdir(dir);
+}
+
+/* Helpers -------------------------------------------------------------- */
+
+/* One integer from a query on the file at path. */
+static long long
+int_at(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static long long
+sql_int(const char *sql)
+{
+	return int_at(evpath, sql);
+}
+
+static int
+exec_at(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static struct events_event
+boot(const char *mac, const char *fqdn, int64_t t)
+{
+	struct events_event e = { mac, fqdn, fqdn != NULL ? "local" :
+	    "unknown", "platform=efi", "127.0.0.1", t };
+
+	return e;
+}
+
+static void
+record1(const char *mac, const char *fqdn, int64_t t,
+    const struct events_limits *lim, long *evicted)
+{
+	struct events_event e = boot(mac, fqdn, t);
+	struct events_stats st;
+
+	OK(events_record(ev, &e, 1, lim, &st, &err_));
+	ck_assert_int_eq(st.written, 1);
+	if (evicted != NULL)
+		*evicted += st.evicted;
+}
+
+static int
+disc_cb(const struct events_discovered *d, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s:%lld:%lld:%lld:%s:%s,", d->mac,
+	    (long long)d->first_seen, (long long)d->last_seen,
+	    (long long)d->count, d->params != NULL ? d->params : "-",
+	    d->addr != NULL ? d->addr : "-");
+	return 0;
+}
+
+/* The discovered MACs, in order, "mac,mac,". */
+static char *
+disc_macs(void)
+{
+	struct buf b = { 0 };
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(sqlite3_open(evpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT mac FROM discovered "
+	    "ORDER BY mac", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&b, "%s,", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	buf_puts(&b, "");
+	return b.data;
+}
+
+/* Core ----------------------------------------------------------------- */
+
+START_TEST(test_open)
+{
+	struct events *e2;
+	struct bootd_error err;
+	struct stat sb;
+	char other[160];
+
+	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	    events_schema_latest());
+	ck_assert_int_gt(events_schema_latest(), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode "
+	    "WHERE journal_mode = 'wal'"), 1);
+	ck_assert_int_eq(stat(evpath, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, EVENTS_FILE_MODE);
+
+	/* Opening again neither migrates nor fails; read-only works. */
+	OK(events_open(evpath, 0, &e2, &err_));
+	events_close(e2);
+	OK(events_open_readonly(evpath, &e2, &err_));
+	events_close(e2);
+	events_close(NULL);
+
+	/* A missing file: created only when asked to. */
+	snprintf(other, sizeof(other), "%s/missing.db", dir);
+	ck_assert_int_ne(events_open(other, 0, &e2, &err), BOOTD_OK);
+	ck_assert_ptr_null(e2);
+	ck_assert_int_eq(events_open_readonly(other, &e2, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_ptr_null(e2);
+	ck_assert_int_eq(access(other, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_default_path)
+{
+	static const struct {
+		const char *db, *want;
+	} v[] = {
+		{ "/var/lib/bootd/db/bootd.db",
+		    "/var/lib/bootd/db/bootd-events.db" },
+		{ "inventory", "inventory-events.db" },
+		{ "/srv/x.sqlite", "/srv/x.sqlite-events.db" },
+		{ "/srv/.db", "/srv/.db-events.db" },
+		{ "a.db.db", "a.db-events.db" },
+	};
+	char *p;
+	size_t i;
+
+	for (i = 0; i < N(v); i++) {
+		p = events_default_path(v[i].db);
+		ck_assert_str_eq(p, v[i].want);
+		free(p);
+	}
+	ck_assert_ptr_null(events_default_path(NULL));
+}
+END_TEST
+
+/* A batch is one transaction: rows, last seen, discovered list. */
+START_TEST(test_record_batch)
+{
+	struct events_event evs[4] = {
+		boot("52:54:00:00:00:01", "web1.example.org", NOW),
+		boot("52:54:00:00:00:99", NULL, NOW + 5),
+		boot("52:54:00:00:00:99", NULL, NOW + 9),
+		boot("52:54:00:00:00:02", "web1.example.org", NOW + 3),
+	};
+	const char *macs[] = { "52:54:00:00:00:01", "52:54:00:00:00:02",
+	    "52:54:00:00:00:03" };
+	struct events_stats st;
+	struct events_counts c;
+	struct bootd_error err;
+	struct buf b = { 0 };
+	char served[32];
+	int64_t seen;
+
+	evs[2].params = NULL;
+	evs[2].addr = "10.0.0.7";
+	evs[3].served = "install";
+	OK(events_record(ev, evs, N(evs), NULL, &st, &err_));
+	ck_assert_int_eq(st.written, 4);
+	ck_assert_int_eq(st.evicted, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 4);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event WHERE "
+	    "addr = '127.0.0.1'"), 3);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 4);
+	ck_assert_int_eq(c.discovered, 1);
+
+	/* A host's last boot is the newest of its MACs'. */
+	OK(events_seen(ev, macs, N(macs), &seen, served, sizeof(served),
+	    &err_));
+	ck_assert_int_eq(seen, NOW + 3);
+	ck_assert_str_eq(served, "install");
+	OK(events_seen(ev, macs + 2, 1, &seen, served, sizeof(served),
+	    &err_));
+	ck_assert_int_eq(seen, 0);
+	ck_assert_str_eq(served, "");
+
+	OK(events_discovered_each(ev, 0, disc_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "52:54:00:00:00:99:1700000005:"
+	    "1700000009:2:-:10.0.0.7,");
+	buf_free(&b);
+
+	/* One bad event refuses the whole batch: nothing is stored. */
+	evs[1].mac = "52-54-00-00-00-98";
+	ck_assert_int_eq(events_record(ev, evs, N(evs), NULL, &st, &err),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(st.written, 0);
+	ck_assert_ptr_nonnull(strstr(err.text, "canonical"));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 4);
+	OK(events_record(ev, NULL, 0, NULL, NULL, &err_));
+}
+END_TEST
+
+/* A MAC that boots as a host's leaves the discovered list. */
+START_TEST(test_known_leaves_discovered)
+{
+	struct events_counts c;
+
+	record1("52:54:00:00:00:99", NULL, NOW, NULL, NULL);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+	record1("52:54:00:00:00:99", "new.example.org", NOW + 1, NULL, NULL);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.discovered, 0);
+	ck_assert_int_eq(c.events, 2);
+	/* An older event recorded late does not move last seen back. */
+	record1("52:54:00:00:00:99", "new.example.org", NOW - 50, NULL, NULL);
+	ck_assert_int_eq(sql_int("SELECT last_seen FROM seen"), NOW + 1);
+}
+END_TEST
+
+/* Caps ----------------------------------------------------------------- */
+
+/* Over events_max, the oldest events go first, and are counted. */
+START_TEST(test_cap_events)
+{
+	struct events_limits lim = { 5, 0, 0 };
+	struct events_event evs[6];
+	struct events_stats st;
+	struct events_counts c;
+	long evicted = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		record1("52:54:00:00:00:01", "web1.example.org", NOW + i,
+		    &lim, &evicted);
+	ck_assert_int_eq(evicted, 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 5);
+	ck_assert_int_eq(sql_int("SELECT min(time) FROM boot_event"), NOW + 3);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 5);
+
+	/* A batch larger than the room left keeps its newest rows. */
+	for (i = 0; i < 6; i++)
+		evs[i] = boot("52:54:00:00:00:01", "web1.example.org",
+		    NOW + 100 + i);
+	OK(events_record(ev, evs, N(evs), &lim, &st, &err_));
+	ck_assert_int_eq(st.written, 6);
+	ck_assert_int_eq(st.evicted, 6);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 5);
+	ck_assert_int_eq(sql_int("SELECT min(time) FROM boot_event"),
+	    NOW + 101);
+
+	/* Without a cap nothing goes. */
+	record1("52:54:00:00:00:01", "web1.example.org", NOW + 200, NULL,
+	    &evicted);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 6);
+	/* The counters stay exact whatever deletes rows. */
+	ck_assert_int_eq(sql_int("SELECT events FROM counts"),
+	    sql_int("SELECT count(*) FROM boot_event"));
+}
+END_TEST
+
+/* Over discovered_max, the MACs last seen longest ago go first. */
+START_TEST(test_cap_discovered)
+{
+	struct events_limits lim = { 0, 3, 0 };
+	long evicted = 0;
+	char *macs;
+
+	record1("52:54:00:00:00:0a", NULL, NOW + 1, &lim, &evicted);
+	record1("52:54:00:00:00:0b", NULL, NOW + 2, &lim, &evicted);
+	record1("52:54:00:00:00:0c", NULL, NOW + 3, &lim, &evicted);
+	record1("52:54:00:00:00:0a", NULL, NOW + 4, &lim, &evicted); /* again */
+	ck_assert_int_eq(evicted, 0);
+	record1("52:54:00:00:00:0d", NULL, NOW + 5, &lim, &evicted);
+	ck_assert_int_eq(evicted, 1);
+	macs = disc_macs();
+	ck_assert_str_eq(macs, "52:54:00:00:00:0a,52:54:00:00:00:0c,"
+	    "52:54:00:00:00:0d,");
+	free(macs);
+	ck_assert_int_eq(sql_int("SELECT discovered FROM counts"), 3);
+	/* Events themselves are not capped here. */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 5);
+
+	/* Lowering the cap takes effect at the next record. */
+	lim.max_discovered = 1;
+	record1("52:54:00:00:00:0e", NULL, NOW + 6, &lim, &evicted);
+	ck_assert_int_eq(evicted, 4);
+	macs = disc_macs();
+	ck_assert_str_eq(macs, "52:54:00:00:00:0e,");
+	free(macs);
+}
+END_TEST
+
+/* Retention: old events go, oldest first and at most max at a time;
+ * hosts' last seen times stay. */
+START_TEST(test_prune)
+{
+	const char *mac = "52:54:00:00:00:01";
+	struct events_counts c;
+	struct bootd_error err;
+	int64_t deleted = -1, seen;
+	char served[32];
+	int i;
+
+	for (i = 0; i < 5; i++)		/* NOW-1000..NOW-600 */
+		record1(mac, "web1.example.org", NOW - 1000 + i * 100, NULL,
+		    NULL);
+	record1(mac, "web1.example.org", NOW, NULL, NULL);
+	record1("52:54:00:00:00:99", NULL, NOW - 1000, NULL, NULL);
+	record1("52:54:00:00:00:99", NULL, NOW - 650, NULL, NULL);
+
+	/* Older than NOW-700: four rows; a batch of 2 takes the oldest. */
+	OK(events_prune(ev, NOW - 700, 2, &deleted, &err_));
+	ck_assert_int_eq(deleted, 2);
+	ck_assert_int_eq(sql_int("SELECT min(time) FROM boot_event"),
+	    NOW - 1000 + 100);
+	OK(events_prune(ev, NOW - 700, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 2);
+	OK(events_prune(ev, NOW - 700, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 4);
+
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+	OK(events_prune(ev, NOW - 640, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 3);		/* 2 events, 1 MAC */
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.discovered, 0);
+	ck_assert_int_eq(c.events, 2);
+	OK(events_seen(ev, &mac, 1, &seen, served, sizeof(served), &err_));
+	ck_assert_int_eq(seen, NOW);
+
+	ck_assert_int_eq(events_prune(ev, NOW, 0, NULL, &err), BOOTD_EINVAL);
+}
+END_TEST
+
+/* Listings stream in pages: all rows once, in order; limit; stop. */
+struct each_arg {
+	int	n;
+	int	stop_after;
+	char	last[18];
+	int	ordered;
+};
+
+static int
+each_cb(const struct events_discovered *d, void *arg)
+{
+	struct each_arg *a = arg;
+
+	if (strcmp(d->mac, a->last) <= 0)
+		a->ordered = 0;
+	snprintf(a->last, sizeof(a->last), "%s", d->mac);
+	a->n++;
+	return a->stop_after > 0 && a->n >= a->stop_after;
+}
+
+START_TEST(test_discovered_each)
+{
+	struct events_event evs[700];
+	char macs[700][18];
+	struct each_arg a;
+	int i;
+
+	for (i = 0; i < 700; i++) {
+		snprintf(macs[i], sizeof(macs[i]), "52:54:00:00:%02x:%02x",
+		    (699 - i) / 256, (699 - i) % 256);
+		evs[i] = boot(macs[i], NULL, NOW + i);
+	}
+	OK(events_record(ev, evs, 700, NULL, NULL, &err_));
+	memset(&a, 0, sizeof(a));
+	a.ordered = 1;
+	OK(events_discovered_each(ev, 0, each_cb, &a, &err_));
+	ck_assert_int_eq(a.n, 700);
+	ck_assert_int_eq(a.ordered, 1);
+	memset(&a, 0, sizeof(a));
+	OK(events_discovered_each(ev, 300, each_cb, &a, &err_));
+	ck_assert_int_eq(a.n, 300);
+	memset(&a, 0, sizeof(a));
+	a.stop_after = 257;
+	OK(events_discovered_each(ev, 0, each_cb, &a, &err_));
+	ck_assert_int_eq(a.n, 257);
+}
+END_TEST
+
+/* Limits --------------------------------------------------------------- */
+
+/* A writer holding the lock makes a record wait, then fail as busy. */
+START_TEST(test_busy)
+{
+	struct events_event e = boot("52:54:00:00:00:99", NULL, NOW);
+	struct bootd_error err;
+	struct events_counts c;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(evpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM seen",
+	    NULL, NULL, NULL), SQLITE_OK);
+	events_set_busy_timeout(ev, 20);
+	ck_assert_int_eq(events_record(ev, &e, 1, NULL, NULL, &err),
+	    BOOTD_EBUSY);
+	/* Readers go on (WAL). */
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	OK(events_record(ev, &e, 1, NULL, NULL, &err_));
+}
+END_TEST
+
+START_TEST(test_rdonly)
+{
+	struct events_event e = boot("52:54:00:00:00:99", NULL, NOW);
+	struct events *ro;
+	struct events_counts c;
+	struct bootd_error err;
+
+	record1("52:54:00:00:00:98", NULL, NOW, NULL, NULL);
+	OK(events_open_readonly(evpath, &ro, &err_));
+	ck_assert_int_eq(events_record(ro, &e, 1, NULL, NULL, &err),
+	    BOOTD_EPERM);
+	ck_assert_int_eq(events_prune(ro, NOW + 10, 10, NULL, &err),
+	    BOOTD_EPERM);
+	ck_assert_int_eq(events_import(ro, invpath, NULL, NULL, &err),
+	    BOOTD_EPERM);
+	OK(events_counts(ro, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+	events_close(ro);
+}
+END_TEST
+
+/* Schema versions ------------------------------------------------------ */
+
+/* A file from a newer bootd is refused, read-write and read-only. */
+START_TEST(test_newer_schema)
+{
+	struct events *e2;
+	struct bootd_error err;
+	char sql[64];
+
+	events_close(ev);
+	ev = NULL;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    events_schema_latest() + 1);
+	ck_assert_int_eq(exec_at(evpath, sql), SQLITE_OK);
+	ck_assert_int_eq(events_open(evpath, 1, &e2, &err), BOOTD_EVERSION);
+	ck_assert_ptr_null(e2);
+	ck_assert_ptr_nonnull(strstr(err.text, "newer"));
+	ck_assert_int_eq(events_open_readonly(evpath, &e2, &err),
+	    BOOTD_EVERSION);
+	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	    events_schema_latest() + 1);
+
+	/* Read-only never migrates an older file; read-write does. */
+	rm_db(evpath);
+	ck_assert_int_eq(exec_at(evpath, "CREATE TABLE x (y)"), SQLITE_OK);
+	ck_assert_int_eq(events_open_readonly(evpath, &e2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, "older"));
+	OK(events_open(evpath, 0, &ev, &err_));
+	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	    events_schema_latest());
+
+	/* Not a database at all. */
+	events_close(ev);
+	ev = NULL;
+	rm_db(evpath);
+	ck_assert_int_eq(exec_at(invpath, "CREATE TABLE x (y)"), SQLITE_OK);
+	{
+		FILE *f = fopen(evpath, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("this is not an SQLite database, but long enough to "
+		    "look at its header................................"
+		    "...........................................\n", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(events_open(evpath, 1, &e2, &err), BOOTD_EDB);
+	ck_assert_ptr_null(e2);
+}
+END_TEST
+
+/* Moving events out of an upgraded inventory ---------------------------- */
+
+/* Read a file of the source tree; the caller frees. */
+static char *
+slurp(const char *rel)
+{
+	char path[512], chunk[4096];
+	struct buf b = { 0 };
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", BOOTD_SOURCE_DIR, rel);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	ck_assert(!buf_failed(&b));
+	return b.data;
+}
+
+/*
+ * tests/data/inv-v1.sql, a version-1 inventory with boot events: opened
+ * read-write it sets them aside; events_import() moves them here once,
+ * and the discovered list and last seen times stay visible.
+ */
+START_TEST(test_import_v1)
+{
+	const char *web1[] = { "52:54:00:00:00:01", "52:54:00:00:00:11" };
+	const char *db1[] = { "52:54:00:00:00:02" };
+	struct events_limits lim = { 1000, 1000, 0 };
+	struct inv *inv;
+	struct inv_host *h;
+	struct buf b = { 0 };
+	char *sql, served[32];
+	int64_t moved = -1, seen;
+
+	sql = slurp("tests/data/inv-v1.sql");
+	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
+	free(sql);
+	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
+	ck_assert_int_eq(int_at(invpath, "PRAGMA user_version"),
+	    inv_schema_latest());
+
+	/* Something else boots meanwhile: it is kept alongside. */
+	record1("52:54:00:00:00:77", NULL, NOW + 500, &lim, NULL);
+	OK(events_import(ev, invpath, &lim, &moved, &err_));
+	/* 2 events, 1 discovered MAC, 2 MACs of web1 seen. */
+	ck_assert_int_eq(moved, 5);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+
+	OK(events_discovered_each(ev, 0, disc_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "52:54:00:00:00:77:1700000500:"
+	    "1700000500:1:platform=efi:127.0.0.1,52:54:00:00:00:99:"
+	    "1700000100:1700000100:1:platform=efi:-,");
+	buf_free(&b);
+	OK(events_seen(ev, web1, N(web1), &seen, served, sizeof(served),
+	    &err_));
+	ck_assert_int_eq(seen, 1700000000);
+	ck_assert_str_eq(served, "local");
+	OK(events_seen(ev, db1, N(db1), &seen, served, sizeof(served),
+	    &err_));
+	ck_assert_int_eq(seen, 0);
+
+	/* The inventory keeps nothing of it, and everything else. */
+	ck_assert_int_eq(int_at(invpath, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name LIKE 'legacy%' OR name IN ('boot_event', "
+	    "'discovered')"), 0);
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_uint_eq(h->nmacs, 2);
+	inv_host_free(h);
+
+	/* Once: a second import has nothing to move. */
+	OK(events_import(ev, invpath, &lim, &moved, &err_));
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+	inv_close(inv);
+}
+END_TEST
+
+/* The import copies at most the caps, the newest rows. */
+START_TEST(test_import_capped)
+{
+	struct events_limits lim = { 1, 1, 0 };
+	struct inv *inv;
+	char *sql;
+	int64_t moved;
+
+	sql = slurp("tests/data/inv-v1.sql");
+	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
+	free(sql);
+	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
+	OK(events_import(ev, invpath, &lim, &moved, &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 1);
+	ck_assert_int_eq(sql_int("SELECT time FROM boot_event"), 1700000100);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM discovered"), 1);
+	inv_close(inv);
+}
+END_TEST
+
+/*
+ * The move holds the write lock of the inventory too: while another
+ * process writes the inventory it waits, then fails busy and moves
+ * nothing, so two workers can never both copy the same rows.
+ */
+START_TEST(test_import_locks_inventory)
+{
+	struct inv *inv;
+	struct bootd_error err;
+	sqlite3 *db;
+	char *sql;
+	int64_t moved = -1;
+
+	sql = slurp("tests/data/inv-v1.sql");
+	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
+	free(sql);
+	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
+	inv_close(inv);
+	ck_assert_int_eq(sqlite3_open(invpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM audit "
+	    "WHERE id < 0", NULL, NULL, NULL), SQLITE_OK);
+	events_set_busy_timeout(ev, 20);
+	ck_assert_int_eq(events_import(ev, invpath, NULL, &moved, &err),
+	    BOOTD_EBUSY);
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	OK(events_import(ev, invpath, NULL, &moved, &err_));
+	ck_assert_int_eq(moved, 5);
+}
+END_TEST
+
+/* A new inventory has nothing to move; its legacy tables go. */
+START_TEST(test_import_new_inventory)
+{
+	struct inv *inv;
+	int64_t moved = -1;
+
+	OK(inv_open(invpath, INV_CREATE, &inv, &err_));
+	OK(events_import(ev, invpath, NULL, &moved, &err_));
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(int_at(invpath, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name LIKE 'legacy%'"), 0);
+	inv_close(inv);
+}
+END_TEST
+
+static Suite *
+events_suite(void)
+{
+	Suite *s = suite_create("events");
+	TCase *tc;
+
+	tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open);
+	tcase_add_test(tc, test_default_path);
+	tcase_add_test(tc, test_record_batch);
+	tcase_add_test(tc, test_known_leaves_discovered);
+	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_discovered_each);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_cap_events);
+	tcase_add_test(tc, test_cap_discovered);
+	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_rdonly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("schema");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_newer_schema);
+	tcase_add_test(tc, test_import_v1);
+	tcase_add_test(tc, test_import_capped);
+	tcase_add_test(tc, test_import_locks_inventory);
+	tcase_add_test(tc, test_import_new_inventory);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(events_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
