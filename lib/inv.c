@@ -2667,6 +2667,29 @@ inv_record_boot(struct inv *inv, const struct inv_event *ev,
 }
 
 enum bootd_err
+inv_record_boots(struct inv *inv, const struct inv_event *evs, size_t n,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	enum bootd_err rc;
+	size_t i;
+
+	if (n == 0)
+		return BOOTD_OK;
+	if (evs == NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "no boot events");
+	for (i = 0; i < n; i++)
+		if ((rc = mac_canon(evs[i].mac, canon, err)) != BOOTD_OK)
+			return rc;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	for (i = 0; i < n && rc == BOOTD_OK; i++)
+		if ((rc = mac_canon(evs[i].mac, canon, err)) == BOOTD_OK)
+			rc = record_boot(inv, &evs[i], canon, err);
+	return tx_end(inv, rc, err);
+}
+
+enum bootd_err
 inv_prune_events(struct inv *inv, int64_t before, long max, int64_t *deleted,
     struct bootd_error *err)
 {

@@ -108,12 +108,14 @@ struct inv_audit {
 	char	*new_value;	/* may be NULL */
 };
 
-struct inv_event {		/* one boot request, for inv_record_boot() */
+struct inv_event {		/* one boot request, for inv_record_boot(s)() */
 	const char	*mac;		/* canonical */
 	const char	*fqdn;		/* NULL for an unknown MAC */
 	const char	*served;	/* "install", "local", "unknown", "failsafe" */
 	const char	*params;	/* client parameters, "k=v k=v", or NULL */
 	int64_t		 time;
+	const char	*addr;		/* client address (REMOTE_ADDR) or NULL;
+					 * passed through, not stored */
 };
 
 struct inv_counts {
@@ -267,6 +269,15 @@ void		 inv_boot_free(struct inv_boot *b);	/* frees members */
  */
 enum bootd_err	 inv_record_boot(struct inv *inv, const struct inv_event *ev,
 		    struct bootd_error *err);
+/*
+ * Record the n boot requests evs[0..n-1] as inv_record_boot() does, all in
+ * ONE transaction: all are stored or, on any error, none.  A MAC that is
+ * not a MAC fails the whole batch with BOOTD_EINVAL.  ev->addr is not
+ * stored.  n == 0 does nothing.  Waits at most the busy timeout;
+ * BOOTD_EBUSY then.
+ */
+enum bootd_err	 inv_record_boots(struct inv *inv, const struct inv_event *evs,
+		    size_t n, struct bootd_error *err);
 
 /*
  * Delete at most max boot events older than before (unix time), oldest

@@ -867,9 +867,9 @@ disc_cb(const struct inv_discovered *d, void *arg)
 START_TEST(test_record_boot)
 {
 	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
-	    "local", "arch=x86_64", NOW };
+	    "local", "arch=x86_64", NOW, NULL };
 	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown",
-	    "platform=efi", NOW + 5 };
+	    "platform=efi", NOW + 5, NULL };
 	struct inv_host *h;
 	struct inv_counts c;
 	struct buf b = { 0 };
@@ -913,14 +913,46 @@ START_TEST(test_record_boot)
 }
 END_TEST
 
+/* A batch is one transaction: all of it is stored, or none. */
+START_TEST(test_record_boots)
+{
+	struct inv_event evs[3] = {
+		{ "52:54:00:00:00:01", "web1.example.org", "local", NULL, NOW,
+		    "192.0.2.1" },
+		{ "52-54-00-00-00-99", NULL, "unknown", "platform=efi", NOW + 1,
+		    NULL },
+		{ "52:54:00:00:00:01", "web1.example.org", "install", NULL,
+		    NOW + 2, "2001:db8::1" },
+	};
+	struct inv_host *h;
+	struct inv_counts c;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_record_boots(inv, evs, 0, &err_));
+	OK(inv_record_boots(inv, evs, 3, &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_int_eq(h->last_seen, NOW + 2);
+	ck_assert_str_eq(h->last_served, "install");
+	inv_host_free(h);
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.discovered, 1);
+
+	/* One bad MAC: nothing of the batch is stored. */
+	evs[1].mac = "not a mac";
+	ck_assert_int_eq(inv_record_boots(inv, evs, 3, NULL), BOOTD_EINVAL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 3);
+}
+END_TEST
+
 /* Old boot events go, oldest first and at most max at a time; nothing
  * else changes. */
 START_TEST(test_prune_events)
 {
 	struct inv_event ev = { "52:54:00:00:00:01", "web1.example.org",
-	    "local", NULL, 0 };
+	    "local", NULL, 0, NULL };
 	struct inv_event unk = { "52:54:00:00:00:99", NULL, "unknown", NULL,
-	    NOW - 1000 };
+	    NOW - 1000, NULL };
 	struct inv_host *h;
 	struct inv_counts c;
 	struct bootd_error err;
@@ -1073,7 +1105,7 @@ END_TEST
 START_TEST(test_busy)
 {
 	struct inv_event ev = { "52:54:00:00:00:99", NULL, "unknown", NULL,
-	    NOW };
+	    NOW, NULL };
 	struct bootd_error err;
 	struct inv_counts c;
 	sqlite3 *db;
@@ -1770,6 +1802,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_lookup_repeated_statements);
 	tcase_add_test(tc, test_record_boot);
+	tcase_add_test(tc, test_record_boots);
 	tcase_add_test(tc, test_prune_events);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
