@@ -7,8 +7,10 @@
  *   3. the listening socket: systemd's (LISTEN_FDS) or our own, opened
  *      while still root so it may live in a root-owned directory
  *   4. the shared metrics segment
- *   5. privileges dropped to daemon.user/daemon.group (the only place)
- *   6. the prefork master (master.c), which never opens the database
+ *   5. the socket workers hand boot events to the recorder over, made
+ *      while still root so that its queue may exceed net.core.wmem_max
+ *   6. privileges dropped to daemon.user/daemon.group (the only place)
+ *   7. the prefork master (master.c), which never opens the database
  * Any failure before serving is fatal with a one-line reason naming the
  * failing call and object; exit status 1.
  */
@@ -368,7 +370,7 @@ main(int argc, char *argv[])
 	struct cfg *cfg;
 	const char *cfgpath = NULL;
 	char *unlink_path = NULL;
-	int ch, test = 0, fd, status;
+	int ch, test = 0, fd, status, events[2] = { -1, -1 };
 
 	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
 		switch (ch) {
@@ -428,13 +430,21 @@ main(int argc, char *argv[])
 		blog_fatal("mmap(metrics): %s", strerror(errno));
 		goto out;
 	}
+	if (recorder_socket(events) == -1) {
+		blog_fatal("socketpair(recorder): %s", strerror(errno));
+		goto out;
+	}
 	if (drop_privileges(cfg) == -1)
 		goto out;
 
-	status = master_run(cfg, cfgpath, fd);	/* takes cfg */
+	status = master_run(cfg, cfgpath, fd, events);	/* takes cfg */
 	cfg = NULL;
 out:
 	cfg_free(cfg);
+	if (events[0] >= 0)
+		close(events[0]);
+	if (events[1] >= 0)
+		close(events[1]);
 	if (fd >= 0)
 		close(fd);
 	if (unlink_path != NULL && unlink(unlink_path) == -1 &&

@@ -6,10 +6,12 @@
  *   GET      health               database reachable, schema version
  *   GET      metrics              Prometheus text exposition
  *
- * The answer is written and the request finished before anything that
- * could wait (recording the boot), so a machine never waits on a busy
- * database writer.  Whatever fails inside, a config request gets a script
- * that boots the local disk (ipxe_render_failsafe()).
+ * A boot is recorded by handing its event to the recorder process
+ * (recorder.c) just before the answer is finished: one non-blocking send,
+ * so a machine never waits on the database, and whoever has read the
+ * answer finds the event handed over even if this worker dies right
+ * after.  Whatever fails inside, a config request gets a script that
+ * boots the local disk (ipxe_render_failsafe()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ struct rq {
 	int		 record;	/* record a boot event after finishing */
 	char		 mac[MAC_STRLEN + 1];
 	char		 host[256];	/* FQDN, "" when unknown */
+	char		 addr[64];	/* REMOTE_ADDR, "" when not given */
 };
 
 static const char *const served_names[METRICS_ACTION__MAX] = {
@@ -420,19 +423,15 @@ respond(struct worker *w, FCGX_Request *req, struct rq *r)
 		blog_debug("client went away before the answer was written");
 }
 
-/* Record the boot served to r->mac; never delays an answer. */
+/*
+ * Hand the boot served to r->mac over to the recorder; never waits (a
+ * full queue drops the event and counts it).
+ */
 static void
 record_boot(struct worker *w, struct rq *r)
 {
-	struct bootd_error e;
 	struct inv_event ev;
-	struct inv *inv;
-	enum bootd_err rc;
 
-	if ((inv = worker_db_rw(w)) == NULL) {
-		metrics_inc(METRICS_EVENTS_DROPPED);
-		return;
-	}
 	buf_reset(&w->scratch);
 	query_format_params(&r->q, &w->scratch);
 	memset(&ev, 0, sizeof(ev));
@@ -441,18 +440,9 @@ record_boot(struct worker *w, struct rq *r)
 	ev.served = served_names[r->action];
 	ev.params = buf_failed(&w->scratch) || w->scratch.len == 0 ? NULL :
 	    buf_str(&w->scratch);
+	ev.addr = r->addr[0] != '\0' ? r->addr : NULL;
 	ev.time = (int64_t)time(NULL);
-	rc = inv_record_boot(inv, &ev, &e);
-	if (rc == BOOTD_OK)
-		return;
-	metrics_inc(METRICS_EVENTS_DROPPED);
-	if (rc == BOOTD_EBUSY)
-		blog_warn("boot event of %s dropped: database busy", r->mac);
-	else {
-		blog_err("inv_record_boot(%s): %s", r->mac, e.text);
-		if (rc == BOOTD_EDB)
-			worker_db_close(w);
-	}
+	recorder_send(w->events, &ev);
 }
 
 static uint64_t
@@ -498,6 +488,7 @@ route_handle(struct worker *w, FCGX_Request *req)
 	r.ctype = CT_TEXT;
 	copy_printable(r.method, sizeof(r.method),
 	    param(req, "REQUEST_METHOD"));
+	copy_printable(r.addr, sizeof(r.addr), param(req, "REMOTE_ADDR"));
 	if (r.method[0] == '\0')
 		strcpy(r.method, "GET");
 
@@ -536,17 +527,17 @@ route_handle(struct worker *w, FCGX_Request *req)
 
 	respond(w, req, &r);
 	/*
-	 * Count before the answer leaves, so that whoever has read the answer
-	 * finds it counted.
+	 * Count, and hand the boot over, before the answer leaves, so that
+	 * whoever has read the answer finds it counted and its event with
+	 * the recorder, even if this worker is killed right after.
 	 */
 	us = elapsed_us(&start);
 	if (r.script)
 		metrics_script(r.action);
 	metrics_request(r.route, r.status, us);
-	FCGX_Finish_r(req);		/* the answer is out */
-
 	if (r.record)
 		record_boot(w, &r);
+	FCGX_Finish_r(req);		/* the answer is out */
 
 	if (r.route == METRICS_ROUTE_CONFIG) {
 		query_format_dropped(&r.q, dropped, sizeof(dropped));

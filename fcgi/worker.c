@@ -15,11 +15,12 @@
  * blocked.
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
- * for lookups (its prepared statements are kept by lib/inv.c) and one
- * read-write handle for boot events and install completion.  Both are
- * reopened when the file was deleted or replaced, and when the database
- * cannot be opened the request gets the fail-safe answer and the next
- * request tries again.
+ * for lookups (its prepared statements are kept by lib/inv.c) and, only
+ * when an installer reports completion, a read-write handle for that.
+ * Both are reopened when the file was deleted or replaced, and when the
+ * database cannot be opened the request gets the fail-safe answer and the
+ * next request tries again.  A worker never writes boot events: it hands
+ * them to the recorder (recorder.c), which also prunes old ones.
  */
 #define _GNU_SOURCE		/* accept4() */
 
@@ -42,9 +43,6 @@
 #define LOOKUP_WAIT_MS	500
 /* Seconds a FastCGI connection may stall reading or writing. */
 #define CONN_TIMEOUT	10
-/* Old boot events are deleted at most this often, this many at a time. */
-#define PRUNE_INTERVAL	3600
-#define PRUNE_BATCH	10000L
 
 static volatile sig_atomic_t	stop_requested;
 
@@ -108,30 +106,6 @@ worker_db_ro(struct worker *w)
 		    w->cfg->database);
 	w->dberr[0] = '\0';
 	return w->ro;
-}
-
-void
-worker_prune(struct worker *w)
-{
-	struct bootd_error e;
-	struct inv *inv;
-	int64_t deleted;
-	time_t now = time(NULL);
-
-	if (w->cfg->daemon.event_retention_days == 0 ||
-	    now - w->pruned < PRUNE_INTERVAL)
-		return;
-	w->pruned = now;
-	if ((inv = worker_db_rw(w)) == NULL)
-		return;
-	if (inv_prune_events(inv, (int64_t)now -
-	    (int64_t)w->cfg->daemon.event_retention_days * 86400, PRUNE_BATCH,
-	    &deleted, &e) != BOOTD_OK)
-		blog_warn("pruning old boot events: %s", e.text);
-	else if (deleted > 0)
-		blog_info("deleted %jd boot events and discovered MACs older "
-		    "than %d days",
-		    (intmax_t)deleted, w->cfg->daemon.event_retention_days);
 }
 
 struct inv *
@@ -204,7 +178,7 @@ accept_conn(int fd)
 }
 
 int
-worker_run(const struct cfg *cfg, int fd)
+worker_run(const struct cfg *cfg, int fd, int events)
 {
 	static struct worker w;		/* zeroed; one per process */
 	struct sigaction sa;
@@ -215,6 +189,7 @@ worker_run(const struct cfg *cfg, int fd)
 	int conn, rc, status = 0;
 
 	w.cfg = cfg;
+	w.events = events;
 
 	/* If the master dies, do not linger serving with nobody watching. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -309,7 +284,6 @@ worker_run(const struct cfg *cfg, int fd)
 		}
 		route_handle(&w, &req);
 		served++;
-		worker_prune(&w);
 	}
 	FCGX_Finish_r(&req);
 	worker_db_close(&w);

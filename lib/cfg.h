@@ -15,6 +15,7 @@
  *       "user": "bootd", "group": "bootd",
  *       "workers": 0, "max_requests": 0, "drain_timeout": 10,
  *       "event_wait_ms": 50, "event_retention_days": 90,
+ *       "event_batch_ms": 10, "event_batch_max": 256,
  *       "log": "stderr", "log_level": "info"
  *     },
  *     "menu": {
@@ -33,6 +34,7 @@
 #include "err.h"
 
 #define CFG_DEFAULT_PATH	"/etc/bootd/bootd.json"
+#define CFG_EVENT_BATCH_MAX	4096	/* largest daemon.event_batch_max */
 
 enum cfg_log {
 	CFG_LOG_STDERR,
@@ -54,9 +56,12 @@ struct cfg_daemon {
 	int		 workers;	/* worker processes; 0 = number of CPUs */
 	long		 max_requests;	/* recycle a worker after this; 0 = never */
 	int		 drain_timeout;	/* seconds to finish in-flight requests */
-	int		 event_wait_ms;	/* bound on waiting to record a boot */
+	int		 event_wait_ms;	/* bound on waiting to record a batch */
 	int		 event_retention_days; /* keep boot events this long;
 					 * 0 = forever */
+	int		 event_batch_ms; /* the recorder commits a batch at
+					 * most this long after its first event */
+	int		 event_batch_max; /* ...or when it holds this many */
 	enum cfg_log	 log;		/* where log lines go */
 	int		 log_level;	/* syslog priority: LOG_ERR..LOG_DEBUG */
 };

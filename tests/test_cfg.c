@@ -63,6 +63,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
 	ck_assert_int_eq(cfg->token_ttl, 21600);
 	ck_assert_int_eq(cfg->daemon.event_retention_days, 90);
+	ck_assert_int_eq(cfg->daemon.event_batch_ms, 10);
+	ck_assert_int_eq(cfg->daemon.event_batch_max, 256);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -84,6 +86,7 @@ START_TEST(test_full)
 	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
 	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
 	    "    \"event_retention_days\": 0,\n"
+	    "    \"event_batch_ms\": 3, \"event_batch_max\": 1000,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -106,6 +109,8 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->daemon.drain_timeout, 5);
 	ck_assert_int_eq(cfg->daemon.event_wait_ms, 20);
 	ck_assert_int_eq(cfg->daemon.event_retention_days, 0);
+	ck_assert_int_eq(cfg->daemon.event_batch_ms, 3);
+	ck_assert_int_eq(cfg->daemon.event_batch_max, 1000);
 	ck_assert_int_eq(cfg->daemon.log, CFG_LOG_SYSLOG);
 	ck_assert_int_eq(cfg->daemon.log_level, LOG_DEBUG);
 	ck_assert_str_eq(cfg->menu.base_url, "https://boot.example.org:8443");
@@ -205,6 +210,10 @@ static const struct {
 	{ "{\"token_ttl\": 1}", "token_ttl: must be from" },
 	{ "{\"daemon\": {\"event_retention_days\": -1}}",
 	    "daemon.event_retention_days: must be from" },
+	{ "{\"daemon\": {\"event_batch_ms\": 0}}",
+	    "daemon.event_batch_ms: must be from" },
+	{ "{\"daemon\": {\"event_batch_max\": 4097}}",
+	    "daemon.event_batch_max: must be from" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
 };
 
