@@ -33,7 +33,7 @@
  * kernel): about 6500 events, a quarter of a second at the rate the issue
  * measured without recording.  Started as root it forces that size
  * (SO_SNDBUFFORCE); otherwise the kernel caps it at net.core.wmem_max
- * (208 KiB by default: about 330 events).  The recorder logs what it got.
+ * (208 KiB by default: about 330 events).  bootd logs what it got.
  *
  * The batches.  The recorder writes a batch when it holds
  * daemon.event_batch_max events or its oldest event is
@@ -43,12 +43,13 @@
  * gathered in the socket meanwhile: one wake-up per batch, not one per
  * boot.  Waking for every datagram spent a quarter of the recorder's time
  * switching context (perf) and cost bootd about 15% of its requests/s
- * under wrk on 2 cores (8.7k against 10.7k, a noisy shared machine).  A batch the database refuses, or
- * that waits longer than daemon.event_wait_ms on a busy database, is
- * dropped and counted; so are the events a killed recorder held
- * (metrics_recorder_died()).  Nothing is lost without being counted.
- * Retention pruning (daemon.event_retention_days) is done here too: the
- * recorder is the only writer of boot events.
+ * under wrk on 2 cores (8.7k against 10.7k, a noisy shared machine).
+ * A batch the database refuses, or that waits longer than
+ * daemon.event_wait_ms on a busy database, is dropped and counted; so
+ * are the events a killed recorder held (metrics_recorder_died()).
+ * Nothing is lost without being counted.  Retention pruning
+ * (daemon.event_retention_days) is done here too: the recorder is the
+ * only writer of boot events.
  *
  * At most lost.  SIGKILL of the recorder: the batch in hand, at most
  * event_batch_max events or event_batch_ms of boots, counted as dropped.
@@ -140,6 +141,8 @@ struct recorder {
 	size_t		 n;		/* events in the batch */
 	struct timespec	 first;		/* when the oldest one came */
 	time_t		 pruned;	/* last retention run */
+	uint64_t	 dropping;	/* events dropped since the last batch
+					 * written; 0 while all is well */
 	unsigned char	 dgram[DGRAM_MAX + 1];
 };
 
@@ -356,21 +359,30 @@ flush(struct recorder *r)
 		rc = inv_record_boots(inv, r->evs, n, &e);
 	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
 	r->n = 0;
-	if (rc == BOOTD_OK)
+	if (rc == BOOTD_OK) {
+		if (r->dropping > 0)
+			blog_notice("recorder: boot events are written again; "
+			    "%ju were dropped meanwhile",
+			    (uintmax_t)r->dropping);
+		r->dropping = 0;
 		return;
-	if (inv == NULL)
-		blog_warn("%zu boot events dropped: database unavailable", n);
-	else if (rc == BOOTD_EBUSY)
-		blog_warn("%zu boot events dropped: database busy for %d ms",
-		    n, r->cfg->daemon.event_wait_ms);
-	else {
-		blog_err("inv_record_boots: %s; %zu boot events dropped",
-		    e.text, n);
-		if (rc == BOOTD_EDB) {
-			inv_close(r->inv);
-			r->inv = NULL;
-		}
 	}
+	if (rc == BOOTD_EDB && inv != NULL) {
+		inv_close(r->inv);	/* reopen for the next batch */
+		r->inv = NULL;
+	}
+	/* Say why once per episode, not once per batch. */
+	if (r->dropping == 0) {
+		if (inv == NULL)
+			blog_warn("boot events dropped: database unavailable");
+		else if (rc == BOOTD_EBUSY)
+			blog_warn("boot events dropped: database busy for %d "
+			    "ms", r->cfg->daemon.event_wait_ms);
+		else
+			blog_err("inv_record_boots: %s; boot events dropped",
+			    e.text);
+	}
+	r->dropping += n;
 }
 
 /* Retention: at most once an hour, a bounded batch of old events. */

@@ -41,7 +41,7 @@ struct rq {
 	/* config only */
 	int		 script;	/* a script was served */
 	enum metrics_action action;
-	int		 record;	/* record a boot event after finishing */
+	int		 record;	/* hand a boot event to the recorder */
 	char		 mac[MAC_STRLEN + 1];
 	char		 host[256];	/* FQDN, "" when unknown */
 	char		 addr[64];	/* REMOTE_ADDR, "" when not given */

@@ -14,6 +14,7 @@ of times.
 import ctypes
 import http.client
 import os
+import re
 import signal
 import sqlite3
 import struct
@@ -220,6 +221,32 @@ class Recorder(unittest.TestCase):
         self.assertRegex(s.bootd_log(), r"recorder %d killed by signal 9; "
                          r"replacing it" % rec)
 
+    def test_reload_replaces_recorder_without_loss(self):
+        s = self.srv
+        old = s.wait_recorder()
+        before = series(s, *EVENT_METRICS)
+        rows = event_count(s.db)
+        n = 0
+        for i in range(100):
+            self.assertEqual(self.booter.boot(unknown_mac(i)), 200)
+            n += 1
+        s.write_config(daemon={"event_batch_max": 16})
+        s.reload()
+        new = s.wait_recorder(exclude=[old])
+        for i in range(100, 200):
+            self.assertEqual(self.booter.boot(unknown_mac(i)), 200)
+            n += 1
+        got = eventually(lambda: event_count(s.db) - rows,
+                         lambda c: c == n)
+        self.assertEqual(got, n)
+        m = series(s, *EVENT_METRICS)
+        self.assertEqual(m["bootd_events_dropped_total"],
+                         before["bootd_events_dropped_total"])
+        self.assertEqual(m["bootd_recorder_restarts_total"], 0)
+        self.assertEqual(s.recorder_pid(), new)
+        # The new recorder runs with the new configuration.
+        self.assertIn("batches of up to 16 events", s.bootd_log())
+
     def test_malformed_datagrams_are_refused(self):
         s = self.srv
         rec = s.wait_recorder()
@@ -272,13 +299,49 @@ class Recorder(unittest.TestCase):
 
 
 class Flush(unittest.TestCase):
+    def test_killed_recorder_batch_is_counted_as_dropped(self):
+        """
+        What a killed recorder held in its batch (due only after 10 s
+        here) is lost, and counted; what was still in the socket is
+        written by its replacement: every answered boot is recorded or
+        counted as dropped, nothing vanishes.
+        """
+        n = 40
+        srv = harness.BootServer(workers=2, config={"daemon": {
+            "event_batch_ms": 10000, "event_batch_max": 4096}})
+        self.addCleanup(srv.close)
+        booter = Booter(srv)
+        self.addCleanup(booter.close)
+        rec = srv.wait_recorder()
+        before = series(srv, *EVENT_METRICS)
+        for i in range(n):
+            self.assertEqual(booter.boot(unknown_mac(i)), 200)
+        eventually(lambda: series(srv, "bootd_events_queued"),
+                   lambda m: m["bootd_events_queued"] == n)
+        os.kill(rec, signal.SIGKILL)
+        srv.wait_recorder(exclude=[rec])
+        log = eventually(srv.bootd_log, lambda l: "ended holding" in l)
+        m = re.search(r"recorder %d ended holding (\d+) boot events; "
+                      r"counted as dropped" % rec, log)
+        self.assertIsNotNone(m, log)
+        held = int(m.group(1))
+        self.assertGreaterEqual(held, 1)
+        got = eventually(lambda: series(srv, *EVENT_METRICS),
+                         lambda m: m["bootd_events_queued"] == 0)
+        self.assertEqual(got["bootd_events_queued"], 0)
+        self.assertEqual(got["bootd_events_dropped_total"] -
+                         before["bootd_events_dropped_total"], held)
+        self.assertEqual(got["bootd_events_recorded_total"] -
+                         before["bootd_events_recorded_total"], n - held)
+        self.assertEqual(event_count(srv.db), n - held)
+
     def test_sigterm_writes_what_is_queued(self):
         """
-        Batches are due only after 10 s here, so the first boots wait in
-        the recorder's batch; the later ones wait in the socket (the
-        recorder is stopped, and continued only once the master has told
-        it to stop too).  SIGTERM: after bootd exits, the database holds
-        every one.
+        Batches are due only after 10 s here, so the boots wait: the
+        first in the recorder's batch, the others in the socket, the
+        later ones while the recorder is stopped (it is continued only
+        once the master has told it to stop too).  SIGTERM: after bootd
+        exits, the database holds every one.
         """
         n = 300
         srv = harness.BootServer(workers=2, config={"daemon": {
@@ -289,7 +352,7 @@ class Flush(unittest.TestCase):
         rec = srv.wait_recorder()
         for i in range(n // 2):
             self.assertEqual(booter.boot(unknown_mac(i)), 200)
-        # In the batch, not yet written.
+        # Handed over, not yet written.
         eventually(lambda: series(srv, "bootd_events_queued"),
                    lambda m: m["bootd_events_queued"] == n // 2)
         os.kill(rec, signal.SIGSTOP)
