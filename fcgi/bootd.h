@@ -96,8 +96,8 @@ void	 metrics_set_workers(int n);
 #define METRICS_RECORDER_SLOTS	512	/* one per child slot of the master */
 /*
  * The recorder in slot (its child slot in the master, 0 to
- * METRICS_RECORDER_SLOTS - 1): n events received from the socket and now
- * held in its batch; a batch of n events that was written (recorded) or
+ * METRICS_RECORDER_SLOTS - 1) now holds n events it took from the queue
+ * and has not written yet; a batch of n events was written (recorded) or
  * not (dropped).
  */
 void	 metrics_recorder_held(int slot, uint64_t n);
@@ -174,7 +174,7 @@ void		 query_format_dropped(const struct query *q, char *out,
 /* One worker's state: configuration, database handles, reused buffers. */
 struct worker {
 	const struct cfg *cfg;		/* borrowed from the master's copy */
-	int		 events;	/* sending end of the recorder socket */
+	int		 events;	/* writing end of the recorder queue */
 	struct inv	*ro;		/* lookups; NULL until opened */
 	struct inv	*rw;		/* install done; NULL until opened */
 	struct buf	 body;		/* response body, reset per request */
@@ -202,21 +202,27 @@ void		 worker_db_close(struct worker *w);
 /* recorder.c ----------------------------------------------------------- */
 
 /*
- * Make the socket boot events travel through: sv[0] is the receiving end
- * (the recorder's), sv[1] the sending end (the workers'), with the send
- * buffer that bounds the queue.  Returns -1 with errno set on failure.
+ * Make the queue boot events travel through, a pipe: fds[0] is the
+ * reading end (the recorder's), fds[1] the writing end (the workers'),
+ * both non-blocking, as large as the kernel lets this process make it.
+ * Returns -1 with errno set on failure.
  */
-int		 recorder_socket(int sv[2]);
+int		 recorder_queue(int fds[2]);
 /*
- * Hand ev over to the recorder through the sending end fd, never waiting.
+ * Hand ev over to the recorder through the writing end fd, never waiting.
  * Returns 0 when handed over, -1 when dropped (queue full, a field too
  * long); either way it is counted.  This function never blocks.
  */
 int		 recorder_send(int fd, const struct inv_event *ev);
 /*
- * The recorder process: read events from the receiving end fd and write
+ * Count, and take out, the records still in the queue's reading end fd:
+ * the master calls it when it exits with nobody left to write them.
+ */
+long		 recorder_leftover(int fd);
+/*
+ * The recorder process: read events from the reading end fd and write
  * them in batches until SIGTERM/SIGINT, then write what is left in the
- * socket and exit.  slot names its counters (metrics_recorder_held()).
+ * queue and exit.  slot names its counters (metrics_recorder_held()).
  * Returns the exit status for the process.
  */
 int		 recorder_run(const struct cfg *cfg, int fd, int slot);

@@ -7,8 +7,8 @@
  *   3. the listening socket: systemd's (LISTEN_FDS) or our own, opened
  *      while still root so it may live in a root-owned directory
  *   4. the shared metrics segment
- *   5. the socket workers hand boot events to the recorder over, made
- *      while still root so that its queue may exceed net.core.wmem_max
+ *   5. the pipe workers hand boot events to the recorder through, made
+ *      while still root so that it may exceed fs.pipe-max-size
  *   6. privileges dropped to daemon.user/daemon.group (the only place)
  *   7. the prefork master (master.c), which never opens the database
  * Any failure before serving is fatal with a one-line reason naming the
@@ -430,8 +430,8 @@ main(int argc, char *argv[])
 		blog_fatal("mmap(metrics): %s", strerror(errno));
 		goto out;
 	}
-	if (recorder_socket(events) == -1) {
-		blog_fatal("socketpair(recorder): %s", strerror(errno));
+	if (recorder_queue(events) == -1) {
+		blog_fatal("pipe(recorder queue): %s", strerror(errno));
 		goto out;
 	}
 	if (drop_privileges(cfg) == -1)

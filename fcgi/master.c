@@ -4,7 +4,7 @@
  *
  * The master's children are daemon.workers workers and one recorder
  * (recorder.c), which writes the boot events the workers hand it through
- * the socket the master made before forking and holds for its whole life.
+ * the pipe the master made before forking and holds for its whole life.
  * The master keeps its signals blocked and takes them one at a time with
  * sigtimedwait(2), so there is no asynchronous handler and no race:
  *   SIGCHLD         reap; a worker or recorder of the current generation
@@ -15,7 +15,7 @@
  *                   generation of workers and a new recorder with it and
  *                   tell the old ones to stop (a worker finishes its
  *                   current request, a recorder writes what it holds);
- *                   both recorders read the one socket meanwhile, so no
+ *                   both recorders read the one pipe meanwhile, so no
  *                   event is left behind; on error keep the old
  *                   configuration;
  *   SIGTERM/SIGINT  tell every worker to stop, wait up to drain_timeout
@@ -26,7 +26,6 @@
  * The master never opens the database.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -73,7 +72,7 @@ struct master {
 	struct cfg	*cfg;
 	const char	*cfgpath;
 	int		 fd;
-	int		 events[2];	/* recorder socket: receive, send end */
+	int		 events[2];	/* recorder queue: reading, writing end */
 	unsigned	 gen;
 	int		 want;		/* workers of the current generation */
 	struct child	 children[MAX_CHILDREN];
@@ -342,7 +341,7 @@ reload(struct master *m)
 	memset(m->bo, 0, sizeof(m->bo));
 	/*
 	 * New workers and recorder first, so that someone always accepts
-	 * and someone always reads the event socket.
+	 * and someone always reads the event queue.
 	 */
 	fill(m);
 	signal_children(m, ROLE_WORKER, SIGTERM, m->gen);
@@ -352,18 +351,14 @@ reload(struct master *m)
 }
 
 /*
- * Count, and log, the events still in the socket when the master exits:
- * nobody is left to write them.
+ * Count, and log, the events still queued when the master exits: nobody
+ * is left to write them.
  */
 static void
 count_leftover(struct master *m)
 {
-	char buf[1];
-	long n = 0;
+	long n = recorder_leftover(m->events[0]);
 
-	while (recv(m->events[0], buf, sizeof(buf), MSG_DONTWAIT |
-	    MSG_TRUNC) >= 0)
-		n++;
 	if (n > 0) {
 		metrics_add(METRICS_EVENTS_DROPPED, (uint64_t)n);
 		blog_err("%ld boot events still queued at exit were not "

@@ -135,7 +135,7 @@ void
 metrics_recorder_held(int slot, uint64_t n)
 {
 	if (slot >= 0 && slot < METRICS_RECORDER_SLOTS)
-		add(&m->held[slot], n);
+		__atomic_store_n(&m->held[slot], n, __ATOMIC_RELAXED);
 }
 
 void
@@ -152,8 +152,6 @@ metrics_recorder_batch(int slot, uint64_t n, int recorded)
 	    METRICS_EVENTS_DROPPED], n);
 	if (!recorded)
 		add(&m->counter[METRICS_EVENTS_LOST], n);
-	if (slot >= 0 && slot < METRICS_RECORDER_SLOTS)
-		__atomic_fetch_sub(&m->held[slot], n, __ATOMIC_RELAXED);
 }
 
 uint64_t

@@ -9,39 +9,42 @@
  * many to a transaction.  The answer never shares a transaction with, nor
  * waits for, the record of the boot.
  *
- * The hand-over.  The master makes one AF_UNIX SOCK_DGRAM socketpair before
- * it forks anything (recorder_socket()) and keeps both ends for its whole
- * life: workers inherit the sending end, the recorder the receiving end.
- * Each event is one datagram; a worker sends it with MSG_DONTWAIT, and when
- * the socket is full (EAGAIN, ENOBUFS) the event is counted in
- * bootd_events_dropped_total and the worker goes on.  Chosen over a pipe
- * after measuring both (2 writers, 200-byte events, this 2-core machine):
- * a pipe moves about 1.1M events/s, datagrams about 0.6M/s, both some 20
- * times what the workers can answer, so speed does not decide; datagrams
- * do because each event arrives whole or not at all, on its own: a short
- * or malformed one is refused alone and cannot desynchronise the ones
- * after it, as a bad length in a byte stream would.  Because the master
- * holds the receiving end, the socket and what is queued in it survive
- * the recorder: a recorder that dies loses only the batch in its hands,
- * and its replacement reads on where it stopped.
+ * The hand-over.  The master makes one pipe before it forks anything
+ * (recorder_queue()) and keeps both ends for its whole life: workers
+ * inherit the writing end, the recorder the reading end.  Each event is one
+ * record of at most PIPE_BUF bytes, written with one non-blocking write(2):
+ * the kernel writes such a record whole or not at all, never interleaved
+ * with another worker's.  When the pipe is full (EAGAIN) the event is
+ * counted in bootd_events_dropped_total and the worker goes on.  Because
+ * the master holds the reading end, the pipe and what is queued in it
+ * survive the recorder: a recorder that dies loses only what it holds, and
+ * its replacement reads on where it stopped.
  *
- * The queue.  The socket buffer is the queue, bounded by the sending end's
- * SO_SNDBUF (on a socketpair every queued datagram is charged to the
- * sender; SO_RCVBUF and net.unix.max_dgram_qlen play no part, measured).
- * Each queued event costs its sk_buff, about 1.3 KB of buffer however
- * short the event.  bootd asks for RECORDER_SNDBUF (4 MiB, doubled by the
- * kernel): about 6500 events, a quarter of a second at the rate the issue
- * measured without recording.  Started as root it forces that size
- * (SO_SNDBUFFORCE); otherwise the kernel caps it at net.core.wmem_max
- * (208 KiB by default: about 330 events).  bootd logs what it got.
+ * Why a pipe and not a unix datagram socket (both measured, 2 writers,
+ * 200-byte events, this 2-core machine).  Speed does not decide: a pipe
+ * moves about 1.1M events/s, datagrams 0.6M/s, both far above what the
+ * workers answer.  The queue's size does.  A queued datagram is charged
+ * its whole sk_buff to the sender's SO_SNDBUF, about 1.3 KB however short
+ * the event, and SO_SNDBUF is capped by net.core.wmem_max unless the
+ * process has CAP_NET_ADMIN, which bootd under systemd does not: with
+ * Debian's default (208 KiB) that is about 330 events, and bootd under wrk
+ * on 2 cores dropped 40% of its events (33.9k of 85.3k), the recorder not
+ * being scheduled often enough to keep such a short queue empty.  A pipe
+ * is charged bytes: an unprivileged process may grow it to fs.pipe-max-size
+ * (1 MiB by default), about 7000 events of 150 bytes, and the same run
+ * dropped none.  The price is framing: a pipe is a byte stream, so a
+ * malformed record could hide where the next one starts.  Workers cannot
+ * write one (records are whole, and built by one function); against
+ * anything else the recorder checks every record and, after a bad one,
+ * skips to the next head that is a well-formed record (see parse()).
  *
  * The batches.  The recorder writes a batch when it holds
  * daemon.event_batch_max events or its oldest event is
  * daemon.event_batch_ms old, whichever comes first, through the one call
  * of inv_record_boots() in flush().  Idle, it sleeps until an event
  * arrives; then it sleeps again until that batch is due and takes what
- * gathered in the socket meanwhile: one wake-up per batch, not one per
- * boot.  Waking for every datagram spent a quarter of the recorder's time
+ * gathered in the pipe meanwhile: one wake-up per batch, not one per
+ * boot.  Waking for every event spent a quarter of the recorder's time
  * switching context (perf) and cost bootd about 15% of its requests/s
  * under wrk on 2 cores (8.7k against 10.7k, a noisy shared machine).
  * A batch the database refuses, or that waits longer than
@@ -51,33 +54,35 @@
  * (daemon.event_retention_days) is done here too: the recorder is the
  * only writer of boot events.
  *
- * At most lost.  SIGKILL of the recorder: the batch in hand, at most
- * event_batch_max events or event_batch_ms of boots, counted as dropped.
- * SIGKILL or crash of all of bootd, or a power loss: that batch plus what
- * is in the socket (at most the socket's capacity, logged at start), plus
- * whatever the database's synchronous=NORMAL may lose on a power cut.
+ * At most lost.  SIGKILL of the recorder: what it holds, at most one
+ * batch (daemon.event_batch_max events, daemon.event_batch_ms of boots),
+ * counted as dropped.  SIGKILL or crash of all of bootd, or a power loss:
+ * that batch plus what is in the pipe (at most its size, logged at start),
+ * plus whatever the database's synchronous=NORMAL may lose on a power cut.
  *
  * Signals.  The recorder blocks SIGTERM and SIGINT except while it waits
  * in ppoll(2), so a signal never cuts a transaction short.  On SIGTERM it
- * reads the socket until it is empty, writes every batch, and exits 0:
- * the master sends it only after the workers have exited (shutdown), so
+ * reads the pipe until it is empty, writes every batch, and exits 0: the
+ * master sends it only after the workers have exited (shutdown), so
  * nothing handed over is left behind.  On a reload the master starts a
  * new recorder with the new configuration and then stops the old one;
- * both read the same socket meanwhile, so nothing is lost in between.
+ * both read the same pipe meanwhile, so nothing is lost in between.
  *
- * The wire format: struct wire, then the fields present, without NULs, in
- * the order of enum field.  The recorder trusts nothing in a datagram: a
- * worker is less trusted than nothing.  Lengths are checked against the
- * datagram's and each field's maximum, text must be printable ASCII, the
- * MAC must parse and "served" must be one of four words; anything else is
- * counted in bootd_events_malformed_total and skipped.
+ * The record: struct wire, then the fields present, without NULs, in the
+ * order of enum field.  The recorder trusts nothing in it: a worker is
+ * less trusted than nothing.  The magic's bytes are not printable, so it
+ * cannot occur inside a field; lengths are checked against each field's
+ * maximum, text must be printable ASCII, the MAC must be canonical and
+ * "served" one of four words; anything else is counted in
+ * bootd_events_malformed_total and skipped.
  */
-#define _GNU_SOURCE		/* ppoll() */
+#define _GNU_SOURCE		/* ppoll(), pipe2(), F_SETPIPE_SZ */
 
 #include <sys/prctl.h>
-#include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,10 +94,12 @@
 #include "bootd.h"
 #include "mac.h"
 
-#define RECORDER_SNDBUF	(4 << 20)	/* asked for; the kernel doubles it */
-#define EVENT_TRUESIZE	1280		/* buffer a queued event costs, measured */
-#define WIRE_MAGIC	0x62657631u	/* "bev1" */
-#define DGRAM_MAX	8192		/* larger than any valid event */
+#define QUEUE_BYTES	(4 << 20)	/* pipe size asked for (privileged)... */
+#define QUEUE_BYTES_USER (1 << 20)	/* ...else fs.pipe-max-size's default */
+#define EVENT_TYPICAL	150		/* bytes of a typical record, for logs */
+#define WIRE_MAGIC	0xb007e7e1u	/* no byte of it is printable */
+#define PARAMS_MAX	3200		/* query.c's 8 parameters fit (3146) */
+#define IN_MAX		(64 * 1024)	/* read buffer */
 #define PRUNE_INTERVAL	3600		/* seconds between retention runs */
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
 
@@ -110,20 +117,24 @@ static const size_t field_max[FIELD__MAX] = {
 	[FIELD_MAC] = MAC_STRLEN,
 	[FIELD_FQDN] = 255,
 	[FIELD_SERVED] = 16,
-	[FIELD_PARAMS] = 4096,
+	[FIELD_PARAMS] = PARAMS_MAX,
 	[FIELD_ADDR] = 64,
 };
 
 /* Where the text of one event lives: every field and its NUL. */
-#define TEXT_MAX	(MAC_STRLEN + 255 + 16 + 4096 + 64 + FIELD__MAX)
+#define TEXT_MAX	(MAC_STRLEN + 255 + 16 + PARAMS_MAX + 64 + FIELD__MAX)
 
-/* The head of a datagram, in host byte order (it never leaves the host). */
+/* The head of a record, in host byte order (it never leaves the host). */
 struct wire {
 	uint32_t	magic;		/* WIRE_MAGIC */
 	uint16_t	present;	/* bit (1 << field): field sent */
 	uint16_t	len[FIELD__MAX]; /* its length; 0 when absent */
 	int64_t		time;		/* unix time of the boot */
 };
+
+/* The longest record; a pipe writes at most PIPE_BUF bytes atomically. */
+#define RECORD_MAX	(sizeof(struct wire) + TEXT_MAX - FIELD__MAX)
+_Static_assert(RECORD_MAX <= PIPE_BUF, "a record is written atomically");
 
 static const char *const served_words[] = {
 	"install", "local", "unknown", "failsafe"
@@ -132,7 +143,7 @@ static const char *const served_words[] = {
 /* The recorder's state: one per process. */
 struct recorder {
 	const struct cfg *cfg;
-	int		 fd;		/* receiving end of the socket */
+	int		 fd;		/* reading end of the pipe */
 	int		 slot;		/* names its counters in metrics.c */
 	struct inv	*inv;		/* read-write; NULL until opened */
 	char		 dberr[512];	/* last open failure, logged once */
@@ -143,11 +154,14 @@ struct recorder {
 	time_t		 pruned;	/* last retention run */
 	uint64_t	 dropping;	/* events dropped since the last batch
 					 * written; 0 while all is well */
-	unsigned char	 dgram[DGRAM_MAX + 1];
+	unsigned char	 in[IN_MAX];	/* bytes read, not yet parsed */
+	size_t		 inlen;
+	int		 partial;	/* in[] ends with part of a record */
+	int		 lost_sync;	/* skipping bytes after a bad record */
 };
 
 static volatile sig_atomic_t	stop_requested;
-static int			queue_full;	/* sender: last send failed */
+static int			queue_full;	/* sender: last write failed */
 
 static void
 on_stop(int sig)
@@ -156,25 +170,22 @@ on_stop(int sig)
 }
 
 int
-recorder_socket(int sv[2])
+recorder_queue(int fds[2])
 {
-	int size = RECORDER_SNDBUF, got = 0;
-	socklen_t sl = sizeof(got);
+	int size;
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == -1)
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
-	/* Above net.core.wmem_max only as root; else take what we get. */
-	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &size,
-	    sizeof(size)) == -1)
-		(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size,
-		    sizeof(size));
-	getsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &got, &sl);
-	blog_info("boot event queue: %d bytes of socket buffer, about %d "
-	    "events", got, got / EVENT_TRUESIZE);
+	/* Beyond fs.pipe-max-size only with CAP_SYS_RESOURCE. */
+	if (fcntl(fds[1], F_SETPIPE_SZ, QUEUE_BYTES) == -1)
+		(void)fcntl(fds[1], F_SETPIPE_SZ, QUEUE_BYTES_USER);
+	size = fcntl(fds[1], F_GETPIPE_SZ);
+	blog_info("boot event queue: a pipe of %d bytes, about %d events",
+	    size, size / EVENT_TYPICAL);
 	return 0;
 }
 
-/* Append field f of value s (NULL: absent) to the datagram being built. */
+/* Append field f of value s (NULL: absent) to the record being built. */
 static int
 put(unsigned char *buf, size_t *off, struct wire *h, enum field f,
     const char *s)
@@ -195,7 +206,7 @@ put(unsigned char *buf, size_t *off, struct wire *h, enum field f,
 int
 recorder_send(int fd, const struct inv_event *ev)
 {
-	unsigned char buf[sizeof(struct wire) + TEXT_MAX];
+	unsigned char buf[RECORD_MAX];
 	struct wire h;
 	size_t off = sizeof(h);
 
@@ -205,15 +216,17 @@ recorder_send(int fd, const struct inv_event *ev)
 	if (put(buf, &off, &h, FIELD_MAC, ev->mac) == -1 ||
 	    put(buf, &off, &h, FIELD_FQDN, ev->fqdn) == -1 ||
 	    put(buf, &off, &h, FIELD_SERVED, ev->served) == -1 ||
-	    put(buf, &off, &h, FIELD_PARAMS, ev->params) == -1 ||
 	    put(buf, &off, &h, FIELD_ADDR, ev->addr) == -1) {
 		blog_err("boot event of %s dropped: a field is too long",
 		    ev->mac);
 		metrics_inc(METRICS_EVENTS_DROPPED);
 		return -1;
 	}
+	if (put(buf, &off, &h, FIELD_PARAMS, ev->params) == -1)
+		blog_warn("boot event of %s: parameters too long, left out",
+		    ev->mac);
 	memcpy(buf, &h, sizeof(h));
-	if (send(fd, buf, off, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)off) {
+	if (write(fd, buf, off) == (ssize_t)off) {
 		metrics_inc(METRICS_EVENTS_HANDED);
 		if (queue_full)
 			blog_notice("recorder queue accepts events again");
@@ -223,12 +236,11 @@ recorder_send(int fd, const struct inv_event *ev)
 	metrics_inc(METRICS_EVENTS_DROPPED);
 	/* Say it once per episode, not once per boot of a storm. */
 	if (!queue_full) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == ENOBUFS)
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			blog_warn("recorder queue full; dropping boot events "
 			    "(counted in bootd_events_dropped_total)");
 		else
-			blog_err("send(recorder socket): %s", strerror(errno));
+			blog_err("write(recorder queue): %s", strerror(errno));
 	}
 	queue_full = 1;
 	return -1;
@@ -244,68 +256,6 @@ printable(const char *s, size_t len, int space)
 		if (s[i] < (space ? 0x20 : 0x21) || s[i] > 0x7e)
 			return 0;
 	return 1;
-}
-
-/*
- * Check the datagram p of len bytes and decode it into ev, its strings
- * into text.  Returns NULL, or why it is refused.
- */
-static const char *
-decode(const unsigned char *p, size_t len, struct inv_event *ev, char *text)
-{
-	const char *fields[FIELD__MAX] = { NULL };
-	char canon[MAC_STRLEN + 1];
-	struct wire h;
-	size_t off = sizeof(h), i, total = sizeof(h);
-
-	if (len < sizeof(h))
-		return "shorter than its head";
-	memcpy(&h, p, sizeof(h));
-	if (h.magic != WIRE_MAGIC)
-		return "bad magic";
-	if (h.present >= 1u << FIELD__MAX)
-		return "unknown fields";
-	for (i = 0; i < FIELD__MAX; i++) {
-		if (!(h.present & (1u << i)) && h.len[i] != 0)
-			return "length of an absent field";
-		if (h.len[i] > field_max[i])
-			return "field too long";
-		total += h.len[i];
-	}
-	if (total != len)
-		return "length does not match";
-	if (h.time <= 0)
-		return "bad time";
-	for (i = 0; i < FIELD__MAX; i++) {
-		if (!(h.present & (1u << i)))
-			continue;
-		if (!printable((const char *)p + off, h.len[i],
-		    i == FIELD_FQDN || i == FIELD_PARAMS))
-			return "not printable";
-		memcpy(text, p + off, h.len[i]);
-		text[h.len[i]] = '\0';
-		fields[i] = text;
-		text += h.len[i] + 1;
-		off += h.len[i];
-	}
-	if (fields[FIELD_MAC] == NULL ||
-	    mac_canon(fields[FIELD_MAC], canon, NULL) != BOOTD_OK ||
-	    strcmp(canon, fields[FIELD_MAC]) != 0)
-		return "bad MAC";
-	if (fields[FIELD_SERVED] == NULL)
-		return "no served";
-	for (i = 0; i < sizeof(served_words) / sizeof(served_words[0]); i++)
-		if (strcmp(fields[FIELD_SERVED], served_words[i]) == 0)
-			break;
-	if (i == sizeof(served_words) / sizeof(served_words[0]))
-		return "bad served";
-	ev->mac = fields[FIELD_MAC];
-	ev->fqdn = fields[FIELD_FQDN];
-	ev->served = fields[FIELD_SERVED];
-	ev->params = fields[FIELD_PARAMS];
-	ev->addr = fields[FIELD_ADDR];
-	ev->time = h.time;
-	return NULL;
 }
 
 /* The read-write handle, opened or reopened as needed; NULL on failure. */
@@ -359,6 +309,7 @@ flush(struct recorder *r)
 		rc = inv_record_boots(inv, r->evs, n, &e);
 	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
 	r->n = 0;
+	metrics_recorder_held(r->slot, r->partial ? 1 : 0);
 	if (rc == BOOTD_OK) {
 		if (r->dropping > 0)
 			blog_notice("recorder: boot events are written again; "
@@ -409,44 +360,201 @@ prune(struct recorder *r)
 }
 
 /*
- * Take every datagram waiting in the socket into the batch, writing the
- * batch whenever it is full.  Returns when the socket is empty, or as
- * soon as the batch is full when flush_full is 0.
+ * Check the head at p (at least sizeof(struct wire) bytes): the magic and
+ * lengths a record can have.  Returns its whole length, or 0 when it is
+ * not a head.
+ */
+static size_t
+head_len(const unsigned char *p, struct wire *h)
+{
+	size_t i, total = sizeof(*h);
+
+	memcpy(h, p, sizeof(*h));
+	if (h->magic != WIRE_MAGIC || h->present >= 1u << FIELD__MAX)
+		return 0;
+	for (i = 0; i < FIELD__MAX; i++) {
+		if (!(h->present & (1u << i)) && h->len[i] != 0)
+			return 0;
+		if (h->len[i] > field_max[i])
+			return 0;
+		total += h->len[i];
+	}
+	return total;
+}
+
+/*
+ * Check the fields of the record p whose head is h and decode it into ev,
+ * its strings into text.  Returns NULL, or why it is refused.
+ */
+static const char *
+decode(const unsigned char *p, const struct wire *h, struct inv_event *ev,
+    char *text)
+{
+	const char *fields[FIELD__MAX] = { NULL };
+	char canon[MAC_STRLEN + 1];
+	size_t off = sizeof(*h), i;
+
+	if (h->time <= 0)
+		return "bad time";
+	for (i = 0; i < FIELD__MAX; i++) {
+		if (!(h->present & (1u << i)))
+			continue;
+		if (!printable((const char *)p + off, h->len[i],
+		    i == FIELD_FQDN || i == FIELD_PARAMS))
+			return "not printable";
+		memcpy(text, p + off, h->len[i]);
+		text[h->len[i]] = '\0';
+		fields[i] = text;
+		text += h->len[i] + 1;
+		off += h->len[i];
+	}
+	if (fields[FIELD_MAC] == NULL ||
+	    mac_canon(fields[FIELD_MAC], canon, NULL) != BOOTD_OK ||
+	    strcmp(canon, fields[FIELD_MAC]) != 0)
+		return "bad MAC";
+	if (fields[FIELD_SERVED] == NULL)
+		return "no served";
+	for (i = 0; i < sizeof(served_words) / sizeof(served_words[0]); i++)
+		if (strcmp(fields[FIELD_SERVED], served_words[i]) == 0)
+			break;
+	if (i == sizeof(served_words) / sizeof(served_words[0]))
+		return "bad served";
+	ev->mac = fields[FIELD_MAC];
+	ev->fqdn = fields[FIELD_FQDN];
+	ev->served = fields[FIELD_SERVED];
+	ev->params = fields[FIELD_PARAMS];
+	ev->addr = fields[FIELD_ADDR];
+	ev->time = h->time;
+	return NULL;
+}
+
+/* Count and log a refused record, or the start of bytes skipped. */
+static void
+refuse(struct recorder *r, const char *why)
+{
+	metrics_inc(METRICS_EVENTS_MALFORMED);
+	blog_warn("recorder: refused a record: %s; skipping to the next",
+	    why);
+}
+
+/* Publish what this recorder holds: the batch and a record half read. */
+static void
+publish_held(const struct recorder *r)
+{
+	metrics_recorder_held(r->slot, (uint64_t)r->n + (r->partial ? 1 : 0));
+}
+
+/*
+ * Move every whole record in r->in into the batch, writing the batch
+ * whenever it is full, and keep a record cut short by the read for the
+ * next one, unless eof (no more bytes will come: it is refused).  After a
+ * bad record, skip bytes up to the next head that starts a well-formed
+ * record: each such run counts once as malformed.
  */
 static void
-take(struct recorder *r, int flush_full)
+parse(struct recorder *r, int eof)
 {
+	struct wire h;
 	const char *why;
+	size_t off = 0, len;
+
+	while (r->inlen - off >= sizeof(h)) {
+		if ((len = head_len(r->in + off, &h)) == 0) {
+			if (!r->lost_sync)
+				refuse(r, "not a record head");
+			r->lost_sync = 1;
+			off++;
+			continue;
+		}
+		if (r->inlen - off < len && !eof)
+			break;			/* the rest is still to come */
+		if (r->inlen - off < len) {
+			if (!r->lost_sync)
+				refuse(r, "cut short");
+			r->lost_sync = 1;
+			off++;
+			continue;
+		}
+		why = decode(r->in + off, &h, &r->evs[r->n], r->text[r->n]);
+		if (why != NULL) {
+			if (!r->lost_sync)
+				refuse(r, why);
+			r->lost_sync = 1;
+			off++;			/* its lengths may lie too */
+			continue;
+		}
+		r->lost_sync = 0;
+		off += len;
+		if (r->n++ == 0)
+			clock_gettime(CLOCK_MONOTONIC, &r->first);
+		if (r->n == (size_t)r->cfg->daemon.event_batch_max) {
+			r->partial = 0;
+			publish_held(r);
+			flush(r);
+		}
+	}
+	if (eof) {
+		if (r->inlen > off && !r->lost_sync)
+			refuse(r, "cut short");
+		off = r->inlen;
+	}
+	memmove(r->in, r->in + off, r->inlen - off);
+	r->inlen -= off;
+	/* A record half read is held too: a recorder killed now loses it. */
+	r->partial = r->inlen >= sizeof(h) && !r->lost_sync &&
+	    head_len(r->in, &h) != 0;
+	publish_held(r);
+}
+
+/*
+ * Read what the pipe holds, as long as it holds something, into the
+ * batch (parse()).  Returns at the first empty read.
+ */
+static void
+take(struct recorder *r)
+{
 	ssize_t len;
 
 	for (;;) {
-		if (r->n == (size_t)r->cfg->daemon.event_batch_max) {
-			if (!flush_full)
-				return;
-			flush(r);
-		}
-		len = recv(r->fd, r->dgram, sizeof(r->dgram),
-		    MSG_DONTWAIT | MSG_TRUNC);
-		if (len < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				blog_err("recv(recorder socket): %s",
+		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
+		if (len <= 0) {
+			if (len < 0 && errno != EAGAIN &&
+			    errno != EWOULDBLOCK && errno != EINTR)
+				blog_err("read(recorder queue): %s",
 				    strerror(errno));
 			return;
 		}
-		why = (size_t)len > DGRAM_MAX ? "too long" :
-		    decode(r->dgram, (size_t)len, &r->evs[r->n],
-		    r->text[r->n]);
-		if (why != NULL) {
-			metrics_inc(METRICS_EVENTS_MALFORMED);
-			blog_warn("recorder: refused a datagram of %zd bytes: "
-			    "%s", len, why);
-			continue;
-		}
-		if (r->n++ == 0)
-			clock_gettime(CLOCK_MONOTONIC, &r->first);
-		metrics_recorder_held(r->slot, 1);
+		r->inlen += (size_t)len;
+		parse(r, 0);
 	}
+}
+
+long
+recorder_leftover(int fd)
+{
+	static unsigned char buf[IN_MAX];
+	struct wire h;
+	size_t len = 0, off, rl;
+	ssize_t got;
+	long n = 0;
+
+	while ((got = read(fd, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)got;
+		off = 0;
+		while (len - off >= sizeof(h)) {
+			if ((rl = head_len(buf + off, &h)) == 0)
+				off++;
+			else if (len - off < rl)
+				break;
+			else {
+				n++;
+				off += rl;
+			}
+		}
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+	return n;
 }
 
 /*
@@ -537,13 +645,13 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			/* Idle: wait for an event, or the next retention run. */
 			if (ppoll(&pfd, 1, sleep_until_prune(&r, &ts),
 			    &waitmask) > 0)
-				take(&r, 0);
+				take(&r);
 			continue;
 		}
 		if (r.n < (size_t)cfg->daemon.event_batch_max &&
 		    (ms = due_ms(&r)) > 0) {
 			/*
-			 * Let the batch fill in the socket and sleep until it
+			 * Let the batch fill in the pipe and sleep until it
 			 * is due, rather than wake for every event: under
 			 * load that is one wake-up per batch, not per boot.
 			 */
@@ -552,11 +660,15 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			ppoll(NULL, 0, &ts, &waitmask);
 			continue;
 		}
-		take(&r, 0);		/* top the batch up from the socket */
+		take(&r);		/* top the batch up from the pipe */
 		flush(&r);
 	}
-	/* Stopping: everything still in the socket, then the last batch. */
-	take(&r, 1);
+	/*
+	 * Stopping: everything still in the pipe, then the last batch.
+	 * Records are written whole, so what is left unparsed never was one.
+	 */
+	take(&r);
+	parse(&r, 1);
 	flush(&r);
 	inv_close(r.inv);
 	free(r.evs);

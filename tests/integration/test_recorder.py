@@ -6,7 +6,7 @@ were handed over before the answer left); a stopped recorder does not stop
 answers, its queue fills and what does not fit is counted as dropped, and
 everything else is recorded once it runs again; SIGTERM writes what is
 queued before bootd exits; a killed recorder is replaced and counted, and
-recording resumes; datagrams that are not boot events are refused without
+recording resumes; records that are not boot events are refused without
 harm.  No timing assertions: every effect is polled for, a bounded number
 of times.
 """
@@ -72,46 +72,36 @@ class Booter:
         self.conn.close()
 
 
-def send_end_of(pid):
+def queue_end_of(pid):
     """
-    A copy of the sending end of the recorder socket, taken from worker pid
-    with pidfd_getfd(2) (needs ptrace rights over it: root, or the same
-    user with ptrace allowed), as a socket object; None when that fails.
+    A copy of the writing end of the recorder queue (a pipe), taken from
+    worker pid with pidfd_getfd(2) (needs ptrace rights over it: root, or
+    the same user with ptrace allowed); None when that fails.
     """
-    inodes = {}
-    with open("/proc/net/unix") as f:
-        next(f)
-        for line in f:
-            cols = line.split()
-            inodes[cols[6]] = cols[4]          # inode -> type
     fd_dir = "/proc/%d/fd" % pid
     for name in os.listdir(fd_dir):
         try:
             link = os.readlink(os.path.join(fd_dir, name))
         except OSError:
             continue
-        if link.startswith("socket:[") and \
-                inodes.get(link[8:-1]) == "0002":      # SOCK_DGRAM
+        if link.startswith("pipe:["):
             libc = ctypes.CDLL(None, use_errno=True)
             pidfd = os.pidfd_open(pid)
             try:
                 fd = libc.syscall(438, pidfd, int(name), 0)  # pidfd_getfd
             finally:
                 os.close(pidfd)
-            if fd < 0:
-                return None
-            import socket
-            return socket.socket(fileno=fd)
+            return fd if fd >= 0 else None
     return None
 
 
 # struct wire in fcgi/recorder.c: magic, present, len[5], time.
 WIRE = struct.Struct("=IH5Hq")
-MAGIC = 0x62657631
+MAGIC = 0xb007e7e1
 
 
-def datagram(mac=b"52:54:00:00:50:77", served=b"unknown", time_=1700000000,
-             params=None, present=None, lens=None, magic=MAGIC):
+def record(mac=b"52:54:00:00:50:77", served=b"unknown", time_=1700000000,
+           params=None, present=None, lens=None, magic=MAGIC):
     fields = [mac, None, served, params, None]
     bits = sum(1 << i for i, v in enumerate(fields) if v is not None)
     ls = [len(v) if v is not None else 0 for v in fields]
@@ -247,55 +237,62 @@ class Recorder(unittest.TestCase):
         # The new recorder runs with the new configuration.
         self.assertIn("batches of up to 16 events", s.bootd_log())
 
-    def test_malformed_datagrams_are_refused(self):
+    def test_malformed_records_are_refused(self):
+        """
+        Whoever holds the writing end of the queue (a worker, or here a
+        test that took a copy of it) is not trusted: each kind of bad
+        record is refused and counted, the well-formed record written
+        after it is still found and recorded, and the recorder lives on.
+        """
         s = self.srv
         rec = s.wait_recorder()
-        sock = send_end_of(s.wait_workers(2)[0])
-        if sock is None:
-            self.skipTest("the recorder socket is not reachable from a test "
+        fd = queue_end_of(s.wait_workers(2)[0])
+        if fd is None:
+            self.skipTest("the recorder queue is not reachable from a test "
                           "process here (pidfd_getfd refused)")
-        self.addCleanup(sock.close)
+        self.addCleanup(os.close, fd)
         before = series(s, *EVENT_METRICS)
         bad = [
-            b"",
             b"x",
             b"\0" * WIRE.size,
             os.urandom(300),
-            datagram(magic=0x12345678),
-            datagram(mac=b"52:54:00:00:50:7"),               # short MAC
-            datagram(mac=b"52-54-00-00-50-77"),              # not canonical
-            datagram(served=b"shell"),
-            datagram(served=b"local\n"),
-            datagram(params=b"a=\x01"),
-            datagram(time_=0),
-            datagram(time_=-5),
-            datagram(lens=[17, 0, 7, 0, 60000]),             # absent field
-            datagram(lens=[17, 0, 7, 0, 0])[:-3],            # truncated
-            datagram() + b"trailing",
-            datagram(present=0xffff),
-            datagram(params=b"p" * 5000),                    # field too long
-            datagram(params=b"p" * 9000),                    # too long
+            record(magic=0x12345678),
+            record(mac=b"52:54:00:00:50:7"),                 # short MAC
+            record(mac=b"52-54-00-00-50-77"),                # not canonical
+            record(served=b"shell"),
+            record(served=b"local\n"),
+            record(params=b"a=\x01"),
+            record(time_=0),
+            record(time_=-5),
+            record(lens=[17, 0, 7, 0, 60000]),               # absent field
+            record(lens=[17, 0, 7, 0, 0])[:-3],              # truncated
+            record(present=7, lens=[17, 200, 7, 0, 0]),      # claims more
+            record(present=0xffff),
+            record(params=b"p" * 3300),                      # too long
         ]
-        for d in bad:
-            sock.send(d)
-        # A well-formed one (the decoder, not the framing, refused the
-        # rest): recorded as any boot.
-        sock.send(datagram(params=b"platform=efi"))
-        got = eventually(lambda: series(s, *EVENT_METRICS),
-                         lambda m: m["bootd_events_malformed_total"] ==
-                         before["bootd_events_malformed_total"] + len(bad))
-        self.assertEqual(got["bootd_events_malformed_total"],
-                         before["bootd_events_malformed_total"] + len(bad))
-        n = eventually(lambda: event_count(s.db, "52:54:00:00:50:77"),
-                       lambda n: n == 1)
-        self.assertEqual(n, 1)
+        good = []
+        for i, d in enumerate(bad):
+            mac = "52:54:00:00:51:%02x" % i
+            good.append(mac)
+            # One write each, as a worker does: the kernel keeps it whole.
+            self.assertEqual(os.write(fd, d + record(mac=mac.encode())),
+                             len(d) + WIRE.size + 17 + 7)
+        got = eventually(lambda: [event_count(s.db, m) for m in good],
+                         lambda c: c == [1] * len(good))
+        self.assertEqual(got, [1] * len(good))
+        m = series(s, *EVENT_METRICS)
+        self.assertGreaterEqual(m["bootd_events_malformed_total"] -
+                                before["bootd_events_malformed_total"],
+                                len(bad))
         # The recorder is unharmed and goes on recording.
         self.assertEqual(s.recorder_pid(), rec)
         self.assertEqual(self.booter.boot(HOST[1]), 200)
         n = eventually(lambda: event_count(s.db, HOST[1]), lambda n: n == 1)
         self.assertEqual(n, 1)
-        self.assertEqual(series(s, "bootd_recorder_restarts_total")[
-            "bootd_recorder_restarts_total"], 0)
+        m = series(s, *EVENT_METRICS)
+        self.assertEqual(m["bootd_recorder_restarts_total"], 0)
+        self.assertEqual(m["bootd_events_queued"], 0)
+        self.assertIn("recorder: refused a record", s.bootd_log())
 
 
 class Flush(unittest.TestCase):
