@@ -100,6 +100,7 @@
 #define WIRE_MAGIC	0xb007e7e1u	/* no byte of it is printable */
 #define PARAMS_MAX	3200		/* query.c's 8 parameters fit (3146) */
 #define IN_MAX		(64 * 1024)	/* read buffer */
+#define TAKE_MAX	(1 << 20)	/* bytes read at most in one take() */
 #define PRUNE_INTERVAL	3600		/* seconds between retention runs */
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
 
@@ -507,15 +508,17 @@ parse(struct recorder *r, int eof)
 }
 
 /*
- * Read what the pipe holds, as long as it holds something, into the
- * batch (parse()).  Returns at the first empty read.
+ * Read what the pipe holds into the batch (parse()), as long as it holds
+ * something, but at most TAKE_MAX bytes: under a flood the pipe may never
+ * be empty, and the caller must get to look at its signals.
  */
 static void
 take(struct recorder *r)
 {
+	size_t total = 0;
 	ssize_t len;
 
-	for (;;) {
+	while (total < TAKE_MAX) {
 		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
 		if (len <= 0) {
 			if (len < 0 && errno != EAGAIN &&
@@ -525,8 +528,18 @@ take(struct recorder *r)
 			return;
 		}
 		r->inlen += (size_t)len;
+		total += (size_t)len;
 		parse(r, 0);
 	}
+}
+
+/* Does the pipe hold something to read right now? */
+static int
+pipe_ready(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
 long
@@ -667,7 +680,9 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * Stopping: everything still in the pipe, then the last batch.
 	 * Records are written whole, so what is left unparsed never was one.
 	 */
-	take(&r);
+	do
+		take(&r);
+	while (pipe_ready(fd));
 	parse(&r, 1);
 	flush(&r);
 	inv_close(r.inv);
