@@ -214,10 +214,10 @@ recorder_send(int fd, const struct inv_event *ev)
 	memset(&h, 0, sizeof(h));
 	h.magic = WIRE_MAGIC;
 	h.time = ev->time;
+	/* In the order of enum field: the recorder reads them so. */
 	if (put(buf, &off, &h, FIELD_MAC, ev->mac) == -1 ||
 	    put(buf, &off, &h, FIELD_FQDN, ev->fqdn) == -1 ||
-	    put(buf, &off, &h, FIELD_SERVED, ev->served) == -1 ||
-	    put(buf, &off, &h, FIELD_ADDR, ev->addr) == -1) {
+	    put(buf, &off, &h, FIELD_SERVED, ev->served) == -1) {
 		blog_err("boot event of %s dropped: a field is too long",
 		    ev->mac);
 		metrics_inc(METRICS_EVENTS_DROPPED);
@@ -225,6 +225,9 @@ recorder_send(int fd, const struct inv_event *ev)
 	}
 	if (put(buf, &off, &h, FIELD_PARAMS, ev->params) == -1)
 		blog_warn("boot event of %s: parameters too long, left out",
+		    ev->mac);
+	if (put(buf, &off, &h, FIELD_ADDR, ev->addr) == -1)
+		blog_warn("boot event of %s: address too long, left out",
 		    ev->mac);
 	memcpy(buf, &h, sizeof(h));
 	if (write(fd, buf, off) == (ssize_t)off) {

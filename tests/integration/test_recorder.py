@@ -119,6 +119,29 @@ class Recorder(unittest.TestCase):
         self.booter = Booter(self.srv)
         self.addCleanup(self.booter.close)
 
+    def test_event_arrives_whole(self):
+        # Every field survives the hand-over: host, what was served, the
+        # client's parameters, the time.
+        s = self.srv
+        st, _ = s.config_script(HOST[1] + "&platform=efi&buildarch=x86_64")
+        self.assertEqual(st, 200)
+        st, _ = s.config_script("52:54:00:00:50:99&product=Standard%20PC")
+        self.assertEqual(st, 200)
+
+        def rows():
+            con = sqlite3.connect(s.db, timeout=30)
+            try:
+                return con.execute("SELECT mac, host, served, params, time "
+                                   "FROM boot_event ORDER BY id").fetchall()
+            finally:
+                con.close()
+        got = eventually(rows, lambda r: len(r) == 2)
+        self.assertEqual([r[:4] for r in got], [
+            (HOST[1], HOST[0], "local", "platform=efi buildarch=x86_64"),
+            ("52:54:00:00:50:99", None, "unknown", "product=Standard%20PC"),
+        ])
+        self.assertTrue(all(r[4] > 1700000000 for r in got), got)
+
     def test_killed_worker_events_are_recorded(self):
         s = self.srv
         rec = s.wait_recorder()
