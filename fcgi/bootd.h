@@ -6,6 +6,7 @@
  * worker.c  a worker: accept loop and database handles
  * route.c   routing and the request handlers
  * query.c   URL decoding and the parameter validator table
+ * recorder.c the recorder process: boot events handed over, batched
  * metrics.c counters in shared memory and their exposition
  * ratelimit.c per-address buckets for failed install reports (done)
  * log.c     the logger (stderr or syslog)
@@ -73,7 +74,12 @@ enum metrics_action {
 
 enum metrics_counter {
 	METRICS_WORKER_RESTARTS,	/* workers that died and were replaced */
-	METRICS_EVENTS_DROPPED,		/* boot events not recorded */
+	METRICS_RECORDER_RESTARTS,	/* recorders that died and were replaced */
+	METRICS_EVENTS_HANDED,		/* boot events handed to the recorder */
+	METRICS_EVENTS_RECORDED,	/* boot events written by the recorder */
+	METRICS_EVENTS_DROPPED,		/* boot events not recorded (any stage) */
+	METRICS_EVENTS_LOST,		/* of those, dropped after handover */
+	METRICS_EVENTS_MALFORMED,	/* datagrams the recorder refused */
 	METRICS_EVENTS_EVICTED,		/* stored rows removed by a cap */
 	METRICS_ERRORS,			/* inventory, render, system errors */
 	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
@@ -93,6 +99,20 @@ void	 metrics_script(enum metrics_action action);
 void	 metrics_inc(enum metrics_counter counter);
 void	 metrics_add(enum metrics_counter counter, uint64_t n);
 void	 metrics_set_workers(int n);
+#define METRICS_RECORDER_SLOTS	512	/* one per child slot of the master */
+/*
+ * The recorder in slot (its child slot in the master, 0 to
+ * METRICS_RECORDER_SLOTS - 1) now holds n events it took from the queue
+ * and has not written yet; a batch of n events was written (recorded) or
+ * not (dropped).
+ */
+void	 metrics_recorder_held(int slot, uint64_t n);
+void	 metrics_recorder_batch(int slot, uint64_t n, int recorded);
+/*
+ * The recorder in slot ended: the events it still held are lost, counted
+ * as dropped.  Returns how many.  Called by the master after reaping it.
+ */
+uint64_t metrics_recorder_died(int slot);
 /*
  * Append the Prometheus text exposition (format 0.0.4) to out.  counts
  * (inventory) and ecounts (events database) may be NULL when that file
@@ -181,66 +201,88 @@ void		 query_format_dropped(const struct query *q, char *out,
 /* One worker's state: configuration, database handles, reused buffers. */
 struct worker {
 	const struct cfg *cfg;		/* borrowed from the master's copy */
+	int		 events;	/* writing end of the recorder queue */
 	struct inv	*ro;		/* lookups; NULL until opened */
-	struct inv	*rw;		/* done, migration; NULL until opened */
-	struct events	*ev;		/* boot events; NULL until opened */
-	int		 imported;	/* events_import() done in this process */
-	int		 import_failed;	/* its failure was logged */
-	struct events_limits limits;	/* caps and retention, from cfg */
+	struct inv	*rw;		/* install done; NULL until opened */
+	struct events	*ev;		/* events database, read-only, for the
+					 * metrics; NULL until opened */
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why the database is unavailable */
 	char		 everr[256];	/* why the events database is, "" */
-	time_t		 pruned;	/* last pruning of old boot events */
 };
 
 /*
  * Run the accept loop on listen fd until told to stop (SIGTERM, SIGINT)
- * or after cfg->daemon.max_requests requests.  Returns the exit status for
+ * or after cfg->daemon.max_requests requests, handing boot events to the
+ * recorder over events (recorder_send()).  Returns the exit status for
  * the worker process.
  */
-int		 worker_run(const struct cfg *cfg, int fd);
+int		 worker_run(const struct cfg *cfg, int fd, int events);
 /*
  * The read-only handle, opened or reopened as needed (deleted or replaced
  * file).  NULL when the database cannot be opened; w->dberr says why.
  */
 struct inv	*worker_db_ro(struct worker *w);
-/*
- * Housekeeping between requests: at most once an hour, delete a bounded
- * batch of boot events older than cfg daemon.event_retention_days.
- * Never fails a request; errors are logged.
- */
-void		 worker_prune(struct worker *w);
 /* The read-write handle, likewise. */
 struct inv	*worker_db_rw(struct worker *w);
 /* Close both handles, so that the next request reopens them. */
 void		 worker_db_close(struct worker *w);
 /*
- * The events database handle, opened (and created, when missing) on
- * first use; the first open in a process also moves boot events an
- * upgraded inventory set aside (events_import()).  NULL when the file
- * cannot be opened; the next call tries again.
+ * The events database, opened read-only on first use, for the metrics
+ * (the recorder creates and writes it).  NULL when it does not exist yet
+ * or cannot be opened; the next call tries again.
  */
 struct events	*worker_events(struct worker *w);
 /* Close the events handle, so that the next use reopens it. */
 void		 worker_events_close(struct worker *w);
 
+/* recorder.c ----------------------------------------------------------- */
+
+/*
+ * Make the queue boot events travel through, a pipe: fds[0] is the
+ * reading end (the recorder's), fds[1] the writing end (the workers'),
+ * both non-blocking, as large as the kernel lets this process make it.
+ * Returns -1 with errno set on failure.
+ */
+int		 recorder_queue(int fds[2]);
+/*
+ * Hand ev over to the recorder through the writing end fd, never waiting.
+ * Returns 0 when handed over, -1 when dropped (queue full, a field too
+ * long); either way it is counted.  This function never blocks.
+ */
+int		 recorder_send(int fd, const struct events_event *ev);
+/*
+ * Count, and take out, the records still in the queue's reading end fd:
+ * the master calls it when it exits with nobody left to write them.
+ */
+long		 recorder_leftover(int fd);
+/*
+ * The recorder process: read events from the reading end fd and write
+ * them in batches until SIGTERM/SIGINT, then write what is left in the
+ * queue and exit.  slot names its counters (metrics_recorder_held()).
+ * Returns the exit status for the process.
+ */
+int		 recorder_run(const struct cfg *cfg, int fd, int slot);
+
 /* route.c -------------------------------------------------------------- */
 
 /*
- * Answer one accepted request: route, handle, respond, finish the request
- * (FCGX_Finish_r), then do the work that must not delay the answer
- * (recording the boot), log one line and count it.
+ * Answer one accepted request: route, handle, respond, hand the boot event
+ * to the recorder (never waiting), finish the request (FCGX_Finish_r), log
+ * one line and count it.
  */
 void		 route_handle(struct worker *w, FCGX_Request *req);
 
 /* master.c ------------------------------------------------------------- */
 
 /*
- * Supervise workers on listen fd until SIGTERM/SIGINT, reloading the
+ * Supervise workers on listen fd and the recorder on the event socket
+ * events (from recorder_socket()) until SIGTERM/SIGINT, reloading the
  * configuration from cfgpath (may be NULL: environment, then default) on
  * SIGHUP.  Takes ownership of cfg.  Returns the process exit status.
  */
-int		 master_run(struct cfg *cfg, const char *cfgpath, int fd);
+int		 master_run(struct cfg *cfg, const char *cfgpath, int fd,
+		    const int events[2]);
 
 #endif /* BOOTD_DAEMON_H */

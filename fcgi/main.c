@@ -8,7 +8,9 @@
  *      group may change what the database path names)
  *   4. the listening socket: systemd's (LISTEN_FDS) or our own, created
  *      while still root with its owner, group and mode (unix_bind())
- *   5. the shared metrics segment and the done rate-limit table
+ *   5. the shared metrics segment and the done rate-limit table; the pipe
+ *      workers hand boot events to the recorder through, made while still
+ *      root so that it may exceed fs.pipe-max-size
  *   6. privileges dropped to daemon.user/daemon.group (the only place)
  *   7. the prefork master (master.c), which never opens the database
  * Any failure before serving is fatal with a one-line reason naming the
@@ -457,7 +459,7 @@ main(int argc, char *argv[])
 	struct cfg *cfg;
 	const char *cfgpath = NULL;
 	char *unlink_path = NULL;
-	int ch, test = 0, fd = -1, status;
+	int ch, test = 0, fd = -1, status, events[2] = { -1, -1 };
 
 	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
 		switch (ch) {
@@ -525,13 +527,21 @@ main(int argc, char *argv[])
 		blog_fatal("mmap(rate-limit table): %s", strerror(errno));
 		goto out;
 	}
+	if (recorder_queue(events) == -1) {
+		blog_fatal("pipe(recorder queue): %s", strerror(errno));
+		goto out;
+	}
 	if (drop_privileges(cfg) == -1)
 		goto out;
 
-	status = master_run(cfg, cfgpath, fd);	/* takes cfg */
+	status = master_run(cfg, cfgpath, fd, events);	/* takes cfg */
 	cfg = NULL;
 out:
 	cfg_free(cfg);
+	if (events[0] >= 0)
+		close(events[0]);
+	if (events[1] >= 0)
+		close(events[1]);
 	if (fd >= 0)
 		close(fd);
 	if (unlink_path != NULL && unlink(unlink_path) == -1 &&

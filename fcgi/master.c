@@ -1,17 +1,28 @@
 /*
- * master.c - the bootd prefork master: fork workers, supervise, reload,
- * drain
+ * master.c - the bootd prefork master: fork workers and the recorder,
+ * supervise, reload, drain
  *
+ * The master's children are daemon.workers workers and one recorder
+ * (recorder.c), which writes the boot events the workers hand it through
+ * the pipe the master made before forking and holds for its whole life.
  * The master keeps its signals blocked and takes them one at a time with
  * sigtimedwait(2), so there is no asynchronous handler and no race:
- *   SIGCHLD         reap; a worker of the current generation that died is
- *                   replaced (with back-off when workers die in a loop);
+ *   SIGCHLD         reap; a worker or recorder of the current generation
+ *                   that died is replaced (with back-off when they die in
+ *                   a loop: workers and the recorder each have their own);
+ *                   the events a dead recorder held are counted as dropped;
  *   SIGHUP          reload the configuration; on success start a new
- *                   generation of workers with it and tell the old one to
- *                   stop (each finishes its current request first); on
- *                   error keep the old configuration;
+ *                   generation of workers and a new recorder with it and
+ *                   tell the old ones to stop (a worker finishes its
+ *                   current request, a recorder writes what it holds);
+ *                   both recorders read the one pipe meanwhile, so no
+ *                   event is left behind; on error keep the old
+ *                   configuration;
  *   SIGTERM/SIGINT  tell every worker to stop, wait up to drain_timeout
- *                   seconds, SIGKILL the stragglers, exit 0.
+ *                   seconds, SIGKILL the stragglers; only then tell the
+ *                   recorder to stop, so that it writes every event the
+ *                   workers handed over, wait for it up to drain_timeout
+ *                   seconds, exit 0.
  * The master never opens the database.
  */
 #include <sys/types.h>
@@ -32,25 +43,42 @@
 #define DEATH_LIMIT	5	/* ...above this many means back off */
 #define BACKOFF_MAX	30	/* seconds */
 
+_Static_assert(MAX_CHILDREN <= METRICS_RECORDER_SLOTS,
+    "every child slot has its recorder counters");
+
+enum role {
+	ROLE_WORKER,
+	ROLE_RECORDER
+};
+
+static const char *const role_names[] = { "worker", "recorder" };
+
 struct child {
 	pid_t		pid;		/* 0: free slot */
 	unsigned	gen;		/* configuration generation */
+	enum role	role;
 	int		stopping;	/* told to stop (SIGTERM sent) */
+};
+
+/* Deaths of one role, and when it may be started again. */
+struct backoff {
+	time_t		 deaths[DEATH_LIMIT + 1]; /* ring of death times */
+	size_t		 ndeaths;
+	int		 wait;		/* seconds; 0 = none */
+	time_t		 next_spawn;	/* no spawning before this... */
+	time_t		 next_floor;	/* ...but for one worker, after this */
 };
 
 struct master {
 	struct cfg	*cfg;
 	const char	*cfgpath;
 	int		 fd;
+	int		 events[2];	/* recorder queue: reading, writing end */
 	unsigned	 gen;
 	int		 want;		/* workers of the current generation */
 	struct child	 children[MAX_CHILDREN];
-	time_t		 deaths[DEATH_LIMIT + 1]; /* ring of death times */
-	size_t		 ndeaths;
-	int		 backoff;	/* seconds; 0 = none */
-	time_t		 next_spawn;	/* no spawning before this... */
-	time_t		 next_floor;	/* ...but for one worker, after this */
-	int		 draining;
+	struct backoff	 bo[2];		/* by enum role */
+	int		 draining;	/* 1: workers, 2: then the recorder */
 	time_t		 deadline;	/* draining: SIGKILL after this */
 };
 
@@ -74,33 +102,34 @@ nworkers(int configured)
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-/* Live workers of the current generation not told to stop. */
+/* Live children of role of the current generation not told to stop. */
 static int
-count_current(const struct master *m)
+count_current(const struct master *m, enum role role)
 {
 	int i, n = 0;
 
 	for (i = 0; i < MAX_CHILDREN; i++)
 		if (m->children[i].pid != 0 && m->children[i].gen == m->gen &&
-		    !m->children[i].stopping)
+		    m->children[i].role == role && !m->children[i].stopping)
 			n++;
 	return n;
 }
 
+/* Live children of role, of any generation. */
 static int
-count_all(const struct master *m)
+count_all(const struct master *m, enum role role)
 {
 	int i, n = 0;
 
 	for (i = 0; i < MAX_CHILDREN; i++)
-		if (m->children[i].pid != 0)
+		if (m->children[i].pid != 0 && m->children[i].role == role)
 			n++;
 	return n;
 }
 
-/* Fork one worker.  Returns 0, or -1 (logged) when that failed. */
+/* Fork one worker or recorder.  Returns 0, or -1 (logged) on failure. */
 static int
-spawn(struct master *m)
+spawn(struct master *m, enum role role)
 {
 	struct child *c = NULL;
 	pid_t pid;
@@ -119,10 +148,19 @@ spawn(struct master *m)
 		metrics_inc(METRICS_ERRORS);
 		return -1;
 	}
-	if (pid == 0)
-		_exit(worker_run(m->cfg, m->fd));
+	if (pid == 0) {
+		if (role == ROLE_RECORDER) {
+			close(m->fd);
+			close(m->events[1]);
+			_exit(recorder_run(m->cfg, m->events[0],
+			    (int)(c - m->children)));
+		}
+		close(m->events[0]);
+		_exit(worker_run(m->cfg, m->fd, m->events[1]));
+	}
 	c->pid = pid;
 	c->gen = m->gen;
+	c->role = role;
 	c->stopping = 0;
 	return 0;
 }
@@ -135,33 +173,43 @@ spawn(struct master *m)
 static void
 fill(struct master *m)
 {
+	struct backoff *bo = &m->bo[ROLE_WORKER];
 	time_t now = now_mono();
 
 	if (m->draining)
 		return;
-	if (now < m->next_spawn) {
-		if (count_current(m) == 0 && now >= m->next_floor) {
-			m->next_floor = now + 1;
+	if (now < bo->next_spawn) {
+		if (count_current(m, ROLE_WORKER) == 0 &&
+		    now >= bo->next_floor) {
+			bo->next_floor = now + 1;
 			blog_notice("backing off, but keeping one worker");
-			spawn(m);
+			spawn(m, ROLE_WORKER);
 		}
 	} else
-		while (count_current(m) < m->want)
-			if (spawn(m) == -1)
+		while (count_current(m, ROLE_WORKER) < m->want)
+			if (spawn(m, ROLE_WORKER) == -1)
 				break;
-	metrics_set_workers(count_current(m));
+	/* One recorder; while it backs off, events queue, then drop. */
+	if (count_current(m, ROLE_RECORDER) == 0 &&
+	    now >= m->bo[ROLE_RECORDER].next_spawn)
+		spawn(m, ROLE_RECORDER);
+	metrics_set_workers(count_current(m, ROLE_WORKER));
 }
 
-/* Send sig to every worker not of generation keep (0: to all). */
+/*
+ * Send sig to every child of role not of generation keep (0: to all of
+ * that role).
+ */
 static void
-signal_workers(struct master *m, int sig, unsigned keep)
+signal_children(struct master *m, enum role role, int sig, unsigned keep)
 {
 	int i;
 
 	for (i = 0; i < MAX_CHILDREN; i++) {
 		struct child *c = &m->children[i];
 
-		if (c->pid == 0 || (keep != 0 && c->gen == keep))
+		if (c->pid == 0 || c->role != role ||
+		    (keep != 0 && c->gen == keep))
 			continue;
 		if (sig == SIGTERM)
 			c->stopping = 1;
@@ -169,29 +217,46 @@ signal_workers(struct master *m, int sig, unsigned keep)
 	}
 }
 
-/* A worker died unexpectedly: count it and back off if it keeps up. */
+/* A child died unexpectedly: count it and back off if it keeps up. */
 static void
-note_death(struct master *m)
+note_death(struct master *m, enum role role)
 {
+	struct backoff *bo = &m->bo[role];
 	time_t now = now_mono(), oldest;
 
-	metrics_inc(METRICS_WORKER_RESTARTS);
-	m->deaths[m->ndeaths++ % (DEATH_LIMIT + 1)] = now;
-	if (m->ndeaths <= DEATH_LIMIT) {
-		m->backoff = 0;
+	metrics_inc(role == ROLE_WORKER ? METRICS_WORKER_RESTARTS :
+	    METRICS_RECORDER_RESTARTS);
+	bo->deaths[bo->ndeaths++ % (DEATH_LIMIT + 1)] = now;
+	if (bo->ndeaths <= DEATH_LIMIT) {
+		bo->wait = 0;
 		return;
 	}
-	oldest = m->deaths[m->ndeaths % (DEATH_LIMIT + 1)];
+	oldest = bo->deaths[bo->ndeaths % (DEATH_LIMIT + 1)];
 	if (now - oldest > DEATH_WINDOW) {
-		m->backoff = 0;
+		bo->wait = 0;
 		return;
 	}
-	m->backoff = m->backoff == 0 ? 1 : m->backoff * 2;
-	if (m->backoff > BACKOFF_MAX)
-		m->backoff = BACKOFF_MAX;
-	m->next_spawn = now + m->backoff;
-	blog_err("more than %d workers died within %d s; waiting %d s "
-	    "before starting another", DEATH_LIMIT, DEATH_WINDOW, m->backoff);
+	bo->wait = bo->wait == 0 ? 1 : bo->wait * 2;
+	if (bo->wait > BACKOFF_MAX)
+		bo->wait = BACKOFF_MAX;
+	bo->next_spawn = now + bo->wait;
+	blog_err("more than %d %ss died within %d s; waiting %d s "
+	    "before starting another", DEATH_LIMIT, role_names[role],
+	    DEATH_WINDOW, bo->wait);
+}
+
+/*
+ * The recorder in slot c ended: what it held and did not write is lost;
+ * count it.
+ */
+static void
+recorder_gone(const struct master *m, const struct child *c, pid_t pid)
+{
+	uint64_t lost = metrics_recorder_died((int)(c - m->children));
+
+	if (lost > 0)
+		blog_err("recorder %ld ended holding %ju boot events; counted "
+		    "as dropped", (long)pid, (uintmax_t)lost);
 }
 
 /* Reap every exited child. */
@@ -199,6 +264,7 @@ static void
 reap(struct master *m)
 {
 	struct child *c;
+	const char *what;
 	pid_t pid;
 	int i, st;
 
@@ -209,23 +275,46 @@ reap(struct master *m)
 		if (c == NULL)
 			continue;
 		c->pid = 0;
+		what = role_names[c->role];
+		if (c->role == ROLE_RECORDER)
+			recorder_gone(m, c, pid);
 		if (c->stopping || m->draining) {
-			blog_debug("worker %ld stopped", (long)pid);
+			blog_debug("%s %ld stopped", what, (long)pid);
 			continue;
 		}
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			blog_debug("worker %ld recycled", (long)pid);
+			blog_debug("%s %ld recycled", what, (long)pid);
 			continue;
 		}
 		if (WIFSIGNALED(st))
-			blog_err("worker %ld killed by signal %d; replacing it",
-			    (long)pid, WTERMSIG(st));
+			blog_err("%s %ld killed by signal %d; replacing it",
+			    what, (long)pid, WTERMSIG(st));
 		else
-			blog_err("worker %ld exited with status %d; replacing "
-			    "it", (long)pid, WEXITSTATUS(st));
-		note_death(m);
+			blog_err("%s %ld exited with status %d; replacing "
+			    "it", what, (long)pid, WEXITSTATUS(st));
+		note_death(m, c->role);
 	}
-	metrics_set_workers(count_current(m));
+	metrics_set_workers(count_current(m, ROLE_WORKER));
+}
+
+/* SIGKILL every child of role and reap it. */
+static void
+kill_all(struct master *m, enum role role)
+{
+	struct child *c;
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		c = &m->children[i];
+		if (c->pid == 0 || c->role != role)
+			continue;
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		if (role == ROLE_RECORDER)
+			recorder_gone(m, c, c->pid);
+		c->pid = 0;
+	}
 }
 
 /* SIGHUP: reload; on success replace the workers gracefully. */
@@ -257,16 +346,37 @@ reload(struct master *m)
 	blog_init(m->cfg);
 	m->gen++;
 	m->want = nworkers(m->cfg->daemon.workers);
-	m->next_spawn = 0;
-	m->backoff = 0;
-	/* New workers first, so that someone always accepts. */
+	memset(m->bo, 0, sizeof(m->bo));
+	/*
+	 * New workers and recorder first, so that someone always accepts
+	 * and someone always reads the event queue.
+	 */
 	fill(m);
-	signal_workers(m, SIGTERM, m->gen);
-	blog_info("configuration reloaded; %d workers started", count_current(m));
+	signal_children(m, ROLE_WORKER, SIGTERM, m->gen);
+	signal_children(m, ROLE_RECORDER, SIGTERM, m->gen);
+	blog_info("configuration reloaded; %d workers started",
+	    count_current(m, ROLE_WORKER));
+}
+
+/*
+ * Count, and log, the events still queued when the master exits: nobody
+ * is left to write them.
+ */
+static void
+count_leftover(struct master *m)
+{
+	long n = recorder_leftover(m->events[0]);
+
+	if (n > 0) {
+		metrics_add(METRICS_EVENTS_DROPPED, (uint64_t)n);
+		blog_err("%ld boot events still queued at exit were not "
+		    "recorded", n);
+	}
 }
 
 int
-master_run(struct cfg *cfg, const char *cfgpath, int fd)
+master_run(struct cfg *cfg, const char *cfgpath, int fd,
+    const int events[2])
 {
 	static struct master m;
 	struct sigaction sa;
@@ -278,6 +388,8 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 	m.cfg = cfg;
 	m.cfgpath = cfgpath;
 	m.fd = fd;
+	m.events[0] = events[0];
+	m.events[1] = events[1];
 	m.gen = 1;
 	m.want = nworkers(cfg->daemon.workers);
 
@@ -307,8 +419,6 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 		ts.tv_sec = 1;
 		if (m.draining)
 			ts.tv_sec = m.deadline > now ? m.deadline - now : 0;
-		else if (m.next_spawn > now)
-			ts.tv_sec = m.next_spawn - now;
 		if (ts.tv_sec > 1)
 			ts.tv_sec = 1;
 		sig = sigtimedwait(&set, NULL, &ts);
@@ -319,11 +429,11 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 			if (!m.draining) {
 				blog_info("%s: stopping; draining %d workers",
 				    sig == SIGTERM ? "SIGTERM" : "SIGINT",
-				    count_all(&m));
+				    count_all(&m, ROLE_WORKER));
 				m.draining = 1;
 				m.deadline = now_mono() +
 				    m.cfg->daemon.drain_timeout;
-				signal_workers(&m, SIGTERM, 0);
+				signal_children(&m, ROLE_WORKER, SIGTERM, 0);
 			}
 			break;
 		case SIGHUP:
@@ -337,17 +447,37 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd)
 			fill(&m);
 			continue;
 		}
-		if (count_all(&m) == 0)
-			break;
-		if (now_mono() >= m.deadline) {
+		if (m.draining == 1 && count_all(&m, ROLE_WORKER) > 0 &&
+		    now_mono() >= m.deadline) {
 			blog_warn("%d workers still busy after %d s; killing "
-			    "them", count_all(&m), m.cfg->daemon.drain_timeout);
-			signal_workers(&m, SIGKILL, 0);
-			while (waitpid(-1, NULL, 0) > 0)
-				;
+			    "them", count_all(&m, ROLE_WORKER),
+			    m.cfg->daemon.drain_timeout);
+			kill_all(&m, ROLE_WORKER);
+		}
+		if (m.draining == 1 && count_all(&m, ROLE_WORKER) == 0) {
+			/*
+			 * Nobody hands events over any more: the recorder
+			 * writes what is queued, and one is started for that
+			 * if none runs (it died, or backs off).
+			 */
+			m.draining = 2;
+			m.deadline = now_mono() + m.cfg->daemon.drain_timeout;
+			if (count_all(&m, ROLE_RECORDER) == 0)
+				spawn(&m, ROLE_RECORDER);
+			signal_children(&m, ROLE_RECORDER, SIGTERM, 0);
+			blog_info("workers stopped; the recorder writes the "
+			    "boot events queued");
+		}
+		if (m.draining == 2 && count_all(&m, ROLE_RECORDER) == 0)
+			break;
+		if (m.draining == 2 && now_mono() >= m.deadline) {
+			blog_warn("the recorder is still writing after %d s; "
+			    "killing it", m.cfg->daemon.drain_timeout);
+			kill_all(&m, ROLE_RECORDER);
 			break;
 		}
 	}
+	count_leftover(&m);
 	metrics_set_workers(0);
 	blog_info("stopped");
 	cfg_free(m.cfg);

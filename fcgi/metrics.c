@@ -32,6 +32,10 @@ static const char *const bucket_le[] = {
 };
 #define NBUCKETS	(sizeof(bucket_us) / sizeof(bucket_us[0]))
 
+/* Recorder batch size histogram: upper bounds, in events. */
+static const uint64_t batch_le[] = { 1, 4, 16, 64, 256, 1024, 4096 };
+#define NBATCH	(sizeof(batch_le) / sizeof(batch_le[0]))
+
 static const char *const route_names[METRICS_ROUTE__MAX] = {
 	[METRICS_ROUTE_CONFIG] = "config",
 	[METRICS_ROUTE_DONE] = "done",
@@ -53,6 +57,9 @@ struct metrics {
 	uint64_t	bucket[NBUCKETS + 1];	/* not cumulative; last: +Inf */
 	uint64_t	duration_us;		/* sum of durations */
 	uint64_t	counter[METRICS_COUNTER__MAX];
+	uint64_t	batch[NBATCH + 1];	/* not cumulative; last: +Inf */
+	uint64_t	batch_events;		/* sum of batch sizes */
+	uint64_t	held[METRICS_RECORDER_SLOTS]; /* in a recorder's batch */
 	int64_t		workers;
 };
 
@@ -127,6 +134,43 @@ metrics_add(enum metrics_counter counter, uint64_t n)
 }
 
 void
+metrics_recorder_held(int slot, uint64_t n)
+{
+	if (slot >= 0 && slot < METRICS_RECORDER_SLOTS)
+		__atomic_store_n(&m->held[slot], n, __ATOMIC_RELAXED);
+}
+
+void
+metrics_recorder_batch(int slot, uint64_t n, int recorded)
+{
+	size_t i;
+
+	for (i = 0; i < NBATCH; i++)
+		if (n <= batch_le[i])
+			break;
+	add(&m->batch[i], 1);
+	add(&m->batch_events, n);
+	add(&m->counter[recorded ? METRICS_EVENTS_RECORDED :
+	    METRICS_EVENTS_DROPPED], n);
+	if (!recorded)
+		add(&m->counter[METRICS_EVENTS_LOST], n);
+}
+
+uint64_t
+metrics_recorder_died(int slot)
+{
+	uint64_t n;
+
+	if (slot < 0 || slot >= METRICS_RECORDER_SLOTS)
+		return 0;
+	n = __atomic_exchange_n(&m->held[slot], 0, __ATOMIC_RELAXED);
+
+	add(&m->counter[METRICS_EVENTS_DROPPED], n);
+	add(&m->counter[METRICS_EVENTS_LOST], n);
+	return n;
+}
+
+void
 metrics_set_workers(int n)
 {
 	__atomic_store_n(&m->workers, (int64_t)n, __ATOMIC_RELAXED);
@@ -151,7 +195,7 @@ void
 metrics_write(struct buf *out, const struct inv_counts *c,
     const struct events_counts *ec)
 {
-	uint64_t cum, count;
+	uint64_t cum, count, handed, done;
 	size_t r, i;
 
 	header(out, "bootd_requests_total", "counter",
@@ -187,13 +231,45 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	single(out, "bootd_worker_restarts_total", "counter",
 	    "Workers that died unexpectedly and were replaced.",
 	    (intmax_t)get(&m->counter[METRICS_WORKER_RESTARTS]));
+	single(out, "bootd_recorder_restarts_total", "counter",
+	    "Recorder processes that died unexpectedly and were replaced.",
+	    (intmax_t)get(&m->counter[METRICS_RECORDER_RESTARTS]));
+	single(out, "bootd_events_recorded_total", "counter",
+	    "Boot events written to the database by the recorder.",
+	    (intmax_t)get(&m->counter[METRICS_EVENTS_RECORDED]));
 	single(out, "bootd_events_dropped_total", "counter",
-	    "Boot events not recorded (database busy or failing).",
+	    "Boot events not recorded: queue full, database busy or failing, "
+	    "recorder killed.",
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_DROPPED]));
 	single(out, "bootd_events_evicted_total", "counter",
 	    "Stored boot events and discovered MACs removed, oldest first, "
 	    "to stay under daemon.events_max and daemon.discovered_max.",
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_EVICTED]));
+	single(out, "bootd_events_malformed_total", "counter",
+	    "Datagrams the recorder refused as not a well-formed boot event.",
+	    (intmax_t)get(&m->counter[METRICS_EVENTS_MALFORMED]));
+	/* Handed over, not yet written or dropped: socket plus batch. */
+	handed = get(&m->counter[METRICS_EVENTS_HANDED]);
+	done = get(&m->counter[METRICS_EVENTS_RECORDED]) +
+	    get(&m->counter[METRICS_EVENTS_LOST]);
+	single(out, "bootd_events_queued", "gauge",
+	    "Boot events handed to the recorder and not yet recorded or "
+	    "dropped.", handed > done ? (intmax_t)(handed - done) : 0);
+	header(out, "bootd_recorder_batch_size", "histogram",
+	    "Boot events per recorder transaction.");
+	cum = 0;
+	for (i = 0; i < NBATCH; i++) {
+		cum += get(&m->batch[i]);
+		buf_printf(out, "bootd_recorder_batch_size_bucket{le=\"%ju\"} "
+		    "%ju\n", (uintmax_t)batch_le[i], (uintmax_t)cum);
+	}
+	count = cum + get(&m->batch[NBATCH]);
+	buf_printf(out, "bootd_recorder_batch_size_bucket{le=\"+Inf\"} %ju\n",
+	    (uintmax_t)count);
+	buf_printf(out, "bootd_recorder_batch_size_sum %ju\n",
+	    (uintmax_t)get(&m->batch_events));
+	buf_printf(out, "bootd_recorder_batch_size_count %ju\n",
+	    (uintmax_t)count);
 	single(out, "bootd_errors_total", "counter",
 	    "Inventory, rendering and system errors while answering.",
 	    (intmax_t)get(&m->counter[METRICS_ERRORS]));

@@ -6,11 +6,14 @@
  *   GET      health               database reachable, schema version
  *   GET      metrics              Prometheus text exposition
  *
- * The answer is written and the request finished before anything that
- * could wait (recording the boot, and for an install script the client
- * address that fetched it), so a machine never waits on a busy database
- * writer.  Whatever fails inside, a config request gets a script that
- * boots the local disk (ipxe_render_failsafe()).
+ * A boot is recorded by handing its event to the recorder process
+ * (recorder.c) just before the answer is finished: one non-blocking send,
+ * so a machine never waits on the database, and whoever has read the
+ * answer finds the event handed over even if this worker dies right
+ * after.  For an install script, the client address that fetched it is
+ * noted on the host's token after the answer has left.  Whatever fails
+ * inside, a config request gets a script that boots the local disk
+ * (ipxe_render_failsafe()).
  *
  * A done names its token, and nothing a PXE client has proves who it is:
  * whoever fetched the install script could send it.  So each done is
@@ -50,7 +53,7 @@ struct rq {
 	/* config only */
 	int		 script;	/* a script was served */
 	enum metrics_action action;
-	int		 record;	/* record a boot event after finishing */
+	int		 record;	/* hand a boot event to the recorder */
 	char		 mac[MAC_STRLEN + 1];
 	char		 host[256];	/* FQDN, "" when unknown */
 };
@@ -486,24 +489,14 @@ respond(struct worker *w, FCGX_Request *req, struct rq *r)
 }
 
 /*
- * Record the boot served to r->mac in the events database; never delays
- * an answer (route_handle() calls it after finishing the request).  One
- * event per call, one transaction: the only place a worker writes boot
- * events.
+ * Hand the boot served to r->mac over to the recorder; never waits (a
+ * full queue drops the event and counts it).
  */
 static void
 record_boot(struct worker *w, struct rq *r)
 {
-	struct bootd_error e;
 	struct events_event ev;
-	struct events_stats st;
-	struct events *evdb;
-	enum bootd_err rc;
 
-	if ((evdb = worker_events(w)) == NULL) {
-		metrics_inc(METRICS_EVENTS_DROPPED);
-		return;
-	}
 	buf_reset(&w->scratch);
 	query_format_params(&r->q, &w->scratch);
 	memset(&ev, 0, sizeof(ev));
@@ -514,22 +507,7 @@ record_boot(struct worker *w, struct rq *r)
 	    buf_str(&w->scratch);
 	ev.addr = r->addr[0] != '\0' ? r->addr : NULL;
 	ev.time = (int64_t)time(NULL);
-	rc = events_record(evdb, &ev, 1, &w->limits, &st, &e);
-	if (rc == BOOTD_OK) {
-		if (st.evicted > 0)
-			metrics_add(METRICS_EVENTS_EVICTED,
-			    (uint64_t)st.evicted);
-		return;
-	}
-	metrics_inc(METRICS_EVENTS_DROPPED);
-	if (rc == BOOTD_EBUSY)
-		blog_warn("boot event of %s dropped: events database busy",
-		    r->mac);
-	else {
-		blog_err("events_record(%s): %s", r->mac, e.text);
-		if (rc == BOOTD_EDB)
-			worker_events_close(w);
-	}
+	recorder_send(w->events, &ev);
 }
 
 /*
@@ -649,17 +627,17 @@ route_handle(struct worker *w, FCGX_Request *req)
 
 	respond(w, req, &r);
 	/*
-	 * Count before the answer leaves, so that whoever has read the answer
-	 * finds it counted.
+	 * Count, and hand the boot over, before the answer leaves, so that
+	 * whoever has read the answer finds it counted and its event with
+	 * the recorder, even if this worker is killed right after.
 	 */
 	us = elapsed_us(&start);
 	if (r.script)
 		metrics_script(r.action);
 	metrics_request(r.route, r.status, us);
-	FCGX_Finish_r(req);		/* the answer is out */
-
 	if (r.record)
 		record_boot(w, &r);
+	FCGX_Finish_r(req);		/* the answer is out */
 	if (r.script && r.action == METRICS_ACTION_INSTALL)
 		record_fetch(w, &r);
 

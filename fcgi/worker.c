@@ -18,13 +18,14 @@
  * blocked.
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
- * for lookups (its prepared statements are kept by lib/inv.c) and one
- * read-write handle for install completion (and for migrating an older
- * schema).  Both are reopened when the file was deleted or replaced, and
- * when the database cannot be opened the request gets the fail-safe
- * answer and the next request tries again.  Boot events go to the events
- * database (lib/events.c) through a third handle, also opened lazily;
- * the worker creates that file when it is missing.
+ * for lookups (its prepared statements are kept by lib/inv.c) and, only
+ * when an installer reports completion, a read-write handle for that.
+ * Both are reopened when the file was deleted or replaced, and when the
+ * database cannot be opened the request gets the fail-safe answer and the
+ * next request tries again.  A worker never writes boot events: it hands
+ * them to the recorder (recorder.c), which owns the events database,
+ * creates it, and prunes old events; a worker reads that file only for
+ * the metrics.
  */
 #define _GNU_SOURCE		/* accept4() */
 
@@ -56,9 +57,6 @@
  * else meanwhile, and with signals blocked a stop waits for it too.
  */
 #define FIRST_BYTE_MS	2000
-/* Old boot events are deleted at most this often, this many at a time. */
-#define PRUNE_INTERVAL	3600
-#define PRUNE_BATCH	10000L
 
 static volatile sig_atomic_t	stop_requested;
 
@@ -134,30 +132,6 @@ worker_db_ro(struct worker *w)
 	return w->ro;
 }
 
-void
-worker_prune(struct worker *w)
-{
-	struct bootd_error e;
-	struct events *ev;
-	int64_t deleted;
-	time_t now = time(NULL);
-
-	if (w->cfg->daemon.event_retention_days == 0 ||
-	    now - w->pruned < PRUNE_INTERVAL)
-		return;
-	w->pruned = now;
-	if ((ev = worker_events(w)) == NULL)
-		return;
-	if (events_prune(ev, (int64_t)now -
-	    (int64_t)w->cfg->daemon.event_retention_days * 86400, PRUNE_BATCH,
-	    &deleted, &e) != BOOTD_OK)
-		blog_warn("pruning old boot events: %s", e.text);
-	else if (deleted > 0)
-		blog_info("deleted %jd boot events and discovered MACs older "
-		    "than %d days",
-		    (intmax_t)deleted, w->cfg->daemon.event_retention_days);
-}
-
 struct inv *
 worker_db_rw(struct worker *w)
 {
@@ -185,54 +159,23 @@ worker_db_close(struct worker *w)
 	w->rw = NULL;
 }
 
-/*
- * Move what an upgraded inventory set aside into the events database,
- * once per process (events_import() finds nothing after the first
- * success anywhere).  The read-write inventory handle migrates the
- * inventory first, if it must.  A failure (e.g. the inventory locked by
- * an operator's long transaction) is logged once and tried again on the
- * next use, waiting at most event_wait_ms each time.
- */
-static void
-import_legacy(struct worker *w)
-{
-	struct bootd_error e;
-	int64_t moved;
-
-	if (worker_db_rw(w) == NULL)
-		return;
-	if (events_import(w->ev, w->cfg->database, &w->limits, &moved, &e) !=
-	    BOOTD_OK) {
-		if (!w->import_failed)
-			blog_err("events_import(%s): %s", w->cfg->database,
-			    e.text);
-		w->import_failed = 1;
-		return;
-	}
-	w->imported = 1;
-	if (moved > 0)
-		blog_notice("moved %jd boot events, discovered MACs and last "
-		    "seen times from %s to %s", (intmax_t)moved,
-		    w->cfg->database, w->cfg->events_database);
-}
-
 struct events *
 worker_events(struct worker *w)
 {
 	struct bootd_error e;
+	enum bootd_err rc;
 
-	if (w->ev == NULL) {
-		if (events_open(w->cfg->events_database, 1, &w->ev, &e) !=
-		    BOOTD_OK) {
-			w->ev = NULL;
+	if (w->ev != NULL)
+		return w->ev;
+	/* The recorder creates it: missing means nothing recorded yet. */
+	rc = events_open_readonly(w->cfg->events_database, &w->ev, &e);
+	if (rc != BOOTD_OK) {
+		w->ev = NULL;
+		if (rc != BOOTD_ENOTFOUND)
 			events_failed(w, &e);
-			return NULL;
-		}
-		w->everr[0] = '\0';
-		events_set_busy_timeout(w->ev, w->cfg->daemon.event_wait_ms);
+		return NULL;
 	}
-	if (!w->imported)
-		import_legacy(w);
+	w->everr[0] = '\0';
 	return w->ev;
 }
 
@@ -299,7 +242,7 @@ accept_conn(int fd)
 }
 
 int
-worker_run(const struct cfg *cfg, int fd)
+worker_run(const struct cfg *cfg, int fd, int events)
 {
 	static struct worker w;		/* zeroed; one per process */
 	struct sigaction sa;
@@ -310,9 +253,7 @@ worker_run(const struct cfg *cfg, int fd)
 	int conn, rc, status = 0;
 
 	w.cfg = cfg;
-	w.limits.max_events = cfg->daemon.events_max;
-	w.limits.max_discovered = cfg->daemon.discovered_max;
-	w.limits.retention_days = cfg->daemon.event_retention_days;
+	w.events = events;
 
 	/* If the master dies, do not linger serving with nobody watching. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -407,7 +348,6 @@ worker_run(const struct cfg *cfg, int fd)
 		}
 		route_handle(&w, &req);
 		served++;
-		worker_prune(&w);
 	}
 	FCGX_Finish_r(&req);
 	worker_db_close(&w);

@@ -89,6 +89,10 @@ static const struct cfg_key daemon_keys[] = {
 	    NULL },
 	{ "discovered_max", CFG_LONG, OFF(daemon.discovered_max), 0,
 	    100000000L, NULL, NULL },
+	{ "event_batch_ms", CFG_INT, OFF(daemon.event_batch_ms), 1, 10000,
+	    NULL, NULL },
+	{ "event_batch_max", CFG_INT, OFF(daemon.event_batch_max), 1,
+	    CFG_EVENT_BATCH_MAX, NULL, NULL },
 	{ "log", CFG_CUSTOM, OFF(daemon.log), 0, 0, NULL, parse_log },
 	{ "log_level", CFG_CUSTOM, OFF(daemon.log_level), 0, 0, NULL,
 	    parse_level },
@@ -500,6 +504,8 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->daemon.done_burst = 10;
 	cfg->daemon.events_max = CFG_EVENTS_MAX;
 	cfg->daemon.discovered_max = CFG_DISCOVERED_MAX;
+	cfg->daemon.event_batch_ms = 10;
+	cfg->daemon.event_batch_max = 256;
 	cfg->daemon.log = CFG_LOG_STDERR;
 	cfg->daemon.log_level = LOG_INFO;
 	cfg->menu.base_url = strdup("http://boot.example.org");

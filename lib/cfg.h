@@ -20,6 +20,7 @@
  *       "done_requires_fetch_address": false,
  *       "done_rate": 6, "done_burst": 10,
  *       "events_max": 1000000, "discovered_max": 10000,
+ *       "event_batch_ms": 10, "event_batch_max": 256,
  *       "log": "stderr", "log_level": "info"
  *     },
  *     "menu": {
@@ -48,6 +49,7 @@
  */
 #define CFG_EVENTS_MAX		1000000L
 #define CFG_DISCOVERED_MAX	10000L
+#define CFG_EVENT_BATCH_MAX	4096	/* largest daemon.event_batch_max */
 
 enum cfg_log {
 	CFG_LOG_STDERR,
@@ -69,7 +71,7 @@ struct cfg_daemon {
 	int		 workers;	/* worker processes; 0 = number of CPUs */
 	long		 max_requests;	/* recycle a worker after this; 0 = never */
 	int		 drain_timeout;	/* seconds to finish in-flight requests */
-	int		 event_wait_ms;	/* bound on waiting to record a boot */
+	int		 event_wait_ms;	/* bound on waiting to record a batch */
 	int		 event_retention_days; /* keep boot events this long;
 					 * 0 = forever */
 	int		 done_requires_fetch_address; /* refuse a done from
@@ -81,6 +83,9 @@ struct cfg_daemon {
 					 * at once */
 	long		 events_max;	/* boot events kept; 0 = unlimited */
 	long		 discovered_max; /* discovered MACs kept; 0 = unlimited */
+	int		 event_batch_ms; /* the recorder commits a batch at
+					 * most this long after its first event */
+	int		 event_batch_max; /* ...or when it holds this many */
 	enum cfg_log	 log;		/* where log lines go */
 	int		 log_level;	/* syslog priority: LOG_ERR..LOG_DEBUG */
 };

@@ -107,6 +107,18 @@ def port_busy(port):
     return False
 
 
+RECORDER_COMM = "bootd-recorder"
+
+
+def is_recorder(pid):
+    """Is pid bootd's recorder (it names itself so; workers do not)?"""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip() == RECORDER_COMM
+    except OSError:
+        return False
+
+
 def run_env():
     env = dict(os.environ)
     for k, v in SANITIZER_ENV.items():
@@ -451,7 +463,7 @@ class BootServer:
     def nginx_pid(self):
         return self.nginx.pid
 
-    def worker_pids(self, pid=None):
+    def child_pids(self, pid=None):
         """Current children of bootd's master (or of pid)."""
         pid = pid or self.bootd.pid
         try:
@@ -459,6 +471,26 @@ class BootServer:
                 return sorted(int(x) for x in f.read().split())
         except FileNotFoundError:
             return []
+
+    def worker_pids(self, pid=None):
+        """Current workers of bootd's master (or of pid): not the recorder."""
+        return [p for p in self.child_pids(pid) if not is_recorder(p)]
+
+    def recorder_pid(self):
+        """The master's recorder process, or None."""
+        pids = [p for p in self.child_pids() if is_recorder(p)]
+        return pids[0] if len(pids) == 1 else None
+
+    def wait_recorder(self, exclude=(), tries=READY_TRIES):
+        """Wait (bounded) until one recorder runs, not one in exclude."""
+        pid = None
+        for _ in range(tries):
+            pid = self.recorder_pid()
+            if pid is not None and pid not in exclude:
+                return pid
+            time.sleep(READY_PAUSE)
+        raise HarnessError("recorder %r, wanted one not in %r" % (
+            pid, list(exclude)))
 
     def wait_workers(self, count, exclude=(), tries=READY_TRIES):
         """Wait (bounded) until count workers run, none of them in exclude."""

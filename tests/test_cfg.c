@@ -70,6 +70,8 @@ START_TEST(test_defaults)
 	    "/var/lib/bootd/db/bootd-events.db");
 	ck_assert_int_eq(cfg->daemon.events_max, 1000000);
 	ck_assert_int_eq(cfg->daemon.discovered_max, 10000);
+	ck_assert_int_eq(cfg->daemon.event_batch_ms, 10);
+	ck_assert_int_eq(cfg->daemon.event_batch_max, 256);
 	ck_assert_ptr_null(cfg->path);
 	cfg_free(cfg);
 	cfg_free(NULL);
@@ -95,6 +97,7 @@ START_TEST(test_full)
 	    "    \"done_requires_fetch_address\": true,\n"
 	    "    \"done_rate\": 0, \"done_burst\": 3,\n"
 	    "    \"events_max\": 0, \"discovered_max\": 50,\n"
+	    "    \"event_batch_ms\": 3, \"event_batch_max\": 1000,\n"
 	    "    \"log\": \"syslog\", \"log_level\": \"debug\"},\n"
 	    "  \"menu\": {\"base_url\": \"https://boot.example.org:8443\",\n"
 	    "    \"timeout\": 0, \"shell\": false, \"memtest\": false,\n"
@@ -123,6 +126,8 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg->daemon.done_requires_fetch_address, 1);
 	ck_assert_int_eq(cfg->daemon.done_rate, 0);
 	ck_assert_int_eq(cfg->daemon.done_burst, 3);
+	ck_assert_int_eq(cfg->daemon.event_batch_ms, 3);
+	ck_assert_int_eq(cfg->daemon.event_batch_max, 1000);
 	ck_assert_int_eq(cfg->daemon.log, CFG_LOG_SYSLOG);
 	ck_assert_int_eq(cfg->daemon.log_level, LOG_DEBUG);
 	ck_assert_str_eq(cfg->menu.base_url, "https://boot.example.org:8443");
@@ -228,6 +233,10 @@ static const struct {
 	    "daemon.done_burst: must be from 1" },
 	{ "{\"daemon\": {\"done_requires_fetch_address\": 1}}",
 	    "daemon.done_requires_fetch_address: expected true or false" },
+	{ "{\"daemon\": {\"event_batch_ms\": 0}}",
+	    "daemon.event_batch_ms: must be from" },
+	{ "{\"daemon\": {\"event_batch_max\": 4097}}",
+	    "daemon.event_batch_max: must be from" },
 	{ "{\"database\": \"a\", \"database\": \"b\"}", "duplicate" },
 	{ "{\"daemon\": {\"events_max\": -1}}",
 	    "daemon.events_max: must be from 0" },

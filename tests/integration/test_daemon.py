@@ -141,9 +141,11 @@ class Daemon:
         return self
 
     def workers(self):
+        """The master's children but the recorder."""
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
-        return sorted(int(p) for p in out.split())
+        return sorted(int(p) for p in out.split()
+                      if not harness.is_recorder(int(p)))
 
     def log_text(self):
         with open(self.log_path, errors="replace") as f:

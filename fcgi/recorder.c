@@ -1,0 +1,740 @@
+/*
+ * recorder.c - the recorder: one process that writes boot events in batches
+ *
+ * Why.  Recording a boot used to be a write transaction in the worker that
+ * answered it, after the answer.  Every worker then queued on SQLite's one
+ * write lock: measured, 7.5k requests/s against 26k with recording switched
+ * off, and 4 workers no faster than 2.  Now a worker only hands each event
+ * over, without ever waiting, and one process, the recorder, writes them
+ * many to a transaction.  The answer never shares a transaction with, nor
+ * waits for, the record of the boot.
+ *
+ * The hand-over.  The master makes one pipe before it forks anything
+ * (recorder_queue()) and keeps both ends for its whole life: workers
+ * inherit the writing end, the recorder the reading end.  Each event is one
+ * record of at most PIPE_BUF bytes, written with one non-blocking write(2):
+ * the kernel writes such a record whole or not at all, never interleaved
+ * with another worker's.  When the pipe is full (EAGAIN) the event is
+ * counted in bootd_events_dropped_total and the worker goes on.  Because
+ * the master holds the reading end, the pipe and what is queued in it
+ * survive the recorder: a recorder that dies loses only what it holds, and
+ * its replacement reads on where it stopped.
+ *
+ * Why a pipe and not a unix datagram socket (both measured, 2 writers,
+ * 200-byte events, this 2-core machine).  Speed does not decide: a pipe
+ * moves about 1.1M events/s, datagrams 0.6M/s, both far above what the
+ * workers answer.  The queue's size does.  A queued datagram is charged
+ * its whole sk_buff to the sender's SO_SNDBUF, about 1.3 KB however short
+ * the event, and SO_SNDBUF is capped by net.core.wmem_max unless the
+ * process has CAP_NET_ADMIN, which bootd under systemd does not: with
+ * Debian's default (208 KiB) that is about 330 events, and bootd under wrk
+ * on 2 cores dropped 40% of its events (33.9k of 85.3k), the recorder not
+ * being scheduled often enough to keep such a short queue empty.  A pipe
+ * is charged bytes: an unprivileged process may grow it to fs.pipe-max-size
+ * (1 MiB by default), about 7000 events of 150 bytes, and the same run
+ * dropped none.  The price is framing: a pipe is a byte stream, so a
+ * malformed record could hide where the next one starts.  Workers cannot
+ * write one (records are whole, and built by one function); against
+ * anything else the recorder checks every record and, after a bad one,
+ * skips to the next head that is a well-formed record (see parse()).
+ *
+ * The batches.  The recorder writes a batch when it holds
+ * daemon.event_batch_max events or its oldest event is
+ * daemon.event_batch_ms old, whichever comes first, through the one call
+ * of events_record() in flush().  Idle, it sleeps until an event
+ * arrives; then it sleeps again until that batch is due and takes what
+ * gathered in the pipe meanwhile: one wake-up per batch, not one per
+ * boot.  Waking for every event spent a quarter of the recorder's time
+ * switching context (perf) and cost bootd about 15% of its requests/s
+ * under wrk on 2 cores (8.7k against 10.7k, a noisy shared machine).
+ * A batch the database refuses, or that waits longer than
+ * daemon.event_wait_ms on a busy database, is dropped and counted; so
+ * are the events a killed recorder held (metrics_recorder_died()).
+ * Nothing is lost without being counted.  Retention pruning
+ * (daemon.event_retention_days) is done here too: the recorder is the
+ * only writer of boot events.
+ *
+ * At most lost.  SIGKILL of the recorder: what it holds, at most one
+ * batch (daemon.event_batch_max events, daemon.event_batch_ms of boots),
+ * counted as dropped.  SIGKILL or crash of all of bootd, or a power loss:
+ * that batch plus what is in the pipe (at most its size, logged at start),
+ * plus whatever the database's synchronous=NORMAL may lose on a power cut.
+ *
+ * Signals.  The recorder blocks SIGTERM and SIGINT except while it waits
+ * in ppoll(2), so a signal never cuts a transaction short.  On SIGTERM it
+ * reads the pipe until it is empty, writes every batch, and exits 0: the
+ * master sends it only after the workers have exited (shutdown), so
+ * nothing handed over is left behind.  On a reload the master starts a
+ * new recorder with the new configuration and then stops the old one;
+ * both read the same pipe meanwhile, so nothing is lost in between.
+ *
+ * The record: struct wire, then the fields present, without NULs, in the
+ * order of enum field.  The recorder trusts nothing in it: a worker is
+ * less trusted than nothing.  The magic's bytes are not printable, so it
+ * cannot occur inside a field; lengths are checked against each field's
+ * maximum, text must be printable ASCII, the MAC must be canonical and
+ * "served" one of four words; anything else is counted in
+ * bootd_events_malformed_total and skipped.
+ */
+#define _GNU_SOURCE		/* ppoll(), pipe2(), F_SETPIPE_SZ */
+
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bootd.h"
+#include "events.h"
+#include "mac.h"
+
+#define QUEUE_BYTES	(4 << 20)	/* pipe size asked for (privileged)... */
+#define QUEUE_BYTES_USER (1 << 20)	/* ...else fs.pipe-max-size's default */
+#define EVENT_TYPICAL	150		/* bytes of a typical record, for logs */
+#define WIRE_MAGIC	0xb007e7e1u	/* no byte of it is printable */
+#define PARAMS_MAX	3200		/* query.c's 8 parameters fit (3146) */
+#define IN_MAX		(64 * 1024)	/* read buffer */
+#define TAKE_MAX	(1 << 20)	/* bytes read at most in one take() */
+#define PRUNE_INTERVAL	3600		/* seconds between retention runs */
+#define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
+
+enum field {
+	FIELD_MAC,
+	FIELD_FQDN,
+	FIELD_SERVED,
+	FIELD_PARAMS,
+	FIELD_ADDR,
+	FIELD__MAX
+};
+
+/* Longest accepted value of each field, in bytes. */
+static const size_t field_max[FIELD__MAX] = {
+	[FIELD_MAC] = MAC_STRLEN,
+	[FIELD_FQDN] = 255,
+	[FIELD_SERVED] = 16,
+	[FIELD_PARAMS] = PARAMS_MAX,
+	[FIELD_ADDR] = 64,
+};
+
+/* Where the text of one event lives: every field and its NUL. */
+#define TEXT_MAX	(MAC_STRLEN + 255 + 16 + PARAMS_MAX + 64 + FIELD__MAX)
+
+/* The head of a record, in host byte order (it never leaves the host). */
+struct wire {
+	uint32_t	magic;		/* WIRE_MAGIC */
+	uint16_t	present;	/* bit (1 << field): field sent */
+	uint16_t	len[FIELD__MAX]; /* its length; 0 when absent */
+	int64_t		time;		/* unix time of the boot */
+};
+
+/* The longest record; a pipe writes at most PIPE_BUF bytes atomically. */
+#define RECORD_MAX	(sizeof(struct wire) + TEXT_MAX - FIELD__MAX)
+_Static_assert(RECORD_MAX <= PIPE_BUF, "a record is written atomically");
+
+static const char *const served_words[] = {
+	"install", "local", "unknown", "failsafe"
+};
+
+/* The recorder's state: one per process. */
+struct recorder {
+	const struct cfg *cfg;
+	int		 fd;		/* reading end of the pipe */
+	int		 slot;		/* names its counters in metrics.c */
+	struct events	*ev;		/* events database; NULL until opened */
+	struct events_limits limits;	/* caps and retention, from cfg */
+	int		 imported;	/* legacy events moved (events_import) */
+	int		 import_failed;	/* its failure was logged */
+	char		 dberr[512];	/* last open failure, logged once */
+	struct events_event *evs;		/* the batch: event_batch_max slots */
+	char		(*text)[TEXT_MAX]; /* their strings */
+	size_t		 n;		/* events in the batch */
+	struct timespec	 first;		/* when the oldest one came */
+	time_t		 pruned;	/* last retention run */
+	uint64_t	 dropping;	/* events dropped since the last batch
+					 * written; 0 while all is well */
+	unsigned char	 in[IN_MAX];	/* bytes read, not yet parsed */
+	size_t		 inlen;
+	int		 partial;	/* in[] ends with part of a record */
+	int		 lost_sync;	/* skipping bytes after a bad record */
+};
+
+static volatile sig_atomic_t	stop_requested;
+static int			queue_full;	/* sender: last write failed */
+
+static void
+on_stop(int sig)
+{
+	stop_requested = 1;
+}
+
+int
+recorder_queue(int fds[2])
+{
+	int size;
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	/* Beyond fs.pipe-max-size only with CAP_SYS_RESOURCE. */
+	if (fcntl(fds[1], F_SETPIPE_SZ, QUEUE_BYTES) == -1)
+		(void)fcntl(fds[1], F_SETPIPE_SZ, QUEUE_BYTES_USER);
+	size = fcntl(fds[1], F_GETPIPE_SZ);
+	blog_info("boot event queue: a pipe of %d bytes, about %d events",
+	    size, size / EVENT_TYPICAL);
+	return 0;
+}
+
+/* Append field f of value s (NULL: absent) to the record being built. */
+static int
+put(unsigned char *buf, size_t *off, struct wire *h, enum field f,
+    const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return 0;
+	if ((len = strlen(s)) > field_max[f])
+		return -1;
+	memcpy(buf + *off, s, len);
+	*off += len;
+	h->len[f] = (uint16_t)len;
+	h->present |= (uint16_t)(1u << f);
+	return 0;
+}
+
+int
+recorder_send(int fd, const struct events_event *ev)
+{
+	unsigned char buf[RECORD_MAX];
+	struct wire h;
+	size_t off = sizeof(h);
+
+	memset(&h, 0, sizeof(h));
+	h.magic = WIRE_MAGIC;
+	h.time = ev->time;
+	/* In the order of enum field: the recorder reads them so. */
+	if (put(buf, &off, &h, FIELD_MAC, ev->mac) == -1 ||
+	    put(buf, &off, &h, FIELD_FQDN, ev->fqdn) == -1 ||
+	    put(buf, &off, &h, FIELD_SERVED, ev->served) == -1) {
+		blog_err("boot event of %s dropped: a field is too long",
+		    ev->mac);
+		metrics_inc(METRICS_EVENTS_DROPPED);
+		return -1;
+	}
+	if (put(buf, &off, &h, FIELD_PARAMS, ev->params) == -1)
+		blog_warn("boot event of %s: parameters too long, left out",
+		    ev->mac);
+	if (put(buf, &off, &h, FIELD_ADDR, ev->addr) == -1)
+		blog_warn("boot event of %s: address too long, left out",
+		    ev->mac);
+	memcpy(buf, &h, sizeof(h));
+	if (write(fd, buf, off) == (ssize_t)off) {
+		metrics_inc(METRICS_EVENTS_HANDED);
+		if (queue_full)
+			blog_notice("recorder queue accepts events again");
+		queue_full = 0;
+		return 0;
+	}
+	metrics_inc(METRICS_EVENTS_DROPPED);
+	/* Say it once per episode, not once per boot of a storm. */
+	if (!queue_full) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			blog_warn("recorder queue full; dropping boot events "
+			    "(counted in bootd_events_dropped_total)");
+		else
+			blog_err("write(recorder queue): %s", strerror(errno));
+	}
+	queue_full = 1;
+	return -1;
+}
+
+/* Is s[0..len-1] printable ASCII (space too when space is set)? */
+static int
+printable(const char *s, size_t len, int space)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < (space ? 0x20 : 0x21) || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * Move what an upgraded inventory set aside into the events database,
+ * once (events_import() finds nothing after the first success).  Opening
+ * the inventory read-write migrates it first, if it must.  A failure
+ * (e.g. the inventory locked by an operator's long transaction) is logged
+ * once and tried again with the next batch.
+ */
+static void
+import_legacy(struct recorder *r)
+{
+	struct bootd_error e;
+	struct inv *inv;
+	int64_t moved;
+
+	if (inv_open(r->cfg->database, INV_RDWR, &inv, &e) == BOOTD_OK) {
+		inv_close(inv);
+		if (events_import(r->ev, r->cfg->database, &r->limits, &moved,
+		    &e) == BOOTD_OK) {
+			r->imported = 1;
+			if (moved > 0)
+				blog_notice("moved %jd boot events, discovered "
+				    "MACs and last seen times from %s to %s",
+				    (intmax_t)moved, r->cfg->database,
+				    r->cfg->events_database);
+			return;
+		}
+	}
+	if (!r->import_failed)
+		blog_err("recorder: moving boot events out of %s: %s",
+		    r->cfg->database, e.text);
+	r->import_failed = 1;
+}
+
+/*
+ * The events database, opened (and created) as needed; NULL on failure.
+ * The recorder is its one writer.
+ */
+static struct events *
+db(struct recorder *r)
+{
+	struct bootd_error e;
+	char prev[sizeof(r->dberr)];
+
+	if (r->ev == NULL) {
+		if (events_open(r->cfg->events_database, 1, &r->ev, &e) !=
+		    BOOTD_OK) {
+			r->ev = NULL;
+			memcpy(prev, r->dberr, sizeof(prev));
+			snprintf(r->dberr, sizeof(r->dberr), "%s", e.text);
+			if (strcmp(prev, r->dberr) != 0)
+				blog_err("recorder: events_open(%s): %s",
+				    r->cfg->events_database, e.text);
+			return NULL;
+		}
+		if (r->dberr[0] != '\0')
+			blog_notice("recorder: events database %s is "
+			    "available again", r->cfg->events_database);
+		r->dberr[0] = '\0';
+		events_set_busy_timeout(r->ev, r->cfg->daemon.event_wait_ms);
+	}
+	if (!r->imported)
+		import_legacy(r);
+	return r->ev;
+}
+
+/*
+ * Write the batch in one transaction, or drop and count it.  The one place
+ * boot events reach the database.
+ */
+static void
+flush(struct recorder *r)
+{
+	struct bootd_error e;
+	struct events_stats st = { 0, 0 };
+	struct events *ev;
+	enum bootd_err rc = BOOTD_EDB;
+	size_t n = r->n;
+
+	if (n == 0)
+		return;
+	if ((ev = db(r)) != NULL)
+		rc = events_record(ev, r->evs, n, &r->limits, &st, &e);
+	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
+	r->n = 0;
+	metrics_recorder_held(r->slot, r->partial ? 1 : 0);
+	if (rc == BOOTD_OK) {
+		if (st.evicted > 0)
+			metrics_add(METRICS_EVENTS_EVICTED,
+			    (uint64_t)st.evicted);
+		if (r->dropping > 0)
+			blog_notice("recorder: boot events are written again; "
+			    "%ju were dropped meanwhile",
+			    (uintmax_t)r->dropping);
+		r->dropping = 0;
+		return;
+	}
+	if (rc == BOOTD_EDB && ev != NULL) {
+		events_close(r->ev);	/* reopen for the next batch */
+		r->ev = NULL;
+	}
+	/* Say why once per episode, not once per batch. */
+	if (r->dropping == 0) {
+		if (ev == NULL)
+			blog_warn("boot events dropped: events database "
+			    "unavailable");
+		else if (rc == BOOTD_EBUSY)
+			blog_warn("boot events dropped: events database busy "
+			    "for %d ms", r->cfg->daemon.event_wait_ms);
+		else
+			blog_err("events_record: %s; boot events dropped",
+			    e.text);
+	}
+	r->dropping += n;
+}
+
+/* Retention: at most once an hour, a bounded batch of old events. */
+static void
+prune(struct recorder *r)
+{
+	struct bootd_error e;
+	struct events *ev;
+	int64_t deleted;
+	time_t now = time(NULL);
+	int days = r->cfg->daemon.event_retention_days;
+
+	if (days == 0 || now - r->pruned < PRUNE_INTERVAL)
+		return;
+	r->pruned = now;
+	if ((ev = db(r)) == NULL)
+		return;
+	if (events_prune(ev, (int64_t)now - (int64_t)days * 86400,
+	    PRUNE_BATCH, &deleted, &e) != BOOTD_OK)
+		blog_warn("pruning old boot events: %s", e.text);
+	else if (deleted > 0)
+		blog_info("deleted %jd boot events and discovered MACs older "
+		    "than %d days", (intmax_t)deleted, days);
+}
+
+/*
+ * Check the head at p (at least sizeof(struct wire) bytes): the magic and
+ * lengths a record can have.  Returns its whole length, or 0 when it is
+ * not a head.
+ */
+static size_t
+head_len(const unsigned char *p, struct wire *h)
+{
+	size_t i, total = sizeof(*h);
+
+	memcpy(h, p, sizeof(*h));
+	if (h->magic != WIRE_MAGIC || h->present >= 1u << FIELD__MAX)
+		return 0;
+	for (i = 0; i < FIELD__MAX; i++) {
+		if (!(h->present & (1u << i)) && h->len[i] != 0)
+			return 0;
+		if (h->len[i] > field_max[i])
+			return 0;
+		total += h->len[i];
+	}
+	return total;
+}
+
+/*
+ * Check the fields of the record p whose head is h and decode it into ev,
+ * its strings into text.  Returns NULL, or why it is refused.
+ */
+static const char *
+decode(const unsigned char *p, const struct wire *h, struct events_event *ev,
+    char *text)
+{
+	const char *fields[FIELD__MAX] = { NULL };
+	char canon[MAC_STRLEN + 1];
+	size_t off = sizeof(*h), i;
+
+	if (h->time <= 0)
+		return "bad time";
+	for (i = 0; i < FIELD__MAX; i++) {
+		if (!(h->present & (1u << i)))
+			continue;
+		if (!printable((const char *)p + off, h->len[i],
+		    i == FIELD_FQDN || i == FIELD_PARAMS))
+			return "not printable";
+		memcpy(text, p + off, h->len[i]);
+		text[h->len[i]] = '\0';
+		fields[i] = text;
+		text += h->len[i] + 1;
+		off += h->len[i];
+	}
+	if (fields[FIELD_MAC] == NULL ||
+	    mac_canon(fields[FIELD_MAC], canon, NULL) != BOOTD_OK ||
+	    strcmp(canon, fields[FIELD_MAC]) != 0)
+		return "bad MAC";
+	if (fields[FIELD_SERVED] == NULL)
+		return "no served";
+	for (i = 0; i < sizeof(served_words) / sizeof(served_words[0]); i++)
+		if (strcmp(fields[FIELD_SERVED], served_words[i]) == 0)
+			break;
+	if (i == sizeof(served_words) / sizeof(served_words[0]))
+		return "bad served";
+	ev->mac = fields[FIELD_MAC];
+	ev->fqdn = fields[FIELD_FQDN];
+	ev->served = fields[FIELD_SERVED];
+	ev->params = fields[FIELD_PARAMS];
+	ev->addr = fields[FIELD_ADDR];
+	ev->time = h->time;
+	return NULL;
+}
+
+/* Count and log a refused record, or the start of bytes skipped. */
+static void
+refuse(struct recorder *r, const char *why)
+{
+	metrics_inc(METRICS_EVENTS_MALFORMED);
+	blog_warn("recorder: refused a record: %s; skipping to the next",
+	    why);
+}
+
+/* Publish what this recorder holds: the batch and a record half read. */
+static void
+publish_held(const struct recorder *r)
+{
+	metrics_recorder_held(r->slot, (uint64_t)r->n + (r->partial ? 1 : 0));
+}
+
+/*
+ * Move every whole record in r->in into the batch, writing the batch
+ * whenever it is full, and keep a record cut short by the read for the
+ * next one, unless eof (no more bytes will come: it is refused).  After a
+ * bad record, skip bytes up to the next head that starts a well-formed
+ * record: each such run counts once as malformed.
+ */
+static void
+parse(struct recorder *r, int eof)
+{
+	struct wire h;
+	const char *why;
+	size_t off = 0, len;
+
+	while (r->inlen - off >= sizeof(h)) {
+		if ((len = head_len(r->in + off, &h)) == 0) {
+			if (!r->lost_sync)
+				refuse(r, "not a record head");
+			r->lost_sync = 1;
+			off++;
+			continue;
+		}
+		if (r->inlen - off < len && !eof)
+			break;			/* the rest is still to come */
+		if (r->inlen - off < len) {
+			if (!r->lost_sync)
+				refuse(r, "cut short");
+			r->lost_sync = 1;
+			off++;
+			continue;
+		}
+		why = decode(r->in + off, &h, &r->evs[r->n], r->text[r->n]);
+		if (why != NULL) {
+			if (!r->lost_sync)
+				refuse(r, why);
+			r->lost_sync = 1;
+			off++;			/* its lengths may lie too */
+			continue;
+		}
+		r->lost_sync = 0;
+		off += len;
+		if (r->n++ == 0)
+			clock_gettime(CLOCK_MONOTONIC, &r->first);
+		if (r->n == (size_t)r->cfg->daemon.event_batch_max) {
+			r->partial = 0;
+			publish_held(r);
+			flush(r);
+		}
+	}
+	if (eof) {
+		if (r->inlen > off && !r->lost_sync)
+			refuse(r, "cut short");
+		off = r->inlen;
+	}
+	memmove(r->in, r->in + off, r->inlen - off);
+	r->inlen -= off;
+	/* A record half read is held too: a recorder killed now loses it. */
+	r->partial = r->inlen >= sizeof(h) && !r->lost_sync &&
+	    head_len(r->in, &h) != 0;
+	publish_held(r);
+}
+
+/*
+ * Read what the pipe holds into the batch (parse()), as long as it holds
+ * something, but at most TAKE_MAX bytes: under a flood the pipe may never
+ * be empty, and the caller must get to look at its signals.
+ */
+static void
+take(struct recorder *r)
+{
+	size_t total = 0;
+	ssize_t len;
+
+	while (total < TAKE_MAX) {
+		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
+		if (len <= 0) {
+			if (len < 0 && errno != EAGAIN &&
+			    errno != EWOULDBLOCK && errno != EINTR)
+				blog_err("read(recorder queue): %s",
+				    strerror(errno));
+			return;
+		}
+		r->inlen += (size_t)len;
+		total += (size_t)len;
+		parse(r, 0);
+	}
+}
+
+/* Does the pipe hold something to read right now? */
+static int
+pipe_ready(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
+long
+recorder_leftover(int fd)
+{
+	static unsigned char buf[IN_MAX];
+	struct wire h;
+	size_t len = 0, off, rl;
+	ssize_t got;
+	long n = 0;
+
+	while ((got = read(fd, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)got;
+		off = 0;
+		while (len - off >= sizeof(h)) {
+			if ((rl = head_len(buf + off, &h)) == 0)
+				off++;
+			else if (len - off < rl)
+				break;
+			else {
+				n++;
+				off += rl;
+			}
+		}
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+	return n;
+}
+
+/*
+ * How long an idle recorder may sleep: until the next retention run, at
+ * least a second; NULL (for ever) without retention.  Fills ts.
+ */
+static struct timespec *
+sleep_until_prune(const struct recorder *r, struct timespec *ts)
+{
+	time_t left;
+
+	if (r->cfg->daemon.event_retention_days == 0)
+		return NULL;
+	left = r->pruned + PRUNE_INTERVAL - time(NULL);
+	ts->tv_sec = left < 1 ? 1 : left;
+	ts->tv_nsec = 0;
+	return ts;
+}
+
+/* Milliseconds until the batch is due (0: now), or -1 when empty. */
+static int
+due_ms(const struct recorder *r)
+{
+	struct timespec now;
+	int64_t ms;
+
+	if (r->n == 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - r->first.tv_sec) * 1000 +
+	    (now.tv_nsec - r->first.tv_nsec) / 1000000;
+	ms = r->cfg->daemon.event_batch_ms - ms;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+int
+recorder_run(const struct cfg *cfg, int fd, int slot)
+{
+	static struct recorder r;	/* zeroed; one per process */
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	struct timespec ts;
+	struct pollfd pfd;
+	int ms;
+
+	r.cfg = cfg;
+	r.fd = fd;
+	r.slot = slot;
+	r.limits.max_events = cfg->daemon.events_max;
+	r.limits.max_discovered = cfg->daemon.discovered_max;
+	r.limits.retention_days = cfg->daemon.event_retention_days;
+	prctl(PR_SET_NAME, "bootd-recorder");
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;	/* reloads are the master's business */
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	r.evs = calloc((size_t)cfg->daemon.event_batch_max, sizeof(*r.evs));
+	r.text = calloc((size_t)cfg->daemon.event_batch_max, sizeof(*r.text));
+	if (r.evs == NULL || r.text == NULL) {
+		blog_err("recorder: out of memory for a batch of %d events",
+		    cfg->daemon.event_batch_max);
+		free(r.evs);
+		free(r.text);
+		return 1;
+	}
+	blog_debug("recorder started: batches of up to %d events or %d ms",
+	    cfg->daemon.event_batch_max, cfg->daemon.event_batch_ms);
+	db(&r);				/* open early; failures are retried */
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (!stop_requested) {
+		prune(&r);
+		if (r.n == 0) {
+			/* Idle: wait for an event, or the next retention run. */
+			if (ppoll(&pfd, 1, sleep_until_prune(&r, &ts),
+			    &waitmask) > 0)
+				take(&r);
+			continue;
+		}
+		if (r.n < (size_t)cfg->daemon.event_batch_max &&
+		    (ms = due_ms(&r)) > 0) {
+			/*
+			 * Let the batch fill in the pipe and sleep until it
+			 * is due, rather than wake for every event: under
+			 * load that is one wake-up per batch, not per boot.
+			 */
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (long)(ms % 1000) * 1000000;
+			ppoll(NULL, 0, &ts, &waitmask);
+			continue;
+		}
+		take(&r);		/* top the batch up from the pipe */
+		flush(&r);
+	}
+	/*
+	 * Stopping: everything still in the pipe, then the last batch.
+	 * Records are written whole, so what is left unparsed never was one.
+	 */
+	do
+		take(&r);
+	while (pipe_ready(fd));
+	parse(&r, 1);
+	flush(&r);
+	events_close(r.ev);
+	free(r.evs);
+	free(r.text);
+	blog_debug("recorder exiting");
+	return 0;
+}
