@@ -694,6 +694,24 @@ create_file(const char *path, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Process-wide SQLite settings, made before SQLite's first use: no
+ * memory statistics.  Nothing reads them, and keeping them takes a global
+ * mutex around every allocation SQLite makes (7% of the instructions of
+ * a boot lookup).  Where SQLite is already initialised, sqlite3_config()
+ * refuses and its settings stay.
+ */
+static void
+sqlite_setup(void)
+{
+	static int done;
+
+	if (!done) {
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		done = 1;
+	}
+}
+
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -708,6 +726,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	if (path == NULL || *path == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no database path given");
+	sqlite_setup();
 	if ((inv = calloc(1, sizeof(*inv))) == NULL)
 		return nomem(err);
 	inv->mode = mode;
