@@ -54,6 +54,17 @@ buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
+void
+buf_putu(struct buf *b, unsigned long v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_append(b, p, (size_t)(d + sizeof(d) - p));
+}
+
 /*
  * Format into the free space first: most lines fit, and then one
  * vsnprintf() is all it takes.  Otherwise grow and format again.

@@ -582,10 +582,12 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 			    c->mac, def);
 		buf_printf(c->out, "goto %s\n", def);
 	} else {
-		if (h != NULL)
-			buf_printf(c->out, "menu %s (%s)\n", h->fqdn, c->mac);
-		else
-			buf_printf(c->out, "menu unknown host (%s)\n", c->mac);
+		/* buf_puts, not buf_printf: these lines are in every script. */
+		buf_puts(c->out, "menu ");
+		buf_puts(c->out, h != NULL ? h->fqdn : "unknown host");
+		buf_puts(c->out, " (");
+		buf_puts(c->out, c->mac);
+		buf_puts(c->out, ")\n");
 		buf_puts(c->out, "item --gap -- Boot options\n");
 		if (b != NULL && b->dist != NULL)
 			buf_printf(c->out, "item " L_INSTALL
@@ -600,8 +602,11 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 			    " Memory test (memtest86+)\n");
 		if (shell)
 			buf_puts(c->out, "item " L_SHELL " iPXE shell\n");
-		buf_printf(c->out, "choose --default %s --timeout %d target "
-		    "|| goto " L_LOCAL "\n", def, timeout * 1000);
+		buf_puts(c->out, "choose --default ");
+		buf_puts(c->out, def);
+		buf_puts(c->out, " --timeout ");
+		buf_putu(c->out, (unsigned long)timeout * 1000);
+		buf_puts(c->out, " target || goto " L_LOCAL "\n");
 		buf_puts(c->out, "goto ${target} || goto " L_LOCAL "\n");
 	}
 

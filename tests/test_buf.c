@@ -1,6 +1,7 @@
 /*
  * test_buf.c - the growable byte buffer
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,22 @@ START_TEST(test_printf_many)
 }
 END_TEST
 
+START_TEST(test_putu)
+{
+	struct buf b = { 0 };
+	char want[64];
+
+	buf_putu(&b, 0);
+	buf_puts(&b, " ");
+	buf_putu(&b, 5000);
+	buf_puts(&b, " ");
+	buf_putu(&b, ULONG_MAX);
+	snprintf(want, sizeof(want), "0 5000 %lu", ULONG_MAX);
+	ck_assert_str_eq(buf_str(&b), want);
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -73,6 +90,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_printf_empty);
 	tcase_add_test(tc, test_printf_boundaries);
 	tcase_add_test(tc, test_printf_many);
+	tcase_add_test(tc, test_putu);
 	suite_add_tcase(s, tc);
 	return s;
 }
