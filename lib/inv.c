@@ -2676,6 +2676,25 @@ lookup_attr(sqlite3_stmt *s, struct inv_host *h, size_t *cap,
 }
 
 /*
+ * Make sure the next statement starts a new read transaction, on the
+ * newest snapshot: a handle keeps its snapshot while any of its
+ * statements is active or a transaction is open.  Every function resets
+ * its statements and ends its transactions; this keeps a slip elsewhere
+ * from serving boots from an old snapshot.
+ */
+static void
+end_reads(struct inv *inv)
+{
+	sqlite3_stmt *s = NULL;
+
+	while ((s = sqlite3_next_stmt(inv->db, s)) != NULL)
+		if (sqlite3_stmt_busy(s))
+			sqlite3_reset(s);
+	if (!sqlite3_get_autocommit(inv->db))
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
  * The lookup proper: one S_LOOKUP for the host with its token and
  * attributes, and one S_LOOKUP_DIST for each distribution the script
  * offers.  No BEGIN/COMMIT: SQLite keeps the implicit read transaction
@@ -2765,6 +2784,7 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 	memset(out, 0, sizeof(*out));
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
+	end_reads(inv);
 	if ((rc = lookup(inv, canon, now, manual, nmanual, out, err)) !=
 	    BOOTD_OK)
 		inv_boot_free(out);
