@@ -55,20 +55,48 @@ buf_puts(struct buf *b, const char *s)
 }
 
 void
+buf_putu(struct buf *b, unsigned long v)
+{
+	char d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_append(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+/*
+ * Format into the free space first: most lines fit, and then one
+ * vsnprintf() is all it takes.  Otherwise grow and format again.
+ */
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t avail;
 	int n;
 
+	if (b->failed)
+		return;
+	avail = b->data != NULL ? b->cap - b->len : 0;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(avail > 0 ? b->data + b->len : NULL, avail, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->failed = 1;
+		if (b->data != NULL)
+			b->data[b->len] = '\0';
 		return;
 	}
-	if (buf_grow(b, b->len + (size_t)n) == -1)
+	if ((size_t)n < avail) {
+		b->len += (size_t)n;
 		return;
+	}
+	if (buf_grow(b, b->len + (size_t)n) == -1) {
+		if (b->data != NULL)
+			b->data[b->len] = '\0';	/* undo the cut output */
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

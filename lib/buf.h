@@ -21,6 +21,7 @@ struct buf {
 
 void	 buf_append(struct buf *b, const char *s, size_t len);
 void	 buf_puts(struct buf *b, const char *s);
+void	 buf_putu(struct buf *b, unsigned long v);	/* in decimal */
 void	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_reset(struct buf *b);	/* keep memory, empty contents */

@@ -55,6 +55,7 @@ enum stmt {
 	S_HOST_FULL,
 	S_HOST_ENV,
 	S_LOOKUP,
+	S_LOOKUP_DIST,
 	S_HOST_MACS,
 	S_HOST_ATTRS,
 	S_HOST_IDS,
@@ -121,8 +122,21 @@ static const char *const sqltab[S__MAX] = {
 	    "WHERE h.id = ?1",
 	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
 	    "JOIN env e ON e.name = h.env WHERE h.id = ?1",
-	[S_LOOKUP] = "SELECT " HOST_COLS " FROM nic n "
-	    "JOIN host h ON h.id = n.host " LIVE_TOKEN "WHERE n.mac = ?1",
+	/*
+	 * The boot lookup: one row per attribute of the host (one row with
+	 * a NULL key when it has none), in key order, each carrying the
+	 * host's fields.  Every join is a primary-key or unique-index
+	 * search (tests/test_plan.c checks the plans).
+	 */
+	[S_LOOKUP] = "SELECT h.fqdn, h.env, h.action, h.dist, t.token, "
+	    "t.expires, a.key, a.value FROM nic n "
+	    "JOIN host h ON h.id = n.host " LIVE_TOKEN
+	    "LEFT JOIN host_attr a ON a.host = h.id "
+	    "WHERE n.mac = ?1 ORDER BY a.key",
+	/* A distribution with its initrds, one row each (a NULL url: none). */
+	[S_LOOKUP_DIST] = "SELECT d.name, d.kernel, d.cmdline, i.url "
+	    "FROM dist d LEFT JOIN dist_initrd i ON i.dist = d.name "
+	    "WHERE d.name = ?1 ORDER BY i.pos",
 	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = ?1 ORDER BY mac",
 	[S_HOST_ATTRS] = "SELECT key, value FROM host_attr WHERE host = ?1 "
 	    "ORDER BY key",
@@ -737,6 +751,24 @@ create_file(const char *path, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Process-wide SQLite settings, made before SQLite's first use: no
+ * memory statistics.  Nothing reads them, and keeping them takes a global
+ * mutex around every allocation SQLite makes (7% of the instructions of
+ * a boot lookup).  Where SQLite is already initialised, sqlite3_config()
+ * refuses and its settings stay.
+ */
+static void
+sqlite_setup(void)
+{
+	static int done;
+
+	if (!done) {
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		done = 1;
+	}
+}
+
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -751,6 +783,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	if (path == NULL || *path == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no database path given");
+	sqlite_setup();
 	if ((inv = calloc(1, sizeof(*inv))) == NULL)
 		return nomem(err);
 	inv->mode = mode;
@@ -1130,7 +1163,7 @@ fill_kv(sqlite3_stmt *s, void *elem, struct bootd_error *err)
 }
 
 /*
- * Load the host whose row s (S_HOST_FULL or S_LOOKUP, bound) returns, with
+ * Load the host whose row s (S_HOST_FULL, bound) returns, with
  * its MACs and attributes.  BOOTD_ENOTFOUND (err untouched) when s returns
  * no row.  The caller frees *out with inv_host_free().
  */
@@ -2847,46 +2880,189 @@ inv_boot_free(struct inv_boot *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/*
+ * Load distribution name with its initrds (S_LOOKUP_DIST) for a boot.
+ * BOOTD_ENOTFOUND with a message when there is none.  The caller frees
+ * *out with inv_dist_free().
+ */
+static enum bootd_err
+lookup_dist(struct inv *inv, const char *name, struct inv_dist **out,
+    struct bootd_error *err)
+{
+	struct inv_dist *d = NULL;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	size_t cap = 0;
+	char **p, qn[QBUF];
+	int src;
+
+	*out = NULL;
+	if ((s = stmt(inv, S_LOOKUP_DIST, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, name);
+	if ((rc = first_row(inv, s, "read distribution", err)) ==
+	    BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no distribution \"%s\"",
+		    q(name, qn));
+	if (rc != BOOTD_OK)
+		return rc;
+	if ((d = calloc(1, sizeof(*d))) == NULL || col_dup(s, 0, &d->name) ||
+	    col_dup(s, 1, &d->kernel) || col_dup(s, 2, &d->cmdline)) {
+		rc = nomem(err);
+		goto out;
+	}
+	do {
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+			break;		/* no initrd at all */
+		if (d->ninitrds == cap) {
+			cap = cap ? cap * 2 : 2;
+			if ((p = reallocarray(d->initrds, cap,
+			    sizeof(*p))) == NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			d->initrds = p;
+		}
+		if (col_dup(s, 3, &d->initrds[d->ninitrds])) {
+			rc = nomem(err);
+			goto out;
+		}
+		d->ninitrds++;
+	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = dberr(inv, "read initrds", err);
+out:
+	sqlite3_reset(s);
+	if (rc == BOOTD_OK)
+		*out = d;
+	else
+		inv_dist_free(d);
+	return rc;
+}
+
+/* Append the attribute in columns 6 and 7 of S_LOOKUP's row to h. */
+static enum bootd_err
+lookup_attr(sqlite3_stmt *s, struct inv_host *h, size_t *cap,
+    struct bootd_error *err)
+{
+	struct inv_kv *p, *kv;
+
+	if (sqlite3_column_type(s, 6) == SQLITE_NULL)
+		return BOOTD_OK;	/* the host has no attributes */
+	if (h->nattrs == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		if ((p = reallocarray(h->attrs, *cap, sizeof(*p))) == NULL)
+			return nomem(err);
+		h->attrs = p;
+	}
+	kv = &h->attrs[h->nattrs];
+	if (col_dup(s, 6, &kv->key))
+		return nomem(err);
+	if (col_dup(s, 7, &kv->value)) {
+		free(kv->key);
+		return nomem(err);
+	}
+	h->nattrs++;
+	return BOOTD_OK;
+}
+
+/*
+ * Make sure the next statement starts a new read transaction, on the
+ * newest snapshot: a handle keeps its snapshot while any of its
+ * statements is active or a transaction is open.  Every function resets
+ * its statements and ends its transactions; this keeps a slip elsewhere
+ * from serving boots from an old snapshot.
+ */
+static void
+end_reads(struct inv *inv)
+{
+	sqlite3_stmt *s = NULL;
+
+	while ((s = sqlite3_next_stmt(inv->db, s)) != NULL)
+		if (sqlite3_stmt_busy(s))
+			sqlite3_reset(s);
+	/* Never the caller's own grouped transaction (inv_begin()). */
+	if (!inv->grouped && !sqlite3_get_autocommit(inv->db))
+		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * The lookup proper: one S_LOOKUP for the host with its token and
+ * attributes, and one S_LOOKUP_DIST for each distribution the script
+ * offers.  No BEGIN/COMMIT: SQLite keeps the implicit read transaction
+ * of a statement until the last active statement of the handle is
+ * reset, and S_LOOKUP stays active (on its first row) until every
+ * distribution is read, so the whole answer comes from one snapshot.
+ * The host's MACs and last boot are left out: no script needs them.
+ */
 static enum bootd_err
 lookup(struct inv *inv, const char *canon, int64_t now,
     const char *const *manual, size_t nmanual, struct inv_boot *out,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	enum bootd_err rc;
+	struct inv_host *h;
 	struct inv_dist *d;
-	size_t i;
+	sqlite3_stmt *s;
+	const char *action;
+	enum bootd_err rc;
+	size_t i, cap = 0;
+	int src;
 
 	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, canon);
 	sqlite3_bind_int64(s, 2, now);
-	if ((rc = load_host(inv, s, &out->host, err)) != BOOTD_OK) {
+	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK) {
 		if (rc == BOOTD_ENOTFOUND)
 			bootd_error_set(err, rc, "no host has MAC %s", canon);
 		return rc;
 	}
-	if (out->host->action == INV_ACTION_INSTALL &&
-	    out->host->dist != NULL && out->host->token != NULL &&
-	    (rc = load_dist(inv, out->host->dist, &out->dist, err)) !=
-	    BOOTD_OK)
-		return rc;
+	if ((out->host = h = calloc(1, sizeof(*h))) == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	action = (const char *)sqlite3_column_text(s, 2);
+	h->action = action != NULL && strcmp(action, "install") == 0 ?
+	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+	h->token_expires = sqlite3_column_type(s, 4) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(s, 5);
+	if (col_dup(s, 0, &h->fqdn) || col_dup(s, 1, &h->env) ||
+	    col_dup(s, 3, &h->dist) || col_dup(s, 4, &h->token)) {
+		rc = nomem(err);
+		goto out;
+	}
+	/* While s is on its first row: the same snapshot. */
+	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
+	    h->token != NULL &&
+	    (rc = lookup_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
+		goto out;
 	if (nmanual > 0 && manual != NULL) {
 		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
-		    NULL)
-			return nomem(err);
+		    NULL) {
+			rc = nomem(err);
+			goto out;
+		}
 		for (i = 0; i < nmanual; i++) {
 			if (manual[i] == NULL)
 				continue;
-			rc = load_dist(inv, manual[i], &d, err);
+			rc = lookup_dist(inv, manual[i], &d, err);
 			if (rc == BOOTD_ENOTFOUND)
 				continue;
 			if (rc != BOOTD_OK)
-				return rc;
+				goto out;
 			out->manual[out->nmanual++] = d;
 		}
 	}
-	return BOOTD_OK;
+	rc = BOOTD_OK;
+	do {
+		if ((rc = lookup_attr(s, h, &cap, err)) != BOOTD_OK)
+			goto out;
+	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
+	if (src != SQLITE_DONE)
+		rc = dberr(inv, "read attributes", err);
+out:
+	sqlite3_reset(s);	/* ends the read transaction */
+	return rc;
 }
 
 enum bootd_err
@@ -2900,12 +3076,54 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 	memset(out, 0, sizeof(*out));
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = tx_read(inv, err)) != BOOTD_OK)
-		return rc;
-	rc = tx_end(inv, lookup(inv, canon, now, manual, nmanual, out, err),
-	    err);
-	if (rc != BOOTD_OK)
+	end_reads(inv);
+	if ((rc = lookup(inv, canon, now, manual, nmanual, out, err)) !=
+	    BOOTD_OK)
 		inv_boot_free(out);
+	return rc;
+}
+
+enum bootd_err
+inv_lookup_plans(struct inv *inv,
+    int (*fn)(const char *sql, const char *plan, void *arg), void *arg,
+    struct bootd_error *err)
+{
+	static const enum stmt ids[] = { S_LOOKUP, S_LOOKUP_DIST };
+	struct buf sql = { 0 }, plan = { 0 };
+	sqlite3_stmt *s = NULL;
+	enum bootd_err rc = BOOTD_OK;
+	size_t i;
+	int src;
+
+	for (i = 0; rc == BOOTD_OK && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		buf_reset(&sql);
+		buf_reset(&plan);
+		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", sqltab[ids[i]]);
+		if (buf_failed(&sql)) {
+			rc = nomem(err);
+			break;
+		}
+		if (sqlite3_prepare_v2(inv->db, buf_str(&sql), -1, &s, NULL) !=
+		    SQLITE_OK) {
+			rc = dberr(inv, "explain query plan", err);
+			break;
+		}
+		/* Columns: id, parent, notused, detail. */
+		while ((src = sqlite3_step(s)) == SQLITE_ROW)
+			buf_printf(&plan, "%s\n",
+			    (const char *)sqlite3_column_text(s, 3));
+		if (src != SQLITE_DONE)
+			rc = dberr(inv, "explain query plan", err);
+		else if (buf_failed(&plan))
+			rc = nomem(err);
+		else if (fn(sqltab[ids[i]], buf_str(&plan), arg) != 0)
+			break;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	sqlite3_finalize(s);
+	buf_free(&sql);
+	buf_free(&plan);
 	return rc;
 }
 

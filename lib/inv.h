@@ -318,15 +318,28 @@ enum bootd_err	 inv_addr_canon(const char *addr, char out[INV_ADDR_MAX + 1],
 
 /*
  * One indexed lookup of mac (canonical or any accepted spelling): host,
- * environment, action, distribution, attributes, token.  manual names the
- * distributions to offer for manual install (missing ones are skipped).
- * BOOTD_ENOTFOUND for an unknown MAC.  The caller frees with
- * inv_boot_free().  Statements are prepared once per handle.
+ * environment, action, distribution, attributes, token; what a script
+ * needs and no more (out->host's macs, last_seen and last_served are left
+ * empty: inv_host_get() has them).  manual names the distributions to
+ * offer for manual install (missing ones are skipped).  Everything comes
+ * from one snapshot of the database.  BOOTD_ENOTFOUND for an unknown MAC.
+ * The caller frees with inv_boot_free().  Statements are prepared once
+ * per handle.
  */
 enum bootd_err	 inv_lookup(struct inv *inv, const char *mac, int64_t now,
 		    const char *const *manual, size_t nmanual,
 		    struct inv_boot *out, struct bootd_error *err);
 void		 inv_boot_free(struct inv_boot *b);	/* frees members */
+
+/*
+ * Call fn with the SQL and the query plan (EXPLAIN QUERY PLAN: one line
+ * per loop, each ending in '\n') of every statement inv_lookup() runs, so
+ * that a test can check each is indexed.  A non-zero return from fn stops
+ * the walk.
+ */
+enum bootd_err	 inv_lookup_plans(struct inv *inv,
+		    int (*fn)(const char *sql, const char *plan, void *arg),
+		    void *arg, struct bootd_error *err);
 
 /* Listings ------------------------------------------------------------ */
 

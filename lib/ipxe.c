@@ -84,14 +84,15 @@ static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
 /*
  * The one scanner behind the ipxe_check_* functions.  s is one value or
  * the text of several arguments (without IPXE_ONE_TOKEN), as iPXE would
- * split it (core/exec.c split_command, command_terminator).
+ * split it (core/exec.c split_command, command_terminator).  The reason
+ * is written only when s fails: checking is the common case.
  */
 static enum bootd_err
 ipxe_scan(const char *what, const char *s, unsigned flags,
     struct bootd_error *err)
 {
-	char show[IPXE_SHOW_SIZE];
-	const char *tok, *p;
+	char show[IPXE_SHOW_SIZE], buf[96];
+	const char *tok, *p, *why;
 	size_t len, i;
 	unsigned char ch;
 
@@ -99,36 +100,38 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is missing",
 		    what);
 	len = strlen(s);
-	valid_quote(s, show, sizeof(show));
 	if (len == 0 && !(flags & IPXE_ALLOW_EMPTY))
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is empty",
 		    what);
 	for (i = 0; i < len; i++) {
 		ch = (unsigned char)s[i];
-		if (ch < 0x20 || ch >= 0x7f)
-			return bootd_error_set(err, BOOTD_ERENDER,
-			    "%s \"%s\": byte 0x%02x at offset %zu cannot be "
-			    "placed in a script", what, show, ch, i);
-		if (ch == ' ' && (flags & (IPXE_ONE_TOKEN | IPXE_VALUE)))
-			return bootd_error_set(err, BOOTD_ERENDER,
-			    "%s \"%s\": a space would split it into several "
-			    "arguments", what, show);
+		if (ch < 0x20 || ch >= 0x7f) {
+			snprintf(buf, sizeof(buf), "byte 0x%02x at offset %zu "
+			    "cannot be placed in a script", ch, i);
+			why = buf;
+			goto fail;
+		}
+		if (ch == ' ' && (flags & (IPXE_ONE_TOKEN | IPXE_VALUE))) {
+			why = "a space would split it into several "
+			    "arguments";
+			goto fail;
+		}
 		if (ch == '$' && s[i + 1] == '{' &&
-		    !(flags & IPXE_ALLOW_SETTING))
-			return bootd_error_set(err, BOOTD_ERENDER,
-			    "%s \"%s\": \"${\" would expand an iPXE setting",
-			    what, show);
+		    !(flags & IPXE_ALLOW_SETTING)) {
+			why = "\"${\" would expand an iPXE setting";
+			goto fail;
+		}
 	}
 	if (flags & IPXE_VALUE)
 		return BOOTD_OK;
-	if (len > 0 && s[len - 1] == '\\')
-		return bootd_error_set(err, BOOTD_ERENDER,
-		    "%s \"%s\": a trailing '\\' would join the next line",
-		    what, show);
-	if ((flags & IPXE_POSITIONAL) && s[0] == '-')
-		return bootd_error_set(err, BOOTD_ERENDER,
-		    "%s \"%s\": a leading '-' would make it an option",
-		    what, show);
+	if (len > 0 && s[len - 1] == '\\') {
+		why = "a trailing '\\' would join the next line";
+		goto fail;
+	}
+	if ((flags & IPXE_POSITIONAL) && s[0] == '-') {
+		why = "a leading '-' would make it an option";
+		goto fail;
+	}
 	for (p = s; *p != '\0'; ) {
 		while (*p == ' ')
 			p++;
@@ -137,18 +140,25 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		tok = p;
 		while (*p != '\0' && *p != ' ')
 			p++;
-		if (tok[0] == '#')
-			return bootd_error_set(err, BOOTD_ERENDER,
-			    "%s \"%s\": an argument starting with '#' would "
-			    "start a comment", what, show);
+		if (tok[0] == '#') {
+			why = "an argument starting with '#' would "
+			    "start a comment";
+			goto fail;
+		}
 		if ((p - tok == 2 && (memcmp(tok, "||", 2) == 0 ||
 		    memcmp(tok, "&&", 2) == 0)) ||
-		    (p - tok == 1 && tok[0] == ';'))
-			return bootd_error_set(err, BOOTD_ERENDER,
-			    "%s \"%s\": \"%.*s\" would chain another command",
-			    what, show, (int)(p - tok), tok);
+		    (p - tok == 1 && tok[0] == ';')) {
+			snprintf(buf, sizeof(buf), "\"%.*s\" would chain "
+			    "another command", (int)(p - tok), tok);
+			why = buf;
+			goto fail;
+		}
 	}
 	return BOOTD_OK;
+fail:
+	valid_quote(s, show, sizeof(show));
+	return bootd_error_set(err, BOOTD_ERENDER, "%s \"%s\": %s", what,
+	    show, why);
 }
 
 enum bootd_err
@@ -572,10 +582,12 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 			    c->mac, def);
 		buf_printf(c->out, "goto %s\n", def);
 	} else {
-		if (h != NULL)
-			buf_printf(c->out, "menu %s (%s)\n", h->fqdn, c->mac);
-		else
-			buf_printf(c->out, "menu unknown host (%s)\n", c->mac);
+		/* buf_puts, not buf_printf: these lines are in every script. */
+		buf_puts(c->out, "menu ");
+		buf_puts(c->out, h != NULL ? h->fqdn : "unknown host");
+		buf_puts(c->out, " (");
+		buf_puts(c->out, c->mac);
+		buf_puts(c->out, ")\n");
 		buf_puts(c->out, "item --gap -- Boot options\n");
 		if (b != NULL && b->dist != NULL)
 			buf_printf(c->out, "item " L_INSTALL
@@ -590,8 +602,11 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 			    " Memory test (memtest86+)\n");
 		if (shell)
 			buf_puts(c->out, "item " L_SHELL " iPXE shell\n");
-		buf_printf(c->out, "choose --default %s --timeout %d target "
-		    "|| goto " L_LOCAL "\n", def, timeout * 1000);
+		buf_puts(c->out, "choose --default ");
+		buf_puts(c->out, def);
+		buf_puts(c->out, " --timeout ");
+		buf_putu(c->out, (unsigned long)timeout * 1000);
+		buf_puts(c->out, " target || goto " L_LOCAL "\n");
 		buf_puts(c->out, "goto ${target} || goto " L_LOCAL "\n");
 	}
 

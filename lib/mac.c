@@ -96,12 +96,33 @@ mac_format(const struct mac *mac, char out[MAC_STRLEN + 1])
 	return out;
 }
 
+/*
+ * Is s already canonical, "aa:bb:cc:dd:ee:ff" in lowercase?  The usual
+ * case: the daemon canonicalises the request's MAC before the lookup
+ * does.  Stops at the NUL of a shorter string.
+ */
+static int
+is_canon(const char *s)
+{
+	int i;
+
+	for (i = 0; i < MAC_STRLEN; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[MAC_STRLEN] == '\0';
+}
+
 enum bootd_err
 mac_canon(const char *s, char out[MAC_STRLEN + 1], struct bootd_error *err)
 {
 	struct mac mac;
 	enum bootd_err rc;
 
+	if (s != NULL && is_canon(s)) {
+		memcpy(out, s, MAC_STRLEN + 1);
+		return BOOTD_OK;
+	}
 	if ((rc = mac_parse(s, &mac, err)) != BOOTD_OK)
 		return rc;
 	mac_format(&mac, out);
