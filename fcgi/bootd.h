@@ -37,6 +37,11 @@
  * May be called again after a reload.  This function can't fail.
  */
 void	 blog_init(const struct cfg *cfg);
+/*
+ * A worker or the recorder, just forked: remember its pid for the log
+ * lines it writes (one getpid(2) less per line).  Can't fail.
+ */
+void	 blog_forked(void);
 /* Log one line at syslog priority prio.  Control characters become '?'. */
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

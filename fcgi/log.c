@@ -19,6 +19,7 @@
 static enum cfg_log	log_dest = CFG_LOG_STDERR;
 static int		log_level = LOG_INFO;
 static int		log_opened;
+static pid_t		log_pid;	/* 0: ask getpid() */
 
 static const char *
 level_name(int prio)
@@ -89,7 +90,7 @@ vblog(int prio, const char *fmt, va_list ap)
 		return;
 	}
 	n = snprintf(line, sizeof(line), "bootd[%ld]: %s %s\n",
-	    (long)getpid(), level_name(prio), msg);
+	    (long)(log_pid != 0 ? log_pid : getpid()), level_name(prio), msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -97,6 +98,12 @@ vblog(int prio, const char *fmt, va_list ap)
 		line[n - 1] = '\n';
 	}
 	write_stderr(line, (size_t)n);
+}
+
+void
+blog_forked(void)
+{
+	log_pid = getpid();
 }
 
 void

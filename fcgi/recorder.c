@@ -660,6 +660,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	r.cfg = cfg;
 	r.fd = fd;
 	r.slot = slot;
+	blog_forked();
 	r.limits.max_events = cfg->daemon.events_max;
 	r.limits.max_discovered = cfg->daemon.discovered_max;
 	r.limits.retention_days = cfg->daemon.event_retention_days;

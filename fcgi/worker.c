@@ -254,6 +254,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 
 	w.cfg = cfg;
 	w.events = events;
+	blog_forked();
 
 	/* If the master dies, do not linger serving with nobody watching. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
