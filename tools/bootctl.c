@@ -759,6 +759,15 @@ hosts_free(struct inv_host **hs, int n)
 	free(hs);
 }
 
+/* qsort() order of struct inv_host pointers: by FQDN. */
+static int
+host_cmp(const void *a, const void *b)
+{
+	const struct inv_host *const *x = a, *const *y = b;
+
+	return strcmp((*x)->fqdn, (*y)->fqdn);
+}
+
 /*
  * Resolve and authorize every host named in a->argv, before any change,
  * so a list with one bad or forbidden name changes nothing.  A host named
@@ -768,8 +777,8 @@ hosts_free(struct inv_host **hs, int n)
 static int
 hosts_for_change(struct ctx *ctx, struct args *a, struct inv_host ***out)
 {
-	struct inv_host **hs;
-	int i, j;
+	struct inv_host **hs, **byname;
+	int i;
 
 	*out = NULL;
 	if ((hs = calloc((size_t)a->argc, sizeof(*hs))) == NULL) {
@@ -781,14 +790,24 @@ hosts_for_change(struct ctx *ctx, struct args *a, struct inv_host ***out)
 			hosts_free(hs, a->argc);
 			return EXIT_FAIL;
 		}
-		for (j = 0; j < i; j++) {
-			if (strcmp(hs[j]->fqdn, hs[i]->fqdn) == 0) {
-				warnmsg("%s named twice", hs[i]->fqdn);
-				hosts_free(hs, a->argc);
-				return EXIT_FAIL;
-			}
+	}
+	/* A host named twice (by two spellings, say): sorted, they meet. */
+	if ((byname = malloc((size_t)a->argc * sizeof(*byname))) == NULL) {
+		warnmsg("out of memory");
+		hosts_free(hs, a->argc);
+		return EXIT_FAIL;
+	}
+	memcpy(byname, hs, (size_t)a->argc * sizeof(*byname));
+	qsort(byname, (size_t)a->argc, sizeof(*byname), host_cmp);
+	for (i = 1; i < a->argc; i++) {
+		if (strcmp(byname[i - 1]->fqdn, byname[i]->fqdn) == 0) {
+			warnmsg("%s named twice", byname[i]->fqdn);
+			free(byname);
+			hosts_free(hs, a->argc);
+			return EXIT_FAIL;
 		}
 	}
+	free(byname);
 	*out = hs;
 	return EXIT_OK;
 }
