@@ -48,12 +48,16 @@ check_parent(const char *p, uid_t owner, const char *dir,
 	if (stat(p, &sb) == -1)
 		return bootd_error_set(err, BOOTD_ESYS, "stat(\"%s\"): %s",
 		    valid_quote(p, qp, sizeof(qp)), strerror(errno));
-	if (sb.st_uid != 0 && sb.st_uid != owner)
+	/* Root trusts root's directories only (dbdir.h says why). */
+	if (sb.st_uid != 0 && (geteuid() == 0 || sb.st_uid != owner))
 		return bootd_error_set(err, BOOTD_EPERM, "\"%s\", above the "
-		    "database directory \"%s\", belongs to uid %lu, neither "
-		    "root nor the directory's owner",
+		    "database directory \"%s\", belongs to uid %lu, %s",
 		    valid_quote(p, qp, sizeof(qp)),
-		    valid_quote(dir, qd, sizeof(qd)), (unsigned long)sb.st_uid);
+		    valid_quote(dir, qd, sizeof(qd)), (unsigned long)sb.st_uid,
+		    geteuid() == 0 ? "not root (chown root: the state "
+		    "directory is root's, only the database's own directory "
+		    "the service user's)" :
+		    "neither root nor the directory's owner");
 	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 	    !((sb.st_mode & S_ISVTX) != 0 && sb.st_uid == 0))
 		return bootd_error_set(err, BOOTD_EPERM, "\"%s\", above the "

@@ -38,9 +38,12 @@ struct dbdir {
  *   - the directory itself grants nothing to others (no o+rwx bits), and
  *     when it belongs to root its group may not write it either (a member
  *     could then plant a link for root to follow);
- *   - every parent belongs to root or to the directory's owner, and neither
- *     its group nor others may write it, unless it is sticky and belongs to
- *     root (as /tmp: nobody else may rename what lies in it).
+ *   - every parent belongs to root (or, when the caller is not root, to
+ *     the directory's owner), and neither its group nor others may write
+ *     it, unless it is sticky and belongs to root (as /tmp: nobody else may
+ *     rename what lies in it).  Run as root, a parent the service user owns
+ *     would let it swap the directory for a link between this check and
+ *     the open; run as anyone else, that user is the one at risk.
  * The file path itself need not exist.  Fills *dir (when not NULL) with the
  * directory's owner and group.  Returns BOOTD_OK, BOOTD_ENOTFOUND when the
  * directory does not exist, BOOTD_EPERM with a one-line reason naming the

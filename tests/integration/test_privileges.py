@@ -426,9 +426,17 @@ class DbDir(unittest.TestCase):
     def test_parent_of_another_user(self):
         state = os.path.dirname(self.dbdir)
         os.chown(state, pwd.getpwnam("daemon").pw_uid, 0)
-        self.assert_refused(state, r"belongs to uid %d, neither root nor "
-                            r"the directory's owner" %
+        self.assert_refused(state, r"belongs to uid %d, not root" %
                             pwd.getpwnam("daemon").pw_uid)
+
+    @unittest.skipUnless(IS_ROOT, "needs root (chown)")
+    def test_parent_of_the_service_user_refused_to_root(self):
+        # The state directory of an old layout, the service user's: it
+        # could swap db/ for a link between root's check and root's open.
+        state = os.path.dirname(self.dbdir)
+        os.chown(state, os.stat(self.dbdir).st_uid, 0)
+        self.assert_refused(state, r"belongs to uid %d, not root" %
+                            os.stat(self.dbdir).st_uid)
 
     @unittest.skipUnless(IS_ROOT, "needs root (chown)")
     def test_root_directory_its_group_may_write(self):
