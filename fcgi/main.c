@@ -414,7 +414,8 @@ check_config(const struct cfg *cfg)
 
 	if (listen_parse(cfg->daemon.listen, &la) == -1)
 		return 1;
-	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK) {
+	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
+	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
 	}
@@ -494,7 +495,8 @@ main(int argc, char *argv[])
 	blog_init(cfg);
 
 	status = 1;
-	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK) {
+	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
+	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
 		blog_fatal("%s", e.text);
 		goto out;
 	}

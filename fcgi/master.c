@@ -329,8 +329,9 @@ reload(struct master *m)
 		    e.text);
 		return;
 	}
-	/* A new database path passes the check a start makes (main.c). */
-	if (dbdir_check(ncfg->database, NULL, &e) != BOOTD_OK) {
+	/* New database paths pass the checks a start makes (main.c). */
+	if (dbdir_check(ncfg->database, NULL, &e) != BOOTD_OK ||
+	    dbdir_check(ncfg->events_database, NULL, &e) != BOOTD_OK) {
 		blog_err("reload failed, keeping the running configuration: %s",
 		    e.text);
 		cfg_free(ncfg);

@@ -874,14 +874,32 @@ static struct events *
 events_db(struct ctx *ctx)
 {
 	struct bootd_error e;
+	struct dbdir dir;
+	struct stat sb;
 	enum bootd_err rc;
 
 	if (ctx->ev_tried)
 		return ctx->ev;
 	ctx->ev_tried = true;
-	/* Setgid: never let SQLite make -wal or -shm for the caller. */
-	if (ctx->setid && access(ctx->evpath, F_OK) == 0 &&
-	    (rc = dbdir_check_files(ctx->evpath, ctx->dbuid, &e)) != BOOTD_OK) {
+	/*
+	 * Its directory passes the inventory's checks and has the same
+	 * owner; setgid, its -wal and -shm must exist and be that owner's
+	 * (lstat, not access(): the directory is the group's to search),
+	 * so SQLite never makes them for the caller.
+	 */
+	rc = dbdir_check(ctx->evpath, &dir, &e);
+	if (rc == BOOTD_ENOTFOUND)
+		return NULL;
+	if (rc == BOOTD_OK && dir.uid != ctx->dbuid)
+		rc = bootd_error_set(&e, BOOTD_EPERM, "its directory belongs "
+		    "to uid %lu, the inventory's to uid %lu",
+		    (unsigned long)dir.uid, (unsigned long)ctx->dbuid);
+	if (rc == BOOTD_OK && ctx->setid) {
+		if (lstat(ctx->evpath, &sb) == -1 && errno == ENOENT)
+			return NULL;
+		rc = dbdir_check_files(ctx->evpath, ctx->dbuid, &e);
+	}
+	if (rc != BOOTD_OK) {
 		warnmsg("last seen times and discovered MACs unavailable: %s",
 		    e.text);
 		return NULL;
