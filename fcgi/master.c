@@ -189,8 +189,13 @@ fill(struct master *m)
 		while (count_current(m, ROLE_WORKER) < m->want)
 			if (spawn(m, ROLE_WORKER) == -1)
 				break;
-	/* One recorder; while it backs off, events queue, then drop. */
-	if (count_current(m, ROLE_RECORDER) == 0 &&
+	/*
+	 * One recorder at a time, of any generation: after a reload the new
+	 * one starts once the old one has written what it read and exited,
+	 * so that two never split a record of the pipe between them.  While
+	 * there is none (or it backs off), events queue, then drop.
+	 */
+	if (count_all(m, ROLE_RECORDER) == 0 &&
 	    now >= m->bo[ROLE_RECORDER].next_spawn)
 		spawn(m, ROLE_RECORDER);
 	metrics_set_workers(count_current(m, ROLE_WORKER));
@@ -349,8 +354,9 @@ reload(struct master *m)
 	m->want = nworkers(m->cfg->daemon.workers);
 	memset(m->bo, 0, sizeof(m->bo));
 	/*
-	 * New workers and recorder first, so that someone always accepts
-	 * and someone always reads the event queue.
+	 * New workers first, so that someone always accepts; the new
+	 * recorder follows the old one (fill()), the queue holding events
+	 * in between.
 	 */
 	fill(m);
 	signal_children(m, ROLE_WORKER, SIGTERM, m->gen);

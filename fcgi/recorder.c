@@ -78,6 +78,7 @@
  */
 #define _GNU_SOURCE		/* ppoll(), pipe2(), F_SETPIPE_SZ */
 
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 #include <errno.h>
@@ -554,9 +555,10 @@ parse(struct recorder *r, int eof)
 /*
  * Read what the pipe holds into the batch (parse()), as long as it holds
  * something, but at most TAKE_MAX bytes: under a flood the pipe may never
- * be empty, and the caller must get to look at its signals.
+ * be empty, and the caller must get to look at its signals.  Returns the
+ * bytes read.
  */
-static void
+static size_t
 take(struct recorder *r)
 {
 	size_t total = 0;
@@ -569,21 +571,13 @@ take(struct recorder *r)
 			    errno != EWOULDBLOCK && errno != EINTR)
 				blog_err("read(recorder queue): %s",
 				    strerror(errno));
-			return;
+			return total;
 		}
 		r->inlen += (size_t)len;
 		total += (size_t)len;
 		parse(r, 0);
 	}
-}
-
-/* Does the pipe hold something to read right now? */
-static int
-pipe_ready(int fd)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+	return total;
 }
 
 long
@@ -655,7 +649,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	sigset_t block, waitmask;
 	struct timespec ts;
 	struct pollfd pfd;
-	int ms;
+	size_t got;
+	int ms, avail;
 
 	r.cfg = cfg;
 	r.fd = fd;
@@ -725,12 +720,16 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		flush(&r);
 	}
 	/*
-	 * Stopping: everything still in the pipe, then the last batch.
-	 * Records are written whole, so what is left unparsed never was one.
+	 * Stopping: what the pipe holds now, to the end of the record in
+	 * hand, then the last batch.  Bounded, so that under a steady stream
+	 * of boots the recorder still ends (its replacement starts only
+	 * then: master.c fill()).  Records are written whole, so what is
+	 * left unparsed never was one.
 	 */
-	do
-		take(&r);
-	while (pipe_ready(fd));
+	if (ioctl(fd, FIONREAD, &avail) == -1 || avail < 0)
+		avail = 0;
+	while ((avail > 0 || r.partial) && (got = take(&r)) > 0)
+		avail -= got < (size_t)avail ? (int)got : avail;
 	parse(&r, 1);
 	flush(&r);
 	events_close(r.ev);
