@@ -62,11 +62,12 @@
  *
  * Signals.  The recorder blocks SIGTERM and SIGINT except while it waits
  * in ppoll(2), so a signal never cuts a transaction short.  On SIGTERM it
- * reads the pipe until it is empty, writes every batch, and exits 0: the
- * master sends it only after the workers have exited (shutdown), so
- * nothing handed over is left behind.  On a reload the master starts a
- * new recorder with the new configuration and then stops the old one;
- * both read the same pipe meanwhile, so nothing is lost in between.
+ * reads what the pipe holds at that moment, writes every batch, and exits
+ * 0: at shutdown the master sends it only after the workers have exited,
+ * so nothing handed over is left behind.  On a reload the master stops
+ * the old recorder and starts the new one, with the new configuration,
+ * once the old one has exited: one reader at a time, so no record is
+ * split between two, and the pipe holds what comes in between.
  *
  * The record: struct wire, then the fields present, without NULs, in the
  * order of enum field.  The recorder trusts nothing in it: a worker is
