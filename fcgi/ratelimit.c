@@ -156,8 +156,8 @@ ratelimit_allow(const char *addr, int rate, int burst)
 
 	if (tab == NULL || rate <= 0)
 		return 1;
-	if (addr == NULL)
-		addr = "";
+	if (addr == NULL || *addr == '\0')
+		addr = "-";		/* no address: one shared bucket */
 	if (strlen(addr) >= RL_ADDR_MAX)
 		addr = "?";		/* not an address: one shared bucket */
 	if (lock() != 0)
@@ -175,8 +175,8 @@ ratelimit_charge(const char *addr, int rate, int burst)
 
 	if (tab == NULL || rate <= 0)
 		return;
-	if (addr == NULL)
-		addr = "";
+	if (addr == NULL || *addr == '\0')
+		addr = "-";		/* no address: one shared bucket */
 	if (strlen(addr) >= RL_ADDR_MAX)
 		addr = "?";
 	if (lock() != 0)
