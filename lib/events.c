@@ -814,7 +814,7 @@ events_import(struct events *ev, const char *inventory_path,
 	int64_t n = 0;
 	long evicted = 0;
 	size_t i;
-	int found;
+	int found, persist;
 
 	if (moved != NULL)
 		*moved = 0;
@@ -831,6 +831,9 @@ events_import(struct events *ev, const char *inventory_path,
 		return rc;
 	}
 	sqlite3_finalize(s);
+	/* As every inventory connection: keep its -wal and -shm (dbdir.h). */
+	persist = 1;
+	sqlite3_file_control(ev->db, "inv", SQLITE_FCNTL_PERSIST_WAL, &persist);
 
 	/* Cheap test first: after the move there is nothing to lock. */
 	if ((found = legacy_tables(ev)) == 0)
