@@ -191,9 +191,11 @@ static const char *const sqltab[S__MAX] = {
 	    "FROM nic n JOIN host h ON h.id = n.host JOIN token t "
 	    "ON t.host = h.id AND t.used_at IS NULL AND t.revoked = 0 "
 	    "AND t.expires > ?2 WHERE n.mac = ?1",
+	/* At most one change of address a minute (FETCH_INTERVAL). */
 	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = ?2, "
 	    "fetched_at = ?3 WHERE token = ?1 AND used_at IS NULL "
-	    "AND revoked = 0 AND fetched_from IS NOT ?2",
+	    "AND revoked = 0 AND fetched_from IS NOT ?2 "
+	    "AND (fetched_at IS NULL OR fetched_at <= ?3 - 60)",
 	[S_AUDIT_ALL] = "SELECT id, time, actor, op, object, old, new "
 	    "FROM audit ORDER BY id",
 	[S_AUDIT_OBJ] = "SELECT id, time, actor, op, object, old, new "
@@ -2732,6 +2734,13 @@ token_fetched(struct inv *inv, const char *canon, const char *addr,
 	sqlite3_bind_int64(s, 3, now);
 	if ((rc = run(inv, s, "record install script fetch", err)) != BOOTD_OK)
 		return rc;
+	/*
+	 * Changed less than a minute ago: keep the address (and write no
+	 * audit row), so that fetching from alternating addresses cannot
+	 * grow the inventory by more than one row a minute and token.
+	 */
+	if (sqlite3_changes(inv->db) == 0)
+		return BOOTD_OK;
 	snprintf(o, sizeof(o), "fetched_from=%s", from);
 	snprintf(n, sizeof(n), "fetched_from=%s", addr);
 	return audit(inv, now, "install-fetch", fqdn, from[0] != '\0' ? o :

@@ -299,7 +299,9 @@ enum bootd_err	 inv_install_done(struct inv *inv, const char *token,
  * Note that client address addr fetched the install script of the host
  * owning mac: recorded on that host's live token, with the time now.  An
  * address already recorded costs one read and no write; a new one is
- * written with an audit row ("install-fetch", old -> new address).
+ * written with an audit row ("install-fetch", old -> new address), at most
+ * once a minute: within a minute of the last change the recorded address
+ * stays, so fetches from alternating addresses cannot grow the inventory.
  * BOOTD_ENOTFOUND when the host has no live token (or mac no host),
  * BOOTD_EINVAL for a malformed MAC or address.
  */

@@ -134,6 +134,23 @@ class FetchAddress(unittest.TestCase):
 
     def test_3_a_new_fetch_address_replaces_the_old(self):
         self.mark_and_fetch("127.0.0.1")
+        # Within a minute of the last change the address stays, and no
+        # audit row is written: alternating fetches cannot grow the
+        # inventory.
+        st, _ = self.srv.config_script(MAC, source="127.0.0.7")
+        self.assertEqual(st, 200)
+        st, _ = self.srv.config_script(MAC, source="127.0.0.1")
+        self.assertEqual(st, 200)
+        self.assertEqual(fetched_from(self.srv.db, FQDN), "127.0.0.1")
+        self.assertNotIn("127.0.0.7", self.srv.bootctl("audit").stdout)
+        # A minute on, a fetch from a new address replaces it.
+        con = sqlite3.connect(self.srv.db)
+        try:
+            with con:
+                con.execute("UPDATE token SET fetched_at = fetched_at - 120"
+                            " WHERE fetched_at IS NOT NULL")
+        finally:
+            con.close()
         st, _ = self.srv.config_script(MAC, source="127.0.0.5")
         self.assertEqual(st, 200)
         got = eventually(lambda: fetched_from(self.srv.db, FQDN),
