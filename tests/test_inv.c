@@ -786,13 +786,22 @@ START_TEST(test_token_fetch_address)
 	free(after);
 	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_write"),
 	    SQLITE_OK);
-	/* Another address replaces it, audited old -> new. */
+	/* Another address within a minute of the last change: kept, no
+	 * audit row, so alternating fetches cannot grow the inventory. */
+	before = dump();
 	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "2001:DB8::0:1",
 	    NOW + 4, &err_));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	/* A minute on, another address replaces it, audited old -> new. */
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "2001:DB8::0:1",
+	    NOW + 61, &err_));
 	last_audit("web1.example.org", a, sizeof(a));
 	ck_assert_str_eq(a, "bootd|install-fetch|web1.example.org|"
 	    "fetched_from=10.0.0.1|fetched_from=2001:db8::1");
-	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 5,
+	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 122,
 	    &err_));
 
 	/* Bound: a done from another address is refused, nothing changes. */
