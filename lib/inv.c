@@ -76,8 +76,6 @@ enum stmt {
 	S_ENV_INSERT,
 	S_ENV_DELETE,
 	S_ENV_USERS,
-	S_DIST_GET,
-	S_DIST_INITRDS,
 	S_DIST_NAMES,
 	S_DIST_INSERT,
 	S_DIST_UPDATE,
@@ -162,10 +160,6 @@ static const char *const sqltab[S__MAX] = {
 	[S_ENV_INSERT] = "INSERT INTO env (name, unix_group) VALUES (?1, ?2)",
 	[S_ENV_DELETE] = "DELETE FROM env WHERE name = ?1",
 	[S_ENV_USERS] = "SELECT count(*) FROM host WHERE env = ?1",
-	[S_DIST_GET] = "SELECT name, kernel, cmdline FROM dist "
-	    "WHERE name = ?1",
-	[S_DIST_INITRDS] = "SELECT url FROM dist_initrd WHERE dist = ?1 "
-	    "ORDER BY pos",
 	[S_DIST_NAMES] = "SELECT name FROM dist ORDER BY name",
 	[S_DIST_INSERT] = "INSERT INTO dist (name, kernel, cmdline) "
 	    "VALUES (?1, ?2, ?3)",
@@ -1260,20 +1254,24 @@ inv_dist_free(struct inv_dist *d)
 }
 
 /*
- * Load the distribution called name.  BOOTD_ENOTFOUND with a message when
- * there is none.  The caller frees *out with inv_dist_free().
+ * Load the distribution called name with its initrds, in one statement
+ * (S_LOOKUP_DIST): for a boot and for every other reader.
+ * BOOTD_ENOTFOUND with a message when there is none.  The caller frees
+ * *out with inv_dist_free().
  */
 static enum bootd_err
 load_dist(struct inv *inv, const char *name, struct inv_dist **out,
     struct bootd_error *err)
 {
-	struct inv_dist *d;
+	struct inv_dist *d = NULL;
 	sqlite3_stmt *s;
 	enum bootd_err rc;
-	char qn[QBUF];
+	size_t cap = 0;
+	char **p, qn[QBUF];
+	int src = SQLITE_DONE;
 
 	*out = NULL;
-	if ((s = stmt(inv, S_DIST_GET, err)) == NULL)
+	if ((s = stmt(inv, S_LOOKUP_DIST, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, name);
 	if ((rc = first_row(inv, s, "read distribution", err)) ==
@@ -1282,30 +1280,37 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 		    q(name, qn));
 	if (rc != BOOTD_OK)
 		return rc;
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		sqlite3_reset(s);
-		return nomem(err);
-	}
-	if (col_dup(s, 0, &d->name) || col_dup(s, 1, &d->kernel) ||
-	    col_dup(s, 2, &d->cmdline)) {
-		sqlite3_reset(s);
+	if ((d = calloc(1, sizeof(*d))) == NULL || col_dup(s, 0, &d->name) ||
+	    col_dup(s, 1, &d->kernel) || col_dup(s, 2, &d->cmdline)) {
 		rc = nomem(err);
-		goto fail;
+		goto out;
 	}
+	do {
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+			break;		/* no initrd at all */
+		if (d->ninitrds == cap) {
+			cap = cap ? cap * 2 : 2;
+			if ((p = reallocarray(d->initrds, cap,
+			    sizeof(*p))) == NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			d->initrds = p;
+		}
+		if (col_dup(s, 3, &d->initrds[d->ninitrds])) {
+			rc = nomem(err);
+			goto out;
+		}
+		d->ninitrds++;
+	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = dberr(inv, "read initrds", err);
+out:
 	sqlite3_reset(s);
-	if ((s = stmt(inv, S_DIST_INITRDS, err)) == NULL) {
-		rc = BOOTD_EDB;
-		goto fail;
-	}
-	bind_text(s, 1, name);
-	d->initrds = read_rows(inv, s, sizeof(*d->initrds), fill_text,
-	    &d->ninitrds, &rc, "read initrds", err);
-	if (rc != BOOTD_OK)
-		goto fail;
-	*out = d;
-	return BOOTD_OK;
-fail:
-	inv_dist_free(d);
+	if (rc == BOOTD_OK)
+		*out = d;
+	else
+		inv_dist_free(d);
 	return rc;
 }
 
@@ -2889,66 +2894,6 @@ inv_boot_free(struct inv_boot *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/*
- * Load distribution name with its initrds (S_LOOKUP_DIST) for a boot.
- * BOOTD_ENOTFOUND with a message when there is none.  The caller frees
- * *out with inv_dist_free().
- */
-static enum bootd_err
-lookup_dist(struct inv *inv, const char *name, struct inv_dist **out,
-    struct bootd_error *err)
-{
-	struct inv_dist *d = NULL;
-	sqlite3_stmt *s;
-	enum bootd_err rc;
-	size_t cap = 0;
-	char **p, qn[QBUF];
-	int src;
-
-	*out = NULL;
-	if ((s = stmt(inv, S_LOOKUP_DIST, err)) == NULL)
-		return BOOTD_EDB;
-	bind_text(s, 1, name);
-	if ((rc = first_row(inv, s, "read distribution", err)) ==
-	    BOOTD_ENOTFOUND)
-		return bootd_error_set(err, rc, "no distribution \"%s\"",
-		    q(name, qn));
-	if (rc != BOOTD_OK)
-		return rc;
-	if ((d = calloc(1, sizeof(*d))) == NULL || col_dup(s, 0, &d->name) ||
-	    col_dup(s, 1, &d->kernel) || col_dup(s, 2, &d->cmdline)) {
-		rc = nomem(err);
-		goto out;
-	}
-	do {
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			break;		/* no initrd at all */
-		if (d->ninitrds == cap) {
-			cap = cap ? cap * 2 : 2;
-			if ((p = reallocarray(d->initrds, cap,
-			    sizeof(*p))) == NULL) {
-				rc = nomem(err);
-				goto out;
-			}
-			d->initrds = p;
-		}
-		if (col_dup(s, 3, &d->initrds[d->ninitrds])) {
-			rc = nomem(err);
-			goto out;
-		}
-		d->ninitrds++;
-	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = dberr(inv, "read initrds", err);
-out:
-	sqlite3_reset(s);
-	if (rc == BOOTD_OK)
-		*out = d;
-	else
-		inv_dist_free(d);
-	return rc;
-}
-
 /* Append the attribute in columns 6 and 7 of S_LOOKUP's row to h. */
 static enum bootd_err
 lookup_attr(sqlite3_stmt *s, struct inv_host *h, size_t *cap,
@@ -3043,7 +2988,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	/* While s is on its first row: the same snapshot. */
 	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
 	    h->token != NULL &&
-	    (rc = lookup_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
+	    (rc = load_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
 		goto out;
 	if (nmanual > 0 && manual != NULL) {
 		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
@@ -3054,7 +2999,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 		for (i = 0; i < nmanual; i++) {
 			if (manual[i] == NULL)
 				continue;
-			rc = lookup_dist(inv, manual[i], &d, err);
+			rc = load_dist(inv, manual[i], &d, err);
 			if (rc == BOOTD_ENOTFOUND)
 				continue;
 			if (rc != BOOTD_OK)
