@@ -229,7 +229,10 @@ int		 worker_run(const struct cfg *cfg, int fd, int events);
  * file).  NULL when the database cannot be opened; w->dberr says why.
  */
 struct inv	*worker_db_ro(struct worker *w);
-/* The read-write handle, likewise. */
+/*
+ * The read-write handle, likewise: for install reports only, so it waits
+ * up to 5 s on a locked inventory.
+ */
 struct inv	*worker_db_rw(struct worker *w);
 /* Close both handles, so that the next request reopens them. */
 void		 worker_db_close(struct worker *w);

@@ -35,7 +35,6 @@
 
 #define ROUTE_PREFIX	"/ipxe/v1/"
 #define FORM_MAX	1024	/* longest done form body read */
-#define DONE_WAIT_MS	5000	/* bound on waiting to record an install */
 #define CT_TEXT		"text/plain; charset=utf-8"
 #define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -316,16 +315,11 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 		buf_puts(&w->body, "unavailable\n");
 		return;
 	}
-	/*
-	 * Unlike a boot event, an install report is worth waiting for: a
-	 * lost one leaves the host reinstalling until its token expires.
-	 */
+	/* The handle waits up to 5 s on a locked inventory (worker.c). */
 	inv_set_actor(inv, "bootd (install done)");
-	inv_set_busy_timeout(inv, DONE_WAIT_MS);
 	rc = inv_install_done(inv, token, r->addr[0] != '\0' ? r->addr : NULL,
 	    w->cfg->daemon.done_requires_fetch_address, (int64_t)time(NULL),
 	    &d, &e);
-	inv_set_busy_timeout(inv, w->cfg->daemon.event_wait_ms);
 	inv_set_actor(inv, "bootd");
 	if (d.fqdn[0] != '\0')
 		copy_printable(r->host, sizeof(r->host), d.fqdn);
@@ -532,9 +526,7 @@ record_fetch(struct worker *w, struct rq *r)
 		metrics_inc(METRICS_ERRORS);
 		return;
 	}
-	inv_set_busy_timeout(inv, DONE_WAIT_MS);
 	rc = inv_token_fetched(inv, r->mac, r->addr, (int64_t)time(NULL), &e);
-	inv_set_busy_timeout(inv, w->cfg->daemon.event_wait_ms);
 	if (rc == BOOTD_OK || rc == BOOTD_ENOTFOUND)
 		return;		/* ENOTFOUND: the token went meanwhile */
 	blog_err("inv_token_fetched(%s, %s): %s", r->host, r->addr, e.text);

@@ -47,6 +47,8 @@
 
 /* Longest a boot lookup waits on a locked inventory before failing safe. */
 #define LOOKUP_WAIT_MS	500
+/* Longest an install report waits on a locked inventory. */
+#define DONE_WAIT_MS	5000
 /* Seconds a FastCGI connection may stall reading or writing. */
 #define CONN_TIMEOUT	10
 /*
@@ -145,7 +147,12 @@ worker_db_rw(struct worker *w)
 		db_failed(w, w->cfg->database, &e);
 		return NULL;
 	}
-	inv_set_busy_timeout(w->rw, w->cfg->daemon.event_wait_ms);
+	/*
+	 * Only install reports write here (done, and the address that
+	 * fetched an install script), after the answer: worth waiting for,
+	 * since a lost one leaves the host reinstalling.
+	 */
+	inv_set_busy_timeout(w->rw, DONE_WAIT_MS);
 	inv_set_actor(w->rw, "bootd");
 	return w->rw;
 }
