@@ -1,0 +1,146 @@
+/*
+ * dist.c - dist and env verbs: distributions and environments
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootctl.h"
+
+int
+verb_env_add(struct ctx *ctx, struct args *a)
+{
+	enum bootd_err rc;
+
+	rc = inv_env_add(ctx->inv, a->argv[0],
+	    a->group != NULL ? a->group : "", &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}
+
+int
+verb_env_remove(struct ctx *ctx, struct args *a)
+{
+	enum bootd_err rc;
+
+	rc = inv_env_remove(ctx->inv, a->argv[0], &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}
+
+static int
+env_list_cb(const struct inv_env *e, void *arg)
+{
+	struct table *t = arg;
+
+	table_add(t, e->name);
+	table_add(t, e->group[0] != '\0' ? e->group : "(admins only)");
+	return 0;
+}
+
+int
+verb_env_list(struct ctx *ctx, struct args *a)
+{
+	struct table t;
+	enum bootd_err rc;
+
+	table_head(&t, "ENV", "GROUP", NULL);
+	rc = inv_env_each(ctx->inv, env_list_cb, &t, &ctx->err);
+	return table_done(ctx, &t, rc);
+}
+
+int
+verb_dist_add(struct ctx *ctx, struct args *a)
+{
+	struct inv_dist d;
+	enum bootd_err rc;
+
+	if (a->kernel == NULL || a->ninitrds == 0 || a->cmdline == NULL) {
+		warnmsg("dist add: --kernel, --initrd and --cmdline are "
+		    "required (see bootctl dist add --help)");
+		return EXIT_USAGE;
+	}
+	d.name = a->argv[0];
+	d.kernel = (char *)a->kernel;
+	d.initrds = a->initrds;
+	d.ninitrds = a->ninitrds;
+	d.cmdline = (char *)a->cmdline;
+	rc = inv_dist_add(ctx->inv, &d, &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}
+
+int
+verb_dist_update(struct ctx *ctx, struct args *a)
+{
+	struct inv_dist *old = NULL, d;
+	enum bootd_err rc;
+
+	if (a->kernel == NULL && a->ninitrds == 0 && a->cmdline == NULL) {
+		warnmsg("dist update: nothing to change (see bootctl dist "
+		    "update --help)");
+		return EXIT_USAGE;
+	}
+	if ((rc = inv_dist_get(ctx->inv, a->argv[0], &old, &ctx->err)) !=
+	    BOOTD_OK)
+		return fail(ctx, rc);
+	d.name = old->name;
+	d.kernel = a->kernel != NULL ? (char *)a->kernel : old->kernel;
+	d.initrds = a->ninitrds != 0 ? a->initrds : old->initrds;
+	d.ninitrds = a->ninitrds != 0 ? a->ninitrds : old->ninitrds;
+	d.cmdline = a->cmdline != NULL ? (char *)a->cmdline : old->cmdline;
+	rc = inv_dist_update(ctx->inv, &d, &ctx->err);
+	inv_dist_free(old);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}
+
+static int
+dist_list_cb(const struct inv_dist *d, void *arg)
+{
+	struct table *t = arg;
+	char n[32];
+
+	snprintf(n, sizeof(n), "%zu", d->ninitrds);
+	table_add(t, d->name);
+	table_add(t, n);
+	table_add(t, d->kernel);
+	return 0;
+}
+
+int
+verb_dist_list(struct ctx *ctx, struct args *a)
+{
+	struct table t;
+	enum bootd_err rc;
+
+	table_head(&t, "DIST", "INITRDS", "KERNEL", NULL);
+	rc = inv_dist_each(ctx->inv, dist_list_cb, &t, &ctx->err);
+	return table_done(ctx, &t, rc);
+}
+
+int
+verb_dist_show(struct ctx *ctx, struct args *a)
+{
+	struct inv_dist *d = NULL;
+	enum bootd_err rc;
+	size_t i;
+
+	if ((rc = inv_dist_get(ctx->inv, a->argv[0], &d, &ctx->err)) !=
+	    BOOTD_OK)
+		return fail(ctx, rc);
+	show_line("name:", d->name);
+	show_line("kernel:", d->kernel);
+	for (i = 0; i < d->ninitrds; i++)
+		show_line("initrd:", d->initrds[i]);
+	show_line("cmdline:", d->cmdline);
+	inv_dist_free(d);
+	return EXIT_OK;
+}
+
+int
+verb_dist_remove(struct ctx *ctx, struct args *a)
+{
+	enum bootd_err rc;
+
+	rc = inv_dist_remove(ctx->inv, a->argv[0], &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}

@@ -1,0 +1,112 @@
+/*
+ * history.c - what was recorded: discovered MACs, the audit log
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootctl.h"
+
+/*
+ * Print one discovered MAC as it is read: fixed-width columns, so that
+ * the listing streams instead of being held in memory.  A MAC that a host
+ * has been given since it booted is left out.
+ */
+struct discovered_arg {
+	struct ctx	*ctx;
+	long		 limit;		/* rows to print; 0 = all */
+	long		 printed;
+};
+
+static int
+discovered_cb(const struct events_discovered *d, void *arg)
+{
+	struct discovered_arg *da = arg;
+	struct buf b = { 0 };
+	char first[32], last[32], *fqdn = NULL;
+
+	if (inv_host_resolve(da->ctx->inv, d->mac, &fqdn, NULL) == BOOTD_OK) {
+		free(fqdn);
+		return 0;
+	}
+	safe_append(&b, d->params != NULL && d->params[0] != '\0' ?
+	    d->params : "-");
+	printf("%-17s  %-20s  %-20s  %8lld  %s\n", d->mac,
+	    fmt_time(d->first_seen, first), fmt_time(d->last_seen, last),
+	    (long long)d->count, buf_failed(&b) ? "?" : buf_str(&b));
+	buf_free(&b);
+	da->printed++;
+	return ferror(stdout) || (da->limit > 0 && da->printed >= da->limit);
+}
+
+int
+verb_discovered_list(struct ctx *ctx, struct args *a)
+{
+	struct discovered_arg da = { ctx, 0, 0 };
+	struct events *ev;
+	enum bootd_err rc;
+	char *end;
+
+	if (a->limit != NULL) {
+		errno = 0;
+		da.limit = strtol(a->limit, &end, 10);
+		if (errno != 0 || *end != '\0' || end == a->limit ||
+		    da.limit < 1) {
+			warnmsg("discovered list: --limit: expected a positive "
+			    "number");
+			return EXIT_USAGE;
+		}
+	}
+	printf("%-17s  %-20s  %-20s  %8s  %s\n", "MAC", "FIRST-SEEN",
+	    "LAST-SEEN", "COUNT", "PARAMS");
+	if ((ev = events_db(ctx)) == NULL)
+		return EXIT_OK;		/* nothing seen yet */
+	rc = events_discovered_each(ev, 0, discovered_cb, &da, &ctx->err);
+	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+}
+
+static int
+audit_cb(const struct inv_audit *au, void *arg)
+{
+	struct table *t = arg;
+	struct buf change = { 0 };
+	char tm[32];
+
+	table_add(t, fmt_time(au->time, tm));
+	table_add(t, au->actor);
+	table_add(t, au->op);
+	table_add(t, au->object);
+	buf_printf(&change, "%s -> %s",
+	    au->old_value != NULL ? au->old_value : "-",
+	    au->new_value != NULL ? au->new_value : "-");
+	if (buf_failed(&change))
+		t->failed = true;
+	table_add(t, buf_str(&change));
+	buf_free(&change);
+	return 0;
+}
+
+int
+verb_audit(struct ctx *ctx, struct args *a)
+{
+	struct table t;
+	struct bootd_error ignored;
+	const char *object = NULL;
+	char *fqdn = NULL;
+	enum bootd_err rc;
+
+	if (a->argc == 1) {
+		/* A removed host no longer resolves: use the name given. */
+		object = a->argv[0];
+		if (inv_host_resolve(ctx->inv, a->argv[0], &fqdn, &ignored) ==
+		    BOOTD_OK)
+			object = fqdn;
+	}
+	table_head(&t, "TIME", "ACTOR", "OP", "OBJECT", "CHANGE", NULL);
+	rc = inv_audit_each(ctx->inv, object, audit_cb, &t, &ctx->err);
+	free(fqdn);
+	return table_done(ctx, &t, rc);
+}

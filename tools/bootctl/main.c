@@ -1,0 +1,642 @@
+/*
+ * main.c - bootctl, the operator CLI: manage the bootd inventory
+ *
+ * bootctl dispatches a static table of noun-verb commands ("host add",
+ * "set-reinstall", ...).  The dispatcher parses the global options, finds
+ * the verb, parses the verb's options, checks the argument count, loads
+ * the configuration, decides who the caller is, opens the inventory,
+ * checks the caller may change the host a one-host verb names, and calls
+ * the verb.  Every change goes through libboot, which validates it
+ * and applies it in one transaction with its audit row.
+ *
+ * The early check by name gives a clear message before anything is
+ * rendered or changed; the check that counts runs again inside each
+ * change's transaction, on the host by row id as it is then
+ * (inv_set_authorizer(), authorize() below), so a host renamed or moved
+ * to another environment meanwhile cannot be changed by someone who may
+ * not change it there.
+ *
+ * What the boot network reported (last seen times, discovered MACs) is
+ * read from the events database, opened read-only and only by the verbs
+ * that show it; bootctl never creates or writes that file (bootd does),
+ * and a missing one means nothing was seen yet.
+ *
+ * bootctl is meant to be installed setgid bootd.  It identifies the caller
+ * by real uid and groups and lets it change only hosts in environments
+ * whose unix group it is in; root and the configured admin group may change
+ * everything.  A caller that points bootctl at another configuration or
+ * database loses the setgid privilege first, so a configuration of its own
+ * cannot make it an administrator of the real inventory.
+ *
+ * Before it opens a database, bootctl checks who may change the path
+ * (dbdir_check()); run by root it becomes the owner of the database's
+ * directory (the service user), and run setgid it refuses unless the
+ * -wal and -shm files already belong to that owner (open_inventory()).
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 usage error.
+ *
+ * The files beside this one are listed in bootctl.h.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootctl.h"
+#include "dbdir.h"
+#include "ipxe.h"
+#include "mac.h"
+
+#ifndef BOOTD_VERSION
+#define BOOTD_VERSION	"0.1.0"
+#endif
+
+static const struct verb verbs[] = {
+	{ "init", 0, 0, VF_WRITE | VF_CREATE | VF_ADMIN, 0, verb_init,
+	    "",
+	    "create the inventory database, or upgrade its schema" },
+	{ "host add", 2, ARGS_ANY, VF_WRITE, OPT_ENV | OPT_DIST,
+	    verb_host_add,
+	    "FQDN MAC [MAC ...] [--env ENV] [--dist DIST]",
+	    "add a host with its NICs (environment \"default\" unless --env)" },
+	{ "host remove", 1, ARGS_ANY, VF_WRITE, 0, verb_host_remove,
+	    "HOST ...",
+	    "remove hosts with their NICs, attributes and tokens" },
+	{ "host rename", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_rename,
+	    "HOST NEWFQDN",
+	    "change the FQDN of a host" },
+	{ "host show", 1, 1, 0, 0, verb_host_show,
+	    "HOST",
+	    "show every field of a host" },
+	{ "host list", 0, 0, 0, OPT_ENV, verb_host_list,
+	    "[--env ENV]",
+	    "list hosts" },
+	{ "host set-env", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_env,
+	    "HOST ENV",
+	    "move a host to another environment" },
+	{ "host set-dist", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_dist,
+	    "HOST DIST|-",
+	    "set the distribution of a host (\"-\" clears it)" },
+	{ "nic add", 2, 2, VF_WRITE | VF_HOST, 0, verb_nic_add,
+	    "HOST MAC",
+	    "add a NIC to a host" },
+	{ "nic remove", 1, 1, VF_WRITE, 0, verb_nic_remove,
+	    "MAC",
+	    "remove a NIC (a host keeps at least one)" },
+	{ "attr set", 3, 3, VF_WRITE | VF_HOST, 0, verb_attr_set,
+	    "HOST KEY VALUE",
+	    "set an attribute of a host ({{attr.KEY}} in templates)" },
+	{ "attr unset", 2, 2, VF_WRITE | VF_HOST, 0, verb_attr_unset,
+	    "HOST KEY",
+	    "remove an attribute of a host" },
+	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP, verb_env_add,
+	    "NAME [--group GROUP]",
+	    "add an environment managed by GROUP (none: admins only)" },
+	{ "env remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_env_remove,
+	    "NAME",
+	    "remove an environment no host uses" },
+	{ "env list", 0, 0, 0, 0, verb_env_list,
+	    "",
+	    "list environments" },
+	{ "dist add", 1, 1, VF_WRITE | VF_ADMIN,
+	    OPT_KERNEL | OPT_INITRD | OPT_CMDLINE, verb_dist_add,
+	    "NAME --kernel URL --initrd URL [--initrd URL ...] "
+	    "--cmdline TEMPLATE",
+	    "add a distribution" },
+	{ "dist update", 1, 1, VF_WRITE | VF_ADMIN,
+	    OPT_KERNEL | OPT_INITRD | OPT_CMDLINE, verb_dist_update,
+	    "NAME [--kernel URL] [--initrd URL ...] [--cmdline TEMPLATE]",
+	    "change a distribution (--initrd replaces all initrds)" },
+	{ "dist list", 0, 0, 0, 0, verb_dist_list,
+	    "",
+	    "list distributions" },
+	{ "dist show", 1, 1, 0, 0, verb_dist_show,
+	    "NAME",
+	    "show a distribution" },
+	{ "dist remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_dist_remove,
+	    "NAME",
+	    "remove a distribution no host uses" },
+	{ "set-reinstall", 1, ARGS_ANY, VF_WRITE, OPT_DIST,
+	    verb_set_reinstall,
+	    "HOST ... [--dist DIST]",
+	    "install hosts at their next boot, with a fresh one-shot token" },
+	{ "set-local", 1, ARGS_ANY, VF_WRITE, 0, verb_set_local,
+	    "HOST ...",
+	    "boot hosts from their local disk; revokes their tokens" },
+	{ "status", 0, ARGS_ANY, 0, 0, verb_status,
+	    "[HOST ...]",
+	    "show boot action, token expiry and last boot of hosts" },
+	{ "render", 1, 1, 0, 0, verb_render,
+	    "HOST|MAC",
+	    "print the iPXE script bootd serves to a host or MAC" },
+	{ "discovered list", 0, 0, 0, OPT_LIMIT, verb_discovered_list,
+	    "[--limit N]",
+	    "list MACs that asked for a script but belong to no host" },
+	{ "audit", 0, 1, 0, 0, verb_audit,
+	    "[HOST]",
+	    "show the audit log, of all changes or of one host" },
+	{ "help", 0, 2, VF_NODB, 0, verb_help,
+	    "[VERB]",
+	    "show this help, or the help of one verb" },
+};
+
+#define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
+
+/* Nouns that take a second word. */
+static const char *const nouns[] = {
+	"host", "nic", "attr", "env", "dist", "discovered"
+};
+
+/* Usage --------------------------------------------------------------- */
+
+/* Usage of v; with full, its options too. */
+static void
+verb_usage(FILE *f, const struct verb *v, bool full)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*text;
+	} ohelp[] = {
+		{ OPT_ENV, "  --env ENV          environment" },
+		{ OPT_DIST, "  --dist DIST        distribution" },
+		{ OPT_GROUP, "  --group GROUP      unix group whose members "
+		    "manage its hosts" },
+		{ OPT_KERNEL, "  --kernel URL       kernel URL template" },
+		{ OPT_INITRD, "  --initrd URL       initrd URL template; "
+		    "repeat for more, in load order" },
+		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
+		    "template" },
+		{ OPT_LIMIT, "  --limit N          show at most N rows" },
+	};
+	size_t i;
+
+	fprintf(f, "usage: bootctl [--db PATH] [-c FILE] %s%s%s\n", v->name,
+	    v->usage[0] != '\0' ? " " : "", v->usage);
+	fprintf(f, "  %s\n", v->help);
+	if (!full)
+		return;
+	fprintf(f, "Options:\n");
+	for (i = 0; i < sizeof(ohelp) / sizeof(ohelp[0]); i++)
+		if (v->opts & ohelp[i].bit)
+			fprintf(f, "%s\n", ohelp[i].text);
+	fprintf(f, "  -h, --help         show this help\n");
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: bootctl [--db PATH] [-c FILE] VERB [ARGS ...]\n"
+	    "       bootctl --help | --version\n"
+	    "       bootctl VERB --help\n"
+	    "\n"
+	    "Manage the bootd inventory: hosts, NICs, attributes, environments,\n"
+	    "distributions and what each host boots.\n"
+	    "\n"
+	    "Global options (before the verb):\n"
+	    "  --db PATH     inventory database (default: \"database\" in the\n"
+	    "                configuration, /var/lib/bootd/db/bootd.db)\n"
+	    "  -c FILE       configuration file (default: $BOOTD_CONFIG, else\n"
+	    "                " CFG_DEFAULT_PATH ")\n"
+	    "  -h, --help    show this help\n"
+	    "  -V, --version show the version\n"
+	    "\n"
+	    "A HOST is an FQDN, a short name when unambiguous, or one of its "
+	    "MACs.\n"
+	    "\n"
+	    "Verbs:\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(f, "  %s%s%s\n      %s\n", verbs[i].name,
+		    verbs[i].usage[0] != '\0' ? " " : "", verbs[i].usage,
+		    verbs[i].help);
+	fprintf(f,
+	    "\n"
+	    "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
+	    "See bootctl(8).\n");
+}
+
+/* Print the verbs of one noun; returns the number printed. */
+static int
+noun_usage(FILE *f, const char *noun)
+{
+	size_t i, len = strlen(noun);
+	int n = 0;
+
+	for (i = 0; i < NVERBS; i++) {
+		if (strncmp(verbs[i].name, noun, len) == 0 &&
+		    verbs[i].name[len] == ' ') {
+			verb_usage(f, &verbs[i], false);
+			n++;
+		}
+	}
+	return n;
+}
+
+static bool
+is_noun(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		if (strcmp(s, nouns[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Find the verb named by argv[0] (and argv[1] for a noun).  Sets *used to
+ * the number of words consumed.  Returns NULL when there is none.
+ */
+static const struct verb *
+verb_find(int argc, char **argv, int *used)
+{
+	const char *name;
+	size_t i, len;
+
+	if (argc >= 2 && is_noun(argv[0])) {
+		len = strlen(argv[0]);
+		for (i = 0; i < NVERBS; i++) {
+			name = verbs[i].name;
+			if (strncmp(name, argv[0], len) == 0 &&
+			    name[len] == ' ' &&
+			    strcmp(name + len + 1, argv[1]) == 0) {
+				*used = 2;
+				return &verbs[i];
+			}
+		}
+		return NULL;
+	}
+	for (i = 0; i < NVERBS; i++) {
+		if (strchr(verbs[i].name, ' ') == NULL &&
+		    strcmp(verbs[i].name, argv[0]) == 0) {
+			*used = 1;
+			return &verbs[i];
+		}
+	}
+	return NULL;
+}
+
+int
+verb_init(struct ctx *ctx, struct args *a)
+{
+	enum bootd_err rc;
+	int version;
+
+	if ((rc = inv_schema_version(ctx->inv, &version, &ctx->err)) !=
+	    BOOTD_OK)
+		return fail(ctx, rc);
+	printf("%s: schema version %d\n", ctx->dbpath, version);
+	return EXIT_OK;
+}
+
+int
+verb_help(struct ctx *ctx, struct args *a)
+{
+	const struct verb *v;
+	int used;
+
+	if (a->argc == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if ((v = verb_find(a->argc, a->argv, &used)) != NULL &&
+	    used == a->argc) {
+		verb_usage(stdout, v, true);
+		return EXIT_OK;
+	}
+	if (a->argc == 1 && is_noun(a->argv[0])) {
+		noun_usage(stdout, a->argv[0]);
+		return EXIT_OK;
+	}
+	warnmsg("help: unknown verb '%s%s%s'", a->argv[0],
+	    a->argc > 1 ? " " : "", a->argc > 1 ? a->argv[1] : "");
+	return EXIT_USAGE;
+}
+
+/* Dispatcher ----------------------------------------------------------- */
+
+/*
+ * Parse the options and arguments of verb v from argv (argv[0] is the
+ * verb's last word).  Returns EXIT_OK, EXIT_USAGE, or -1 after printing
+ * the verb's help on --help.
+ */
+static int
+parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
+{
+	static const struct {
+		unsigned	 bit;
+		struct option	 opt;
+	} all[] = {
+		{ OPT_ENV, { "env", required_argument, NULL, 'e' } },
+		{ OPT_DIST, { "dist", required_argument, NULL, 'd' } },
+		{ OPT_GROUP, { "group", required_argument, NULL, 'g' } },
+		{ OPT_KERNEL, { "kernel", required_argument, NULL, 'k' } },
+		{ OPT_INITRD, { "initrd", required_argument, NULL, 'i' } },
+		{ OPT_CMDLINE, { "cmdline", required_argument, NULL, 'l' } },
+		{ OPT_LIMIT, { "limit", required_argument, NULL, 'n' } },
+	};
+	struct option opts[sizeof(all) / sizeof(all[0]) + 2];
+	const char **slot;
+	size_t i, n = 0;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (v->opts & all[i].bit)
+			opts[n++] = all[i].opt;
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	if ((a->initrds = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+		warnmsg("out of memory");
+		return EXIT_FAIL;
+	}
+	optind = 0;	/* reinitialise getopt for the second pass */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		slot = NULL;
+		switch (ch) {
+		case 'e':
+			slot = &a->env;
+			break;
+		case 'd':
+			slot = &a->dist;
+			break;
+		case 'g':
+			slot = &a->group;
+			break;
+		case 'k':
+			slot = &a->kernel;
+			break;
+		case 'l':
+			slot = &a->cmdline;
+			break;
+		case 'n':
+			slot = &a->limit;
+			break;
+		case 'i':
+			a->initrds[a->ninitrds++] = optarg;
+			continue;
+		case 'h':
+			verb_usage(stdout, v, true);
+			return -1;
+		case ':':
+			warnmsg("%s: option %s needs a value", v->name,
+			    argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				warnmsg("%s: unknown option '-%c' (see bootctl "
+				    "%s --help)", v->name, optopt, v->name);
+			else
+				warnmsg("%s: unknown option '%s' (see bootctl "
+				    "%s --help)", v->name, argv[optind - 1],
+				    v->name);
+			return EXIT_USAGE;
+		}
+		if (*slot != NULL) {
+			warnmsg("%s: option --%s given twice", v->name,
+			    ch == 'e' ? "env" : ch == 'd' ? "dist" :
+			    ch == 'g' ? "group" : ch == 'k' ? "kernel" :
+			    ch == 'n' ? "limit" : "cmdline");
+			return EXIT_USAGE;
+		}
+		*slot = optarg;
+	}
+	a->argc = argc - optind;
+	a->argv = argv + optind;
+	if (a->argc < v->min_args) {
+		warnmsg("%s: missing arguments (usage: bootctl %s %s)",
+		    v->name, v->name, v->usage);
+		return EXIT_USAGE;
+	}
+	if (a->argc > v->max_args) {
+		warnmsg("%s: too many arguments (usage: bootctl %s%s%s)",
+		    v->name, v->name, v->usage[0] != '\0' ? " " : "",
+		    v->usage);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * When bootctl runs with more privilege than its caller (setgid bootd)
+ * and the caller chose the configuration or the database, give up the
+ * privilege: the caller's own choices then only reach what the caller
+ * could reach anyway.
+ */
+static int
+drop_privilege_if_overridden(const char *cfgpath, const char *dbpath)
+{
+	if (getuid() == 0)
+		return EXIT_OK;
+	if (getegid() == getgid() && geteuid() == getuid())
+		return EXIT_OK;
+	if (cfgpath == NULL && dbpath == NULL && getenv("BOOTD_CONFIG") == NULL)
+		return EXIT_OK;
+	if (setregid(getgid(), getgid()) != 0 ||
+	    setreuid(getuid(), getuid()) != 0) {
+		warnmsg("dropping privileges: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Open the inventory at ctx->dbpath for verb v, after checking who may
+ * change the path (dbdir_check()):
+ *   - as root, when the database directory belongs to another user (the
+ *     service user), become that user and group for good first, so root
+ *     never follows a name the service user could have planted, and every
+ *     file SQLite creates (the database, -wal, -shm) belongs to the
+ *     service user;
+ *   - setgid, for a caller without the group, refuse unless the database
+ *     and its -wal and -shm files already exist and belong to the
+ *     directory's owner (dbdir_check_files()): SQLite would otherwise
+ *     create them for the caller.
+ * Returns BOOTD_OK or the error, with its reason in ctx->err.
+ */
+static enum bootd_err
+open_inventory(struct ctx *ctx, const struct verb *v)
+{
+	struct dbdir dir;
+	enum bootd_err rc;
+
+	if ((rc = dbdir_check(ctx->dbpath, &dir, &ctx->err)) != BOOTD_OK)
+		return rc;
+	if (geteuid() == 0 && dir.uid != 0) {
+		if (setgroups(1, &dir.gid) != 0 || setgid(dir.gid) != 0 ||
+		    setuid(dir.uid) != 0 || setuid(0) != -1)
+			return bootd_error_set(&ctx->err, BOOTD_ESYS, "becoming "
+			    "uid %lu, gid %lu (the owner of the database "
+			    "directory): %s", (unsigned long)dir.uid,
+			    (unsigned long)dir.gid, strerror(errno));
+	} else if (getegid() != getgid() || geteuid() != getuid()) {
+		if ((rc = dbdir_check_files(ctx->dbpath, dir.uid, &ctx->err)) !=
+		    BOOTD_OK)
+			return rc;
+		ctx->setid = true;
+	}
+	ctx->dbuid = dir.uid;
+	return inv_open(ctx->dbpath, (v->flags & VF_CREATE) ? INV_CREATE :
+	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY, &ctx->inv,
+	    &ctx->err);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option gopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfgpath = NULL, *dbpath = NULL;
+	const struct verb *v;
+	struct ctx ctx;
+	struct args a;
+	char actor[128];
+	enum bootd_err rc;
+	int ch, used, ret;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&a, 0, sizeof(a));
+	/* New database, WAL and SHM files: owner and group (bootd) only. */
+	umask(007);
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:c:hV", gopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'd':
+			dbpath = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("bootctl (bootd) %s\n", BOOTD_VERSION);
+			return EXIT_OK;
+		case ':':
+			warnmsg("option %s needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				warnmsg("unknown option '-%c' (see bootctl "
+				    "--help)", optopt);
+			else
+				warnmsg("unknown option '%s' (see bootctl "
+				    "--help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	if ((v = verb_find(argc, argv, &used)) == NULL) {
+		if (is_noun(argv[0]) && (argc == 1 ||
+		    strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0)) {
+			noun_usage(argc == 1 ? stderr : stdout, argv[0]);
+			return argc == 1 ? EXIT_USAGE : EXIT_OK;
+		}
+		if (is_noun(argv[0]))
+			warnmsg("unknown verb '%s %s' (see bootctl --help)",
+			    argv[0], argv[1]);
+		else
+			warnmsg("unknown verb '%s' (see bootctl --help)",
+			    argv[0]);
+		return EXIT_USAGE;
+	}
+	ctx.verb = v->name;
+	ret = parse_verb_args(v, argc - used + 1, argv + used - 1, &a);
+	if (ret != EXIT_OK) {
+		free(a.initrds);
+		return ret == -1 ? EXIT_OK : ret;
+	}
+	if (v->flags & VF_NODB) {
+		ret = v->fn(&ctx, &a);
+		free(a.initrds);
+		return ret;
+	}
+
+	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK)
+		goto out;
+	if ((rc = cfg_load(cfgpath, &ctx.cfg, &ctx.err)) != BOOTD_OK) {
+		ret = fail(&ctx, rc);
+		goto out;
+	}
+	if ((ret = identify(&ctx)) != EXIT_OK)
+		goto out;
+	if ((v->flags & VF_ADMIN) && !ctx.admin) {
+		warnmsg("permission denied: %s needs root or group %s",
+		    v->name, group_label(ctx.cfg->admin_group));
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	ctx.dbpath = dbpath != NULL ? dbpath : ctx.cfg->database;
+	/* --db names another inventory: its events file goes with it. */
+	ctx.evpath = strcmp(ctx.dbpath, ctx.cfg->database) == 0 ?
+	    strdup(ctx.cfg->events_database) :
+	    events_default_path(ctx.dbpath);
+	if (ctx.evpath == NULL) {
+		warnmsg("out of memory");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
+		ret = fail(&ctx, rc);
+		if (v->fn == verb_render) {
+			/* What bootd serves without its inventory. */
+			struct buf fs = { 0 };
+
+			ipxe_render_failsafe(ctx.cfg, ctx.err.text, &fs);
+			fwrite(buf_str(&fs), 1, fs.len, stdout);
+			buf_free(&fs);
+		}
+		goto out;
+	}
+	if (v->flags & VF_WRITE) {
+		actor_name(ctx.uid, actor, sizeof(actor));
+		if ((rc = inv_set_actor(ctx.inv, actor)) != BOOTD_OK) {
+			ret = fail(&ctx, rc);
+			goto out;
+		}
+		inv_set_authorizer(ctx.inv, authorize, &ctx);
+	}
+	if ((v->flags & VF_HOST) &&
+	    (ret = host_for_change(&ctx, a.argv[0], &ctx.host)) != EXIT_OK)
+		goto out;
+	ret = v->fn(&ctx, &a);
+	if (fflush(stdout) != 0 && ret == EXIT_OK) {
+		warnmsg("writing output: %s", strerror(errno));
+		ret = EXIT_FAIL;
+	}
+out:
+	inv_host_free(ctx.host);
+	inv_close(ctx.inv);
+	events_close(ctx.ev);
+	free(ctx.evpath);
+	cfg_free(ctx.cfg);
+	free(ctx.groups);
+	free(a.initrds);
+	return ret;
+}

@@ -1,0 +1,191 @@
+/*
+ * output.c - what bootctl prints: one-line messages, tables, "key: value" lines
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bootctl.h"
+
+/*
+ * Copy s into b with control characters and non-ASCII bytes shown as
+ * \xNN, so that nothing printed can move the cursor or split a line.
+ * Backslashes pass as they are: libboot's messages already quote values
+ * that way (valid_quote()).
+ */
+void
+safe_append(struct buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL)
+		return;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			buf_printf(b, "\\x%02x", *p);
+		else
+			buf_append(b, (const char *)p, 1);
+	}
+}
+
+/* Print "bootctl: MESSAGE" on stderr, made safe, on one line. */
+void
+warnmsg(const char *fmt, ...)
+{
+	struct buf raw = { 0 }, out = { 0 };
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	buf_puts(&raw, line);
+	safe_append(&out, buf_str(&raw));
+	fprintf(stderr, "bootctl: %s\n", buf_str(&out));
+	buf_free(&raw);
+	buf_free(&out);
+}
+
+/* Report the libboot error held in ctx; returns EXIT_FAIL. */
+int
+fail(struct ctx *ctx, enum bootd_err rc)
+{
+	if (ctx->err.text[0] != '\0')
+		warnmsg("%s", ctx->err.text);
+	else
+		warnmsg("%s", bootd_strerror(rc));
+	return EXIT_FAIL;
+}
+
+/* Format a unix time as UTC "2026-01-02T03:04:05Z", or "-" for 0. */
+const char *
+fmt_time(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return strcpy(out, "-");
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
+}
+
+const char *
+action_name(enum inv_action action)
+{
+	return action == INV_ACTION_INSTALL ? "install" : "local";
+}
+
+void
+table_add(struct table *t, const char *s)
+{
+	struct buf b = { 0 };
+	char **n;
+
+	if (t->failed)
+		return;
+	if (t->ncells == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		n = realloc(t->cells, t->cap * sizeof(*n));
+		if (n == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->cells = n;
+	}
+	safe_append(&b, s != NULL && s[0] != '\0' ? s : "-");
+	if (buf_failed(&b)) {
+		t->failed = true;
+		buf_free(&b);
+		return;
+	}
+	t->cells[t->ncells++] = strdup(buf_str(&b));
+	if (t->cells[t->ncells - 1] == NULL)
+		t->failed = true;
+	buf_free(&b);
+}
+
+void
+table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncells; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Start t with a row of the column titles given, which end with NULL;
+ * their number is t's number of columns.
+ */
+void
+table_head(struct table *t, ...)
+{
+	const char *title;
+	va_list ap;
+
+	memset(t, 0, sizeof(*t));
+	va_start(ap, t);
+	while ((title = va_arg(ap, const char *)) != NULL) {
+		table_add(t, title);
+		t->ncols++;
+	}
+	va_end(ap);
+}
+
+/* Print t; returns EXIT_FAIL when building it ran out of memory. */
+int
+table_print(struct table *t)
+{
+	size_t w[16] = { 0 }, i, c, len;
+
+	if (t->failed) {
+		warnmsg("out of memory");
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < t->ncells; i++) {
+		c = i % t->ncols;
+		len = strlen(t->cells[i]);
+		if (c < 16 && len > w[c])
+			w[c] = len;
+	}
+	for (i = 0; i < t->ncells; i++) {
+		c = i % t->ncols;
+		if (c + 1 == t->ncols)
+			printf("%s\n", t->cells[i]);
+		else
+			printf("%-*s  ", (int)w[c], t->cells[i]);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * End a listing verb: print t when filling it succeeded (rc is BOOTD_OK),
+ * else report rc.  Frees t; returns the exit status.
+ */
+int
+table_done(struct ctx *ctx, struct table *t, enum bootd_err rc)
+{
+	int ret;
+
+	ret = rc == BOOTD_OK ? table_print(t) : fail(ctx, rc);
+	table_free(t);
+	return ret;
+}
+
+/* Print "key: value" lines for show verbs, value made safe. */
+void
+show_line(const char *key, const char *value)
+{
+	struct buf b = { 0 };
+
+	safe_append(&b, value != NULL && value[0] != '\0' ? value : "-");
+	printf("%-14s %s\n", key, buf_str(&b));
+	buf_free(&b);
+}
