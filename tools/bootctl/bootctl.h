@@ -28,6 +28,8 @@
 #include "events.h"
 #include "inv.h"
 
+#include <jansson.h>
+
 #ifndef BOOTD_VERSION
 #define BOOTD_VERSION	"0.1.0"
 #endif
@@ -159,6 +161,8 @@ void	table_head(struct table *, ...) __attribute__((sentinel));
 int	table_print(struct table *);
 int	table_done(struct ctx *, struct table *, enum bootd_err);
 void	show_line(const char *, const char *);
+int	json_emit(json_t *);
+int	json_set_time(json_t *, const char *, int64_t);
 
 /* access.c */
 bool	in_group(const struct ctx *, const char *);

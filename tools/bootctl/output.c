@@ -189,3 +189,46 @@ show_line(const char *key, const char *value)
 	printf("%-14s %s\n", key, buf_str(&b));
 	buf_free(&b);
 }
+
+/*
+ * Print doc as one JSON document on stdout (keys in the order they were
+ * set, two-space indent, a final newline) and release it.  Every --json
+ * output goes through here.  Returns EXIT_OK, or EXIT_FAIL when doc is
+ * NULL (it could not be built) or cannot be written.
+ */
+int
+json_emit(json_t *doc)
+{
+	int rc;
+
+	if (doc == NULL) {
+		warnmsg("out of memory");
+		return EXIT_FAIL;
+	}
+	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (rc != 0 || fputc('\n', stdout) == EOF) {
+		warnmsg("writing output failed");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Set a time in obj the way every JSON output gives times: key is the
+ * RFC 3339 UTC string ("2026-01-02T03:04:05Z") and key_unix the unix
+ * seconds, both null when t is 0 (never).  Returns 0, or -1 out of memory.
+ */
+int
+json_set_time(json_t *obj, const char *key, int64_t t)
+{
+	char when[32], unixkey[128];
+
+	snprintf(unixkey, sizeof(unixkey), "%s_unix", key);
+	if (t <= 0)
+		return json_object_set_new(obj, key, json_null()) |
+		    json_object_set_new(obj, unixkey, json_null());
+	return json_object_set_new(obj, key, json_string(fmt_time(t, when))) |
+	    json_object_set_new(obj, unixkey, json_integer((json_int_t)t));
+}
