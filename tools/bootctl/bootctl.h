@@ -125,6 +125,8 @@ struct ctx {
 	bool		 quiet;		/* -q: say nothing on success */
 	bool		 verbose;	/* -v: say what changed */
 	int64_t		 now;		/* time of the invocation */
+	char		*authz_group;	/* authorize(): the last group asked */
+	bool		 authz_ok;	/* and its answer */
 	struct bootd_error err;		/* last libboot error */
 };
 

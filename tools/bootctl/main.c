@@ -916,6 +916,7 @@ out:
 	free(ctx.evpath);
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
+	free(ctx.authz_group);
 	from_free(&a);
 	free(a.initrds);
 	free(a.attrs);

@@ -599,7 +599,9 @@ describe_all(struct ctx *ctx, struct args *a, struct inv_host **hs, int n,
 /*
  * Apply change c to the n hosts of hs (from hosts_select(), checked by
  * the verb): with --dry-run print what would change and stop; with more
- * than one host and no --yes ask first (confirm()); then apply c to every
+ * than one host selected (not named one by one on the command line, which
+ * is confirmation enough) and no --yes, ask first (confirm()); then apply
+ * c to every
  * host in one transaction, all or none, and with --verbose say what
  * changed.  The write lock is taken here, after every question.  Returns
  * the exit status.
@@ -617,7 +619,8 @@ change_apply(struct ctx *ctx, struct args *a, struct inv_host **hs, int n,
 		    n, n == 1 ? "" : "s");
 		return EXIT_OK;
 	}
-	if (n > 1 && !a->yes && (status = confirm(ctx, hs, n)) != EXIT_OK)
+	if (n > 1 && !a->yes && selectors_given(a) &&
+	    (status = confirm(ctx, hs, n)) != EXIT_OK)
 		return status;
 	if ((status = group_begin(ctx)) != EXIT_OK)
 		return status;
