@@ -6,6 +6,7 @@
  * are always those of the binary that runs:
  *
  *   bootctl __complete verbs           nouns and one-word verbs
+ *   bootctl __complete nouns           the nouns (words with verbs after)
  *   bootctl __complete verbs NOUN      the verbs of NOUN
  *   bootctl __complete options VERB... the long options of a verb
  *   bootctl __names hosts [PREFIX]     FQDNs starting with PREFIX (one
@@ -65,6 +66,15 @@ verb_complete(struct ctx *ctx, struct args *a)
 		}
 		return EXIT_OK;
 	}
+	if (strcmp(a->argv[0], "nouns") == 0 && a->argc == 1) {
+		for (i = 0; i < n; i++)
+			if ((sp = strchr(v[i].name, ' ')) != NULL && (i == 0 ||
+			    strncmp(v[i - 1].name, v[i].name,
+			    (size_t)(sp - v[i].name) + 1) != 0))
+				printf("%.*s\n", (int)(sp - v[i].name),
+				    v[i].name);
+		return EXIT_OK;
+	}
 	if (strcmp(a->argv[0], "verbs") == 0 && a->argc == 2) {
 		len = strlen(a->argv[1]);
 		for (i = 0; i < n; i++)
@@ -82,7 +92,8 @@ verb_complete(struct ctx *ctx, struct args *a)
 			printf("--%s\n", opts[i].name);
 		return EXIT_OK;
 	}
-	warnmsg("__complete: expected verbs [NOUN] or options VERB");
+	warnmsg("__complete: expected verbs [NOUN], nouns or options "
+	    "VERB");
 	return EXIT_USAGE;
 }
 
