@@ -217,6 +217,31 @@ class TestSelectors(FleetCase):
         for code, pattern, args in cases:
             self.refused(code, pattern, *args)
 
+    def test_hostile_selector_values(self):
+        """Control characters and odd values in every selector: one clean
+        error line (or an empty selection), exit 1 or 2, nothing
+        changed."""
+        path = os.path.join(self.dir, "hostile.txt")
+        with open(path, "wb") as f:
+            f.write(b"web1\x1b[2J\n")
+        for bad in ["\x1b[2J", "a\nb", "x" * 5000, "caf\u00e9", "", "["]:
+            for opt in ("--env", "--dist", "--with-dist", "--attr",
+                        "--action", "--name"):
+                value = bad if opt != "--attr" else "rack=" + bad
+                before = self.dump()
+                rc, out, err = self.run_ctl("set-local", opt, value, "-y")
+                self.assertEqual(self.dump(), before, (opt, bad))
+                self.assertIn(rc, (1, 2), (opt, bad, err))
+                self.assertEqual(out, "")
+                self.assert_one_error_line(err)
+                rc, out, err = self.run_ctl("status", "--json", opt, value)
+                if rc == 0:
+                    json.loads(out)
+                else:
+                    self.assert_one_error_line(err)
+        self.refused(1, r"hostile\.txt:1: no host \"web1\\x1b\[2J\"",
+                     "set-local", "--from", path, "-y")
+
     def test_all_or_nothing_inside_the_transaction(self):
         # attr unset is refused by libboot (the distribution's template
         # uses the attribute) only once the transaction runs: the hosts
@@ -515,6 +540,17 @@ class TestJson(FleetCase):
         self.assertEqual((r["decision"], r["fqdn"], r["mac"]),
                          ("unknown", None, "52:54:00:99:99:99"))
         self.assertTrue(r["script"].startswith("#!ipxe"))
+
+    def test_render_without_inventory(self):
+        self.write_cfg({"database": os.path.join(self.dir, "gone.db")})
+        rc, out, err = self.run_ctl("render", "52-54-00-99-99-99", "--json")
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err)
+        r = json.loads(out)
+        self.assertEqual((r["decision"], r["mac"], r["fqdn"]),
+                         ("failsafe", "52:54:00:99:99:99", None))
+        self.assertIn("gone.db", r["error"])
+        self.assertIn("sanboot", r["script"])
 
     def test_empty_selection_is_an_empty_list(self):
         self.assertEqual(json.loads(self.ok("status", "--json", "--name",

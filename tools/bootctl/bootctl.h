@@ -256,6 +256,9 @@ struct events *events_db(struct ctx *);
 void	host_row(struct ctx *, struct table *, const struct inv_host *, bool);
 json_t	*host_json(struct ctx *, const struct inv_host *, bool);
 
+/* reinstall.c */
+void	render_failsafe(struct ctx *, struct args *);
+
 /* main.c */
 #define VERB_NOPTS	24	/* room for the long options of any verb */
 struct option;

@@ -54,8 +54,6 @@
 
 #include "bootctl.h"
 #include "dbdir.h"
-#include "ipxe.h"
-#include "mac.h"
 
 #ifndef BOOTD_VERSION
 #define BOOTD_VERSION	"0.1.0"
@@ -883,14 +881,8 @@ main(int argc, char *argv[])
 	}
 	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
-		if (v->fn == verb_render) {
-			/* What bootd serves without its inventory. */
-			struct buf fs = { 0 };
-
-			ipxe_render_failsafe(ctx.cfg, ctx.err.text, &fs);
-			fwrite(buf_str(&fs), 1, fs.len, stdout);
-			buf_free(&fs);
-		}
+		if (v->fn == verb_render)
+			render_failsafe(&ctx, &a);	/* what bootd serves */
 		goto out;
 	}
 	if (v->flags & VF_WRITE) {

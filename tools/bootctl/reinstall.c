@@ -369,3 +369,26 @@ verb_render(struct ctx *ctx, struct args *a)
 	buf_free(&out);
 	return ret;
 }
+
+/*
+ * What render prints when the inventory cannot be opened: the fail-safe
+ * script bootd serves then, for the reason in ctx->err (already reported).
+ */
+void
+render_failsafe(struct ctx *ctx, struct args *a)
+{
+	struct inv_boot none = { 0 };
+	struct buf fs = { 0 };
+	char mac[MAC_STRLEN + 1];
+	struct bootd_error merr;
+
+	ipxe_render_failsafe(ctx->cfg, ctx->err.text, &fs);
+	if (a->json) {
+		if (mac_canon(a->argv[0], mac, &merr) != BOOTD_OK)
+			mac[0] = '\0';
+		render_json(&none, mac[0] != '\0' ? mac : NULL, "failsafe",
+		    false, ctx->err.text, &fs);
+	} else
+		fwrite(buf_str(&fs), 1, fs.len, stdout);
+	buf_free(&fs);
+}
