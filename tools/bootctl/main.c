@@ -3,10 +3,14 @@
  *
  * bootctl dispatches a static table of noun-verb commands ("host add",
  * "set-reinstall", ...).  The dispatcher parses the global options, finds
- * the verb, parses the verb's options, checks the argument count, loads
- * the configuration, decides who the caller is, opens the inventory,
- * checks the caller may change the host a one-host verb names, and calls
- * the verb.  Every change goes through libboot, which validates it
+ * the verb (or suggests the closest, as git does), parses the verb's
+ * options, checks the argument count, splits the hosts of a verb that
+ * takes many from its values and reads --from (select.c), loads the
+ * configuration, decides who the caller is, opens the inventory, checks
+ * the caller may change the host a one-host verb names, and calls the
+ * verb.  A verb that takes hosts selects them with hosts_select() and
+ * changes them with change_apply() (select.c), which takes the write
+ * lock only once everything is checked and confirmed.  Every change goes through libboot, which validates it
  * and applies it in one transaction with its audit row.
  *
  * The early check by name gives a clear message before anything is
