@@ -1961,6 +1961,239 @@ out:
 	return rc;
 }
 
+/*
+ * Prepare sql for a one-off listing (not kept on the handle: the
+ * listings below run once per call of a command-line tool).  NULL, with
+ * err filled, when it cannot be prepared.
+ */
+static sqlite3_stmt *
+stmt_once(struct inv *inv, const char *sql, struct bootd_error *err)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(inv->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		dberr(inv, "prepare", err);
+		return NULL;
+	}
+	return s;
+}
+
+/* qsort() order of struct inv_host pointers: by FQDN. */
+static int
+host_fqdn_cmp(const void *a, const void *b)
+{
+	const struct inv_host *const *x = a, *const *y = b;
+
+	return strcmp((*x)->fqdn, (*y)->fqdn);
+}
+
+/*
+ * Append the text of column col of s to the array *v of *n strings.
+ * Returns 0, or -1 out of memory.
+ */
+static int
+push_text(char ***v, size_t *n, sqlite3_stmt *s, int col)
+{
+	char **p;
+
+	if ((p = reallocarray(*v, *n + 1, sizeof(**v))) == NULL)
+		return -1;
+	*v = p;
+	if (col_dup(s, col, &p[*n]) || p[*n] == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Read every host with its NICs and attributes in three statements (hosts,
+ * all NICs, all attributes, each in host id order, merged as they are
+ * read), one snapshot: a constant number of scans whatever the number of
+ * hosts, where inv_host_each() runs three lookups per host.
+ */
+static enum bootd_err
+host_list(struct inv *inv, struct inv_host ***out, size_t *n,
+    struct bootd_error *err)
+{
+	static const char *const sql[3] = {
+		"SELECT " HOST_COLS " FROM host h " LIVE_TOKEN "ORDER BY h.id",
+		"SELECT host, mac FROM nic ORDER BY host, mac",
+		"SELECT host, key, value FROM host_attr ORDER BY host, key",
+	};
+	sqlite3_stmt *s[3] = { NULL, NULL, NULL };
+	struct inv_host **hs = NULL, *h, **p;
+	int64_t *ids = NULL, *q, id, now = (int64_t)time(NULL);
+	struct inv_kv *kv;
+	const char *action;
+	enum bootd_err rc = BOOTD_OK;
+	size_t cap = 0, i, j;
+	int src = SQLITE_DONE, k;
+
+	*out = NULL;
+	*n = 0;
+	for (k = 0; k < 3; k++)
+		if ((s[k] = stmt_once(inv, sql[k], err)) == NULL) {
+			rc = BOOTD_EDB;
+			goto out;
+		}
+	sqlite3_bind_int64(s[0], 2, now);
+	while ((src = sqlite3_step(s[0])) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((p = reallocarray(hs, cap, sizeof(*hs))) == NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			hs = p;
+			if ((q = reallocarray(ids, cap, sizeof(*ids))) ==
+			    NULL) {
+				rc = nomem(err);
+				goto out;
+			}
+			ids = q;
+		}
+		if ((h = calloc(1, sizeof(*h))) == NULL) {
+			rc = nomem(err);
+			goto out;
+		}
+		hs[*n] = h;
+		ids[(*n)++] = sqlite3_column_int64(s[0], 0);
+		action = (const char *)sqlite3_column_text(s[0], 3);
+		h->action = action != NULL && strcmp(action, "install") == 0 ?
+		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+		h->token_expires = sqlite3_column_type(s[0], 5) ==
+		    SQLITE_NULL ? 0 : sqlite3_column_int64(s[0], 6);
+		if (col_dup(s[0], 1, &h->fqdn) || col_dup(s[0], 2, &h->env) ||
+		    col_dup(s[0], 4, &h->dist) || col_dup(s[0], 5, &h->token)) {
+			rc = nomem(err);
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		rc = dberr(inv, "list hosts", err);
+		goto out;
+	}
+	/* Ids ascend in both lists: walk them together. */
+	for (i = 0; (src = sqlite3_step(s[1])) == SQLITE_ROW; ) {
+		id = sqlite3_column_int64(s[1], 0);
+		while (i < *n && ids[i] < id)
+			i++;
+		if (i == *n || ids[i] != id)
+			continue;
+		if (push_text(&hs[i]->macs, &hs[i]->nmacs, s[1], 1)) {
+			rc = nomem(err);
+			goto out;
+		}
+	}
+	if (src != SQLITE_DONE) {
+		rc = dberr(inv, "list NICs", err);
+		goto out;
+	}
+	for (i = 0; (src = sqlite3_step(s[2])) == SQLITE_ROW; ) {
+		id = sqlite3_column_int64(s[2], 0);
+		while (i < *n && ids[i] < id)
+			i++;
+		if (i == *n || ids[i] != id)
+			continue;
+		h = hs[i];
+		if ((kv = reallocarray(h->attrs, h->nattrs + 1,
+		    sizeof(*kv))) == NULL) {
+			rc = nomem(err);
+			goto out;
+		}
+		h->attrs = kv;
+		kv += h->nattrs;
+		if (col_dup(s[2], 1, &kv->key) || kv->key == NULL) {
+			rc = nomem(err);
+			goto out;
+		}
+		if (col_dup(s[2], 2, &kv->value) || kv->value == NULL) {
+			free(kv->key);
+			rc = nomem(err);
+			goto out;
+		}
+		h->nattrs++;
+	}
+	if (src != SQLITE_DONE)
+		rc = dberr(inv, "list attributes", err);
+out:
+	for (k = 0; k < 3; k++)
+		sqlite3_finalize(s[k]);
+	free(ids);
+	if (rc != BOOTD_OK) {
+		for (j = 0; j < *n; j++)
+			inv_host_free(hs[j]);
+		free(hs);
+		*n = 0;
+		return rc;
+	}
+	if (*n > 0)
+		qsort(hs, *n, sizeof(*hs), host_fqdn_cmp);
+	*out = hs;
+	return BOOTD_OK;
+}
+
+enum bootd_err
+inv_host_list(struct inv *inv, struct inv_host ***out, size_t *n,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = host_list(inv, out, n, err);
+	if ((rc = tx_end(inv, rc, err)) != BOOTD_OK) {
+		inv_host_list_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void
+inv_host_list_free(struct inv_host **hs, size_t n)
+{
+	size_t i;
+
+	if (hs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		inv_host_free(hs[i]);
+	free(hs);
+}
+
+enum bootd_err
+inv_host_names(struct inv *inv, const char *prefix,
+    int (*fn)(const char *, void *), void *arg, struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	char hi[FQDN_BUF + 1];
+	int src;
+
+	if (strlen(prefix) > INV_FQDN_MAX)
+		return BOOTD_OK;	/* no FQDN is that long */
+	/* FQDNs are [a-z0-9.-]: every one starting with prefix sorts
+	 * between prefix and prefix followed by '~'. */
+	snprintf(hi, sizeof(hi), "%s~", prefix);
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt_once(inv, "SELECT fqdn FROM host WHERE fqdn >= ?1 "
+	    "AND fqdn < ?2 ORDER BY fqdn", err)) == NULL)
+		return tx_end(inv, BOOTD_EDB, err);
+	bind_text(s, 1, prefix);
+	bind_text(s, 2, hi);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn((const char *)sqlite3_column_text(s, 0), arg) != 0)
+			break;
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = dberr(inv, "list host names", err);
+	sqlite3_finalize(s);
+	return tx_end(inv, rc, err);
+}
+
 /* Attributes ---------------------------------------------------------- */
 
 static enum bootd_err

@@ -216,6 +216,22 @@ enum bootd_err	 inv_host_each(struct inv *inv,
 		    int (*fn)(const struct inv_host *, void *), void *arg,
 		    struct bootd_error *err);
 
+/*
+ * Every host, sorted by FQDN, read from one snapshot in a constant number
+ * of scans (for selecting among many hosts).  *out gets *n hosts; the
+ * caller frees them with inv_host_list_free().
+ */
+enum bootd_err	 inv_host_list(struct inv *inv, struct inv_host ***out,
+		    size_t *n, struct bootd_error *err);
+void		 inv_host_list_free(struct inv_host **hs, size_t n);
+/*
+ * Call fn with the FQDN of every host that starts with prefix, sorted (one
+ * range of the FQDN index: for completion).  A non-zero return stops.
+ */
+enum bootd_err	 inv_host_names(struct inv *inv, const char *prefix,
+		    int (*fn)(const char *, void *), void *arg,
+		    struct bootd_error *err);
+
 /* Attributes ---------------------------------------------------------- */
 
 enum bootd_err	 inv_attr_set(struct inv *inv, const char *host,

@@ -1281,6 +1281,85 @@ START_TEST(test_each_sorted)
 }
 END_TEST
 
+/* Every field of a and b is the same. */
+static void
+host_eq(const struct inv_host *a, const struct inv_host *b)
+{
+	size_t i;
+
+	ck_assert_str_eq(a->fqdn, b->fqdn);
+	ck_assert_str_eq(a->env, b->env);
+	ck_assert_int_eq(a->action, b->action);
+	ck_assert_pstr_eq(a->dist, b->dist);
+	ck_assert_pstr_eq(a->token, b->token);
+	ck_assert_int_eq(a->token_expires, b->token_expires);
+	ck_assert_uint_eq(a->nmacs, b->nmacs);
+	for (i = 0; i < a->nmacs; i++)
+		ck_assert_str_eq(a->macs[i], b->macs[i]);
+	ck_assert_uint_eq(a->nattrs, b->nattrs);
+	for (i = 0; i < a->nattrs; i++) {
+		ck_assert_str_eq(a->attrs[i].key, b->attrs[i].key);
+		ck_assert_str_eq(a->attrs[i].value, b->attrs[i].value);
+	}
+}
+
+static int
+name_cb(const char *name, void *arg)
+{
+	buf_printf(arg, "%s,", name);
+	return 0;
+}
+
+START_TEST(test_host_list)
+{
+	struct inv_host **hs, *h;
+	struct buf b = { 0 };
+	size_t n, i;
+
+	OK(inv_host_list(inv, &hs, &n, &err_));
+	ck_assert_uint_eq(n, 0);
+	inv_host_list_free(hs, n);
+	std_dist("debian-12");
+	host("c.example.org", "52:54:00:00:00:05");
+	host("a.example.org", "52:54:00:00:00:02");
+	host("b.example.org", "52:54:00:00:00:03");
+	host("ab.example.org", "52:54:00:00:00:04");
+	OK(inv_nic_add(inv, "c", "52:54:00:00:00:01", &err_));
+	OK(inv_attr_set(inv, "c", "rack", "r1", &err_));
+	OK(inv_attr_set(inv, "c", "puppet_role", "web", &err_));
+	OK(inv_attr_set(inv, "a", "rack", "r2", &err_));
+	OK(inv_set_reinstall(inv, "b", "debian-12", (int64_t)time(NULL), 60,
+	    NULL, &err_));
+	/* The same hosts, fields and order as inv_host_each() and
+	 * inv_host_get() give. */
+	OK(inv_host_list(inv, &hs, &n, &err_));
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(hs[0]->fqdn, "a.example.org");
+	ck_assert_str_eq(hs[1]->fqdn, "ab.example.org");
+	ck_assert_str_eq(hs[3]->fqdn, "c.example.org");
+	ck_assert_uint_eq(hs[3]->nmacs, 2);
+	ck_assert_str_eq(hs[3]->attrs[0].key, "puppet_role");
+	ck_assert_ptr_nonnull(hs[2]->token);
+	for (i = 0; i < n; i++) {
+		OK(inv_host_get(inv, hs[i]->fqdn, &h, &err_));
+		host_eq(hs[i], h);
+		inv_host_free(h);
+	}
+	inv_host_list_free(hs, n);
+	/* Names by prefix: one range of the FQDN index. */
+	OK(inv_host_names(inv, "a", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "a.example.org,ab.example.org,");
+	buf_reset(&b);
+	OK(inv_host_names(inv, "", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "a.example.org,ab.example.org,"
+	    "b.example.org,c.example.org,");
+	buf_reset(&b);
+	OK(inv_host_names(inv, "z", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_audit_object_filter)
 {
 	char a[512];
@@ -2000,6 +2079,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_lookup_repeated_statements);
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
+	tcase_add_test(tc, test_host_list);
 	tcase_add_test(tc, test_audit_object_filter);
 	tcase_add_test(tc, test_stale);
 	suite_add_tcase(s, tc);

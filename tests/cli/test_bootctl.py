@@ -842,7 +842,7 @@ class TestUsage(BootctlCase):
             (["host", "add", FQDN2, MAC2, "-x"], "unknown option '-x'"),
             (["--bogus", "status"], "unknown option"),
             (["--db"], "needs a value"),
-            (["status", "--env", "lab"], "unknown option"),
+            (["host", "show", FQDN1, "--env", "lab"], "unknown option"),
             (["help", "frob"], "unknown verb"),
         ]
         for args, pattern in cases:

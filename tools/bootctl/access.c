@@ -112,9 +112,22 @@ enum bootd_err
 authorize(const char *fqdn, const char *env, const char *group, void *arg,
     struct bootd_error *err)
 {
-	const struct ctx *ctx = arg;
+	struct ctx *ctx = arg;
 
-	if (ctx->admin || in_group(ctx, group))
+	if (ctx->admin)
+		return BOOTD_OK;
+	/*
+	 * A change of many hosts asks once per host, mostly about the same
+	 * group: the last answer is kept (getgrnam() reads /etc/group).
+	 */
+	if (ctx->authz_group == NULL || strcmp(ctx->authz_group, group) != 0) {
+		free(ctx->authz_group);
+		if ((ctx->authz_group = strdup(group)) == NULL)
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		ctx->authz_ok = in_group(ctx, group);
+	}
+	if (ctx->authz_ok)
 		return BOOTD_OK;
 	return bootd_error_set(err, BOOTD_EPERM, "permission denied: %s, "
 	    "environment %s (group %s)", fqdn, env, group_label(group));

@@ -6,8 +6,11 @@
  *                inventory, main()
  *   output.c     messages, tables and "key: value" lines
  *   access.c     who the caller is and what it may change
- *   select.c     resolving the hosts a change names; all-or-nothing
- *                transactions over several hosts
+ *   select.c     the hosts a verb names or selects (--env, --attr,
+ *                --from ...), confirmation, --dry-run, and applying a
+ *                change to all of them in one transaction
+ *   complete.c   the hidden "__complete" verb behind bash completion and
+ *                "did you mean" suggestions
  *   host.c       host, nic and attr verbs
  *   dist.c       dist and env verbs
  *   reinstall.c  set-reinstall, set-local, status, render
@@ -49,6 +52,10 @@
 #define OPT_INITRD	0x10	/* --initrd URL, repeatable */
 #define OPT_CMDLINE	0x20	/* --cmdline TEMPLATE */
 #define OPT_LIMIT	0x40	/* --limit N */
+#define OPT_SELECT	0x80	/* selectors: --attr, --action, --name, --all,
+				 * --from, --with-dist (and --env, --dist) */
+#define OPT_CHANGE	0x100	/* -n/--dry-run, -y/--yes */
+#define OPT_JSON	0x200	/* --json */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -56,6 +63,12 @@
 #define VF_CREATE	0x04	/* creates the database (init) */
 #define VF_ADMIN	0x08	/* root or the admin group only */
 #define VF_HOST		0x10	/* changes the host argv[0]: see ctx->host */
+#define VF_SELECT	0x20	/* takes hosts, or selectors: see select.c */
+#define VF_DISTVAL	0x40	/* --dist is what to install, not a selector */
+#define VF_HIDDEN	0x80	/* not listed in the usage */
+/* VF_SELECT: the verb's own values that follow its hosts (ENV, KEY VALUE). */
+#define VF_VALUES(n)	((unsigned)(n) << 8)
+#define VF_NVALUES(f)	((int)(((f) >> 8) & 3))
 
 /* The parsed command line of one verb. */
 struct args {
@@ -69,6 +82,27 @@ struct args {
 	size_t		  ninitrds;
 	int		  argc;		/* positional arguments */
 	char		**argv;
+	/* Selectors (OPT_SELECT; --env and --dist above). */
+	char		**attrs;	/* --attr key=value, in order */
+	size_t		  nattrs;
+	const char	 *action;	/* --action install|local, or NULL */
+	const char	 *name;		/* --name GLOB, or NULL */
+	const char	 *with_dist;	/* --with-dist D, or NULL */
+	const char	 *from;		/* --from FILE, or NULL */
+	bool		  all;		/* --all */
+	char		**from_names;	/* the hosts --from named, read before
+					 * the inventory is opened */
+	int		 *from_lines;	/* line of each in the file */
+	int		  nfrom;
+	/* VF_SELECT: argv is hosts, then the verb's nvalues values. */
+	int		  nhosts;
+	char		**values;
+	bool		  yes;		/* -y, --yes */
+	bool		  dry_run;	/* -n, --dry-run */
+	bool		  json;		/* --json */
+	bool		  quiet;	/* -q, --quiet */
+	bool		  verbose;	/* -v, --verbose */
+	unsigned	  vflags;	/* the verb's VF_* flags */
 };
 
 /* Who runs bootctl and on what. */
@@ -87,6 +121,12 @@ struct ctx {
 	int		 ngroups;
 	bool		 admin;		/* root or in cfg->admin_group */
 	struct inv_host	*host;		/* VF_HOST: argv[0], authorized */
+	const struct verb *v;		/* the running verb */
+	bool		 quiet;		/* -q: say nothing on success */
+	bool		 verbose;	/* -v: say what changed */
+	int64_t		 now;		/* time of the invocation */
+	char		*authz_group;	/* authorize(): the last group asked */
+	bool		 authz_ok;	/* and its answer */
 	struct bootd_error err;		/* last libboot error */
 };
 
@@ -114,11 +154,24 @@ struct table {
 	bool	  failed;
 };
 
-struct host_list_arg {
-	struct ctx	*ctx;
-	struct table	*t;
-	const char	*env;
-	bool		 status;	/* status columns, else list columns */
+
+/* A --json listing being built: {"KEY": [...]} (output.c). */
+struct json_list {
+	json_t	*doc;
+	json_t	*list;		/* borrowed from doc */
+	bool	 failed;	/* an object could not be made */
+};
+
+/*
+ * A change applied to every selected host by change_apply(): describe
+ * says what it would do to h (for --dry-run, --verbose and the prompt),
+ * apply does it inside the one transaction.
+ */
+struct change {
+	void		(*describe)(struct ctx *, struct args *,
+			    const struct inv_host *, struct buf *);
+	enum bootd_err	(*apply)(struct ctx *, struct args *,
+			    const struct inv_host *);
 };
 
 int	verb_init(struct ctx *, struct args *);
@@ -148,6 +201,8 @@ int	verb_render(struct ctx *, struct args *);
 int	verb_discovered_list(struct ctx *, struct args *);
 int	verb_audit(struct ctx *, struct args *);
 int	verb_help(struct ctx *, struct args *);
+int	verb_complete(struct ctx *, struct args *);
+int	verb_names(struct ctx *, struct args *);
 
 /* output.c */
 void	safe_append(struct buf *, const char *);
@@ -163,6 +218,12 @@ int	table_done(struct ctx *, struct table *, enum bootd_err);
 void	show_line(const char *, const char *);
 int	json_emit(json_t *);
 int	json_set_time(json_t *, const char *, int64_t);
+json_t	*json_str(const char *);
+void	json_list_start(struct json_list *, const char *);
+void	json_list_add(struct json_list *, json_t *);
+int	json_list_done(struct ctx *, struct json_list *, enum bootd_err);
+bool	color_on(FILE *);
+void	table_print_head(struct table *, bool);
 
 /* access.c */
 bool	in_group(const struct ctx *, const char *);
@@ -178,17 +239,32 @@ int	dist_exists(struct ctx *, const char *);
 
 /* select.c */
 void	hosts_free(struct inv_host **, int);
-int	hosts_for_change(struct ctx *, struct args *, struct inv_host ***);
+bool	selectors_given(const struct args *);
+int	split_hosts(struct ctx *, struct args *);
+int	from_read(struct args *);
+void	from_free(struct args *);
+int	hosts_select(struct ctx *, struct args *, bool, struct inv_host ***,
+	    int *);
+int	change_apply(struct ctx *, struct args *, struct inv_host **, int,
+	    const struct change *);
 int	group_begin(struct ctx *);
 int	group_fail(struct ctx *, enum bootd_err, const char *, int);
 int	group_commit(struct ctx *);
-int	change_hosts(struct ctx *, struct args *,
-	    enum bootd_err (*)(struct inv *, const char *,
-	    struct bootd_error *));
 
 /* host.c */
 struct events *events_db(struct ctx *);
 void	host_row(struct ctx *, struct table *, const struct inv_host *, bool);
-int	host_list_cb(const struct inv_host *, void *);
+json_t	*host_json(struct ctx *, const struct inv_host *, bool);
+
+/* reinstall.c */
+void	render_failsafe(struct ctx *, struct args *);
+
+/* main.c */
+#define VERB_NOPTS	24	/* room for the long options of any verb */
+struct option;
+const struct verb *verb_table(size_t *);
+void	verb_options(const struct verb *, struct option *);
+bool	is_noun(const char *);
+size_t	edit_distance(const char *, const char *);
 
 #endif /* BOOTCTL_H */

@@ -38,12 +38,36 @@ env_list_cb(const struct inv_env *e, void *arg)
 	return 0;
 }
 
+static int
+env_json_cb(const struct inv_env *e, void *arg)
+{
+	struct json_list *jl = arg;
+	json_t *o;
+
+	if ((o = json_object()) != NULL &&
+	    (json_object_set_new(o, "name", json_str(e->name)) ||
+	    json_object_set_new(o, "group", json_str(e->group[0] != '\0' ?
+	    e->group : NULL)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_list_add(jl, o);
+	return jl->failed;
+}
+
 int
 verb_env_list(struct ctx *ctx, struct args *a)
 {
+	struct json_list jl;
 	struct table t;
 	enum bootd_err rc;
 
+	if (a->json) {
+		json_list_start(&jl, "environments");
+		rc = jl.failed ? BOOTD_OK : inv_env_each(ctx->inv,
+		    env_json_cb, &jl, &ctx->err);
+		return json_list_done(ctx, &jl, rc);
+	}
 	table_head(&t, "ENV", "GROUP", NULL);
 	rc = inv_env_each(ctx->inv, env_list_cb, &t, &ctx->err);
 	return table_done(ctx, &t, rc);
@@ -106,12 +130,55 @@ dist_list_cb(const struct inv_dist *d, void *arg)
 	return 0;
 }
 
+/* A distribution as JSON (see JSON OUTPUT in bootctl(8)). */
+static json_t *
+dist_json(const struct inv_dist *d)
+{
+	json_t *o, *initrds;
+	size_t i;
+	int bad = 0;
+
+	o = json_object();
+	if ((initrds = json_array()) == NULL || o == NULL) {
+		json_decref(o);
+		json_decref(initrds);
+		return NULL;
+	}
+	for (i = 0; i < d->ninitrds; i++)
+		bad |= json_array_append_new(initrds, json_str(d->initrds[i]));
+	bad |= json_object_set_new(o, "name", json_str(d->name));
+	bad |= json_object_set_new(o, "kernel", json_str(d->kernel));
+	bad |= json_object_set_new(o, "initrds", initrds);
+	bad |= json_object_set_new(o, "cmdline", json_str(d->cmdline));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+dist_json_cb(const struct inv_dist *d, void *arg)
+{
+	struct json_list *jl = arg;
+
+	json_list_add(jl, dist_json(d));
+	return jl->failed;
+}
+
 int
 verb_dist_list(struct ctx *ctx, struct args *a)
 {
+	struct json_list jl;
 	struct table t;
 	enum bootd_err rc;
 
+	if (a->json) {
+		json_list_start(&jl, "distributions");
+		rc = jl.failed ? BOOTD_OK : inv_dist_each(ctx->inv,
+		    dist_json_cb, &jl, &ctx->err);
+		return json_list_done(ctx, &jl, rc);
+	}
 	table_head(&t, "DIST", "INITRDS", "KERNEL", NULL);
 	rc = inv_dist_each(ctx->inv, dist_list_cb, &t, &ctx->err);
 	return table_done(ctx, &t, rc);
@@ -127,6 +194,12 @@ verb_dist_show(struct ctx *ctx, struct args *a)
 	if ((rc = inv_dist_get(ctx->inv, a->argv[0], &d, &ctx->err)) !=
 	    BOOTD_OK)
 		return fail(ctx, rc);
+	if (a->json) {
+		json_t *doc = dist_json(d);
+
+		inv_dist_free(d);
+		return json_emit(doc);
+	}
 	show_line("name:", d->name);
 	show_line("kernel:", d->kernel);
 	for (i = 0; i < d->ninitrds; i++)

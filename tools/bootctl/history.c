@@ -19,7 +19,28 @@ struct discovered_arg {
 	struct ctx	*ctx;
 	long		 limit;		/* rows to print; 0 = all */
 	long		 printed;
+	struct json_list *jl;		/* --json: rows go here instead */
 };
+
+/* One discovered MAC as JSON (see JSON OUTPUT in bootctl(8)). */
+static json_t *
+discovered_json(const struct events_discovered *d)
+{
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (json_object_set_new(o, "mac", json_str(d->mac)) ||
+	    json_set_time(o, "first_seen", d->first_seen) ||
+	    json_set_time(o, "last_seen", d->last_seen) ||
+	    json_object_set_new(o, "count", json_integer(d->count)) ||
+	    json_object_set_new(o, "params", json_str(d->params != NULL &&
+	    d->params[0] != '\0' ? d->params : NULL))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
 
 static int
 discovered_cb(const struct events_discovered *d, void *arg)
@@ -31,6 +52,12 @@ discovered_cb(const struct events_discovered *d, void *arg)
 	if (inv_host_resolve(da->ctx->inv, d->mac, &fqdn, NULL) == BOOTD_OK) {
 		free(fqdn);
 		return 0;
+	}
+	if (da->jl != NULL) {
+		json_list_add(da->jl, discovered_json(d));
+		da->printed++;
+		return da->jl->failed ||
+		    (da->limit > 0 && da->printed >= da->limit);
 	}
 	safe_append(&b, d->params != NULL && d->params[0] != '\0' ?
 	    d->params : "-");
@@ -45,7 +72,8 @@ discovered_cb(const struct events_discovered *d, void *arg)
 int
 verb_discovered_list(struct ctx *ctx, struct args *a)
 {
-	struct discovered_arg da = { ctx, 0, 0 };
+	struct discovered_arg da = { ctx, 0, 0, NULL };
+	struct json_list jl;
 	struct events *ev;
 	enum bootd_err rc;
 	char *end;
@@ -59,6 +87,15 @@ verb_discovered_list(struct ctx *ctx, struct args *a)
 			    "number");
 			return EXIT_USAGE;
 		}
+	}
+	if (a->json) {
+		json_list_start(&jl, "discovered");
+		da.jl = &jl;
+		rc = BOOTD_OK;
+		if (!jl.failed && (ev = events_db(ctx)) != NULL)
+			rc = events_discovered_each(ev, 0, discovered_cb, &da,
+			    &ctx->err);
+		return json_list_done(ctx, &jl, rc);
 	}
 	printf("%-17s  %-20s  %-20s  %8s  %s\n", "MAC", "FIRST-SEEN",
 	    "LAST-SEEN", "COUNT", "PARAMS");
@@ -89,9 +126,32 @@ audit_cb(const struct inv_audit *au, void *arg)
 	return 0;
 }
 
+/* One audit row as JSON (see JSON OUTPUT in bootctl(8)). */
+static int
+audit_json_cb(const struct inv_audit *au, void *arg)
+{
+	struct json_list *jl = arg;
+	json_t *o;
+
+	if ((o = json_object()) != NULL &&
+	    (json_object_set_new(o, "id", json_integer(au->id)) ||
+	    json_set_time(o, "time", au->time) ||
+	    json_object_set_new(o, "actor", json_str(au->actor)) ||
+	    json_object_set_new(o, "op", json_str(au->op)) ||
+	    json_object_set_new(o, "object", json_str(au->object)) ||
+	    json_object_set_new(o, "old", json_str(au->old_value)) ||
+	    json_object_set_new(o, "new", json_str(au->new_value)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_list_add(jl, o);
+	return jl->failed;
+}
+
 int
 verb_audit(struct ctx *ctx, struct args *a)
 {
+	struct json_list jl;
 	struct table t;
 	struct bootd_error ignored;
 	const char *object = NULL;
@@ -104,6 +164,13 @@ verb_audit(struct ctx *ctx, struct args *a)
 		if (inv_host_resolve(ctx->inv, a->argv[0], &fqdn, &ignored) ==
 		    BOOTD_OK)
 			object = fqdn;
+	}
+	if (a->json) {
+		json_list_start(&jl, "audit");
+		rc = jl.failed ? BOOTD_OK : inv_audit_each(ctx->inv, object,
+		    audit_json_cb, &jl, &ctx->err);
+		free(fqdn);
+		return json_list_done(ctx, &jl, rc);
 	}
 	table_head(&t, "TIME", "ACTOR", "OP", "OBJECT", "CHANGE", NULL);
 	rc = inv_audit_each(ctx->inv, object, audit_cb, &t, &ctx->err);

@@ -13,6 +13,7 @@
 #include "bootctl.h"
 #include "dbdir.h"
 #include "mac.h"
+#include "valid.h"
 
 int
 verb_host_add(struct ctx *ctx, struct args *a)
@@ -33,10 +34,42 @@ verb_host_add(struct ctx *ctx, struct args *a)
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
+/*
+ * Select the hosts of a change verb and apply c to them: the common body
+ * of the verbs below, once their values are checked.
+ */
+static int
+select_and_apply(struct ctx *ctx, struct args *a, const struct change *c)
+{
+	struct inv_host **hs;
+	int n, status;
+
+	if (hosts_select(ctx, a, true, &hs, &n) != EXIT_OK)
+		return EXIT_FAIL;
+	status = change_apply(ctx, a, hs, n, c);
+	hosts_free(hs, n);
+	return status;
+}
+
+static void
+remove_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_puts(b, "removed");
+}
+
+static enum bootd_err
+remove_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_host_remove(ctx->inv, h->fqdn, &ctx->err);
+}
+
 int
 verb_host_remove(struct ctx *ctx, struct args *a)
 {
-	return change_hosts(ctx, a, inv_host_remove);
+	static const struct change c = { remove_describe, remove_apply };
+
+	return select_and_apply(ctx, a, &c);
 }
 
 int
@@ -113,6 +146,68 @@ host_seen(struct ctx *ctx, const struct inv_host *h, char tm[32],
 	fmt_time(when, tm);
 }
 
+/*
+ * Host h as JSON (see JSON OUTPUT in bootctl(8)): with full, as host show
+ * gives it (attributes, the token to callers allowed to change h, last
+ * boot); else as host list does.  NULL when out of memory.
+ */
+json_t *
+host_json(struct ctx *ctx, const struct inv_host *h, bool full)
+{
+	json_t *o, *macs, *attrs;
+	char served[32];
+	int64_t when = 0;
+	struct events *ev;
+	size_t i;
+	int bad = 0;
+
+	o = json_object();
+	macs = json_array();
+	attrs = full ? json_object() : NULL;
+	if (o == NULL || macs == NULL || (full && attrs == NULL)) {
+		json_decref(o);
+		json_decref(macs);
+		json_decref(attrs);
+		return NULL;
+	}
+	for (i = 0; i < h->nmacs; i++)
+		bad |= json_array_append_new(macs, json_str(h->macs[i]));
+	bad |= json_object_set_new(o, "fqdn", json_str(h->fqdn));
+	bad |= json_object_set_new(o, "environment", json_str(h->env));
+	bad |= json_object_set_new(o, "action",
+	    json_str(action_name(h->action)));
+	bad |= json_object_set_new(o, "distribution", json_str(h->dist));
+	bad |= json_object_set_new(o, "macs", macs);
+	if (full) {
+		for (i = 0; i < h->nattrs; i++)
+			bad |= json_object_set_new(attrs, h->attrs[i].key,
+			    json_str(h->attrs[i].value));
+		bad |= json_object_set_new(o, "attrs", attrs);
+		/* The token only to who may change the host (as the text). */
+		bad |= json_object_set_new(o, "token", json_str(h->token !=
+		    NULL && env_allowed(ctx, h->env, NULL) == BOOTD_OK ?
+		    h->token : NULL));
+		bad |= json_set_time(o, "token_expires", h->token != NULL ?
+		    h->token_expires : 0);
+		served[0] = '\0';
+		if ((ev = events_db(ctx)) != NULL &&
+		    events_seen(ev, (const char *const *)h->macs, h->nmacs,
+		    &when, served, sizeof(served), &ctx->err) != BOOTD_OK) {
+			warnmsg("%s", ctx->err.text);
+			when = 0;
+			served[0] = '\0';
+		}
+		bad |= json_set_time(o, "last_seen", when);
+		bad |= json_object_set_new(o, "last_served",
+		    json_str(served[0] != '\0' ? served : NULL));
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int
 verb_host_show(struct ctx *ctx, struct args *a)
 {
@@ -125,6 +220,12 @@ verb_host_show(struct ctx *ctx, struct args *a)
 	if ((rc = inv_host_get(ctx->inv, a->argv[0], &h, &ctx->err)) !=
 	    BOOTD_OK)
 		return fail(ctx, rc);
+	if (a->json) {
+		json_t *doc = host_json(ctx, h, true);
+
+		inv_host_free(h);
+		return json_emit(doc);
+	}
 	show_line("fqdn:", h->fqdn);
 	show_line("environment:", h->env);
 	show_line("action:", action_name(h->action));
@@ -182,56 +283,88 @@ host_row(struct ctx *ctx, struct table *t, const struct inv_host *h,
 }
 
 int
-host_list_cb(const struct inv_host *h, void *arg)
-{
-	struct host_list_arg *la = arg;
-
-	if (la->env == NULL || strcmp(la->env, h->env) == 0)
-		host_row(la->ctx, la->t, h, la->status);
-	return 0;
-}
-
-int
 verb_host_list(struct ctx *ctx, struct args *a)
 {
 	struct table t;
-	struct host_list_arg la = { ctx, &t, a->env, false };
-	struct inv_env *e = NULL;
-	enum bootd_err rc;
+	struct inv_host **hs;
+	json_t *doc, *list;
+	int i, n, ret;
 
-	if (a->env != NULL) {
-		if ((rc = inv_env_get(ctx->inv, a->env, &e, &ctx->err)) !=
-		    BOOTD_OK)
-			return fail(ctx, rc);
-		inv_env_free(e);
+	if (hosts_select(ctx, a, false, &hs, &n) != EXIT_OK)
+		return EXIT_FAIL;
+	if (a->json) {
+		doc = json_object();
+		if ((list = json_array()) == NULL ||
+		    json_object_set_new(doc, "hosts", list) != 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
+		for (i = 0; doc != NULL && i < n; i++)
+			if (json_array_append_new(list,
+			    host_json(ctx, hs[i], false)) != 0) {
+				json_decref(doc);
+				doc = NULL;
+			}
+		hosts_free(hs, n);
+		return json_emit(doc);
 	}
 	table_head(&t, "HOST", "ENV", "ACTION", "DIST", "MACS", NULL);
-	rc = inv_host_each(ctx->inv, host_list_cb, &la, &ctx->err);
-	return table_done(ctx, &t, rc);
+	for (i = 0; i < n; i++)
+		host_row(ctx, &t, hs[i], false);
+	ret = table_done(ctx, &t, BOOTD_OK);
+	hosts_free(hs, n);
+	return ret;
+}
+
+static void
+set_env_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_printf(b, "environment %s -> %s", h->env, a->values[0]);
+}
+
+static enum bootd_err
+set_env_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_host_set_env(ctx->inv, h->fqdn, a->values[0], &ctx->err);
 }
 
 int
 verb_host_set_env(struct ctx *ctx, struct args *a)
 {
-	enum bootd_err rc;
+	static const struct change c = { set_env_describe, set_env_apply };
 
-	if (env_for_change(ctx, a->argv[1]) != EXIT_OK)
+	if (env_for_change(ctx, a->values[0]) != EXIT_OK)
 		return EXIT_FAIL;
-	rc = inv_host_set_env(ctx->inv, ctx->host->fqdn, a->argv[1],
-	    &ctx->err);
-	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+	return select_and_apply(ctx, a, &c);
+}
+
+static void
+set_dist_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_printf(b, "distribution %s -> %s", h->dist != NULL ? h->dist : "-",
+	    a->values[0]);
+}
+
+static enum bootd_err
+set_dist_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	const char *dist = a->values[0];
+
+	return inv_host_set_dist(ctx->inv, h->fqdn, strcmp(dist, "-") == 0 ?
+	    NULL : dist, &ctx->err);
 }
 
 int
 verb_host_set_dist(struct ctx *ctx, struct args *a)
 {
-	const char *dist = a->argv[1];
-	enum bootd_err rc;
+	static const struct change c = { set_dist_describe, set_dist_apply };
 
-	if (strcmp(dist, "-") == 0)
-		dist = NULL;
-	rc = inv_host_set_dist(ctx->inv, ctx->host->fqdn, dist, &ctx->err);
-	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+	if (strcmp(a->values[0], "-") != 0 &&
+	    dist_exists(ctx, a->values[0]) != EXIT_OK)
+		return EXIT_FAIL;
+	return select_and_apply(ctx, a, &c);
 }
 
 int
@@ -259,21 +392,65 @@ verb_nic_remove(struct ctx *ctx, struct args *a)
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
+/* The value of attribute key of h, or "-". */
+static const char *
+attr_value(const struct inv_host *h, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < h->nattrs; i++)
+		if (strcmp(h->attrs[i].key, key) == 0)
+			return h->attrs[i].value;
+	return "-";
+}
+
+static void
+attr_set_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_printf(b, "attr %s %s -> %s", a->values[0],
+	    attr_value(h, a->values[0]), a->values[1]);
+}
+
+static enum bootd_err
+attr_set_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_attr_set(ctx->inv, h->fqdn, a->values[0], a->values[1],
+	    &ctx->err);
+}
+
 int
 verb_attr_set(struct ctx *ctx, struct args *a)
 {
+	static const struct change c = { attr_set_describe, attr_set_apply };
 	enum bootd_err rc;
 
-	rc = inv_attr_set(ctx->inv, ctx->host->fqdn, a->argv[1], a->argv[2],
-	    &ctx->err);
-	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+	/* Checked before any host is, as libboot checks them again. */
+	if ((rc = valid_attr_key(a->values[0], &ctx->err)) != BOOTD_OK ||
+	    (rc = valid_attr_value(a->values[1], &ctx->err)) != BOOTD_OK)
+		return fail(ctx, rc);
+	return select_and_apply(ctx, a, &c);
+}
+
+static void
+attr_unset_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_printf(b, "attr %s %s -> -", a->values[0],
+	    attr_value(h, a->values[0]));
+}
+
+static enum bootd_err
+attr_unset_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_attr_unset(ctx->inv, h->fqdn, a->values[0], &ctx->err);
 }
 
 int
 verb_attr_unset(struct ctx *ctx, struct args *a)
 {
-	enum bootd_err rc;
+	static const struct change c = { attr_unset_describe,
+	    attr_unset_apply };
 
-	rc = inv_attr_unset(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
-	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+	return select_and_apply(ctx, a, &c);
 }

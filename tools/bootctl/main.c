@@ -3,10 +3,14 @@
  *
  * bootctl dispatches a static table of noun-verb commands ("host add",
  * "set-reinstall", ...).  The dispatcher parses the global options, finds
- * the verb, parses the verb's options, checks the argument count, loads
- * the configuration, decides who the caller is, opens the inventory,
- * checks the caller may change the host a one-host verb names, and calls
- * the verb.  Every change goes through libboot, which validates it
+ * the verb (or suggests the closest, as git does), parses the verb's
+ * options, checks the argument count, splits the hosts of a verb that
+ * takes many from its values and reads --from (select.c), loads the
+ * configuration, decides who the caller is, opens the inventory, checks
+ * the caller may change the host a one-host verb names, and calls the
+ * verb.  A verb that takes hosts selects them with hosts_select() and
+ * changes them with change_apply() (select.c), which takes the write
+ * lock only once everything is checked and confirmed.  Every change goes through libboot, which validates it
  * and applies it in one transaction with its audit row.
  *
  * The early check by name gives a clear message before anything is
@@ -49,16 +53,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bootctl.h"
 #include "dbdir.h"
-#include "ipxe.h"
-#include "mac.h"
 
 #ifndef BOOTD_VERSION
 #define BOOTD_VERSION	"0.1.0"
 #endif
+
+/* The options of a verb that takes hosts by selector (see select.c). */
+#define SEL	(OPT_ENV | OPT_DIST | OPT_SELECT)
 
 static const struct verb verbs[] = {
 	{ "init", 0, 0, VF_WRITE | VF_CREATE | VF_ADMIN, 0, verb_init,
@@ -68,44 +74,49 @@ static const struct verb verbs[] = {
 	    verb_host_add,
 	    "FQDN MAC [MAC ...] [--env ENV] [--dist DIST]",
 	    "add a host with its NICs (environment \"default\" unless --env)" },
-	{ "host remove", 1, ARGS_ANY, VF_WRITE, 0, verb_host_remove,
-	    "HOST ...",
+	{ "host remove", 0, ARGS_ANY, VF_WRITE | VF_SELECT, SEL | OPT_CHANGE,
+	    verb_host_remove,
+	    "HOST ...|SELECTORS",
 	    "remove hosts with their NICs, attributes and tokens" },
 	{ "host rename", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_rename,
 	    "HOST NEWFQDN",
 	    "change the FQDN of a host" },
-	{ "host show", 1, 1, 0, 0, verb_host_show,
-	    "HOST",
+	{ "host show", 1, 1, 0, OPT_JSON, verb_host_show,
+	    "HOST [--json]",
 	    "show every field of a host" },
-	{ "host list", 0, 0, 0, OPT_ENV, verb_host_list,
-	    "[--env ENV]",
+	{ "host list", 0, 0, VF_SELECT, SEL | OPT_JSON, verb_host_list,
+	    "[SELECTORS] [--json]",
 	    "list hosts" },
-	{ "host set-env", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_env,
-	    "HOST ENV",
-	    "move a host to another environment" },
-	{ "host set-dist", 2, 2, VF_WRITE | VF_HOST, 0, verb_host_set_dist,
-	    "HOST DIST|-",
-	    "set the distribution of a host (\"-\" clears it)" },
+	{ "host set-env", 1, ARGS_ANY, VF_WRITE | VF_SELECT | VF_VALUES(1),
+	    SEL | OPT_CHANGE, verb_host_set_env,
+	    "HOST ...|SELECTORS ENV",
+	    "move hosts to another environment" },
+	{ "host set-dist", 1, ARGS_ANY, VF_WRITE | VF_SELECT | VF_VALUES(1),
+	    SEL | OPT_CHANGE, verb_host_set_dist,
+	    "HOST ...|SELECTORS DIST|-",
+	    "set the distribution of hosts (\"-\" clears it)" },
 	{ "nic add", 2, 2, VF_WRITE | VF_HOST, 0, verb_nic_add,
 	    "HOST MAC",
 	    "add a NIC to a host" },
 	{ "nic remove", 1, 1, VF_WRITE, 0, verb_nic_remove,
 	    "MAC",
 	    "remove a NIC (a host keeps at least one)" },
-	{ "attr set", 3, 3, VF_WRITE | VF_HOST, 0, verb_attr_set,
-	    "HOST KEY VALUE",
-	    "set an attribute of a host ({{attr.KEY}} in templates)" },
-	{ "attr unset", 2, 2, VF_WRITE | VF_HOST, 0, verb_attr_unset,
-	    "HOST KEY",
-	    "remove an attribute of a host" },
+	{ "attr set", 2, ARGS_ANY, VF_WRITE | VF_SELECT | VF_VALUES(2),
+	    SEL | OPT_CHANGE, verb_attr_set,
+	    "HOST ...|SELECTORS KEY VALUE",
+	    "set an attribute of hosts ({{attr.KEY}} in templates)" },
+	{ "attr unset", 1, ARGS_ANY, VF_WRITE | VF_SELECT | VF_VALUES(1),
+	    SEL | OPT_CHANGE, verb_attr_unset,
+	    "HOST ...|SELECTORS KEY",
+	    "remove an attribute of hosts" },
 	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP, verb_env_add,
 	    "NAME [--group GROUP]",
 	    "add an environment managed by GROUP (none: admins only)" },
 	{ "env remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_env_remove,
 	    "NAME",
 	    "remove an environment no host uses" },
-	{ "env list", 0, 0, 0, 0, verb_env_list,
-	    "",
+	{ "env list", 0, 0, 0, OPT_JSON, verb_env_list,
+	    "[--json]",
 	    "list environments" },
 	{ "dist add", 1, 1, VF_WRITE | VF_ADMIN,
 	    OPT_KERNEL | OPT_INITRD | OPT_CMDLINE, verb_dist_add,
@@ -116,37 +127,46 @@ static const struct verb verbs[] = {
 	    OPT_KERNEL | OPT_INITRD | OPT_CMDLINE, verb_dist_update,
 	    "NAME [--kernel URL] [--initrd URL ...] [--cmdline TEMPLATE]",
 	    "change a distribution (--initrd replaces all initrds)" },
-	{ "dist list", 0, 0, 0, 0, verb_dist_list,
-	    "",
+	{ "dist list", 0, 0, 0, OPT_JSON, verb_dist_list,
+	    "[--json]",
 	    "list distributions" },
-	{ "dist show", 1, 1, 0, 0, verb_dist_show,
-	    "NAME",
+	{ "dist show", 1, 1, 0, OPT_JSON, verb_dist_show,
+	    "NAME [--json]",
 	    "show a distribution" },
 	{ "dist remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_dist_remove,
 	    "NAME",
 	    "remove a distribution no host uses" },
-	{ "set-reinstall", 1, ARGS_ANY, VF_WRITE, OPT_DIST,
-	    verb_set_reinstall,
-	    "HOST ... [--dist DIST]",
+	{ "set-reinstall", 0, ARGS_ANY, VF_WRITE | VF_SELECT | VF_DISTVAL,
+	    SEL | OPT_CHANGE, verb_set_reinstall,
+	    "HOST ...|SELECTORS [--dist DIST]",
 	    "install hosts at their next boot, with a fresh one-shot token" },
-	{ "set-local", 1, ARGS_ANY, VF_WRITE, 0, verb_set_local,
-	    "HOST ...",
+	{ "set-local", 0, ARGS_ANY, VF_WRITE | VF_SELECT, SEL | OPT_CHANGE,
+	    verb_set_local,
+	    "HOST ...|SELECTORS",
 	    "boot hosts from their local disk; revokes their tokens" },
-	{ "status", 0, ARGS_ANY, 0, 0, verb_status,
-	    "[HOST ...]",
+	{ "status", 0, ARGS_ANY, VF_SELECT, SEL | OPT_JSON, verb_status,
+	    "[HOST ...|SELECTORS] [--json]",
 	    "show boot action, token expiry and last boot of hosts" },
-	{ "render", 1, 1, 0, 0, verb_render,
-	    "HOST|MAC",
+	{ "render", 1, 1, 0, OPT_JSON, verb_render,
+	    "HOST|MAC [--json]",
 	    "print the iPXE script bootd serves to a host or MAC" },
-	{ "discovered list", 0, 0, 0, OPT_LIMIT, verb_discovered_list,
-	    "[--limit N]",
+	{ "discovered list", 0, 0, 0, OPT_LIMIT | OPT_JSON,
+	    verb_discovered_list,
+	    "[--limit N] [--json]",
 	    "list MACs that asked for a script but belong to no host" },
-	{ "audit", 0, 1, 0, 0, verb_audit,
-	    "[HOST]",
+	{ "audit", 0, 1, 0, OPT_JSON, verb_audit,
+	    "[HOST] [--json]",
 	    "show the audit log, of all changes or of one host" },
 	{ "help", 0, 2, VF_NODB, 0, verb_help,
 	    "[VERB]",
 	    "show this help, or the help of one verb" },
+	/* For bash completion (tools/completion/bootctl): complete.c. */
+	{ "__complete", 1, ARGS_ANY, VF_NODB | VF_HIDDEN, 0, verb_complete,
+	    "verbs [NOUN] | options VERB",
+	    "print the words that may follow, one a line" },
+	{ "__names", 1, 2, VF_HIDDEN, 0, verb_names,
+	    "hosts|envs|dists [PREFIX]",
+	    "print the names of hosts, environments or distributions" },
 };
 
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
@@ -166,8 +186,6 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		unsigned	 bit;
 		const char	*text;
 	} ohelp[] = {
-		{ OPT_ENV, "  --env ENV          environment" },
-		{ OPT_DIST, "  --dist DIST        distribution" },
 		{ OPT_GROUP, "  --group GROUP      unix group whose members "
 		    "manage its hosts" },
 		{ OPT_KERNEL, "  --kernel URL       kernel URL template" },
@@ -176,6 +194,12 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
 		    "template" },
 		{ OPT_LIMIT, "  --limit N          show at most N rows" },
+		{ OPT_JSON, "  --json             one JSON document (see "
+		    "bootctl(8), JSON OUTPUT)" },
+		{ OPT_CHANGE, "  -n, --dry-run      print what would change, "
+		    "change nothing" },
+		{ OPT_CHANGE, "  -y, --yes          change several hosts "
+		    "without asking" },
 	};
 	size_t i;
 
@@ -185,10 +209,36 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 	if (!full)
 		return;
 	fprintf(f, "Options:\n");
+	if ((v->opts & OPT_ENV) && !(v->opts & OPT_SELECT))
+		fprintf(f, "  --env ENV          environment\n");
+	if ((v->opts & OPT_DIST) &&
+	    (!(v->opts & OPT_SELECT) || (v->flags & VF_DISTVAL)))
+		fprintf(f, "  --dist DIST        distribution%s\n",
+		    (v->flags & VF_DISTVAL) ? " to install (default: the "
+		    "host's)" : "");
 	for (i = 0; i < sizeof(ohelp) / sizeof(ohelp[0]); i++)
 		if (v->opts & ohelp[i].bit)
 			fprintf(f, "%s\n", ohelp[i].text);
+	fprintf(f, "  -q, --quiet        say nothing on success\n");
+	fprintf(f, "  -v, --verbose      say what changed\n");
 	fprintf(f, "  -h, --help         show this help\n");
+	if (!(v->opts & OPT_SELECT))
+		return;
+	fprintf(f, "Selectors (instead of HOST ...; all must match):\n");
+	fprintf(f, "  --env ENV          hosts in environment ENV\n");
+	if (!(v->flags & VF_DISTVAL))
+		fprintf(f, "  --dist DIST        hosts with distribution DIST "
+		    "(\"-\": none)\n");
+	fprintf(f, "  --with-dist DIST   hosts with distribution DIST "
+	    "(\"-\": none)\n");
+	fprintf(f, "  --attr KEY=VALUE   hosts with that attribute; "
+	    "repeat for more\n");
+	fprintf(f, "  --action ACTION    hosts whose boot action is install "
+	    "or local\n");
+	fprintf(f, "  --name GLOB        hosts whose FQDN matches GLOB\n");
+	fprintf(f, "  --all              every host\n");
+	fprintf(f, "  --from FILE        hosts named in FILE, one a line "
+	    "(\"-\": standard input)\n");
 }
 
 static void
@@ -209,17 +259,23 @@ usage(FILE *f)
 	    "                configuration, /var/lib/bootd/db/bootd.db)\n"
 	    "  -c FILE       configuration file (default: $BOOTD_CONFIG, else\n"
 	    "                " CFG_DEFAULT_PATH ")\n"
+	    "  -q, --quiet   say nothing on success\n"
+	    "  -v, --verbose say what changed\n"
 	    "  -h, --help    show this help\n"
 	    "  -V, --version show the version\n"
 	    "\n"
 	    "A HOST is an FQDN, a short name when unambiguous, or one of its "
 	    "MACs.\n"
+	    "Verbs that take hosts also select them: --env, --dist, --attr, "
+	    "--action,\n"
+	    "--name, --all, --from (see VERB --help).\n"
 	    "\n"
 	    "Verbs:\n");
 	for (i = 0; i < NVERBS; i++)
-		fprintf(f, "  %s%s%s\n      %s\n", verbs[i].name,
-		    verbs[i].usage[0] != '\0' ? " " : "", verbs[i].usage,
-		    verbs[i].help);
+		if (!(verbs[i].flags & VF_HIDDEN))
+			fprintf(f, "  %s%s%s\n      %s\n", verbs[i].name,
+			    verbs[i].usage[0] != '\0' ? " " : "",
+			    verbs[i].usage, verbs[i].help);
 	fprintf(f,
 	    "\n"
 	    "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
@@ -243,7 +299,7 @@ noun_usage(FILE *f, const char *noun)
 	return n;
 }
 
-static bool
+bool
 is_noun(const char *s)
 {
 	size_t i;
@@ -326,13 +382,154 @@ verb_help(struct ctx *ctx, struct args *a)
 
 /* Dispatcher ----------------------------------------------------------- */
 
+/* "Did you mean" ------------------------------------------------------ */
+
 /*
- * Parse the options and arguments of verb v from argv (argv[0] is the
- * verb's last word).  Returns EXIT_OK, EXIT_USAGE, or -1 after printing
- * the verb's help on --help.
+ * The optimal string alignment distance between a and b: insertions,
+ * deletions, substitutions and swaps of neighbours each cost one
+ * ("stauts" is one away from "status").  Words are short: a and b longer
+ * than 63 bytes are simply far apart.
  */
-static int
-parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
+size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t d[64][64], la = strlen(a), lb = strlen(b), i, j, c, m;
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			c = a[i - 1] == b[j - 1] ? 0 : 1;
+			m = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < m)
+				m = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + c < m)
+				m = d[i - 1][j - 1] + c;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * The candidates closest to a mistyped word, as git suggests them: only
+ * close ones (at most 2 edits, and fewer than the word is long), at most
+ * three.
+ */
+struct suggest {
+	const char	*word;
+	size_t		 best;
+	const char	*pick[3];
+	int		 npick;
+	bool		 dashes;	/* options: shown with "--" */
+};
+
+static void
+suggest_add(struct suggest *sg, const char *candidate)
+{
+	size_t d = edit_distance(sg->word, candidate);
+
+	if (d > 2 || d >= strlen(sg->word))
+		return;
+	if (d < sg->best) {
+		sg->best = d;
+		sg->npick = 0;
+	}
+	if (d == sg->best && sg->npick < 3)
+		sg->pick[sg->npick++] = candidate;
+}
+
+/* " (did you mean 'x'?)" into out, or "" when nothing is close. */
+static const char *
+suggest_text(const struct suggest *sg, char *out, size_t size)
+{
+	const char *d = sg->dashes ? "--" : "";
+
+	out[0] = '\0';
+	if (sg->npick == 1)
+		snprintf(out, size, " (did you mean '%s%s'?)", d, sg->pick[0]);
+	else if (sg->npick == 2)
+		snprintf(out, size, " (did you mean '%s%s' or '%s%s'?)",
+		    d, sg->pick[0], d, sg->pick[1]);
+	else if (sg->npick == 3)
+		snprintf(out, size, " (did you mean '%s%s', '%s%s' or "
+		    "'%s%s'?)", d, sg->pick[0], d, sg->pick[1], d,
+		    sg->pick[2]);
+	return out;
+}
+
+/*
+ * The suggestion for an unknown verb: argv[0] among the nouns and
+ * one-word verbs, or, after a noun, argv[1] among that noun's verbs.
+ */
+static const char *
+suggest_verb(int argc, char **argv, char *out, size_t size)
+{
+	struct suggest sg = { NULL, SIZE_MAX, { NULL }, 0, false };
+	size_t i, len;
+
+	if (argc >= 2 && is_noun(argv[0])) {
+		sg.word = argv[1];
+		len = strlen(argv[0]);
+		for (i = 0; i < NVERBS; i++)
+			if (strncmp(verbs[i].name, argv[0], len) == 0 &&
+			    verbs[i].name[len] == ' ')
+				suggest_add(&sg, verbs[i].name + len + 1);
+		return suggest_text(&sg, out, size);
+	}
+	sg.word = argv[0];
+	for (i = 0; i < sizeof(nouns) / sizeof(nouns[0]); i++)
+		suggest_add(&sg, nouns[i]);
+	for (i = 0; i < NVERBS; i++)
+		if (strchr(verbs[i].name, ' ') == NULL &&
+		    !(verbs[i].flags & VF_HIDDEN))
+			suggest_add(&sg, verbs[i].name);
+	return suggest_text(&sg, out, size);
+}
+
+/* The suggestion for an unknown long option arg ("--jsn") among opts. */
+static const char *
+suggest_option(const char *arg, const struct option *opts, char *out,
+    size_t size)
+{
+	struct suggest sg = { NULL, SIZE_MAX, { NULL }, 0, true };
+	char word[64];
+	size_t i;
+
+	out[0] = '\0';
+	if (strncmp(arg, "--", 2) != 0)
+		return out;
+	snprintf(word, sizeof(word), "%s", arg + 2);
+	word[strcspn(word, "=")] = '\0';
+	sg.word = word;
+	for (i = 0; opts[i].name != NULL; i++)
+		suggest_add(&sg, opts[i].name);
+	return suggest_text(&sg, out, size);
+}
+
+/* Dispatcher ----------------------------------------------------------- */
+
+/* The verb table, for complete.c. */
+const struct verb *
+verb_table(size_t *n)
+{
+	*n = NVERBS;
+	return verbs;
+}
+
+/*
+ * Fill opts with the long options of verb v, in the order of its help,
+ * ending with a zeroed entry; every verb takes -q, -v and -h.
+ */
+void
+verb_options(const struct verb *v, struct option *opts)
 {
 	static const struct {
 		unsigned	 bit;
@@ -344,27 +541,54 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		{ OPT_KERNEL, { "kernel", required_argument, NULL, 'k' } },
 		{ OPT_INITRD, { "initrd", required_argument, NULL, 'i' } },
 		{ OPT_CMDLINE, { "cmdline", required_argument, NULL, 'l' } },
-		{ OPT_LIMIT, { "limit", required_argument, NULL, 'n' } },
+		{ OPT_LIMIT, { "limit", required_argument, NULL, 'm' } },
+		{ OPT_SELECT, { "with-dist", required_argument, NULL, 'W' } },
+		{ OPT_SELECT, { "attr", required_argument, NULL, 'A' } },
+		{ OPT_SELECT, { "action", required_argument, NULL, 'a' } },
+		{ OPT_SELECT, { "name", required_argument, NULL, 'N' } },
+		{ OPT_SELECT, { "all", no_argument, NULL, 'L' } },
+		{ OPT_SELECT, { "from", required_argument, NULL, 'F' } },
+		{ OPT_CHANGE, { "dry-run", no_argument, NULL, 'n' } },
+		{ OPT_CHANGE, { "yes", no_argument, NULL, 'y' } },
+		{ OPT_JSON, { "json", no_argument, NULL, 'j' } },
 	};
-	struct option opts[sizeof(all) / sizeof(all[0]) + 2];
-	const char **slot;
 	size_t i, n = 0;
-	int ch;
 
-	memset(a, 0, sizeof(*a));
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (v->opts & all[i].bit)
 			opts[n++] = all[i].opt;
+	opts[n++] = (struct option){ "quiet", no_argument, NULL, 'q' };
+	opts[n++] = (struct option){ "verbose", no_argument, NULL, 'v' };
 	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
 
-	if ((a->initrds = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+/*
+ * Parse the options and arguments of verb v from argv (argv[0] is the
+ * verb's last word).  Returns EXIT_OK, EXIT_USAGE, or -1 after printing
+ * the verb's help on --help.
+ */
+static int
+parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
+{
+	struct option opts[VERB_NOPTS];
+	const char **slot;
+	char hint[160];
+	size_t i;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	a->vflags = v->flags;
+	verb_options(v, opts);
+	if ((a->initrds = calloc((size_t)argc + 1, sizeof(char *))) == NULL ||
+	    (a->attrs = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
 		warnmsg("out of memory");
 		return EXIT_FAIL;
 	}
 	optind = 0;	/* reinitialise getopt for the second pass */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, (v->opts & OPT_CHANGE) ?
+	    ":hqvny" : ":hqv", opts, NULL)) != -1) {
 		slot = NULL;
 		switch (ch) {
 		case 'e':
@@ -382,11 +606,44 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'l':
 			slot = &a->cmdline;
 			break;
-		case 'n':
+		case 'm':
 			slot = &a->limit;
+			break;
+		case 'W':
+			slot = &a->with_dist;
+			break;
+		case 'a':
+			slot = &a->action;
+			break;
+		case 'N':
+			slot = &a->name;
+			break;
+		case 'F':
+			slot = &a->from;
 			break;
 		case 'i':
 			a->initrds[a->ninitrds++] = optarg;
+			continue;
+		case 'A':
+			a->attrs[a->nattrs++] = optarg;
+			continue;
+		case 'L':
+			a->all = true;
+			continue;
+		case 'n':
+			a->dry_run = true;
+			continue;
+		case 'y':
+			a->yes = true;
+			continue;
+		case 'j':
+			a->json = true;
+			continue;
+		case 'q':
+			a->quiet = true;
+			continue;
+		case 'v':
+			a->verbose = true;
 			continue;
 		case 'h':
 			verb_usage(stdout, v, true);
@@ -400,16 +657,19 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 				warnmsg("%s: unknown option '-%c' (see bootctl "
 				    "%s --help)", v->name, optopt, v->name);
 			else
-				warnmsg("%s: unknown option '%s' (see bootctl "
-				    "%s --help)", v->name, argv[optind - 1],
+				warnmsg("%s: unknown option '%s'%s (see "
+				    "bootctl %s --help)", v->name,
+				    argv[optind - 1], suggest_option(
+				    argv[optind - 1], opts, hint, sizeof(hint)),
 				    v->name);
 			return EXIT_USAGE;
 		}
 		if (*slot != NULL) {
+			for (i = 0; opts[i].name != NULL; i++)
+				if (opts[i].val == ch)
+					break;
 			warnmsg("%s: option --%s given twice", v->name,
-			    ch == 'e' ? "env" : ch == 'd' ? "dist" :
-			    ch == 'g' ? "group" : ch == 'k' ? "kernel" :
-			    ch == 'n' ? "limit" : "cmdline");
+			    opts[i].name != NULL ? opts[i].name : "?");
 			return EXIT_USAGE;
 		}
 		*slot = optarg;
@@ -501,9 +761,13 @@ main(int argc, char *argv[])
 		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfgpath = NULL, *dbpath = NULL;
+	bool quiet = false, verbose = false;
+	char hint[160];
 	const struct verb *v;
 	struct ctx ctx;
 	struct args a;
@@ -517,7 +781,7 @@ main(int argc, char *argv[])
 	umask(007);
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:c:hV", gopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:c:hqvV", gopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cfgpath = optarg;
@@ -531,6 +795,12 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("bootctl (bootd) %s\n", BOOTD_VERSION);
 			return EXIT_OK;
+		case 'q':
+			quiet = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
 		case ':':
 			warnmsg("option %s needs a value", argv[optind - 1]);
 			return EXIT_USAGE;
@@ -539,8 +809,10 @@ main(int argc, char *argv[])
 				warnmsg("unknown option '-%c' (see bootctl "
 				    "--help)", optopt);
 			else
-				warnmsg("unknown option '%s' (see bootctl "
-				    "--help)", argv[optind - 1]);
+				warnmsg("unknown option '%s'%s (see bootctl "
+				    "--help)", argv[optind - 1],
+				    suggest_option(argv[optind - 1], gopts, hint,
+				    sizeof(hint)));
 			return EXIT_USAGE;
 		}
 	}
@@ -558,24 +830,33 @@ main(int argc, char *argv[])
 			noun_usage(argc == 1 ? stderr : stdout, argv[0]);
 			return argc == 1 ? EXIT_USAGE : EXIT_OK;
 		}
+		suggest_verb(argc, argv, hint, sizeof(hint));
 		if (is_noun(argv[0]))
-			warnmsg("unknown verb '%s %s' (see bootctl --help)",
-			    argv[0], argv[1]);
+			warnmsg("unknown verb '%s %s'%s (see bootctl --help)",
+			    argv[0], argv[1], hint);
 		else
-			warnmsg("unknown verb '%s' (see bootctl --help)",
-			    argv[0]);
+			warnmsg("unknown verb '%s'%s (see bootctl --help)",
+			    argv[0], hint);
 		return EXIT_USAGE;
 	}
 	ctx.verb = v->name;
+	ctx.v = v;
+	ctx.now = (int64_t)time(NULL);
 	ret = parse_verb_args(v, argc - used + 1, argv + used - 1, &a);
-	if (ret != EXIT_OK) {
+	ctx.quiet = quiet || a.quiet;
+	ctx.verbose = (verbose || a.verbose) && !ctx.quiet;
+	if (ret == EXIT_OK && (v->flags & VF_SELECT))
+		ret = split_hosts(&ctx, &a);
+	/* --from - is read before anything is opened or locked. */
+	if (ret == EXIT_OK && a.from != NULL)
+		ret = from_read(&a);
+	if (ret != EXIT_OK || (v->flags & VF_NODB)) {
+		if (ret == EXIT_OK)
+			ret = v->fn(&ctx, &a);
+		from_free(&a);
 		free(a.initrds);
+		free(a.attrs);
 		return ret == -1 ? EXIT_OK : ret;
-	}
-	if (v->flags & VF_NODB) {
-		ret = v->fn(&ctx, &a);
-		free(a.initrds);
-		return ret;
 	}
 
 	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK)
@@ -604,14 +885,8 @@ main(int argc, char *argv[])
 	}
 	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
-		if (v->fn == verb_render) {
-			/* What bootd serves without its inventory. */
-			struct buf fs = { 0 };
-
-			ipxe_render_failsafe(ctx.cfg, ctx.err.text, &fs);
-			fwrite(buf_str(&fs), 1, fs.len, stdout);
-			buf_free(&fs);
-		}
+		if (v->fn == verb_render)
+			render_failsafe(&ctx, &a);	/* what bootd serves */
 		goto out;
 	}
 	if (v->flags & VF_WRITE) {
@@ -637,6 +912,9 @@ out:
 	free(ctx.evpath);
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
+	free(ctx.authz_group);
+	from_free(&a);
 	free(a.initrds);
+	free(a.attrs);
 	return ret;
 }

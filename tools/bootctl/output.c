@@ -1,5 +1,11 @@
 /*
- * output.c - what bootctl prints: one-line messages, tables, "key: value" lines
+ * output.c - what bootctl prints: one-line messages, tables, "key: value"
+ * lines, JSON documents
+ *
+ * Colour is used only on a terminal, and never when NO_COLOR is set
+ * (https://no-color.org) or TERM is "dumb": table headers in bold, error
+ * messages in red.  Nothing else changes with it, so output read by a
+ * program is the same whether a terminal is attached or not.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bootctl.h"
 
@@ -32,6 +39,23 @@ safe_append(struct buf *b, const char *s)
 	}
 }
 
+#define SGR_BOLD	"\033[1m"
+#define SGR_RED		"\033[31m"
+#define SGR_RESET	"\033[0m"
+
+/* Whether to colour what is written to f (see the top of this file). */
+bool
+color_on(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (nc != NULL && nc[0] != '\0')
+		return false;
+	if (term != NULL && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f)) == 1;
+}
+
 /* Print "bootctl: MESSAGE" on stderr, made safe, on one line. */
 void
 warnmsg(const char *fmt, ...)
@@ -45,7 +69,11 @@ warnmsg(const char *fmt, ...)
 	va_end(ap);
 	buf_puts(&raw, line);
 	safe_append(&out, buf_str(&raw));
-	fprintf(stderr, "bootctl: %s\n", buf_str(&out));
+	if (color_on(stderr))
+		fprintf(stderr, "bootctl: " SGR_RED "%s" SGR_RESET "\n",
+		    buf_str(&out));
+	else
+		fprintf(stderr, "bootctl: %s\n", buf_str(&out));
 	buf_free(&raw);
 	buf_free(&out);
 }
@@ -144,6 +172,7 @@ int
 table_print(struct table *t)
 {
 	size_t w[16] = { 0 }, i, c, len;
+	bool bold = color_on(stdout);
 
 	if (t->failed) {
 		warnmsg("out of memory");
@@ -157,10 +186,16 @@ table_print(struct table *t)
 	}
 	for (i = 0; i < t->ncells; i++) {
 		c = i % t->ncols;
+		/* The first row holds the column titles. */
+		if (bold && i < t->ncols)
+			printf(SGR_BOLD);
 		if (c + 1 == t->ncols)
-			printf("%s\n", t->cells[i]);
+			printf("%s", t->cells[i]);
 		else
-			printf("%-*s  ", (int)w[c], t->cells[i]);
+			printf("%-*s", (int)w[c], t->cells[i]);
+		if (bold && i < t->ncols)
+			printf(SGR_RESET);
+		printf(c + 1 == t->ncols ? "\n" : "  ");
 	}
 	return EXIT_OK;
 }
@@ -231,4 +266,63 @@ json_set_time(json_t *obj, const char *key, int64_t t)
 		    json_object_set_new(obj, unixkey, json_null());
 	return json_object_set_new(obj, key, json_string(fmt_time(t, when))) |
 	    json_object_set_new(obj, unixkey, json_integer((json_int_t)t));
+}
+
+/*
+ * A --json listing: json_list_start() makes {"KEY": []}, json_list_add()
+ * appends one object per row (NULL: out of memory), json_list_done()
+ * emits it, or reports the error that ended the listing.
+ */
+void
+json_list_start(struct json_list *jl, const char *key)
+{
+	jl->failed = false;
+	jl->doc = json_object();
+	jl->list = json_array();
+	if (jl->doc == NULL || jl->list == NULL ||
+	    json_object_set_new(jl->doc, key, jl->list) != 0)
+		jl->failed = true;
+}
+
+void
+json_list_add(struct json_list *jl, json_t *o)
+{
+	if (jl->failed || o == NULL || json_array_append_new(jl->list, o))
+		jl->failed = true;
+}
+
+/* Emit the listing when rc is BOOTD_OK, else report rc.  Exit status. */
+int
+json_list_done(struct ctx *ctx, struct json_list *jl, enum bootd_err rc)
+{
+	if (rc != BOOTD_OK) {
+		json_decref(jl->doc);
+		return fail(ctx, rc);
+	}
+	if (jl->failed) {
+		json_decref(jl->doc);
+		jl->doc = NULL;
+	}
+	return json_emit(jl->doc);
+}
+
+/*
+ * A JSON string of s, or null when s is NULL.  Text that is not UTF-8
+ * (what a boot client sent, say) is given with its odd bytes as \\xNN,
+ * as in the text output.  NULL when out of memory.
+ */
+json_t *
+json_str(const char *s)
+{
+	struct buf b = { 0 };
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	safe_append(&b, s);
+	j = buf_failed(&b) ? NULL : json_string(buf_str(&b));
+	buf_free(&b);
+	return j;
 }

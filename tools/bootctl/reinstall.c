@@ -13,13 +13,57 @@
 #include "mac.h"
 
 /*
- * Render the install script h would get with distribution dist, with a
+ * The distributions set-reinstall installs, each loaded once however many
+ * hosts install it (a fleet has few).
+ */
+struct dist_cache {
+	struct inv_dist	**v;
+	size_t		  n;
+};
+
+static void
+dist_cache_free(struct dist_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		inv_dist_free(c->v[i]);
+	free(c->v);
+}
+
+/* The distribution called name, loaded on first use; NULL: reported. */
+static struct inv_dist *
+dist_cached(struct ctx *ctx, struct dist_cache *c, const char *name)
+{
+	struct inv_dist **v, *d;
+	enum bootd_err rc;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i]->name, name) == 0)
+			return c->v[i];
+	if ((rc = inv_dist_get(ctx->inv, name, &d, &ctx->err)) != BOOTD_OK) {
+		fail(ctx, rc);
+		return NULL;
+	}
+	if ((v = reallocarray(c->v, c->n + 1, sizeof(*v))) == NULL) {
+		inv_dist_free(d);
+		warnmsg("out of memory");
+		return NULL;
+	}
+	c->v = v;
+	c->v[c->n++] = d;
+	return d;
+}
+
+/*
+ * Render the install script h would get with distribution d, with a
  * stand-in token, before marking it: a value that cannot be placed safely
  * would make bootd serve the fail-safe (local boot) script instead, so
  * refuse the change up front and say why.  h is restored.
  */
 static int
-trial_render(struct ctx *ctx, struct inv_host *h, const char *dist)
+trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d)
 {
 	static char token[] = "00000000000000000000000000000000";
 	struct inv_boot b = { 0 };
@@ -31,103 +75,221 @@ trial_render(struct ctx *ctx, struct inv_host *h, const char *dist)
 
 	if (h->nmacs == 0)
 		return EXIT_OK;		/* never boots: nothing to render */
-	if ((rc = inv_dist_get(ctx->inv, dist, &b.dist, &ctx->err)) !=
-	    BOOTD_OK)
-		return fail(ctx, rc);
 	h->action = INV_ACTION_INSTALL;
 	h->token = token;
-	h->dist = b.dist->name;
+	h->dist = d->name;
 	b.host = h;
+	b.dist = d;
 	rc = ipxe_render_host(ctx->cfg, &b, h->macs[0], &out, &e);
 	h->action = action;
 	h->token = htoken;
 	h->dist = hdist;
-	inv_dist_free(b.dist);
 	buf_free(&out);
 	if (rc != BOOTD_OK)
 		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the install "
 		    "script for %s cannot be made safely, so the host would "
-		    "boot locally: %s", h->fqdn, dist, e.text));
+		    "boot locally: %s", h->fqdn, d->name, e.text));
 	return EXIT_OK;
+}
+
+/* "install debian-12" or "local": what a host boots now. */
+static void
+describe_action(struct buf *b, const struct inv_host *h)
+{
+	if (h->action == INV_ACTION_INSTALL)
+		buf_printf(b, "install %s", h->dist != NULL ? h->dist : "-");
+	else
+		buf_puts(b, "local");
+}
+
+static void
+reinstall_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_puts(b, "action ");
+	describe_action(b, h);
+	buf_printf(b, " -> install %s, new token",
+	    a->dist != NULL ? a->dist : h->dist);
+}
+
+static enum bootd_err
+reinstall_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_set_reinstall(ctx->inv, h->fqdn, a->dist, ctx->now,
+	    ctx->cfg->token_ttl, NULL, &ctx->err);
 }
 
 int
 verb_set_reinstall(struct ctx *ctx, struct args *a)
 {
-	char token[INV_TOKEN_LEN + 1], t[32];
+	static const struct change c = { reinstall_describe, reinstall_apply };
+	struct dist_cache dc = { NULL, 0 };
 	struct inv_host **hs;
-	enum bootd_err rc;
-	time_t now = time(NULL);
-	int i, status;
+	struct inv_dist *d;
+	char t[32];
+	int i, n, status = EXIT_FAIL;
 
 	if (a->dist != NULL && dist_exists(ctx, a->dist) != EXIT_OK)
 		return EXIT_FAIL;
-	if (hosts_for_change(ctx, a, &hs) != EXIT_OK)
+	if (hosts_select(ctx, a, true, &hs, &n) != EXIT_OK)
 		return EXIT_FAIL;
-	for (i = 0; i < a->argc; i++) {
+	for (i = 0; i < n; i++) {
 		if (a->dist == NULL && hs[i]->dist == NULL) {
 			warnmsg("%s has no distribution; use --dist DIST or "
 			    "bootctl host set-dist", hs[i]->fqdn);
-			hosts_free(hs, a->argc);
-			return EXIT_FAIL;
+			goto out;
 		}
-		if (trial_render(ctx, hs[i], a->dist != NULL ? a->dist :
-		    hs[i]->dist) != EXIT_OK) {
-			hosts_free(hs, a->argc);
-			return EXIT_FAIL;
-		}
+		if ((d = dist_cached(ctx, &dc, a->dist != NULL ? a->dist :
+		    hs[i]->dist)) == NULL || trial_render(ctx, hs[i], d) !=
+		    EXIT_OK)
+			goto out;
 	}
-	/* All hosts in one transaction; say what changed once it is in. */
-	if ((status = group_begin(ctx)) != EXIT_OK) {
-		hosts_free(hs, a->argc);
-		return status;
-	}
-	for (i = 0; i < a->argc; i++) {
-		rc = inv_set_reinstall(ctx->inv, hs[i]->fqdn, a->dist,
-		    (int64_t)now, ctx->cfg->token_ttl, token, &ctx->err);
-		if (rc != BOOTD_OK) {
-			status = group_fail(ctx, rc, hs[i]->fqdn, a->argc);
-			hosts_free(hs, a->argc);
-			return status;
-		}
-	}
-	if ((status = group_commit(ctx)) == EXIT_OK)
-		for (i = 0; i < a->argc; i++)
+	status = change_apply(ctx, a, hs, n, &c);
+	/* Say what changed once it is in. */
+	if (status == EXIT_OK && !a->dry_run && !ctx->quiet &&
+	    !ctx->verbose)
+		for (i = 0; i < n; i++)
 			printf("%s: install %s at next boot, token expires "
 			    "%s\n", hs[i]->fqdn, a->dist != NULL ? a->dist :
 			    hs[i]->dist,
-			    fmt_time((int64_t)now + ctx->cfg->token_ttl, t));
-	hosts_free(hs, a->argc);
+			    fmt_time(ctx->now + ctx->cfg->token_ttl, t));
+out:
+	dist_cache_free(&dc);
+	hosts_free(hs, n);
 	return status;
+}
+
+static void
+local_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
+    struct buf *b)
+{
+	buf_puts(b, "action ");
+	describe_action(b, h);
+	buf_puts(b, " -> local");
+}
+
+static enum bootd_err
+local_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	return inv_set_local(ctx->inv, h->fqdn, &ctx->err);
 }
 
 int
 verb_set_local(struct ctx *ctx, struct args *a)
 {
-	return change_hosts(ctx, a, inv_set_local);
+	static const struct change c = { local_describe, local_apply };
+	struct inv_host **hs;
+	int n, status;
+
+	if (hosts_select(ctx, a, true, &hs, &n) != EXIT_OK)
+		return EXIT_FAIL;
+	status = change_apply(ctx, a, hs, n, &c);
+	hosts_free(hs, n);
+	return status;
+}
+
+/* The status of h as JSON: see JSON OUTPUT in bootctl(8). */
+static json_t *
+status_json(struct ctx *ctx, const struct inv_host *h)
+{
+	json_t *o;
+	char served[32];
+	int64_t when = 0;
+	struct events *ev;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	served[0] = '\0';
+	if ((ev = events_db(ctx)) != NULL &&
+	    events_seen(ev, (const char *const *)h->macs, h->nmacs, &when,
+	    served, sizeof(served), &ctx->err) != BOOTD_OK) {
+		warnmsg("%s", ctx->err.text);
+		when = 0;
+		served[0] = '\0';
+	}
+	if (json_object_set_new(o, "fqdn", json_str(h->fqdn)) ||
+	    json_object_set_new(o, "environment", json_str(h->env)) ||
+	    json_object_set_new(o, "action", json_str(action_name(h->action))) ||
+	    json_object_set_new(o, "distribution", json_str(h->dist)) ||
+	    json_set_time(o, "token_expires", h->token != NULL ?
+	    h->token_expires : 0) ||
+	    json_set_time(o, "last_seen", when) ||
+	    json_object_set_new(o, "last_served", json_str(served[0] != '\0' ?
+	    served : NULL))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int
 verb_status(struct ctx *ctx, struct args *a)
 {
 	struct table t;
-	struct host_list_arg la = { ctx, &t, NULL, true };
-	struct inv_host *h;
-	enum bootd_err rc = BOOTD_OK;
-	int i;
+	struct inv_host **hs;
+	json_t *doc = NULL, *list = NULL;
+	int i, n, ret;
 
+	if (hosts_select(ctx, a, false, &hs, &n) != EXIT_OK)
+		return EXIT_FAIL;
+	if (a->json) {
+		doc = json_object();
+		list = json_array();
+		if (doc == NULL || list == NULL ||
+		    json_object_set_new(doc, "hosts", list) != 0) {
+			json_decref(doc);
+			doc = NULL;
+		}
+		for (i = 0; doc != NULL && i < n; i++) {
+			if (json_array_append_new(list, status_json(ctx, hs[i]))
+			    != 0) {
+				json_decref(doc);
+				doc = NULL;
+			}
+		}
+		hosts_free(hs, n);
+		return json_emit(doc);
+	}
 	table_head(&t, "HOST", "ACTION", "DIST", "TOKEN-EXPIRES", "LAST-SEEN",
 	    "LAST-SERVED", NULL);
-	if (a->argc == 0)
-		rc = inv_host_each(ctx->inv, host_list_cb, &la, &ctx->err);
-	for (i = 0; rc == BOOTD_OK && i < a->argc; i++) {
-		rc = inv_host_get(ctx->inv, a->argv[i], &h, &ctx->err);
-		if (rc == BOOTD_OK) {
-			host_row(ctx, &t, h, true);
-			inv_host_free(h);
-		}
+	for (i = 0; i < n; i++)
+		host_row(ctx, &t, hs[i], true);
+	ret = table_done(ctx, &t, BOOTD_OK);
+	hosts_free(hs, n);
+	return ret;
+}
+
+/*
+ * render --json: the script and the decision behind it, as one document
+ * (see JSON OUTPUT in bootctl(8)).  boot.host is NULL for an unknown MAC
+ * or a failure.
+ */
+static int
+render_json(const struct inv_boot *boot, const char *mac, const char *decision,
+    bool hidden, const char *error, const struct buf *script)
+{
+	const struct inv_host *h = boot->host;
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return json_emit(NULL);
+	if (json_object_set_new(o, "mac", json_str(mac)) ||
+	    json_object_set_new(o, "fqdn", json_str(h ? h->fqdn : NULL)) ||
+	    json_object_set_new(o, "environment", json_str(h ? h->env :
+	    NULL)) ||
+	    json_object_set_new(o, "action", json_str(h ?
+	    action_name(h->action) : NULL)) ||
+	    json_object_set_new(o, "distribution", json_str(boot->dist ?
+	    boot->dist->name : NULL)) ||
+	    json_object_set_new(o, "decision", json_str(decision)) ||
+	    json_object_set_new(o, "token_hidden", json_boolean(hidden)) ||
+	    json_object_set_new(o, "error", json_str(error)) ||
+	    json_object_set_new(o, "script", json_stringn(buf_str(script),
+	    script->len))) {
+		json_decref(o);
+		o = NULL;
 	}
-	return table_done(ctx, &t, rc);
+	return json_emit(o);
 }
 
 /*
@@ -143,7 +305,9 @@ verb_render(struct ctx *ctx, struct args *a)
 	struct buf out = { 0 };
 	char mac[MAC_STRLEN + 1];
 	struct bootd_error merr;
+	const char *decision = "local";
 	enum bootd_err rc;
+	bool hidden = false;
 	int ret = EXIT_OK;
 
 	if (mac_canon(a->argv[0], mac, &merr) != BOOTD_OK) {
@@ -160,7 +324,7 @@ verb_render(struct ctx *ctx, struct args *a)
 		snprintf(mac, sizeof(mac), "%s", h->macs[0]);
 		inv_host_free(h);
 	}
-	rc = inv_lookup(ctx->inv, mac, (int64_t)time(NULL),
+	rc = inv_lookup(ctx->inv, mac, ctx->now,
 	    (const char *const *)ctx->cfg->menu.manual_dists,
 	    ctx->cfg->menu.nmanual_dists, &boot, &ctx->err);
 	/*
@@ -170,28 +334,61 @@ verb_render(struct ctx *ctx, struct args *a)
 	if (rc == BOOTD_OK && boot.host->token != NULL &&
 	    env_allowed(ctx, boot.host->env, NULL) != BOOTD_OK) {
 		free(boot.host->token);
+		hidden = true;
 		if ((boot.host->token = strdup(TOKEN_HIDDEN)) == NULL)
 			rc = bootd_error_set(&ctx->err, BOOTD_ENOMEM,
 			    "out of memory");
-		else
+		else if (!a->json)
 			fprintf(stderr, "bootctl: install token of %s hidden: "
 			    "you may not change it\n", boot.host->fqdn);
 	}
-	if (rc == BOOTD_OK)
+	if (rc == BOOTD_OK) {
 		rc = ipxe_render_host(ctx->cfg, &boot, mac, &out, &ctx->err);
-	else if (rc == BOOTD_ENOTFOUND) {
+		if (boot.dist != NULL)
+			decision = "install";
+	} else if (rc == BOOTD_ENOTFOUND) {
 		ctx->err.text[0] = '\0';
+		decision = "unknown";
 		rc = ipxe_render_unknown(ctx->cfg, mac, &out, &ctx->err);
 	}
-	inv_boot_free(&boot);
 	if (rc == BOOTD_OK && buf_failed(&out))
 		rc = bootd_error_set(&ctx->err, BOOTD_ENOMEM, "out of memory");
 	if (rc != BOOTD_OK) {
 		ret = fail(ctx, rc);
+		decision = "failsafe";
 		buf_reset(&out);
 		ipxe_render_failsafe(ctx->cfg, ctx->err.text, &out);
 	}
-	fwrite(buf_str(&out), 1, out.len, stdout);
+	if (a->json) {
+		if (render_json(&boot, mac, decision, hidden, rc != BOOTD_OK ?
+		    ctx->err.text : NULL, &out) != EXIT_OK)
+			ret = EXIT_FAIL;
+	} else
+		fwrite(buf_str(&out), 1, out.len, stdout);
+	inv_boot_free(&boot);
 	buf_free(&out);
 	return ret;
+}
+
+/*
+ * What render prints when the inventory cannot be opened: the fail-safe
+ * script bootd serves then, for the reason in ctx->err (already reported).
+ */
+void
+render_failsafe(struct ctx *ctx, struct args *a)
+{
+	struct inv_boot none = { 0 };
+	struct buf fs = { 0 };
+	char mac[MAC_STRLEN + 1];
+	struct bootd_error merr;
+
+	ipxe_render_failsafe(ctx->cfg, ctx->err.text, &fs);
+	if (a->json) {
+		if (mac_canon(a->argv[0], mac, &merr) != BOOTD_OK)
+			mac[0] = '\0';
+		render_json(&none, mac[0] != '\0' ? mac : NULL, "failsafe",
+		    false, ctx->err.text, &fs);
+	} else
+		fwrite(buf_str(&fs), 1, fs.len, stdout);
+	buf_free(&fs);
 }
