@@ -171,6 +171,8 @@ class Server:
             "-c fsync=off",
             # A standby may fall behind a little; keep enough WAL.
             "-c wal_keep_size=64MB",
+            # A standby whose upstream restarted retries soon, not in 5 s.
+            "-c wal_retrieve_retry_interval=200ms",
             "-c log_line_prefix=%s" % shlex.quote("%m [%p] "),
         ])
 
