@@ -196,12 +196,18 @@ class Server:
         self.pg_ctl("-m", "fast", "-o", self._options(), "restart")
         self.running = True
 
-    def restart_command(self):
-        """A shell command line that restarts this server (for a C test)."""
+    def command(self, *args):
+        """
+        A shell command line running pg_ctl ARGS on this server as its
+        owner, for a program that drives the server itself (a C test).
+        """
         argv = _as_owner([_bin("pg_ctl"), "-D", self.data, "-l", self.log,
-                          "-w", "-t", PG_CTL_WAIT, "-m", "fast", "-o",
-                          self._options(), "restart"])
+                          "-w", "-t", PG_CTL_WAIT] + list(args))
         return " ".join(shlex.quote(a) for a in argv) + " >/dev/null"
+
+    def restart_command(self):
+        """A shell command line that restarts this server."""
+        return self.command("-m", "fast", "-o", self._options(), "restart")
 
     def promote(self):
         """Promote a standby to primary; waits until it takes writes."""

@@ -10,6 +10,9 @@
  *   BOOTD_TEST_PG_STANDBY  the standby's URI (standby cases)
  *   BOOTD_TEST_PG_BOTH     a multi-host URI: standby first, then primary
  *   BOOTD_TEST_PG_RESTART  a shell command restarting the primary
+ *   BOOTD_TEST_PG_FAILOVER a shell command stopping the primary and
+ *                          promoting the standby (the "failover" case,
+ *                          run alone by CK_INCLUDE_TAGS=failover)
  * Without them the PostgreSQL cases are not run (and say so).
  */
 #include <glob.h>
@@ -707,6 +710,60 @@ START_TEST(test_standby)
 }
 END_TEST
 
+/*
+ * A failover (PostgreSQL only; run alone, last: it stops the primary):
+ * BOOTD_TEST_PG_FAILOVER stops the primary and promotes the standby.  A
+ * read-write handle over both hosts loses its connection, reconnects to
+ * the promoted server and writes with the statements it had; a handle
+ * open on the standby all along sees it become a primary.
+ */
+START_TEST(test_failover)
+{
+	const char *both = getenv("BOOTD_TEST_PG_BOTH");
+	const char *sb = getenv("BOOTD_TEST_PG_STANDBY");
+	const char *failover = getenv("BOOTD_TEST_PG_FAILOVER");
+	struct db *rw, *ro;
+	struct db_stmt *ins;
+	char uri[1024];
+	int row;
+
+	if (both == NULL || sb == NULL || failover == NULL) {
+		fprintf(stderr, "BOOTD_TEST_PG_FAILOVER unset: no failover\n");
+		return;
+	}
+	snprintf(uri, sizeof(uri), "%s&target_session_attrs=read-write", both);
+	OK(db_open(uri, DB_RDWR, &rw, &err_));
+	ck_assert_int_eq(db_is_standby(rw), 0);
+	OK(db_open(sb, DB_RDWR, &ro, &err_));
+	ck_assert_int_eq(db_is_standby(ro), 1);
+	OK(db_exec(rw, "CREATE TABLE IF NOT EXISTS failover (x text)", &err_));
+	OK(db_prepare(rw, "INSERT INTO failover (x) VALUES ($1)", &ins,
+	    &err_));
+	OK(db_bind_text(ins, 1, "before", &err_));
+	OK(db_step(ins, &row, &err_));
+
+	ck_assert_int_eq(system(failover), 0);
+
+	/* The primary is gone: the write fails as a lost connection. */
+	db_reset(ins);
+	OK(db_bind_text(ins, 1, "lost", &err_));
+	FAILS(rw, db_step(ins, &row, &err_), BOOTD_EDB, DB_ERR_CONN);
+	/* libpq finds the promoted server among the hosts. */
+	OK(db_reconnect(rw, &err_));
+	ck_assert_int_eq(db_is_standby(rw), 0);
+	OK(db_bind_text(ins, 1, "after", &err_));
+	OK(db_step(ins, &row, &err_));
+	ck_assert_int_eq(db_changes(ins), 1);
+	ck_assert_int_eq(one_int(rw, "SELECT count(*) FROM failover"), 2);
+	/* The standby's own session survived the promotion. */
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM failover"), 2);
+	ck_assert_int_eq(db_is_standby(ro), 0);
+	OK(db_exec(ro, "INSERT INTO failover (x) VALUES ('ro')", &err_));
+	db_close(ro);
+	db_close(rw);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -733,6 +790,12 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_read_only_handle, 0, n);
 	tcase_add_loop_test(tc, test_reconnect, 0, n);
 	tcase_add_test(tc, test_standby);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failover");
+	tcase_set_tags(tc, "failover");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_failover);
 	suite_add_tcase(s, tc);
 	return s;
 }
