@@ -45,7 +45,8 @@
  * lost inside a transaction loses the transaction.
  *
  * Not thread-safe: one handle per process or thread, as bootd's workers
- * and recorder each have their own.
+ * and recorder each have their own.  A handle must not cross a fork():
+ * open it in the process that uses it.
  */
 #ifndef BOOTD_DB_H
 #define BOOTD_DB_H
@@ -165,7 +166,9 @@ const char	*db_errclass_name(enum db_errclass class);
 /*
  * Run sql, one or more statements separated by semicolons, without
  * parameters or rows (schema, settings).  Not rewritten: SQL that differs
- * by engine is the caller's.
+ * by engine is the caller's.  Outside a transaction PostgreSQL runs the
+ * statements as one (all or none); SQLite keeps those before a failing
+ * one: inside db_begin() both keep or undo them together.
  */
 enum bootd_err	 db_exec(struct db *db, const char *sql, struct bootd_error *err);
 
@@ -232,8 +235,9 @@ const char	*db_column_text(struct db_stmt *st, int i);
 int64_t		 db_column_int64(struct db_stmt *st, int i);
 
 /*
- * Rows inserted, updated or deleted by st's last completed run (0 before
- * one).  This function can't fail.
+ * Rows inserted, updated or deleted by st's last completed run: 0 before
+ * one and for statements that only read.  Rows changed by cascades and
+ * triggers do not count.  This function can't fail.
  */
 int64_t		 db_changes(struct db_stmt *st);
 

@@ -328,6 +328,24 @@ pg_bind_int64(struct db_stmt *st, int i, int64_t v, struct bootd_error *err)
 	return pg_bind_text(st, i, num, err);
 }
 
+/*
+ * Did res come from an INSERT, UPDATE, DELETE or MERGE?  (PQcmdTuples()
+ * counts a SELECT's rows too.)
+ */
+static int
+writes(PGresult *res)
+{
+	static const char *const tags[] = { "INSERT ", "UPDATE ", "DELETE ",
+	    "MERGE " };
+	const char *tag = PQcmdStatus(res);
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (strncmp(tag, tags[i], strlen(tags[i])) == 0)
+			return 1;
+	return 0;
+}
+
 static enum bootd_err
 pg_step(struct db_stmt *st, int *row, struct bootd_error *err)
 {
@@ -348,7 +366,8 @@ pg_step(struct db_stmt *st, int *row, struct bootd_error *err)
 		s->res = res;
 		s->row = -1;
 		s->nrows = PQntuples(res);
-		st->changes = strtoll(PQcmdTuples(res), NULL, 10);
+		st->changes = writes(res) ? strtoll(PQcmdTuples(res), NULL,
+		    10) : 0;
 	}
 	if (s->row < s->nrows)
 		s->row++;

@@ -233,7 +233,9 @@ lite_step(struct db_stmt *st, int *row, struct bootd_error *err)
 		*row = 1;
 		return BOOTD_OK;
 	case SQLITE_DONE:
-		st->changes = sqlite3_changes64(CONN(st->db));
+		/* sqlite3_changes64() still counts an earlier write. */
+		st->changes = sqlite3_stmt_readonly(STMT(st)) ? 0 :
+		    sqlite3_changes64(CONN(st->db));
 		return BOOTD_OK;
 	default:
 		return fail(st->db, "step", err);

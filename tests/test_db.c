@@ -391,6 +391,7 @@ START_TEST(test_rows_and_changes)
 	ck_assert_int_eq(row, 0);
 	OK(db_step(sel, &row, &err_));	/* stays at the end */
 	ck_assert_int_eq(row, 0);
+	ck_assert_int_eq(db_changes(sel), 0);	/* reads change nothing */
 
 	OK(db_prepare(db, "UPDATE host SET env = $1 WHERE env <> $1", &upd,
 	    &err_));
