@@ -17,7 +17,9 @@ Everything lives in one temporary directory: per server a data directory
 and a socket directory.  Servers listen on a unix socket in their socket
 directory and, with Cluster(tcp=True), on 127.0.0.1 too; each has its own
 free port (the socket's name carries it).  Authentication is "trust" for
-the superuser "bootd", nothing else exists.  fsync is off: a throw-away
+the superuser "bootd", nothing else exists: the socket directory is the
+servers' owner's alone, but over TCP any local user may connect, so use
+tcp=True only where a test needs it.  fsync is off: a throw-away
 server need not survive a power cut, only a crash of itself.
 
 initdb refuses to run as root, so as root every server program (initdb,
@@ -28,7 +30,8 @@ everything runs as that user.
 
 Cluster.close() (also on exceptions leaving the with block, at interpreter
 exit and on SIGTERM) stops every server at once (pg_ctl stop -m immediate)
-and removes the directory, unless BOOTD_KEEP_TMP=1.
+and removes the directory, unless BOOTD_KEEP_TMP=1.  Should the test be
+killed outright, a watchdog process does the same within a second or two.
 
 The binaries are PostgreSQL 15's, /usr/lib/postgresql/15/bin (Debian's
 postgresql-15; $BOOTD_PG_BIN overrides).  Only the Python standard library
@@ -257,6 +260,13 @@ class Server:
         """This server's URI, e.g. for libpq or db_open()."""
         return make_uri([self], db, **params)
 
+    def tcp_uri(self, db=DBNAME):
+        """Its URI over TCP on 127.0.0.1 (a Cluster(tcp=True) only)."""
+        if not self.tcp:
+            raise PgError("%s does not listen on TCP" % self.name)
+        return "postgresql://127.0.0.1:%d/%s?user=%s" % (self.port, db,
+                                                        SUPERUSER)
+
     def conninfo(self, db=DBNAME):
         return "host=%s port=%d user=%s dbname=%s" % (
             self.sock, self.port, SUPERUSER, db)
@@ -298,6 +308,31 @@ def _poll(fn, pred, tries=TRIES, pause=PAUSE):
     return r
 
 
+# Stops what a killed test (SIGKILL, e.g. a CTest timeout) left running:
+# waits while the test process lives and the directory exists, then stops
+# every server in it immediately and removes it.  $1 test pid, $2 the
+# directory, $3 pg_ctl, then the words that run it as the servers' owner.
+WATCHDOG = r"""
+pid=$1 base=$2 pg_ctl=$3
+shift 3
+while kill -0 "$pid" 2>/dev/null && [ -d "$base" ]; do sleep 1; done
+[ -d "$base" ] || exit 0
+for d in "$base"/*/data; do
+    [ -f "$d/postmaster.pid" ] && "$@" "$pg_ctl" -D "$d" -m immediate -w stop
+done
+rm -rf "$base"
+"""
+
+
+def _watchdog(base):
+    subprocess.Popen(
+        ["sh", "-c", WATCHDOG, "bootd-pg-watchdog", str(os.getpid()), base,
+         _bin("pg_ctl")] + _as_owner([]),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, env=_env(),
+        cwd="/")
+
+
 _live = []
 
 
@@ -335,6 +370,7 @@ class Cluster:
         self.servers = []
         self.primary = None
         _live.append(self)
+        _watchdog(self.base)
         if start:
             try:
                 self.start()

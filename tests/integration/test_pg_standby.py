@@ -9,6 +9,7 @@ bootd through.
 """
 
 import os
+import subprocess
 import sys
 import unittest
 
@@ -83,7 +84,6 @@ class Standby(unittest.TestCase):
                          [("web3.example.org",)])
         self.assertTrue(sb.in_recovery())
 
-    def test_multi_host_uri(self):
         # The URIs tests hand to bootd name both servers in order.
         uri = self.c.uri(self.sb, self.c.primary,
                          target_session_attrs="prefer-standby")
@@ -91,6 +91,23 @@ class Standby(unittest.TestCase):
                          "user=bootd&target_session_attrs=prefer-standby" % (
                              self.sb.sock, self.c.primary.sock,
                              self.sb.port, self.c.primary.port))
+
+
+class Tcp(unittest.TestCase):
+    def test_primary_and_standby_on_loopback(self):
+        # Cluster(tcp=True): both servers also on 127.0.0.1, own ports.
+        pg.skip_unless_available()
+        with pg.Cluster(tcp=True) as c:
+            sb = c.add_standby()
+            self.assertNotEqual(c.primary.port, sb.port)
+            for server, recovery in ((c.primary, "f"), (sb, "t")):
+                r = subprocess.run(
+                    [os.path.join(pg.PG_BIN, "psql"), "-X", "-A", "-t",
+                     "-d", server.tcp_uri(), "-c",
+                     "SELECT pg_is_in_recovery()"],
+                    capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.strip(), recovery)
 
 
 if __name__ == "__main__":
