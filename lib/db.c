@@ -60,6 +60,15 @@ dollar_tag(const char *s)
 	return s[n] == '$' ? n + 1 : 0;
 }
 
+/* Can c continue an identifier?  ($ can, in PostgreSQL: x$1 is a name.) */
+static int
+ident_char(char c)
+{
+	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (unsigned char)c >= 0x80;
+}
+
 int
 db_params(const char *sql, char *rewrite)
 {
@@ -72,6 +81,13 @@ db_params(const char *sql, char *rewrite)
 		strcpy(rewrite, sql);
 	while (*p != '\0') {
 		end = NULL;
+		if (*p != '$' && ident_char(*p)) {
+			/* A name or number, $ and digits in it included. */
+			for (end = p + 1; ident_char(*end); end++)
+				;
+			p = end;
+			continue;
+		}
 		if (*p == '\'' || *p == '"') {
 			end = strchr(p + 1, *p);
 			end = end == NULL ? p + strlen(p) : end + 1;

@@ -13,8 +13,9 @@
  * SQLite driver rewrites them to ?1..?n (never to $n, which SQLite reads
  * as a name numbered by first appearance: "SELECT $2, $1" would bind
  * backwards).  Placeholders inside string literals, quoted identifiers,
- * comments and PostgreSQL dollar-quoted strings are left alone; E'...'
- * strings are not understood (do not use them).  Where the dialects
+ * comments and PostgreSQL dollar-quoted strings are left alone, and so is
+ * a $ within a name (x$1 is a name to PostgreSQL); E'...' strings are not
+ * understood (do not use them).  Where the dialects
  * differ, the caller asks db_engine() and picks the text.
  *
  * A statement is prepared once (db_prepare) and kept: each use is

@@ -226,7 +226,9 @@ START_TEST(test_params_rewrite)
 		{ "SELECT /* $9 */ $1", "SELECT /* $9 */ ?1", 1 },
 		{ "SELECT $$ $9 $$, $1", "SELECT $$ $9 $$, ?1", 1 },
 		{ "SELECT $q$ $9 $x$ $q$, $1", "SELECT $q$ $9 $x$ $q$, ?1", 1 },
-		{ "SELECT x$1", "SELECT x?1", 1 },
+		{ "SELECT x$1, $1", "SELECT x$1, ?1", 1 },
+		{ "SELECT 1+$1,($2)", "SELECT 1+?1,(?2)", 2 },
+		{ "SELECT a$$b, $1", "SELECT a$$b, ?1", 1 },
 		{ "SELECT '$1", "SELECT '$1", 0 },
 		{ "SELECT $99", "SELECT ?99", 99 },
 	};

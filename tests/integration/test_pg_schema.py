@@ -54,9 +54,15 @@ def sqlite_sql(sql):
     quoted identifiers and comments: what the SQLite driver does.
     """
     out, i, n = [], 0, len(sql)
+    ident = re.compile(r"[A-Za-z0-9_$\x80-\uffff]+")
     while i < n:
         c = sql[i]
-        if c in "'\"":
+        m = ident.match(sql, i)
+        if m and c != "$":
+            # A name or number ($ and digits in it included: x$1).
+            out.append(m.group(0))
+            i = m.end()
+        elif c in "'\"":
             j = sql.find(c, i + 1)
             j = n if j < 0 else j + 1
             out.append(sql[i:j])
@@ -599,6 +605,8 @@ class Engines(unittest.TestCase):
         self.assertEqual(post, [("20", "10")])
         self.assertEqual(sqlite_sql("SELECT '$1', \"$2\", $3 -- $4\n"),
                          "SELECT '$1', \"$2\", ?3 -- $4\n")
+        self.assertEqual(sqlite_sql("SELECT x$1, 1+$1"),
+                         "SELECT x$1, 1+?1")
 
 
 if __name__ == "__main__":
