@@ -4,7 +4,7 @@
  * Every case runs on SQLite (a fresh file under /tmp, the real inventory
  * migrations) and, when BOOTD_TEST_PG holds a PostgreSQL URI, on
  * PostgreSQL too (the public schema dropped and made again from
- * sql/postgresql/).  tests/integration/test_db_pg.py starts a throw-away
+ * sql/postgresql/, as compiled in).  tests/integration/test_db_pg.py starts a throw-away
  * primary and hot standby with tests/pg.py and runs this program with:
  *   BOOTD_TEST_PG          the primary's URI
  *   BOOTD_TEST_PG_STANDBY  the standby's URI (standby cases)
@@ -15,7 +15,6 @@
  *                          run alone by CK_INCLUDE_TAGS=failover)
  * Without them the PostgreSQL cases are not run (and say so).
  */
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,30 +71,16 @@ nengines(void)
 	return pg_uri() != NULL ? 2 : 1;
 }
 
-static char *
-slurp(const char *file)
-{
-	FILE *f;
-	char *buf;
-	long n;
+static int64_t	one_int(struct db *, const char *);
 
-	ck_assert_ptr_nonnull(f = fopen(file, "r"));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = calloc(1, n + 1));
-	ck_assert_int_eq(fread(buf, 1, n, f), n);
-	fclose(f);
-	return buf;
-}
-
-/* Apply the real schema: the migrations as inv.c does, or sql/postgresql/. */
+/*
+ * Apply the real schema, as compiled in: the SQLite migrations as inv.c
+ * does, or sql/postgresql/ (inventory and events) on a public schema made
+ * empty.
+ */
 static void
 schema(struct db *h)
 {
-	glob_t g;
-	size_t i;
-	char *sql;
 	int k;
 
 	if (db_engine(h) == DB_SQLITE) {
@@ -108,14 +93,19 @@ schema(struct db *h)
 	OK(db_exec(h, "DROP SCHEMA IF EXISTS events CASCADE; "
 	    "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public",
 	    &err_));
-	ck_assert_int_eq(glob(BOOTD_SOURCE_DIR "/sql/postgresql/[0-9]*.sql",
-	    0, NULL, &g), 0);
-	for (i = 0; i < g.gl_pathc; i++) {
-		sql = slurp(g.gl_pathv[i]);
-		OK(db_exec(h, sql, &err_));
-		free(sql);
-	}
-	globfree(&g);
+	OK(db_begin(h, DB_TXN_WRITE, &err_));
+	for (k = 0; k < pg_inv_nmigrations; k++)
+		OK(db_exec(h, pg_inv_migrations[k].sql, &err_));
+	for (k = 0; k < pg_events_nmigrations; k++)
+		OK(db_exec(h, pg_events_migrations[k].sql, &err_));
+	OK(db_commit(h, &err_));
+	ck_assert_int_eq(one_int(h, "SELECT version FROM schema_version"),
+	    pg_inv_migrations[pg_inv_nmigrations - 1].version);
+	ck_assert_int_eq(one_int(h, "SELECT version FROM events.schema_version"),
+	    pg_events_migrations[pg_events_nmigrations - 1].version);
+	/* The same version as SQLite's newest. */
+	ck_assert_int_eq(pg_inv_migrations[pg_inv_nmigrations - 1].version,
+	    inv_migrations[inv_nmigrations - 1].version);
 }
 
 /* One statement without rows, with up to three text parameters. */

@@ -8,7 +8,9 @@
 -- brings the database to, as sql/NNN-*.sql are for SQLite (user_version);
 -- a change to the SQLite schema gets its twin here, with the same number.
 -- tests/integration/test_pg_schema.py compares the two: tables, columns,
--- indexes, the version, and what each refuses.
+-- indexes, the version, and what each refuses.  The files are compiled
+-- in as pg_inv_migrations[] (lib/migrations.h); tests/test_db.c applies
+-- them through the PostgreSQL driver.
 --
 -- Translation rules, the same everywhere below:
 --  * GLOB checks become regular expressions (~, !~).  "NOT GLOB
