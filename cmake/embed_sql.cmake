@@ -1,16 +1,22 @@
 # Turn SQL_DIR/NNN-*.sql into a C file holding the migrations in order.
-# Invoked as: cmake -DSQL_DIR=... -DOUT=... [-DNAME=...] -P embed_sql.cmake
+# Invoked as: cmake -DSQL_DIR=... -DOUT=... [-DNAME=...] [-DFIRST=N]
+#             -P embed_sql.cmake
 # NAME is the C array (default inv_migrations); its length is NAME's
-# prefix with "_nmigrations" (inv_migrations -> inv_nmigrations).
+# prefix with "_nmigrations" (inv_migrations -> inv_nmigrations).  FIRST
+# is the number of the first file (default 1): sql/postgresql/ starts at
+# the inventory's version 3.
 if(NOT NAME)
   set(NAME inv_migrations)
+endif()
+if(NOT FIRST)
+  set(FIRST 1)
 endif()
 string(REPLACE "_migrations" "_nmigrations" COUNT "${NAME}")
 file(GLOB files "${SQL_DIR}/[0-9][0-9][0-9]-*.sql")
 list(SORT files)
 set(body "/* Generated from ${SQL_DIR} by cmake/embed_sql.cmake: do not edit. */\n")
 string(APPEND body "#include \"migrations.h\"\n\nconst struct migration ${NAME}[] = {\n")
-set(expect 1)
+set(expect ${FIRST})
 foreach(f ${files})
   get_filename_component(name "${f}" NAME)
   string(SUBSTRING "${name}" 0 3 num)

@@ -19,5 +19,14 @@ extern const struct migration	inv_migrations[];
 extern const int		inv_nmigrations;
 extern const struct migration	events_migrations[];
 extern const int		events_nmigrations;
+/*
+ * The same for PostgreSQL, from sql/postgresql/ and sql/postgresql/events/.
+ * The inventory's start at version 3 (a PostgreSQL inventory starts
+ * there); each file records its version in the table schema_version.
+ */
+extern const struct migration	pg_inv_migrations[];
+extern const int		pg_inv_nmigrations;
+extern const struct migration	pg_events_migrations[];
+extern const int		pg_events_nmigrations;
 
 #endif /* BOOTD_MIGRATIONS_H */

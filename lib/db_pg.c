@@ -1,0 +1,431 @@
+/*
+ * db_pg.c - the PostgreSQL driver of db.h, on libpq
+ *
+ * A connection is one PGconn, opened from the URI as given (libpq picks
+ * among several hosts by target_session_attrs); a statement is a named
+ * server-side prepared statement ("b<n>", PQprepare) with its parameters
+ * kept here as text until PQexecPrepared runs it at the first step.
+ * Results come as text, all rows at once: bootd reads single rows and
+ * pages of at most a few hundred.
+ *
+ * Errors are classified by SQLSTATE, and by the connection's state: a
+ * connection that libpq reports bad is DB_ERR_CONN whatever the message
+ * ("server closed the connection unexpectedly", 57P01 "terminating
+ * connection due to administrator command" when a server shuts down).
+ * Notices (e.g. DROP ... IF EXISTS) are dropped: libboot never prints.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db_driver.h"
+
+#define CONN(db)	((PGconn *)(db)->conn)
+#define STMT(st)	((struct pgstmt *)(st)->h)
+
+/* connect_timeout when the URI gives none, seconds. */
+#define CONNECT_TIMEOUT	"10"
+
+struct pgstmt {
+	char		 name[16];	/* "b<n>": n unique in the db */
+	char		**vals;		/* [nparams], NULL for NULL */
+	PGresult	*res;		/* of the run, NULL before */
+	int		 row;		/* current row, -1 before the first */
+	int		 nrows;
+};
+
+/*
+ * Copy msg into buf as one line: newlines become "; ", trailing space
+ * and the final newline go.
+ */
+static const char *
+oneline(const char *msg, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *msg != '\0' && n + 3 < size; msg++) {
+		if (*msg == '\n') {
+			if (msg[1] == '\0')
+				break;
+			buf[n++] = ';';
+			buf[n++] = ' ';
+		} else if (*msg != '\r' && *msg != '\t') {
+			buf[n++] = *msg;
+		} else {
+			buf[n++] = ' ';
+		}
+	}
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Record a failure: res (may be NULL) is the failed result; the class
+ * comes from its SQLSTATE, or is DB_ERR_CONN when the connection is gone.
+ */
+static enum bootd_err
+fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
+{
+	const char *state = NULL, *msg = NULL;
+	enum db_errclass class = DB_ERR_OTHER;
+	enum bootd_err code = BOOTD_EDB;
+	char buf[200];
+
+	if (res != NULL) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	}
+	if (msg == NULL)
+		msg = PQerrorMessage(CONN(db));
+	msg = oneline(msg, buf, sizeof(buf));
+	if (*msg == '\0')
+		msg = "out of memory";
+	if (state == NULL)
+		state = "";
+	if (PQstatus(CONN(db)) == CONNECTION_BAD ||
+	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
+		class = DB_ERR_CONN;		/* connection, shutdown */
+	} else if (strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {
+		class = DB_ERR_BUSY;	/* serialization, deadlock, lock */
+		code = BOOTD_EBUSY;
+	} else if (strcmp(state, "25006") == 0) {
+		class = DB_ERR_READONLY;	/* read-only transaction */
+	} else if (strncmp(state, "23", 2) == 0) {
+		class = DB_ERR_CONSTRAINT;
+		code = strcmp(state, "23505") == 0 ? BOOTD_EEXIST :
+		    BOOTD_EINVAL;
+	} else if (res == NULL || strcmp(state, "53200") == 0) {
+		code = BOOTD_ENOMEM;	/* no result, or out of memory */
+	}
+	return db_fail(db, class, code, err, "%s: %s", what, msg);
+}
+
+/* Run sql and expect no rows; "what" names it in errors. */
+static enum bootd_err
+run(struct db *db, const char *sql, const char *what,
+    struct bootd_error *err)
+{
+	PGresult *res;
+	enum bootd_err rc = BOOTD_OK;
+
+	res = PQexec(CONN(db), sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail(db, res, what, err);
+	PQclear(res);
+	return rc;
+}
+
+static void
+no_notices(void *arg, const char *msg)
+{
+}
+
+static enum bootd_err
+pg_set_timeout(struct db *db, struct bootd_error *err)
+{
+	char sql[48];
+
+	/* 0 would mean "wait forever" to PostgreSQL: 1 ms is "do not". */
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d",
+	    db->timeout_ms > 0 ? db->timeout_ms : 1);
+	return run(db, sql, "set lock timeout", err);
+}
+
+static enum bootd_err
+pg_connect(struct db *db, struct bootd_error *err)
+{
+	/*
+	 * Keywords are applied in order and the URI (dbname, expanded) may
+	 * override those before it; client_encoding after it may not.
+	 */
+	const char *const keys[] = { "connect_timeout",
+	    "fallback_application_name", "dbname", "client_encoding", NULL };
+	const char *const vals[] = { CONNECT_TIMEOUT, "bootd", db->where,
+	    "UTF8", NULL };
+	enum bootd_err rc;
+	PGconn *c;
+	char buf[200];
+
+	if ((c = PQconnectdbParams(keys, vals, 1)) == NULL)
+		return db_fail(db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
+		    "out of memory");
+	if (PQstatus(c) != CONNECTION_OK) {
+		rc = db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "cannot "
+		    "connect to PostgreSQL: %s",
+		    oneline(PQerrorMessage(c), buf, sizeof(buf)));
+		PQfinish(c);
+		return rc;
+	}
+	PQsetNoticeProcessor(c, no_notices, NULL);
+	db->conn = c;
+	if (db->mode == DB_RDONLY && (rc = run(db,
+	    "SET default_transaction_read_only = on",
+	    "set connection options", err)) != BOOTD_OK)
+		goto fail;
+	if ((rc = pg_set_timeout(db, err)) != BOOTD_OK)
+		goto fail;
+	return BOOTD_OK;
+fail:
+	PQfinish(c);
+	db->conn = NULL;
+	return rc;
+}
+
+static void
+pg_disconnect(struct db *db)
+{
+	PQfinish(CONN(db));
+	db->conn = NULL;
+}
+
+static int
+pg_is_standby(const struct db *db)
+{
+	const char *v = PQparameterStatus(CONN(db), "in_hot_standby");
+
+	return v != NULL && strcmp(v, "on") == 0;
+}
+
+static int
+pg_in_txn(const struct db *db)
+{
+	switch (PQtransactionStatus(CONN(db))) {
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+	case PQTRANS_ACTIVE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static enum bootd_err
+pg_exec(struct db *db, const char *sql, struct bootd_error *err)
+{
+	return run(db, sql, "exec", err);
+}
+
+static enum bootd_err
+pg_begin(struct db *db, enum db_txn txn, struct bootd_error *err)
+{
+	if (txn == DB_TXN_READ)
+		return run(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+		    "READ ONLY", "begin", err);
+	/*
+	 * A standby refuses SERIALIZABLE with "feature not supported";
+	 * what matters to the caller is that writes need the primary.
+	 */
+	if (pg_is_standby(db))
+		return db_fail(db, DB_ERR_READONLY, BOOTD_EDB, err, "begin: "
+		    "the server is a hot standby: writes need the primary");
+	return run(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin", err);
+}
+
+static enum bootd_err
+pg_commit(struct db *db, struct bootd_error *err)
+{
+	/* COMMIT of a failed transaction rolls back without an error. */
+	if (PQtransactionStatus(CONN(db)) == PQTRANS_INERROR) {
+		run(db, "ROLLBACK", "rollback", NULL);
+		return db_fail(db, DB_ERR_OTHER, BOOTD_EDB, err, "commit: a "
+		    "statement of the transaction failed; rolled back");
+	}
+	return run(db, "COMMIT", "commit", err);
+}
+
+static enum bootd_err
+pg_prepare(struct db_stmt *st, struct bootd_error *err)
+{
+	struct db *db = st->db;
+	struct pgstmt *s;
+	PGresult *res;
+	enum bootd_err rc;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (st->nparams > 0 &&
+	    (s->vals = calloc(st->nparams, sizeof(*s->vals))) == NULL)) {
+		free(s);
+		return db_fail(db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
+		    "out of memory");
+	}
+	snprintf(s->name, sizeof(s->name), "b%u", st->name);
+	s->row = -1;
+	res = PQprepare(CONN(db), s->name, st->sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = fail(db, res, "prepare", err);
+		PQclear(res);
+		free(s->vals);
+		free(s);
+		return rc;
+	}
+	PQclear(res);
+	st->h = s;
+	return BOOTD_OK;
+}
+
+static void
+pg_reset(struct db_stmt *st)
+{
+	struct pgstmt *s = STMT(st);
+	int i;
+
+	PQclear(s->res);
+	s->res = NULL;
+	s->row = -1;
+	s->nrows = 0;
+	for (i = 0; i < st->nparams; i++) {
+		free(s->vals[i]);
+		s->vals[i] = NULL;
+	}
+}
+
+static void
+pg_unprepare(struct db_stmt *st, int server)
+{
+	struct pgstmt *s = STMT(st);
+	char sql[32];
+
+	pg_reset(st);
+	if (server && PQstatus(CONN(st->db)) == CONNECTION_OK &&
+	    PQtransactionStatus(CONN(st->db)) != PQTRANS_INERROR) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+		PQclear(PQexec(CONN(st->db), sql));
+	}
+	free(s->vals);
+	free(s);
+	st->h = NULL;
+}
+
+static enum bootd_err
+pg_bind_text(struct db_stmt *st, int i, const char *v,
+    struct bootd_error *err)
+{
+	struct pgstmt *s = STMT(st);
+	char *copy = NULL;
+
+	if (v != NULL && (copy = strdup(v)) == NULL)
+		return db_fail(st->db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
+		    "out of memory");
+	free(s->vals[i - 1]);
+	s->vals[i - 1] = copy;
+	return BOOTD_OK;
+}
+
+static enum bootd_err
+pg_bind_int64(struct db_stmt *st, int i, int64_t v, struct bootd_error *err)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	return pg_bind_text(st, i, num, err);
+}
+
+/*
+ * Did res come from an INSERT, UPDATE, DELETE or MERGE?  (PQcmdTuples()
+ * counts a SELECT's rows too.)
+ */
+static int
+writes(PGresult *res)
+{
+	static const char *const tags[] = { "INSERT ", "UPDATE ", "DELETE ",
+	    "MERGE " };
+	const char *tag = PQcmdStatus(res);
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (strncmp(tag, tags[i], strlen(tags[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static enum bootd_err
+pg_step(struct db_stmt *st, int *row, struct bootd_error *err)
+{
+	struct pgstmt *s = STMT(st);
+	PGresult *res;
+	ExecStatusType status;
+	enum bootd_err rc;
+
+	if (s->res == NULL) {
+		res = PQexecPrepared(CONN(st->db), s->name, st->nparams,
+		    (const char *const *)s->vals, NULL, NULL, 0);
+		status = PQresultStatus(res);
+		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+			rc = fail(st->db, res, "step", err);
+			PQclear(res);
+			return rc;
+		}
+		s->res = res;
+		s->row = -1;
+		s->nrows = PQntuples(res);
+		st->changes = writes(res) ? strtoll(PQcmdTuples(res), NULL,
+		    10) : 0;
+	}
+	if (s->row < s->nrows)
+		s->row++;
+	*row = s->row < s->nrows;
+	return BOOTD_OK;
+}
+
+static int
+pg_column_count(struct db_stmt *st)
+{
+	struct pgstmt *s = STMT(st);
+
+	if (s->res == NULL || s->row < 0 || s->row >= s->nrows)
+		return 0;
+	return PQnfields(s->res);
+}
+
+static int
+pg_column_is_null(struct db_stmt *st, int i)
+{
+	return PQgetisnull(STMT(st)->res, STMT(st)->row, i);
+}
+
+static const char *
+pg_column_text(struct db_stmt *st, int i)
+{
+	struct pgstmt *s = STMT(st);
+
+	if (PQgetisnull(s->res, s->row, i))
+		return NULL;
+	return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t
+pg_column_int64(struct db_stmt *st, int i)
+{
+	const char *v = pg_column_text(st, i);
+
+	return v == NULL ? 0 : strtoll(v, NULL, 10);
+}
+
+const struct db_driver db_pg_driver = {
+	.connect = pg_connect,
+	.disconnect = pg_disconnect,
+	.is_standby = pg_is_standby,
+	.in_txn = pg_in_txn,
+	.set_timeout = pg_set_timeout,
+	.exec = pg_exec,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.prepare = pg_prepare,
+	.unprepare = pg_unprepare,
+	.reset = pg_reset,
+	.bind_text = pg_bind_text,
+	.bind_int64 = pg_bind_int64,
+	.step = pg_step,
+	.column_count = pg_column_count,
+	.column_is_null = pg_column_is_null,
+	.column_text = pg_column_text,
+	.column_int64 = pg_column_int64,
+};
