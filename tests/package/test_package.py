@@ -531,6 +531,18 @@ def install_and_operate(root, deb):
     check(r.returncode == 1 and "web1" in r.stderr,
           "bob (not an admin, not in web1's environment) changed web1: "
           "%d %s" % (r.returncode, r.stderr))
+    # build-ipxe as packaged finds bootd's iPXE configuration (a stand-in
+    # checkout: the files it checks for, no iPXE code; nothing is built).
+    for f in ("src/Makefile", "src/Makefile.housekeeping", "src/core/exec.c",
+              "src/config/general.h", "src/config/named.h"):
+        p = root.file("/tmp/ipxe/" + f)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        open(p, "w").close()
+    dry = root.sh("build-ipxe --dry-run --src /tmp/ipxe --url https://%s"
+                  % NAME).stdout
+    check(dry.count("# config header, to be copied") == 3 and
+          "chain https://%s/ipxe/v1/config?" % NAME in dry,
+          "build-ipxe --dry-run as packaged:\n" + dry)
     audit = root.sh("bootctl audit web2", user="alice").stdout
     check("bob" in audit, "the audit log does not name bob:\n" + audit)
     print("   web2 local -> install by bob; bob refused web1: %s"
