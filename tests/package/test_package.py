@@ -28,14 +28,19 @@ would (issue: "Install it like a Debian service").
    Then: the script over HTTPS says "Install debian-12"; bob, a member of
    environment lab's group and not an admin, marks web2 for reinstall and
    its script changes from local boot to the installer, and bootctl
-   refuses him web1; bootd runs as bootd.  `apt purge bootd` then leaves
+   refuses him web1; bootd runs as bootd; build-ipxe finds its iPXE
+   configuration.  `apt remove bootd` keeps the inventory, users and
+   configuration (and nginx -t still passes); `apt purge bootd` then leaves
    no file, user or group behind: the root's paths, users and groups are
    compared with a snapshot taken before the install.
 5. Upgrade: the previous commit's package (HEAD~1 when it has debian/;
    otherwise, as today, this tree; labelled VERSION~prev either way so the
    install is an upgrade) is installed, alice adds hosts, the new package
    is installed over it: the hosts are still there, the inventory file is
-   the same, bootctl's statoverride survives; then purge again.
+   the same, bootctl's statoverride survives.  Then the previous package
+   again with an inventory of schema version 1 (tests/data/inv-v1.sql, as
+   an older bootd wrote it), and the upgrade's postinst migrates it.
+   Purge again: nothing left.
 
 Prints each step's duration.  Needs root, dpkg-buildpackage, debhelper,
 lintian, mmdebstrap, unshare and nsenter; skipped (77) with the reason when
@@ -49,6 +54,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -549,6 +555,21 @@ def install_and_operate(root, deb):
           % r.stderr.strip())
 
 
+def remove_keeps(root):
+    """apt remove: the inventory, users, groups and configuration stay."""
+    root.stop()
+    root.sh("apt-get remove -y bootd")
+    for path in ("/var/lib/bootd/db/bootd.db", "/etc/bootd/bootd.json",
+                 "/etc/nginx/sites-available/bootd"):
+        check(os.path.exists(root.file(path)), "remove took %s" % path)
+    check(not os.path.exists(root.file("/usr/sbin/bootd")),
+          "remove left /usr/sbin/bootd")
+    root.ids(user="bootd")
+    root.ids(group="bootadm")
+    r = root.sh("nginx -t", check_rc=False)
+    check(r.returncode == 0, "nginx -t fails after remove: " + r.stderr)
+
+
 def purge_and_compare(root, before, allowed):
     root.stop()
     root.sh("apt-get purge -y bootd")
@@ -618,6 +639,41 @@ def upgrade(root, prev_deb, deb):
     print("   %s -> %s: 3 hosts kept, inventory kept"
           % (deb_version(prev_deb), deb_version(deb)))
 
+    # The schema migration: the previous package again, its inventory
+    # replaced by one an older bootd wrote (tests/data/inv-v1.sql, schema
+    # version 1, frozen), then the upgrade: its postinst migrates it.
+    root.sh("apt-get install -y --allow-downgrades /tmp/prev/%s" % name)
+    db = root.file("/var/lib/bootd/db/bootd.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    with open(os.path.join(SRC, "tests", "data", "inv-v1.sql")) as f:
+        con = sqlite3.connect(db)
+        con.executescript(f.read())
+        con.close()
+    os.chown(db, *root.ids(user="bootd"))
+    os.chmod(db, 0o660)
+    old_version = schema_version(db)
+    out = root.sh("apt-get install -y ./%s" % os.path.basename(deb)).stdout
+    check("Unpacking bootd (%s) over (" % deb_version(deb) in out,
+          "not an upgrade:\n" + out[-2000:])
+    new_version = schema_version(db)
+    check(old_version == 1 and new_version > 1,
+          "schema %d -> %d" % (old_version, new_version))
+    hosts = root.sh("bootctl host list", user="alice").stdout
+    check("web1.example.org" in hosts and "db1.example.org" in hosts,
+          "the version-1 hosts are gone:\n" + hosts)
+    print("   inventory of schema %d migrated to %d by the upgrade, hosts "
+          "kept" % (old_version, new_version))
+
+
+def schema_version(db):
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return con.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        con.close()
+
 
 def deb_version(deb):
     return run(["dpkg-deb", "-f", deb, "Version"]).stdout.strip()
@@ -658,7 +714,8 @@ def main():
             before = root.snapshot()
         with step("install and follow README \"Installing on a server\""):
             install_and_operate(root, deb)
-        with step("apt purge leaves nothing"):
+        with step("apt remove keeps the inventory, apt purge leaves nothing"):
+            remove_keeps(root)
             purge_and_compare(root, before, ALLOWED)
         with step("upgrade from the previous package"):
             upgrade(root, prev_deb, deb)
