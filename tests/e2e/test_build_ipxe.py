@@ -310,6 +310,46 @@ class DryRun(unittest.TestCase):
             self.assertRegex(r.stdout, r"(?m)^#define %s\b" % cmd)
 
 
+@unittest.skipUnless(os.path.exists(os.path.join(
+    os.environ.get("BOOTD_BINARY_DIR", ""), "cmake_install.cmake")),
+    "no CMake build directory in BOOTD_BINARY_DIR")
+class Installed(unittest.TestCase):
+    """`cmake --install` puts build-ipxe in PREFIX/sbin and its iPXE
+    configuration in PREFIX/share/bootd/ipxe-config, where it finds it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bootd-build-ipxe-inst-")
+        self.prefix = os.path.join(self.tmp, "usr")
+        subprocess.run(["cmake", "--install", os.environ["BOOTD_BINARY_DIR"],
+                        "--prefix", self.prefix], check=True,
+                       capture_output=True, timeout=120)
+        self.src = fake_checkout(os.path.join(self.tmp, "ipxe"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def dry(self):
+        return subprocess.run(
+            [os.path.join(self.prefix, "sbin", "build-ipxe"), "--src",
+             self.src, "--url", "https://boot.example.org", "--dry-run"],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            timeout=60)
+
+    def test_finds_its_configuration(self):
+        conf = os.path.join(self.prefix, "share", "bootd", "ipxe-config")
+        self.assertEqual(sorted(os.listdir(conf)), sorted(os.listdir(CONFIG_DIR)))
+        r = self.dry()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for h in sorted(os.listdir(CONFIG_DIR)):
+            with open(os.path.join(CONFIG_DIR, h)) as f:
+                self.assertIn(f.read(), r.stdout, h)
+        shutil.rmtree(conf)
+        r = self.dry()
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "build-ipxe: bootd's iPXE configuration is "
+                         "missing: no %s/general.h\n" % conf)
+
+
 class Refusals(unittest.TestCase):
 
     def setUp(self):
