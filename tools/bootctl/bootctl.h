@@ -12,6 +12,9 @@
  *   dist.c       dist and env verbs
  *   reinstall.c  set-reinstall, set-local, status, render
  *   history.c    discovered list, audit
+ *   xfer.c       export, import (the document itself: lib/xfer.c)
+ *   timeline.c   history: audit rows and boot events of hosts, merged
+ *   adopt.c      discovered adopt, discovered forget
  */
 #ifndef BOOTCTL_H
 #define BOOTCTL_H
@@ -49,6 +52,12 @@
 #define OPT_INITRD	0x10	/* --initrd URL, repeatable */
 #define OPT_CMDLINE	0x20	/* --cmdline TEMPLATE */
 #define OPT_LIMIT	0x40	/* --limit N */
+#define OPT_DRY_RUN	0x80	/* --dry-run */
+#define OPT_REPLACE	0x100	/* --replace */
+#define OPT_SINCE	0x200	/* --since TIME, --until TIME */
+#define OPT_JSON	0x400	/* --json */
+#define OPT_ATTR	0x800	/* --attr KEY=VALUE, repeatable */
+#define OPT_OLDER	0x1000	/* --older-than DAYS */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -67,6 +76,14 @@ struct args {
 	const char	 *limit;	/* --limit, or NULL */
 	char		**initrds;	/* --initrd values, in order */
 	size_t		  ninitrds;
+	char		**attrs;	/* --attr values, in order */
+	size_t		  nattrs;
+	const char	 *since;	/* --since, or NULL */
+	const char	 *until;	/* --until, or NULL */
+	const char	 *older_than;	/* --older-than, or NULL */
+	bool		  dry_run;	/* --dry-run */
+	bool		  replace;	/* --replace */
+	bool		  json;		/* --json */
 	int		  argc;		/* positional arguments */
 	char		**argv;
 };
@@ -148,6 +165,11 @@ int	verb_render(struct ctx *, struct args *);
 int	verb_discovered_list(struct ctx *, struct args *);
 int	verb_audit(struct ctx *, struct args *);
 int	verb_help(struct ctx *, struct args *);
+int	verb_export(struct ctx *, struct args *);
+int	verb_import(struct ctx *, struct args *);
+int	verb_history(struct ctx *, struct args *);
+int	verb_discovered_adopt(struct ctx *, struct args *);
+int	verb_discovered_forget(struct ctx *, struct args *);
 
 /* output.c */
 void	safe_append(struct buf *, const char *);
@@ -185,6 +207,9 @@ int	group_commit(struct ctx *);
 int	change_hosts(struct ctx *, struct args *,
 	    enum bootd_err (*)(struct inv *, const char *,
 	    struct bootd_error *));
+
+/* timeline.c */
+int	parse_time(const char *, int64_t, int64_t *);
 
 /* host.c */
 struct events *events_db(struct ctx *);

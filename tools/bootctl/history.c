@@ -13,7 +13,8 @@
 /*
  * Print one discovered MAC as it is read: fixed-width columns, so that
  * the listing streams instead of being held in memory.  A MAC that a host
- * has been given since it booted is left out.
+ * has been given since it booted is left out, and so is one forgotten
+ * (or adopted) after it last asked.
  */
 struct discovered_arg {
 	struct ctx	*ctx;
@@ -27,11 +28,16 @@ discovered_cb(const struct events_discovered *d, void *arg)
 	struct discovered_arg *da = arg;
 	struct buf b = { 0 };
 	char first[32], last[32], *fqdn = NULL;
+	int64_t forgotten = 0;
 
 	if (inv_host_resolve(da->ctx->inv, d->mac, &fqdn, NULL) == BOOTD_OK) {
 		free(fqdn);
 		return 0;
 	}
+	/* Forgotten (or adopted) since it last asked (adopt.c). */
+	if (inv_discovered_forgotten(da->ctx->inv, d->mac, &forgotten, NULL) ==
+	    BOOTD_OK && forgotten >= d->last_seen)
+		return 0;
 	safe_append(&b, d->params != NULL && d->params[0] != '\0' ?
 	    d->params : "-");
 	printf("%-17s  %-20s  %-20s  %8lld  %s\n", d->mac,

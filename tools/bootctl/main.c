@@ -144,6 +144,26 @@ static const struct verb verbs[] = {
 	{ "audit", 0, 1, 0, 0, verb_audit,
 	    "[HOST]",
 	    "show the audit log, of all changes or of one host" },
+	{ "discovered adopt", 2, 2, VF_WRITE, OPT_ENV | OPT_DIST | OPT_ATTR,
+	    verb_discovered_adopt,
+	    "MAC FQDN [--env ENV] [--dist DIST] [--attr KEY=VALUE ...]",
+	    "make a discovered MAC a host, and take it off the list" },
+	{ "discovered forget", 0, ARGS_ANY, VF_WRITE | VF_ADMIN, OPT_OLDER,
+	    verb_discovered_forget,
+	    "MAC ... | --older-than DAYS",
+	    "take discovered MACs off the list until they ask again" },
+	{ "history", 0, ARGS_ANY, 0, OPT_ENV | OPT_SINCE | OPT_LIMIT |
+	    OPT_JSON, verb_history,
+	    "[HOST ...] [--env ENV] [--since TIME] [--until TIME] [--limit N] "
+	    "[--json]",
+	    "changes and boots of hosts, one timeline per host, newest last" },
+	{ "export", 0, 0, 0, OPT_ENV, verb_export,
+	    "[--env ENV]",
+	    "write the inventory as one JSON document (no tokens or events)" },
+	{ "import", 1, 1, VF_WRITE, OPT_ENV | OPT_DRY_RUN | OPT_REPLACE,
+	    verb_import,
+	    "FILE|- [--dry-run] [--replace [--env ENV]]",
+	    "check a JSON document whole, then apply it in one transaction" },
 	{ "help", 0, 2, VF_NODB, 0, verb_help,
 	    "[VERB]",
 	    "show this help, or the help of one verb" },
@@ -176,6 +196,18 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
 		    "template" },
 		{ OPT_LIMIT, "  --limit N          show at most N rows" },
+		{ OPT_DRY_RUN, "  --dry-run          print what would change; "
+		    "change nothing" },
+		{ OPT_REPLACE, "  --replace          remove what the document "
+		    "lacks (with --env: hosts of ENV only)" },
+		{ OPT_SINCE, "  --since TIME       from TIME (RFC 3339, or 30m, "
+		    "1h, 7d ago)\n"
+		    "  --until TIME       up to TIME" },
+		{ OPT_JSON, "  --json             one JSON document" },
+		{ OPT_ATTR, "  --attr KEY=VALUE   set an attribute; "
+		    "repeatable" },
+		{ OPT_OLDER, "  --older-than DAYS  every MAC last seen more "
+		    "than DAYS days ago" },
 	};
 	size_t i;
 
@@ -345,6 +377,13 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		{ OPT_INITRD, { "initrd", required_argument, NULL, 'i' } },
 		{ OPT_CMDLINE, { "cmdline", required_argument, NULL, 'l' } },
 		{ OPT_LIMIT, { "limit", required_argument, NULL, 'n' } },
+		{ OPT_DRY_RUN, { "dry-run", no_argument, NULL, 'D' } },
+		{ OPT_REPLACE, { "replace", no_argument, NULL, 'R' } },
+		{ OPT_SINCE, { "since", required_argument, NULL, 's' } },
+		{ OPT_SINCE, { "until", required_argument, NULL, 'u' } },
+		{ OPT_JSON, { "json", no_argument, NULL, 'j' } },
+		{ OPT_ATTR, { "attr", required_argument, NULL, 'a' } },
+		{ OPT_OLDER, { "older-than", required_argument, NULL, 'o' } },
 	};
 	struct option opts[sizeof(all) / sizeof(all[0]) + 2];
 	const char **slot;
@@ -358,7 +397,8 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 
-	if ((a->initrds = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+	if ((a->initrds = calloc((size_t)argc + 1, sizeof(char *))) == NULL ||
+	    (a->attrs = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
 		warnmsg("out of memory");
 		return EXIT_FAIL;
 	}
@@ -388,6 +428,27 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'i':
 			a->initrds[a->ninitrds++] = optarg;
 			continue;
+		case 'a':
+			a->attrs[a->nattrs++] = optarg;
+			continue;
+		case 'D':
+			a->dry_run = true;
+			continue;
+		case 'R':
+			a->replace = true;
+			continue;
+		case 'j':
+			a->json = true;
+			continue;
+		case 's':
+			slot = &a->since;
+			break;
+		case 'u':
+			slot = &a->until;
+			break;
+		case 'o':
+			slot = &a->older_than;
+			break;
 		case 'h':
 			verb_usage(stdout, v, true);
 			return -1;
@@ -409,7 +470,9 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 			warnmsg("%s: option --%s given twice", v->name,
 			    ch == 'e' ? "env" : ch == 'd' ? "dist" :
 			    ch == 'g' ? "group" : ch == 'k' ? "kernel" :
-			    ch == 'n' ? "limit" : "cmdline");
+			    ch == 'n' ? "limit" : ch == 's' ? "since" :
+			    ch == 'u' ? "until" : ch == 'o' ? "older-than" :
+			    "cmdline");
 			return EXIT_USAGE;
 		}
 		*slot = optarg;
@@ -570,11 +633,13 @@ main(int argc, char *argv[])
 	ret = parse_verb_args(v, argc - used + 1, argv + used - 1, &a);
 	if (ret != EXIT_OK) {
 		free(a.initrds);
+		free(a.attrs);
 		return ret == -1 ? EXIT_OK : ret;
 	}
 	if (v->flags & VF_NODB) {
 		ret = v->fn(&ctx, &a);
 		free(a.initrds);
+		free(a.attrs);
 		return ret;
 	}
 
@@ -638,5 +703,6 @@ out:
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
 	free(a.initrds);
+	free(a.attrs);
 	return ret;
 }
