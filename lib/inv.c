@@ -1602,12 +1602,16 @@ env_get(struct inv *inv, const char *name, struct inv_env **out,
 	return rc;
 }
 
+/*
+ * The host and NIC rows of a new host, validated and authorized; ref
+ * gets its row id and lowercase FQDN.  No audit row: the callers write
+ * theirs.
+ */
 static enum bootd_err
-host_add(struct inv *inv, const char *fqdn, const char *const *macs,
-    size_t nmacs, const char *env, struct bootd_error *err)
+host_add_row(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct href *ref, struct bootd_error *err)
 {
 	char low[FQDN_BUF], (*canon)[MAC_STRLEN + 1] = NULL;
-	struct buf b = { 0 };
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 	int64_t id;
@@ -1657,12 +1661,28 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 	for (i = 0; i < nmacs; i++)
 		if ((rc = insert_nic(inv, id, canon[i], err)) != BOOTD_OK)
 			goto out;
-	if ((rc = describe_host(inv, id, &b, err)) != BOOTD_OK)
-		goto out;
-	rc = audit(inv, time(NULL), "host-add", low, NULL, buf_str(&b), err);
+	ref->id = id;
+	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s", low);
 out:
-	buf_free(&b);
 	free(canon);
+	return rc;
+}
+
+static enum bootd_err
+host_add(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct bootd_error *err)
+{
+	struct buf b = { 0 };
+	struct href ref;
+	enum bootd_err rc;
+
+	if ((rc = host_add_row(inv, fqdn, macs, nmacs, env, &ref, err)) !=
+	    BOOTD_OK)
+		return rc;
+	if ((rc = describe_host(inv, ref.id, &b, err)) == BOOTD_OK)
+		rc = audit(inv, time(NULL), "host-add", ref.fqdn, NULL,
+		    buf_str(&b), err);
+	buf_free(&b);
 	return rc;
 }
 
@@ -1693,6 +1713,74 @@ inv_host_add_dist(struct inv *inv, const char *fqdn,
 		rc = host_set_dist(inv, low, dist, err);
 	}
 	return tx_end(inv, rc, err);
+}
+
+/*
+ * inv_host_import(): one host with everything it has, in one change and
+ * one audit row, for imports of many hosts.
+ */
+static enum bootd_err
+host_import(struct inv *inv, const struct inv_host *h,
+    struct bootd_error *err)
+{
+	struct inv_dist *d = NULL;
+	struct buf b = { 0 };
+	struct href ref;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	size_t i;
+
+	if (h->action != INV_ACTION_LOCAL)
+		return bootd_error_set(err, BOOTD_EINVAL, "host %s: an "
+		    "imported host starts with local boot", h->fqdn);
+	for (i = 0; i < h->nattrs; i++)
+		if ((rc = valid_attr_key(h->attrs[i].key, err)) != BOOTD_OK ||
+		    (rc = valid_attr_value(h->attrs[i].value, err)) !=
+		    BOOTD_OK)
+			return rc;
+	if (h->dist != NULL &&
+	    ((rc = valid_name("distribution", h->dist, err)) != BOOTD_OK ||
+	    (rc = load_dist(inv, h->dist, &d, err)) != BOOTD_OK))
+		return rc;
+	inv_dist_free(d);
+	/* host_add() validates, authorizes and writes host and NICs. */
+	if ((rc = host_add_row(inv, h->fqdn, (const char *const *)h->macs,
+	    h->nmacs, h->env, &ref, err)) != BOOTD_OK)
+		return rc;
+	if (h->dist != NULL && (rc = run_host(inv, S_HOST_SET_DIST, ref.id,
+	    h->dist, "set distribution", err)) != BOOTD_OK)
+		return rc;
+	for (i = 0; i < h->nattrs; i++) {
+		if ((s = stmt(inv, S_ATTR_SET, err)) == NULL)
+			return BOOTD_EDB;
+		sqlite3_bind_int64(s, 1, ref.id);
+		bind_text(s, 2, h->attrs[i].key);
+		bind_text(s, 3, h->attrs[i].value);
+		if ((rc = run(inv, s, "set attribute", err)) != BOOTD_OK)
+			return rc;
+	}
+	buf_printf(&b, "env=%s action=local dist=%s macs=", h->env,
+	    h->dist != NULL ? h->dist : "-");
+	for (i = 0; i < h->nmacs; i++)
+		buf_printf(&b, "%s%s", i > 0 ? "," : "", h->macs[i]);
+	for (i = 0; i < h->nattrs; i++)
+		buf_printf(&b, "%s%s=%s", i > 0 ? "," : " attrs=",
+		    h->attrs[i].key, h->attrs[i].value);
+	rc = buf_failed(&b) ? nomem(err) : audit(inv, time(NULL), "host-add",
+	    ref.fqdn, NULL, buf_str(&b), err);
+	buf_free(&b);
+	return rc;
+}
+
+enum bootd_err
+inv_host_import(struct inv *inv, const struct inv_host *h,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_import(inv, h, err), err);
 }
 
 static enum bootd_err

@@ -191,6 +191,14 @@ enum bootd_err	 inv_host_add(struct inv *inv, const char *fqdn,
 enum bootd_err	 inv_host_add_dist(struct inv *inv, const char *fqdn,
 		    const char *const *macs, size_t nmacs, const char *env,
 		    const char *dist, struct bootd_error *err);
+/*
+ * Add host h (fqdn, env, dist, macs, attrs; action local) in one change
+ * with one audit row ("host-add", naming everything it has): what an
+ * import of many hosts uses instead of host add, set-dist and attr set
+ * for each.  Validated and authorized as those are.
+ */
+enum bootd_err	 inv_host_import(struct inv *inv, const struct inv_host *h,
+		    struct bootd_error *err);
 enum bootd_err	 inv_host_remove(struct inv *inv, const char *host,
 		    struct bootd_error *err);
 enum bootd_err	 inv_host_rename(struct inv *inv, const char *host,

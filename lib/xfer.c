@@ -955,13 +955,19 @@ struct host_at {
 	size_t		pos;
 };
 
+/*
+ * Leave out the elements that could not be read far enough to be named
+ * (no name, FQDN or environment: their problems are reported already),
+ * so that a document with problems can still be checked against the
+ * inventory; then sort the rest by name, remembering where each was.
+ */
 static int
 sort_doc(struct xfer_doc *d)
 {
 	struct env_at *e = NULL;
 	struct dist_at *t = NULL;
 	struct host_at *h = NULL;
-	size_t i;
+	size_t i, n;
 	int rc = -1;
 
 	if ((e = calloc(d->nenvs + 1, sizeof(*e))) == NULL ||
@@ -971,18 +977,34 @@ sort_doc(struct xfer_doc *d)
 	    (d->dist_pos = calloc(d->ndists + 1, sizeof(size_t))) == NULL ||
 	    (d->host_pos = calloc(d->nhosts + 1, sizeof(size_t))) == NULL)
 		goto out;
-	for (i = 0; i < d->nenvs; i++) {
-		e[i].e = d->envs[i];
-		e[i].pos = i;
+	for (i = n = 0; i < d->nenvs; i++) {
+		if (d->envs[i].name == NULL || d->envs[i].group == NULL) {
+			free(d->envs[i].name);
+			free(d->envs[i].group);
+			continue;
+		}
+		e[n].e = d->envs[i];
+		e[n++].pos = i;
 	}
-	for (i = 0; i < d->ndists; i++) {
-		t[i].d = d->dists[i];
-		t[i].pos = i;
+	d->nenvs = n;
+	for (i = n = 0; i < d->ndists; i++) {
+		if (d->dists[i].name == NULL) {
+			dist_clear(&d->dists[i]);
+			continue;
+		}
+		t[n].d = d->dists[i];
+		t[n++].pos = i;
 	}
-	for (i = 0; i < d->nhosts; i++) {
-		h[i].h = d->hosts[i];
-		h[i].pos = i;
+	d->ndists = n;
+	for (i = n = 0; i < d->nhosts; i++) {
+		if (d->hosts[i].fqdn == NULL || d->hosts[i].env == NULL) {
+			host_clear(&d->hosts[i]);
+			continue;
+		}
+		h[n].h = d->hosts[i];
+		h[n++].pos = i;
 	}
+	d->nhosts = n;
 	qsort(e, d->nenvs, sizeof(*e), cmp_env);
 	qsort(t, d->ndists, sizeof(*t), cmp_dist);
 	qsort(h, d->nhosts, sizeof(*h), cmp_host);
@@ -1155,20 +1177,12 @@ xfer_parse(const char *text, size_t len, struct xfer_doc **out,
 out:
 	free(kp);
 	json_decref(root);
-	if (p.nomem || probs->nomem) {
-		xfer_doc_free(d);
-		return BOOTD_ENOMEM;
-	}
-	if (probs->n > p.before) {
-		xfer_doc_free(d);
-		return BOOTD_EINVAL;
-	}
-	if (sort_doc(d) == -1) {
+	if (p.nomem || probs->nomem || (d != NULL && sort_doc(d) == -1)) {
 		xfer_doc_free(d);
 		return BOOTD_ENOMEM;
 	}
 	*out = d;
-	return BOOTD_OK;
+	return probs->n > p.before ? BOOTD_EINVAL : BOOTD_OK;
 }
 
 /* Checking against the inventory -------------------------------------- */
@@ -1405,11 +1419,9 @@ xfer_plan(const struct xfer_doc *cur, const struct xfer_doc *doc,
 	for (i = 0; !bad && i < doc->nhosts; i++) {
 		h = &doc->hosts[i];
 		if ((c = find_host(cur, h->fqdn)) == NULL) {
+			/* With its distribution and attributes. */
 			bad = add(pl, XFER_HOST_ADD, i, h->fqdn, NULL, h->env,
 			    NULL, NULL);
-			for (j = 0; !bad && j < h->nattrs; j++)
-				bad = add(pl, XFER_ATTR_SET, i, h->fqdn, h->env,
-				    NULL, h->attrs[j].key, h->attrs[j].value);
 			if (!bad && h->action == INV_ACTION_INSTALL)
 				bad = add(pl, XFER_SET_REINSTALL, i, h->fqdn,
 				    h->env, NULL, NULL, NULL);

@@ -119,8 +119,13 @@ enum bootd_err	 xfer_dump(const struct xfer_doc *doc, struct buf *b,
  * the inventory's validators (valid.h, mac.h), duplicate names, FQDNs
  * and MACs within the document.  Every problem found is added to probs.
  * On BOOTD_OK *out is the document (names lowercased and MACs canonical
- * as the inventory stores them); on BOOTD_EINVAL (problems were added)
- * *out is NULL.  BOOTD_ENOMEM when memory ran out.
+ * as the inventory stores them).  On BOOTD_EINVAL problems were added,
+ * and *out is what could be read, for xfer_check() to find the rest
+ * (elements without a usable name are left out, and values that were
+ * refused are NULL or missing), or NULL when there is no document
+ * (syntax, or a newer version); never apply it.  The caller frees *out
+ * with xfer_doc_free() in both cases.  BOOTD_ENOMEM when memory ran
+ * out (*out NULL).
  */
 enum bootd_err	 xfer_parse(const char *text, size_t len,
 		    struct xfer_doc **out, struct xfer_problems *probs);
@@ -158,7 +163,9 @@ enum xfer_op {
 	XFER_NIC_ADD,		/* doc host gets mac (a free one) */
 	XFER_HOST_REMOVE,	/* cur host */
 	XFER_NIC_REMOVE,	/* cur host loses mac */
-	XFER_HOST_ADD,		/* doc host, with its MACs and env */
+	XFER_HOST_ADD,		/* doc host, with its MACs, environment,
+				 * distribution and attributes
+				 * (inv_host_import()) */
 	XFER_HOST_SET_ENV,	/* doc host */
 	XFER_ATTR_SET,		/* doc host, key, value */
 	XFER_SET_LOCAL,		/* doc host */

@@ -242,8 +242,13 @@ apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_doc *cur,
 	case XFER_NIC_REMOVE:
 		return inv_nic_remove(inv, c->key, e);
 	case XFER_HOST_ADD:
-		return inv_host_add_dist(inv, h->fqdn,
-		    (const char *const *)h->macs, h->nmacs, h->env, h->dist, e);
+		{
+			/* Added local; XFER_SET_REINSTALL follows for install. */
+			struct inv_host local = *h;
+
+			local.action = INV_ACTION_LOCAL;
+			return inv_host_import(inv, &local, e);
+		}
 	case XFER_HOST_SET_ENV:
 		return inv_host_set_env(inv, c->name, c->new_env, e);
 	case XFER_ATTR_SET:
@@ -311,7 +316,7 @@ verb_import(struct ctx *ctx, struct args *a)
 	struct xfer_doc *doc = NULL, *cur = NULL;
 	struct xfer_plan plan = { 0 };
 	struct xfer_opts opts;
-	enum bootd_err rc;
+	enum bootd_err rc, parsed;
 	char *text = NULL, path[64];
 	size_t len = 0, i;
 	int ret;
@@ -322,17 +327,18 @@ verb_import(struct ctx *ctx, struct args *a)
 	}
 	if ((ret = read_document(a->argv[0], &text, &len)) != EXIT_OK)
 		return ret;
-	rc = xfer_parse(text, len, &doc, &probs);
+	parsed = xfer_parse(text, len, &doc, &probs);
 	free(text);
-	if (rc == BOOTD_ENOMEM) {
+	if (parsed == BOOTD_ENOMEM) {
 		warnmsg("import: out of memory");
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	if (rc != BOOTD_OK) {
+	if (doc == NULL) {
 		ret = report(&probs);
 		goto out;
 	}
+	/* Checked against the inventory even with problems: all at once. */
 	memset(&opts, 0, sizeof(opts));
 	opts.replace = a->replace;
 	opts.admin = ctx->admin;
@@ -344,7 +350,8 @@ verb_import(struct ctx *ctx, struct args *a)
 		ret = fail(ctx, rc);
 		goto out;
 	}
-	if (xfer_check(cur, doc, &opts, &probs) > 0 || probs.nomem) {
+	if (xfer_check(cur, doc, &opts, &probs) > 0 || probs.nomem ||
+	    parsed != BOOTD_OK) {
 		ret = report(&probs);
 		goto out;
 	}
