@@ -23,6 +23,14 @@
 #define PATH_MAX_LEN	160	/* a JSON path in a message */
 #define QB		72	/* a value quoted in a message */
 
+/* qsort(), which must not be given NULL even for no elements. */
+static void
+sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 /* Problems ------------------------------------------------------------ */
 
 /* snprintf() for JSON paths: a path too long for out is cut. */
@@ -37,6 +45,34 @@ pathf(char *out, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out, size, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Copy s with every byte that is not printable ASCII written as \xNN:
+ * a problem is one line whatever the document held (Jansson's messages
+ * quote the bytes near an error as they are).  NULL out of memory.
+ */
+static char *
+printable_dup(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *c;
+	char *d, *o;
+
+	if ((d = malloc(strlen(s) * 4 + 1)) == NULL)
+		return NULL;
+	for (o = d, c = (const unsigned char *)s; *c != '\0'; c++) {
+		if (*c >= 0x20 && *c < 0x7f) {
+			*o++ = (char)*c;
+			continue;
+		}
+		*o++ = '\\';
+		*o++ = 'x';
+		*o++ = hex[*c >> 4];
+		*o++ = hex[*c & 0xf];
+	}
+	*o = '\0';
+	return d;
 }
 
 void
@@ -59,8 +95,8 @@ xfer_problem(struct xfer_problems *p, const char *path, const char *fmt, ...)
 		p->v = n;
 		p->cap = cap;
 	}
-	p->v[p->n].path = strdup(path);
-	p->v[p->n].text = strdup(text);
+	p->v[p->n].path = printable_dup(path);
+	p->v[p->n].text = printable_dup(text);
 	if (p->v[p->n].path == NULL || p->v[p->n].text == NULL) {
 		free(p->v[p->n].path);
 		free(p->v[p->n].text);
@@ -389,13 +425,13 @@ xfer_from_inv(struct inv *inv, const char *env, struct xfer_doc **out,
 	}
 	/* The inventory lists them sorted; sort again for the byte order
 	 * (strcmp), whatever collation the storage used. */
-	qsort(d->envs, d->nenvs, sizeof(*d->envs), cmp_env);
-	qsort(d->dists, d->ndists, sizeof(*d->dists), cmp_dist);
-	qsort(d->hosts, d->nhosts, sizeof(*d->hosts), cmp_host);
+	sort(d->envs, d->nenvs, sizeof(*d->envs), cmp_env);
+	sort(d->dists, d->ndists, sizeof(*d->dists), cmp_dist);
+	sort(d->hosts, d->nhosts, sizeof(*d->hosts), cmp_host);
 	for (i = 0; i < d->nhosts; i++) {
-		qsort(d->hosts[i].macs, d->hosts[i].nmacs, sizeof(char *),
+		sort(d->hosts[i].macs, d->hosts[i].nmacs, sizeof(char *),
 		    cmp_str);
-		qsort(d->hosts[i].attrs, d->hosts[i].nattrs,
+		sort(d->hosts[i].attrs, d->hosts[i].nattrs,
 		    sizeof(struct inv_kv), cmp_kv);
 	}
 	if (env != NULL) {
@@ -828,7 +864,7 @@ parse_attrs(struct parse *p, const char *path, json_t *o, struct inv_host *h)
 		if (kv->key == NULL || kv->value == NULL)
 			p->nomem = 1;
 	}
-	qsort(h->attrs, h->nattrs, sizeof(*h->attrs), cmp_kv);
+	sort(h->attrs, h->nattrs, sizeof(*h->attrs), cmp_kv);
 }
 
 static void
@@ -920,7 +956,7 @@ duplicates(struct parse *p, struct keypos *kp, size_t n, const char *section,
 	char path[PATH_MAX_LEN];
 	size_t i, first = 0;
 
-	qsort(kp, n, sizeof(*kp), cmp_keypos);
+	sort(kp, n, sizeof(*kp), cmp_keypos);
 	for (i = 1; i < n; i++) {
 		if (strcmp(kp[i].key, kp[first].key) != 0) {
 			first = i;
@@ -1005,9 +1041,9 @@ sort_doc(struct xfer_doc *d)
 		h[n++].pos = i;
 	}
 	d->nhosts = n;
-	qsort(e, d->nenvs, sizeof(*e), cmp_env);
-	qsort(t, d->ndists, sizeof(*t), cmp_dist);
-	qsort(h, d->nhosts, sizeof(*h), cmp_host);
+	sort(e, d->nenvs, sizeof(*e), cmp_env);
+	sort(t, d->ndists, sizeof(*t), cmp_dist);
+	sort(h, d->nhosts, sizeof(*h), cmp_host);
 	for (i = 0; i < d->nenvs; i++) {
 		d->envs[i] = e[i].e;
 		d->env_pos[i] = e[i].pos;
@@ -1019,7 +1055,7 @@ sort_doc(struct xfer_doc *d)
 	for (i = 0; i < d->nhosts; i++) {
 		d->hosts[i] = h[i].h;
 		d->host_pos[i] = h[i].pos;
-		qsort(d->hosts[i].macs, d->hosts[i].nmacs, sizeof(char *),
+		sort(d->hosts[i].macs, d->hosts[i].nmacs, sizeof(char *),
 		    cmp_str);
 	}
 	rc = 0;
@@ -1214,7 +1250,7 @@ mac_index(const struct xfer_doc *d, size_t *n)
 		for (j = 0; j < d->hosts[i].nmacs; j++)
 			m[k++] = (struct macown){ d->hosts[i].macs[j],
 			    &d->hosts[i] };
-	qsort(m, k, sizeof(*m), cmp_macown);
+	sort(m, k, sizeof(*m), cmp_macown);
 	*n = k;
 	return m;
 }

@@ -83,7 +83,8 @@ struct xfer_doc {
 
 /* Problems ------------------------------------------------------------ */
 
-/* Add a problem at path; out of memory sets p->nomem.  Can't fail. */
+/* Add a problem at path, bytes that are not printable ASCII written as
+ * \xNN so it stays one line; out of memory sets p->nomem.  Can't fail. */
 void		 xfer_problem(struct xfer_problems *p, const char *path,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Release the problems and empty p.  Accepts an empty p. */
