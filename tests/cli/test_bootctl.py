@@ -70,6 +70,11 @@ VERBS = [
     ("render", [FQDN1]),
     ("discovered list", []),
     ("audit", []),
+    ("discovered adopt", ["52:54:00:aa:00:01", "new.lab.example.org"]),
+    ("discovered forget", ["52:54:00:aa:00:01"]),
+    ("history", [FQDN1]),
+    ("export", []),
+    ("import", ["/nonexistent/inventory.json"]),
     ("help", []),
 ]
 

@@ -342,6 +342,23 @@ select_cb(const struct inv_host *h, void *arg)
 	    (sa->hi->nomem = true) : 0;
 }
 
+static int
+count_cb(const struct inv_audit *au, void *arg)
+{
+	(void)au;
+	return ++*(int *)arg > 0;	/* one is enough */
+}
+
+/* Whether the audit log has rows about name (a host that is gone). */
+static bool
+in_audit(struct ctx *ctx, const char *name)
+{
+	int n = 0;
+
+	return inv_audit_each(ctx->inv, name, count_cb, &n, NULL) ==
+	    BOOTD_OK && n > 0;
+}
+
 /*
  * The hosts whose history is shown: those named, else those of --env,
  * else all.  A name that is no host (any more) is kept as given, for the
@@ -365,7 +382,12 @@ select_hosts(struct ctx *ctx, struct args *a, struct history *hi)
 	for (i = 0; i < a->argc; i++) {
 		h = NULL;
 		rc = inv_host_get(ctx->inv, a->argv[i], &h, &e);
-		if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND) {
+		if (rc == BOOTD_ENOTFOUND && in_audit(ctx, a->argv[i]))
+			rc = BOOTD_OK;		/* a host that is gone */
+		else if (rc == BOOTD_ENOTFOUND)
+			bootd_error_set(&e, rc, "history: no host \"%s\", now "
+			    "or in the audit log", a->argv[i]);
+		if (rc != BOOTD_OK) {
 			warnmsg("%s", e.text);
 			return EXIT_FAIL;
 		}

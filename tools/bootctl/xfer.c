@@ -108,15 +108,21 @@ fail:
 	return EXIT_FAIL;
 }
 
-/* Print every problem, "bootctl: import: PATH: TEXT", one a line. */
+/*
+ * Print every problem, "bootctl: import: PATH: TEXT", one a line, then
+ * their number; a single problem is one line.
+ */
 static int
 report(struct xfer_problems *p)
 {
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		warnmsg("import: %s%s%s", p->v[i].path,
-		    p->v[i].path[0] != '\0' ? ": " : "", p->v[i].text);
+		warnmsg("import: %s%s%s%s", p->v[i].path,
+		    p->v[i].path[0] != '\0' ? ": " : "", p->v[i].text,
+		    p->n == 1 && !p->nomem ? "; nothing was changed" : "");
+	if (p->n == 1 && !p->nomem)
+		return EXIT_FAIL;
 	if (p->nomem)
 		warnmsg("import: out of memory (more problems may be missing)");
 	warnmsg("import: %zu problem%s; nothing was changed", p->n,
