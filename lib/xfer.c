@@ -392,7 +392,7 @@ xfer_from_inv(struct inv *inv, const char *env, struct xfer_doc **out,
     struct bootd_error *err)
 {
 	struct from_arg fa;
-	struct xfer_doc *d, *all = NULL;
+	struct xfer_doc *d;
 	struct inv_env *e = NULL;
 	enum bootd_err rc;
 	size_t i, n;
@@ -436,21 +436,20 @@ xfer_from_inv(struct inv *inv, const char *env, struct xfer_doc **out,
 	}
 	if (env != NULL) {
 		/* Keep the distributions the environment's hosts name. */
-		all = d;
-		for (i = n = 0; i < all->ndists; i++) {
+		for (i = n = 0; i < d->ndists; i++) {
 			size_t j;
 			int used = 0;
 
-			for (j = 0; j < all->nhosts && !used; j++)
-				used = all->hosts[j].dist != NULL &&
-				    strcmp(all->hosts[j].dist,
-				    all->dists[i].name) == 0;
+			for (j = 0; j < d->nhosts && !used; j++)
+				used = d->hosts[j].dist != NULL &&
+				    strcmp(d->hosts[j].dist,
+				    d->dists[i].name) == 0;
 			if (used)
-				all->dists[n++] = all->dists[i];
+				d->dists[n++] = d->dists[i];
 			else
-				dist_clear(&all->dists[i]);
+				dist_clear(&d->dists[i]);
 		}
-		all->ndists = n;
+		d->ndists = n;
 	}
 	*out = d;
 	return BOOTD_OK;
@@ -606,11 +605,15 @@ static void
 unknown_keys(struct parse *p, const char *path, json_t *o,
     const char *const *known)
 {
-	char kp[PATH_MAX_LEN], qk[QB];
+	char kp[PATH_MAX_LEN], qk[QB], list[160];
 	const char *key;
 	json_t *v;
-	size_t i;
+	size_t i, len = 0;
 
+	list[0] = '\0';
+	for (i = 0; known[i] != NULL && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+		    i > 0 ? ", " : "", known[i]);
 	json_object_foreach(o, key, v) {
 		for (i = 0; known[i] != NULL; i++)
 			if (strcmp(key, known[i]) == 0)
@@ -618,22 +621,9 @@ unknown_keys(struct parse *p, const char *path, json_t *o,
 		if (known[i] != NULL)
 			continue;
 		valid_quote(key, qk, sizeof(qk));
-		pathf(kp, sizeof(kp), "%s%s%s", path, path[0] ? "." : "",
-		    qk);
-		xfer_problem(p->probs, kp, "unknown key (expected one of %s%s"
-		    "%s%s%s%s%s%s%s%s%s)", known[0],
-		    known[1] ? ", " : "", known[1] ? known[1] : "",
-		    known[1] && known[2] ? ", " : "", known[1] && known[2] ?
-		    known[2] : "",
-		    known[1] && known[2] && known[3] ? ", " : "",
-		    known[1] && known[2] && known[3] ? known[3] : "",
-		    known[1] && known[2] && known[3] && known[4] ? ", " : "",
-		    known[1] && known[2] && known[3] && known[4] ? known[4] :
-		    "",
-		    known[1] && known[2] && known[3] && known[4] && known[5] ?
-		    ", " : "",
-		    known[1] && known[2] && known[3] && known[4] && known[5] ?
-		    known[5] : "");
+		pathf(kp, sizeof(kp), "%s%s%s", path, path[0] ? "." : "", qk);
+		xfer_problem(p->probs, kp, "unknown key (expected one of %s)",
+		    list);
 	}
 }
 

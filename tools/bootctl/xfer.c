@@ -223,15 +223,14 @@ check_permissions(struct ctx *ctx, const struct xfer_doc *doc,
 
 /* Apply one change; BOOTD_OK or the error, with its reason in ctx->err. */
 static enum bootd_err
-apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_doc *cur,
-    const struct xfer_change *c, int64_t now)
+apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_change *c,
+    int64_t now)
 {
 	struct inv *inv = ctx->inv;
 	struct bootd_error *e = &ctx->err;
 	const struct inv_host *h = c->op == XFER_HOST_REMOVE ? NULL :
 	    &doc->hosts[c->idx];
 
-	(void)cur;
 	switch (c->op) {
 	case XFER_ENV_ADD:
 		return inv_env_add(inv, c->name, c->value, e);
@@ -379,8 +378,8 @@ verb_import(struct ctx *ctx, struct args *a)
 	if ((ret = group_begin(ctx)) != EXIT_OK)
 		goto out;
 	for (i = 0; i < plan.n; i++) {
-		if ((rc = apply(ctx, doc, cur, &plan.v[i], (int64_t)time(NULL)))
-		    != BOOTD_OK) {
+		if ((rc = apply(ctx, doc, &plan.v[i], (int64_t)time(NULL))) !=
+		    BOOTD_OK) {
 			inv_rollback(ctx->inv);
 			warnmsg("import: %s: %s %s: %s (nothing was changed)",
 			    xfer_path(doc, plan.v[i].op, plan.v[i].idx, path,
