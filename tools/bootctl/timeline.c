@@ -592,7 +592,8 @@ verb_history(struct ctx *ctx, struct args *a)
 	}
 	if ((ret = select_hosts(ctx, a, &hi)) != EXIT_OK)
 		goto out;
-	qsort(hi.tl, hi.ntl, sizeof(*hi.tl), cmp_timeline);
+	if (hi.ntl > 1)
+		qsort(hi.tl, hi.ntl, sizeof(*hi.tl), cmp_timeline);
 	/* A host named twice is shown once. */
 	for (i = j = 0; i < hi.ntl; i++) {
 		if (j > 0 && strcmp(hi.tl[j - 1].name, hi.tl[i].name) == 0) {
@@ -638,7 +639,9 @@ verb_history(struct ctx *ctx, struct args *a)
 		goto out;
 	}
 	for (i = 0; i < hi.ntl; i++)
-		qsort(hi.tl[i].v, hi.tl[i].n, sizeof(struct entry), cmp_entry);
+		if (hi.tl[i].n > 1)
+			qsort(hi.tl[i].v, hi.tl[i].n, sizeof(struct entry),
+			    cmp_entry);
 	ret = a->json ? print_json(&hi, limit) : print_text(&hi, limit);
 out:
 	history_free(&hi);
