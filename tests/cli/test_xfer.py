@@ -333,6 +333,26 @@ class TestImport(XferCase):
         self.assertEqual(self.sql("SELECT value FROM host_attr WHERE key = "
                                   "'role'"), [("web",)])
 
+    def test_no_lock_while_reading(self):
+        # An import waiting for its document holds no lock: others change
+        # the inventory meanwhile, and the import then applies on top.
+        p = subprocess.Popen([BOOTCTL, "-c", self.cfg, "import", "-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            self.ok("host", "add", "other.example.org", MAC3)
+            d = doc(hosts=[{"fqdn": "new.example.org",
+                            "macs": ["52:54:00:00:00:77"]}])
+            out, err = p.communicate(json.dumps(d).encode(), timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual((p.returncode, err), (0, b""))
+        self.assertEqual(len(self.sql("SELECT * FROM host WHERE fqdn IN "
+                                      "('other.example.org', "
+                                      "'new.example.org')")), 2)
+
     def test_usage(self):
         path = self.write_doc(doc())
         rc, out, err = self.run_ctl("import", path, "--env", "lab")
@@ -528,6 +548,18 @@ class TestDiscovered(XferCase):
 
 
 class TestAuditPolish(XferCase):
+
+    def test_old_expiry_rows_print_rfc3339(self):
+        self.populate()
+        con = __import__("sqlite3").connect(self.db)
+        con.execute("INSERT INTO audit (time, actor, op, object, old, new) "
+                    "VALUES (1, 'x', 'set-reinstall', ?, 'action=local', "
+                    "'action=install dist=d expires=1796206351')", (FQDN1,))
+        con.commit()
+        con.close()
+        out = self.ok("audit", FQDN1)
+        self.assertIn("expires=2026-12-02T", out)
+        self.assertNotIn("1796206351", out)
 
     def test_set_local_twice_one_row(self):
         self.populate()

@@ -177,6 +177,7 @@ void	warnmsg(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	fail(struct ctx *, enum bootd_err);
 const char *fmt_time(int64_t, char[32]);
 const char *action_name(enum inv_action);
+void	append_audit_value(struct buf *, const char *);
 void	table_add(struct table *, const char *);
 void	table_free(struct table *);
 void	table_head(struct table *, ...) __attribute__((sentinel));

@@ -85,9 +85,9 @@ audit_cb(const struct inv_audit *au, void *arg)
 	table_add(t, au->actor);
 	table_add(t, au->op);
 	table_add(t, au->object);
-	buf_printf(&change, "%s -> %s",
-	    au->old_value != NULL ? au->old_value : "-",
-	    au->new_value != NULL ? au->new_value : "-");
+	append_audit_value(&change, au->old_value);
+	buf_puts(&change, " -> ");
+	append_audit_value(&change, au->new_value);
 	if (buf_failed(&change))
 		t->failed = true;
 	table_add(t, buf_str(&change));

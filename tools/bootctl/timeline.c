@@ -461,9 +461,9 @@ print_text(struct history *hi, long limit)
 			} else {
 				table_add(&t, e->op);
 				table_add(&t, e->actor);
-				buf_printf(&b, "%s -> %s",
-				    e->old_value != NULL ? e->old_value : "-",
-				    e->new_value != NULL ? e->new_value : "-");
+				append_audit_value(&b, e->old_value);
+				buf_puts(&b, " -> ");
+				append_audit_value(&b, e->new_value);
 			}
 			if (buf_failed(&b))
 				t.failed = true;
