@@ -1376,6 +1376,91 @@ dist_eq(const struct inv_dist *a, const struct inv_dist *b)
 	return 1;
 }
 
+/* A NIC change of an existing host, waiting for its turn. */
+struct nic_step {
+	size_t		 host;		/* index into doc->hosts */
+	const char	*mac;
+	int		 add;		/* else remove */
+	int		 done;
+};
+
+/*
+ * The NIC changes of hosts the inventory has, in an order the inventory
+ * accepts: a MAC is added only once no host has it, and removed only
+ * while its host has another.  Found by playing the changes forward:
+ * each round makes every step that can be made, until none is left.
+ * Steps that never can (two hosts swapping their only NICs) are planned
+ * last, and applying them fails with the inventory's reason.  Hosts the
+ * import removes (planned before) free their MACs.  0, or -1 out of
+ * memory.
+ */
+static int
+plan_nics(const struct xfer_doc *cur, const struct xfer_doc *doc,
+    const struct xfer_opts *o, struct macown *macs, size_t nm,
+    struct xfer_plan *pl)
+{
+	const struct inv_host *h, *c;
+	struct macown key, *m;
+	struct nic_step *st = NULL;
+	size_t *count = NULL, n = 0, cap = 0, i, j, left;
+	int bad = 0, progress, last;
+
+	if ((count = calloc(doc->nhosts + 1, sizeof(*count))) == NULL)
+		return -1;
+	/* The MACs of removed hosts are free: no owner. */
+	for (i = 0; i < nm; i++)
+		if (removes_host(doc, o, macs[i].host))
+			macs[i].host = NULL;
+	for (i = 0; !bad && i < doc->nhosts; i++) {
+		h = &doc->hosts[i];
+		if ((c = find_host(cur, h->fqdn)) == NULL)
+			continue;
+		count[i] = c->nmacs;
+		for (j = 0; !bad && j < h->nmacs; j++)
+			if (!host_has_mac(c, h->macs[j]) && !(bad = grow(&st,
+			    &cap, n, sizeof(*st))))
+				st[n++] = (struct nic_step){ i, h->macs[j], 1,
+				    0 };
+		for (j = 0; !bad && j < c->nmacs; j++)
+			if (!host_has_mac(h, c->macs[j]) && !(bad = grow(&st,
+			    &cap, n, sizeof(*st))))
+				st[n++] = (struct nic_step){ i, c->macs[j], 0,
+				    0 };
+	}
+	for (left = n, last = 0; !bad && left > 0; ) {
+		progress = 0;
+		for (i = 0; !bad && i < n; i++) {
+			if (st[i].done)
+				continue;
+			key.mac = st[i].mac;
+			m = nm == 0 ? NULL : bsearch(&key, macs, nm,
+			    sizeof(*macs), cmp_macown);
+			if (!last && st[i].add && m != NULL && m->host != NULL)
+				continue;	/* another host has it yet */
+			if (!last && !st[i].add && count[st[i].host] < 2)
+				continue;	/* its host's last NIC */
+			h = &doc->hosts[st[i].host];
+			c = find_host(cur, h->fqdn);
+			bad = add(pl, st[i].add ? XFER_NIC_ADD : XFER_NIC_REMOVE,
+			    st[i].host, h->fqdn, c->env, NULL, st[i].mac, NULL);
+			if (m != NULL)
+				m->host = st[i].add ? c : NULL;
+			if (st[i].add)
+				count[st[i].host]++;
+			else
+				count[st[i].host]--;
+			st[i].done = 1;
+			left--;
+			progress = 1;
+		}
+		if (!progress)
+			last = 1;	/* a cycle: plan the rest as it is */
+	}
+	free(st);
+	free(count);
+	return bad;
+}
+
 enum bootd_err
 xfer_plan(const struct xfer_doc *cur, const struct xfer_doc *doc,
     const struct xfer_opts *o, struct xfer_plan *pl, struct bootd_error *err)
@@ -1386,7 +1471,7 @@ xfer_plan(const struct xfer_doc *cur, const struct xfer_doc *doc,
 	const struct inv_kv *kv;
 	struct macown *macs;
 	size_t nm = 0, i, j;
-	int bad = 0, pass;
+	int bad = 0;
 
 	memset(pl, 0, sizeof(*pl));
 	if ((macs = mac_index(cur, &nm)) == NULL)
@@ -1409,38 +1494,14 @@ xfer_plan(const struct xfer_doc *cur, const struct xfer_doc *doc,
 			bad = add(pl, XFER_DIST_UPDATE, i, t->name, NULL, NULL,
 			    NULL, NULL);
 	}
-	/* NICs: free MACs first, then removals free the others. */
-	for (pass = 0; pass < 2 && !bad; pass++) {
-		for (i = 0; !bad && i < doc->nhosts; i++) {
-			h = &doc->hosts[i];
-			if ((c = find_host(cur, h->fqdn)) == NULL)
-				continue;
-			for (j = 0; !bad && j < h->nmacs; j++)
-				if (!host_has_mac(c, h->macs[j]) &&
-				    (mac_owner(macs, nm, h->macs[j]) == NULL) ==
-				    (pass == 0))
-					bad = add(pl, XFER_NIC_ADD, i, h->fqdn,
-					    c->env, NULL, h->macs[j], NULL);
-		}
-		if (pass == 1)
-			break;
-		for (i = 0; !bad && i < cur->nhosts; i++) {
-			c = &cur->hosts[i];
-			if (removes_host(doc, o, c))
-				bad = add(pl, XFER_HOST_REMOVE, i, c->fqdn,
-				    c->env, NULL, NULL, NULL);
-		}
-		for (i = 0; !bad && i < doc->nhosts; i++) {
-			h = &doc->hosts[i];
-			if ((c = find_host(cur, h->fqdn)) == NULL)
-				continue;
-			for (j = 0; !bad && j < c->nmacs; j++)
-				if (!host_has_mac(h, c->macs[j]))
-					bad = add(pl, XFER_NIC_REMOVE, i,
-					    c->fqdn, c->env, NULL, c->macs[j],
-					    NULL);
-		}
+	for (i = 0; !bad && i < cur->nhosts; i++) {
+		c = &cur->hosts[i];
+		if (removes_host(doc, o, c))
+			bad = add(pl, XFER_HOST_REMOVE, i, c->fqdn, c->env,
+			    NULL, NULL, NULL);
 	}
+	if (!bad)
+		bad = plan_nics(cur, doc, o, macs, nm, pl);
 	/* Hosts: new ones, then each one's changes in a safe order. */
 	for (i = 0; !bad && i < doc->nhosts; i++) {
 		h = &doc->hosts[i];

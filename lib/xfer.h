@@ -155,15 +155,21 @@ size_t		 xfer_check(const struct xfer_doc *cur,
 		    const struct xfer_doc *doc, const struct xfer_opts *opts,
 		    struct xfer_problems *probs);
 
-/* One change of an import, in the order it must be applied. */
+/*
+ * One change of an import.  xfer_plan() orders them: environments and
+ * distributions added or changed, hosts removed, NICs of hosts that stay
+ * added and removed (interleaved so that a MAC is free when it is added
+ * and a host never loses its last NIC), hosts added, each host's other
+ * changes in the order below, distributions and environments removed.
+ */
 enum xfer_op {
 	XFER_ENV_ADD,		/* doc env */
 	XFER_ENV_SET_GROUP,	/* doc env */
 	XFER_DIST_ADD,		/* doc dist */
 	XFER_DIST_UPDATE,	/* doc dist */
-	XFER_NIC_ADD,		/* doc host gets mac (a free one) */
+	XFER_NIC_ADD,		/* doc host gets mac */
 	XFER_HOST_REMOVE,	/* cur host */
-	XFER_NIC_REMOVE,	/* cur host loses mac */
+	XFER_NIC_REMOVE,	/* doc host loses mac */
 	XFER_HOST_ADD,		/* doc host, with its MACs, environment,
 				 * distribution and attributes
 				 * (inv_host_import()) */

@@ -325,15 +325,45 @@ START_TEST(test_plan_order)
 	    " \"distribution\": \"debian-12\", \"macs\": [\"52:54:00:00:00:02\"]}"
 	    "]}";
 	static const char want[] =
-	    "add NIC web1.example.org 52:54:00:00:00:04\n"
 	    "remove host db1.example.org\n"
 	    "add NIC web1.example.org 52:54:00:00:00:03\n"
+	    "add NIC web1.example.org 52:54:00:00:00:04\n"
 	    "add host new1.example.org\n"
 	    "set reinstall new1.example.org\n"
 	    "set local boot web1.example.org\n"
 	    "unset attribute web1.example.org role\n";
 	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
 	struct xfer_opts o = { 1, 0, NULL };
+	struct buf b = { 0 };
+
+	plan_text(cur, d, &o, &b);
+	ck_assert_str_eq(buf_str(&b), want);
+	buf_free(&b);
+	xfer_doc_free(d);
+	xfer_doc_free(cur);
+}
+END_TEST
+
+START_TEST(test_plan_keeps_a_nic)
+{
+	/* db1 gives both its MACs to web1 and takes web1's only one: each
+	 * host keeps a NIC at every step, and no MAC is added while
+	 * another host has it. */
+	static const char text[] = HEAD "\"hosts\": ["
+	    "{\"fqdn\": \"web1.example.org\", \"environment\": \"lab\","
+	    " \"action\": \"install\", \"distribution\": \"debian-12\","
+	    " \"macs\": [\"52:54:00:00:00:02\", \"52:54:00:00:00:03\"],"
+	    " \"attributes\": {\"role\": \"web\"}},"
+	    "{\"fqdn\": \"db1.example.org\", \"macs\": [\"52:54:00:00:00:01\"]}]}";
+	static const char want[] =
+	    "remove NIC db1.example.org 52:54:00:00:00:02\n"
+	    "add NIC web1.example.org 52:54:00:00:00:02\n"
+	    "remove NIC web1.example.org 52:54:00:00:00:01\n"
+	    "add NIC db1.example.org 52:54:00:00:00:01\n"
+	    "remove NIC db1.example.org 52:54:00:00:00:03\n"
+	    "add NIC web1.example.org 52:54:00:00:00:03\n";
+	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
+	struct xfer_opts o = { 0, 1, NULL };
 	struct buf b = { 0 };
 
 	plan_text(cur, d, &o, &b);
@@ -357,6 +387,7 @@ xfer_suite(void)
 	tcase_add_test(core, test_check_replace_keeps_what_stays_usable);
 	tcase_add_test(core, test_plan_same_inventory_changes_nothing);
 	tcase_add_test(core, test_plan_order);
+	tcase_add_test(core, test_plan_keeps_a_nic);
 	tcase_add_loop_test(malformed, test_parse_problems, 0, (int)N(bad));
 	tcase_add_test(malformed, test_parse_reports_every_problem);
 	suite_add_tcase(s, core);

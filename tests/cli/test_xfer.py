@@ -304,6 +304,25 @@ class TestImport(XferCase):
                                   "ON h.id = n.host WHERE n.mac = ?",
                                   (MAC2,)), [("new.example.org",)])
 
+    def test_nics_move_between_hosts(self):
+        d = json.loads(self.export())
+        web1, web2 = d["hosts"]
+        web1["macs"], web2["macs"] = [MAC2, MAC3], [MAC1]
+        self.ok("import", self.write_doc(d))
+        self.assertEqual(sorted(self.sql(
+            "SELECT n.mac, h.fqdn FROM nic n JOIN host h ON h.id = n.host")),
+            [(MAC1, FQDN2), (MAC2, FQDN1), (MAC3, FQDN1)])
+        # Two hosts swapping their only NICs cannot: nothing changes.
+        web1["macs"], web2["macs"] = [MAC1], [MAC2]
+        self.ok("nic", "remove", MAC3)
+        d = json.loads(self.export())
+        d["hosts"][0]["macs"], d["hosts"][1]["macs"] = [MAC1], [MAC2]
+        before = self.dump()
+        rc, out, err = self.run_ctl("import", self.write_doc(d))
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, r"nothing was changed")
+        self.assertEqual(self.dump(), before)
+
     def test_install_and_local(self):
         d = json.loads(self.export())
         d["hosts"][1].update(action="install", distribution="debian-12")
