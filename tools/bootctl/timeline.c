@@ -326,20 +326,52 @@ add_timeline(struct history *hi, size_t *cap, struct inv_host *h,
 	return 0;
 }
 
+/*
+ * A copy of what a timeline shows of h (FQDN, environment, action,
+ * distribution, MACs), freed with inv_host_free(); NULL out of memory.
+ */
+static struct inv_host *
+host_copy(const struct inv_host *h)
+{
+	struct inv_host *c;
+	size_t i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->action = h->action;
+	c->fqdn = strdup(h->fqdn);
+	c->env = strdup(h->env);
+	c->dist = h->dist != NULL ? strdup(h->dist) : NULL;
+	c->macs = calloc(h->nmacs + 1, sizeof(char *));
+	if (c->fqdn == NULL || c->env == NULL || c->macs == NULL ||
+	    (h->dist != NULL && c->dist == NULL)) {
+		inv_host_free(c);
+		return NULL;
+	}
+	for (i = 0; i < h->nmacs; i++, c->nmacs++)
+		if ((c->macs[i] = strdup(h->macs[i])) == NULL) {
+			inv_host_free(c);
+			return NULL;
+		}
+	return c;
+}
+
 /* inv_host_each() callback: copy the hosts of one environment. */
 static int
 select_cb(const struct inv_host *h, void *arg)
 {
 	struct select_arg *sa = arg;
-	struct inv_host *copy = NULL;
+	struct inv_host *copy;
 
 	if (sa->env != NULL && strcmp(sa->env, h->env) != 0)
 		return 0;
-	/* The callback's host is borrowed: load an own copy. */
-	if (inv_host_get(sa->hi->ctx->inv, h->fqdn, &copy, NULL) != BOOTD_OK)
-		return 0;
-	return add_timeline(sa->hi, &sa->cap, copy, NULL) == -1 ?
-	    (sa->hi->nomem = true) : 0;
+	/* The callback's host is borrowed: keep a copy. */
+	if ((copy = host_copy(h)) == NULL ||
+	    add_timeline(sa->hi, &sa->cap, copy, NULL) == -1) {
+		sa->hi->nomem = true;
+		return 1;
+	}
+	return 0;
 }
 
 static int
