@@ -699,6 +699,14 @@ class TestHistory(unittest.TestCase):
                     ("web9", "--env", "lab")):
             r = self.srv.bootctl("history", *bad, check=False)
             self.assertEqual(r.returncode, 2, bad)
+        # Every spelling of a time: RFC 3339 with an offset, a date.
+        for since in ("2026-01-02T05:04:05+02:00", "2026-01-02",
+                      "2026-01-02T03:04:05.250Z", "30m", "2w"):
+            self.assertEqual(self.srv.bootctl(
+                "history", "--since", since, check=False).returncode, 0,
+                since)
+        hosts = self.history("--until", "2000-01-01T02:00:00+02:00")
+        self.assertEqual([e for h in hosts for e in h["entries"]], [])
         r = self.srv.bootctl("history", "never.example.org", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no host", r.stderr)
