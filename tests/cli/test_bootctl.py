@@ -1153,6 +1153,30 @@ class TestSetgid(BootctlCase):
             self.assertNotIn("needs root", err)
         self.assertEqual(self.dump(), before)
 
+    def test_import_reads_as_the_caller(self):
+        # The inventory is the group's to read, not nobody's: import
+        # must not read it for nobody (a syntax error would show bytes).
+        rc, out, err = self.run_ns(self.bin, "import",
+                                   "/var/lib/bootd/db/bootd.db")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err, "Permission denied")
+        self.assertNotIn("SQLite", err)
+        # A document nobody may read is imported with the group's rights.
+        rc, out, err = self.run_ns(self.bin, "export")
+        self.assertEqual((rc, err), (0, ""))
+        d = json.loads(out)
+        for h in d["hosts"]:
+            if h["fqdn"] == FQDN1:
+                h["attributes"]["rack"] = "r99"
+        path = os.path.join(self.dir, "inventory.json")
+        with open(path, "w") as f:
+            json.dump(d, f)
+        os.chmod(path, 0o644)
+        rc, out, err = self.run_ns(self.bin, "import", path)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT value FROM host_attr WHERE "
+                                  "key = 'rack'"), [("r99",)])
+
     def test_wal_and_shm_stay_the_service_users(self):
         """
         A group member's changes go through the -wal and -shm files the

@@ -65,6 +65,8 @@
 #define VF_CREATE	0x04	/* creates the database (init) */
 #define VF_ADMIN	0x08	/* root or the admin group only */
 #define VF_HOST		0x10	/* changes the host argv[0]: see ctx->host */
+#define VF_INPUT	0x20	/* reads the file argv[0] ("-": stdin) first,
+				 * as the caller: see args.input */
 
 /* The parsed command line of one verb. */
 struct args {
@@ -84,6 +86,8 @@ struct args {
 	bool		  dry_run;	/* --dry-run */
 	bool		  replace;	/* --replace */
 	bool		  json;		/* --json */
+	char		 *input;	/* VF_INPUT: the file's bytes, NUL-ended */
+	size_t		  input_len;
 	int		  argc;		/* positional arguments */
 	char		**argv;
 };
@@ -208,6 +212,9 @@ int	group_commit(struct ctx *);
 int	change_hosts(struct ctx *, struct args *,
 	    enum bootd_err (*)(struct inv *, const char *,
 	    struct bootd_error *));
+
+/* xfer.c */
+int	read_input(const char *, char **, size_t *);
 
 /* timeline.c */
 int	parse_time(const char *, int64_t, int64_t *);

@@ -160,7 +160,8 @@ static const struct verb verbs[] = {
 	{ "export", 0, 0, 0, OPT_ENV, verb_export,
 	    "[--env ENV]",
 	    "write the inventory as one JSON document (no tokens or events)" },
-	{ "import", 1, 1, VF_WRITE, OPT_ENV | OPT_DRY_RUN | OPT_REPLACE,
+	{ "import", 1, 1, VF_WRITE | VF_INPUT,
+	    OPT_ENV | OPT_DRY_RUN | OPT_REPLACE,
 	    verb_import,
 	    "FILE|- [--dry-run] [--replace [--env ENV]]",
 	    "check a JSON document whole, then apply it in one transaction" },
@@ -642,6 +643,18 @@ main(int argc, char *argv[])
 		free(a.attrs);
 		return ret;
 	}
+	/*
+	 * A document is read first: as the caller (not with the setgid
+	 * group, nor as the service user root becomes to open the
+	 * database), and before the inventory is opened, so a bootctl
+	 * waiting on its standard input holds nothing.
+	 */
+	if ((v->flags & VF_INPUT) &&
+	    (ret = read_input(a.argv[0], &a.input, &a.input_len)) != EXIT_OK) {
+		free(a.initrds);
+		free(a.attrs);
+		return ret;
+	}
 
 	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK)
 		goto out;
@@ -704,5 +717,6 @@ out:
 	free(ctx.groups);
 	free(a.initrds);
 	free(a.attrs);
+	free(a.input);
 	return ret;
 }

@@ -6,8 +6,9 @@
  * caller's permissions, and applying the changes.
  *
  * An import does everything that can fail before it takes the write
- * lock: read the whole document (a bootctl stopped while reading stdin
- * holds no lock), parse and validate it, read the inventory, check the
+ * lock: read the whole document (main() does, as the caller, before it
+ * opens the inventory: a bootctl stopped while reading stdin holds
+ * nothing), parse and validate it, read the inventory, check the
  * document against it, plan the changes and check the caller may make
  * every one.  Only then inv_begin(): each change goes through the same
  * inv_ function the single verb uses (with its validation, its
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bootctl.h"
 #include "xfer.h"
@@ -59,21 +61,41 @@ verb_export(struct ctx *ctx, struct args *a)
 
 /*
  * Read all of path ("-": stdin) into *out (*len bytes, NUL-terminated;
- * the caller frees).  At most XFER_MAX_BYTES.  Returns the exit status.
+ * the caller frees).  At most XFER_MAX_BYTES.  The file is opened with
+ * the caller's real group as the effective one: run setgid, bootctl
+ * must not read for its caller a file only its group may read (the
+ * inventory itself), and a syntax error would show some of it.
+ * Returns the exit status.
  */
-static int
-read_document(const char *path, char **out, size_t *len)
+int
+read_input(const char *path, char **out, size_t *len)
 {
 	FILE *f;
 	char *data = NULL, *n;
 	size_t cap = 0, got = 0, r;
+	gid_t egid = getegid();
+	int saved;
 
 	*out = NULL;
 	if (strcmp(path, "-") == 0)
 		f = stdin;
-	else if ((f = fopen(path, "r")) == NULL) {
-		warnmsg("import: %s: %s", path, strerror(errno));
-		return EXIT_FAIL;
+	else {
+		if (egid != getgid() && setegid(getgid()) != 0) {
+			warnmsg("import: setegid: %s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		f = fopen(path, "r");
+		saved = errno;
+		if (egid != getegid() && setegid(egid) != 0) {
+			warnmsg("import: setegid: %s", strerror(errno));
+			if (f != NULL)
+				fclose(f);
+			return EXIT_FAIL;
+		}
+		if (f == NULL) {
+			warnmsg("import: %s: %s", path, strerror(saved));
+			return EXIT_FAIL;
+		}
 	}
 	for (;;) {
 		if (got + 65536 + 1 > cap) {
@@ -322,18 +344,17 @@ verb_import(struct ctx *ctx, struct args *a)
 	struct xfer_plan plan = { 0 };
 	struct xfer_opts opts;
 	enum bootd_err rc, parsed;
-	char *text = NULL, path[64];
-	size_t len = 0, i;
+	char path[64];
+	size_t i;
 	int ret;
 
 	if (a->env != NULL && !a->replace) {
 		warnmsg("import: --env only narrows --replace");
 		return EXIT_USAGE;
 	}
-	if ((ret = read_document(a->argv[0], &text, &len)) != EXIT_OK)
-		return ret;
-	parsed = xfer_parse(text, len, &doc, &probs);
-	free(text);
+	parsed = xfer_parse(a->input, a->input_len, &doc, &probs);
+	free(a->input);
+	a->input = NULL;
 	if (parsed == BOOTD_ENOMEM) {
 		warnmsg("import: out of memory");
 		ret = EXIT_FAIL;
