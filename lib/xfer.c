@@ -554,15 +554,15 @@ xfer_dump(const struct xfer_doc *doc, struct buf *b, struct bootd_error *err)
 	    XFER_VERSION);
 	buf_puts(b, "\"environments\": [\n");
 	for (i = 0; !bad && i < doc->nenvs; i++)
-		bad = dump_elem(b, env_json(&doc->envs[i]), 
+		bad = dump_elem(b, env_json(&doc->envs[i]),
 		    i + 1 == doc->nenvs);
 	buf_puts(b, "],\n\"distributions\": [\n");
 	for (i = 0; !bad && i < doc->ndists; i++)
-		bad = dump_elem(b, dist_json(&doc->dists[i]), 
+		bad = dump_elem(b, dist_json(&doc->dists[i]),
 		    i + 1 == doc->ndists);
 	buf_puts(b, "],\n\"hosts\": [\n");
 	for (i = 0; !bad && i < doc->nhosts; i++)
-		bad = dump_elem(b, host_json(&doc->hosts[i]), 
+		bad = dump_elem(b, host_json(&doc->hosts[i]),
 		    i + 1 == doc->nhosts);
 	buf_puts(b, "]}\n");
 	if (bad || buf_failed(b))
@@ -628,8 +628,8 @@ unknown_keys(struct parse *p, const char *path, json_t *o,
 }
 
 /*
- * The string at o.key: NULL with a problem when missing (and required)
- * or not a string.  *present tells whether the key was there.
+ * The string at o.key: NULL when missing (a problem when required), null
+ * (when null_ok), or not a string (a problem).
  */
 static const char *
 get_string(struct parse *p, const char *path, json_t *o, const char *key,
@@ -937,7 +937,7 @@ cmp_keypos(const void *a, const void *b)
 /*
  * Report every key of kp (n of them, NULL keys left out by the caller)
  * given more than once: each later one names the first.  what is
- * "fqdn", "name" or "macs".  Returns -1 out of memory.
+ * "fqdn", "name" or "macs".
  */
 static void
 duplicates(struct parse *p, struct keypos *kp, size_t n, const char *section,
