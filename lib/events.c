@@ -82,6 +82,8 @@ enum stmt {
 	S_DISC_PRUNE,
 	S_SEEN_GET,
 	S_DISC_PAGE,
+	S_DISC_GET,
+	S_BOOT_PAGE,
 	S__MAX
 };
 
@@ -119,6 +121,13 @@ static const char *const sqltab[S__MAX] = {
 	    "WHERE mac = ?1",
 	[S_DISC_PAGE] = "SELECT mac, first_seen, last_seen, count, params, "
 	    "addr FROM discovered WHERE mac > ?1 ORDER BY mac LIMIT ?2",
+	[S_DISC_GET] = "SELECT mac, first_seen, last_seen, count, params, "
+	    "addr FROM discovered WHERE mac = ?1",
+	/* A page of boot events by time, after (?1, ?2), up to ?3: the
+	 * time index finds the start of each page. */
+	[S_BOOT_PAGE] = "SELECT id, time, mac, host, served, params, addr "
+	    "FROM boot_event WHERE time >= ?1 AND time <= ?3 "
+	    "AND (time > ?1 OR id > ?2) ORDER BY time, id LIMIT ?4",
 };
 
 /*
@@ -962,6 +971,95 @@ events_discovered_each(struct events *ev, long limit,
 		/* Reset ends the page's read transaction. */
 		sqlite3_reset(s);
 		if (rows < want)
+			return BOOTD_OK;
+	}
+}
+
+/* Fill d from a row of S_DISC_PAGE or S_DISC_GET; 0, or -1 for no MAC. */
+static int
+disc_row(sqlite3_stmt *s, struct events_discovered *d)
+{
+	memset(d, 0, sizeof(*d));
+	if ((d->mac = (const char *)sqlite3_column_text(s, 0)) == NULL)
+		return -1;
+	d->first_seen = sqlite3_column_int64(s, 1);
+	d->last_seen = sqlite3_column_int64(s, 2);
+	d->count = sqlite3_column_int64(s, 3);
+	d->params = (const char *)sqlite3_column_text(s, 4);
+	d->addr = (const char *)sqlite3_column_text(s, 5);
+	return 0;
+}
+
+enum bootd_err
+events_discovered_get(struct events *ev, const char *mac,
+    int (*fn)(const struct events_discovered *, void *), void *arg,
+    struct bootd_error *err)
+{
+	struct events_discovered d;
+	sqlite3_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int src;
+
+	if ((s = stmt(ev, S_DISC_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, mac);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW && disc_row(s, &d) == 0)
+		fn(&d, arg);
+	else if (src == SQLITE_ROW || src == SQLITE_DONE)
+		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "MAC %s is not in "
+		    "the discovered list", mac);
+	else
+		rc = dberr(ev, "read discovered MAC", err);
+	sqlite3_reset(s);
+	return rc;
+}
+
+enum bootd_err
+events_boots_each(struct events *ev, int64_t since, int64_t until,
+    int (*fn)(const struct events_event *, void *), void *arg,
+    struct bootd_error *err)
+{
+	struct events_event e;
+	sqlite3_stmt *s;
+	int64_t last_time = since, last_id = -1;
+	long rows;
+	int src;
+
+	if (until <= 0)
+		until = INT64_MAX;
+	for (;;) {
+		if ((s = stmt(ev, S_BOOT_PAGE, err)) == NULL)
+			return BOOTD_EDB;
+		sqlite3_bind_int64(s, 1, last_time);
+		sqlite3_bind_int64(s, 2, last_id);
+		sqlite3_bind_int64(s, 3, until);
+		sqlite3_bind_int64(s, 4, PAGE_ROWS);
+		rows = 0;
+		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+			rows++;
+			last_id = sqlite3_column_int64(s, 0);
+			last_time = sqlite3_column_int64(s, 1);
+			memset(&e, 0, sizeof(e));
+			e.time = last_time;
+			e.mac = (const char *)sqlite3_column_text(s, 2);
+			e.fqdn = (const char *)sqlite3_column_text(s, 3);
+			e.served = (const char *)sqlite3_column_text(s, 4);
+			e.params = (const char *)sqlite3_column_text(s, 5);
+			e.addr = (const char *)sqlite3_column_text(s, 6);
+			if (e.mac == NULL || e.served == NULL)
+				continue;
+			if (fn(&e, arg) != 0) {
+				sqlite3_reset(s);
+				return BOOTD_OK;
+			}
+		}
+		if (src != SQLITE_DONE) {
+			sqlite3_reset(s);
+			return dberr(ev, "list boot events", err);
+		}
+		/* Reset ends the page's read transaction. */
+		sqlite3_reset(s);
+		if (rows < PAGE_ROWS)
 			return BOOTD_OK;
 	}
 }

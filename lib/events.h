@@ -154,6 +154,24 @@ enum bootd_err	 events_discovered_each(struct events *ev, long limit,
 		    int (*fn)(const struct events_discovered *, void *),
 		    void *arg, struct bootd_error *err);
 
+/*
+ * Call fn once with the discovered MAC mac (canonical), or return
+ * BOOTD_ENOTFOUND (with a message) when it is not in the list.
+ */
+enum bootd_err	 events_discovered_get(struct events *ev, const char *mac,
+		    int (*fn)(const struct events_discovered *, void *),
+		    void *arg, struct bootd_error *err);
+
+/*
+ * Call fn for each boot event with since <= time <= until (until 0: no
+ * end), oldest first (by time, then record order); a non-zero return
+ * stops.  Read in short pages through the time index, as
+ * events_discovered_each().
+ */
+enum bootd_err	 events_boots_each(struct events *ev, int64_t since,
+		    int64_t until, int (*fn)(const struct events_event *, void *),
+		    void *arg, struct bootd_error *err);
+
 /* Rows stored, from counters kept in the file (no table scan). */
 enum bootd_err	 events_counts(struct events *ev, struct events_counts *c,
 		    struct bootd_error *err);

@@ -75,6 +75,7 @@ enum stmt {
 	S_ENV_ALL,
 	S_ENV_INSERT,
 	S_ENV_DELETE,
+	S_ENV_SET_GROUP,
 	S_ENV_USERS,
 	S_DIST_NAMES,
 	S_DIST_INSERT,
@@ -93,6 +94,8 @@ enum stmt {
 	S_AUDIT_ALL,
 	S_AUDIT_OBJ,
 	S_COUNTS,
+	S_FORGET_SET,
+	S_FORGET_GET,
 	S__MAX
 };
 
@@ -159,6 +162,7 @@ static const char *const sqltab[S__MAX] = {
 	[S_ENV_ALL] = "SELECT name, unix_group FROM env ORDER BY name",
 	[S_ENV_INSERT] = "INSERT INTO env (name, unix_group) VALUES (?1, ?2)",
 	[S_ENV_DELETE] = "DELETE FROM env WHERE name = ?1",
+	[S_ENV_SET_GROUP] = "UPDATE env SET unix_group = ?2 WHERE name = ?1",
 	[S_ENV_USERS] = "SELECT count(*) FROM host WHERE env = ?1",
 	[S_DIST_NAMES] = "SELECT name FROM dist ORDER BY name",
 	[S_DIST_INSERT] = "INSERT INTO dist (name, kernel, cmdline) "
@@ -192,8 +196,25 @@ static const char *const sqltab[S__MAX] = {
 	    "AND (fetched_at IS NULL OR fetched_at <= ?3 - 60)",
 	[S_AUDIT_ALL] = "SELECT id, time, actor, op, object, old, new "
 	    "FROM audit ORDER BY id",
-	[S_AUDIT_OBJ] = "SELECT id, time, actor, op, object, old, new "
-	    "FROM audit WHERE object = ?1 ORDER BY id",
+	/*
+	 * The rows of a host: those naming it, and, through each
+	 * host-rename row (object the new name, old the old one), those
+	 * that named it by its earlier names before it was renamed.  Each
+	 * step goes back in time (a.id < hi), so the walk ends.
+	 */
+	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, hi) AS ("
+	    "VALUES (?1, 9223372036854775807) UNION "
+	    "SELECT a.old, a.id FROM names n JOIN audit a "
+	    "ON a.object = n.name AND a.id < n.hi "
+	    "WHERE a.op = 'host-rename' AND a.old IS NOT NULL) "
+	    "SELECT id, time, actor, op, object, old, new FROM audit "
+	    "WHERE id IN (SELECT a.id FROM names n JOIN audit a "
+	    "ON a.object = n.name AND a.id < n.hi) ORDER BY id",
+	[S_FORGET_SET] = "INSERT INTO discovered_forgotten (mac, forgotten_at) "
+	    "VALUES (?1, ?2) ON CONFLICT (mac) DO UPDATE SET "
+	    "forgotten_at = max(forgotten_at, excluded.forgotten_at)",
+	[S_FORGET_GET] = "SELECT forgotten_at FROM discovered_forgotten "
+	    "WHERE mac = ?1",
 	[S_COUNTS] = "SELECT (SELECT count(*) FROM host), "
 	    "(SELECT count(*) FROM nic), (SELECT count(*) FROM dist), "
 	    "(SELECT count(*) FROM env), "
@@ -595,6 +616,22 @@ inv_rollback(struct inv *inv)
 		return;
 	inv->grouped = 0;
 	tx_end(inv, BOOTD_EDB, NULL);
+}
+
+/*
+ * A time in an audit row's values, as every output of bootctl gives
+ * times: RFC 3339 UTC, "2026-01-02T03:04:05Z".  Returns out.
+ */
+static const char *
+audit_time(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+	return out;
 }
 
 static enum bootd_err
@@ -1565,12 +1602,16 @@ env_get(struct inv *inv, const char *name, struct inv_env **out,
 	return rc;
 }
 
+/*
+ * The host and NIC rows of a new host, validated and authorized; ref
+ * gets its row id and lowercase FQDN.  No audit row: the callers write
+ * theirs.
+ */
 static enum bootd_err
-host_add(struct inv *inv, const char *fqdn, const char *const *macs,
-    size_t nmacs, const char *env, struct bootd_error *err)
+host_add_row(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct href *ref, struct bootd_error *err)
 {
 	char low[FQDN_BUF], (*canon)[MAC_STRLEN + 1] = NULL;
-	struct buf b = { 0 };
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 	int64_t id;
@@ -1620,12 +1661,28 @@ host_add(struct inv *inv, const char *fqdn, const char *const *macs,
 	for (i = 0; i < nmacs; i++)
 		if ((rc = insert_nic(inv, id, canon[i], err)) != BOOTD_OK)
 			goto out;
-	if ((rc = describe_host(inv, id, &b, err)) != BOOTD_OK)
-		goto out;
-	rc = audit(inv, time(NULL), "host-add", low, NULL, buf_str(&b), err);
+	ref->id = id;
+	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s", low);
 out:
-	buf_free(&b);
 	free(canon);
+	return rc;
+}
+
+static enum bootd_err
+host_add(struct inv *inv, const char *fqdn, const char *const *macs,
+    size_t nmacs, const char *env, struct bootd_error *err)
+{
+	struct buf b = { 0 };
+	struct href ref;
+	enum bootd_err rc;
+
+	if ((rc = host_add_row(inv, fqdn, macs, nmacs, env, &ref, err)) !=
+	    BOOTD_OK)
+		return rc;
+	if ((rc = describe_host(inv, ref.id, &b, err)) == BOOTD_OK)
+		rc = audit(inv, time(NULL), "host-add", ref.fqdn, NULL,
+		    buf_str(&b), err);
+	buf_free(&b);
 	return rc;
 }
 
@@ -1656,6 +1713,74 @@ inv_host_add_dist(struct inv *inv, const char *fqdn,
 		rc = host_set_dist(inv, low, dist, err);
 	}
 	return tx_end(inv, rc, err);
+}
+
+/*
+ * inv_host_import(): one host with everything it has, in one change and
+ * one audit row, for imports of many hosts.
+ */
+static enum bootd_err
+host_import(struct inv *inv, const struct inv_host *h,
+    struct bootd_error *err)
+{
+	struct inv_dist *d = NULL;
+	struct buf b = { 0 };
+	struct href ref;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	size_t i;
+
+	if (h->action != INV_ACTION_LOCAL)
+		return bootd_error_set(err, BOOTD_EINVAL, "host %s: an "
+		    "imported host starts with local boot", h->fqdn);
+	for (i = 0; i < h->nattrs; i++)
+		if ((rc = valid_attr_key(h->attrs[i].key, err)) != BOOTD_OK ||
+		    (rc = valid_attr_value(h->attrs[i].value, err)) !=
+		    BOOTD_OK)
+			return rc;
+	if (h->dist != NULL &&
+	    ((rc = valid_name("distribution", h->dist, err)) != BOOTD_OK ||
+	    (rc = load_dist(inv, h->dist, &d, err)) != BOOTD_OK))
+		return rc;
+	inv_dist_free(d);
+	/* host_add() validates, authorizes and writes host and NICs. */
+	if ((rc = host_add_row(inv, h->fqdn, (const char *const *)h->macs,
+	    h->nmacs, h->env, &ref, err)) != BOOTD_OK)
+		return rc;
+	if (h->dist != NULL && (rc = run_host(inv, S_HOST_SET_DIST, ref.id,
+	    h->dist, "set distribution", err)) != BOOTD_OK)
+		return rc;
+	for (i = 0; i < h->nattrs; i++) {
+		if ((s = stmt(inv, S_ATTR_SET, err)) == NULL)
+			return BOOTD_EDB;
+		sqlite3_bind_int64(s, 1, ref.id);
+		bind_text(s, 2, h->attrs[i].key);
+		bind_text(s, 3, h->attrs[i].value);
+		if ((rc = run(inv, s, "set attribute", err)) != BOOTD_OK)
+			return rc;
+	}
+	buf_printf(&b, "env=%s action=local dist=%s macs=", h->env,
+	    h->dist != NULL ? h->dist : "-");
+	for (i = 0; i < h->nmacs; i++)
+		buf_printf(&b, "%s%s", i > 0 ? "," : "", h->macs[i]);
+	for (i = 0; i < h->nattrs; i++)
+		buf_printf(&b, "%s%s=%s", i > 0 ? "," : " attrs=",
+		    h->attrs[i].key, h->attrs[i].value);
+	rc = buf_failed(&b) ? nomem(err) : audit(inv, time(NULL), "host-add",
+	    ref.fqdn, NULL, buf_str(&b), err);
+	buf_free(&b);
+	return rc;
+}
+
+enum bootd_err
+inv_host_import(struct inv *inv, const struct inv_host *h,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, host_import(inv, h, err), err);
 }
 
 static enum bootd_err
@@ -2344,6 +2469,51 @@ inv_env_add(struct inv *inv, const char *name, const char *group,
 }
 
 static enum bootd_err
+env_set_group(struct inv *inv, const char *name, const char *group,
+    struct bootd_error *err)
+{
+	struct inv_env *e = NULL;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	char o[80], n[80];
+
+	if (group == NULL)
+		group = "";
+	if ((rc = valid_name("environment", name, err)) != BOOTD_OK ||
+	    (rc = valid_group(group, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = env_get(inv, name, &e, err)) != BOOTD_OK)
+		return rc;
+	if (strcmp(e->group, group) == 0)
+		goto out;	/* nothing changes, nothing is audited */
+	if ((s = stmt(inv, S_ENV_SET_GROUP, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, name);
+	bind_text(s, 2, group);
+	if ((rc = run(inv, s, "set group of environment", err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "group=%s", e->group);
+	snprintf(n, sizeof(n), "group=%s", group);
+	rc = audit(inv, time(NULL), "env-set-group", name, o, n, err);
+out:
+	inv_env_free(e);
+	return rc;
+}
+
+enum bootd_err
+inv_env_set_group(struct inv *inv, const char *name, const char *group,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, env_set_group(inv, name, group, err), err);
+}
+
+static enum bootd_err
 env_remove(struct inv *inv, const char *name, struct bootd_error *err)
 {
 	struct inv_env *e = NULL;
@@ -2788,7 +2958,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
     int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
     struct bootd_error *err)
 {
-	char tok[INV_TOKEN_LEN + 1], o[160], n[160];
+	char tok[INV_TOKEN_LEN + 1], o[160], n[160], when[32];
 	struct href ref;
 	struct inv_host *h = NULL;
 	struct inv_dist *d = NULL;
@@ -2832,8 +3002,8 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	snprintf(o, sizeof(o), "action=%s dist=%s",
 	    h->action == INV_ACTION_INSTALL ? "install" : "local",
 	    h->dist != NULL ? h->dist : "-");
-	snprintf(n, sizeof(n), "action=install dist=%s expires=%lld",
-	    d->name, (long long)(now + (int64_t)ttl));
+	snprintf(n, sizeof(n), "action=install dist=%s expires=%s",
+	    d->name, audit_time(now + (int64_t)ttl, when));
 	if ((rc = audit(inv, now, "set-reinstall", ref.fqdn, o, n, err)) !=
 	    BOOTD_OK)
 		goto out;
@@ -2870,6 +3040,15 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 		return rc;
 	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
 		return rc;
+	/*
+	 * Already booting locally: a token it may still hold (an expired
+	 * or used one counts for nothing) is revoked, but nothing changes
+	 * that an operator would read, so no "local -> local" row.
+	 */
+	if (h->action == INV_ACTION_LOCAL) {
+		rc = revoke_tokens(inv, ref.id, err);
+		goto out;
+	}
 	if ((rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK ||
 	    (rc = set_action(inv, ref.id, "local", h->dist, err)) != BOOTD_OK)
 		goto out;
@@ -3377,6 +3556,73 @@ inv_audit_each(struct inv *inv, const char *object,
 		audit_clear(&as[i]);
 	}
 	free(as);
+	return rc;
+}
+
+/* Discovered MACs ------------------------------------------------------ */
+
+static enum bootd_err
+discovered_forget(struct inv *inv, const char *mac, const char *fqdn,
+    const char *evidence, int64_t now, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], qm[QBUF];
+	struct bootd_error merr;
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+
+	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
+		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
+		    "\"%s\": %s", q(mac, qm), merr.text);
+	if ((s = stmt(inv, S_FORGET_SET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	sqlite3_bind_int64(s, 2, now);
+	if ((rc = run(inv, s, "forget discovered MAC", err)) != BOOTD_OK)
+		return rc;
+	if (fqdn == NULL)
+		return audit(inv, now, "discovered-forget", canon, evidence,
+		    NULL, err);
+	{
+		struct buf b = { 0 };
+
+		buf_printf(&b, "mac=%s%s%s", canon, evidence != NULL ? " " : "",
+		    evidence != NULL ? evidence : "");
+		rc = buf_failed(&b) ? nomem(err) : audit(inv, now,
+		    "discovered-adopt", fqdn, NULL, buf_str(&b), err);
+		buf_free(&b);
+	}
+	return rc;
+}
+
+enum bootd_err
+inv_discovered_forget(struct inv *inv, const char *mac, const char *fqdn,
+    const char *evidence, int64_t now, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, discovered_forget(inv, mac, fqdn, evidence, now,
+	    err), err);
+}
+
+enum bootd_err
+inv_discovered_forgotten(struct inv *inv, const char *mac, int64_t *at,
+    struct bootd_error *err)
+{
+	sqlite3_stmt *s;
+	enum bootd_err rc;
+	int src;
+
+	*at = 0;
+	if ((s = stmt(inv, S_FORGET_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, mac);
+	if ((src = sqlite3_step(s)) == SQLITE_ROW)
+		*at = sqlite3_column_int64(s, 0);
+	rc = src == SQLITE_ROW || src == SQLITE_DONE ? BOOTD_OK :
+	    dberr(inv, "read forgotten MACs", err);
+	sqlite3_reset(s);
 	return rc;
 }
 

@@ -191,6 +191,14 @@ enum bootd_err	 inv_host_add(struct inv *inv, const char *fqdn,
 enum bootd_err	 inv_host_add_dist(struct inv *inv, const char *fqdn,
 		    const char *const *macs, size_t nmacs, const char *env,
 		    const char *dist, struct bootd_error *err);
+/*
+ * Add host h (fqdn, env, dist, macs, attrs; action local) in one change
+ * with one audit row ("host-add", naming everything it has): what an
+ * import of many hosts uses instead of host add, set-dist and attr set
+ * for each.  Validated and authorized as those are.
+ */
+enum bootd_err	 inv_host_import(struct inv *inv, const struct inv_host *h,
+		    struct bootd_error *err);
 enum bootd_err	 inv_host_remove(struct inv *inv, const char *host,
 		    struct bootd_error *err);
 enum bootd_err	 inv_host_rename(struct inv *inv, const char *host,
@@ -244,6 +252,10 @@ enum bootd_err	 inv_attr_unset(struct inv *inv, const char *host,
 
 enum bootd_err	 inv_env_add(struct inv *inv, const char *name,
 		    const char *group, struct bootd_error *err);
+/* Change the unix group of environment name ("" = admins only); the
+ * same group again changes nothing and writes no audit row. */
+enum bootd_err	 inv_env_set_group(struct inv *inv, const char *name,
+		    const char *group, struct bootd_error *err);
 enum bootd_err	 inv_env_remove(struct inv *inv, const char *name,
 		    struct bootd_error *err);	/* refused while hosts use it */
 enum bootd_err	 inv_env_get(struct inv *inv, const char *name,
@@ -282,7 +294,8 @@ enum bootd_err	 inv_dist_each(struct inv *inv,
 enum bootd_err	 inv_set_reinstall(struct inv *inv, const char *host,
 		    const char *dist, int64_t now, long ttl,
 		    char token[INV_TOKEN_LEN + 1], struct bootd_error *err);
-/* Back to local boot; the token, if any, is invalidated. */
+/* Back to local boot; the token, if any, is invalidated.  A host already
+ * booting locally changes nothing and writes no audit row. */
 enum bootd_err	 inv_set_local(struct inv *inv, const char *host,
 		    struct bootd_error *err);
 /* What inv_install_done() found out about a done request. */
@@ -361,10 +374,30 @@ enum bootd_err	 inv_lookup_plans(struct inv *inv,
 
 /* Listings ------------------------------------------------------------ */
 
-/* Audit rows, oldest first; object NULL = all, else rows about that host. */
+/*
+ * Audit rows, oldest first; object NULL = all, else rows about that host
+ * (or the name given, for a host that is gone), including the rows of
+ * the names it had before a host-rename, up to that rename.
+ */
 enum bootd_err	 inv_audit_each(struct inv *inv, const char *object,
 		    int (*fn)(const struct inv_audit *, void *), void *arg,
 		    struct bootd_error *err);
+/*
+ * Discovered MACs live in the events database, which only bootd writes;
+ * what operators do about them is kept here (sql/004).  Note that mac
+ * was dealt with at time now: the discovered listing leaves it out
+ * unless it asks again after now.  With fqdn NULL it was forgotten
+ * (audit row "discovered-forget", object the MAC, old value evidence);
+ * else it was adopted as host fqdn (audit row "discovered-adopt" on the
+ * host, new value "mac=MAC evidence").  evidence (may be NULL) says
+ * what the boot network reported about it.
+ */
+enum bootd_err	 inv_discovered_forget(struct inv *inv, const char *mac,
+		    const char *fqdn, const char *evidence, int64_t now,
+		    struct bootd_error *err);
+/* When mac was last forgotten or adopted: *at, 0 when never. */
+enum bootd_err	 inv_discovered_forgotten(struct inv *inv, const char *mac,
+		    int64_t *at, struct bootd_error *err);
 enum bootd_err	 inv_counts(struct inv *inv, struct inv_counts *c,
 		    struct bootd_error *err);
 

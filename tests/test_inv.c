@@ -645,7 +645,7 @@ START_TEST(test_token_lifecycle)
 	last_audit("web1.example.org", a, sizeof(a));
 	ck_assert_str_eq(a, "bob (uid 1001)|set-reinstall|web1.example.org|"
 	    "action=local dist=-|action=install dist=debian-12 "
-	    "expires=1700003600");
+	    "expires=2023-11-14T23:13:20Z");
 	ck_assert_ptr_null(strstr(a, tok));	/* the token is not logged */
 
 	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW + 10, NULL, 0, &b,
@@ -1375,6 +1375,119 @@ START_TEST(test_audit_object_filter)
 }
 END_TEST
 
+START_TEST(test_audit_follows_rename)
+{
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+	OK(inv_host_rename(inv, "web1", "web9.example.org", &err_));
+	OK(inv_attr_set(inv, "web9", "k", "w", &err_));
+	/* add, attr, rename, attr: the old name's rows come along. */
+	ck_assert_int_eq(last_audit("web9.example.org", a, sizeof(a)), 4);
+	/* A new host under the old name has its own rows only, and the
+	 * old name still shows the rows made under it. */
+	host("web1.example.org", "52:54:00:00:00:02");
+	ck_assert_int_eq(last_audit("web9.example.org", a, sizeof(a)), 4);
+	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 3);
+	/* Renamed twice, and back: every row once. */
+	OK(inv_host_rename(inv, "web9", "web8.example.org", &err_));
+	ck_assert_int_eq(last_audit("web8.example.org", a, sizeof(a)), 5);
+}
+END_TEST
+
+START_TEST(test_set_local_when_local)
+{
+	char a[512];
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_set_local(inv, "web1", &err_));
+	ck_assert_int_eq(last_audit("web1", a, sizeof(a)), 1);
+}
+END_TEST
+
+START_TEST(test_env_set_group)
+{
+	struct bootd_error e = { "" };
+	char a[512];
+
+	OK(inv_set_actor(inv, "test"));
+	OK(inv_env_add(inv, "lab", "lab", &err_));
+	OK(inv_env_set_group(inv, "lab", "ops", &err_));
+	ck_assert_int_eq(last_audit("lab", a, sizeof(a)), 2);
+	ck_assert_str_eq(a, "test|env-set-group|lab|group=lab|group=ops");
+	OK(inv_env_set_group(inv, "lab", "ops", &err_));
+	ck_assert_int_eq(last_audit("lab", a, sizeof(a)), 2);
+	ck_assert_int_eq(inv_env_set_group(inv, "lab", "Bad", &e),
+	    BOOTD_EINVAL);
+	ck_assert_int_eq(inv_env_set_group(inv, "nope", "ops", &e),
+	    BOOTD_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_host_import)
+{
+	struct bootd_error e = { "" };
+	char *macs[] = { "52:54:00:00:00:02", "52:54:00:00:00:01" };
+	struct inv_kv attrs[] = { { "a", "1" }, { "b", "2" } };
+	struct inv_host h = { 0 }, *got = NULL;
+	char a[512];
+
+	OK(inv_set_actor(inv, "test"));
+	h.fqdn = "web1.example.org";
+	h.env = "default";
+	h.macs = macs;
+	h.nmacs = 2;
+	h.attrs = attrs;
+	h.nattrs = 2;
+	OK(inv_host_import(inv, &h, &err_));
+	OK(inv_host_get(inv, "web1", &got, &err_));
+	ck_assert_uint_eq(got->nmacs, 2);
+	ck_assert_uint_eq(got->nattrs, 2);
+	inv_host_free(got);
+	ck_assert_int_eq(last_audit("web1", a, sizeof(a)), 1);
+	ck_assert_str_eq(a, "test|host-add|web1.example.org|NULL|env=default "
+	    "action=local dist=- macs=52:54:00:00:00:02,52:54:00:00:00:01 "
+	    "attrs=a=1,b=2");
+	/* A bad attribute refuses the whole host. */
+	h.fqdn = "web2.example.org";
+	macs[0] = "52:54:00:00:00:03";
+	h.nmacs = 1;
+	attrs[1].value = "${x}";
+	ck_assert_int_eq(inv_host_import(inv, &h, &e), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_host_get(inv, "web2.example.org", &got, &e),
+	    BOOTD_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_discovered_forget)
+{
+	struct bootd_error e = { "" };
+	int64_t at = 1;
+	char a[512];
+
+	OK(inv_set_actor(inv, "test"));
+	OK(inv_discovered_forgotten(inv, "52:54:00:00:00:09", &at, &err_));
+	ck_assert_int_eq(at, 0);
+	OK(inv_discovered_forget(inv, "52-54-00-00-00-09", NULL, "seen", 100,
+	    &err_));
+	OK(inv_discovered_forget(inv, "52:54:00:00:00:09", NULL, NULL, 50,
+	    &err_));
+	OK(inv_discovered_forgotten(inv, "52:54:00:00:00:09", &at, &err_));
+	ck_assert_int_eq(at, 100);
+	ck_assert_int_eq(last_audit("52:54:00:00:00:09", a, sizeof(a)), 2);
+	ck_assert_str_eq(a, "test|discovered-forget|52:54:00:00:00:09|NULL|"
+	    "NULL");
+	OK(inv_discovered_forget(inv, "52:54:00:00:00:08", "web1.example.org",
+	    "x=y", 200, &err_));
+	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 1);
+	ck_assert_str_eq(a, "test|discovered-adopt|web1.example.org|NULL|"
+	    "mac=52:54:00:00:00:08 x=y");
+	ck_assert_int_eq(inv_discovered_forget(inv, "zz", NULL, NULL, 1,
+	    &e), BOOTD_EINVAL);
+}
+END_TEST
+
 START_TEST(test_stale)
 {
 	char moved[160];
@@ -2081,6 +2194,11 @@ inv_suite(void)
 	tcase_add_test(tc, test_each_sorted);
 	tcase_add_test(tc, test_host_list);
 	tcase_add_test(tc, test_audit_object_filter);
+	tcase_add_test(tc, test_audit_follows_rename);
+	tcase_add_test(tc, test_set_local_when_local);
+	tcase_add_test(tc, test_env_set_group);
+	tcase_add_test(tc, test_host_import);
+	tcase_add_test(tc, test_discovered_forget);
 	tcase_add_test(tc, test_stale);
 	suite_add_tcase(s, tc);
 

@@ -70,6 +70,11 @@ VERBS = [
     ("render", [FQDN1]),
     ("discovered list", []),
     ("audit", []),
+    ("discovered adopt", ["52:54:00:aa:00:01", "new.lab.example.org"]),
+    ("discovered forget", ["52:54:00:aa:00:01"]),
+    ("history", [FQDN1]),
+    ("export", []),
+    ("import", ["/nonexistent/inventory.json"]),
     ("help", []),
 ]
 
@@ -1147,6 +1152,30 @@ class TestSetgid(BootctlCase):
                                        "readonly|read-only")
             self.assertNotIn("needs root", err)
         self.assertEqual(self.dump(), before)
+
+    def test_import_reads_as_the_caller(self):
+        # The inventory is the group's to read, not nobody's: import
+        # must not read it for nobody (a syntax error would show bytes).
+        rc, out, err = self.run_ns(self.bin, "import",
+                                   "/var/lib/bootd/db/bootd.db")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err, "Permission denied")
+        self.assertNotIn("SQLite", err)
+        # A document nobody may read is imported with the group's rights.
+        rc, out, err = self.run_ns(self.bin, "export")
+        self.assertEqual((rc, err), (0, ""))
+        d = json.loads(out)
+        for h in d["hosts"]:
+            if h["fqdn"] == FQDN1:
+                h["attributes"]["rack"] = "r99"
+        path = os.path.join(self.dir, "inventory.json")
+        with open(path, "w") as f:
+            json.dump(d, f)
+        os.chmod(path, 0o644)
+        rc, out, err = self.run_ns(self.bin, "import", path)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT value FROM host_attr WHERE "
+                                  "key = 'rack'"), [("r99",)])
 
     def test_wal_and_shm_stay_the_service_users(self):
         """

@@ -15,6 +15,9 @@
  *   dist.c       dist and env verbs
  *   reinstall.c  set-reinstall, set-local, status, render
  *   history.c    discovered list, audit
+ *   xfer.c       export, import (the document itself: lib/xfer.c)
+ *   timeline.c   history: audit rows and boot events of hosts, merged
+ *   adopt.c      discovered adopt, discovered forget
  */
 #ifndef BOOTCTL_H
 #define BOOTCTL_H
@@ -56,6 +59,11 @@
 				 * --from, --with-dist (and --env, --dist) */
 #define OPT_CHANGE	0x100	/* -n/--dry-run, -y/--yes */
 #define OPT_JSON	0x200	/* --json */
+#define OPT_DRY_RUN	0x400	/* -n/--dry-run alone (import) */
+#define OPT_REPLACE	0x800	/* --replace */
+#define OPT_SINCE	0x1000	/* --since TIME, --until TIME */
+#define OPT_ATTR	0x2000	/* --attr KEY=VALUE to set, repeatable */
+#define OPT_OLDER	0x4000	/* --older-than DAYS */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -69,6 +77,8 @@
 /* VF_SELECT: the verb's own values that follow its hosts (ENV, KEY VALUE). */
 #define VF_VALUES(n)	((unsigned)(n) << 8)
 #define VF_NVALUES(f)	((int)(((f) >> 8) & 3))
+#define VF_INPUT	0x400	/* reads the file argv[0] ("-": stdin) first,
+				 * as the caller: see args.input */
 
 /* The parsed command line of one verb. */
 struct args {
@@ -80,10 +90,17 @@ struct args {
 	const char	 *limit;	/* --limit, or NULL */
 	char		**initrds;	/* --initrd values, in order */
 	size_t		  ninitrds;
+	const char	 *since;	/* --since, or NULL */
+	const char	 *until;	/* --until, or NULL */
+	const char	 *older_than;	/* --older-than, or NULL */
+	bool		  replace;	/* --replace */
+	char		 *input;	/* VF_INPUT: the file's bytes, NUL-ended */
+	size_t		  input_len;
 	int		  argc;		/* positional arguments */
 	char		**argv;
 	/* Selectors (OPT_SELECT; --env and --dist above). */
-	char		**attrs;	/* --attr key=value, in order */
+	char		**attrs;	/* --attr key=value, in order (a selector;
+					 * for discovered adopt, to set) */
 	size_t		  nattrs;
 	const char	 *action;	/* --action install|local, or NULL */
 	const char	 *name;		/* --name GLOB, or NULL */
@@ -203,6 +220,11 @@ int	verb_audit(struct ctx *, struct args *);
 int	verb_help(struct ctx *, struct args *);
 int	verb_complete(struct ctx *, struct args *);
 int	verb_names(struct ctx *, struct args *);
+int	verb_export(struct ctx *, struct args *);
+int	verb_import(struct ctx *, struct args *);
+int	verb_history(struct ctx *, struct args *);
+int	verb_discovered_adopt(struct ctx *, struct args *);
+int	verb_discovered_forget(struct ctx *, struct args *);
 
 /* output.c */
 void	safe_append(struct buf *, const char *);
@@ -210,6 +232,7 @@ void	warnmsg(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	fail(struct ctx *, enum bootd_err);
 const char *fmt_time(int64_t, char[32]);
 const char *action_name(enum inv_action);
+void	append_audit_value(struct buf *, const char *);
 void	table_add(struct table *, const char *);
 void	table_free(struct table *);
 void	table_head(struct table *, ...) __attribute__((sentinel));
@@ -251,6 +274,12 @@ int	group_begin(struct ctx *);
 int	group_fail(struct ctx *, enum bootd_err, const char *, int);
 int	group_commit(struct ctx *);
 
+/* xfer.c */
+int	read_input(const char *, char **, size_t *);
+
+/* timeline.c */
+int	parse_time(const char *, int64_t, int64_t *);
+
 /* host.c */
 struct events *events_db(struct ctx *);
 void	host_row(struct ctx *, struct table *, const struct inv_host *, bool);
@@ -260,7 +289,7 @@ json_t	*host_json(struct ctx *, const struct inv_host *, bool);
 void	render_failsafe(struct ctx *, struct args *);
 
 /* main.c */
-#define VERB_NOPTS	24	/* room for the long options of any verb */
+#define VERB_NOPTS	32	/* room for the long options of any verb */
 struct option;
 const struct verb *verb_table(size_t *);
 void	verb_options(const struct verb *, struct option *);

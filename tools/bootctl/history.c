@@ -13,7 +13,8 @@
 /*
  * Print one discovered MAC as it is read: fixed-width columns, so that
  * the listing streams instead of being held in memory.  A MAC that a host
- * has been given since it booted is left out.
+ * has been given since it booted is left out, and so is one forgotten
+ * (or adopted) after it last asked.
  */
 struct discovered_arg {
 	struct ctx	*ctx;
@@ -48,11 +49,16 @@ discovered_cb(const struct events_discovered *d, void *arg)
 	struct discovered_arg *da = arg;
 	struct buf b = { 0 };
 	char first[32], last[32], *fqdn = NULL;
+	int64_t forgotten = 0;
 
 	if (inv_host_resolve(da->ctx->inv, d->mac, &fqdn, NULL) == BOOTD_OK) {
 		free(fqdn);
 		return 0;
 	}
+	/* Forgotten (or adopted) since it last asked (adopt.c). */
+	if (inv_discovered_forgotten(da->ctx->inv, d->mac, &forgotten, NULL) ==
+	    BOOTD_OK && forgotten >= d->last_seen)
+		return 0;
 	if (da->jl != NULL) {
 		json_list_add(da->jl, discovered_json(d));
 		da->printed++;
@@ -116,9 +122,9 @@ audit_cb(const struct inv_audit *au, void *arg)
 	table_add(t, au->actor);
 	table_add(t, au->op);
 	table_add(t, au->object);
-	buf_printf(&change, "%s -> %s",
-	    au->old_value != NULL ? au->old_value : "-",
-	    au->new_value != NULL ? au->new_value : "-");
+	append_audit_value(&change, au->old_value);
+	buf_puts(&change, " -> ");
+	append_audit_value(&change, au->new_value);
 	if (buf_failed(&change))
 		t->failed = true;
 	table_add(t, buf_str(&change));

@@ -157,6 +157,27 @@ static const struct verb verbs[] = {
 	{ "audit", 0, 1, 0, OPT_JSON, verb_audit,
 	    "[HOST] [--json]",
 	    "show the audit log, of all changes or of one host" },
+	{ "discovered adopt", 2, 2, VF_WRITE, OPT_ENV | OPT_DIST | OPT_ATTR,
+	    verb_discovered_adopt,
+	    "MAC FQDN [--env ENV] [--dist DIST] [--attr KEY=VALUE ...]",
+	    "make a discovered MAC a host, and take it off the list" },
+	{ "discovered forget", 0, ARGS_ANY, VF_WRITE | VF_ADMIN, OPT_OLDER,
+	    verb_discovered_forget,
+	    "MAC ... | --older-than DAYS",
+	    "take discovered MACs off the list until they ask again" },
+	{ "history", 0, ARGS_ANY, VF_SELECT, SEL | OPT_SINCE | OPT_LIMIT |
+	    OPT_JSON, verb_history,
+	    "[HOST ...|SELECTORS] [--since TIME] [--until TIME] [--limit N] "
+	    "[--json]",
+	    "changes and boots of hosts, one timeline per host, newest last" },
+	{ "export", 0, 0, 0, OPT_ENV, verb_export,
+	    "[--env ENV]",
+	    "write the inventory as one JSON document (no tokens or events)" },
+	{ "import", 1, 1, VF_WRITE | VF_INPUT,
+	    OPT_ENV | OPT_DRY_RUN | OPT_REPLACE,
+	    verb_import,
+	    "FILE|- [--dry-run] [--replace [--env ENV]]",
+	    "check a JSON document whole, then apply it in one transaction" },
 	{ "help", 0, 2, VF_NODB, 0, verb_help,
 	    "[VERB]",
 	    "show this help, or the help of one verb" },
@@ -200,6 +221,17 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		    "change nothing" },
 		{ OPT_CHANGE, "  -y, --yes          change several hosts "
 		    "without asking" },
+		{ OPT_DRY_RUN, "  -n, --dry-run      print what would change; "
+		    "change nothing" },
+		{ OPT_REPLACE, "  --replace          remove what the document "
+		    "lacks (with --env: hosts of ENV only)" },
+		{ OPT_SINCE, "  --since TIME       from TIME (RFC 3339, or 30m, "
+		    "1h, 7d ago)\n"
+		    "  --until TIME       up to TIME" },
+		{ OPT_ATTR, "  --attr KEY=VALUE   set an attribute; "
+		    "repeatable" },
+		{ OPT_OLDER, "  --older-than DAYS  every MAC last seen more "
+		    "than DAYS days ago" },
 	};
 	size_t i;
 
@@ -551,6 +583,12 @@ verb_options(const struct verb *v, struct option *opts)
 		{ OPT_CHANGE, { "dry-run", no_argument, NULL, 'n' } },
 		{ OPT_CHANGE, { "yes", no_argument, NULL, 'y' } },
 		{ OPT_JSON, { "json", no_argument, NULL, 'j' } },
+		{ OPT_DRY_RUN, { "dry-run", no_argument, NULL, 'n' } },
+		{ OPT_REPLACE, { "replace", no_argument, NULL, 'R' } },
+		{ OPT_SINCE, { "since", required_argument, NULL, 's' } },
+		{ OPT_SINCE, { "until", required_argument, NULL, 'u' } },
+		{ OPT_ATTR, { "attr", required_argument, NULL, 'A' } },
+		{ OPT_OLDER, { "older-than", required_argument, NULL, 'o' } },
 	};
 	size_t i, n = 0;
 
@@ -636,6 +674,9 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'y':
 			a->yes = true;
 			continue;
+		case 'R':
+			a->replace = true;
+			continue;
 		case 'j':
 			a->json = true;
 			continue;
@@ -645,6 +686,15 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'v':
 			a->verbose = true;
 			continue;
+		case 's':
+			slot = &a->since;
+			break;
+		case 'u':
+			slot = &a->until;
+			break;
+		case 'o':
+			slot = &a->older_than;
+			break;
 		case 'h':
 			verb_usage(stdout, v, true);
 			return -1;
@@ -858,6 +908,18 @@ main(int argc, char *argv[])
 		free(a.attrs);
 		return ret == -1 ? EXIT_OK : ret;
 	}
+	/*
+	 * A document is read first: as the caller (not with the setgid
+	 * group, nor as the service user root becomes to open the
+	 * database), and before the inventory is opened, so a bootctl
+	 * waiting on its standard input holds nothing.
+	 */
+	if ((v->flags & VF_INPUT) &&
+	    (ret = read_input(a.argv[0], &a.input, &a.input_len)) != EXIT_OK) {
+		free(a.initrds);
+		free(a.attrs);
+		return ret;
+	}
 
 	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK)
 		goto out;
@@ -916,5 +978,6 @@ out:
 	from_free(&a);
 	free(a.initrds);
 	free(a.attrs);
+	free(a.input);
 	return ret;
 }

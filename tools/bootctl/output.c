@@ -102,6 +102,37 @@ fmt_time(int64_t t, char out[32])
 	return out;
 }
 
+/*
+ * Append s to b with every "expires=UNIXTIME" (as audit rows written
+ * before times were stored as RFC 3339 hold) given as RFC 3339, so the
+ * audit log shows one kind of time whatever wrote the row.
+ */
+void
+append_audit_value(struct buf *b, const char *s)
+{
+	const char *p, *digits;
+	char when[32];
+	long long t;
+
+	if (s == NULL) {
+		buf_puts(b, "-");
+		return;
+	}
+	while ((p = strstr(s, "expires=")) != NULL) {
+		digits = p + 8;
+		buf_append(b, s, (size_t)(digits - s));
+		s = digits;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (s - digits >= 9 && s - digits <= 12 && (*s == '\0' ||
+		    *s == ' ') && sscanf(digits, "%lld", &t) == 1)
+			buf_puts(b, fmt_time((int64_t)t, when));
+		else
+			buf_append(b, digits, (size_t)(s - digits));
+	}
+	buf_puts(b, s);
+}
+
 const char *
 action_name(enum inv_action action)
 {
