@@ -269,7 +269,9 @@ unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
 	if (uid != (uid_t)-1 && uid != euid && seteuid(uid) == -1) {
 		blog_fatal("seteuid(%s): %s", cfg->daemon.socket_owner,
 		    strerror(errno));
-		setegid(egid);
+		if (setegid(egid) == -1)
+			blog_fatal("setegid(%ld): %s", (long)egid,
+			    strerror(errno));
 		return -1;
 	}
 	omask = umask(~want & 0777);

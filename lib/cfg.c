@@ -152,7 +152,10 @@ set_str(struct cfg *cfg, const struct cfg_key *k, const char *s,
 	return BOOTD_OK;
 }
 
-/* A printable ASCII string of at most max bytes, or an error naming key. */
+/*
+ * A printable ASCII string of at most max bytes, or an error naming key
+ * (*out is then NULL).
+ */
 static enum bootd_err
 want_string(json_t *v, const char *key, size_t max, const char **out,
     struct bootd_error *err)
@@ -160,6 +163,7 @@ want_string(json_t *v, const char *key, size_t max, const char **out,
 	const char *s;
 	size_t i, len;
 
+	*out = NULL;
 	if (!json_is_string(v))
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "%s: expected a string", key);

@@ -594,7 +594,7 @@ events_default_path(const char *database)
 
 /* Writing ------------------------------------------------------------- */
 
-/* Read the row counts into *events and *discovered. */
+/* Read the row counts into *events and *discovered (0 on failure). */
 static enum bootd_err
 read_counts(struct events *ev, int64_t *events, int64_t *discovered,
     struct bootd_error *err)
@@ -602,6 +602,7 @@ read_counts(struct events *ev, int64_t *events, int64_t *discovered,
 	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
+	*events = *discovered = 0;
 	if ((s = stmt(ev, S_COUNTS, err)) == NULL)
 		return BOOTD_EDB;
 	if (sqlite3_step(s) == SQLITE_ROW) {
