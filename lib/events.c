@@ -835,6 +835,15 @@ events_import(struct events *ev, const char *inventory_path,
 	/* As every inventory connection: keep its -wal and -shm (dbdir.h). */
 	persist = 1;
 	sqlite3_file_control(ev->db, "inv", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/*
+	 * And its durability, whatever this file's: the move drops the
+	 * inventory's legacy tables, a change to it like any other.
+	 */
+	if (sqlite3_exec(ev->db, "PRAGMA inv.synchronous = FULL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = dberr(ev, "set the inventory's durability", err);
+		goto detach;
+	}
 
 	/* Cheap test first: after the move there is nothing to lock. */
 	if ((found = legacy_tables(ev)) == 0)
