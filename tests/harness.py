@@ -243,12 +243,18 @@ class BootServer:
     config: overrides merged into the generated bootd.json (nested dicts).
     db: use this database file instead of making one with `bootctl init`.
     start: start both servers right away (else call start()).
+    wrapper: a command to run bootd under (["valgrind", ...]).
     """
 
     def __init__(self, config=None, db=None, start=True, workers=2,
-                 socket_activation=False, nginx_unlimited=None):
+                 socket_activation=False, nginx_unlimited=None,
+                 wrapper=None):
         self.tmp = tempfile.mkdtemp(prefix="bootd-test-")
         self.socket_activation = socket_activation
+        # A command bootd runs under, e.g. ["valgrind", ...]: the master
+        # is then its process (master_pid is the wrapper's pid, which
+        # valgrind keeps).
+        self.wrapper = list(wrapper or [])
         # Addresses nginx's request limits leave alone (a geo range), for
         # tests of bootd's own limits from several loopback addresses.
         self.nginx_unlimited = nginx_unlimited
@@ -404,7 +410,7 @@ class BootServer:
         if not have_binary("bootd"):
             raise HarnessError("no bootd at %s" % binary("bootd"))
         log = open(self.bootd_log_path, "ab")
-        cmd = [binary("bootd"), "-c", self.conf_path]
+        cmd = self.wrapper + [binary("bootd"), "-c", self.conf_path]
         if self.socket_activation:
             # As bootd.socket does: the socket exists before bootd runs,
             # bootd gets it as fd 3 (LISTEN_FDS=1, LISTEN_PID = its pid).
