@@ -20,8 +20,9 @@
  *     bootd.socket).  The check then refuses what the mode already
  *     refuses, plus a process that got hold of the socket another way
  *     (an inherited descriptor, a too wide mode set by hand).
- * The daemon's own user is not let in unless listed: nothing of bootd's
- * connects to its own socket.
+ * The daemon's own user is not let in unless listed, or the socket's
+ * owner (bootd not started as root): nothing of bootd's connects to its
+ * own socket.
  *
  * A TCP socket has no peer credentials: nothing is checked there, and
  * the lists are refused (peer_config()).
