@@ -67,6 +67,10 @@ struct peer_policy {
 static struct peer_policy	policy;
 static time_t			last_log;	/* of a refusal, this process */
 static unsigned long		unlogged;	/* refusals since */
+/* The socket file's owner and group, as found once at start. */
+static int			sock_known;
+static uid_t			sock_uid;
+static gid_t			sock_gid;
 
 /*
  * Resolve cfg's lists into p.  Returns BOOTD_OK, or BOOTD_EINVAL naming
@@ -97,8 +101,11 @@ resolve(const struct cfg *cfg, struct peer_policy *p, struct bootd_error *err)
 }
 
 /*
- * The default: the owner and group of the unix socket fd's file.
- * Returns BOOTD_OK, or an error saying why they are unknown.
+ * The default: the owner and group of the unix socket fd's file, looked
+ * up the first time (bootd's start, right after it made the socket or
+ * got it from systemd) and kept: a reload does not depend on the file
+ * still being there, nor on what its name holds by then.  Returns
+ * BOOTD_OK, or an error saying why they are unknown.
  */
 static enum bootd_err
 socket_owner(int fd, struct peer_policy *p, struct bootd_error *err)
@@ -107,6 +114,11 @@ socket_owner(int fd, struct peer_policy *p, struct bootd_error *err)
 	socklen_t len = sizeof(sun);
 	struct stat st;
 
+	if (sock_known) {
+		p->uid[p->nuid++] = sock_uid;
+		p->gid[p->ngid++] = sock_gid;
+		return BOOTD_OK;
+	}
 	memset(&sun, 0, sizeof(sun));
 	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1)
 		return bootd_error_set(err, BOOTD_ESYS, "getsockname(listen "
@@ -126,8 +138,11 @@ socket_owner(int fd, struct peer_policy *p, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EINVAL, "%s is no longer a "
 		    "socket; set daemon.peer_users or daemon.peer_groups",
 		    sun.sun_path);
-	p->uid[p->nuid++] = st.st_uid;
-	p->gid[p->ngid++] = st.st_gid;
+	sock_known = 1;
+	sock_uid = st.st_uid;
+	sock_gid = st.st_gid;
+	p->uid[p->nuid++] = sock_uid;
+	p->gid[p->ngid++] = sock_gid;
 	return BOOTD_OK;
 }
 
