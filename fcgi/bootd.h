@@ -4,6 +4,7 @@
  * main.c    command line, configuration, socket, privileges
  * master.c  prefork master: fork, supervise, reload, drain
  * worker.c  a worker: accept loop and database handles
+ * peer.c    which local processes may connect (peer credentials)
  * route.c   routing and the request handlers
  * query.c   URL decoding and the parameter validator table
  * recorder.c the recorder process: boot events handed over, batched
@@ -90,6 +91,8 @@ enum metrics_counter {
 	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
 					 * the install script's fetch */
 	METRICS_DONE_RATE_LIMITED,	/* done refused with 429 */
+	METRICS_PEERS_REFUSED,		/* FastCGI connections closed: the
+					 * peer may not connect (peer.c) */
 	METRICS_COUNTER__MAX
 };
 
@@ -200,6 +203,26 @@ void		 query_format_params(const struct query *q, struct buf *out);
  */
 void		 query_format_dropped(const struct query *q, char *out,
 		    size_t size);
+
+/* peer.c --------------------------------------------------------------- */
+
+/*
+ * Resolve daemon.peer_users and daemon.peer_groups for the listen socket
+ * fd (their default, both empty: the socket file's owner and group) and
+ * make them the policy peer_check() applies in this process and the
+ * workers it forks from now on.  fd -1 (bootd -t): only check that the
+ * names exist and suit daemon.listen, changing nothing.  Returns BOOTD_OK,
+ * or an error with a one-line reason (an unknown name, the lists with a
+ * TCP socket), the policy then unchanged.
+ */
+enum bootd_err	 peer_config(const struct cfg *cfg, int fd,
+		    struct bootd_error *err);
+/*
+ * May the peer of the accepted unix connection conn speak FastCGI to us?
+ * Returns 0 yes, -1 no: counted (bootd_peers_refused_total) and logged
+ * at a bounded rate; the caller closes conn.  Always 0 on a TCP socket.
+ */
+int		 peer_check(int conn);
 
 /* worker.c ------------------------------------------------------------- */
 

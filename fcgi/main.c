@@ -7,7 +7,8 @@
  *   3. the database directory (dbdir_check(): nobody but its owner and
  *      group may change what the database path names)
  *   4. the listening socket: systemd's (LISTEN_FDS) or our own, created
- *      while still root with its owner, group and mode (unix_bind())
+ *      while still root with its owner, group and mode (unix_bind()), and
+ *      who may connect to it (peer_config(), peer.c)
  *   5. the shared metrics segment and the done rate-limit table; the pipe
  *      workers hand boot events to the recorder through, made while still
  *      root so that it may exceed fs.pipe-max-size
@@ -269,9 +270,9 @@ unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
 	if (uid != (uid_t)-1 && uid != euid && seteuid(uid) == -1) {
 		blog_fatal("seteuid(%s): %s", cfg->daemon.socket_owner,
 		    strerror(errno));
-		/* The start fails either way; say so if the group stays. */
 		if (setegid(egid) == -1)
-			blog_fatal("setegid back: %s", strerror(errno));
+			blog_fatal("setegid(%ld): %s", (long)egid,
+			    strerror(errno));
 		return -1;
 	}
 	omask = umask(~want & 0777);
@@ -421,6 +422,10 @@ check_config(const struct cfg *cfg)
 		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
 	}
+	if (peer_config(cfg, -1, &e) != BOOTD_OK) {
+		fprintf(stderr, "bootd: %s\n", e.text);
+		return 1;
+	}
 	/* As the workers will: never open the database as root. */
 	if (drop_privileges(cfg) == -1)
 		return 1;
@@ -521,6 +526,10 @@ main(int argc, char *argv[])
 	if (set_nonblock(fd) == -1) {
 		blog_fatal("fcntl(listen socket, O_NONBLOCK): %s",
 		    strerror(errno));
+		goto out;
+	}
+	if (peer_config(cfg, fd, &e) != BOOTD_OK) {
+		blog_fatal("%s", e.text);
 		goto out;
 	}
 	if (metrics_init() == -1) {

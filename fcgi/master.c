@@ -336,7 +336,8 @@ reload(struct master *m)
 	}
 	/* New database paths pass the checks a start makes (main.c). */
 	if (dbdir_check(ncfg->database, NULL, &e) != BOOTD_OK ||
-	    dbdir_check(ncfg->events_database, NULL, &e) != BOOTD_OK) {
+	    dbdir_check(ncfg->events_database, NULL, &e) != BOOTD_OK ||
+	    peer_config(ncfg, m->fd, &e) != BOOTD_OK) {
 		blog_err("reload failed, keeping the running configuration: %s",
 		    e.text);
 		cfg_free(ncfg);

@@ -281,6 +281,10 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	    "Install reports (done) refused with 429: too many failed ones "
 	    "from the address.",
 	    (intmax_t)get(&m->counter[METRICS_DONE_RATE_LIMITED]));
+	single(out, "bootd_peers_refused_total", "counter",
+	    "FastCGI connections closed unanswered: the peer process may not "
+	    "connect (daemon.peer_users, daemon.peer_groups).",
+	    (intmax_t)get(&m->counter[METRICS_PEERS_REFUSED]));
 
 	if (c != NULL) {
 		single(out, "bootd_inventory_hosts", "gauge",

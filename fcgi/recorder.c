@@ -270,10 +270,15 @@ printable(const char *s, size_t len, int space)
 
 /*
  * Move what an upgraded inventory set aside into the events database,
- * once (events_import() finds nothing after the first success).  Opening
- * the inventory read-write migrates it first, if it must.  A failure
- * (e.g. the inventory locked by an operator's long transaction) is logged
- * once and tried again with the next batch.
+ * once (events_import() finds nothing after the first success).  The
+ * recorder never migrates the inventory nor waits on its write lock
+ * beyond daemon.event_wait_ms: opening it read-only succeeds only once
+ * its schema is current (the workers migrate it when they start), and
+ * events_import() waits on the lock of both files no longer than the
+ * events database's busy timeout, daemon.event_wait_ms.  Until then,
+ * and after a failure (the inventory locked by an operator's long or
+ * stopped transaction, say), the next batch tries again; a failure of
+ * the import itself is logged once.  The batch is written either way.
  */
 static void
 import_legacy(struct recorder *r)
@@ -282,18 +287,21 @@ import_legacy(struct recorder *r)
 	struct inv *inv;
 	int64_t moved;
 
-	if (inv_open(r->cfg->database, INV_RDWR, &inv, &e) == BOOTD_OK) {
-		inv_close(inv);
-		if (events_import(r->ev, r->cfg->database, &r->limits, &moved,
-		    &e) == BOOTD_OK) {
-			r->imported = 1;
-			if (moved > 0)
-				blog_notice("moved %jd boot events, discovered "
-				    "MACs and last seen times from %s to %s",
-				    (intmax_t)moved, r->cfg->database,
-				    r->cfg->events_database);
-			return;
-		}
+	if (inv_open(r->cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
+		blog_debug("recorder: inventory %s not ready for moving boot "
+		    "events: %s", r->cfg->database, e.text);
+		return;
+	}
+	inv_close(inv);
+	if (events_import(r->ev, r->cfg->database, &r->limits, &moved, &e) ==
+	    BOOTD_OK) {
+		r->imported = 1;
+		if (moved > 0)
+			blog_notice("moved %jd boot events, discovered MACs "
+			    "and last seen times from %s to %s",
+			    (intmax_t)moved, r->cfg->database,
+			    r->cfg->events_database);
+		return;
 	}
 	if (!r->import_failed)
 		blog_err("recorder: moving boot events out of %s: %s",

@@ -402,13 +402,20 @@ handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 	struct inv *inv;
 	int version = 0;
 
+	/*
+	 * The answer (body and X-Bootd-Error) says only what is wrong, in
+	 * general words: paths and SQLite's messages are for the log, where
+	 * worker_db_ro() has put why the database cannot be opened.
+	 */
 	buf_reset(&w->body);
 	if ((inv = worker_db_ro(w)) == NULL) {
 		r->status = 503;
-		set_reason(r, w->dberr);
+		set_reason(r, "inventory unavailable");
 	} else if (inv_schema_version(inv, &version, &e) != BOOTD_OK) {
+		blog_err("health: inv_schema_version(%s): %s",
+		    w->cfg->database, e.text);
 		r->status = 503;
-		set_reason(r, e.text);
+		set_reason(r, "inventory unreadable");
 		worker_db_close(w);
 	} else {
 		r->status = 200;

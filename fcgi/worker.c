@@ -216,7 +216,8 @@ wait_readable(int fd, const sigset_t *waitmask)
  * Accept one connection from the listen socket fd, with bounded reads and
  * writes so that a stalled peer cannot hold this worker, and wait at most
  * FIRST_BYTE_MS for its first bytes.  Returns the connection, or -1 with
- * errno set (EAGAIN also for a connection dropped as silent).
+ * errno set (EAGAIN also for a connection dropped as silent, or from a
+ * peer that may not connect: peer.c).
  */
 static int
 accept_conn(int fd)
@@ -227,6 +228,11 @@ accept_conn(int fd)
 
 	if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		return -1;
+	if (peer_check(c) == -1) {	/* not the web server: unanswered */
+		close(c);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
 	    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
 		e = errno;

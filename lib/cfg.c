@@ -59,6 +59,8 @@ static enum bootd_err	parse_unknown(struct cfg *, const struct cfg_key *,
 			    json_t *, const char *, struct bootd_error *);
 static enum bootd_err	parse_account(struct cfg *, const struct cfg_key *,
 			    json_t *, const char *, struct bootd_error *);
+static enum bootd_err	parse_accounts(struct cfg *, const struct cfg_key *,
+			    json_t *, const char *, struct bootd_error *);
 
 #define OFF(f)	offsetof(struct cfg, f)
 
@@ -72,6 +74,10 @@ static const struct cfg_key daemon_keys[] = {
 	    parse_account },
 	{ "user", CFG_CUSTOM, OFF(daemon.user), 0, 0, NULL, parse_account },
 	{ "group", CFG_CUSTOM, OFF(daemon.group), 0, 0, NULL, parse_account },
+	{ "peer_users", CFG_CUSTOM, OFF(daemon.peer_users), 0, 0, NULL,
+	    parse_accounts },
+	{ "peer_groups", CFG_CUSTOM, OFF(daemon.peer_groups), 0, 0, NULL,
+	    parse_accounts },
 	{ "workers", CFG_INT, OFF(daemon.workers), 0, 256, NULL, NULL },
 	{ "max_requests", CFG_LONG, OFF(daemon.max_requests), 0, 1000000000L,
 	    NULL, NULL },
@@ -152,7 +158,10 @@ set_str(struct cfg *cfg, const struct cfg_key *k, const char *s,
 	return BOOTD_OK;
 }
 
-/* A printable ASCII string of at most max bytes, or an error naming key. */
+/*
+ * A printable ASCII string of at most max bytes, or an error naming key
+ * (*out is then NULL).
+ */
 static enum bootd_err
 want_string(json_t *v, const char *key, size_t max, const char **out,
     struct bootd_error *err)
@@ -160,6 +169,7 @@ want_string(json_t *v, const char *key, size_t max, const char **out,
 	const char *s;
 	size_t i, len;
 
+	*out = NULL;
 	if (!json_is_string(v))
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "%s: expected a string", key);
@@ -387,22 +397,92 @@ parse_unknown(struct cfg *cfg, const struct cfg_key *k, json_t *v,
 	return BOOTD_OK;
 }
 
+/* Is s a well-formed user or group name ("" included)? */
+static int
+account_name(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (!(islower((unsigned char)*p) || *p == '_' ||
+		    (p != s && (isdigit((unsigned char)*p) || *p == '-'))))
+			return 0;
+	return 1;
+}
+
 /* A user or group name, or "" for none. */
 static enum bootd_err
 parse_account(struct cfg *cfg, const struct cfg_key *k, json_t *v,
     const char *key, struct bootd_error *err)
 {
-	const char *s, *p;
+	const char *s;
 	enum bootd_err rc;
 
 	if ((rc = want_string(v, key, 32, &s, err)) != BOOTD_OK)
 		return rc;
-	for (p = s; *p != '\0'; p++)
-		if (!(islower((unsigned char)*p) || *p == '_' ||
-		    (p != s && (isdigit((unsigned char)*p) || *p == '-'))))
-			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: not a valid user or group name", key);
+	if (!account_name(s))
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: not a valid user or group name", key);
 	return set_str(cfg, k, s, err);
+}
+
+static void
+names_free(struct cfg_names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/*
+ * An array of at most CFG_NAMES_MAX user or group names, none empty.
+ * Whether they exist is the daemon's business (fcgi/peer.c): this file
+ * is read by bootctl too, on machines without the web server's user.
+ */
+static enum bootd_err
+parse_accounts(struct cfg *cfg, const struct cfg_key *k, json_t *v,
+    const char *key, struct bootd_error *err)
+{
+	struct cfg_names l = { NULL, 0 };
+	char sub[160];
+	const char *s;
+	size_t i, n;
+	enum bootd_err rc;
+
+	if (!json_is_array(v))
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: expected an array of names", key);
+	if ((n = json_array_size(v)) > CFG_NAMES_MAX)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "%s: at most %d names", key, CFG_NAMES_MAX);
+	if ((l.v = calloc(n + 1, sizeof(*l.v))) == NULL)
+		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", key, i);
+		if ((rc = want_string(json_array_get(v, i), sub, 32, &s,
+		    err)) != BOOTD_OK)
+			goto fail;
+		if (*s == '\0' || !account_name(s)) {
+			rc = bootd_error_set(err, BOOTD_EINVAL,
+			    "%s: not a valid user or group name", sub);
+			goto fail;
+		}
+		if ((l.v[i] = strdup(s)) == NULL) {
+			rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+			goto fail;
+		}
+		l.n = i + 1;
+	}
+	names_free((struct cfg_names *)(void *)((char *)cfg + k->off));
+	*(struct cfg_names *)(void *)((char *)cfg + k->off) = l;
+	return BOOTD_OK;
+fail:
+	names_free(&l);
+	return rc;
 }
 
 static enum bootd_err
@@ -608,6 +688,8 @@ cfg_free(struct cfg *cfg)
 	free(cfg->daemon.socket_group);
 	free(cfg->daemon.user);
 	free(cfg->daemon.group);
+	names_free(&cfg->daemon.peer_users);
+	names_free(&cfg->daemon.peer_groups);
 	free(cfg->menu.base_url);
 	free(cfg->menu.memtest_bios);
 	free(cfg->menu.memtest_efi);

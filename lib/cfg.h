@@ -15,6 +15,8 @@
  *       "listen": "unix:/run/bootd/bootd.sock",   (or "127.0.0.1:9000")
  *       "socket_mode": "0660", "socket_owner": "", "socket_group": "www-data",
  *       "user": "bootd", "group": "bootd",
+ *       "peer_users": [], "peer_groups": [],  (default: the socket's
+ *                         owner and group may connect; root always)
  *       "workers": 0, "max_requests": 0, "drain_timeout": 10,
  *       "event_wait_ms": 50, "event_retention_days": 90,
  *       "done_requires_fetch_address": false,
@@ -61,6 +63,14 @@ enum cfg_unknown {
 	CFG_UNKNOWN_SHELL,	/* unknown MAC: menu defaulting to the shell */
 };
 
+/* A list of user or group names. */
+struct cfg_names {
+	char		**v;		/* n names, then NULL */
+	size_t		 n;
+};
+
+#define CFG_NAMES_MAX	32		/* longest peer_users, peer_groups */
+
 struct cfg_daemon {
 	char		*listen;	/* "unix:PATH" or "HOST:PORT" */
 	unsigned	 socket_mode;	/* mode of a unix socket, e.g. 0660 */
@@ -68,6 +78,11 @@ struct cfg_daemon {
 	char		*socket_group;	/* group of the socket, "" = as is */
 	char		*user;		/* drop to this user when root */
 	char		*group;		/* drop to this group when root */
+	struct cfg_names peer_users;	/* users who may connect to the
+					 * FastCGI socket; with peer_groups
+					 * empty too: the socket's owner and
+					 * group (fcgi/peer.c) */
+	struct cfg_names peer_groups;	/* groups who may connect */
 	int		 workers;	/* worker processes; 0 = number of CPUs */
 	long		 max_requests;	/* recycle a worker after this; 0 = never */
 	int		 drain_timeout;	/* seconds to finish in-flight requests */

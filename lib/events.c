@@ -603,7 +603,7 @@ events_default_path(const char *database)
 
 /* Writing ------------------------------------------------------------- */
 
-/* Read the row counts into *events and *discovered. */
+/* Read the row counts into *events and *discovered (0 on failure). */
 static enum bootd_err
 read_counts(struct events *ev, int64_t *events, int64_t *discovered,
     struct bootd_error *err)
@@ -611,6 +611,7 @@ read_counts(struct events *ev, int64_t *events, int64_t *discovered,
 	sqlite3_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
+	*events = *discovered = 0;
 	if ((s = stmt(ev, S_COUNTS, err)) == NULL)
 		return BOOTD_EDB;
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -843,6 +844,15 @@ events_import(struct events *ev, const char *inventory_path,
 	/* As every inventory connection: keep its -wal and -shm (dbdir.h). */
 	persist = 1;
 	sqlite3_file_control(ev->db, "inv", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/*
+	 * And its durability, whatever this file's: the move drops the
+	 * inventory's legacy tables, a change to it like any other.
+	 */
+	if (sqlite3_exec(ev->db, "PRAGMA inv.synchronous = FULL", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = dberr(ev, "set the inventory's durability", err);
+		goto detach;
+	}
 
 	/* Cheap test first: after the move there is nothing to lock. */
 	if ((found = legacy_tables(ev)) == 0)

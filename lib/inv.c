@@ -884,7 +884,12 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	 * once acknowledged, whatever power does next (boot events, which
 	 * may lose their last moments, live in the events database).
 	 * Temporary tables in memory: bootctl runs setgid, and SQLite would
-	 * otherwise take their directory from the environment.
+	 * otherwise take their directory from the environment.  Every
+	 * inventory connection that writes comes through here, except the
+	 * recorder's move of legacy events, which attaches the inventory and
+	 * sets the same (events_import()); tests/integration/
+	 * test_durability.py sees each writer sync the WAL before its commit
+	 * returns.
 	 */
 	if (sqlite3_exec(inv->db, "PRAGMA synchronous = FULL; "
 	    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {

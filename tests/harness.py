@@ -30,6 +30,11 @@ sanitizer report.
 Only the Python standard library is used.  Also usable as a program:
     python3 tests/harness.py certs DIR     make ca.pem, server.pem (leaf+CA),
                                            server.key in DIR
+    python3 tests/harness.py fcgi SOCKET URI
+                                           one FastCGI GET straight to bootd's
+                                           socket, as the caller's user (e.g.
+                                           under setpriv); prints the JSON of
+                                           fcgi_get()'s result
 """
 
 import http.client
@@ -43,6 +48,7 @@ import signal
 import socket
 import ssl
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -237,12 +243,18 @@ class BootServer:
     config: overrides merged into the generated bootd.json (nested dicts).
     db: use this database file instead of making one with `bootctl init`.
     start: start both servers right away (else call start()).
+    wrapper: a command to run bootd under (["valgrind", ...]).
     """
 
     def __init__(self, config=None, db=None, start=True, workers=2,
-                 socket_activation=False, nginx_unlimited=None):
+                 socket_activation=False, nginx_unlimited=None,
+                 wrapper=None):
         self.tmp = tempfile.mkdtemp(prefix="bootd-test-")
         self.socket_activation = socket_activation
+        # A command bootd runs under, e.g. ["valgrind", ...]: the master
+        # is then its process (master_pid is the wrapper's pid, which
+        # valgrind keeps).
+        self.wrapper = list(wrapper or [])
         # Addresses nginx's request limits leave alone (a geo range), for
         # tests of bootd's own limits from several loopback addresses.
         self.nginx_unlimited = nginx_unlimited
@@ -398,7 +410,7 @@ class BootServer:
         if not have_binary("bootd"):
             raise HarnessError("no bootd at %s" % binary("bootd"))
         log = open(self.bootd_log_path, "ab")
-        cmd = [binary("bootd"), "-c", self.conf_path]
+        cmd = self.wrapper + [binary("bootd"), "-c", self.conf_path]
         if self.socket_activation:
             # As bootd.socket does: the socket exists before bootd runs,
             # bootd gets it as fd 3 (LISTEN_FDS=1, LISTEN_PID = its pid).
@@ -764,6 +776,85 @@ def tail(path, n=2000):
         return ""
 
 
+def _fcgi_record(rtype, content, request_id=1):
+    return struct.pack("!BBHHBx", 1, rtype, request_id, len(content),
+                       0) + content
+
+
+def _fcgi_pairs(params):
+    out = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        for n in (len(k), len(v)):
+            out += (struct.pack("!B", n) if n < 128
+                    else struct.pack("!I", n | 0x80000000))
+        out += k + v
+    return out
+
+
+def fcgi_get(sock_path, uri, timeout=30):
+    """
+    One FastCGI GET of uri ("/ipxe/v1/health?x=y") sent straight to a
+    unix socket, as nginx would.  Returns a dict: "connected" (False with
+    "error" when connect() failed), "answer" (every byte read until the
+    peer closed, latin-1 text), "stdout" (the FCGI_STDOUT content).
+    """
+    path, _, query = uri.partition("?")
+    params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": path,
+              "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1",
+              "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1"}
+    msg = (_fcgi_record(1, struct.pack("!HB5x", 1, 0)) +     # BEGIN, RESPONDER
+           _fcgi_record(4, _fcgi_pairs(params)) + _fcgi_record(4, b"") +
+           _fcgi_record(5, b""))                             # STDIN, empty
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+    except OSError as e:
+        s.close()
+        return {"connected": False, "error": str(e), "answer": "",
+                "stdout": ""}
+    data = b""
+    try:
+        try:
+            s.sendall(msg)
+        except OSError:
+            pass                # closed on us: read what there is
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not b:
+                break
+            data += b
+    finally:
+        s.close()
+    stdout, i = b"", 0
+    while i + 8 <= len(data):
+        _, rtype, _, clen, plen = struct.unpack("!BBHHB", data[i:i + 7])
+        if rtype == 6:          # FCGI_STDOUT
+            stdout += data[i + 8:i + 8 + clen]
+        i += 8 + clen + plen
+    return {"connected": True, "answer": data.decode("latin-1"),
+            "stdout": stdout.decode("latin-1")}
+
+
+def fcgi_get_as(user, group, sock_path, uri, timeout=30):
+    """
+    fcgi_get() from a process running as user:group (no supplementary
+    groups), through setpriv(1); needs root.
+    """
+    r = subprocess.run(
+        ["setpriv", "--reuid", user, "--regid", group, "--clear-groups",
+         sys.executable, os.path.abspath(__file__), "fcgi", sock_path, uri],
+        capture_output=True, text=True, timeout=timeout + 30)
+    if r.returncode != 0:
+        raise HarnessError("fcgi as %s:%s: exit %d: %s" % (
+            user, group, r.returncode, r.stderr))
+    return json.loads(r.stdout)
+
+
 def events_path(db):
     """The events database bootd uses beside inventory db by default."""
     return (db[:-3] if db.endswith(".db") and not db.endswith("/.db")
@@ -787,7 +878,10 @@ def _main(argv):
         for k, v in make_certs(argv[2]).items():
             print("%s %s" % (k, v))
         return 0
-    sys.stderr.write("usage: harness.py certs DIR\n")
+    if len(argv) == 4 and argv[1] == "fcgi":
+        print(json.dumps(fcgi_get(argv[2], argv[3])))
+        return 0
+    sys.stderr.write("usage: harness.py certs DIR | fcgi SOCKET URI\n")
     return 2
 
 

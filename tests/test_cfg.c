@@ -18,6 +18,8 @@ static char path[512];
 static void
 setup(void)
 {
+	/* A fresh template each time: CK_FORK=no (valgrind) runs all here. */
+	snprintf(dir, sizeof(dir), "/tmp/bootd-test-cfg-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/bootd.json", dir);
 	unsetenv("BOOTD_CONFIG");
@@ -58,6 +60,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->daemon.socket_mode, 0660);
 	ck_assert_int_gt(cfg->daemon.workers, 0);
 	ck_assert_int_eq(cfg->menu.timeout, 5);
+	ck_assert_uint_eq(cfg->daemon.peer_users.n, 0);
+	ck_assert_uint_eq(cfg->daemon.peer_groups.n, 0);
 	ck_assert_int_eq(cfg->menu.shell, 1);
 	ck_assert_int_eq(cfg->menu.memtest, 1);
 	ck_assert_int_eq(cfg->menu.unknown, CFG_UNKNOWN_LOCAL);
@@ -92,6 +96,8 @@ START_TEST(test_full)
 	    "    \"socket_mode\": \"0600\", \"socket_owner\": \"root\",\n"
 	    "    \"socket_group\": \"www-data\", \"user\": \"nobody\",\n"
 	    "    \"group\": \"nogroup\", \"max_requests\": 1000,\n"
+	    "    \"peer_users\": [\"www-data\"],\n"
+	    "    \"peer_groups\": [\"www-data\", \"_nginx\"],\n"
 	    "    \"drain_timeout\": 5, \"event_wait_ms\": 20,\n"
 	    "    \"event_retention_days\": 0,\n"
 	    "    \"done_requires_fetch_address\": true,\n"
@@ -119,6 +125,11 @@ START_TEST(test_full)
 	ck_assert_str_eq(cfg->daemon.socket_owner, "root");
 	ck_assert_str_eq(cfg->daemon.user, "nobody");
 	ck_assert_str_eq(cfg->daemon.group, "nogroup");
+	ck_assert_uint_eq(cfg->daemon.peer_users.n, 1);
+	ck_assert_str_eq(cfg->daemon.peer_users.v[0], "www-data");
+	ck_assert_ptr_null(cfg->daemon.peer_users.v[1]);
+	ck_assert_uint_eq(cfg->daemon.peer_groups.n, 2);
+	ck_assert_str_eq(cfg->daemon.peer_groups.v[1], "_nginx");
 	ck_assert_int_eq(cfg->daemon.max_requests, 1000);
 	ck_assert_int_eq(cfg->daemon.drain_timeout, 5);
 	ck_assert_int_eq(cfg->daemon.event_wait_ms, 20);
@@ -226,6 +237,18 @@ static const struct {
 	{ "{\"daemon\": {\"log\": \"file\"}}", "daemon.log" },
 	{ "{\"daemon\": {\"log_level\": \"loud\"}}", "daemon.log_level" },
 	{ "{\"daemon\": {\"user\": \"Root;rm\"}}", "daemon.user" },
+	{ "{\"daemon\": {\"peer_users\": \"www-data\"}}",
+	    "daemon.peer_users: expected an array" },
+	{ "{\"daemon\": {\"peer_users\": [\"\"]}}",
+	    "daemon.peer_users[0]: not a valid user or group name" },
+	{ "{\"daemon\": {\"peer_groups\": [\"www-data\", \"a b\"]}}",
+	    "daemon.peer_groups[1]: not a valid" },
+	{ "{\"daemon\": {\"peer_groups\": [5]}}",
+	    "daemon.peer_groups[0]: expected a string" },
+	{ ("{\"daemon\": {\"peer_groups\": [\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+	    "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+	    "\"a\",\"a\",\"a\"]}}"), "daemon.peer_groups: at most 32" },
 	{ "{\"token_ttl\": 1}", "token_ttl: must be from" },
 	{ "{\"daemon\": {\"event_retention_days\": -1}}",
 	    "daemon.event_retention_days: must be from" },

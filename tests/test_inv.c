@@ -29,7 +29,7 @@ static struct inv	*inv;
 static void
 rm_db(const char *path)
 {
-	char p[256];
+	char p[512];		/* paths here are shorter than 300 bytes */
 
 	unlink(path);
 	snprintf(p, sizeof(p), "%s-wal", path);
@@ -138,11 +138,11 @@ dump(void)
 		"SELECT id, fqdn, env, action, dist FROM host ORDER BY id",
 		"SELECT mac, host FROM nic ORDER BY mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
-		"SELECT token, host, created, expires, quote(used_at), "
+		("SELECT token, host, created, expires, quote(used_at), "
 		    "revoked, quote(fetched_from), quote(fetched_at) "
-		    "FROM token ORDER BY token",
-		"SELECT id, time, actor, op, object, quote(old), quote(new) "
-		    "FROM audit ORDER BY id",
+		    "FROM token ORDER BY token"),
+		("SELECT id, time, actor, op, object, quote(old), quote(new) "
+		    "FROM audit ORDER BY id"),
 		"PRAGMA user_version",
 	};
 	struct buf b = { 0 };
@@ -2111,8 +2111,8 @@ START_TEST(test_schema_constraints)
 		"INSERT INTO host_attr VALUES (1, 'k', 'a b')",
 		"INSERT INTO host_attr VALUES (1, 'k', '${x}')",
 		"INSERT INTO host_attr VALUES (1, 'K', 'v')",
-		"INSERT INTO token (token, host, created, expires) VALUES "
-		    "('XYZ', 1, 0, 1)",
+		("INSERT INTO token (token, host, created, expires) VALUES "
+		    "('XYZ', 1, 0, 1)"),
 		"UPDATE token SET fetched_from = '10.0.0.1'",
 		"UPDATE token SET fetched_from = '10.0.0.1;x', fetched_at = 1",
 		"UPDATE token SET fetched_from = 'host', fetched_at = 1",

@@ -1051,6 +1051,8 @@ ipxe_suite(void)
 	tcase_add_test(tc, test_reader);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
+	/* Thousands of renders of the same paths: not under valgrind. */
+	tcase_set_tags(tc, "slow");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_hostile_values, 0, F__MAX);
 	suite_add_tcase(s, tc);

@@ -229,8 +229,8 @@ START_TEST(test_checker_refuses)
 		"SEARCH n USING PRIMARY KEY (mac=?)\nSCAN h\n",
 		"SCAN TABLE host\n",
 		"SCAN a USING COVERING INDEX sqlite_autoindex_host_attr_1\n",
-		"SEARCH h USING INTEGER PRIMARY KEY (rowid=?)\n"
-		    "USE TEMP B-TREE FOR ORDER BY\n",
+		("SEARCH h USING INTEGER PRIMARY KEY (rowid=?)\n"
+		    "USE TEMP B-TREE FOR ORDER BY\n"),
 		"SEARCH t USING AUTOMATIC COVERING INDEX (host=?)\n",
 	};
 	sqlite3 *db;

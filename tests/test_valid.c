@@ -67,7 +67,7 @@ static const char *const bad_fqdn[] = {
 	"a#b",
 	"a/b",
 	"caf\xc3\xa9.example",
-	"a\x7f" "b",
+	("a\x7f" "b"),	/* two literals: \x7fb would be one escape */
 	/* 64-character label */
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org",
 };

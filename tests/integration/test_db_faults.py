@@ -79,9 +79,15 @@ class DbFaults(unittest.TestCase):
                 self.assertIn("sanboot --no-describe --drive 0x80", body)
 
     def assert_unhealthy(self, n=6):
-        st, _, body = self.srv.get("/ipxe/v1/health")
+        st, hdrs, body = self.srv.get("/ipxe/v1/health")
         self.assertEqual(st, 503, body)
         self.assertTrue(body.startswith(b"unavailable"), body)
+        # A short generic reason; paths and SQLite's words stay in the log.
+        self.assertIn(body, (b"unavailable: inventory unavailable\n",
+                             b"unavailable: inventory unreadable\n"))
+        self.assertIn(hdrs.get("x-bootd-error"), ("inventory unavailable",
+                                                  "inventory unreadable"))
+        self.assertIn(self.srv.db, self.srv.bootd_log())
         # Every worker says so, not just the one asked first.
         for _ in range(n):
             self.assertEqual(self.srv.get("/ipxe/v1/health")[0], 503)
