@@ -24,8 +24,14 @@ command of the block):
                                          it has printed a line matching RE;
                                          Ctrl-C (SIGINT) when the file ends,
                                          after which it must exit 0
-    ... example: file PATH               (man pages) the next display is
+    ... example: file PATH               (man pages, first line of a
+                                         display) the rest of the display is
                                          the content of PATH: written there
+                                         before the first example runs
+    ... example: with a server (tools/up on ports 80 and 443)
+                                         bootd and nginx serve tools/up's
+                                         demo inventory on 127.0.0.1:80 and
+                                         443 (started once, as root)
 
 A code block that is not a console block yet starts a line with a prompt or
 with one of our commands (bootctl, bootd, tools/, build/, ...) fails the
@@ -55,12 +61,15 @@ Run it: BOOTD_BINARY_DIR=$PWD/build python3 tests/docs/test_examples.py
 
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,6 +91,11 @@ COMMAND_RE = re.compile(
     r"^(\$ |# (bootctl|bootd|tools/|build/)|bootctl |bootd |tools/|build/|"
     r"bench/|cmake |curl |systemctl |openssl |make |nginx |install |cp |ln |"
     r"rm |chgrp |chmod |mkdir |python3 |git |[A-Z_]+=\S* )")
+# The marker that starts bootd and nginx (tools/up, as root) on ports 80
+# and 443, serving the demo inventory, before the command.
+SERVER_MARK = "with a server (tools/up on ports 80 and 443)"
+SERVER_COMMAND = ("BOOTD_RUN_DIR=/run/bootd-up BOOTD_HTTP_PORT=80 "
+                  "BOOTD_HTTPS_PORT=443 tools/up")
 MAN_MARK = "\u2063EXAMPLE-MARK "  # survives rendering inside a display
 
 
@@ -115,6 +129,8 @@ def check_mark(where, text):
     if re.fullmatch(r'background until ".+"', text):
         return
     if re.fullmatch(r"file /\S+", text):
+        return
+    if text == SERVER_MARK:
         return
     raise DocError("%s: unknown example marker '%s'" % (where, text))
 
@@ -191,7 +207,6 @@ def man_examples(path):
     section = text[start + 1:end]
     # Displays: runs of lines indented deeper than the section's text.
     examples, files = [], []
-    file_mark = None
     i = 0
     while i < len(section):
         line = section[i]
@@ -208,20 +223,13 @@ def man_examples(path):
             i += 1
         while block and not block[-1].strip():
             block.pop()
-        where = "%s:EXAMPLES+%d" % (path, i - len(block) + 1)
-        marks = [b[len(MAN_MARK):] for b in block if b.startswith(MAN_MARK)]
-        if file_mark:
-            files.append((file_mark, "\n".join(block) + "\n", len(examples)))
-            file_mark = None
+        if block[0].startswith(MAN_MARK + "file "):
+            # The display is the content of a file the examples use.
+            check_mark(path, block[0][len(MAN_MARK):])
+            files.append((block[0][len(MAN_MARK) + 5:].strip(),
+                          "\n".join(block[1:]) + "\n"))
             continue
-        body = [b for b in block]
-        if marks and len(marks) == len([b for b in block if b.strip()]):
-            # A display of markers only: "file PATH" for the next display.
-            for mk in marks:
-                check_mark(where, mk)
-                if mk.startswith("file "):
-                    file_mark = mk[5:]
-            continue
+        body = block
         examples += parse_session(path, body, 1, [])
     # Name each command by the line of the page's source it starts on.
     srclines = [x.replace("\\e", "\\") for x in src.split("\n")]
@@ -410,18 +418,29 @@ def run_world(spec_path):
             f.write(content)
     results = []
     background = []
+    server = []
     for ex in spec["examples"]:
         if any(m.startswith("not run") for m in ex["marks"]):
             results.append({"where": ex["where"], "status": "marked"})
             continue
+        if SERVER_MARK in ex["marks"] and not server:
+            server.append(run_one(
+                {"where": ex["where"] + " (server)", "prompt": "#",
+                 "command": SERVER_COMMAND, "output": [],
+                 "marks": ['background until "Ctrl-C stops"']},
+                env, state, background))
+            if server[0]["status"] != "ran":
+                results.append(server[0])
+                continue
         results.append(run_one(ex, env, state, background))
-    for proc, ex in background:
-        proc.send_signal(signal.SIGINT)
+    for proc, ex, seen in background:
+        os.killpg(proc.pid, signal.SIGINT)     # Ctrl-C: its process group
         try:
-            out, _ = proc.communicate(timeout=EXAMPLE_TIMEOUT)
+            proc.wait(timeout=EXAMPLE_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate()
+            proc.wait()
+        out = "".join(seen)
         if proc.returncode != 0:
             results.append({"where": ex["where"], "status": "failed",
                             "why": "exited %d after Ctrl-C:\n%s" %
@@ -472,40 +491,78 @@ def run_one(ex, env, state, background):
                                 stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
         seen = []
-        for line in proc.stdout:
-            seen.append(line)
-            if pattern.search(line):
+        while True:
+            line = proc.stdout.readline()
+            if not line or pattern.search(line):
                 break
-        else:
+            seen.append(line)
+        if not line:
             proc.wait()
             return {"where": ex["where"], "status": "failed",
                     "why": "exited %s before printing /%s/:\n%s" %
                     (proc.returncode, pattern.pattern, tail("".join(seen)))}
         # Keep reading its output so that it never blocks on a full pipe.
-        import threading
-        rest = []
-        t = threading.Thread(target=lambda: rest.extend(proc.stdout),
+        t = threading.Thread(target=lambda: seen.extend(proc.stdout),
                              daemon=True)
         t.start()
-        background.append((proc, ex))
+        background.append((proc, ex, seen))
         return {"where": ex["where"], "status": "ran"}
-    try:
-        r = subprocess.run(argv, env=e, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, timeout=EXAMPLE_TIMEOUT)
-    except subprocess.TimeoutExpired as t:
+    status, out = run_on_terminal(argv, e)
+    if status is None:
         return {"where": ex["where"], "status": "failed",
-                "why": "still running after %d s" % EXAMPLE_TIMEOUT}
-    if r.returncode != want:
+                "why": "still running after %d s:\n%s" %
+                (EXAMPLE_TIMEOUT, tail(out))}
+    if status != want:
         return {"where": ex["where"], "status": "failed",
                 "why": "exit status %d, documented %d:\n%s" %
-                (r.returncode, want, tail(r.stdout))}
-    if ex["output"] and not output_matches(ex["output"], r.stdout):
+                (status, want, tail(out))}
+    if ex["output"] and not output_matches(ex["output"], out):
         return {"where": ex["where"], "status": "failed",
                 "why": "output differs from the documented one:\n"
                 "  documented:\n%s\n  printed:\n%s" %
-                (tail("\n".join(ex["output"]), 60), tail(r.stdout, 60))}
+                (tail("\n".join(ex["output"]), 60), tail(out, 60))}
     return {"where": ex["where"], "status": "ran"}
+
+
+def run_on_terminal(argv, env):
+    """Run argv with stdout and stderr on a pseudo-terminal, as typed at a
+    shell (curl shows no progress meter there, for one).  Returns (exit
+    status or None when it ran too long, what the terminal showed)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + EXAMPLE_TIMEOUT
+    exited = False
+    while True:
+        # Once it has exited, read what is left; a daemon it started may
+        # hold the terminal open, so stop when nothing more comes.
+        ready, _, _ = select.select([master], [], [],
+                                    0.2 if exited else 1.0)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:         # EIO: every writer has closed it
+                data = b""
+            if data:
+                chunks.append(data)
+                continue
+            if exited:
+                break
+        if exited:
+            break
+        if proc.poll() is not None:
+            exited = True
+        elif time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            os.close(master)
+            return None, b"".join(chunks).decode("utf-8", "replace")
+    os.close(master)
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return proc.returncode, text
 
 
 def output_matches(want, got):
@@ -536,6 +593,26 @@ def documents(argv):
     return pages + md
 
 
+def harness_default():
+    """README.md says the Python tests default to build/ of their own tree:
+    tests/harness.py, imported from elsewhere with no BOOTD_BINARY_DIR,
+    must name SOURCE_DIR/build.  Returns the number of failures."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("BOOTD_BINARY_DIR", "BOOTD_SOURCE_DIR")}
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
+         " import harness; print(harness.BINARY_DIR)",
+         os.path.join(SOURCE_DIR, "tests")],
+        cwd="/", env=env, capture_output=True, text=True)
+    want = os.path.join(SOURCE_DIR, "build")
+    if r.stdout.strip() != want:
+        print("FAIL tests/harness.py: BOOTD_BINARY_DIR defaults to '%s', "
+              "not '%s' (README.md, Tests)" % (r.stdout.strip(), want))
+        return 1
+    print("tests/harness.py: binaries default to build/ of its own tree")
+    return 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--world":
         run_world(argv[2])
@@ -553,7 +630,7 @@ def main(argv):
             print("FAIL: %s/%s was not built" % (BINARY_DIR, b))
             return 1
     started = time.monotonic()
-    failures = 0
+    failures = 0 if argv[1:] else harness_default()
     totals = [0, 0]
     for path in documents(argv[1:]):
         rel = os.path.relpath(path, SOURCE_DIR)
@@ -578,13 +655,16 @@ def main(argv):
                 "scratch": scratch,
                 "result": os.path.join(scratch, "result.json"),
                 "examples": [e.to_json() for e in examples],
-                "files": [[p, c] for p, c, _ in files],
+                "files": [[p, c] for p, c in files],
             }
             spec_path = os.path.join(scratch, "spec.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
+            # A PID namespace too: whatever an example leaves running
+            # ends with the world.
             r = subprocess.run(
-                ["unshare", "--mount", "--net", "--propagation", "private",
+                ["unshare", "--mount", "--net", "--pid", "--fork",
+                 "--mount-proc", "--propagation", "private",
                  sys.executable, os.path.abspath(__file__), "--world",
                  spec_path], capture_output=True, text=True)
             if r.returncode != 0 or not os.path.exists(spec["result"]):
