@@ -45,14 +45,6 @@
  */
 #define LISTEN_BACKLOG		1024
 
-/* A parsed "listen" setting. */
-struct listen_addr {
-	int			 family;	/* AF_UNIX, AF_INET, AF_INET6 */
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*path;		/* AF_UNIX: the socket file */
-};
-
 static void
 usage(FILE *fp)
 {
@@ -60,66 +52,19 @@ usage(FILE *fp)
 }
 
 /*
- * Parse "unix:/PATH", "A.B.C.D:PORT" or "[V6]:PORT" into la.  Returns 0,
- * or -1 after logging why.
+ * Parse daemon.listen into la (cfg_listen_parse(), which cfg_load() has
+ * already applied).  Returns 0, or -1 after logging why.
  */
 static int
-listen_parse(const char *s, struct listen_addr *la)
+listen_parse(const char *s, struct cfg_listen *la)
 {
-	struct sockaddr_un *sun = (struct sockaddr_un *)&la->ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
-	char host[64];
-	const char *colon;
-	char *end;
-	long port;
-	size_t hlen;
+	struct bootd_error e;
 
-	memset(la, 0, sizeof(*la));
-	if (strncmp(s, "unix:", 5) == 0) {
-		la->path = s + 5;
-		if (la->path[0] != '/' ||
-		    strlen(la->path) >= sizeof(sun->sun_path)) {
-			blog_fatal("daemon.listen: unix socket path must be "
-			    "absolute and shorter than %zu bytes: %s",
-			    sizeof(sun->sun_path), la->path);
-			return -1;
-		}
-		la->family = sun->sun_family = AF_UNIX;
-		memcpy(sun->sun_path, la->path, strlen(la->path) + 1);
-		la->sslen = sizeof(*sun);
-		return 0;
+	if (cfg_listen_parse(s, la, &e) != BOOTD_OK) {
+		blog_fatal("%s", e.text);
+		return -1;
 	}
-	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
-	    (hlen = (size_t)(colon - s)) >= sizeof(host))
-		goto bad;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
-	    port > 65535)
-		goto bad;
-	if (s[0] == '[' && hlen > 2 && s[hlen - 1] == ']') {
-		memcpy(host, s + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto bad;
-		la->family = sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		la->sslen = sizeof(*sin6);
-		return 0;
-	}
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		goto bad;
-	la->family = sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	la->sslen = sizeof(*sin);
 	return 0;
-bad:
-	blog_fatal("daemon.listen: expected \"unix:/PATH\", \"ADDRESS:PORT\" "
-	    "or \"[ADDRESS]:PORT\" with a numeric address: %s", s);
-	return -1;
 }
 
 /*
@@ -157,7 +102,7 @@ listen_inherited(void)
  * Returns 0 or -1 after logging why.
  */
 static int
-unix_clear_stale(const struct listen_addr *la)
+unix_clear_stale(const struct cfg_listen *la)
 {
 	struct stat st;
 	int fd, rc, saved;
@@ -251,7 +196,7 @@ unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
  * swap).  Returns 0 or -1 after logging.
  */
 static int
-unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
+unix_bind(const struct cfg *cfg, int fd, const struct cfg_listen *la)
 {
 	mode_t want = (mode_t)cfg->daemon.socket_mode & 0777, omask;
 	uid_t uid, euid = geteuid();
@@ -303,7 +248,7 @@ unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
 
 /* Open, bind and listen on la.  Returns the socket or -1 after logging. */
 static int
-listen_open(const struct cfg *cfg, const struct listen_addr *la)
+listen_open(const struct cfg *cfg, const struct cfg_listen *la)
 {
 	const char *what = cfg->daemon.listen;
 	int fd, on = 1;
@@ -407,7 +352,7 @@ drop_privileges(const struct cfg *cfg)
 static int
 check_config(const struct cfg *cfg)
 {
-	struct listen_addr la;
+	struct cfg_listen la;
 	struct bootd_error e;
 	struct inv *inv;
 	struct events *ev;
@@ -455,7 +400,7 @@ set_nonblock(int fd)
 int
 main(int argc, char *argv[])
 {
-	struct listen_addr la;
+	struct cfg_listen la;
 	struct bootd_error e;
 	struct cfg *cfg;
 	const char *cfgpath = NULL;
