@@ -144,11 +144,12 @@ unix_clear_stale(const struct cfg_listen *la)
 
 /*
  * The owner and group daemon.socket_owner and daemon.socket_group name,
- * (uid_t)-1 / (gid_t)-1 for "" (keep the creator's).  0 or -1 after
- * logging.
+ * (uid_t)-1 / (gid_t)-1 for "" (keep the creator's).  Returns 0, or -1
+ * with the reason in e.  bootd -t checks the same.
  */
 static int
-unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
+unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid,
+    struct bootd_error *e)
 {
 	const struct cfg_daemon *d = &cfg->daemon;
 	struct passwd *pw;
@@ -158,26 +159,26 @@ unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
 	*gid = (gid_t)-1;
 	if (d->socket_owner[0] != '\0') {
 		if ((pw = getpwnam(d->socket_owner)) == NULL) {
-			blog_fatal("daemon.socket_owner: getpwnam(%s): no such "
-			    "user", d->socket_owner);
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.socket_owner: "
+			    "no such user: %s", d->socket_owner);
 			return -1;
 		}
 		*uid = pw->pw_uid;
 	}
 	if (d->socket_group[0] != '\0') {
 		if ((gr = getgrnam(d->socket_group)) == NULL) {
-			blog_fatal("daemon.socket_group: getgrnam(%s): no such "
-			    "group", d->socket_group);
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.socket_group: "
+			    "no such group: %s", d->socket_group);
 			return -1;
 		}
 		*gid = gr->gr_gid;
 	}
 	if (geteuid() != 0 && ((*uid != (uid_t)-1 && *uid != geteuid()) ||
 	    (*gid != (gid_t)-1 && *gid != getegid()))) {
-		blog_fatal("daemon.socket_owner/socket_group: only root can "
-		    "create the socket for another user or group (%s:%s); "
-		    "set them to \"\" when bootd does not start as root",
-		    d->socket_owner, d->socket_group);
+		bootd_error_set(e, BOOTD_EPERM, "daemon.socket_owner/"
+		    "socket_group: only root can create the socket for another "
+		    "user or group (%s:%s); set them to \"\" when bootd does not "
+		    "start as root", d->socket_owner, d->socket_group);
 		return -1;
 	}
 	return 0;
@@ -201,11 +202,14 @@ unix_bind(const struct cfg *cfg, int fd, const struct cfg_listen *la)
 	mode_t want = (mode_t)cfg->daemon.socket_mode & 0777, omask;
 	uid_t uid, euid = geteuid();
 	gid_t gid, egid = getegid();
+	struct bootd_error e;
 	struct stat st;
 	int rc, saved;
 
-	if (unix_owner(cfg, &uid, &gid) == -1)
+	if (unix_owner(cfg, &uid, &gid, &e) == -1) {
+		blog_fatal("%s", e.text);
 		return -1;
+	}
 	if (gid != (gid_t)-1 && gid != egid && setegid(gid) == -1) {
 		blog_fatal("setegid(%s): %s", cfg->daemon.socket_group,
 		    strerror(errno));
@@ -286,6 +290,42 @@ fail:
 }
 
 /*
+ * The uid and gid daemon.user and daemon.group name (the user's own group
+ * when daemon.group is "").  Refuses uid 0.  Returns 0, or -1 with the
+ * reason in e.  bootd -t checks the same.
+ */
+static int
+daemon_ids(const struct cfg *cfg, uid_t *uid, gid_t *gid,
+    struct bootd_error *e)
+{
+	const struct cfg_daemon *d = &cfg->daemon;
+	struct passwd *pw;
+	struct group *gr;
+
+	if ((pw = getpwnam(d->user)) == NULL) {
+		bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.user: no such user: "
+		    "%s", d->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (*uid == 0) {
+		bootd_error_set(e, BOOTD_EPERM, "daemon.user: %s has uid 0; "
+		    "refusing to run workers as root", d->user);
+		return -1;
+	}
+	if (d->group[0] != '\0') {
+		if ((gr = getgrnam(d->group)) == NULL) {
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.group: no "
+			    "such group: %s", d->group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/*
  * Drop root privileges to daemon.user and daemon.group: the only place
  * bootd changes its credentials.  Not root: nothing to do.  Refuses to
  * run workers as root.  Returns 0 or -1 after logging.
@@ -294,8 +334,7 @@ static int
 drop_privileges(const struct cfg *cfg)
 {
 	const struct cfg_daemon *d = &cfg->daemon;
-	struct passwd *pw;
-	struct group *gr;
+	struct bootd_error e;
 	uid_t uid;
 	gid_t gid;
 
@@ -304,24 +343,9 @@ drop_privileges(const struct cfg *cfg)
 		    (long)geteuid());
 		return 0;
 	}
-	if ((pw = getpwnam(d->user)) == NULL) {
-		blog_fatal("daemon.user: getpwnam(%s): no such user", d->user);
+	if (daemon_ids(cfg, &uid, &gid, &e) == -1) {
+		blog_fatal("%s", e.text);
 		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (uid == 0) {
-		blog_fatal("daemon.user: %s has uid 0; refusing to run workers "
-		    "as root", d->user);
-		return -1;
-	}
-	if (d->group[0] != '\0') {
-		if ((gr = getgrnam(d->group)) == NULL) {
-			blog_fatal("daemon.group: getgrnam(%s): no such group",
-			    d->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
 	}
 	if (setgroups(1, &gid) == -1) {
 		blog_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
@@ -346,8 +370,13 @@ drop_privileges(const struct cfg *cfg)
 }
 
 /*
- * bootd -t: configuration, listen syntax, the database directory
- * (dbdir_check()) and the database, opened as the workers would.
+ * bootd -t: what the start checks, short of binding and serving: the
+ * configuration, the listen address, the accounts it names (daemon.user
+ * and daemon.group when run as root, socket_owner and socket_group for a
+ * unix socket, as if bootd made it), the database directory
+ * (dbdir_check()) and the database, opened as the workers would.  Each
+ * failure is one line on stderr, "bootd: " and the reason the start would
+ * log.
  */
 static int
 check_config(const struct cfg *cfg)
@@ -356,9 +385,15 @@ check_config(const struct cfg *cfg)
 	struct bootd_error e;
 	struct inv *inv;
 	struct events *ev;
+	uid_t uid;
+	gid_t gid;
 
-	if (listen_parse(cfg->daemon.listen, &la) == -1)
+	if (cfg_listen_parse(cfg->daemon.listen, &la, &e) != BOOTD_OK ||
+	    (la.family == AF_UNIX && unix_owner(cfg, &uid, &gid, &e) == -1) ||
+	    (geteuid() == 0 && daemon_ids(cfg, &uid, &gid, &e) == -1)) {
+		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
+	}
 	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
 	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: %s\n", e.text);

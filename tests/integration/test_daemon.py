@@ -274,6 +274,32 @@ class Startup(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("refusing to run workers as root", r.stderr)
         self.assertFalse(os.path.exists(self.d.socket))
+        r = self.d.run("-t")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "",
+                         "bootd: daemon.user: root has uid 0; refusing to "
+                         "run workers as root\n"))
+
+    @unittest.skipUnless(IS_ROOT, "needs root")
+    def test_check_mode_checks_accounts(self):
+        """-t refuses what the start refuses, in the same words: every
+        account the configuration names must exist."""
+        missing = "bootd-no-such-account"
+        self.assertRaises(KeyError, pwd.getpwnam, missing)
+        self.assertRaises(KeyError, grp.getgrnam, missing)
+        daemon = dict(self.d.config["daemon"])
+        for key in ("user", "group", "socket_owner", "socket_group"):
+            with self.subTest(key=key):
+                self.d.config["daemon"] = dict(daemon, **{key: missing})
+                self.d.write_config()
+                t = self.d.run("-t")
+                start = self.d.run()
+                why = "daemon.%s: no such %s: %s" % (
+                    key, "group" if key.endswith("group") else "user",
+                    missing)
+                self.assertEqual((t.returncode, t.stdout, t.stderr),
+                                 (1, "", "bootd: %s\n" % why))
+                self.assertEqual(start.returncode, 1)
+                self.assertIn("error " + why, start.stderr)
 
 
 @unittest.skipUnless(harness.have_binary("bootd") and
