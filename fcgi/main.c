@@ -374,7 +374,8 @@ drop_privileges(const struct cfg *cfg)
  * configuration, the listen address, the accounts it names (daemon.user
  * and daemon.group when run as root, socket_owner and socket_group for a
  * unix socket, as if bootd made it), the database directory
- * (dbdir_check()) and the database, opened as the workers would.  Each
+ * (dbdir_check()) and the database, opened as the workers would, with
+ * every distribution menu.manual_dists names.  Each
  * failure is one line on stderr, "bootd: " and the reason the start would
  * log.
  */
@@ -405,6 +406,11 @@ check_config(const struct cfg *cfg)
 	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: inv_open(%s): %s\n", cfg->database,
 		    e.text);
+		return 1;
+	}
+	if (worker_manual_dists_check(inv, cfg, &e) == -1) {
+		fprintf(stderr, "bootd: %s\n", e.text);
+		inv_close(inv);
 		return 1;
 	}
 	inv_close(inv);

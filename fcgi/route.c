@@ -195,6 +195,9 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 		if (b.host != NULL && b.host->fqdn != NULL)
 			copy_printable(r->host, sizeof(r->host), b.host->fqdn);
 		rc = ipxe_render_host(w->cfg, &b, r->mac, &w->body, &e);
+		if (rc == BOOTD_OK && e.text[0] != '\0')
+			blog_warn("ipxe_render_host(%s, %s): %s", r->host,
+			    r->mac, e.text);
 		if (rc == BOOTD_OK) {
 			r->action = b.dist != NULL ? METRICS_ACTION_INSTALL :
 			    METRICS_ACTION_LOCAL;

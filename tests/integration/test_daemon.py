@@ -213,6 +213,54 @@ class Startup(unittest.TestCase):
         self.assertIn("missing.db", r.stderr)
         self.assertFalse(os.path.exists(self.d.config["database"]))
 
+    def test_manual_dists(self):
+        """menu.manual_dists: -t refuses a name the inventory does not
+        have; a running bootd logs it and leaves it out.  An entry whose
+        template names an attribute the host lacks is left out of that
+        host's menu (logged), not traded for the fail-safe script; unknown
+        MACs get no manual entries."""
+        bootctl = harness.binary("bootctl")
+
+        def ctl(*args):
+            subprocess.run([bootctl, "--db", self.d.db] + list(args),
+                           check=True, capture_output=True,
+                           env=harness.run_env())
+        ctl("dist", "add", "rhel-9.4", "--kernel", "{{base_url}}/k",
+            "--initrd", "{{base_url}}/i",
+            "--cmdline", "inst.ks={{base_url}}/ks/{{attr.ks}}.cfg")
+        ctl("dist", "add", "debian-12", "--kernel", "{{base_url}}/k",
+            "--initrd", "{{base_url}}/i", "--cmdline", "auto=true")
+        self.d.config["menu"]["manual_dists"] = ["rhel-9.4", "nope",
+                                                 "debian-12"]
+        self.d.write_config()
+        r = self.d.run("-t")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "",
+                         'bootd: menu.manual_dists: no distribution "nope" '
+                         'in %s\n' % self.d.db))
+        self.d.start()
+        st, _, body = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200, body)
+        text = body
+        self.assertIn("\nmenu web1.example.org (%s)\n" % MAC, text)
+        self.assertIn("\nitem manual_2 Install debian-12 (manual)\n", text)
+        self.assertNotIn("rhel-9.4", text)
+        self.assertNotIn("nope", text)
+        st, _, body = self.d.call("GET", "/ipxe/v1/config",
+                                  "mac=52:54:00:99:99:99")
+        self.assertEqual(st, 200, body)
+        self.assertNotIn("manual", body)
+        ctl("attr", "set", "web1", "ks", "web")
+        st, _, body = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertIn("\nitem manual_1 Install rhel-9.4 (manual)\n", body)
+        self.assertEqual(self.d.stop(), 0)
+        log = self.d.log_text()
+        self.assertIn('warning menu.manual_dists: no distribution "nope" '
+                      'in %s: left out of every menu' % self.d.db, log)
+        self.assertRegex(log, r"warning ipxe_render_host\(web1\.example\."
+                         r"org, %s\): 1 manual entry left out of the menu: "
+                         r".*rhel-9\.4.*ks" % MAC)
+        self.assertNotIn("failsafe", log)
+
     def test_usage(self):
         r = self.d.run("-h")
         self.assertEqual(r.returncode, 0)

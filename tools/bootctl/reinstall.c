@@ -177,9 +177,11 @@ verb_render(struct ctx *ctx, struct args *a)
 			fprintf(stderr, "bootctl: install token of %s hidden: "
 			    "you may not change it\n", boot.host->fqdn);
 	}
-	if (rc == BOOTD_OK)
+	if (rc == BOOTD_OK) {
 		rc = ipxe_render_host(ctx->cfg, &boot, mac, &out, &ctx->err);
-	else if (rc == BOOTD_ENOTFOUND) {
+		if (rc == BOOTD_OK && ctx->err.text[0] != '\0')
+			fprintf(stderr, "bootctl: %s\n", ctx->err.text);
+	} else if (rc == BOOTD_ENOTFOUND) {
 		ctx->err.text[0] = '\0';
 		rc = ipxe_render_unknown(ctx->cfg, mac, &out, &ctx->err);
 	}
