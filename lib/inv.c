@@ -1972,8 +1972,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 
-	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
-	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
+	if ((rc = valid_attr(key, value, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;

@@ -31,8 +31,8 @@
 #include "valid.h"
 #include "tmpl.h"
 
-#define IPXE_TIMEOUT_MAX	3600	/* seconds, menu timeout bound */
-#define IPXE_TIMEOUT_ATTR	"bootd.menu_timeout"
+#define IPXE_TIMEOUT_MAX	VALID_MENU_TIMEOUT_MAX	/* seconds */
+#define IPXE_TIMEOUT_ATTR	VALID_MENU_TIMEOUT
 #define IPXE_TEXT_MAX		200	/* bytes of fail-safe reason kept */
 #define IPXE_SHOW_SIZE		64	/* a value as shown in errors */
 
@@ -414,9 +414,8 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 static int
 ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
 {
-	const char *s;
-	size_t i, j;
-	int t;
+	size_t i;
+	int t, a;
 
 	t = cfg->menu.timeout;
 	if (t < 0)
@@ -429,12 +428,10 @@ ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
 		if (h->attrs[i].key == NULL || h->attrs[i].value == NULL ||
 		    strcmp(h->attrs[i].key, IPXE_TIMEOUT_ATTR) != 0)
 			continue;
-		s = h->attrs[i].value;
-		for (j = 0; s[j] >= '0' && s[j] <= '9' && j < 5; j++)
-			;
-		if (j == 0 || s[j] != '\0' || atoi(s) > IPXE_TIMEOUT_MAX)
-			return t;
-		return atoi(s);
+		/* Checked on entry (valid_attr()); a value stored before
+		 * that may not be one: then the configured timeout. */
+		a = valid_menu_timeout(h->attrs[i].value);
+		return a >= 0 ? a : t;
 	}
 	return t;
 }

@@ -456,6 +456,46 @@ class TestEnvsAndDists(BootctlCase):
         self.assertTrue(any(r[1] and "env" in r[1] and r[2] == "prod"
                             for r in self.audit_rows()))
 
+    def test_env_group_must_exist(self):
+        """env add --group refuses a group this system does not have, as
+        chgrp would; --force names it anyway."""
+        self.populate()
+        missing = "bootd-no-such-group"
+        self.assertRaises(KeyError, grp.getgrnam, missing)
+        before = self.dump()
+        self.refused(1, r'^bootctl: env add: no group "bootd-no-such-group" '
+                     r'on this system \(create it first, or name it anyway '
+                     r'with --force\)$', "env", "add", "x", "--group", missing)
+        self.assertEqual(self.dump(), before)
+        self.refused(2, "--force goes with --group", "env", "add", "x",
+                     "--force")
+        self.ok("env", "add", "x", "--group", missing, "--force")
+        self.assertIn(("x", missing),
+                      self.sql("SELECT name, unix_group FROM env"))
+        self.assertIn("--force", self.ok("env", "add", "--help"))
+
+    def test_reserved_attributes(self):
+        """bootd.* attributes are bootd's: bootd.menu_timeout takes whole
+        seconds 0..3600 (what the renderer uses), other bootd.* keys do not
+        exist.  A refused value changes nothing."""
+        self.populate()
+        before = self.dump()
+        for value in ("10s", "3601", "", "+5", "99999", "1e3", "0x10"):
+            self.refused(1, r'^bootctl: invalid value of bootd\.menu_timeout '
+                         r'".*": expected whole seconds from 0 to 3600, '
+                         r'digits only$', "attr", "set", "web1",
+                         "bootd.menu_timeout", value)
+        self.refused(1, r'attribute key "bootd\.menu-timeout": keys '
+                     r'starting with "bootd\." are bootd\'s own', "attr",
+                     "set", "web1", "bootd.menu-timeout", "10")
+        self.assertEqual(self.dump(), before)
+        for value in ("10", "3600"):
+            self.ok("attr", "set", "web1", "bootd.menu_timeout", value)
+            self.assertIn("choose --default local --timeout %s000 " % value,
+                          self.ok("render", "web1"))
+        self.ok("attr", "set", "web1", "bootd.menu_timeout", "0")
+        self.assertIn("\ngoto local\n", self.ok("render", "web1"))
+
     def test_dist(self):
         self.populate()
         out = self.ok("dist", "show", "debian-12")
@@ -647,6 +687,23 @@ class TestReinstall(BootctlCase):
         self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
                                   "fqdn = ?", (FQDN2,)),
                          [("install", "debian-12")])
+
+    def test_reinstall_dist_stays_the_hosts(self):
+        """set-reinstall --dist sets the host's distribution for good, as
+        bootctl(8) says: after the install (or set-local) the host keeps
+        it, and a later set-reinstall without --dist installs it again."""
+        self.populate()
+        self.ok("dist", "add", "debian-13",
+                "--kernel", "{{base_url}}/images/debian-13/vmlinuz",
+                "--initrd", "{{base_url}}/images/debian-13/initrd.img",
+                "--cmdline", CMDLINE)
+        self.ok("set-reinstall", FQDN1, "--dist", "debian-13")
+        self.ok("set-local", FQDN1)
+        self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
+                                  "fqdn = ?", (FQDN1,)),
+                         [("local", "debian-13")])
+        self.ok("set-reinstall", FQDN1)
+        self.assertIn("Install debian-13", self.ok("render", FQDN1))
 
     def test_reinstall_needs_template_attributes(self):
         self.populate()

@@ -49,6 +49,7 @@
 #define OPT_INITRD	0x10	/* --initrd URL, repeatable */
 #define OPT_CMDLINE	0x20	/* --cmdline TEMPLATE */
 #define OPT_LIMIT	0x40	/* --limit N */
+#define OPT_FORCE	0x1000	/* --force */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -67,6 +68,7 @@ struct args {
 	const char	 *limit;	/* --limit, or NULL */
 	char		**initrds;	/* --initrd values, in order */
 	size_t		  ninitrds;
+	bool		  force;	/* --force */
 	int		  argc;		/* positional arguments */
 	char		**argv;
 };

@@ -98,8 +98,9 @@ static const struct verb verbs[] = {
 	{ "attr unset", 2, 2, VF_WRITE | VF_HOST, 0, verb_attr_unset,
 	    "HOST KEY",
 	    "remove an attribute of a host" },
-	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP, verb_env_add,
-	    "NAME [--group GROUP]",
+	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP | OPT_FORCE,
+	    verb_env_add,
+	    "NAME [--group GROUP [--force]]",
 	    "add an environment managed by GROUP (none: admins only)" },
 	{ "env remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_env_remove,
 	    "NAME",
@@ -176,6 +177,8 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		{ OPT_CMDLINE, "  --cmdline TEMPLATE kernel command-line "
 		    "template" },
 		{ OPT_LIMIT, "  --limit N          show at most N rows" },
+		{ OPT_FORCE, "  --force            a group this system does "
+		    "not have (yet)" },
 	};
 	size_t i;
 
@@ -345,6 +348,7 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		{ OPT_INITRD, { "initrd", required_argument, NULL, 'i' } },
 		{ OPT_CMDLINE, { "cmdline", required_argument, NULL, 'l' } },
 		{ OPT_LIMIT, { "limit", required_argument, NULL, 'n' } },
+		{ OPT_FORCE, { "force", no_argument, NULL, 'f' } },
 	};
 	struct option opts[sizeof(all) / sizeof(all[0]) + 2];
 	const char **slot;
@@ -387,6 +391,9 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 			break;
 		case 'i':
 			a->initrds[a->ninitrds++] = optarg;
+			continue;
+		case 'f':
+			a->force = true;
 			continue;
 		case 'h':
 			verb_usage(stdout, v, true);
