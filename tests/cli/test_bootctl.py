@@ -994,6 +994,63 @@ class TestPermissions(BootctlCase):
     def as_nobody(self, *groups):
         return as_user(NOBODY.pw_uid, NOBODY.pw_gid, groups)
 
+    def test_permission_errors_name_path_and_permission(self):
+        """The file system says no: the message names the file or
+        directory, the permission missing, its owner and mode, instead of
+        SQLite's "unable to open database file" or "attempt to write a
+        readonly database"."""
+        drop = self.as_nobody()
+        who = r" \(nobody:nogroup, mode %s\) for uid %d gid %d%s$"
+        ids = (NOBODY.pw_uid, NOBODY.pw_gid)
+        db, store = re.escape(self.db), re.escape(self.store)
+
+        def refused(mode_of, mode, verb, pattern):
+            old = os.stat(mode_of).st_mode & 0o7777
+            os.chmod(mode_of, mode)
+            try:
+                self.refused(1, pattern, *verb, preexec=drop)
+            finally:
+                os.chmod(mode_of, old)
+        refused(self.db, 0o000, ["host", "list"],
+                r'^bootctl: cannot open database "%s": no read permission '
+                r'on the file "%s"' % (db, db) + who % (("0000",) + ids + ("",)))
+        refused(self.db, 0o440, ["set-reinstall", FQDN1],
+                r'^bootctl: cannot change database "%s": no write '
+                r'permission on the file "%s"' % (db, db) +
+                who % (("0440",) + ids + ("",)))
+        refused(self.store, 0o660, ["host", "list"],
+                r'^bootctl: cannot open database "%s": no search permission '
+                r'on the directory "%s"' % (db, store) +
+                who % (("0660",) + ids + ("",)))
+        refused(self.db + "-shm", 0o000, ["host", "list"],
+                r'no read and write permission on the file "%s-shm"' % db)
+        # Without -wal and -shm a change needs the directory writable, to
+        # make them.  (Not through self.refused(): reading the database
+        # to compare would make them.)
+        for side in ("-wal", "-shm"):
+            os.unlink(self.db + side)
+        os.chmod(self.store, 0o550)
+        try:
+            rc, out, err = self.run_ctl("set-reinstall", FQDN1, preexec=drop)
+        finally:
+            os.chmod(self.store, 0o770)
+        self.assertEqual((rc, out), (1, ""), err)
+        self.assert_one_error_line(
+            err, r'^bootctl: cannot open database "%s": no write permission '
+            r'on the directory "%s"' % (db, store) +
+            who % (("0550",) + ids + (": the -wal and -shm files are made "
+                                      "there",)))
+
+    def test_empty_database_says_bootctl_init(self):
+        empty = os.path.join(self.store, "empty.db")
+        with open(empty, "w"):
+            pass
+        os.chown(empty, NOBODY.pw_uid, NOBODY.pw_gid)
+        self.refused(1, r'^bootctl: database "%s" has no bootd schema yet '
+                     r'\(schema version 0\): create it with "bootctl '
+                     r'init"$' % re.escape(empty), "--db", empty, "host",
+                     "list", cfg=False, preexec=self.as_nobody())
+
     def test_environment_group_member_may_change_its_hosts(self):
         # nobody's primary group is nogroup, the group of environment lab.
         drop = self.as_nobody()
@@ -1201,7 +1258,8 @@ class TestSetgid(BootctlCase):
             self.assertEqual(rc, 1, (args, out, err))
             # Refused by the file system, not by bootctl's own check.
             self.assert_one_error_line(err, "(?i)unable to open|denied|"
-                                       "readonly|read-only")
+                                       "readonly|read-only|no (search|read|"
+                                       "write) permission")
             self.assertNotIn("needs root", err)
         self.assertEqual(self.dump(), before)
 
