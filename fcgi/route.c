@@ -304,10 +304,15 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 		return;
 	}
 	token = r->q.v[QUERY_TOKEN];
-	if (!r->q.set[QUERY_TOKEN] || !token_wellformed(token)) {
-		r->status = 404;
-		set_reason(r, r->q.set[QUERY_TOKEN] ? "malformed token" :
-		    "missing parameter token");
+	if (!r->q.set[QUERY_TOKEN]) {
+		/* The installer's mistake, not a token to look for. */
+		set_reason(r, "missing parameter token");
+		buf_puts(&w->body, "missing parameter token\n");
+		return;
+	}
+	if (!token_wellformed(token)) {
+		r->status = 404;	/* no token is ever spelled so */
+		set_reason(r, "malformed token");
 		buf_puts(&w->body, "unknown token\n");
 		return;
 	}

@@ -554,6 +554,21 @@ class Requests(unittest.TestCase):
                                   body=b"token=" + b"f" * 32,
                                   ctype="application/x-www-form-urlencoded")
         self.assertEqual((st, body), (404, "unknown token\n"))
+        # The statuses bootd(8) lists: no token at all is the installer's
+        # mistake (400), a malformed one is no token (404).
+        for method, query, form, want in (
+                ("GET", "", None, (400, "missing parameter token\n")),
+                ("POST", "", b"", (400, "missing parameter token\n")),
+                ("POST", "", b"other=1", (400, "missing parameter token\n")),
+                ("GET", "token=xyz", None, (404, "unknown token\n")),
+                ("GET", "token=%s" % ("F" * 32), None,
+                 (404, "unknown token\n"))):
+            st, h, body = self.d.call(
+                method, "/ipxe/v1/done", query, body=form or b"",
+                ctype="application/x-www-form-urlencoded" if form is not None
+                else None)
+            self.assertEqual((st, body), want, (method, query, form))
+            self.assertIn("x-bootd-error", h)
 
     def test_scripts_and_headers(self):
         st, h, body = self.d.call("GET", "/ipxe/v1/config",
