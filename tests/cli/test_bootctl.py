@@ -1013,7 +1013,8 @@ class TestPermissions(BootctlCase):
                 os.chmod(mode_of, old)
         refused(self.db, 0o000, ["host", "list"],
                 r'^bootctl: cannot open database "%s": no read permission '
-                r'on the file "%s"' % (db, db) + who % (("0000",) + ids + ("",)))
+                r'on the file "%s"' % (db, db) +
+                who % (("0000",) + ids + ("",)))
         refused(self.db, 0o440, ["set-reinstall", FQDN1],
                 r'^bootctl: cannot change database "%s": no write '
                 r'permission on the file "%s"' % (db, db) +

@@ -79,10 +79,8 @@ BINARY_DIR = os.path.abspath(os.environ.get("BOOTD_BINARY_DIR") or
                              os.path.join(SOURCE_DIR, "build"))
 
 OPERATOR = "alice"
-# Where an example that runs in the background must be ready, at most.
-BACKGROUND_TRIES = 1200
-BACKGROUND_PAUSE = 0.1
-# Any one example, at most (a hung example fails instead of hanging).
+# Any one example, or one in the background until it is ready, at most:
+# a hung example fails instead of hanging the check.
 EXAMPLE_TIMEOUT = 120
 
 MARK_RE = re.compile(r"^(?:\.\\\"|#|<!--)\s*example:\s*(.*?)\s*(?:-->)?\s*$")
@@ -106,12 +104,6 @@ class Example:
         self.command = command
         self.output = output        # documented output lines, or []
         self.marks = marks          # list of marker texts
-
-    def mark(self, kind):
-        for m in self.marks:
-            if m == kind or m.startswith(kind + " "):
-                return m
-        return None
 
     def to_json(self):
         return self.__dict__
@@ -491,16 +483,23 @@ def run_one(ex, env, state, background):
                                 stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
         seen = []
+        # Not ready in time: its process group is killed, which ends the
+        # reading below.
+        watchdog = threading.Timer(EXAMPLE_TIMEOUT, os.killpg,
+                                   (proc.pid, signal.SIGKILL))
+        watchdog.start()
         while True:
             line = proc.stdout.readline()
             if not line or pattern.search(line):
                 break
             seen.append(line)
+        watchdog.cancel()
         if not line:
             proc.wait()
             return {"where": ex["where"], "status": "failed",
-                    "why": "exited %s before printing /%s/:\n%s" %
-                    (proc.returncode, pattern.pattern, tail("".join(seen)))}
+                    "why": "exited %s before printing /%s/ (or ran over "
+                    "%d s):\n%s" % (proc.returncode, pattern.pattern,
+                                    EXAMPLE_TIMEOUT, tail("".join(seen)))}
         # Keep reading its output so that it never blocks on a full pipe.
         t = threading.Thread(target=lambda: seen.extend(proc.stdout),
                              daemon=True)
