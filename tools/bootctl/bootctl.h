@@ -49,7 +49,7 @@
 #define OPT_INITRD	0x10	/* --initrd URL, repeatable */
 #define OPT_CMDLINE	0x20	/* --cmdline TEMPLATE */
 #define OPT_LIMIT	0x40	/* --limit N */
-#define OPT_FORCE	0x1000	/* --force */
+#define OPT_FORCE	0x8000	/* --force */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
