@@ -260,6 +260,15 @@ struct inv	*worker_db_rw(struct worker *w);
 /* Close both handles, so that the next request reopens them. */
 void		 worker_db_close(struct worker *w);
 /*
+ * Whether every name of menu.manual_dists is a distribution of inv.
+ * Returns 0, or -1 with the reason in e: the first name missing
+ * ("menu.manual_dists: no distribution ..."), or why inv could not be
+ * read.  bootd -t refuses on -1; a worker logs it when it opens the
+ * inventory, and menus leave that entry out.
+ */
+int		 worker_manual_dists_check(struct inv *inv,
+		    const struct cfg *cfg, struct bootd_error *e);
+/*
  * The events database, opened read-only on first use, for the metrics
  * (the recorder creates and writes it).  NULL when it does not exist yet
  * or cannot be opened; the next call tries again.

@@ -46,14 +46,6 @@
  */
 #define LISTEN_BACKLOG		1024
 
-/* A parsed "listen" setting. */
-struct listen_addr {
-	int			 family;	/* AF_UNIX, AF_INET, AF_INET6 */
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	const char		*path;		/* AF_UNIX: the socket file */
-};
-
 static void
 usage(FILE *fp)
 {
@@ -61,66 +53,19 @@ usage(FILE *fp)
 }
 
 /*
- * Parse "unix:/PATH", "A.B.C.D:PORT" or "[V6]:PORT" into la.  Returns 0,
- * or -1 after logging why.
+ * Parse daemon.listen into la (cfg_listen_parse(), which cfg_load() has
+ * already applied).  Returns 0, or -1 after logging why.
  */
 static int
-listen_parse(const char *s, struct listen_addr *la)
+listen_parse(const char *s, struct cfg_listen *la)
 {
-	struct sockaddr_un *sun = (struct sockaddr_un *)&la->ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
-	char host[64];
-	const char *colon;
-	char *end;
-	long port;
-	size_t hlen;
+	struct bootd_error e;
 
-	memset(la, 0, sizeof(*la));
-	if (strncmp(s, "unix:", 5) == 0) {
-		la->path = s + 5;
-		if (la->path[0] != '/' ||
-		    strlen(la->path) >= sizeof(sun->sun_path)) {
-			blog_fatal("daemon.listen: unix socket path must be "
-			    "absolute and shorter than %zu bytes: %s",
-			    sizeof(sun->sun_path), la->path);
-			return -1;
-		}
-		la->family = sun->sun_family = AF_UNIX;
-		memcpy(sun->sun_path, la->path, strlen(la->path) + 1);
-		la->sslen = sizeof(*sun);
-		return 0;
+	if (cfg_listen_parse(s, la, &e) != BOOTD_OK) {
+		blog_fatal("%s", e.text);
+		return -1;
 	}
-	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
-	    (hlen = (size_t)(colon - s)) >= sizeof(host))
-		goto bad;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
-	    port > 65535)
-		goto bad;
-	if (s[0] == '[' && hlen > 2 && s[hlen - 1] == ']') {
-		memcpy(host, s + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			goto bad;
-		la->family = sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		la->sslen = sizeof(*sin6);
-		return 0;
-	}
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		goto bad;
-	la->family = sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	la->sslen = sizeof(*sin);
 	return 0;
-bad:
-	blog_fatal("daemon.listen: expected \"unix:/PATH\", \"ADDRESS:PORT\" "
-	    "or \"[ADDRESS]:PORT\" with a numeric address: %s", s);
-	return -1;
 }
 
 /*
@@ -158,7 +103,7 @@ listen_inherited(void)
  * Returns 0 or -1 after logging why.
  */
 static int
-unix_clear_stale(const struct listen_addr *la)
+unix_clear_stale(const struct cfg_listen *la)
 {
 	struct stat st;
 	int fd, rc, saved;
@@ -200,11 +145,12 @@ unix_clear_stale(const struct listen_addr *la)
 
 /*
  * The owner and group daemon.socket_owner and daemon.socket_group name,
- * (uid_t)-1 / (gid_t)-1 for "" (keep the creator's).  0 or -1 after
- * logging.
+ * (uid_t)-1 / (gid_t)-1 for "" (keep the creator's).  Returns 0, or -1
+ * with the reason in e.  bootd -t checks the same.
  */
 static int
-unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
+unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid,
+    struct bootd_error *e)
 {
 	const struct cfg_daemon *d = &cfg->daemon;
 	struct passwd *pw;
@@ -214,26 +160,26 @@ unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
 	*gid = (gid_t)-1;
 	if (d->socket_owner[0] != '\0') {
 		if ((pw = getpwnam(d->socket_owner)) == NULL) {
-			blog_fatal("daemon.socket_owner: getpwnam(%s): no such "
-			    "user", d->socket_owner);
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.socket_owner: "
+			    "no such user: %s", d->socket_owner);
 			return -1;
 		}
 		*uid = pw->pw_uid;
 	}
 	if (d->socket_group[0] != '\0') {
 		if ((gr = getgrnam(d->socket_group)) == NULL) {
-			blog_fatal("daemon.socket_group: getgrnam(%s): no such "
-			    "group", d->socket_group);
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.socket_group: "
+			    "no such group: %s", d->socket_group);
 			return -1;
 		}
 		*gid = gr->gr_gid;
 	}
 	if (geteuid() != 0 && ((*uid != (uid_t)-1 && *uid != geteuid()) ||
 	    (*gid != (gid_t)-1 && *gid != getegid()))) {
-		blog_fatal("daemon.socket_owner/socket_group: only root can "
-		    "create the socket for another user or group (%s:%s); "
-		    "set them to \"\" when bootd does not start as root",
-		    d->socket_owner, d->socket_group);
+		bootd_error_set(e, BOOTD_EPERM, "daemon.socket_owner/"
+		    "socket_group: only root can create the socket for another "
+		    "user or group (%s:%s); set them to \"\" when bootd does not "
+		    "start as root", d->socket_owner, d->socket_group);
 		return -1;
 	}
 	return 0;
@@ -252,16 +198,19 @@ unix_owner(const struct cfg *cfg, uid_t *uid, gid_t *gid)
  * swap).  Returns 0 or -1 after logging.
  */
 static int
-unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
+unix_bind(const struct cfg *cfg, int fd, const struct cfg_listen *la)
 {
 	mode_t want = (mode_t)cfg->daemon.socket_mode & 0777, omask;
 	uid_t uid, euid = geteuid();
 	gid_t gid, egid = getegid();
+	struct bootd_error e;
 	struct stat st;
 	int rc, saved;
 
-	if (unix_owner(cfg, &uid, &gid) == -1)
+	if (unix_owner(cfg, &uid, &gid, &e) == -1) {
+		blog_fatal("%s", e.text);
 		return -1;
+	}
 	if (gid != (gid_t)-1 && gid != egid && setegid(gid) == -1) {
 		blog_fatal("setegid(%s): %s", cfg->daemon.socket_group,
 		    strerror(errno));
@@ -306,7 +255,7 @@ unix_bind(const struct cfg *cfg, int fd, const struct listen_addr *la)
 
 /* Open, bind and listen on la.  Returns the socket or -1 after logging. */
 static int
-listen_open(const struct cfg *cfg, const struct listen_addr *la)
+listen_open(const struct cfg *cfg, const struct cfg_listen *la)
 {
 	const char *what = cfg->daemon.listen;
 	int fd, on = 1;
@@ -344,6 +293,42 @@ fail:
 }
 
 /*
+ * The uid and gid daemon.user and daemon.group name (the user's own group
+ * when daemon.group is "").  Refuses uid 0.  Returns 0, or -1 with the
+ * reason in e.  bootd -t checks the same.
+ */
+static int
+daemon_ids(const struct cfg *cfg, uid_t *uid, gid_t *gid,
+    struct bootd_error *e)
+{
+	const struct cfg_daemon *d = &cfg->daemon;
+	struct passwd *pw;
+	struct group *gr;
+
+	if ((pw = getpwnam(d->user)) == NULL) {
+		bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.user: no such user: "
+		    "%s", d->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (*uid == 0) {
+		bootd_error_set(e, BOOTD_EPERM, "daemon.user: %s has uid 0; "
+		    "refusing to run workers as root", d->user);
+		return -1;
+	}
+	if (d->group[0] != '\0') {
+		if ((gr = getgrnam(d->group)) == NULL) {
+			bootd_error_set(e, BOOTD_ENOTFOUND, "daemon.group: no "
+			    "such group: %s", d->group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/*
  * Drop root privileges to daemon.user and daemon.group: the only place
  * bootd changes its credentials.  Not root: nothing to do.  Refuses to
  * run workers as root.  Returns 0 or -1 after logging.
@@ -352,8 +337,7 @@ static int
 drop_privileges(const struct cfg *cfg)
 {
 	const struct cfg_daemon *d = &cfg->daemon;
-	struct passwd *pw;
-	struct group *gr;
+	struct bootd_error e;
 	uid_t uid;
 	gid_t gid;
 
@@ -362,24 +346,9 @@ drop_privileges(const struct cfg *cfg)
 		    (long)geteuid());
 		return 0;
 	}
-	if ((pw = getpwnam(d->user)) == NULL) {
-		blog_fatal("daemon.user: getpwnam(%s): no such user", d->user);
+	if (daemon_ids(cfg, &uid, &gid, &e) == -1) {
+		blog_fatal("%s", e.text);
 		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (uid == 0) {
-		blog_fatal("daemon.user: %s has uid 0; refusing to run workers "
-		    "as root", d->user);
-		return -1;
-	}
-	if (d->group[0] != '\0') {
-		if ((gr = getgrnam(d->group)) == NULL) {
-			blog_fatal("daemon.group: getgrnam(%s): no such group",
-			    d->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
 	}
 	if (setgroups(1, &gid) == -1) {
 		blog_fatal("setgroups(%ld): %s", (long)gid, strerror(errno));
@@ -404,19 +373,31 @@ drop_privileges(const struct cfg *cfg)
 }
 
 /*
- * bootd -t: configuration, listen syntax, the database directory
- * (dbdir_check()) and the database, opened as the workers would.
+ * bootd -t: what the start checks, short of binding and serving: the
+ * configuration, the listen address, the accounts it names (daemon.user
+ * and daemon.group when run as root, socket_owner and socket_group for a
+ * unix socket, as if bootd made it), the database directory
+ * (dbdir_check()) and the database, opened as the workers would, with
+ * every distribution menu.manual_dists names.  Each
+ * failure is one line on stderr, "bootd: " and the reason the start would
+ * log.
  */
 static int
 check_config(const struct cfg *cfg)
 {
-	struct listen_addr la;
+	struct cfg_listen la;
 	struct bootd_error e;
 	struct inv *inv;
 	struct events *ev;
+	uid_t uid;
+	gid_t gid;
 
-	if (listen_parse(cfg->daemon.listen, &la) == -1)
+	if (cfg_listen_parse(cfg->daemon.listen, &la, &e) != BOOTD_OK ||
+	    (la.family == AF_UNIX && unix_owner(cfg, &uid, &gid, &e) == -1) ||
+	    (geteuid() == 0 && daemon_ids(cfg, &uid, &gid, &e) == -1)) {
+		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
+	}
 	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
 	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: %s\n", e.text);
@@ -432,6 +413,11 @@ check_config(const struct cfg *cfg)
 	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: inv_open(%s): %s\n", cfg->database,
 		    e.text);
+		return 1;
+	}
+	if (worker_manual_dists_check(inv, cfg, &e) == -1) {
+		fprintf(stderr, "bootd: %s\n", e.text);
+		inv_close(inv);
 		return 1;
 	}
 	inv_close(inv);
@@ -462,7 +448,7 @@ set_nonblock(int fd)
 int
 main(int argc, char *argv[])
 {
-	struct listen_addr la;
+	struct cfg_listen la;
 	struct bootd_error e;
 	struct cfg *cfg;
 	const char *cfgpath = NULL;

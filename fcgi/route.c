@@ -195,6 +195,9 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 		if (b.host != NULL && b.host->fqdn != NULL)
 			copy_printable(r->host, sizeof(r->host), b.host->fqdn);
 		rc = ipxe_render_host(w->cfg, &b, r->mac, &w->body, &e);
+		if (rc == BOOTD_OK && e.text[0] != '\0')
+			blog_warn("ipxe_render_host(%s, %s): %s", r->host,
+			    r->mac, e.text);
 		if (rc == BOOTD_OK) {
 			r->action = b.dist != NULL ? METRICS_ACTION_INSTALL :
 			    METRICS_ACTION_LOCAL;
@@ -301,10 +304,15 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 		return;
 	}
 	token = r->q.v[QUERY_TOKEN];
-	if (!r->q.set[QUERY_TOKEN] || !token_wellformed(token)) {
-		r->status = 404;
-		set_reason(r, r->q.set[QUERY_TOKEN] ? "malformed token" :
-		    "missing parameter token");
+	if (!r->q.set[QUERY_TOKEN]) {
+		/* The installer's mistake, not a token to look for. */
+		set_reason(r, "missing parameter token");
+		buf_puts(&w->body, "missing parameter token\n");
+		return;
+	}
+	if (!token_wellformed(token)) {
+		r->status = 404;	/* no token is ever spelled so */
+		set_reason(r, "malformed token");
 		buf_puts(&w->body, "unknown token\n");
 		return;
 	}

@@ -102,6 +102,27 @@ drop_stale(struct inv **h, const char *path)
 	}
 }
 
+int
+worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
+    struct bootd_error *e)
+{
+	struct inv_dist *d;
+	enum bootd_err rc;
+	size_t i;
+
+	for (i = 0; i < cfg->menu.nmanual_dists; i++) {
+		rc = inv_dist_get(inv, cfg->menu.manual_dists[i], &d, e);
+		inv_dist_free(d);
+		if (rc == BOOTD_ENOTFOUND)
+			bootd_error_set(e, rc, "menu.manual_dists: no "
+			    "distribution \"%s\" in %s",
+			    cfg->menu.manual_dists[i], cfg->database);
+		if (rc != BOOTD_OK)
+			return -1;
+	}
+	return 0;
+}
+
 struct inv *
 worker_db_ro(struct worker *w)
 {
@@ -127,6 +148,8 @@ worker_db_ro(struct worker *w)
 	 * recovery; a boot must not wait long for that: fail safe instead.
 	 */
 	inv_set_busy_timeout(w->ro, LOOKUP_WAIT_MS);
+	if (worker_manual_dists_check(w->ro, w->cfg, &e) == -1)
+		blog_warn("%s: left out of every menu", e.text);
 	if (w->dberr[0] != '\0')
 		blog_notice("database %s is available again",
 		    w->cfg->database);

@@ -5,8 +5,15 @@
  * file may hold is listed once, with its type and where it goes.  Anything
  * else is an error naming the key.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,33 +194,79 @@ want_string(json_t *v, const char *key, size_t max, const char **out,
 	return BOOTD_OK;
 }
 
-static enum bootd_err
-parse_listen(struct cfg *cfg, const struct cfg_key *k, json_t *v,
-    const char *key, struct bootd_error *err)
+enum bootd_err
+cfg_listen_parse(const char *s, struct cfg_listen *la, struct bootd_error *err)
 {
-	const char *s, *colon;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&la->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
+	char host[64];
+	const char *colon;
 	char *end;
 	long port;
-	enum bootd_err rc;
+	size_t hlen;
 
-	if ((rc = want_string(v, key, 107, &s, err)) != BOOTD_OK)
-		return rc;
+	memset(la, 0, sizeof(*la));
 	if (strncmp(s, "unix:", 5) == 0) {
-		if (s[5] != '/')
+		la->path = s + 5;
+		if (la->path[0] != '/' ||
+		    strlen(la->path) >= sizeof(sun->sun_path))
 			return bootd_error_set(err, BOOTD_EINVAL,
-			    "%s: a unix socket needs an absolute path, as in "
-			    "\"unix:/run/bootd/bootd.sock\"", key);
-		return set_str(cfg, k, s, err);
+			    "daemon.listen: a unix socket needs an absolute "
+			    "path shorter than %zu bytes, as in "
+			    "\"unix:/run/bootd/bootd.sock\": %s",
+			    sizeof(sun->sun_path), s);
+		la->family = sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, la->path, strlen(la->path) + 1);
+		la->sslen = sizeof(*sun);
+		return BOOTD_OK;
 	}
-	if ((colon = strrchr(s, ':')) == NULL || colon == s)
-		return bootd_error_set(err, BOOTD_EINVAL,
-		    "%s: expected \"unix:/PATH\" or \"ADDRESS:PORT\"", key);
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    (hlen = (size_t)(colon - s)) >= sizeof(host))
+		goto bad;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (errno != 0 || *end != '\0' || end == colon + 1 || port < 1 ||
 	    port > 65535)
 		return bootd_error_set(err, BOOTD_EINVAL,
-		    "%s: port must be a number from 1 to 65535", key);
+		    "daemon.listen: port must be a number from 1 to 65535: %s",
+		    s);
+	if (s[0] == '[' && hlen > 2 && s[hlen - 1] == ']') {
+		memcpy(host, s + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto bad;
+		la->family = sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		la->sslen = sizeof(*sin6);
+		return BOOTD_OK;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		goto bad;
+	la->family = sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	la->sslen = sizeof(*sin);
+	return BOOTD_OK;
+bad:
+	return bootd_error_set(err, BOOTD_EINVAL,
+	    "daemon.listen: expected \"unix:/PATH\", \"ADDRESS:PORT\" or "
+	    "\"[IPV6-ADDRESS]:PORT\" with a numeric address (host names are "
+	    "not resolved): %s", s);
+}
+
+static enum bootd_err
+parse_listen(struct cfg *cfg, const struct cfg_key *k, json_t *v,
+    const char *key, struct bootd_error *err)
+{
+	struct cfg_listen la;
+	const char *s;
+	enum bootd_err rc;
+
+	if ((rc = want_string(v, key, 107, &s, err)) != BOOTD_OK ||
+	    (rc = cfg_listen_parse(s, &la, err)) != BOOTD_OK)
+		return rc;
 	return set_str(cfg, k, s, err);
 }
 

@@ -12,7 +12,8 @@
  *     "admin_group": "bootadm",
  *     "token_ttl": 21600,
  *     "daemon": {
- *       "listen": "unix:/run/bootd/bootd.sock",   (or "127.0.0.1:9000")
+ *       "listen": "unix:/run/bootd/bootd.sock",   (or "127.0.0.1:9000",
+ *                                                   "[::1]:9000")
  *       "socket_mode": "0660", "socket_owner": "", "socket_group": "www-data",
  *       "user": "bootd", "group": "bootd",
  *       "peer_users": [], "peer_groups": [],  (default: the socket's
@@ -36,6 +37,8 @@
 #ifndef BOOTD_CFG_H
 #define BOOTD_CFG_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -142,5 +145,25 @@ enum bootd_err	 cfg_defaults(struct cfg **out, struct bootd_error *err);
 
 /* Release cfg.  Accepts NULL.  This function can't fail. */
 void		 cfg_free(struct cfg *cfg);
+
+/* A daemon.listen setting, parsed. */
+struct cfg_listen {
+	int			 family;	/* AF_UNIX, AF_INET, AF_INET6 */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	const char		*path;		/* AF_UNIX: the socket file,
+						 * inside the string parsed */
+};
+
+/*
+ * Parse a daemon.listen value: "unix:/PATH", "A.B.C.D:PORT" or
+ * "[V6]:PORT", addresses numeric (a host name such as "localhost" is
+ * refused, not resolved: what bootd binds must not depend on the resolver
+ * at start).  cfg_load() refuses what this refuses, with the same reason;
+ * bootd uses it to bind.  Returns BOOTD_OK or BOOTD_EINVAL with a reason
+ * naming "daemon.listen" and the value.
+ */
+enum bootd_err	 cfg_listen_parse(const char *s, struct cfg_listen *out,
+		    struct bootd_error *err);
 
 #endif /* BOOTD_CFG_H */

@@ -22,6 +22,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +805,82 @@ sqlite_setup(void)
 	}
 }
 
+/*
+ * Whether the effective user may do what (R_OK, W_OK, X_OK) to path;
+ * when not for lack of permission, write why into buf ("no read
+ * permission on the file ...", with its owner and mode) and return 0.
+ * Any other failure (ENOENT...) counts as allowed: it is not about
+ * permissions.
+ */
+static int
+perm_ok(const char *path, int what, const char *kind, const char *note,
+    char *buf, size_t size)
+{
+	struct passwd *pw;
+	struct group *gr;
+	struct stat sb;
+	char u[32], g[32], qp[QBUF];
+
+	if (faccessat(AT_FDCWD, path, what, AT_EACCESS) == 0 ||
+	    errno != EACCES)
+		return 1;
+	if (stat(path, &sb) == -1)
+		return 1;
+	if ((pw = getpwuid(sb.st_uid)) != NULL)
+		snprintf(u, sizeof(u), "%s", pw->pw_name);
+	else
+		snprintf(u, sizeof(u), "%ld", (long)sb.st_uid);
+	if ((gr = getgrgid(sb.st_gid)) != NULL)
+		snprintf(g, sizeof(g), "%s", gr->gr_name);
+	else
+		snprintf(g, sizeof(g), "%ld", (long)sb.st_gid);
+	snprintf(buf, size, "no %s permission on the %s \"%s\" (%s:%s, "
+	    "mode %04o) for uid %ld gid %ld%s",
+	    what == R_OK ? "read" : what == W_OK ? "write" :
+	    what == X_OK ? "search" : "read and write", kind, q(path, qp), u, g,
+	    (unsigned)(sb.st_mode & 07777), (long)geteuid(), (long)getegid(),
+	    note);
+	return 0;
+}
+
+/*
+ * When permissions are why the database at path cannot be opened (or,
+ * with write, changed), say which: its directory (searched; written, when
+ * the -wal and -shm files are to be made), the file, its -wal and -shm
+ * (which readers write too).  NULL when they are not the reason.
+ */
+static const char *
+perm_problem(const char *path, int write, char *buf, size_t size)
+{
+	static const char *const sides[] = { "-wal", "-shm" };
+	char dir[PATH_MAX], side[PATH_MAX];
+	const char *slash;
+	size_t i;
+	int missing = 0;
+
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (!perm_ok(dir, X_OK, "directory", "", buf, size) ||
+	    !perm_ok(path, R_OK, "file", "", buf, size) ||
+	    (write && !perm_ok(path, W_OK, "file", "", buf, size)))
+		return buf;
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		if (access(side, F_OK) == -1 && errno == ENOENT)
+			missing = 1;
+		else if (!perm_ok(side, R_OK | W_OK, "file", "", buf, size))
+			return buf;
+	}
+	if (missing && !perm_ok(dir, W_OK, "directory", ": the -wal and -shm "
+	    "files are made there", buf, size))
+		return buf;
+	return NULL;
+}
+
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -810,7 +889,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	struct stat sb;
 	enum bootd_err rc;
 	int flags, v, persist, latest = inv_schema_latest();
-	char qp[QBUF];
+	char qp[QBUF], why[200];
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
@@ -844,8 +923,17 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	if (sqlite3_open_v2(path, &inv->db, flags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
 		rc = bootd_error_set(err, BOOTD_EDB, "cannot open database "
-		    "\"%s\": %s", q(path, qp), inv->db != NULL ?
-		    sqlite3_errmsg(inv->db) : "out of memory");
+		    "\"%s\": %s", q(path, qp), perm_problem(path,
+		    mode != INV_RDONLY, why, sizeof(why)) != NULL ? why :
+		    inv->db != NULL ? sqlite3_errmsg(inv->db) :
+		    "out of memory");
+		goto fail;
+	}
+	/* SQLite opens a file it may not write read-only, silently. */
+	if (mode != INV_RDONLY && sqlite3_db_readonly(inv->db, "main") == 1) {
+		rc = bootd_error_set(err, BOOTD_EDB, "cannot change database "
+		    "\"%s\": %s", q(path, qp), perm_problem(path, 1, why,
+		    sizeof(why)) != NULL ? why : "it opened read-only");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(inv->db, 1);
@@ -869,8 +957,14 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	if (read_version(inv, &v, NULL) != BOOTD_OK) {
 		rc = sqlite3_errcode(inv->db) == SQLITE_BUSY ?
 		    BOOTD_EBUSY : BOOTD_EDB;
-		bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
-		    "database: %s", q(path, qp), sqlite3_errmsg(inv->db));
+		if (perm_problem(path, mode != INV_RDONLY, why,
+		    sizeof(why)) != NULL)
+			bootd_error_set(err, rc, "cannot open database \"%s\": "
+			    "%s", q(path, qp), why);
+		else
+			bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
+			    "database: %s", q(path, qp),
+			    sqlite3_errmsg(inv->db));
 		goto fail;
 	}
 	if (v > latest) {
@@ -897,11 +991,16 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		goto fail;
 	}
 	if (mode == INV_RDONLY) {
+		if (v == 0) {
+			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
+			    "has no bootd schema yet (schema version 0): "
+			    "create it with \"bootctl init\"", q(path, qp));
+			goto fail;
+		}
 		if (v < latest) {
 			rc = bootd_error_set(err, BOOTD_EDB, "database schema "
-			    "version %d is older than this bootd (%d); open "
-			    "it read-write once (e.g. bootctl) to migrate it",
-			    v, latest);
+			    "version %d is older than this bootd (%d): upgrade "
+			    "it with \"bootctl init\"", v, latest);
 			goto fail;
 		}
 	} else {
@@ -1739,9 +1838,8 @@ host_import(struct inv *inv, const struct inv_host *h,
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s: an "
 		    "imported host starts with local boot", h->fqdn);
 	for (i = 0; i < h->nattrs; i++)
-		if ((rc = valid_attr_key(h->attrs[i].key, err)) != BOOTD_OK ||
-		    (rc = valid_attr_value(h->attrs[i].value, err)) !=
-		    BOOTD_OK)
+		if ((rc = valid_attr(h->attrs[i].key, h->attrs[i].value,
+		    err)) != BOOTD_OK)
 			return rc;
 	if (h->dist != NULL &&
 	    ((rc = valid_name("distribution", h->dist, err)) != BOOTD_OK ||
@@ -2335,8 +2433,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	sqlite3_stmt *s;
 	enum bootd_err rc;
 
-	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
-	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
+	if ((rc = valid_attr(key, value, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
 		return rc;

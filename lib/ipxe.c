@@ -31,8 +31,8 @@
 #include "valid.h"
 #include "tmpl.h"
 
-#define IPXE_TIMEOUT_MAX	3600	/* seconds, menu timeout bound */
-#define IPXE_TIMEOUT_ATTR	"bootd.menu_timeout"
+#define IPXE_TIMEOUT_MAX	VALID_MENU_TIMEOUT_MAX	/* seconds */
+#define IPXE_TIMEOUT_ATTR	VALID_MENU_TIMEOUT
 #define IPXE_TEXT_MAX		200	/* bytes of fail-safe reason kept */
 #define IPXE_SHOW_SIZE		64	/* a value as shown in errors */
 
@@ -59,6 +59,10 @@ struct ipxe_ctx {
 	struct buf		 tmp;	/* rendered templates */
 	struct buf		 tmp2;	/* the same with neutral values */
 	struct buf		 spans[3]; /* their settings (ipxe_spans) */
+	struct buf		 manual_items;	  /* "item manual_N ..." lines */
+	struct buf		 manual_sections; /* their ":manual_N" sections */
+	size_t			 left_out;	/* manual entries left out */
+	struct bootd_error	 left_why;	/* why the first was */
 };
 
 static enum bootd_err	ipxe_scan(const char *what, const char *s,
@@ -76,6 +80,8 @@ static int		ipxe_timeout(const struct cfg *cfg,
 static enum bootd_err	ipxe_base(struct ipxe_ctx *c, const char *path,
 			    const char *what);
 static void		ipxe_local(struct buf *out);
+static enum bootd_err	ipxe_manual(struct ipxe_ctx *c,
+			    const struct inv_boot *b);
 static enum bootd_err	ipxe_install(struct ipxe_ctx *c, const char *label,
 			    const struct inv_boot *b, const struct inv_dist *d);
 static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
@@ -408,9 +414,8 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 static int
 ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
 {
-	const char *s;
-	size_t i, j;
-	int t;
+	size_t i;
+	int t, a;
 
 	t = cfg->menu.timeout;
 	if (t < 0)
@@ -423,12 +428,10 @@ ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
 		if (h->attrs[i].key == NULL || h->attrs[i].value == NULL ||
 		    strcmp(h->attrs[i].key, IPXE_TIMEOUT_ATTR) != 0)
 			continue;
-		s = h->attrs[i].value;
-		for (j = 0; s[j] >= '0' && s[j] <= '9' && j < 5; j++)
-			;
-		if (j == 0 || s[j] != '\0' || atoi(s) > IPXE_TIMEOUT_MAX)
-			return t;
-		return atoi(s);
+		/* Checked on entry (valid_attr()); a value stored before
+		 * that may not be one: then the configured timeout. */
+		a = valid_menu_timeout(h->attrs[i].value);
+		return a >= 0 ? a : t;
 	}
 	return t;
 }
@@ -535,6 +538,49 @@ out:
 }
 
 /*
+ * The manual install entries (menu.manual_dists) of a host's menu, into
+ * c->manual_items and c->manual_sections; labels manual_1, manual_2, ...
+ * by position in b->manual.  An entry that cannot be rendered for this
+ * host (a template naming an attribute the host does not have, a value
+ * that cannot be placed safely) is left out of its menu, counted in
+ * c->left_out with the first reason in c->left_why: the host keeps its
+ * menu, and that entry alone is missing.  Fails only for lack of memory.
+ */
+static enum bootd_err
+ipxe_manual(struct ipxe_ctx *c, const struct inv_boot *b)
+{
+	struct buf *out = c->out;
+	struct bootd_error *err = c->err, why;
+	char label[32];
+	enum bootd_err rc;
+	size_t i, mark;
+
+	for (i = 0; i < b->nmanual; i++) {
+		snprintf(label, sizeof(label), "manual_%zu", i + 1);
+		mark = c->manual_sections.len;
+		c->out = &c->manual_sections;
+		c->err = &why;
+		rc = ipxe_install(c, label, b, b->manual[i]);
+		c->out = out;
+		c->err = err;
+		if (rc == BOOTD_ENOMEM || buf_failed(&c->manual_sections))
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		if (rc != BOOTD_OK) {
+			c->manual_sections.len = mark;
+			if (c->manual_sections.data != NULL)
+				c->manual_sections.data[mark] = '\0';
+			if (c->left_out++ == 0)
+				c->left_why = why;
+			continue;
+		}
+		buf_printf(&c->manual_items, "item %s Install %s (manual)\n",
+		    label, b->manual[i]->name);
+	}
+	return BOOTD_OK;
+}
+
+/*
  * The whole script; b is NULL for an unknown MAC.  Sections are emitted
  * in a fixed order, so equal input gives equal bytes.
  */
@@ -546,7 +592,6 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 	const char *def;
 	enum bootd_err rc;
 	int timeout, shell;
-	size_t i;
 
 	if ((rc = ipxe_check_arg("MAC", c->mac, c->err)) != BOOTD_OK)
 		return rc;
@@ -556,10 +601,6 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 	if (b != NULL && b->dist != NULL && (rc = ipxe_check_arg(
 	    "distribution name", b->dist->name, c->err)) != BOOTD_OK)
 		return rc;
-	for (i = 0; b != NULL && i < b->nmanual; i++)
-		if ((rc = ipxe_check_arg("distribution name",
-		    b->manual[i]->name, c->err)) != BOOTD_OK)
-			return rc;
 
 	/* A shell default needs the shell entry; else local boot. */
 	shell = m->shell != 0;
@@ -570,6 +611,9 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 	else
 		def = L_LOCAL;
 	timeout = ipxe_timeout(c->cfg, h);
+	/* The manual entries this host's menu can offer, rendered first. */
+	if (b != NULL && timeout > 0 && (rc = ipxe_manual(c, b)) != BOOTD_OK)
+		return rc;
 
 	buf_puts(c->out, "#!ipxe\n");
 	if (timeout == 0) {
@@ -594,9 +638,7 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 			    " Install %s (reinstall requested)\n",
 			    b->dist->name);
 		buf_puts(c->out, "item " L_LOCAL " Boot from local disk\n");
-		for (i = 0; b != NULL && i < b->nmanual; i++)
-			buf_printf(c->out, "item manual_%zu Install %s "
-			    "(manual)\n", i + 1, b->manual[i]->name);
+		buf_puts(c->out, buf_str(&c->manual_items));
 		if (m->memtest)
 			buf_puts(c->out, "item " L_MEMTEST
 			    " Memory test (memtest86+)\n");
@@ -615,14 +657,7 @@ ipxe_script(struct ipxe_ctx *c, const struct inv_boot *b)
 		return rc;
 	ipxe_local(c->out);
 	if (timeout > 0) {
-		for (i = 0; b != NULL && i < b->nmanual; i++) {
-			char label[32];
-
-			snprintf(label, sizeof(label), "manual_%zu", i + 1);
-			if ((rc = ipxe_install(c, label, b, b->manual[i])) !=
-			    BOOTD_OK)
-				return rc;
-		}
+		buf_puts(c->out, buf_str(&c->manual_sections));
 		if (m->memtest) {
 			buf_puts(c->out, ":" L_MEMTEST "\n"
 			    "iseq ${platform} efi && goto memtest_efi ||\n"
@@ -670,12 +705,20 @@ ipxe_render(const struct cfg *cfg, const struct inv_boot *b, const char *mac,
 	c.out = out;
 	c.err = err;
 	mark = out->len;
+	if (err != NULL)
+		err->text[0] = '\0';
 	rc = ipxe_script(&c, b);
 	if (rc == BOOTD_OK && (buf_failed(out) || buf_failed(&c.tmp) ||
-	    buf_failed(&c.tmp2)))
+	    buf_failed(&c.tmp2) || buf_failed(&c.manual_items)))
 		rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	else if (rc == BOOTD_OK && c.left_out > 0)
+		bootd_error_set(err, BOOTD_OK, "%zu manual entr%s left out of "
+		    "the menu: %s", c.left_out, c.left_out == 1 ? "y" : "ies",
+		    c.left_why.text);
 	buf_free(&c.tmp);
 	buf_free(&c.tmp2);
+	buf_free(&c.manual_items);
+	buf_free(&c.manual_sections);
 	for (i = 0; i < 3; i++)
 		buf_free(&c.spans[i]);
 	if (rc != BOOTD_OK && !buf_failed(out) && out->data != NULL) {

@@ -28,6 +28,10 @@
  * is "Install DIST" when b->dist is set, else local boot.  mac is the
  * canonical MAC the request came with.  Appends to out (which the caller
  * resets); on failure out holds no partial script worth serving.
+ * A manual entry (b->manual) that cannot be rendered for this host, say a
+ * template naming an attribute it does not have, is left out of the menu
+ * and the rest is served: then, on BOOTD_OK, err->text says how many were
+ * left out and why the first was (to be logged); else it is "".
  */
 enum bootd_err	 ipxe_render_host(const struct cfg *cfg,
 		    const struct inv_boot *b, const char *mac, struct buf *out,

@@ -226,6 +226,45 @@ valid_attr_value(const char *s, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+int
+valid_menu_timeout(const char *s)
+{
+	size_t i;
+	int t = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5)
+			return -1;
+		t = t * 10 + (s[i] - '0');
+	}
+	return t <= VALID_MENU_TIMEOUT_MAX ? t : -1;
+}
+
+enum bootd_err
+valid_attr(const char *key, const char *value, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = valid_attr_key(key, err)) != BOOTD_OK ||
+	    (rc = valid_attr_value(value, err)) != BOOTD_OK)
+		return rc;
+	if (strncmp(key, VALID_ATTR_RESERVED,
+	    strlen(VALID_ATTR_RESERVED)) != 0)
+		return BOOTD_OK;
+	if (strcmp(key, VALID_MENU_TIMEOUT) == 0) {
+		if (valid_menu_timeout(value) == -1)
+			return reject(err, "value of " VALID_MENU_TIMEOUT, value,
+			    "expected whole seconds from 0 to %d, digits only",
+			    VALID_MENU_TIMEOUT_MAX);
+		return BOOTD_OK;
+	}
+	return reject(err, "attribute key", key, "keys starting with \""
+	    VALID_ATTR_RESERVED "\" are bootd's own, and the only one is "
+	    VALID_MENU_TIMEOUT);
+}
+
 enum bootd_err
 valid_name(const char *what, const char *s, struct bootd_error *err)
 {

@@ -21,6 +21,29 @@ enum bootd_err	valid_attr_key(const char *s, struct bootd_error *err);
 /* Attribute value: printable ASCII, no "${", no whitespace, <= 255 chars;
  * may be empty. */
 enum bootd_err	valid_attr_value(const char *s, struct bootd_error *err);
+/*
+ * Reserved attributes: keys starting with "bootd." are bootd's own and
+ * change what bootd serves; only those listed here exist.
+ *   bootd.menu_timeout  the menu's timeout for this host, in whole
+ *                       seconds: 0 to VALID_MENU_TIMEOUT_MAX, digits only
+ *                       (the renderer ignores any other value)
+ */
+#define VALID_ATTR_RESERVED	"bootd."
+#define VALID_MENU_TIMEOUT	"bootd.menu_timeout"
+#define VALID_MENU_TIMEOUT_MAX	3600
+/*
+ * A key and value as an attribute: valid_attr_key(), valid_attr_value(),
+ * and for a reserved key (above) that it exists and its value is one it
+ * takes.  What bootctl attr set checks before it stores anything.
+ */
+enum bootd_err	valid_attr(const char *key, const char *value,
+		    struct bootd_error *err);
+/*
+ * The seconds a bootd.menu_timeout value stands for, or -1 when it is not
+ * one (digits only, 0 to VALID_MENU_TIMEOUT_MAX).  This function can't
+ * fail otherwise.
+ */
+int		valid_menu_timeout(const char *s);
 /* Name of a distribution or environment: [A-Za-z0-9_.+-], 1-64 chars,
  * starting with a letter or digit. */
 enum bootd_err	valid_name(const char *what, const char *s,

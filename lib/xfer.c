@@ -845,7 +845,8 @@ parse_attrs(struct parse *p, const char *path, json_t *o, struct inv_host *h)
 			    type_name(v));
 			continue;
 		}
-		if (check(p, ap, NULL, valid_attr_value(json_string_value(v),
+		/* valid_attr(): the value, and bootd's reserved keys. */
+		if (check(p, ap, NULL, valid_attr(key, json_string_value(v),
 		    &verr), &verr))
 			continue;
 		kv = &h->attrs[h->nattrs++];

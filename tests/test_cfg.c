@@ -233,6 +233,12 @@ static const struct {
 	{ "{\"daemon\": {\"listen\": \"unix:relative\"}}", "absolute path" },
 	{ "{\"daemon\": {\"listen\": \"127.0.0.1:99999\"}}", "port" },
 	{ "{\"daemon\": {\"listen\": \"nonsense\"}}", "daemon.listen" },
+	{ "{\"daemon\": {\"listen\": \"localhost:9000\"}}",
+	    "daemon.listen: expected \"unix:/PATH\", \"ADDRESS:PORT\" or "
+	    "\"[IPV6-ADDRESS]:PORT\" with a numeric address (host names are "
+	    "not resolved): localhost:9000" },
+	{ "{\"daemon\": {\"listen\": \"::1:9000\"}}", "numeric address" },
+	{ "{\"daemon\": {\"listen\": \"[::g]:9000\"}}", "numeric address" },
 	{ "{\"daemon\": {\"socket_mode\": \"999\"}}", "octal" },
 	{ "{\"daemon\": {\"log\": \"file\"}}", "daemon.log" },
 	{ "{\"daemon\": {\"log_level\": \"loud\"}}", "daemon.log_level" },
@@ -270,6 +276,32 @@ static const struct {
 	    "events_database: must not be the inventory" },
 };
 
+/* daemon.listen: the forms bootd binds, parsed once for cfg_load and bind. */
+START_TEST(test_listen_forms)
+{
+	struct cfg_listen la;
+	struct bootd_error err;
+	struct cfg *cfg;
+
+	ck_assert_int_eq(cfg_listen_parse("unix:/run/bootd/bootd.sock", &la,
+	    &err), BOOTD_OK);
+	ck_assert_int_eq(la.family, AF_UNIX);
+	ck_assert_str_eq(la.path, "/run/bootd/bootd.sock");
+	ck_assert_int_eq(cfg_listen_parse("127.0.0.1:9000", &la, &err),
+	    BOOTD_OK);
+	ck_assert_int_eq(la.family, AF_INET);
+	ck_assert_int_eq(cfg_listen_parse("[::1]:9000", &la, &err), BOOTD_OK);
+	ck_assert_int_eq(la.family, AF_INET6);
+	ck_assert_int_eq(load_text("{\"daemon\": {\"listen\": \"[::1]:9000\"}}",
+	    &cfg, &err), BOOTD_OK);
+	ck_assert_str_eq(cfg->daemon.listen, "[::1]:9000");
+	cfg_free(cfg);
+	ck_assert_int_eq(cfg_listen_parse("localhost:9000", &la, &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "host names are not resolved"));
+}
+END_TEST
+
 START_TEST(test_bad)
 {
 	struct cfg *cfg = (struct cfg *)1;
@@ -298,6 +330,7 @@ cfg_suite(void)
 	tcase_add_test(tc, test_partial_keeps_defaults);
 	tcase_add_test(tc, test_env_path);
 	tcase_add_test(tc, test_missing_explicit);
+	tcase_add_test(tc, test_listen_forms);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_checked_fixture(tc, setup, teardown);

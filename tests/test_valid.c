@@ -472,6 +472,41 @@ START_TEST(test_quote)
 }
 END_TEST
 
+/* Reserved attributes: bootd.menu_timeout as the renderer reads it. */
+START_TEST(test_reserved_attr)
+{
+	static const char *const bad[] = {
+		"", "10s", "3601", "-1", "+5", "1e3", "0x10", "99999",
+		"000003601", " 5"
+	};
+	struct bootd_error err;
+	size_t i;
+
+	ck_assert_int_eq(valid_menu_timeout("0"), 0);
+	ck_assert_int_eq(valid_menu_timeout("30"), 30);
+	ck_assert_int_eq(valid_menu_timeout("3600"), 3600);
+	ck_assert_int_eq(valid_menu_timeout("0030"), 30);
+	ck_assert_int_eq(valid_menu_timeout(NULL), -1);
+	for (i = 0; i < N(bad); i++) {
+		ck_assert_int_eq(valid_menu_timeout(bad[i]), -1);
+		ck_assert_int_eq(valid_attr(VALID_MENU_TIMEOUT, bad[i], &err),
+		    BOOTD_EINVAL);
+	}
+	ck_assert_int_eq(valid_attr(VALID_MENU_TIMEOUT, "3601", &err),
+	    BOOTD_EINVAL);
+	ck_assert_str_eq(err.text, "invalid value of bootd.menu_timeout "
+	    "\"3601\": expected whole seconds from 0 to 3600, digits only");
+	ck_assert_int_eq(valid_attr(VALID_MENU_TIMEOUT, "10", &err), BOOTD_OK);
+	ck_assert_int_eq(valid_attr("bootd.timeout", "10", &err),
+	    BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "bootd's own"));
+	ck_assert_int_eq(valid_attr("bootdx", "10s", &err), BOOTD_OK);
+	ck_assert_int_eq(valid_attr("rack", "r12", &err), BOOTD_OK);
+	ck_assert_int_eq(valid_attr("Rack", "r12", &err), BOOTD_EINVAL);
+	ck_assert_int_eq(valid_attr("rack", "a b", &err), BOOTD_EINVAL);
+}
+END_TEST
+
 static Suite *
 valid_suite(void)
 {
@@ -489,6 +524,7 @@ valid_suite(void)
 	tcase_add_test(tc, test_fqdn_messages);
 	tcase_add_test(tc, test_name_field);
 	tcase_add_test(tc, test_quote);
+	tcase_add_test(tc, test_reserved_attr);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -138,6 +138,13 @@ static const struct {
 	    " \"attributes\": {\"k\": \"${x}\"}}]}", "hosts[0].attributes.k",
 	    "invalid attribute value" },
 	{ HEAD "\"hosts\": [{\"fqdn\": \"a.b\", \"macs\": [\"52:54:00:00:00:01\"],"
+	    " \"attributes\": {\"bootd.menu_timeout\": \"30s\"}}]}",
+	    "hosts[0].attributes.bootd.menu_timeout",
+	    "expected whole seconds from 0 to 3600" },
+	{ HEAD "\"hosts\": [{\"fqdn\": \"a.b\", \"macs\": [\"52:54:00:00:00:01\"],"
+	    " \"attributes\": {\"bootd.other\": \"1\"}}]}",
+	    "hosts[0].attributes.bootd.other", "are bootd's own" },
+	{ HEAD "\"hosts\": [{\"fqdn\": \"a.b\", \"macs\": [\"52:54:00:00:00:01\"],"
 	    " \"action\": \"install\"}]}", "hosts[0].action",
 	    "install needs a distribution" },
 	{ HEAD "\"hosts\": [{\"fqdn\": \"a.b\", \"macs\": [\"52:54:00:00:00:01\"],"

@@ -461,6 +461,46 @@ class TestEnvsAndDists(BootctlCase):
         self.assertTrue(any(r[1] and "env" in r[1] and r[2] == "prod"
                             for r in self.audit_rows()))
 
+    def test_env_group_must_exist(self):
+        """env add --group refuses a group this system does not have, as
+        chgrp would; --force names it anyway."""
+        self.populate()
+        missing = "bootd-no-such-group"
+        self.assertRaises(KeyError, grp.getgrnam, missing)
+        before = self.dump()
+        self.refused(1, r'^bootctl: env add: no group "bootd-no-such-group" '
+                     r'on this system \(create it first, or name it anyway '
+                     r'with --force\)$', "env", "add", "x", "--group", missing)
+        self.assertEqual(self.dump(), before)
+        self.refused(2, "--force goes with --group", "env", "add", "x",
+                     "--force")
+        self.ok("env", "add", "x", "--group", missing, "--force")
+        self.assertIn(("x", missing),
+                      self.sql("SELECT name, unix_group FROM env"))
+        self.assertIn("--force", self.ok("env", "add", "--help"))
+
+    def test_reserved_attributes(self):
+        """bootd.* attributes are bootd's: bootd.menu_timeout takes whole
+        seconds 0..3600 (what the renderer uses), other bootd.* keys do not
+        exist.  A refused value changes nothing."""
+        self.populate()
+        before = self.dump()
+        for value in ("10s", "3601", "", "+5", "99999", "1e3", "0x10"):
+            self.refused(1, r'^bootctl: invalid value of bootd\.menu_timeout '
+                         r'".*": expected whole seconds from 0 to 3600, '
+                         r'digits only$', "attr", "set", "web1",
+                         "bootd.menu_timeout", value)
+        self.refused(1, r'attribute key "bootd\.menu-timeout": keys '
+                     r'starting with "bootd\." are bootd\'s own', "attr",
+                     "set", "web1", "bootd.menu-timeout", "10")
+        self.assertEqual(self.dump(), before)
+        for value in ("10", "3600"):
+            self.ok("attr", "set", "web1", "bootd.menu_timeout", value)
+            self.assertIn("choose --default local --timeout %s000 " % value,
+                          self.ok("render", "web1"))
+        self.ok("attr", "set", "web1", "bootd.menu_timeout", "0")
+        self.assertIn("\ngoto local\n", self.ok("render", "web1"))
+
     def test_dist(self):
         self.populate()
         out = self.ok("dist", "show", "debian-12")
@@ -652,6 +692,23 @@ class TestReinstall(BootctlCase):
         self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
                                   "fqdn = ?", (FQDN2,)),
                          [("install", "debian-12")])
+
+    def test_reinstall_dist_stays_the_hosts(self):
+        """set-reinstall --dist sets the host's distribution for good, as
+        bootctl(8) says: after the install (or set-local) the host keeps
+        it, and a later set-reinstall without --dist installs it again."""
+        self.populate()
+        self.ok("dist", "add", "debian-13",
+                "--kernel", "{{base_url}}/images/debian-13/vmlinuz",
+                "--initrd", "{{base_url}}/images/debian-13/initrd.img",
+                "--cmdline", CMDLINE)
+        self.ok("set-reinstall", FQDN1, "--dist", "debian-13")
+        self.ok("set-local", FQDN1)
+        self.assertEqual(self.sql("SELECT action, dist FROM host WHERE "
+                                  "fqdn = ?", (FQDN1,)),
+                         [("local", "debian-13")])
+        self.ok("set-reinstall", FQDN1)
+        self.assertIn("Install debian-13", self.ok("render", FQDN1))
 
     def test_reinstall_needs_template_attributes(self):
         self.populate()
@@ -942,6 +999,64 @@ class TestPermissions(BootctlCase):
     def as_nobody(self, *groups):
         return as_user(NOBODY.pw_uid, NOBODY.pw_gid, groups)
 
+    def test_permission_errors_name_path_and_permission(self):
+        """The file system says no: the message names the file or
+        directory, the permission missing, its owner and mode, instead of
+        SQLite's "unable to open database file" or "attempt to write a
+        readonly database"."""
+        drop = self.as_nobody()
+        who = r" \(nobody:nogroup, mode %s\) for uid %d gid %d%s$"
+        ids = (NOBODY.pw_uid, NOBODY.pw_gid)
+        db, store = re.escape(self.db), re.escape(self.store)
+
+        def refused(mode_of, mode, verb, pattern):
+            old = os.stat(mode_of).st_mode & 0o7777
+            os.chmod(mode_of, mode)
+            try:
+                self.refused(1, pattern, *verb, preexec=drop)
+            finally:
+                os.chmod(mode_of, old)
+        refused(self.db, 0o000, ["host", "list"],
+                r'^bootctl: cannot open database "%s": no read permission '
+                r'on the file "%s"' % (db, db) +
+                who % (("0000",) + ids + ("",)))
+        refused(self.db, 0o440, ["set-reinstall", FQDN1],
+                r'^bootctl: cannot change database "%s": no write '
+                r'permission on the file "%s"' % (db, db) +
+                who % (("0440",) + ids + ("",)))
+        refused(self.store, 0o660, ["host", "list"],
+                r'^bootctl: cannot open database "%s": no search permission '
+                r'on the directory "%s"' % (db, store) +
+                who % (("0660",) + ids + ("",)))
+        refused(self.db + "-shm", 0o000, ["host", "list"],
+                r'no read and write permission on the file "%s-shm"' % db)
+        # Without -wal and -shm a change needs the directory writable, to
+        # make them.  (Not through self.refused(): reading the database
+        # to compare would make them.)
+        for side in ("-wal", "-shm"):
+            os.unlink(self.db + side)
+        os.chmod(self.store, 0o550)
+        try:
+            rc, out, err = self.run_ctl("set-reinstall", FQDN1, preexec=drop)
+        finally:
+            os.chmod(self.store, 0o770)
+        self.assertEqual((rc, out), (1, ""), err)
+        self.assert_one_error_line(
+            err, r'^bootctl: cannot open database "%s": no write permission '
+            r'on the directory "%s"' % (db, store) +
+            who % (("0550",) + ids + (": the -wal and -shm files are made "
+                                      "there",)))
+
+    def test_empty_database_says_bootctl_init(self):
+        empty = os.path.join(self.store, "empty.db")
+        with open(empty, "w"):
+            pass
+        os.chown(empty, NOBODY.pw_uid, NOBODY.pw_gid)
+        self.refused(1, r'^bootctl: database "%s" has no bootd schema yet '
+                     r'\(schema version 0\): create it with "bootctl '
+                     r'init"$' % re.escape(empty), "--db", empty, "host",
+                     "list", cfg=False, preexec=self.as_nobody())
+
     def test_environment_group_member_may_change_its_hosts(self):
         # nobody's primary group is nogroup, the group of environment lab.
         drop = self.as_nobody()
@@ -1149,7 +1264,8 @@ class TestSetgid(BootctlCase):
             self.assertEqual(rc, 1, (args, out, err))
             # Refused by the file system, not by bootctl's own check.
             self.assert_one_error_line(err, "(?i)unable to open|denied|"
-                                       "readonly|read-only")
+                                       "readonly|read-only|no (search|read|"
+                                       "write) permission")
             self.assertNotIn("needs root", err)
         self.assertEqual(self.dump(), before)
 

@@ -137,7 +137,7 @@ class Boot(unittest.TestCase):
         st, _, _ = s.get("/ipxe/v1/done?token=not-a-token")
         self.assertEqual(st, 404)             # malformed
         st, _, _ = s.get("/ipxe/v1/done")
-        self.assertEqual(st, 404)             # missing
+        self.assertEqual(st, 400)             # missing: bootd(8)
         # The host is back to local boot, and says so.
         body = self.script(DONE[1])
         self.assertEqual(default_entry(body), "local")

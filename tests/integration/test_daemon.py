@@ -213,6 +213,54 @@ class Startup(unittest.TestCase):
         self.assertIn("missing.db", r.stderr)
         self.assertFalse(os.path.exists(self.d.config["database"]))
 
+    def test_manual_dists(self):
+        """menu.manual_dists: -t refuses a name the inventory does not
+        have; a running bootd logs it and leaves it out.  An entry whose
+        template names an attribute the host lacks is left out of that
+        host's menu (logged), not traded for the fail-safe script; unknown
+        MACs get no manual entries."""
+        bootctl = harness.binary("bootctl")
+
+        def ctl(*args):
+            subprocess.run([bootctl, "--db", self.d.db] + list(args),
+                           check=True, capture_output=True,
+                           env=harness.run_env())
+        ctl("dist", "add", "rhel-9.4", "--kernel", "{{base_url}}/k",
+            "--initrd", "{{base_url}}/i",
+            "--cmdline", "inst.ks={{base_url}}/ks/{{attr.ks}}.cfg")
+        ctl("dist", "add", "debian-12", "--kernel", "{{base_url}}/k",
+            "--initrd", "{{base_url}}/i", "--cmdline", "auto=true")
+        self.d.config["menu"]["manual_dists"] = ["rhel-9.4", "nope",
+                                                 "debian-12"]
+        self.d.write_config()
+        r = self.d.run("-t")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "",
+                         'bootd: menu.manual_dists: no distribution "nope" '
+                         'in %s\n' % self.d.db))
+        self.d.start()
+        st, _, body = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200, body)
+        text = body
+        self.assertIn("\nmenu web1.example.org (%s)\n" % MAC, text)
+        self.assertIn("\nitem manual_2 Install debian-12 (manual)\n", text)
+        self.assertNotIn("rhel-9.4", text)
+        self.assertNotIn("nope", text)
+        st, _, body = self.d.call("GET", "/ipxe/v1/config",
+                                  "mac=52:54:00:99:99:99")
+        self.assertEqual(st, 200, body)
+        self.assertNotIn("manual", body)
+        ctl("attr", "set", "web1", "ks", "web")
+        st, _, body = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertIn("\nitem manual_1 Install rhel-9.4 (manual)\n", body)
+        self.assertEqual(self.d.stop(), 0)
+        log = self.d.log_text()
+        self.assertIn('warning menu.manual_dists: no distribution "nope" '
+                      'in %s: left out of every menu' % self.d.db, log)
+        self.assertRegex(log, r"warning ipxe_render_host\(web1\.example\."
+                         r"org, %s\): 1 manual entry left out of the menu: "
+                         r".*rhel-9\.4.*ks" % MAC)
+        self.assertNotIn("failsafe", log)
+
     def test_usage(self):
         r = self.d.run("-h")
         self.assertEqual(r.returncode, 0)
@@ -274,6 +322,32 @@ class Startup(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("refusing to run workers as root", r.stderr)
         self.assertFalse(os.path.exists(self.d.socket))
+        r = self.d.run("-t")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (1, "",
+                         "bootd: daemon.user: root has uid 0; refusing to "
+                         "run workers as root\n"))
+
+    @unittest.skipUnless(IS_ROOT, "needs root")
+    def test_check_mode_checks_accounts(self):
+        """-t refuses what the start refuses, in the same words: every
+        account the configuration names must exist."""
+        missing = "bootd-no-such-account"
+        self.assertRaises(KeyError, pwd.getpwnam, missing)
+        self.assertRaises(KeyError, grp.getgrnam, missing)
+        daemon = dict(self.d.config["daemon"])
+        for key in ("user", "group", "socket_owner", "socket_group"):
+            with self.subTest(key=key):
+                self.d.config["daemon"] = dict(daemon, **{key: missing})
+                self.d.write_config()
+                t = self.d.run("-t")
+                start = self.d.run()
+                why = "daemon.%s: no such %s: %s" % (
+                    key, "group" if key.endswith("group") else "user",
+                    missing)
+                self.assertEqual((t.returncode, t.stdout, t.stderr),
+                                 (1, "", "bootd: %s\n" % why))
+                self.assertEqual(start.returncode, 1)
+                self.assertIn("error " + why, start.stderr)
 
 
 @unittest.skipUnless(harness.have_binary("bootd") and
@@ -480,6 +554,21 @@ class Requests(unittest.TestCase):
                                   body=b"token=" + b"f" * 32,
                                   ctype="application/x-www-form-urlencoded")
         self.assertEqual((st, body), (404, "unknown token\n"))
+        # The statuses bootd(8) lists: no token at all is the installer's
+        # mistake (400), a malformed one is no token (404).
+        for method, query, form, want in (
+                ("GET", "", None, (400, "missing parameter token\n")),
+                ("POST", "", b"", (400, "missing parameter token\n")),
+                ("POST", "", b"other=1", (400, "missing parameter token\n")),
+                ("GET", "token=xyz", None, (404, "unknown token\n")),
+                ("GET", "token=%s" % ("F" * 32), None,
+                 (404, "unknown token\n"))):
+            st, h, body = self.d.call(
+                method, "/ipxe/v1/done", query, body=form or b"",
+                ctype="application/x-www-form-urlencoded" if form is not None
+                else None)
+            self.assertEqual((st, body), want, (method, query, form))
+            self.assertIn("x-bootd-error", h)
 
     def test_scripts_and_headers(self):
         st, h, body = self.d.call("GET", "/ipxe/v1/config",

@@ -64,6 +64,7 @@
 #define OPT_SINCE	0x1000	/* --since TIME, --until TIME */
 #define OPT_ATTR	0x2000	/* --attr KEY=VALUE to set, repeatable */
 #define OPT_OLDER	0x4000	/* --older-than DAYS */
+#define OPT_FORCE	0x8000	/* --force */
 
 /* Verb flags. */
 #define VF_NODB		0x01	/* needs neither configuration nor database */
@@ -96,6 +97,7 @@ struct args {
 	bool		  replace;	/* --replace */
 	char		 *input;	/* VF_INPUT: the file's bytes, NUL-ended */
 	size_t		  input_len;
+	bool		  force;	/* --force */
 	int		  argc;		/* positional arguments */
 	char		**argv;
 	/* Selectors (OPT_SELECT; --env and --dist above). */

@@ -1,6 +1,7 @@
 /*
  * dist.c - dist and env verbs: distributions and environments
  */
+#include <grp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,14 +9,33 @@
 #include <string.h>
 
 #include "bootctl.h"
+#include "valid.h"
 
+/*
+ * env add: a --group this system has no group of is refused, as chgrp
+ * refuses one: a typo would leave the environment to nobody (admins only)
+ * without a word.  --force names it anyway, for a group made later (or
+ * known only to the machines bootctl runs on next).
+ */
 int
 verb_env_add(struct ctx *ctx, struct args *a)
 {
 	enum bootd_err rc;
+	const char *group = a->group != NULL ? a->group : "";
 
-	rc = inv_env_add(ctx->inv, a->argv[0],
-	    a->group != NULL ? a->group : "", &ctx->err);
+	if (a->force && a->group == NULL) {
+		warnmsg("env add: --force goes with --group (usage: bootctl "
+		    "env add NAME [--group GROUP [--force]])");
+		return EXIT_USAGE;
+	}
+	if (group[0] != '\0' && !a->force && getgrnam(group) == NULL &&
+	    valid_group(group, NULL) == BOOTD_OK) {
+		rc = bootd_error_set(&ctx->err, BOOTD_ENOTFOUND, "env add: no "
+		    "group \"%s\" on this system (create it first, or name it "
+		    "anyway with --force)", group);
+		return fail(ctx, rc);
+	}
+	rc = inv_env_add(ctx->inv, a->argv[0], group, &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 

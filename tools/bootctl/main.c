@@ -109,8 +109,9 @@ static const struct verb verbs[] = {
 	    SEL | OPT_CHANGE, verb_attr_unset,
 	    "HOST ...|SELECTORS KEY",
 	    "remove an attribute of hosts" },
-	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP, verb_env_add,
-	    "NAME [--group GROUP]",
+	{ "env add", 1, 1, VF_WRITE | VF_ADMIN, OPT_GROUP | OPT_FORCE,
+	    verb_env_add,
+	    "NAME [--group GROUP [--force]]",
 	    "add an environment managed by GROUP (none: admins only)" },
 	{ "env remove", 1, 1, VF_WRITE | VF_ADMIN, 0, verb_env_remove,
 	    "NAME",
@@ -232,6 +233,8 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		    "repeatable" },
 		{ OPT_OLDER, "  --older-than DAYS  every MAC last seen more "
 		    "than DAYS days ago" },
+		{ OPT_FORCE, "  --force            a group this system does "
+		    "not have (yet)" },
 	};
 	size_t i;
 
@@ -589,6 +592,7 @@ verb_options(const struct verb *v, struct option *opts)
 		{ OPT_SINCE, { "until", required_argument, NULL, 'u' } },
 		{ OPT_ATTR, { "attr", required_argument, NULL, 'A' } },
 		{ OPT_OLDER, { "older-than", required_argument, NULL, 'o' } },
+		{ OPT_FORCE, { "force", no_argument, NULL, 'f' } },
 	};
 	size_t i, n = 0;
 
@@ -695,6 +699,9 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 		case 'o':
 			slot = &a->older_than;
 			break;
+		case 'f':
+			a->force = true;
+			continue;
 		case 'h':
 			verb_usage(stdout, v, true);
 			return -1;

@@ -346,6 +346,8 @@ verb_render(struct ctx *ctx, struct args *a)
 		rc = ipxe_render_host(ctx->cfg, &boot, mac, &out, &ctx->err);
 		if (boot.dist != NULL)
 			decision = "install";
+		if (rc == BOOTD_OK && ctx->err.text[0] != '\0')
+			fprintf(stderr, "bootctl: %s\n", ctx->err.text);
 	} else if (rc == BOOTD_ENOTFOUND) {
 		ctx->err.text[0] = '\0';
 		decision = "unknown";
