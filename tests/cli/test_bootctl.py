@@ -486,9 +486,9 @@ class TestEnvsAndDists(BootctlCase):
         self.populate()
         before = self.dump()
         for value in ("10s", "3601", "", "+5", "99999", "1e3", "0x10"):
-            self.refused(1, r'^bootctl: invalid value of bootd\.menu_timeout '
-                         r'".*": expected whole seconds from 0 to 3600, '
-                         r'digits only$', "attr", "set", "web1",
+            self.refused(1, r'^bootctl: web1\S*: invalid value of '
+                         r'bootd\.menu_timeout ".*": expected whole seconds '
+                         r'from 0 to 3600, digits only$', "attr", "set", "web1",
                          "bootd.menu_timeout", value)
         self.refused(1, r'attribute key "bootd\.menu-timeout": keys '
                      r'starting with "bootd\." are bootd\'s own', "attr",

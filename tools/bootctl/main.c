@@ -841,10 +841,17 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+:c:hqvV", gopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cfgpath = optarg;
-			break;
 		case 'd':
-			dbpath = optarg;
+			/* "" would mean the default file: say so instead. */
+			if (optarg[0] == '\0') {
+				warnmsg("%s: empty file name", ch == 'c' ? "-c" :
+				    "--db");
+				return EXIT_FAIL;
+			}
+			if (ch == 'c')
+				cfgpath = optarg;
+			else
+				dbpath = optarg;
 			break;
 		case 'h':
 			usage(stdout);
