@@ -2,7 +2,7 @@
  * ipxe_check_main.c - the script reader of ipxe_check.c as a program, for
  * the Python integration tests
  *
- * Usage: ipxe_check FILE...
+ * Usage: ipxe_check [-s SETTING]... FILE...
  *
  * Reads each file as iPXE reads a script and prints one line per file:
  *
@@ -11,7 +11,8 @@
  *
  * "ok" when the script starts with #!ipxe, does not end in a
  * continuation, uses only the commands a bootd script may use and no
- * "${...}" setting but ${platform} and ${target}, and has exactly one
+ * "${...}" setting but ${platform}, ${target} and each -s SETTING (as
+ * "${net0/ip}": one an administrator's template uses), and has exactly one
  * ":local" label; SHAPE is its structure (ipxe_check.h) with each line
  * ended by '|' instead of a newline, so that two scripts can be compared.
  * Exit status 0 when every file is ok, 1 otherwise, 2 on a usage or I/O
@@ -23,7 +24,9 @@
 
 #include "ipxe_check.h"
 
-static const char *const allowed[] = { "${platform}", "${target}", NULL };
+#define EXTRA_MAX	16
+
+static const char *allowed[EXTRA_MAX + 3] = { "${platform}", "${target}" };
 
 /* Read path whole, NUL-terminated; NULL on failure. */
 static char *
@@ -85,14 +88,19 @@ check(const char *path, const char *text)
 int
 main(int argc, char *argv[])
 {
-	int i, bad = 0;
+	int i, n = 2, bad = 0;
 	char *text;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: ipxe_check FILE...\n");
+	for (i = 1; i + 1 < argc && strcmp(argv[i], "-s") == 0; i += 2) {
+		if (n == EXTRA_MAX + 2)
+			break;
+		allowed[n++] = argv[i + 1];
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: ipxe_check [-s SETTING]... FILE...\n");
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
+	for (; i < argc; i++) {
 		if ((text = slurp(argv[i])) == NULL) {
 			perror(argv[i]);
 			return 2;
