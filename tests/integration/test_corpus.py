@@ -24,14 +24,17 @@ nginx/test.conf.in, in a bounded number of connections: nginx cuts them
 off by its own timeouts, and meanwhile everyone else is answered.
 """
 
+import http.client
 import os
 import re
+import select
 import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -762,6 +765,189 @@ class Corpus(unittest.TestCase):
         self.assertIsNone(srv.bootd.poll())
         m = srv.metrics()
         self.assertEqual(srv.metric(m, "bootd_worker_restarts_total"), 0)
+
+
+# -- slow clients ------------------------------------------------------------
+
+SLOW = 12           # slow connections per kind: more than limit_conn 8 and
+                    # far more than bootd's workers
+TRICKLE_PAUSE = 0.5  # between two bytes of a slow client
+TRICKLE_MAX = 80    # bytes a slow client sends at most (40 s; nginx's
+                    # client_header_timeout is 10 s)
+
+
+def production_nginx(srv):
+    """
+    nginx/bootd.conf as shipped, on loopback ports, passing to srv's bootd:
+    returns (Popen, HTTP port, directory).  Only ports and paths differ.
+    """
+    tmp = tempfile.mkdtemp(prefix="bootd-prod-nginx-")
+    os.chmod(tmp, 0o755)
+    certs = harness.make_certs(tmp)
+    port = harness.free_port()
+    with open(os.path.join(harness.SOURCE_DIR, "nginx", "bootd.conf")) as f:
+        site = f.read()
+    site = (site
+            .replace("/etc/ssl/bootd/fullchain.pem", certs["chain"])
+            .replace("/etc/ssl/bootd/privkey.pem", certs["key"])
+            .replace("/etc/nginx/ffdhe2048.pem", os.path.join(
+                harness.SOURCE_DIR, "nginx", "ffdhe2048.pem"))
+            .replace("/var/log/nginx/", tmp + "/")
+            .replace("/srv/bootd/images/", srv.images + "/")
+            .replace("unix:/run/bootd/bootd.sock", "unix:" + srv.socket)
+            .replace("listen 80;", "listen 127.0.0.1:%d;" % port)
+            .replace("listen 443 ssl", "listen 127.0.0.1:%d ssl"
+                     % harness.free_port()))
+    for p in ("80", "443"):
+        site = site.replace("listen [::]:%s" % p, "listen [::1]:%d"
+                            % harness.free_port())
+    with open(os.path.join(tmp, "bootd.conf"), "w") as f:
+        f.write(site)
+    shutil.copy("/etc/nginx/fastcgi_params", tmp)
+    main = os.path.join(tmp, "nginx.conf")
+    with open(main, "w") as f:
+        f.write("%sdaemon off;\npid %s/nginx.pid;\nerror_log %s/error.log "
+                "info;\nevents {}\nhttp {\n  client_body_temp_path %s/body;\n"
+                "  fastcgi_temp_path %s/fastcgi;\n  include %s/bootd.conf;\n}\n"
+                % ("user %s %s;\n" % (harness.NGINX_USER, harness.NGINX_GROUP)
+                   if os.geteuid() == 0 else "", tmp, tmp, tmp, tmp, tmp))
+    log = open(os.path.join(tmp, "nginx.stderr"), "ab")
+    proc = subprocess.Popen(["nginx", "-p", tmp + "/", "-c", main, "-e",
+                             "stderr"], stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=log)
+    log.close()
+    for _ in range(harness.READY_TRIES):
+        if harness.port_busy(port):
+            break
+        time.sleep(harness.READY_PAUSE)
+    return proc, port, tmp
+
+
+class SlowClients(unittest.TestCase):
+    """
+    Slowloris against both shipped nginx configurations at once: clients
+    that send their headers a byte at a time, and done reports whose body
+    trickles in.  nginx buffers a request whole before it passes it to
+    bootd, so no slow client holds a bootd worker: every other client is
+    answered meanwhile.  nginx ends a header that is not complete within
+    client_header_timeout (10 s), and a trickling body that is complete
+    gets bootd's answer.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.have_binary("bootd"):
+            print("skipped: bootd is not built")
+            sys.exit(77)
+        cls.srv = harness.BootServer(
+            config={"daemon": {"log_level": "warning"}})
+        cls.prod = None
+        try:
+            cls.srv.add_dist("debian-12")
+            cls.srv.bootctl("host", "add", "install.example.org",
+                            INSTALL_MAC, "--dist", "debian-12")
+            cls.srv.bootctl("set-reinstall", "install.example.org")
+            cls.prod, cls.prod_port, cls.prod_tmp = production_nginx(cls.srv)
+        except BaseException:
+            cls.srv.close(check=False)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.prod is not None:
+            cls.prod.terminate()
+            cls.prod.wait(30)
+            shutil.rmtree(cls.prod_tmp, ignore_errors=True)
+        cls.srv.close()
+
+    def boot(self, port):
+        """A normal boot from 127.0.0.1 to port: (status, decision)."""
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            c.request("GET", CONFIG + "?mac=" + INSTALL_MAC)
+            r = c.getresponse()
+            body = r.read()
+            return r.status, decision(body) if body.startswith(
+                b"#!ipxe") else None
+        finally:
+            c.close()
+
+    def test_slowloris(self):
+        token = self.srv.token("install.example.org")
+        ports = {"test.conf": self.srv.http_port, "bootd.conf":
+                 self.prod_port}
+        slow = []       # [config, kind, socket, bytes left, outcome]
+        n = 0
+        for conf, port in ports.items():
+            for i in range(SLOW):
+                n += 1
+                src = "127.0.3.%d" % n
+                s = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                             source_address=(src, 0))
+                head = ("GET %s?mac=%s HTTP/1.1\r\nHost: x\r\n"
+                        % (CONFIG, INSTALL_MAC)).encode()
+                s.sendall(head)
+                # Never ends its headers: a header line, a byte at a time.
+                slow.append([conf, "header", s, b"X-Slow: " +
+                             b"a" * TRICKLE_MAX, None])
+                n += 1
+                src = "127.0.3.%d" % n
+                s = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                             source_address=(src, 0))
+                body = ("token=%s" % ("0" * 32)).encode()
+                s.sendall(("POST /ipxe/v1/done HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/x-www-form-urlencoded"
+                           "\r\nContent-Length: %d\r\nConnection: close"
+                           "\r\n\r\n" % len(body)).encode())
+                # A whole body, a byte at a time: 38 bytes, 19 s.
+                slow.append([conf, "body", s, body, None])
+        served = {conf: [] for conf in ports}
+        for _ in range(TRICKLE_MAX + 1):
+            live = [c for c in slow if c[4] is None]
+            if not live:
+                break
+            for c in live:
+                if c[3]:
+                    try:
+                        c[2].send(c[3][:1])
+                        c[3] = c[3][1:]
+                    except OSError:
+                        c[4] = "closed"
+                        continue
+                r, _, _ = select.select([c[2]], [], [], 0)
+                if r:
+                    try:
+                        data = c[2].recv(65536)
+                    except OSError:
+                        data = b""
+                    c[4] = data.split(b"\r\n", 1)[0].decode(
+                        "latin-1") if data else "closed"
+            # Everyone else is answered meanwhile, by both configurations.
+            for conf, port in ports.items():
+                served[conf].append(self.boot(port))
+            time.sleep(TRICKLE_PAUSE)
+        for c in slow:
+            c[2].close()
+        for conf in ports:
+            self.assertTrue(served[conf])
+            self.assertEqual(set(served[conf]), {(200, "install")},
+                             (conf, served[conf]))
+        for conf, kind, _, left, outcome in slow:
+            if kind == "header":
+                # Cut off by nginx: 408, or the connection closed.
+                self.assertIsNotNone(outcome, (conf, kind))
+                self.assertTrue(outcome == "closed" or " 408 " in outcome,
+                                (conf, kind, outcome))
+                self.assertTrue(left, "header sent whole: %s" % conf)
+            else:
+                # The body came whole: bootd's answer to an unknown token.
+                self.assertEqual(left, b"", (conf, kind, outcome))
+                self.assertIsNotNone(outcome, (conf, kind))
+                self.assertIn(" 404 ", outcome, (conf, kind))
+        self.assertEqual(self.srv.token("install.example.org"), token)
+        self.assertIsNone(self.srv.bootd.poll())
+        m = self.srv.metrics()
+        self.assertEqual(self.srv.metric(m, "bootd_worker_restarts_total"), 0)
 
 
 if __name__ == "__main__":
