@@ -760,8 +760,11 @@ class Corpus(unittest.TestCase):
                                 "structure: %s\n%s" % (name, shape,
                                                         body.decode()))
         self.assertEqual(failures, [], "\n".join(failures))
-        print("inventory fields: %d cases, bootctl refused %d"
-              % (len(answers), refused), file=sys.stderr)
+        decisions = [decision(b) for _, _, b, _ in answers]
+        print("inventory fields: %d cases, bootctl refused %d; answers: "
+              "%d install, %d failsafe" % (
+                  len(answers), refused, decisions.count("install"),
+                  decisions.count("failsafe")), file=sys.stderr)
         self.assertIsNone(srv.bootd.poll())
         m = srv.metrics()
         self.assertEqual(srv.metric(m, "bootd_worker_restarts_total"), 0)
