@@ -33,7 +33,7 @@ static char *
 slurp(const char *path)
 {
 	struct buf b = { 0 };
-	char chunk[4096];
+	char chunk[4096], *text;
 	size_t n;
 	FILE *f;
 
@@ -42,11 +42,9 @@ slurp(const char *path)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_append(&b, chunk, n);
 	fclose(f);
-	if (buf_failed(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return strdup(buf_str(&b));	/* "" when empty */
+	text = buf_failed(&b) ? NULL : strdup(buf_str(&b)); /* "" if empty */
+	buf_free(&b);
+	return text;
 }
 
 /* Print why s is not a script bootd may serve, or its shape. */
