@@ -16,8 +16,9 @@
  * SCRIPT_NAME and PATH_INFO (an empty value is not sent), and the rest,
  * NULs included, is the body.  Every answer must be a well-formed CGI
  * answer (a status bootd knows, headers without stray line breaks, a
- * Content-Length that is the body's), and every answer to config (200 or
- * 400) an iPXE script that, read the way iPXE reads it
+ * Content-Length that is the body's, printable headers), done never
+ * succeeds (the one live token is random), and every answer to config
+ * (200 or 400) an iPXE script that, read the way iPXE reads it
  * (tests/ipxe_check.c), holds only the commands and settings a bootd
  * script may use.
  */
@@ -312,8 +313,9 @@ check_answer(const char *ans, size_t len, char *const v[NFIELDS])
 		if (eol == NULL)
 			fuzz_fail("header without CRLF");
 		for (const char *c = line; c < eol; c++)
-			if (*c == '\r' || *c == '\n' || *c == '\0')
-				fuzz_fail("header holds a line break or NUL");
+			if (*c < 0x20 || *c >= 0x7f)
+				fuzz_fail("header holds a control or non-ASCII "
+				    "byte");
 		if (strncmp(line, "Content-Length: ", 16) == 0)
 			clen = strtoul(line + 16, NULL, 10);
 	}
@@ -332,6 +334,9 @@ check_answer(const char *ans, size_t len, char *const v[NFIELDS])
 		snprintf(path, sizeof(path), "%s%s", v[FIELD_SCRIPT],
 		    v[FIELD_PATH]);
 	config = strcmp(path, "/ipxe/v1/config") == 0;
+	/* The only live token is random: no input can complete an install. */
+	if (strcmp(path, "/ipxe/v1/done") == 0 && status == 200)
+		fuzz_fail("done accepted a token nobody was given");
 	if (config && !head && (status == 200 || status == 400))
 		check_script(body);
 }
