@@ -356,7 +356,10 @@ class DiskFull(unittest.TestCase):
         s.bootctl("host", "add", "full2.example.org", self.LOCAL_MAC,
                   "--dist", "debian-12")
         s.bootctl("set-reinstall", "full1.example.org")
-        # Boots recorded before: the events database exists.
+
+    def record_one(self):
+        """A boot recorded: the events database exists."""
+        s = self.srv
         self.assertEqual(s.config_script(self.LOCAL_MAC)[0], 200)
         eventually(lambda: s.metric(s.metrics(),
                                     "bootd_events_recorded_total"),
@@ -378,10 +381,28 @@ class DiskFull(unittest.TestCase):
         return path
 
     def test_disk_full(self):
+        self.record_one()
+        self.full_then_space()
+
+    def test_disk_full_at_start(self):
+        # bootd starts on a full disk without its events database: the
+        # recorder cannot even create it.
+        s = self.srv
+        s.stop_bootd()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(s.events_db + suffix):
+                os.unlink(s.events_db + suffix)
+        filler = self.fill()
+        s.start_bootd()
+        s.wait_ready()
+        self.full_then_space(filler)
+
+    def full_then_space(self, filler=None):
         s = self.srv
         token = s.token("full1.example.org")
         before = s.metrics()
-        filler = self.fill()
+        if filler is None:
+            filler = self.fill()
         try:
             # Boots keep getting their answers.
             for i in range(60):
