@@ -181,7 +181,8 @@ def decision(body):
 # -- the corpus ------------------------------------------------------------
 #
 # A case: (name, request, want).  request is ("GET", path), (METHOD, path,
-# body, headers) or ("RAW", bytes) sent on a socket of its own; want is
+# body, headers), ("FROM", address, path) for a GET from another loopback
+# address, or ("RAW", bytes) sent on a socket of its own; want is
 # (status, decision), the decision None for an answer that is no script, or
 # for RAW a list of them, one per answer (pipelining).  A status None is an
 # HTTP/0.9 answer (no status line).
@@ -378,6 +379,31 @@ def corpus():
                     "Connection: close\r\n\r\n" % (m, CONFIG, INSTALL_MAC))
             .encode("latin-1")), [(st, None)]))
 
+    # Path tricks: nginx decodes and normalises the path before it picks a
+    # location and passes DOCUMENT_URI; bootd compares that exactly.
+    for path, st in (("/ipxe/v1/./config", 200), ("/ipxe/v1//config", 200),
+                     ("//ipxe/v1/config", 200), ("/ipxe/v1/%63onfig", 200),
+                     ("/ipxe/v1/x/../config", 200),
+                     ("/ipxe/v1/%2e%2e/v1/config", 200),
+                     ("/images/../ipxe/v1/config", 200),
+                     ("/ipxe/v1/config/", 404), ("/ipxe/v1/config;x", 404),
+                     ("/ipxe/v1/config/..", 404), ("/ipxe/v1/config%2f", 404),
+                     ("/ipxe/v1/config%20", 404), ("/ipxe/v1/config.php", 404),
+                     ("/ipxe/v2/config", 404), ("/IPXE/v1/config", 404),
+                     ("/ipxe/v1/config%3Fmac=" + INSTALL_MAC, 404),
+                     ("/ipxe/v1/config%00", 400), ("/../ipxe/v1/config", 400)):
+        get("path-" + path, path + "?mac=" + INSTALL_MAC, st,
+            "install" if st == 200 else None)
+    # The metrics are for local monitoring only: no spelling of their path
+    # reaches them from another address.
+    for path, st in (("/ipxe/v1/metrics", 403), ("/ipxe/v1/%6detrics", 403),
+                     ("/ipxe/v1/./metrics", 403), ("//ipxe/v1/metrics", 403),
+                     ("/ipxe/v1/x/../metrics", 403),
+                     ("/ipxe/v1/metrics/", 404), ("/ipxe/v1/metrics;x", 404),
+                     ("/ipxe/v1/metrics%2f", 404), ("/ipxe/v1/Metrics", 404)):
+        cases.append(("metrics-from-afar-" + path,
+                      ("FROM", "127.0.0.9", path), (st, None)))
+
     # Bodies on config: ignored within nginx's limit, 413 beyond.
     for n in (1, 100, 4096):
         cases.append(("config-body-%d" % n, ("GET", CONFIG + "?mac=" +
@@ -519,6 +545,10 @@ class Corpus(unittest.TestCase):
                 rb"(?:\A|\r\n\r\n)(\S+) ", request[1])]
             return [(st, body) for st, _, body in
                     http_responses(data, heads)]
+        if kind == "FROM":
+            st, h, body = self.srv.get(request[2], source=request[1])
+            self.assertNotIn(b"bootd_requests_total", body)
+            return [(st, body)]
         if len(request) == 2:
             st, h, body = self.srv.get(request[1])
         else:
