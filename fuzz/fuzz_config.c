@@ -7,7 +7,11 @@
  * without crashing or leaking; a refusal has a one-line reason; an
  * accepted configuration has every string set, its numbers within the
  * bounds bootd.json(5) gives, and an events database other than the
- * inventory.
+ * inventory; and the strings of it that reach a script (menu.base_url,
+ * menu.memtest_bios, menu.memtest_efi) cannot change the script's
+ * structure: the unknown-MAC script rendered with them, read the way iPXE
+ * reads it (tests/ipxe_check.c), has the shape of the same script with
+ * benign values in their place, or the renderer refuses them.
  */
 #define _GNU_SOURCE		/* memfd_create() */
 
@@ -21,6 +25,8 @@
 
 #include "cfg.h"
 #include "fuzz.h"
+#include "ipxe.h"
+#include "ipxe_check.h"
 
 void
 fuzz_fail(const char *what)
@@ -77,6 +83,56 @@ check_cfg(const struct cfg *c)
 		check_string(c->menu.manual_dists[i], "manual_dists hole");
 }
 
+/* The unknown-MAC script of c, read as iPXE reads it; 0 when refused. */
+static int
+shape(const struct cfg *c, struct ic_script *ic)
+{
+	struct buf out = { 0 };
+	enum bootd_err rc;
+
+	rc = ipxe_render_unknown(c, "52:54:00:12:34:56", &out, NULL);
+	if (rc != BOOTD_OK) {
+		if (rc != BOOTD_ERENDER && rc != BOOTD_EINVAL)
+			fuzz_fail("unexpected error code from the renderer");
+		buf_free(&out);
+		return 0;
+	}
+	if (buf_failed(&out) || ic_parse(buf_str(&out), ic) != 0)
+		fuzz_fail("out of memory");
+	buf_free(&out);
+	return 1;
+}
+
+/* Values from the file do not change the structure of a script. */
+static void
+check_render(struct cfg *c)
+{
+	static const char *const allowed[] = {
+		"${platform}", "${target}", NULL
+	};
+	struct ic_script got, want;
+	char *url = c->menu.base_url, *bios = c->menu.memtest_bios;
+	char *efi = c->menu.memtest_efi;
+
+	if (!shape(c, &got))
+		return;
+	if (!got.magic || got.dangling || ic_unknown_command(&got) != NULL ||
+	    ic_unknown_setting(&got, allowed) != NULL)
+		fuzz_fail("script with a foreign command or setting");
+	c->menu.base_url = "http://boot.example.org";
+	c->menu.memtest_bios = "memtest86+x64.bin";
+	c->menu.memtest_efi = "memtest86+x64.efi";
+	if (!shape(c, &want))
+		fuzz_fail("benign values refused");
+	c->menu.base_url = url;
+	c->menu.memtest_bios = bios;
+	c->menu.memtest_efi = efi;
+	if (strcmp(buf_str(&got.shape), buf_str(&want.shape)) != 0)
+		fuzz_fail("script structure changed by a configured value");
+	ic_free(&got);
+	ic_free(&want);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,6 +156,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cfg == NULL)
 			fuzz_fail("accepted without a configuration");
 		check_cfg(cfg);
+		check_render(cfg);
 		cfg_free(cfg);
 		return 0;
 	}
