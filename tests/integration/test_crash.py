@@ -197,10 +197,16 @@ class MigrationKilled(unittest.TestCase):
         for i, breaks in enumerate(points):
             db = self.prepare("gdb%d.db" % i)
             hit, out = gdb_kill(self.bootctl_argv(db), breaks)
+            if i == 0 and not hit:
+                # A compiler that left no trace of the static function.
+                self.assertIn("not defined", out)
+                print("gdb cannot stop at fk_violations in this build",
+                      file=sys.stderr)
             what = "%s (stopped: %s)" % (breaks, hit)
             seen.append((breaks[-1], hit, self.check_then_finish(db, what)))
         # Killed before its commit, the migration left the old schema.
-        self.assertEqual(seen[0][1:], (True, "old"), seen)
+        if seen[0][1]:
+            self.assertEqual(seen[0][2], "old", seen)
         self.assertTrue(any(hit for _, hit, _ in seen[1:]), seen)
         print("migration killed by gdb: %s" % seen, file=sys.stderr)
 
