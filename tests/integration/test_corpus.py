@@ -232,6 +232,21 @@ def corpus():
     cases.append(("header-overlong", ("GET", CONFIG + "?mac=" + INSTALL_MAC,
                                       None, {"X-Long": "z" * 5000}),
                   (400, None)))
+    # Headers bootd must not take its URLs from: every script's URLs are
+    # base_url's (none of these answers may hold "evil").
+    cases.append(("header-host-setting", ("GET", CONFIG + "?mac=" +
+                                          INSTALL_MAC, None,
+                                          {"Host": "evil${net0/ip}"}),
+                  (400, None)))             # nginx: not a host name
+    for name, hdrs in (("host", {"Host": "evil.example.org"}),
+                       ("forwarded", {"X-Forwarded-Host": "evil.example.org",
+                                      "Forwarded": "host=evil.example.org",
+                                      "X-Forwarded-Proto": "evil"}),
+                       ("x-original-url", {"X-Original-URL": "/evil",
+                                           "X-Rewrite-URL": "/evil"})):
+        cases.append(("header-" + name, ("GET", CONFIG + "?mac=" +
+                                         INSTALL_MAC, None, hdrs),
+                      (200, "install")))
     cases.append(("header-many", ("GET", CONFIG + "?mac=" + INSTALL_MAC,
                                   None, {"X-H%d" % i: "v" for i in
                                          range(100)}), (200, "install")))
@@ -594,6 +609,9 @@ class Corpus(unittest.TestCase):
                 if not script:
                     continue
                 verdict, shape = checked[(i, j)]
+                if b"evil" in body:
+                    failures.append("%s: request text in the script: %r"
+                                    % (what, body))
                 if verdict != "ok":
                     failures.append("%s: script refused by ipxe_check: %s"
                                     % (what, shape))
