@@ -6,7 +6,8 @@ load has made a given number of boots, never after a time:
 
 - the event recorder killed (SIGKILL) three times: the master restarts it,
   every boot is answered, every event is recorded or counted as dropped,
-  and no more are lost than bootd(8) bounds (one batch a kill);
+  and no more are lost than bootd(8) bounds (a batch and one read of the
+  pipe a kill);
 - nginx reloaded (SIGHUP) three times: no boot fails;
 - nginx restarted (stopped, started) twice: a boot that finds nothing
   listening retries, as iPXE does, and none gets another answer than its
@@ -152,12 +153,13 @@ class Restarts(unittest.TestCase):
             return srv.metric(m, name) - srv.metric(before, name)
         self.assertEqual(delta("bootd_recorder_restarts_total"), kills)
         self.assertEqual(delta("bootd_worker_restarts_total"), 0)
-        # Every boot recorded or counted as dropped; at most one batch
-        # lost a kill (bootd(8)).
+        # Every boot recorded or counted as dropped.  A kill loses at most
+        # the batch and one read of the pipe not yet put in a batch
+        # (bootd(8): 64 KiB; a record here is 48 bytes or more).
         self.assertEqual(delta("bootd_events_recorded_total") +
                          delta("bootd_events_dropped_total"), n)
         self.assertLessEqual(delta("bootd_events_dropped_total"),
-                             kills * batch)
+                             kills * (batch + 65536 // 48))
         self.assertEqual(srv.events("SELECT count(*) FROM boot_event")[0][0],
                          srv.metric(m, "bootd_events_recorded_total"))
         print("recorder killed %d times under %d boots: %d recorded, %d "
