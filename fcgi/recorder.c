@@ -54,9 +54,13 @@
  * (daemon.event_retention_days) is done here too: the recorder is the
  * only writer of boot events.
  *
- * At most lost.  SIGKILL of the recorder: what it holds, at most one
- * batch (daemon.event_batch_max events, daemon.event_batch_ms of boots),
- * counted as dropped.  SIGKILL or crash of all of bootd, or a power loss:
+ * At most lost.  SIGKILL of the recorder: what it holds, counted as
+ * dropped: its batch (at most daemon.event_batch_max events,
+ * daemon.event_batch_ms of boots) and the records it has read from the
+ * pipe but not yet put in the batch (at most one read, IN_MAX bytes).
+ * Both count as held from the moment they are read (held_from()), except
+ * in the instant between the read(2) and that count: a recorder killed
+ * there loses what the read took without counting it.  SIGKILL or crash of all of bootd, or a power loss:
  * that batch plus what is in the pipe (at most its size, logged at start),
  * plus whatever the database's synchronous=NORMAL may lose on a power cut.
  *
@@ -343,10 +347,12 @@ db(struct recorder *r)
 
 /*
  * Write the batch in one transaction, or drop and count it.  The one place
- * boot events reach the database.
+ * boot events reach the database.  after: the events this recorder holds
+ * besides the batch (read, not yet in a batch), published as held once
+ * the batch is counted.
  */
 static void
-flush(struct recorder *r)
+flush(struct recorder *r, uint64_t after)
 {
 	struct bootd_error e;
 	struct events_stats st = { 0, 0 };
@@ -360,7 +366,7 @@ flush(struct recorder *r)
 		rc = events_record(ev, r->evs, n, &r->limits, &st, &e);
 	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
 	r->n = 0;
-	metrics_recorder_held(r->slot, r->partial ? 1 : 0);
+	metrics_recorder_held(r->slot, after);
 	if (rc == BOOTD_OK) {
 		if (st.evicted > 0)
 			metrics_add(METRICS_EVENTS_EVICTED,
@@ -500,6 +506,32 @@ publish_held(const struct recorder *r)
 }
 
 /*
+ * The events this recorder holds when it has parsed r->in up to off: the
+ * batch, and every record (whole or begun) in the bytes read but not
+ * parsed yet.  Those bytes have left the pipe: a recorder killed before
+ * they reach a batch loses them, so they must count as held from the
+ * moment they are read, not only once parsed (a batch written in between
+ * takes milliseconds).
+ */
+static uint64_t
+held_from(const struct recorder *r, size_t off)
+{
+	struct wire h;
+	const unsigned char *p = r->in + off;
+	size_t len = r->inlen - off, rl;
+	uint64_t n = r->n;
+
+	while (len >= sizeof(h) && (rl = head_len(p, &h)) != 0) {
+		n++;
+		if (rl >= len)
+			break;
+		p += rl;
+		len -= rl;
+	}
+	return n;
+}
+
+/*
  * Move every whole record in r->in into the batch, writing the batch
  * whenever it is full, and keep a record cut short by the read for the
  * next one, unless eof (no more bytes will come: it is refused).  After a
@@ -513,6 +545,7 @@ parse(struct recorder *r, int eof)
 	const char *why;
 	size_t off = 0, len;
 
+	metrics_recorder_held(r->slot, held_from(r, 0));
 	while (r->inlen - off >= sizeof(h)) {
 		if ((len = head_len(r->in + off, &h)) == 0) {
 			if (!r->lost_sync)
@@ -542,11 +575,8 @@ parse(struct recorder *r, int eof)
 		off += len;
 		if (r->n++ == 0)
 			clock_gettime(CLOCK_MONOTONIC, &r->first);
-		if (r->n == (size_t)r->cfg->daemon.event_batch_max) {
-			r->partial = 0;
-			publish_held(r);
-			flush(r);
-		}
+		if (r->n == (size_t)r->cfg->daemon.event_batch_max)
+			flush(r, held_from(r, off) - r->n);
 	}
 	if (eof) {
 		if (r->inlen > off && !r->lost_sync)
@@ -726,7 +756,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			continue;
 		}
 		take(&r);		/* top the batch up from the pipe */
-		flush(&r);
+		flush(&r, r.partial ? 1 : 0);
 	}
 	/*
 	 * Stopping: what the pipe holds now, to the end of the record in
@@ -740,7 +770,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	while ((avail > 0 || r.partial) && (got = take(&r)) > 0)
 		avail -= got < (size_t)avail ? (int)got : avail;
 	parse(&r, 1);
-	flush(&r);
+	flush(&r, 0);
 	events_close(r.ev);
 	free(r.evs);
 	free(r.text);

@@ -28,16 +28,24 @@ bootd_strerror(enum bootd_err code)
 	return errtab[code];
 }
 
+/*
+ * The text stays one line whatever the arguments hold (a JSON key written
+ * "\u000a", a name from the inventory): control characters become '?'.
+ */
 enum bootd_err
 bootd_error_set(struct bootd_error *err, enum bootd_err code,
     const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (err != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(err->text, sizeof(err->text), fmt, ap);
 		va_end(ap);
+		for (p = err->text; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return code;
 }

@@ -39,6 +39,7 @@ const char	*bootd_strerror(enum bootd_err code);
 /*
  * Format a message into err (if err is not NULL) and return code, so that
  * callers can write "return bootd_error_set(err, BOOTD_EINVAL, ...)".
+ * Control characters in the result become '?', so it stays one line.
  */
 enum bootd_err	 bootd_error_set(struct bootd_error *err, enum bootd_err code,
 		    const char *fmt, ...)

@@ -274,6 +274,11 @@ static const struct {
 	{ "{\"events_database\": \"\"}", "events_database: must not be empty" },
 	{ "{\"database\": \"/a.db\", \"events_database\": \"/a.db\"}",
 	    "events_database: must not be the inventory" },
+	/* Found by fuzz_config: an escaped line break in a key went into
+	 * the message; control characters now show as '?'. */
+	{ "{\"d\\u000a0h\": \"d\"}", "d?0h: unknown setting" },
+	{ "{\"da\\u001btabase\": 1}", "da?tabase: unknown setting" },
+	{ "{\"database\": \"a\n\"}", ":1:" },
 };
 
 /* daemon.listen: the forms bootd binds, parsed once for cfg_load and bind. */
