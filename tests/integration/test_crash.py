@@ -21,6 +21,7 @@ timing.  The fault-injection points need gdb (skipped without it); the
 disk-full test needs root to mount a tmpfs (skipped otherwise).
 """
 
+import json
 import os
 import re
 import shutil
@@ -319,6 +320,110 @@ class BulkChangeKilled(unittest.TestCase):
                                                   % delay)))
         print("set-reinstall (%.2f s) killed on a timer: %s"
               % (whole, outcomes), file=sys.stderr)
+
+
+class ImportKilled(unittest.TestCase):
+    """
+    bootctl import of a document adding HOSTS hosts (with attributes),
+    killed half-way through and at the commit's writes: the inventory has
+    all of them or none, with their audit rows.
+    """
+    HOSTS = 400
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.have_binary("bootctl"):
+            print("skipped: bootctl is not built")
+            sys.exit(77)
+        cls.srv = harness.BootServer(start=False)
+        cls.srv.add_dist("debian-12")
+        cls.tmp = tempfile.mkdtemp(prefix="bootd-import-")
+        cls.clean = os.path.join(cls.tmp, "clean.db")
+        shutil.copy(cls.srv.db, cls.clean)
+        cls.doc = os.path.join(cls.tmp, "inventory.json")
+        with open(cls.doc, "w") as f:
+            json.dump({"format": "bootd-inventory", "version": 1,
+                       "hosts": [{"fqdn": "i%d.example.org" % i,
+                                  "environment": "default",
+                                  "action": "local",
+                                  "distribution": "debian-12",
+                                  "macs": ["52:58:00:00:%02x:%02x"
+                                           % (i >> 8, i & 255)],
+                                  "attributes": {"rack": "r%d" % (i % 7)}}
+                                 for i in range(cls.HOSTS)]}, f)
+        os.chmod(cls.tmp, 0o755)
+        os.chmod(cls.doc, 0o644)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.srv.close()
+
+    def argv(self):
+        return [harness.binary("bootctl"), "-c", self.srv.conf_path, "--db",
+                self.srv.db, "import", self.doc]
+
+    def reset(self):
+        copy_db(self.clean, self.srv.db)
+        self.srv._hand_over()
+
+    def outcome(self, what):
+        """"none" or "all" of the document applied; anything else fails."""
+        con = sqlite3.connect(self.srv.db, timeout=30)
+        try:
+            self.assertEqual(con.execute("PRAGMA integrity_check")
+                             .fetchall(), [("ok",)], what)
+            hosts = con.execute("SELECT count(*) FROM host WHERE fqdn LIKE "
+                                "'i%.example.org'").fetchone()[0]
+            nics = con.execute("SELECT count(*) FROM nic WHERE mac LIKE "
+                               "'52:58:%'").fetchone()[0]
+            attrs = con.execute("SELECT count(*) FROM host_attr WHERE key "
+                                "= 'rack'").fetchone()[0]
+            audit = con.execute("SELECT count(*) FROM audit WHERE object "
+                                "LIKE 'i%.example.org'").fetchone()[0]
+        finally:
+            con.close()
+        counts = (hosts, nics, attrs, min(audit, 1) * self.HOSTS)
+        self.assertIn(counts, ((0, 0, 0, 0), (self.HOSTS,) * 4),
+                      (what, hosts, nics, attrs, audit))
+        return "none" if hosts == 0 else "all"
+
+    @unittest.skipUnless(HAVE_GDB, "gdb is not installed")
+    def test_killed_at_fixed_points(self):
+        seen = []
+        for breaks in (["break inv_host_import",
+                        "ignore 1 %d" % (self.HOSTS // 2)],
+                       ["break inv_commit"],
+                       ["break pwrite64", "ignore 1 5"],
+                       ["break pwrite64", "ignore 1 50"],
+                       ["break fdatasync"]):
+            self.reset()
+            hit, out = gdb_kill(self.argv(), breaks)
+            seen.append((breaks[0], hit, self.outcome(str(breaks))))
+        # Half-way through the hosts, and before the commit: none.
+        self.assertEqual(seen[0][1:], (True, "none"), seen)
+        self.assertEqual(seen[1][1:], (True, "none"), seen)
+        print("import of %d hosts killed by gdb: %s" % (self.HOSTS, seen),
+              file=sys.stderr)
+
+    def test_killed_on_a_timer(self):
+        self.reset()
+        t0 = time.monotonic()
+        r = subprocess.run(self.argv(), capture_output=True, text=True,
+                           env=harness.run_env(), stdin=subprocess.DEVNULL)
+        whole = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.outcome("whole run"), "all")
+        outcomes = []
+        for i in range(10):
+            self.reset()
+            delay = whole * (i + 0.5) / 10
+            killed, rc, err = timer_kill(self.argv(), delay)
+            self.assertNotRegex(err, harness.SANITIZER_RE)
+            outcomes.append((killed, self.outcome("killed after %.3f s"
+                                                  % delay)))
+        print("import (%.2f s) killed on a timer: %s" % (whole, outcomes),
+              file=sys.stderr)
 
 
 class DiskFull(unittest.TestCase):
