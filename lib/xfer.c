@@ -1316,10 +1316,21 @@ xfer_check(const struct xfer_doc *cur, const struct xfer_doc *doc,
 			if (find_host(doc, owner->fqdn) != NULL ||
 			    removes_host(doc, o, owner))
 				continue;	/* released, or in the doc */
-			xfer_problem(probs, path, "MAC %s belongs to host %s, "
-			    "which the document leaves as it is (name it in "
-			    "the document with its own MACs, or use "
-			    "--replace)", h->macs[j], owner->fqdn);
+			/* The hint fits what was given: --replace with
+			 * --env leaves hosts of other environments. */
+			if (o->replace && o->env != NULL)
+				xfer_problem(probs, path, "MAC %s belongs to "
+				    "host %s, in environment %s, which "
+				    "--replace --env %s leaves as it is (name "
+				    "it in the document with its own MACs)",
+				    h->macs[j], owner->fqdn, owner->env,
+				    o->env);
+			else
+				xfer_problem(probs, path, "MAC %s belongs to "
+				    "host %s, which the document leaves as it "
+				    "is (name it in the document with its own "
+				    "MACs%s)", h->macs[j], owner->fqdn,
+				    o->replace ? "" : ", or use --replace");
 		}
 	}
 	/* What --replace removes must not be used by what stays. */

@@ -16,6 +16,7 @@ import pty
 import re
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -394,6 +395,115 @@ class TestDryRunConfirmQuiet(FleetCase):
         self.assertNotIn("\x1b", out)
 
 
+class TestReviewFixes(FleetCase):
+    """attr unset over a selection, a selection that changes while the
+    question waits, hosts already installing, a busy inventory."""
+
+    spawn_on_pty = TestDryRunConfirmQuiet.spawn_on_pty
+    read_until = TestDryRunConfirmQuiet.read_until
+
+    def hold_write_lock(self):
+        con = sqlite3.connect(self.db, isolation_level=None, timeout=0)
+        con.execute("BEGIN IMMEDIATE")
+        self.addCleanup(con.close)
+        return con
+
+    def test_attr_unset_skips_selected_hosts_without_the_key(self):
+        self.ok("attr", "unset", LAB[0], "rack")
+        before = self.dump()
+        out = self.ok("attr", "unset", "--env", "lab", "rack", "-n")
+        lines = out.splitlines()
+        self.assertIn("%s: attr rack not set; skipped" % LAB[0], lines)
+        self.assertIn("%s: attr rack r1 -> -" % LAB[1], lines)
+        self.assertEqual(lines[-1], "dry run: 4 hosts would change, 1 "
+                         "skipped; nothing was changed")
+        self.assertEqual(self.dump(), before)
+        out = self.ok("attr", "unset", "--env", "lab", "rack", "--yes", "-v")
+        self.assertIn("%s: attr rack not set; skipped" % LAB[0],
+                      out.splitlines())
+        self.assertEqual(self.sql("SELECT count(*) FROM host_attr WHERE "
+                                  "key = 'rack'"), [(0,)])
+        # Named one by one, a host without it is still an error.
+        self.ok("attr", "set", LAB[1], "rack", "r1")
+        before = self.dump()
+        self.refused(1, "no attribute rack", "attr", "unset", LAB[1],
+                     LAB[2], "rack")
+        self.assertEqual(self.dump(), before)
+        # Nothing to unset anywhere: said, and no write lock is taken.
+        con = self.hold_write_lock()
+        rc, out, err = self.run_ctl("attr", "unset", "--env", "stage",
+                                    "rack", "--yes")
+        con.rollback()
+        self.assertEqual((rc, out, err), (0, "attr unset: nothing to "
+                                          "change\n", ""))
+
+    def test_selection_changed_while_the_question_waited(self):
+        p, fd = self.spawn_on_pty("set-local", "--env", "lab")
+        self.read_until(fd, "[y/N] ")
+        # Meanwhile a selected host changes.
+        self.ok("attr", "set", LAB[1], "k", "v")
+        before = self.dump()
+        os.write(fd, b"y\n")
+        out = self.read_until(fd, "run it again")
+        self.assertEqual(p.wait(30), 1)
+        self.assertIn("the inventory changed while this change waited; "
+                      "nothing was changed; run it again", out)
+        self.assertEqual(self.dump(), before)
+        # A host that comes to match meanwhile stops it too.
+        p, fd = self.spawn_on_pty("set-local", "--env", "lab")
+        self.read_until(fd, "[y/N] ")
+        self.ok("host", "set-env", OTHER, "lab")
+        os.write(fd, b"y\n")
+        self.read_until(fd, "run it again")
+        self.assertEqual(p.wait(30), 1)
+        self.assertEqual(self.action(LAB[0]), "install")
+
+    def test_reinstall_says_which_hosts_are_installing(self):
+        note = ("1 of the 5 selected hosts is already marked install: its "
+                "token is revoked, an install in progress starts again "
+                "(--action local leaves them alone)")
+        out = self.ok("set-reinstall", "--env", "lab", "--dry-run")
+        self.assertEqual(out.splitlines()[-2], note)
+        p, fd = self.spawn_on_pty("set-reinstall", "--env", "lab")
+        out = self.read_until(fd, "[y/N] ")
+        self.assertIn(note, out)
+        os.write(fd, b"n\n")
+        self.assertEqual(p.wait(30), 1)
+        # Without a question: a warning on stderr, unless -q.
+        token = self.sql("SELECT token FROM token WHERE revoked = 0 AND "
+                         "host = (SELECT id FROM host WHERE fqdn = ?)",
+                         (LAB[0],))
+        rc, out, err = self.run_ctl("set-reinstall", "--env", "lab", "-y")
+        self.assertEqual(rc, 0)
+        self.assert_one_error_line(err, re.escape(
+            "bootctl: set-reinstall: " + note))
+        self.assertNotEqual(token, self.sql(
+            "SELECT token FROM token WHERE revoked = 0 AND host = "
+            "(SELECT id FROM host WHERE fqdn = ?)", (LAB[0],)))
+        # All five now: said in the plural; -q says nothing.
+        self.assertIn("5 of the 5 selected hosts are already marked "
+                      "install: their tokens are revoked", self.ok(
+                          "set-reinstall", "--env", "lab", "-n"))
+        self.assertEqual(self.run_ctl("set-reinstall", "--env", "lab",
+                                      "-y", "-q")[::2], (0, ""))
+        # --action local leaves them alone, and has nothing to say.
+        self.ok("set-local", LAB[1])
+        self.ok("set-reinstall", "--env", "lab", "--action", "local", "-y",
+                "-q")
+
+    def test_locked_inventory_names_the_holder(self):
+        before = self.dump()
+        self.hold_write_lock()
+        rc, out, err = self.run_ctl("set-local", LAB[0])
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(
+            err, r"^bootctl: the inventory is locked by another process "
+            r"\(pid %d\); nothing was changed, try again later$"
+            % os.getpid())
+        self.assertNotIn("database is locked", err)
+        self.assertEqual(self.dump(), before)
+
+
 class TestPermissionsInSelections(FleetCase):
 
     def setUp(self):
@@ -564,7 +674,7 @@ class TestUsageAndCompletion(FleetCase):
                 (["stauts"], "did you mean 'status'?"),
                 (["set-reinstal", LAB[0]], "did you mean 'set-reinstall'?"),
                 (["hots", "list"], "did you mean 'host'?"),
-                (["host", "lsit"], "did you mean 'list'?"),
+                (["host", "lsit"], "did you mean 'host list'?"),
                 (["status", "--jsno"], "did you mean '--json'?"),
                 (["set-local", "--evn", "lab"], "did you mean '--env'?"),
                 (["--verbsoe", "status"], "did you mean '--verbose'?")):

@@ -449,6 +449,118 @@ class TestImportPermissions(XferCase):
         self.assertEqual(self.sql("SELECT fqdn FROM host"), [(FQDN2,)])
 
 
+def hold_write_lock(db):
+    """Take the inventory's write lock in this process (BEGIN IMMEDIATE,
+    as bootctl's changes do); the caller rolls back or commits."""
+    con = __import__("sqlite3").connect(db, isolation_level=None,
+                                        timeout=0)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+def wait_sleeping(pid):
+    """Until pid sleeps in (clock_)nanosleep: SQLite's busy handler
+    waiting for the write lock (x86-64 syscalls 35 and 230)."""
+    for _ in range(3000):
+        with open("/proc/%d/syscall" % pid) as f:
+            if f.read().split()[0] in ("35", "230"):
+                return
+        time.sleep(0.01)
+    raise AssertionError("bootctl never waited for the lock")
+
+
+class TestImportReview(XferCase):
+    """What an import does with nothing to do, short options, hints, and an
+    inventory that changes while the import waits for the lock."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = os.path.join(self.dir, "db")
+        os.mkdir(self.store)
+        os.chown(self.store, NOBODY.pw_uid, NOBODY.pw_gid)
+        os.chmod(self.store, 0o770)
+        os.chmod(self.dir, 0o755)
+        self.db = os.path.join(self.store, "bootd.db")
+        self.write_cfg({})
+        self.populate()                 # lab: group nogroup
+        self.ok("host", "add", FQDN2, MAC2)            # default: admins
+
+    def test_nothing_to_change_takes_no_lock(self):
+        # nobody, in no environment's group, may change nothing: a
+        # re-import of the export is nothing to change, said so, and
+        # never waits for (or takes) the write lock, held here.
+        path = self.write_doc(self.export())
+        before = self.dump()
+        con = hold_write_lock(self.db)
+        try:
+            rc, out, err = self.run_ctl(
+                "import", path, preexec=as_user(NOBODY.pw_uid, 1))
+        finally:
+            con.rollback()
+            con.close()
+        self.assertEqual((rc, out, err), (0, "nothing to change\n", ""))
+        self.assertEqual(self.dump(), before)
+        self.assertEqual(self.ok("-q", "import", path), "")
+
+    def test_short_dry_run(self):
+        d = json.loads(self.export())
+        d["hosts"][0]["attributes"]["role"] = "web"
+        before = self.dump()
+        out = self.ok("import", "-n", self.write_doc(d))
+        self.assertIn("1 change; nothing was changed (--dry-run)", out)
+        self.assertEqual(self.dump(), before)
+        # The help lists it, in the words every verb uses.
+        help_ = self.ok("import", "--help")
+        self.assertIn("-n, --dry-run      print what would change; change "
+                      "nothing", help_)
+        self.assertIn("-n, --dry-run      print what would change; change "
+                      "nothing", self.ok("set-local", "--help"))
+
+    def test_replace_env_hint_names_the_environment(self):
+        # MAC2 belongs to web2, in default: outside --env lab, which
+        # --replace leaves alone; "use --replace" would be no help.
+        d = doc(hosts=[{"fqdn": "new.example.org", "environment": "lab",
+                        "macs": [MAC2]}])
+        lines = self.import_refused(d, "hosts[0].macs",
+                                    extra=("--replace", "--env", "lab"))
+        text = "\n".join(lines)
+        self.assertIn("in environment default, which --replace --env lab "
+                      "leaves as it is", text)
+        self.assertNotIn("or use --replace", text)
+        # Without --replace the hint still says to use it.
+        lines = self.import_refused(d, "hosts[0].macs")
+        self.assertIn("or use --replace", "\n".join(lines))
+
+    def test_inventory_changed_while_waiting(self):
+        d = json.loads(self.export())
+        d["hosts"][0]["attributes"]["role"] = "web"
+        path = self.write_doc(d)
+        e = dict(os.environ)
+        e.pop("BOOTD_CONFIG", None)
+        con = hold_write_lock(self.db)
+        try:
+            p = subprocess.Popen([BOOTCTL, "-c", self.cfg, "import", path],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=e)
+            # Planned on the inventory as it was; now it waits for the
+            # lock, and the inventory changes under it.
+            wait_sleeping(p.pid)
+            con.execute("UPDATE host_attr SET value = 'r9' WHERE key = "
+                        "'rack'")
+            con.commit()
+        finally:
+            con.close()
+        out, err = p.communicate(timeout=60)
+        after = self.dump()
+        self.assertEqual(p.returncode, 1)
+        self.assert_one_error_line(
+            err.decode(), "the inventory changed while this change "
+            "waited; nothing was changed; run it again")
+        self.assertEqual(self.dump(), after)
+        self.assertEqual(self.sql("SELECT value FROM host_attr WHERE key = "
+                                  "'role'"), [])
+
+
 class TestDiscovered(XferCase):
 
     def setUp(self):
@@ -579,6 +691,28 @@ class TestAuditPolish(XferCase):
         out = self.ok("audit", FQDN1)
         self.assertIn("expires=2026-12-02T", out)
         self.assertNotIn("1796206351", out)
+
+    def test_user_values_are_shown_as_typed(self):
+        # Only set-reinstall's trailing expiry is a time to rewrite; a
+        # value an operator typed is shown as typed.
+        self.populate()
+        self.ok("attr", "set", FQDN1, "note", "expires=1796206351")
+        out = self.ok("audit", FQDN1)
+        self.assertIn("note=expires=1796206351", out)
+        self.assertNotIn("note=expires=2026", out)
+
+    def test_audit_of_no_host_is_an_error(self):
+        # As history: a name that is no host, now or in the audit log.
+        self.populate()
+        rc, out, err = self.run_ctl("audit", "nosuch.example.org")
+        self.assertEqual((rc, out), (1, ""))
+        self.assert_one_error_line(err, "no host \"nosuch.example.org\", "
+                                   "now or in the audit log")
+        rc, out, err = self.run_ctl("audit", "--json", "nosuch")
+        self.assertEqual(rc, 1)
+        # A host that is gone still has its rows.
+        self.ok("host", "remove", FQDN1)
+        self.assertIn("host-remove", self.ok("audit", FQDN1))
 
     def test_set_local_twice_one_row(self):
         self.populate()

@@ -58,6 +58,44 @@ identify(struct ctx *ctx)
 	return EXIT_OK;
 }
 
+/*
+ * Open the file a caller named (import's document, --from), for reading,
+ * as the caller: with the real uid and gid as the effective ones while
+ * open() runs, so that bootctl, run setgid (or setuid), never reads for
+ * its caller a file only its own ids may read (the inventory itself),
+ * which an error message would then show part of.  "-" is standard
+ * input.  what names the file in messages ("import", "--from").  Returns
+ * the stream, or NULL with the reason printed.
+ */
+FILE *
+open_as_caller(const char *path, const char *what)
+{
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+	FILE *f;
+	int saved;
+
+	if (strcmp(path, "-") == 0)
+		return stdin;
+	if ((egid != getgid() && setegid(getgid()) != 0) ||
+	    (euid != getuid() && seteuid(getuid()) != 0)) {
+		warnmsg("%s: dropping privileges: %s", what, strerror(errno));
+		return NULL;
+	}
+	f = fopen(path, "r");
+	saved = errno;
+	if ((euid != geteuid() && seteuid(euid) != 0) ||
+	    (egid != getegid() && setegid(egid) != 0)) {
+		warnmsg("%s: restoring privileges: %s", what, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	if (f == NULL)
+		warnmsg("%s: %s: %s", what, path, strerror(saved));
+	return f;
+}
+
 /* "USER (uid N)" of the real uid, for the audit log. */
 void
 actor_name(uid_t uid, char *out, size_t len)

@@ -95,14 +95,16 @@ struct args {
 	const char	 *until;	/* --until, or NULL */
 	const char	 *older_than;	/* --older-than, or NULL */
 	bool		  replace;	/* --replace */
-	char		 *input;	/* VF_INPUT: the file's bytes, NUL-ended */
+	char		 *input;	/* VF_INPUT: the file's bytes,
+					 * NUL-ended */
 	size_t		  input_len;
 	bool		  force;	/* --force */
 	int		  argc;		/* positional arguments */
 	char		**argv;
 	/* Selectors (OPT_SELECT; --env and --dist above). */
-	char		**attrs;	/* --attr key=value, in order (a selector;
-					 * for discovered adopt, to set) */
+	char		**attrs;	/* --attr key=value, in order (a
+					 * selector; for discovered adopt,
+					 * to set) */
 	size_t		  nattrs;
 	const char	 *action;	/* --action install|local, or NULL */
 	const char	 *name;		/* --name GLOB, or NULL */
@@ -144,6 +146,8 @@ struct ctx {
 	bool		 quiet;		/* -q: say nothing on success */
 	bool		 verbose;	/* -v: say what changed */
 	int64_t		 now;		/* time of the invocation */
+	char		 note[256];	/* change_apply(): said with the dry
+					 * run's summary and the prompt */
 	char		*authz_group;	/* authorize(): the last group asked */
 	bool		 authz_ok;	/* and its answer */
 	struct bootd_error err;		/* last libboot error */
@@ -184,12 +188,15 @@ struct json_list {
 /*
  * A change applied to every selected host by change_apply(): describe
  * says what it would do to h (for --dry-run, --verbose and the prompt),
- * apply does it inside the one transaction.
+ * apply does it inside the one transaction.  skip (may be NULL) says a
+ * host has nothing to change: it is described, never applied.
  */
 struct change {
 	void		(*describe)(struct ctx *, struct args *,
 			    const struct inv_host *, struct buf *);
 	enum bootd_err	(*apply)(struct ctx *, struct args *,
+			    const struct inv_host *);
+	bool		(*skip)(struct ctx *, struct args *,
 			    const struct inv_host *);
 };
 
@@ -234,7 +241,7 @@ void	warnmsg(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	fail(struct ctx *, enum bootd_err);
 const char *fmt_time(int64_t, char[32]);
 const char *action_name(enum inv_action);
-void	append_audit_value(struct buf *, const char *);
+void	append_audit_value(struct buf *, const char *, const char *);
 void	table_add(struct table *, const char *);
 void	table_free(struct table *);
 void	table_head(struct table *, ...) __attribute__((sentinel));
@@ -254,6 +261,7 @@ void	table_print_head(struct table *, bool);
 bool	in_group(const struct ctx *, const char *);
 int	identify(struct ctx *);
 void	actor_name(uid_t, char *, size_t);
+FILE	*open_as_caller(const char *, const char *);
 enum bootd_err env_allowed(struct ctx *, const char *, char **);
 const char *group_label(const char *);
 enum bootd_err authorize(const char *, const char *, const char *, void *,

@@ -122,9 +122,9 @@ audit_cb(const struct inv_audit *au, void *arg)
 	table_add(t, au->actor);
 	table_add(t, au->op);
 	table_add(t, au->object);
-	append_audit_value(&change, au->old_value);
+	append_audit_value(&change, au->op, au->old_value);
 	buf_puts(&change, " -> ");
-	append_audit_value(&change, au->new_value);
+	append_audit_value(&change, au->op, au->new_value);
 	if (buf_failed(&change))
 		t->failed = true;
 	table_add(t, buf_str(&change));
@@ -154,6 +154,13 @@ audit_json_cb(const struct inv_audit *au, void *arg)
 	return jl->failed;
 }
 
+static int
+audit_count_cb(const struct inv_audit *au, void *arg)
+{
+	(void)au;
+	return ++*(int *)arg > 0;	/* one is enough */
+}
+
 int
 verb_audit(struct ctx *ctx, struct args *a)
 {
@@ -163,6 +170,7 @@ verb_audit(struct ctx *ctx, struct args *a)
 	const char *object = NULL;
 	char *fqdn = NULL;
 	enum bootd_err rc;
+	int n = 0;
 
 	if (a->argc == 1) {
 		/* A removed host no longer resolves: use the name given. */
@@ -170,6 +178,15 @@ verb_audit(struct ctx *ctx, struct args *a)
 		if (inv_host_resolve(ctx->inv, a->argv[0], &fqdn, &ignored) ==
 		    BOOTD_OK)
 			object = fqdn;
+		/* A name that never was a host is an error, as in history. */
+		else if ((rc = inv_audit_each(ctx->inv, object, audit_count_cb,
+		    &n, &ctx->err)) != BOOTD_OK)
+			return fail(ctx, rc);
+		else if (n == 0) {
+			warnmsg("audit: no host \"%s\", now or in the audit "
+			    "log", object);
+			return EXIT_FAIL;
+		}
 	}
 	if (a->json) {
 		json_list_start(&jl, "audit");

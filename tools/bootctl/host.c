@@ -67,7 +67,8 @@ remove_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 int
 verb_host_remove(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { remove_describe, remove_apply };
+	static const struct change c = { remove_describe,
+	    remove_apply, NULL };
 
 	return select_and_apply(ctx, a, &c);
 }
@@ -332,7 +333,8 @@ set_env_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 int
 verb_host_set_env(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { set_env_describe, set_env_apply };
+	static const struct change c = { set_env_describe,
+	    set_env_apply, NULL };
 
 	if (env_for_change(ctx, a->values[0]) != EXIT_OK)
 		return EXIT_FAIL;
@@ -359,7 +361,8 @@ set_dist_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 int
 verb_host_set_dist(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { set_dist_describe, set_dist_apply };
+	static const struct change c = { set_dist_describe,
+	    set_dist_apply, NULL };
 
 	if (strcmp(a->values[0], "-") != 0 &&
 	    dist_exists(ctx, a->values[0]) != EXIT_OK)
@@ -422,7 +425,8 @@ attr_set_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 int
 verb_attr_set(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { attr_set_describe, attr_set_apply };
+	static const struct change c = { attr_set_describe,
+	    attr_set_apply, NULL };
 	enum bootd_err rc;
 
 	/* Checked before any host is, as libboot checks them again. */
@@ -432,12 +436,33 @@ verb_attr_set(struct ctx *ctx, struct args *a)
 	return select_and_apply(ctx, a, &c);
 }
 
+/*
+ * Hosts chosen by selectors that lack the attribute have nothing to
+ * unset: skipped.  A host named one by one without it is an error
+ * (libboot's), as a named host that cannot be changed always is.
+ */
+static bool
+attr_unset_skip(struct ctx *ctx, struct args *a, const struct inv_host *h)
+{
+	size_t i;
+
+	if (!selectors_given(a))
+		return false;
+	for (i = 0; i < h->nattrs; i++)
+		if (strcmp(h->attrs[i].key, a->values[0]) == 0)
+			return false;
+	return true;
+}
+
 static void
 attr_unset_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
     struct buf *b)
 {
-	buf_printf(b, "attr %s %s -> -", a->values[0],
-	    attr_value(h, a->values[0]));
+	if (attr_unset_skip(ctx, a, h))
+		buf_printf(b, "attr %s not set; skipped", a->values[0]);
+	else
+		buf_printf(b, "attr %s %s -> -", a->values[0],
+		    attr_value(h, a->values[0]));
 }
 
 static enum bootd_err
@@ -450,7 +475,7 @@ int
 verb_attr_unset(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { attr_unset_describe,
-	    attr_unset_apply };
+	    attr_unset_apply, attr_unset_skip };
 
 	return select_and_apply(ctx, a, &c);
 }

@@ -10,8 +10,9 @@
  * the caller may change the host a one-host verb names, and calls the
  * verb.  A verb that takes hosts selects them with hosts_select() and
  * changes them with change_apply() (select.c), which takes the write
- * lock only once everything is checked and confirmed.  Every change goes through libboot, which validates it
- * and applies it in one transaction with its audit row.
+ * lock only once everything is checked and confirmed.  Every change goes
+ * through libboot, which validates it and applies it in one transaction
+ * with its audit row.
  *
  * The early check by name gives a clear message before anything is
  * rendered or changed; the check that counts runs again inside each
@@ -58,10 +59,6 @@
 
 #include "bootctl.h"
 #include "dbdir.h"
-
-#ifndef BOOTD_VERSION
-#define BOOTD_VERSION	"0.1.0"
-#endif
 
 /* The options of a verb that takes hosts by selector (see select.c). */
 #define SEL	(OPT_ENV | OPT_DIST | OPT_SELECT)
@@ -218,7 +215,7 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		{ OPT_LIMIT, "  --limit N          show at most N rows" },
 		{ OPT_JSON, "  --json             one JSON document (see "
 		    "bootctl(8), JSON OUTPUT)" },
-		{ OPT_CHANGE, "  -n, --dry-run      print what would change, "
+		{ OPT_CHANGE, "  -n, --dry-run      print what would change; "
 		    "change nothing" },
 		{ OPT_CHANGE, "  -y, --yes          change several hosts "
 		    "without asking" },
@@ -226,8 +223,8 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 		    "change nothing" },
 		{ OPT_REPLACE, "  --replace          remove what the document "
 		    "lacks (with --env: hosts of ENV only)" },
-		{ OPT_SINCE, "  --since TIME       from TIME (RFC 3339, or 30m, "
-		    "1h, 7d ago)\n"
+		{ OPT_SINCE, "  --since TIME       from TIME (RFC 3339, or "
+		    "30m, 1h, 7d ago)\n"
 		    "  --until TIME       up to TIME" },
 		{ OPT_ATTR, "  --attr KEY=VALUE   set an attribute; "
 		    "repeatable" },
@@ -286,7 +283,8 @@ usage(FILE *f)
 	    "       bootctl --help | --version\n"
 	    "       bootctl VERB --help\n"
 	    "\n"
-	    "Manage the bootd inventory: hosts, NICs, attributes, environments,\n"
+	    "Manage the bootd inventory: hosts, NICs, attributes, "
+	    "environments,\n"
 	    "distributions and what each host boots.\n"
 	    "\n"
 	    "Global options (before the verb):\n"
@@ -415,8 +413,6 @@ verb_help(struct ctx *ctx, struct args *a)
 	return EXIT_USAGE;
 }
 
-/* Dispatcher ----------------------------------------------------------- */
-
 /* "Did you mean" ------------------------------------------------------ */
 
 /*
@@ -466,8 +462,9 @@ struct suggest {
 	bool		 dashes;	/* options: shown with "--" */
 };
 
+/* Consider candidate, shown as show ("list" of "host list"). */
 static void
-suggest_add(struct suggest *sg, const char *candidate)
+suggest_add_as(struct suggest *sg, const char *candidate, const char *show)
 {
 	size_t d = edit_distance(sg->word, candidate);
 
@@ -478,7 +475,13 @@ suggest_add(struct suggest *sg, const char *candidate)
 		sg->npick = 0;
 	}
 	if (d == sg->best && sg->npick < 3)
-		sg->pick[sg->npick++] = candidate;
+		sg->pick[sg->npick++] = show;
+}
+
+static void
+suggest_add(struct suggest *sg, const char *candidate)
+{
+	suggest_add_as(sg, candidate, candidate);
 }
 
 /* " (did you mean 'x'?)" into out, or "" when nothing is close. */
@@ -502,7 +505,8 @@ suggest_text(const struct suggest *sg, char *out, size_t size)
 
 /*
  * The suggestion for an unknown verb: argv[0] among the nouns and
- * one-word verbs, or, after a noun, argv[1] among that noun's verbs.
+ * one-word verbs, or, after a noun, argv[1] among that noun's verbs,
+ * suggested whole ("host list"), as it is typed.
  */
 static const char *
 suggest_verb(int argc, char **argv, char *out, size_t size)
@@ -516,7 +520,8 @@ suggest_verb(int argc, char **argv, char *out, size_t size)
 		for (i = 0; i < NVERBS; i++)
 			if (strncmp(verbs[i].name, argv[0], len) == 0 &&
 			    verbs[i].name[len] == ' ')
-				suggest_add(&sg, verbs[i].name + len + 1);
+				suggest_add_as(&sg, verbs[i].name + len + 1,
+				    verbs[i].name);
 		return suggest_text(&sg, out, size);
 	}
 	sg.word = argv[0];
@@ -615,7 +620,7 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 {
 	struct option opts[VERB_NOPTS];
 	const char **slot;
-	char hint[160];
+	char hint[160], shorts[16];
 	size_t i;
 	int ch;
 
@@ -629,8 +634,11 @@ parse_verb_args(const struct verb *v, int argc, char **argv, struct args *a)
 	}
 	optind = 0;	/* reinitialise getopt for the second pass */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, (v->opts & OPT_CHANGE) ?
-	    ":hqvny" : ":hqv", opts, NULL)) != -1) {
+	/* The short options follow the verb's option bits, as the long. */
+	snprintf(shorts, sizeof(shorts), ":hqv%s%s",
+	    (v->opts & (OPT_CHANGE | OPT_DRY_RUN)) ? "n" : "",
+	    (v->opts & OPT_CHANGE) ? "y" : "");
+	while ((ch = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		slot = NULL;
 		switch (ch) {
 		case 'e':
@@ -795,9 +803,9 @@ open_inventory(struct ctx *ctx, const struct verb *v)
 	if (geteuid() == 0 && dir.uid != 0) {
 		if (setgroups(1, &dir.gid) != 0 || setgid(dir.gid) != 0 ||
 		    setuid(dir.uid) != 0 || setuid(0) != -1)
-			return bootd_error_set(&ctx->err, BOOTD_ESYS, "becoming "
-			    "uid %lu, gid %lu (the owner of the database "
-			    "directory): %s", (unsigned long)dir.uid,
+			return bootd_error_set(&ctx->err, BOOTD_ESYS,
+			    "becoming uid %lu, gid %lu (the owner of the "
+			    "database directory): %s", (unsigned long)dir.uid,
 			    (unsigned long)dir.gid, strerror(errno));
 	} else if (getegid() != getgid() || geteuid() != getuid()) {
 		if ((rc = dbdir_check_files(ctx->dbpath, dir.uid, &ctx->err)) !=
@@ -844,8 +852,8 @@ main(int argc, char *argv[])
 		case 'd':
 			/* "" would mean the default file: say so instead. */
 			if (optarg[0] == '\0') {
-				warnmsg("%s: empty file name", ch == 'c' ? "-c" :
-				    "--db");
+				warnmsg("%s: empty file name", ch == 'c' ?
+				    "-c" : "--db");
 				return EXIT_FAIL;
 			}
 			if (ch == 'c')
@@ -875,8 +883,8 @@ main(int argc, char *argv[])
 			else
 				warnmsg("unknown option '%s'%s (see bootctl "
 				    "--help)", argv[optind - 1],
-				    suggest_option(argv[optind - 1], gopts, hint,
-				    sizeof(hint)));
+				    suggest_option(argv[optind - 1], gopts,
+				    hint, sizeof(hint)));
 			return EXIT_USAGE;
 		}
 	}

@@ -7,6 +7,7 @@
  * messages in red.  Nothing else changes with it, so output read by a
  * program is the same whether a terminal is attached or not.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,10 +79,57 @@ warnmsg(const char *fmt, ...)
 	buf_free(&out);
 }
 
-/* Report the libboot error held in ctx; returns EXIT_FAIL. */
+/*
+ * The pid of the process holding the inventory's write lock, or 0 when
+ * none is found.  In WAL mode SQLite's writer holds a POSIX lock on byte
+ * 120 of the -shm file (WAL_WRITE_LOCK, the first of the locks after
+ * the shm header); F_GETLK names the holder.  A guess, for the message
+ * only: the lock may be gone by the time it is printed.
+ */
+static long
+lock_holder(const char *dbpath)
+{
+	struct flock fl;
+	char shm[4096];
+	int fd;
+
+	if (dbpath == NULL || (size_t)snprintf(shm, sizeof(shm), "%s-shm",
+	    dbpath) >= sizeof(shm))
+		return 0;
+	if ((fd = open(shm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 120;
+	fl.l_len = 1;
+	if (fcntl(fd, F_GETLK, &fl) == -1 || fl.l_type == F_UNLCK)
+		fl.l_pid = 0;
+	close(fd);
+	return (long)fl.l_pid;
+}
+
+/*
+ * Report the libboot error held in ctx; returns EXIT_FAIL.  A busy
+ * inventory ("database is locked", or SQLite's "locking protocol" after
+ * a writer was stopped mid-transaction) is said in the operator's words.
+ */
 int
 fail(struct ctx *ctx, enum bootd_err rc)
 {
+	long pid;
+
+	if (rc == BOOTD_EBUSY || strstr(ctx->err.text, "locking protocol") !=
+	    NULL) {
+		if ((pid = lock_holder(ctx->dbpath)) > 0)
+			warnmsg("the inventory is locked by another process "
+			    "(pid %ld); nothing was changed, try again later",
+			    pid);
+		else
+			warnmsg("the inventory is locked by another process; "
+			    "nothing was changed, try again later");
+		return EXIT_FAIL;
+	}
 	if (ctx->err.text[0] != '\0')
 		warnmsg("%s", ctx->err.text);
 	else
@@ -103,34 +151,39 @@ fmt_time(int64_t t, char out[32])
 }
 
 /*
- * Append s to b with every "expires=UNIXTIME" (as audit rows written
- * before times were stored as RFC 3339 hold) given as RFC 3339, so the
- * audit log shows one kind of time whatever wrote the row.
+ * Append s, a value of an audit row of operation op, to b.  The value
+ * set-reinstall rows end with, "expires=UNIXTIME" in rows written before
+ * times were stored as RFC 3339, is given as RFC 3339, so the audit log
+ * shows one kind of time whatever wrote the row.  Nothing else is
+ * touched: other values are what a user typed ("attr set h note
+ * expires=1796206351" stays as typed).
  */
 void
-append_audit_value(struct buf *b, const char *s)
+append_audit_value(struct buf *b, const char *op, const char *s)
 {
 	const char *p, *digits;
 	char when[32];
 	long long t;
+	size_t len;
 
 	if (s == NULL) {
 		buf_puts(b, "-");
 		return;
 	}
-	while ((p = strstr(s, "expires=")) != NULL) {
-		digits = p + 8;
-		buf_append(b, s, (size_t)(digits - s));
-		s = digits;
-		while (*s >= '0' && *s <= '9')
-			s++;
-		if (s - digits >= 9 && s - digits <= 12 && (*s == '\0' ||
-		    *s == ' ') && sscanf(digits, "%lld", &t) == 1)
-			buf_puts(b, fmt_time((int64_t)t, when));
-		else
-			buf_append(b, digits, (size_t)(s - digits));
+	len = strlen(s);
+	for (p = s + len; p > s && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	digits = p;
+	if (op == NULL || strcmp(op, "set-reinstall") != 0 ||
+	    (size_t)(digits - s) < 8 || strncmp(digits - 8, "expires=", 8) ||
+	    (digits - 8 != s && digits[-9] != ' ') ||
+	    len - (size_t)(digits - s) < 9 || len - (size_t)(digits - s) > 12 ||
+	    sscanf(digits, "%lld", &t) != 1) {
+		buf_puts(b, s);
+		return;
 	}
-	buf_puts(b, s);
+	buf_append(b, s, (size_t)(digits - s));
+	buf_puts(b, fmt_time((int64_t)t, when));
 }
 
 const char *

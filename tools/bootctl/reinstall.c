@@ -86,9 +86,9 @@ trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d)
 	h->dist = hdist;
 	buf_free(&out);
 	if (rc != BOOTD_OK)
-		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the install "
-		    "script for %s cannot be made safely, so the host would "
-		    "boot locally: %s", h->fqdn, d->name, e.text));
+		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the "
+		    "install script for %s cannot be made safely, so the host "
+		    "would boot locally: %s", h->fqdn, d->name, e.text));
 	return EXIT_OK;
 }
 
@@ -119,10 +119,38 @@ reinstall_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 	    ctx->cfg->token_ttl, NULL, &ctx->err);
 }
 
+/*
+ * A selection that holds hosts already marked install re-tokens them, as
+ * documented: their old token is revoked, so an install in progress
+ * cannot report done and installs again at the next boot.  Say so (not
+ * for hosts named one by one: the operator chose each): change_apply()
+ * gives ctx->note with the dry run, with the prompt, or else as a warning
+ * unless -q.
+ */
+static void
+note_installing(struct ctx *ctx, struct args *a, struct inv_host **hs, int n)
+{
+	int i, k = 0;
+
+	if (!selectors_given(a))
+		return;
+	for (i = 0; i < n; i++)
+		if (hs[i]->action == INV_ACTION_INSTALL)
+			k++;
+	if (k == 0)
+		return;
+	snprintf(ctx->note, sizeof(ctx->note), "%d of the %d selected hosts "
+	    "%s already marked install: %s token%s revoked, an install in "
+	    "progress starts again (--action local leaves them alone)", k, n,
+	    k == 1 ? "is" : "are", k == 1 ? "its" : "their",
+	    k == 1 ? " is" : "s are");
+}
+
 int
 verb_set_reinstall(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { reinstall_describe, reinstall_apply };
+	static const struct change c = { reinstall_describe,
+	    reinstall_apply, NULL };
 	struct dist_cache dc = { NULL, 0 };
 	struct inv_host **hs;
 	struct inv_dist *d;
@@ -144,6 +172,7 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 		    EXIT_OK)
 			goto out;
 	}
+	note_installing(ctx, a, hs, n);
 	status = change_apply(ctx, a, hs, n, &c);
 	/* Say what changed once it is in. */
 	if (status == EXIT_OK && !a->dry_run && !ctx->quiet &&
@@ -177,7 +206,8 @@ local_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 int
 verb_set_local(struct ctx *ctx, struct args *a)
 {
-	static const struct change c = { local_describe, local_apply };
+	static const struct change c = { local_describe,
+	    local_apply, NULL };
 	struct inv_host **hs;
 	int n, status;
 
@@ -209,7 +239,8 @@ status_json(struct ctx *ctx, const struct inv_host *h)
 	}
 	if (json_object_set_new(o, "fqdn", json_str(h->fqdn)) ||
 	    json_object_set_new(o, "environment", json_str(h->env)) ||
-	    json_object_set_new(o, "action", json_str(action_name(h->action))) ||
+	    json_object_set_new(o, "action",
+	    json_str(action_name(h->action))) ||
 	    json_object_set_new(o, "distribution", json_str(h->dist)) ||
 	    json_set_time(o, "token_expires", h->token != NULL ?
 	    h->token_expires : 0) ||
@@ -339,15 +370,15 @@ verb_render(struct ctx *ctx, struct args *a)
 			rc = bootd_error_set(&ctx->err, BOOTD_ENOMEM,
 			    "out of memory");
 		else if (!a->json)
-			fprintf(stderr, "bootctl: install token of %s hidden: "
-			    "you may not change it\n", boot.host->fqdn);
+			warnmsg("install token of %s hidden: you may not "
+			    "change it", boot.host->fqdn);
 	}
 	if (rc == BOOTD_OK) {
 		rc = ipxe_render_host(ctx->cfg, &boot, mac, &out, &ctx->err);
 		if (boot.dist != NULL)
 			decision = "install";
 		if (rc == BOOTD_OK && ctx->err.text[0] != '\0')
-			fprintf(stderr, "bootctl: %s\n", ctx->err.text);
+			warnmsg("%s", ctx->err.text);
 	} else if (rc == BOOTD_ENOTFOUND) {
 		ctx->err.text[0] = '\0';
 		decision = "unknown";

@@ -30,6 +30,12 @@
  * transaction (inv_begin()) and apply the change to every host in it;
  * libboot's authorizer checks each host again in there.  A bootctl
  * stopped at the prompt, or while it reads --from -, holds no lock.
+ *
+ * What was confirmed is a snapshot, and changes apply by FQDN: so inside
+ * the transaction the selection is read again (selection_unchanged()),
+ * and if any selected host changed, went away or another now matches,
+ * nothing is changed ("the inventory changed while this change waited").
+ * Changes to hosts outside the selection do not matter.
  */
 #include <sys/types.h>
 
@@ -188,34 +194,12 @@ int
 from_read(struct args *a)
 {
 	char *line = NULL, *p, *end, **names;
-	int *lines, lineno = 0, ret = EXIT_OK, saved;
+	int *lines, lineno = 0, ret = EXIT_OK;
 	size_t cap = 0, len;
-	uid_t euid = geteuid();
-	gid_t egid = getegid();
 	FILE *f;
 
-	if (strcmp(a->from, "-") == 0)
-		f = stdin;
-	else {
-		if (setegid(getgid()) != 0 || seteuid(getuid()) != 0) {
-			warnmsg("--from: dropping privileges: %s",
-			    strerror(errno));
-			return EXIT_FAIL;
-		}
-		f = fopen(a->from, "r");
-		saved = errno;
-		if (seteuid(euid) != 0 || setegid(egid) != 0) {
-			warnmsg("--from: restoring privileges: %s",
-			    strerror(errno));
-			if (f != NULL)
-				fclose(f);
-			return EXIT_FAIL;
-		}
-		if (f == NULL) {
-			warnmsg("--from %s: %s", a->from, strerror(saved));
-			return EXIT_FAIL;
-		}
-	}
+	if ((f = open_as_caller(a->from, "--from")) == NULL)
+		return EXIT_FAIL;
 	while (getline(&line, &cap, f) != -1) {
 		lineno++;
 		if ((p = strchr(line, '#')) != NULL)
@@ -539,6 +523,93 @@ hosts_select(struct ctx *ctx, struct args *a, bool for_change,
 	return EXIT_OK;
 }
 
+/* Whether two strings, either of which may be NULL, are the same. */
+static bool
+same_str(const char *x, const char *y)
+{
+	if (x == NULL || y == NULL)
+		return x == y;
+	return strcmp(x, y) == 0;
+}
+
+/* Whether x and y are the same host with the same everything. */
+static bool
+same_host(const struct inv_host *x, const struct inv_host *y)
+{
+	size_t i;
+
+	if (strcmp(x->fqdn, y->fqdn) != 0 || strcmp(x->env, y->env) != 0 ||
+	    x->action != y->action || !same_str(x->dist, y->dist) ||
+	    !same_str(x->token, y->token) ||
+	    x->token_expires != y->token_expires ||
+	    x->nmacs != y->nmacs || x->nattrs != y->nattrs)
+		return false;
+	for (i = 0; i < x->nmacs; i++)
+		if (strcmp(x->macs[i], y->macs[i]) != 0)
+			return false;
+	for (i = 0; i < x->nattrs; i++)
+		if (strcmp(x->attrs[i].key, y->attrs[i].key) != 0 ||
+		    strcmp(x->attrs[i].value, y->attrs[i].value) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Inside the write transaction: whether the selection is still what it
+ * was when hs was read (before --dry-run, the prompt and the verb's own
+ * checks): the same hosts, each as it was, and for selectors no other
+ * host that matches now.  The hosts are read again through the same
+ * functions hosts_select() used.  Returns EXIT_OK when nothing changed,
+ * else the exit status, with the reason printed.
+ */
+static int
+selection_unchanged(struct ctx *ctx, struct args *a, struct inv_host **hs,
+    int n)
+{
+	const char *dist = selector_dist(a);
+	struct inv_host **now = NULL, *h;
+	size_t all = 0, j;
+	enum bootd_err rc;
+	char *glob = NULL, *p;
+	bool same = true;
+	int i;
+
+	if (a->nhosts > 0 || a->from != NULL) {
+		for (i = 0; i < n && same; i++) {
+			rc = inv_host_get(ctx->inv, hs[i]->fqdn, &h, &ctx->err);
+			if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND)
+				return fail(ctx, rc);
+			same = rc == BOOTD_OK && same_host(hs[i], h);
+			inv_host_free(rc == BOOTD_OK ? h : NULL);
+		}
+	} else {
+		if ((rc = inv_host_list(ctx->inv, &now, &all, &ctx->err)) !=
+		    BOOTD_OK)
+			return fail(ctx, rc);
+		if (a->name != NULL && (glob = strdup(a->name)) == NULL) {
+			inv_host_list_free(now, all);
+			warnmsg("out of memory");
+			return EXIT_FAIL;
+		}
+		for (p = glob; p != NULL && *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (i = 0, j = 0; j < all && same; j++) {
+			if (!host_matches(a, dist, glob, now[j]))
+				continue;
+			same = i < n && same_host(hs[i], now[j]);
+			i++;
+		}
+		same = same && i == n;
+		free(glob);
+		inv_host_list_free(now, all);
+	}
+	if (same)
+		return EXIT_OK;
+	warnmsg("%s: the inventory changed while this change waited; nothing "
+	    "was changed; run it again", ctx->verb);
+	return EXIT_FAIL;
+}
+
 /*
  * Ask on the terminal whether to change the n hosts of hs, naming the
  * first few.  Without a terminal on standard input nothing is asked and
@@ -562,7 +633,10 @@ confirm(struct ctx *ctx, struct inv_host **hs, int n)
 		fprintf(stderr, "%s%s", i > 0 ? ", " : "", hs[i]->fqdn);
 	if (n > CONFIRM_SHOW)
 		fprintf(stderr, " and %d more", n - CONFIRM_SHOW);
-	fprintf(stderr, "\nChange them? [y/N] ");
+	fprintf(stderr, "\n");
+	if (ctx->note[0] != '\0')
+		fprintf(stderr, "%s\n", ctx->note);
+	fprintf(stderr, "Change them? [y/N] ");
 	fflush(stderr);
 	clearerr(stdin);
 	if (fgets(answer, sizeof(answer), stdin) == NULL ||
@@ -611,21 +685,44 @@ change_apply(struct ctx *ctx, struct args *a, struct inv_host **hs, int n,
     const struct change *c)
 {
 	enum bootd_err rc;
-	int i, status;
+	int i, status, nskip = 0;
 
+	for (i = 0; c->skip != NULL && i < n; i++)
+		if (c->skip(ctx, a, hs[i]))
+			nskip++;
 	if (a->dry_run) {
 		describe_all(ctx, a, hs, n, c);
-		printf("dry run: %d host%s would change; nothing was changed\n",
-		    n, n == 1 ? "" : "s");
+		if (ctx->note[0] != '\0')
+			printf("%s\n", ctx->note);
+		printf("dry run: %d host%s would change", n - nskip,
+		    n - nskip == 1 ? "" : "s");
+		if (nskip > 0)
+			printf(", %d skipped", nskip);
+		printf("; nothing was changed\n");
 		return EXIT_OK;
 	}
-	if (n > 1 && !a->yes && selectors_given(a) &&
-	    (status = confirm(ctx, hs, n)) != EXIT_OK)
-		return status;
+	/* Nothing to apply: no question, and no write lock. */
+	if (nskip == n) {
+		if (ctx->verbose)
+			describe_all(ctx, a, hs, n, c);
+		if (!ctx->quiet)
+			printf("%s: nothing to change\n", ctx->verb);
+		return EXIT_OK;
+	}
+	if (n > 1 && !a->yes && selectors_given(a)) {
+		if ((status = confirm(ctx, hs, n)) != EXIT_OK)
+			return status;
+	} else if (ctx->note[0] != '\0' && !ctx->quiet)
+		warnmsg("%s: %s", ctx->verb, ctx->note);
 	if ((status = group_begin(ctx)) != EXIT_OK)
 		return status;
+	if ((status = selection_unchanged(ctx, a, hs, n)) != EXIT_OK) {
+		inv_rollback(ctx->inv);
+		return status;
+	}
 	for (i = 0; i < n; i++)
-		if ((rc = c->apply(ctx, a, hs[i])) != BOOTD_OK)
+		if ((c->skip == NULL || !c->skip(ctx, a, hs[i])) &&
+		    (rc = c->apply(ctx, a, hs[i])) != BOOTD_OK)
 			return group_fail(ctx, rc, hs[i]->fqdn, n);
 	if ((status = group_commit(ctx)) != EXIT_OK)
 		return status;

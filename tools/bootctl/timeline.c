@@ -443,9 +443,11 @@ print_text(struct history *hi, long limit)
 			} else {
 				table_add(&t, e->op);
 				table_add(&t, e->actor);
-				append_audit_value(&b, e->old_value);
+				append_audit_value(&b, e->op,
+				    e->old_value);
 				buf_puts(&b, " -> ");
-				append_audit_value(&b, e->new_value);
+				append_audit_value(&b, e->op,
+				    e->new_value);
 			}
 			if (buf_failed(&b))
 				t.failed = true;
@@ -486,8 +488,8 @@ print_json(struct history *hi, long limit)
 		    json_object_set_new(h, "fqdn", json_string(tl->name)) ||
 		    json_object_set_new(h, "exists",
 		    json_boolean(tl->host != NULL)) ||
-		    json_object_set_new(h, "environment", jstr(tl->host != NULL ?
-		    tl->host->env : NULL)) ||
+		    json_object_set_new(h, "environment",
+		    jstr(tl->host != NULL ? tl->host->env : NULL)) ||
 		    json_object_set_new(h, "entries", entries);
 		from = limit > 0 && tl->n > (size_t)limit ?
 		    tl->n - (size_t)limit : 0;

@@ -10,11 +10,14 @@
  * opens the inventory: a bootctl stopped while reading stdin holds
  * nothing), parse and validate it, read the inventory, check the
  * document against it, plan the changes and check the caller may make
- * every one.  Only then inv_begin(): each change goes through the same
+ * every one.  A plan with no change ends there ("nothing to change"):
+ * nobody takes the write lock to do nothing, least of all a caller who
+ * may change nothing.  Only then inv_begin(), and the inventory is read
+ * again in the transaction: if it is no longer what the plan was made
+ * from, nothing is changed.  Each change goes through the same
  * inv_ function the single verb uses (with its validation, its
  * authorizer call and its audit row), and inv_commit() makes them durable
- * together.  A change that fails there (the inventory changed since it
- * was read) rolls all of them back.
+ * together.  A change that fails there rolls all of them back.
  *
  * A host marked install is exported as "action": "install" without its
  * token; importing it into an inventory where it is not marked install
@@ -61,11 +64,8 @@ verb_export(struct ctx *ctx, struct args *a)
 
 /*
  * Read all of path ("-": stdin) into *out (*len bytes, NUL-terminated;
- * the caller frees).  At most XFER_MAX_BYTES.  The file is opened with
- * the caller's real group as the effective one: run setgid, bootctl
- * must not read for its caller a file only its group may read (the
- * inventory itself), and a syntax error would show some of it.
- * Returns the exit status.
+ * the caller frees).  At most XFER_MAX_BYTES.  The file is opened as the
+ * caller (open_as_caller()).  Returns the exit status.
  */
 int
 read_input(const char *path, char **out, size_t *len)
@@ -73,30 +73,10 @@ read_input(const char *path, char **out, size_t *len)
 	FILE *f;
 	char *data = NULL, *n;
 	size_t cap = 0, got = 0, r;
-	gid_t egid = getegid();
-	int saved;
 
 	*out = NULL;
-	if (strcmp(path, "-") == 0)
-		f = stdin;
-	else {
-		if (egid != getgid() && setegid(getgid()) != 0) {
-			warnmsg("import: setegid: %s", strerror(errno));
-			return EXIT_FAIL;
-		}
-		f = fopen(path, "r");
-		saved = errno;
-		if (egid != getegid() && setegid(egid) != 0) {
-			warnmsg("import: setegid: %s", strerror(errno));
-			if (f != NULL)
-				fclose(f);
-			return EXIT_FAIL;
-		}
-		if (f == NULL) {
-			warnmsg("import: %s: %s", path, strerror(saved));
-			return EXIT_FAIL;
-		}
-	}
+	if ((f = open_as_caller(path, "import")) == NULL)
+		return EXIT_FAIL;
 	for (;;) {
 		if (got + 65536 + 1 > cap) {
 			cap = cap ? cap * 2 : 1 << 20;
@@ -270,7 +250,8 @@ apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_change *c,
 		return inv_nic_remove(inv, c->key, e);
 	case XFER_HOST_ADD:
 		{
-			/* Added local; XFER_SET_REINSTALL follows for install. */
+			/* Added local; XFER_SET_REINSTALL follows for
+			 * install. */
 			struct inv_host local = *h;
 
 			local.action = INV_ACTION_LOCAL;
@@ -336,6 +317,37 @@ print_plan(const struct xfer_doc *doc, const struct xfer_plan *plan)
 	buf_free(&b);
 }
 
+/*
+ * Whether the inventory, read again inside the write transaction, is
+ * still cur, the one the plan was made from: the plan depends on nothing
+ * else, and the export of an inventory is the same bytes exactly when
+ * what it holds is.  Returns EXIT_OK when unchanged, else the exit status
+ * (reason printed).
+ */
+static int
+unchanged_since(struct ctx *ctx, const struct xfer_doc *cur)
+{
+	struct xfer_doc *now = NULL;
+	struct buf was = { 0 }, is = { 0 };
+	enum bootd_err rc;
+	int ret = EXIT_OK;
+
+	if ((rc = xfer_from_inv(ctx->inv, NULL, &now, &ctx->err)) !=
+	    BOOTD_OK || (rc = xfer_dump(cur, &was, &ctx->err)) != BOOTD_OK ||
+	    (rc = xfer_dump(now, &is, &ctx->err)) != BOOTD_OK)
+		ret = fail(ctx, rc);
+	else if (was.len != is.len || memcmp(buf_str(&was), buf_str(&is),
+	    was.len) != 0) {
+		warnmsg("import: the inventory changed while this change "
+		    "waited; nothing was changed; run it again");
+		ret = EXIT_FAIL;
+	}
+	buf_free(&was);
+	buf_free(&is);
+	xfer_doc_free(now);
+	return ret;
+}
+
 int
 verb_import(struct ctx *ctx, struct args *a)
 {
@@ -395,9 +407,21 @@ verb_import(struct ctx *ctx, struct args *a)
 		ret = EXIT_OK;
 		goto out;
 	}
+	/* Nothing to apply: no write lock, whoever asks (and may change
+	 * nothing). */
+	if (plan.n == 0) {
+		if (!ctx->quiet)
+			printf("nothing to change\n");
+		ret = EXIT_OK;
+		goto out;
+	}
 	/* Everything that can be checked was: now the write lock. */
 	if ((ret = group_begin(ctx)) != EXIT_OK)
 		goto out;
+	if ((ret = unchanged_since(ctx, cur)) != EXIT_OK) {
+		inv_rollback(ctx->inv);
+		goto out;
+	}
 	for (i = 0; i < plan.n; i++) {
 		if ((rc = apply(ctx, doc, &plan.v[i], (int64_t)time(NULL))) !=
 		    BOOTD_OK) {
