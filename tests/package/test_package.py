@@ -334,7 +334,20 @@ class Root:
         os.makedirs(d, exist_ok=True)
         os.chmod(d, int(sock["DirectoryMode"], 8))
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(self.file(path))
+        # Bound from inside the root, as systemd there would: the socket's
+        # own name is then /run/bootd/bootd.sock, the name bootd (also
+        # inside) finds its owner and group by (peer credentials).
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.chroot(self.file("/"))
+                os.chdir("/")
+                self.sock.bind(path)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        check(status == 0, "binding %s inside the root failed" % path)
         os.chown(self.file(path), self.ids(user=sock["SocketUser"])[0],
                  self.ids(group=sock["SocketGroup"]))
         os.chmod(self.file(path), int(sock["SocketMode"], 8))
