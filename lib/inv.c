@@ -5,6 +5,12 @@
  * inv_env.c, inv_token.c, inv_boot.c, inv_audit.c, inv_discovered.c);
  * inv_int.h is what they share.
  *
+ * The inventory speaks SQL through db.h, never to SQLite itself: its
+ * statements are written with placeholders $1..$n, prepared with
+ * db_prepare(), and failures come as db.h's codes and classes.  Only the
+ * open path below does what is SQLite's own: PRAGMAs (SQL, through
+ * db_exec()) and the two calls of db_sqlite.h.
+ *
  * The schema is sql/NNN-*.sql, compiled in as inv_migrations[].  Every
  * statement is prepared once per handle (lazily, on first use) and kept in
  * struct inv; each use resets it and clears its bindings.  Every change runs
@@ -30,35 +36,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
+#include "db_sqlite.h"
 #include "inv.h"
 #include "inv_int.h"
 #include "migrations.h"
 #include "valid.h"
 
-#define DEFAULT_BUSY_MS	5000
-
 /* The text of every statement of enum stmt (inv_int.h). */
 const char *const sqltab[S__MAX] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_BEGIN_READ] = "BEGIN",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_VERSION] = "PRAGMA user_version",
 	[S_AUDIT] = "INSERT INTO audit (time, actor, op, object, old, new) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_HOST_BY_FQDN] = "SELECT id, fqdn FROM host WHERE fqdn = ?1",
+	    "VALUES ($1, $2, $3, $4, $5, $6)",
+	[S_HOST_BY_FQDN] = "SELECT id, fqdn FROM host WHERE fqdn = $1",
 	[S_HOST_BY_MAC] = "SELECT h.id, h.fqdn FROM nic n "
-	    "JOIN host h ON h.id = n.host WHERE n.mac = ?1",
+	    "JOIN host h ON h.id = n.host WHERE n.mac = $1",
 	[S_HOST_BY_SHORT] = "SELECT id, fqdn FROM host "
-	    "WHERE substr(fqdn, 1, instr(fqdn || '.', '.') - 1) = ?1 "
+	    "WHERE substr(fqdn, 1, instr(fqdn || '.', '.') - 1) = $1 "
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
-	    "WHERE h.id = ?1",
+	    "WHERE h.id = $1",
 	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
-	    "JOIN env e ON e.name = h.env WHERE h.id = ?1",
+	    "JOIN env e ON e.name = h.env WHERE h.id = $1",
 	/*
 	 * The boot lookup: one row per attribute of the host (one row with
 	 * a NULL key when it has none), in key order, each carrying the
@@ -69,67 +67,68 @@ const char *const sqltab[S__MAX] = {
 	    "t.expires, a.key, a.value FROM nic n "
 	    "JOIN host h ON h.id = n.host " LIVE_TOKEN
 	    "LEFT JOIN host_attr a ON a.host = h.id "
-	    "WHERE n.mac = ?1 ORDER BY a.key",
+	    "WHERE n.mac = $1 ORDER BY a.key",
 	/* A distribution with its initrds, one row each (a NULL url: none). */
 	[S_LOOKUP_DIST] = "SELECT d.name, d.kernel, d.cmdline, i.url "
 	    "FROM dist d LEFT JOIN dist_initrd i ON i.dist = d.name "
-	    "WHERE d.name = ?1 ORDER BY i.pos",
-	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = ?1 ORDER BY mac",
-	[S_HOST_ATTRS] = "SELECT key, value FROM host_attr WHERE host = ?1 "
+	    "WHERE d.name = $1 ORDER BY i.pos",
+	[S_HOST_MACS] = "SELECT mac FROM nic WHERE host = $1 ORDER BY mac",
+	[S_HOST_ATTRS] = "SELECT key, value FROM host_attr WHERE host = $1 "
 	    "ORDER BY key",
 	[S_HOST_IDS] = "SELECT id FROM host ORDER BY fqdn",
-	[S_HOST_INSERT] = "INSERT INTO host (fqdn, env) VALUES (?1, ?2)",
-	[S_HOST_DELETE] = "DELETE FROM host WHERE id = ?1",
-	[S_HOST_RENAME] = "UPDATE host SET fqdn = ?2 WHERE id = ?1",
-	[S_HOST_SET_ENV] = "UPDATE host SET env = ?2 WHERE id = ?1",
-	[S_HOST_SET_DIST] = "UPDATE host SET dist = ?2 WHERE id = ?1",
-	[S_HOST_SET_ACTION] = "UPDATE host SET action = ?2, dist = ?3 "
-	    "WHERE id = ?1",
-	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES (?1, ?2)",
-	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = ?1",
-	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = ?1",
-	[S_ATTR_GET] = "SELECT value FROM host_attr WHERE host = ?1 "
-	    "AND key = ?2",
+	[S_HOST_INSERT] = "INSERT INTO host (fqdn, env) VALUES ($1, $2) "
+	    "RETURNING id",
+	[S_HOST_DELETE] = "DELETE FROM host WHERE id = $1",
+	[S_HOST_RENAME] = "UPDATE host SET fqdn = $2 WHERE id = $1",
+	[S_HOST_SET_ENV] = "UPDATE host SET env = $2 WHERE id = $1",
+	[S_HOST_SET_DIST] = "UPDATE host SET dist = $2 WHERE id = $1",
+	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2, dist = $3 "
+	    "WHERE id = $1",
+	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES ($1, $2)",
+	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = $1",
+	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = $1",
+	[S_ATTR_GET] = "SELECT value FROM host_attr WHERE host = $1 "
+	    "AND key = $2",
 	[S_ATTR_SET] = "INSERT INTO host_attr (host, key, value) "
-	    "VALUES (?1, ?2, ?3) ON CONFLICT (host, key) "
+	    "VALUES ($1, $2, $3) ON CONFLICT (host, key) "
 	    "DO UPDATE SET value = excluded.value",
-	[S_ATTR_DELETE] = "DELETE FROM host_attr WHERE host = ?1 AND key = ?2",
-	[S_ENV_GET] = "SELECT name, unix_group FROM env WHERE name = ?1",
+	[S_ATTR_DELETE] = "DELETE FROM host_attr WHERE host = $1 AND key = $2",
+	[S_ENV_GET] = "SELECT name, unix_group FROM env WHERE name = $1",
 	[S_ENV_ALL] = "SELECT name, unix_group FROM env ORDER BY name",
-	[S_ENV_INSERT] = "INSERT INTO env (name, unix_group) VALUES (?1, ?2)",
-	[S_ENV_DELETE] = "DELETE FROM env WHERE name = ?1",
-	[S_ENV_SET_GROUP] = "UPDATE env SET unix_group = ?2 WHERE name = ?1",
-	[S_ENV_USERS] = "SELECT count(*) FROM host WHERE env = ?1",
+	[S_ENV_INSERT] = "INSERT INTO env (name, unix_group) VALUES ($1, $2)",
+	[S_ENV_DELETE] = "DELETE FROM env WHERE name = $1",
+	[S_ENV_SET_GROUP] = "UPDATE env SET unix_group = $2 WHERE name = $1",
+	[S_ENV_USERS] = "SELECT count(*) FROM host WHERE env = $1",
 	[S_DIST_NAMES] = "SELECT name FROM dist ORDER BY name",
 	[S_DIST_INSERT] = "INSERT INTO dist (name, kernel, cmdline) "
-	    "VALUES (?1, ?2, ?3)",
-	[S_DIST_UPDATE] = "UPDATE dist SET kernel = ?2, cmdline = ?3 "
-	    "WHERE name = ?1",
-	[S_DIST_DELETE] = "DELETE FROM dist WHERE name = ?1",
+	    "VALUES ($1, $2, $3)",
+	[S_DIST_UPDATE] = "UPDATE dist SET kernel = $2, cmdline = $3 "
+	    "WHERE name = $1",
+	[S_DIST_DELETE] = "DELETE FROM dist WHERE name = $1",
 	[S_DIST_USERS] = "SELECT fqdn, count(*) OVER () FROM host "
-	    "WHERE dist = ?1 ORDER BY fqdn LIMIT 3",
-	[S_DIST_INSTALLING] = "SELECT id, fqdn FROM host WHERE dist = ?1 "
+	    "WHERE dist = $1 ORDER BY fqdn LIMIT 3",
+	[S_DIST_INSTALLING] = "SELECT id, fqdn FROM host WHERE dist = $1 "
 	    "AND action = 'install' ORDER BY fqdn",
 	[S_INITRD_INSERT] = "INSERT INTO dist_initrd (dist, pos, url) "
-	    "VALUES (?1, ?2, ?3)",
-	[S_INITRD_DELETE] = "DELETE FROM dist_initrd WHERE dist = ?1",
-	[S_TOKEN_REVOKE] = "UPDATE token SET revoked = 1 WHERE host = ?1 "
+	    "VALUES ($1, $2, $3)",
+	[S_INITRD_DELETE] = "DELETE FROM dist_initrd WHERE dist = $1",
+	[S_TOKEN_REVOKE] = "UPDATE token SET revoked = 1 WHERE host = $1 "
 	    "AND used_at IS NULL AND revoked = 0",
 	[S_TOKEN_INSERT] = "INSERT INTO token (token, host, created, expires) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	    "VALUES ($1, $2, $3, $4)",
 	[S_TOKEN_GET] = "SELECT t.host, h.fqdn, t.expires, t.used_at, "
 	    "t.revoked, h.action, h.dist, t.fetched_from FROM token t "
-	    "JOIN host h ON h.id = t.host WHERE t.token = ?1",
-	[S_TOKEN_USE] = "UPDATE token SET used_at = ?2 WHERE token = ?1",
+	    "JOIN host h ON h.id = t.host WHERE t.token = $1",
+	[S_TOKEN_USE] = "UPDATE token SET used_at = $2 WHERE token = $1",
 	[S_TOKEN_FETCH_GET] = "SELECT t.token, h.fqdn, t.fetched_from "
 	    "FROM nic n JOIN host h ON h.id = n.host JOIN token t "
 	    "ON t.host = h.id AND t.used_at IS NULL AND t.revoked = 0 "
-	    "AND t.expires > ?2 WHERE n.mac = ?1",
+	    "AND t.expires > $2 WHERE n.mac = $1",
 	/* At most one change of address a minute (FETCH_INTERVAL). */
-	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = ?2, "
-	    "fetched_at = ?3 WHERE token = ?1 AND used_at IS NULL "
-	    "AND revoked = 0 AND fetched_from IS NOT ?2 "
-	    "AND (fetched_at IS NULL OR fetched_at <= ?3 - 60)",
+	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = $2, "
+	    "fetched_at = $3 WHERE token = $1 AND used_at IS NULL "
+	    "AND revoked = 0 AND fetched_from IS NOT $2 "
+	    "AND (fetched_at IS NULL OR fetched_at <= $3 - 60)",
 	[S_AUDIT_ALL] = "SELECT id, time, actor, op, object, old, new "
 	    "FROM audit ORDER BY id",
 	/*
@@ -139,7 +138,7 @@ const char *const sqltab[S__MAX] = {
 	 * step goes back in time (a.id < hi), so the walk ends.
 	 */
 	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, hi) AS ("
-	    "VALUES (?1, 9223372036854775807) UNION "
+	    "VALUES ($1, 9223372036854775807) UNION "
 	    "SELECT a.old, a.id FROM names n JOIN audit a "
 	    "ON a.object = n.name AND a.id < n.hi "
 	    "WHERE a.op = 'host-rename' AND a.old IS NOT NULL) "
@@ -147,10 +146,10 @@ const char *const sqltab[S__MAX] = {
 	    "WHERE id IN (SELECT a.id FROM names n JOIN audit a "
 	    "ON a.object = n.name AND a.id < n.hi) ORDER BY id",
 	[S_FORGET_SET] = "INSERT INTO discovered_forgotten (mac, forgotten_at) "
-	    "VALUES (?1, ?2) ON CONFLICT (mac) DO UPDATE SET "
+	    "VALUES ($1, $2) ON CONFLICT (mac) DO UPDATE SET "
 	    "forgotten_at = max(forgotten_at, excluded.forgotten_at)",
 	[S_FORGET_GET] = "SELECT forgotten_at FROM discovered_forgotten "
-	    "WHERE mac = ?1",
+	    "WHERE mac = $1",
 	[S_COUNTS] = "SELECT (SELECT count(*) FROM host), "
 	    "(SELECT count(*) FROM nic), (SELECT count(*) FROM dist), "
 	    "(SELECT count(*) FROM env), "
@@ -160,35 +159,65 @@ const char *const sqltab[S__MAX] = {
 /* Helpers ------------------------------------------------------------- */
 
 /*
- * Turn the handle's last SQLite error into a bootd error: busy and locked
- * become BOOTD_EBUSY, constraint failures BOOTD_EEXIST (unique) or
- * BOOTD_EINVAL, the rest BOOTD_EDB.  The text is "what: sqlite message".
+ * The engine's own message in a db.h error text, "what: message" (db.h):
+ * the message, without db.h's name of the call that failed.
+ */
+static const char *
+engine_msg(const char *text)
+{
+	const char *p = text;
+
+	while ((*p >= 'a' && *p <= 'z') || *p == ' ')
+		p++;
+	return p > text && p[0] == ':' && p[1] == ' ' ? p + 2 : text;
+}
+
+/*
+ * Turn the last failure of a db.h call on inv (kept by step(),
+ * exec_sql() and the others in inv->dbrc and inv->dbe) into a bootd
+ * error: its code (db.h's: BOOTD_EBUSY for busy and locked, BOOTD_EEXIST
+ * for a unique constraint, BOOTD_EINVAL for another, BOOTD_ENOMEM,
+ * BOOTD_EDB) and the text "what: engine message".
  */
 enum bootd_err
 dberr(struct inv *inv, const char *what, struct bootd_error *err)
 {
-	int ext = sqlite3_extended_errcode(inv->db);
-	enum bootd_err code;
+	return bootd_error_set(err, inv->dbrc, "%s: %s", what,
+	    engine_msg(inv->dbe.text));
+}
 
-	switch (ext & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = BOOTD_EBUSY;
-		break;
-	case SQLITE_NOMEM:
-		code = BOOTD_ENOMEM;
-		break;
-	case SQLITE_CONSTRAINT:
-		code = (ext == SQLITE_CONSTRAINT_UNIQUE ||
-		    ext == SQLITE_CONSTRAINT_PRIMARYKEY) ? BOOTD_EEXIST :
-		    BOOTD_EINVAL;
-		break;
-	default:
-		code = BOOTD_EDB;
-		break;
-	}
-	return bootd_error_set(err, code, "%s: %s", what,
-	    sqlite3_errmsg(inv->db));
+/* Keep rc, the failure of a db.h call, for dberr(). */
+static int
+failed(struct inv *inv, enum bootd_err rc)
+{
+	inv->dbrc = rc;
+	return -1;
+}
+
+/*
+ * Step s to its next row: 1 when there is one, 0 when there are no more,
+ * -1 on failure (dberr() says which).
+ */
+int
+step(struct inv *inv, struct db_stmt *s)
+{
+	enum bootd_err rc;
+	int row;
+
+	if ((rc = db_step(s, &row, &inv->dbe)) != BOOTD_OK)
+		return failed(inv, rc);
+	return row;
+}
+
+/* Run sql (no parameters, no rows): BOOTD_OK, or dberr()'s failure. */
+enum bootd_err
+exec_sql(struct inv *inv, const char *sql)
+{
+	enum bootd_err rc;
+
+	if ((rc = db_exec(inv->db, sql, &inv->dbe)) != BOOTD_OK)
+		failed(inv, rc);
+	return rc;
 }
 
 enum bootd_err
@@ -201,46 +230,55 @@ nomem(struct bootd_error *err)
  * Return statement id of inv, prepared on first use, reset and with its
  * bindings cleared; NULL (with err filled) if it cannot be prepared.
  */
-sqlite3_stmt *
+struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
+	enum bootd_err rc;
 
 	if ((s = inv->st[id]) == NULL) {
-		if (sqlite3_prepare_v3(inv->db, sqltab[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		if ((rc = db_prepare(inv->db, sqltab[id], &s, &inv->dbe)) !=
+		    BOOTD_OK) {
+			failed(inv, rc);
 			dberr(inv, "prepare", err);
 			return NULL;
 		}
 		inv->st[id] = s;
 		return s;
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	db_reset(s);
 	return s;
 }
 
+/*
+ * Bind parameter i of s.  Binding fails only for an index the statement
+ * does not have or a statement not reset: mistakes of this file, which
+ * its tests would see as wrong results.
+ */
 void
-bind_text(sqlite3_stmt *s, int i, const char *v)
+bind_text(struct db_stmt *s, int i, const char *v)
 {
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	db_bind_text(s, i, v, NULL);
+}
+
+void
+bind_int(struct db_stmt *s, int i, int64_t v)
+{
+	db_bind_int64(s, i, v, NULL);
 }
 
 /*
  * Step s, which returns no row, and reset it.  what names it in errors.
  */
 enum bootd_err
-run(struct inv *inv, sqlite3_stmt *s, const char *what,
+run(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err)
 {
 	enum bootd_err rc = BOOTD_OK;
 
-	if (sqlite3_step(s) != SQLITE_DONE)
+	if (step(inv, s) != 0)
 		rc = dberr(inv, what, err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
@@ -248,28 +286,28 @@ run(struct inv *inv, sqlite3_stmt *s, const char *what,
  * Step s once for a single integer (a count).  s is reset afterwards.
  */
 enum bootd_err
-run_int(struct inv *inv, sqlite3_stmt *s, int64_t *v, const char *what,
+run_int(struct inv *inv, struct db_stmt *s, int64_t *v, const char *what,
     struct bootd_error *err)
 {
 	enum bootd_err rc = BOOTD_OK;
 
-	if (sqlite3_step(s) == SQLITE_ROW)
-		*v = sqlite3_column_int64(s, 0);
+	if (step(inv, s) > 0)
+		*v = db_column_int64(s, 0);
 	else
 		rc = dberr(inv, what, err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
 /*
- * Run statement id, which returns no row, with ?1 bound to text.  what
+ * Run statement id, which returns no row, with $1 bound to text.  what
  * names it in errors.
  */
 enum bootd_err
 run_text(struct inv *inv, enum stmt id, const char *text, const char *what,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, id, err)) == NULL)
 		return BOOTD_EDB;
@@ -278,20 +316,40 @@ run_text(struct inv *inv, enum stmt id, const char *text, const char *what,
 }
 
 /*
- * Run statement id, which returns no row, with ?1 bound to the row id of a
- * host and ?2 to text.  what names it in errors.
+ * Run statement id, which returns no row, with $1 bound to the row id of a
+ * host and $2 to text.  what names it in errors.
  */
 enum bootd_err
 run_host(struct inv *inv, enum stmt id, int64_t host, const char *text,
     const char *what, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, id, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, host);
+	bind_int(s, 1, host);
 	bind_text(s, 2, text);
 	return run(inv, s, what, err);
+}
+
+/*
+ * Prepare sql for a one-off statement (not kept on the handle: listings
+ * that run once per call of a command-line tool, query plans).  NULL,
+ * with err filled, when it cannot be prepared.  The caller frees it with
+ * db_finalize().
+ */
+struct db_stmt *
+prepare_once(struct inv *inv, const char *sql, struct bootd_error *err)
+{
+	struct db_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = db_prepare(inv->db, sql, &s, &inv->dbe)) != BOOTD_OK) {
+		failed(inv, rc);
+		dberr(inv, "prepare", err);
+		return NULL;
+	}
+	return s;
 }
 
 /*
@@ -301,35 +359,35 @@ run_host(struct inv *inv, enum stmt id, int64_t host, const char *text,
  * what.
  */
 enum bootd_err
-first_row(struct inv *inv, sqlite3_stmt *s, const char *what,
+first_row(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err)
 {
 	enum bootd_err rc;
 
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
+	switch (step(inv, s)) {
+	case 1:
 		return BOOTD_OK;
-	case SQLITE_DONE:
+	case 0:
 		rc = BOOTD_ENOTFOUND;
 		break;
 	default:
 		rc = dberr(inv, what, err);
 		break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
 /* Copy a text column (NULL stays NULL).  Returns -1 on allocation failure. */
 int
-col_dup(sqlite3_stmt *s, int i, char **out)
+col_dup(struct db_stmt *s, int i, char **out)
 {
-	const unsigned char *t;
+	const char *t;
 
 	*out = NULL;
-	if ((t = sqlite3_column_text(s, i)) == NULL)
-		return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
-	if ((*out = strdup((const char *)t)) == NULL)
+	if ((t = db_column_text(s, i)) == NULL)
+		return db_column_is_null(s, i) ? 0 : -1;
+	if ((*out = strdup(t)) == NULL)
 		return -1;
 	return 0;
 }
@@ -343,8 +401,8 @@ col_dup(sqlite3_stmt *s, int i, char **out)
  * or a database error named by what.
  */
 void *
-read_rows(struct inv *inv, sqlite3_stmt *s, size_t size,
-    enum bootd_err (*fill)(sqlite3_stmt *, void *, struct bootd_error *),
+read_rows(struct inv *inv, struct db_stmt *s, size_t size,
+    enum bootd_err (*fill)(struct db_stmt *, void *, struct bootd_error *),
     size_t *n, enum bootd_err *rc, const char *what, struct bootd_error *err)
 {
 	char *v = NULL;
@@ -354,7 +412,7 @@ read_rows(struct inv *inv, sqlite3_stmt *s, size_t size,
 
 	*n = 0;
 	*rc = BOOTD_OK;
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((src = step(inv, s)) > 0) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			if ((p = reallocarray(v, cap, size)) == NULL) {
@@ -367,36 +425,35 @@ read_rows(struct inv *inv, sqlite3_stmt *s, size_t size,
 			break;
 		(*n)++;
 	}
-	if (*rc == BOOTD_OK && src != SQLITE_DONE)
+	if (*rc == BOOTD_OK && src < 0)
 		*rc = dberr(inv, what, err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return v;
 }
 
 /* fill for read_rows(): column 0 into a char *. */
 enum bootd_err
-fill_text(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_text(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
 	return col_dup(s, 0, elem) ? nomem(err) : BOOTD_OK;
 }
 
 /* fill for read_rows(): column 0 into an int64_t. */
 enum bootd_err
-fill_id(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_id(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
-	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+	*(int64_t *)elem = db_column_int64(s, 0);
 	return BOOTD_OK;
 }
 
 /* fill for read_rows() and others: a struct href from columns 0 and 1. */
 enum bootd_err
-fill_ref(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_ref(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
 	struct href *ref = elem;
 
-	ref->id = sqlite3_column_int64(s, 0);
-	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s",
-	    (const char *)sqlite3_column_text(s, 1));
+	ref->id = db_column_int64(s, 0);
+	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s", db_column_text(s, 1));
 	return BOOTD_OK;
 }
 
@@ -427,41 +484,47 @@ q(const char *s, char *buf)
 /*
  * Inside a grouped transaction (inv_begin()), each change and each read
  * runs in a savepoint of its own: a failed change undoes only itself, and
- * the caller decides whether the whole group commits.
+ * the caller decides whether the whole group commits.  SAVEPOINT, ROLLBACK
+ * TO and RELEASE are the same SQL in SQLite and PostgreSQL.
  */
 static enum bootd_err
 tx_savepoint(struct inv *inv, const char *sql, struct bootd_error *err)
 {
-	if (sqlite3_exec(inv->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (exec_sql(inv, sql) != BOOTD_OK)
 		return dberr(inv, "savepoint", err);
+	return BOOTD_OK;
+}
+
+/* db_begin() of txn, or dberr()'s failure. */
+static enum bootd_err
+tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = db_begin(inv->db, txn, &inv->dbe)) != BOOTD_OK) {
+		failed(inv, rc);
+		return dberr(inv, "begin transaction", err);
+	}
 	return BOOTD_OK;
 }
 
 enum bootd_err
 tx_begin(struct inv *inv, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-
 	if (inv->mode == INV_RDONLY)
 		return bootd_error_set(err, BOOTD_EPERM,
 		    "inventory %s is open read-only", inv->path);
 	if (inv->grouped)
 		return tx_savepoint(inv, "SAVEPOINT inv_change", err);
-	if ((s = stmt(inv, S_BEGIN, err)) == NULL)
-		return BOOTD_EDB;
-	return run(inv, s, "begin transaction", err);
+	return tx_start(inv, DB_TXN_WRITE, err);
 }
 
 enum bootd_err
 tx_read(struct inv *inv, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-
 	if (inv->grouped)
 		return tx_savepoint(inv, "SAVEPOINT inv_change", err);
-	if ((s = stmt(inv, S_BEGIN_READ, err)) == NULL)
-		return BOOTD_EDB;
-	return run(inv, s, "begin transaction", err);
+	return tx_start(inv, DB_TXN_READ, err);
 }
 
 /*
@@ -471,34 +534,26 @@ tx_read(struct inv *inv, struct bootd_error *err)
 enum bootd_err
 tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	int i;
+	enum bootd_err crc;
 
 	/* No statement may stay active across the end of a transaction. */
-	for (i = 0; i < S__MAX; i++)
-		if (inv->st[i] != NULL)
-			sqlite3_reset(inv->st[i]);
+	db_reset_active(inv->db);
 	if (inv->grouped) {
 		if (rc != BOOTD_OK)
-			sqlite3_exec(inv->db, "ROLLBACK TO inv_change", NULL,
-			    NULL, NULL);
-		if (sqlite3_exec(inv->db, "RELEASE inv_change", NULL, NULL,
-		    NULL) != SQLITE_OK && rc == BOOTD_OK)
+			exec_sql(inv, "ROLLBACK TO inv_change");
+		if (exec_sql(inv, "RELEASE inv_change") != BOOTD_OK &&
+		    rc == BOOTD_OK)
 			rc = dberr(inv, "release savepoint", err);
 		return rc;
 	}
-	if (rc == BOOTD_OK) {
-		if ((s = stmt(inv, S_COMMIT, err)) == NULL)
-			rc = BOOTD_EDB;
-		else
-			rc = run(inv, s, "commit", err);
+	if (rc == BOOTD_OK &&
+	    (crc = db_commit(inv->db, &inv->dbe)) != BOOTD_OK) {
+		failed(inv, crc);
+		rc = dberr(inv, "commit", err);
 	}
-	if (rc != BOOTD_OK && !sqlite3_get_autocommit(inv->db)) {
-		if ((s = stmt(inv, S_ROLLBACK, NULL)) != NULL)
-			run(inv, s, "rollback", NULL);
-		else
-			sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
-	}
+	/* Nothing to do when no transaction is open (db.h). */
+	if (rc != BOOTD_OK)
+		db_rollback(inv->db, NULL);
 	return rc;
 }
 
@@ -547,18 +602,20 @@ inv_schema_latest(void)
 static enum bootd_err
 read_version(struct inv *inv, int *version, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct db_stmt *s;
+	enum bootd_err rc;
+	int row;
 
 	/* Not cached: it runs before and after a migration changes it. */
-	if (sqlite3_prepare_v2(inv->db, "PRAGMA user_version", -1, &s,
-	    NULL) != SQLITE_OK)
+	if ((rc = db_prepare(inv->db, "PRAGMA user_version", &s,
+	    &inv->dbe)) != BOOTD_OK) {
+		failed(inv, rc);
 		return dberr(inv, "read schema version", err);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	}
+	if ((row = step(inv, s)) > 0)
+		*version = (int)db_column_int64(s, 0);
+	db_finalize(s);
+	if (row <= 0)
 		return dberr(inv, "read schema version", err);
 	return BOOTD_OK;
 }
@@ -570,15 +627,15 @@ read_version(struct inv *inv, int *version, struct bootd_error *err)
 static int
 fk_violations(struct inv *inv)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct db_stmt *s;
+	int row;
 
-	if (sqlite3_prepare_v2(inv->db, "PRAGMA foreign_key_check", -1, &s,
-	    NULL) != SQLITE_OK)
+	if (db_prepare(inv->db, "PRAGMA foreign_key_check", &s, NULL) !=
+	    BOOTD_OK)
 		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	row = step(inv, s);
+	db_finalize(s);
+	return row;
 }
 
 /*
@@ -590,26 +647,24 @@ fk_violations(struct inv *inv)
 static enum bootd_err
 migrate(struct inv *inv, struct bootd_error *err)
 {
-	char sql[64], *msg = NULL;
+	char sql[64];
 	enum bootd_err rc;
 	int i, v, latest = inv_schema_latest();
 
-	if (sqlite3_exec(inv->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if ((rc = db_begin(inv->db, DB_TXN_WRITE, &inv->dbe)) != BOOTD_OK) {
+		failed(inv, rc);
 		return dberr(inv, "begin migration", err);
+	}
 	/* Read again: another process may have migrated meanwhile. */
 	if ((rc = read_version(inv, &v, err)) != BOOTD_OK)
 		goto fail;
 	for (i = 0; i < inv_nmigrations; i++) {
 		if (inv_migrations[i].version <= v)
 			continue;
-		if (sqlite3_exec(inv->db, inv_migrations[i].sql, NULL, NULL,
-		    &msg) != SQLITE_OK) {
+		if (exec_sql(inv, inv_migrations[i].sql) != BOOTD_OK) {
 			rc = bootd_error_set(err, BOOTD_EDB,
 			    "%s: migration %s failed: %s", inv->path,
-			    inv_migrations[i].name, msg != NULL ? msg :
-			    sqlite3_errmsg(inv->db));
-			sqlite3_free(msg);
+			    inv_migrations[i].name, engine_msg(inv->dbe.text));
 			goto fail;
 		}
 	}
@@ -621,19 +676,19 @@ migrate(struct inv *inv, struct bootd_error *err)
 	}
 	if (v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
-		if (sqlite3_exec(inv->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		if (exec_sql(inv, sql) != BOOTD_OK) {
 			rc = dberr(inv, "set schema version", err);
 			goto fail;
 		}
 	}
-	if (sqlite3_exec(inv->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = db_commit(inv->db, &inv->dbe)) != BOOTD_OK) {
+		failed(inv, rc);
 		rc = dberr(inv, "commit migration", err);
 		goto fail;
 	}
 	return BOOTD_OK;
 fail:
-	if (!sqlite3_get_autocommit(inv->db))
-		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(inv->db, NULL);
 	return rc;
 }
 
@@ -665,24 +720,6 @@ create_file(const char *path, struct bootd_error *err)
 	}
 	close(fd);
 	return BOOTD_OK;
-}
-
-/*
- * Process-wide SQLite settings, made before SQLite's first use: no
- * memory statistics.  Nothing reads them, and keeping them takes a global
- * mutex around every allocation SQLite makes (7% of the instructions of
- * a boot lookup).  Where SQLite is already initialised, sqlite3_config()
- * refuses and its settings stay.
- */
-static void
-sqlite_setup(void)
-{
-	static int done;
-
-	if (!done) {
-		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-		done = 1;
-	}
 }
 
 /*
@@ -761,6 +798,23 @@ perm_problem(const char *path, int write, char *buf, size_t size)
 	return NULL;
 }
 
+/*
+ * The engine's reason in the message of a db_open() that failed,
+ * "cannot open database "path": reason".
+ */
+static const char *
+open_msg(const char *text, const char *path)
+{
+	static const char head[] = "cannot open database \"";
+	size_t n = strlen(path);
+
+	if (strncmp(text, head, sizeof(head) - 1) == 0 &&
+	    strncmp(text + sizeof(head) - 1, path, n) == 0 &&
+	    strncmp(text + sizeof(head) - 1 + n, "\": ", 3) == 0)
+		return text + sizeof(head) - 1 + n + 3;
+	return text;
+}
+
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -768,14 +822,19 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	struct inv *inv;
 	struct stat sb;
 	enum bootd_err rc;
-	int flags, v, persist, latest = inv_schema_latest();
+	enum db_mode dmode;
+	int v, latest = inv_schema_latest();
 	char qp[QBUF], why[200];
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no database path given");
-	sqlite_setup();
+	/* The PostgreSQL inventory is not here yet: a path is a file. */
+	if (db_is_uri(path))
+		return bootd_error_set(err, BOOTD_EINVAL, "cannot open "
+		    "database \"%s\": the inventory is an SQLite file, not "
+		    "a PostgreSQL URI", q(path, qp));
 	if ((inv = calloc(1, sizeof(*inv))) == NULL)
 		return nomem(err);
 	inv->mode = mode;
@@ -786,13 +845,13 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	}
 	switch (mode) {
 	case INV_RDONLY:
-		flags = SQLITE_OPEN_READONLY;
+		dmode = DB_RDONLY;
 		break;
 	case INV_RDWR:
-		flags = SQLITE_OPEN_READWRITE;
+		dmode = DB_RDWR;
 		break;
 	case INV_CREATE:
-		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		dmode = DB_CREATE;
 		if ((rc = create_file(path, err)) != BOOTD_OK)
 			goto fail;
 		break;
@@ -800,33 +859,28 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		rc = bootd_error_set(err, BOOTD_EINVAL, "bad open mode");
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &inv->db, flags | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		rc = bootd_error_set(err, BOOTD_EDB, "cannot open database "
-		    "\"%s\": %s", q(path, qp), perm_problem(path,
-		    mode != INV_RDONLY, why, sizeof(why)) != NULL ? why :
-		    inv->db != NULL ? sqlite3_errmsg(inv->db) :
-		    "out of memory");
+	/* Foreign keys on, busy timeout 5 s, extended codes: db_open(). */
+	if ((rc = db_open(path, dmode, &inv->db, &inv->dbe)) != BOOTD_OK) {
+		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
+		    "cannot open database \"%s\": %s", q(path, qp),
+		    perm_problem(path, mode != INV_RDONLY, why,
+		    sizeof(why)) != NULL ? why : open_msg(inv->dbe.text, path));
 		goto fail;
 	}
 	/* SQLite opens a file it may not write read-only, silently. */
-	if (mode != INV_RDONLY && sqlite3_db_readonly(inv->db, "main") == 1) {
+	if (mode != INV_RDONLY && db_sqlite_readonly(inv->db)) {
 		rc = bootd_error_set(err, BOOTD_EDB, "cannot change database "
 		    "\"%s\": %s", q(path, qp), perm_problem(path, 1, why,
 		    sizeof(why)) != NULL ? why : "it opened read-only");
 		goto fail;
 	}
-	sqlite3_extended_result_codes(inv->db, 1);
-	sqlite3_busy_timeout(inv->db, DEFAULT_BUSY_MS);
 	/*
 	 * Keep the -wal and -shm files when the last connection closes, so
 	 * that the ones the service user (or root, for it) made stay the
 	 * only ones: a setgid bootctl never creates them for its caller
 	 * (dbdir.h).
 	 */
-	persist = 1;
-	sqlite3_file_control(inv->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist);
+	db_sqlite_persist_wal(inv->db, NULL);
 	if (stat(path, &sb) == 0) {
 		inv->have_ident = 1;
 		inv->dev = sb.st_dev;
@@ -835,8 +889,8 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 
 	/* The first real read tells a database from any other file. */
 	if (read_version(inv, &v, NULL) != BOOTD_OK) {
-		rc = sqlite3_errcode(inv->db) == SQLITE_BUSY ?
-		    BOOTD_EBUSY : BOOTD_EDB;
+		rc = db_errclass(inv->db) == DB_ERR_BUSY ? BOOTD_EBUSY :
+		    BOOTD_EDB;
 		if (perm_problem(path, mode != INV_RDONLY, why,
 		    sizeof(why)) != NULL)
 			bootd_error_set(err, rc, "cannot open database \"%s\": "
@@ -844,7 +898,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		else
 			bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
 			    "database: %s", q(path, qp),
-			    sqlite3_errmsg(inv->db));
+			    engine_msg(inv->dbe.text));
 		goto fail;
 	}
 	if (v > latest) {
@@ -865,8 +919,8 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	 * test_durability.py sees each writer sync the WAL before its commit
 	 * returns.
 	 */
-	if (sqlite3_exec(inv->db, "PRAGMA synchronous = FULL; "
-	    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) != SQLITE_OK) {
+	if (exec_sql(inv, "PRAGMA synchronous = FULL; "
+	    "PRAGMA temp_store = MEMORY") != BOOTD_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
 	}
@@ -889,17 +943,14 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		 * property of the file; failing to switch (another
 		 * connection holds it in rollback mode) is not fatal.
 		 */
-		sqlite3_exec(inv->db, "PRAGMA journal_mode = WAL", NULL, NULL,
-		    NULL);
+		exec_sql(inv, "PRAGMA journal_mode = WAL");
 		if (v < latest) {
-			sqlite3_exec(inv->db, "PRAGMA foreign_keys = OFF",
-			    NULL, NULL, NULL);
+			exec_sql(inv, "PRAGMA foreign_keys = OFF");
 			if ((rc = migrate(inv, err)) != BOOTD_OK)
 				goto fail;
 		}
 	}
-	if (sqlite3_exec(inv->db, "PRAGMA foreign_keys = ON", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	if (exec_sql(inv, "PRAGMA foreign_keys = ON") != BOOTD_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
 	}
@@ -913,13 +964,9 @@ fail:
 void
 inv_close(struct inv *inv)
 {
-	int i;
-
 	if (inv == NULL)
 		return;
-	for (i = 0; i < S__MAX; i++)
-		sqlite3_finalize(inv->st[i]);
-	sqlite3_close(inv->db);
+	db_close(inv->db);	/* and every statement of inv->st */
 	free(inv->path);
 	free(inv->actor);
 	free(inv);
@@ -934,7 +981,7 @@ inv_schema_version(struct inv *inv, int *version, struct bootd_error *err)
 void
 inv_set_busy_timeout(struct inv *inv, int ms)
 {
-	sqlite3_busy_timeout(inv->db, ms < 0 ? 0 : ms);
+	db_set_timeout(inv->db, ms, NULL);
 }
 
 enum bootd_err
@@ -971,20 +1018,20 @@ inv_stale(struct inv *inv)
 enum bootd_err
 inv_counts(struct inv *inv, struct inv_counts *c, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
 	memset(c, 0, sizeof(*c));
 	if ((s = stmt(inv, S_COUNTS, err)) == NULL)
 		return BOOTD_EDB;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		c->hosts = sqlite3_column_int64(s, 0);
-		c->nics = sqlite3_column_int64(s, 1);
-		c->dists = sqlite3_column_int64(s, 2);
-		c->envs = sqlite3_column_int64(s, 3);
-		c->installing = sqlite3_column_int64(s, 4);
+	if (step(inv, s) > 0) {
+		c->hosts = db_column_int64(s, 0);
+		c->nics = db_column_int64(s, 1);
+		c->dists = db_column_int64(s, 2);
+		c->envs = db_column_int64(s, 3);
+		c->installing = db_column_int64(s, 4);
 	} else
 		rc = dberr(inv, "count inventory", err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
@@ -34,11 +32,11 @@ enum bootd_err
 audit(struct inv *inv, int64_t now, const char *op, const char *object,
     const char *old, const char *new_, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_AUDIT, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, now);
+	bind_int(s, 1, now);
 	bind_text(s, 2, inv->actor);
 	bind_text(s, 3, op);
 	bind_text(s, 4, object);
@@ -61,13 +59,13 @@ audit_clear(struct inv_audit *a)
 
 /* fill for read_rows(): a struct inv_audit from S_AUDIT_ALL or _OBJ. */
 static enum bootd_err
-fill_audit(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_audit(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
 	struct inv_audit *a = elem;
 
 	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(s, 0);
-	a->time = sqlite3_column_int64(s, 1);
+	a->id = db_column_int64(s, 0);
+	a->time = db_column_int64(s, 1);
 	if (col_dup(s, 2, &a->actor) || col_dup(s, 3, &a->op) ||
 	    col_dup(s, 4, &a->object) || col_dup(s, 5, &a->old_value) ||
 	    col_dup(s, 6, &a->new_value)) {
@@ -86,7 +84,7 @@ inv_audit_each(struct inv *inv, const char *object,
 	struct href ref;
 	char low[FQDN_BUF];
 	size_t i, n;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if (object != NULL) {

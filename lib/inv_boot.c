@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
@@ -31,12 +29,12 @@ inv_boot_free(struct inv_boot *b)
 
 /* Append the attribute in columns 6 and 7 of S_LOOKUP's row to h. */
 static enum bootd_err
-lookup_attr(sqlite3_stmt *s, struct inv_host *h, size_t *cap,
+lookup_attr(struct db_stmt *s, struct inv_host *h, size_t *cap,
     struct bootd_error *err)
 {
 	struct inv_kv *p, *kv;
 
-	if (sqlite3_column_type(s, 6) == SQLITE_NULL)
+	if (db_column_is_null(s, 6))
 		return BOOTD_OK;	/* the host has no attributes */
 	if (h->nattrs == *cap) {
 		*cap = *cap ? *cap * 2 : 4;
@@ -65,14 +63,10 @@ lookup_attr(sqlite3_stmt *s, struct inv_host *h, size_t *cap,
 static void
 end_reads(struct inv *inv)
 {
-	sqlite3_stmt *s = NULL;
-
-	while ((s = sqlite3_next_stmt(inv->db, s)) != NULL)
-		if (sqlite3_stmt_busy(s))
-			sqlite3_reset(s);
+	db_reset_active(inv->db);
 	/* Never the caller's own grouped transaction (inv_begin()). */
-	if (!inv->grouped && !sqlite3_get_autocommit(inv->db))
-		sqlite3_exec(inv->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!inv->grouped)
+		db_rollback(inv->db, NULL);
 }
 
 /*
@@ -91,7 +85,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 {
 	struct inv_host *h;
 	struct inv_dist *d;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	const char *action;
 	enum bootd_err rc;
 	size_t i, cap = 0;
@@ -100,7 +94,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, canon);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 2, now);
 	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK) {
 		if (rc == BOOTD_ENOTFOUND)
 			bootd_error_set(err, rc, "no host has MAC %s", canon);
@@ -110,11 +104,11 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 		rc = nomem(err);
 		goto out;
 	}
-	action = (const char *)sqlite3_column_text(s, 2);
+	action = db_column_text(s, 2);
 	h->action = action != NULL && strcmp(action, "install") == 0 ?
 	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
-	h->token_expires = sqlite3_column_type(s, 4) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(s, 5);
+	h->token_expires = db_column_is_null(s, 4) ? 0 :
+	    db_column_int64(s, 5);
 	if (col_dup(s, 0, &h->fqdn) || col_dup(s, 1, &h->env) ||
 	    col_dup(s, 3, &h->dist) || col_dup(s, 4, &h->token)) {
 		rc = nomem(err);
@@ -146,11 +140,11 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	do {
 		if ((rc = lookup_attr(s, h, &cap, err)) != BOOTD_OK)
 			goto out;
-	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
-	if (src != SQLITE_DONE)
+	} while ((src = step(inv, s)) > 0);
+	if (src < 0)
 		rc = dberr(inv, "read attributes", err);
 out:
-	sqlite3_reset(s);	/* ends the read transaction */
+	db_reset(s);	/* ends the read transaction */
 	return rc;
 }
 
@@ -179,7 +173,7 @@ inv_lookup_plans(struct inv *inv,
 {
 	static const enum stmt ids[] = { S_LOOKUP, S_LOOKUP_DIST };
 	struct buf sql = { 0 }, plan = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	enum bootd_err rc = BOOTD_OK;
 	size_t i;
 	int src;
@@ -192,25 +186,23 @@ inv_lookup_plans(struct inv *inv,
 			rc = nomem(err);
 			break;
 		}
-		if (sqlite3_prepare_v2(inv->db, buf_str(&sql), -1, &s, NULL) !=
-		    SQLITE_OK) {
-			rc = dberr(inv, "explain query plan", err);
+		if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
+			rc = BOOTD_EDB;
 			break;
 		}
 		/* Columns: id, parent, notused, detail. */
-		while ((src = sqlite3_step(s)) == SQLITE_ROW)
-			buf_printf(&plan, "%s\n",
-			    (const char *)sqlite3_column_text(s, 3));
-		if (src != SQLITE_DONE)
+		while ((src = step(inv, s)) > 0)
+			buf_printf(&plan, "%s\n", db_column_text(s, 3));
+		if (src < 0)
 			rc = dberr(inv, "explain query plan", err);
 		else if (buf_failed(&plan))
 			rc = nomem(err);
 		else if (fn(sqltab[ids[i]], buf_str(&plan), arg) != 0)
 			break;
-		sqlite3_finalize(s);
+		db_finalize(s);
 		s = NULL;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	buf_free(&sql);
 	buf_free(&plan);
 	return rc;

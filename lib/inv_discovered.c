@@ -2,8 +2,6 @@
  * inv_discovered.c - discovered MACs an operator forgot or adopted: the inventory's
  * side of discovered_forgotten (the MACs themselves are in events.c)
  */
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
@@ -17,7 +15,7 @@ discovered_forget(struct inv *inv, const char *mac, const char *fqdn,
 {
 	char canon[MAC_STRLEN + 1], qm[QBUF];
 	struct bootd_error merr;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
@@ -26,7 +24,7 @@ discovered_forget(struct inv *inv, const char *mac, const char *fqdn,
 	if ((s = stmt(inv, S_FORGET_SET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, canon);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 2, now);
 	if ((rc = run(inv, s, "forget discovered MAC", err)) != BOOTD_OK)
 		return rc;
 	if (fqdn == NULL)
@@ -60,7 +58,7 @@ enum bootd_err
 inv_discovered_forgotten(struct inv *inv, const char *mac, int64_t *at,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int src;
 
@@ -68,10 +66,10 @@ inv_discovered_forgotten(struct inv *inv, const char *mac, int64_t *at,
 	if ((s = stmt(inv, S_FORGET_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, mac);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW)
-		*at = sqlite3_column_int64(s, 0);
-	rc = src == SQLITE_ROW || src == SQLITE_DONE ? BOOTD_OK :
+	if ((src = step(inv, s)) > 0)
+		*at = db_column_int64(s, 0);
+	rc = src >= 0 ? BOOTD_OK :
 	    dberr(inv, "read forgotten MACs", err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }

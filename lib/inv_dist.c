@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
@@ -42,11 +40,11 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
     struct bootd_error *err)
 {
 	struct inv_dist *d = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	size_t cap = 0;
 	char **p, qn[QBUF];
-	int src = SQLITE_DONE;
+	int src = 0;
 
 	*out = NULL;
 	if ((s = stmt(inv, S_LOOKUP_DIST, err)) == NULL)
@@ -64,7 +62,7 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 		goto out;
 	}
 	do {
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+		if (db_column_is_null(s, 3))
 			break;		/* no initrd at all */
 		if (d->ninitrds == cap) {
 			cap = cap ? cap * 2 : 2;
@@ -80,11 +78,11 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 			goto out;
 		}
 		d->ninitrds++;
-	} while ((src = sqlite3_step(s)) == SQLITE_ROW);
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
+	} while ((src = step(inv, s)) > 0);
+	if (src < 0)
 		rc = dberr(inv, "read initrds", err);
 out:
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc == BOOTD_OK)
 		*out = d;
 	else
@@ -117,17 +115,17 @@ enum bootd_err
 attr_get(struct inv *inv, int64_t id, const char *key, struct buf *o,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, id);
+	bind_int(s, 1, id);
 	bind_text(s, 2, key);
 	if ((rc = first_row(inv, s, "read attribute", err)) == BOOTD_OK) {
 		if (o != NULL)
-			buf_printf(o, "%s=%s", key, sqlite3_column_text(s, 0));
-		sqlite3_reset(s);
+			buf_printf(o, "%s=%s", key, db_column_text(s, 0));
+		db_reset(s);
 	}
 	return rc;
 }
@@ -259,7 +257,7 @@ static enum bootd_err
 run_dist(struct inv *inv, enum stmt id, const struct inv_dist *d,
     const char *what, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, id, err)) == NULL)
 		return BOOTD_EDB;
@@ -273,7 +271,7 @@ static enum bootd_err
 insert_initrds(struct inv *inv, const struct inv_dist *d,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	size_t i;
 
@@ -281,7 +279,7 @@ insert_initrds(struct inv *inv, const struct inv_dist *d,
 		if ((s = stmt(inv, S_INITRD_INSERT, err)) == NULL)
 			return BOOTD_EDB;
 		bind_text(s, 1, d->name);
-		sqlite3_bind_int64(s, 2, (int64_t)i);
+		bind_int(s, 2, (int64_t)i);
 		bind_text(s, 3, d->initrds[i]);
 		if ((rc = run(inv, s, "add initrd", err)) != BOOTD_OK)
 			return rc;
@@ -334,7 +332,7 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 	struct inv_dist *old = NULL;
 	struct buf o = { 0 }, n = { 0 };
 	struct href *refs = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	size_t i, nr = 0;
 
@@ -388,7 +386,7 @@ dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
 {
 	struct inv_dist *old = NULL;
 	struct buf users = { 0 }, o = { 0 };
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t total = 0;
 	int src, n = 0;
@@ -402,14 +400,14 @@ dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
 		goto out;
 	}
 	bind_text(s, 1, name);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		total = sqlite3_column_int64(s, 1);
+	while ((src = step(inv, s)) > 0) {
+		total = db_column_int64(s, 1);
 		buf_printf(&users, "%s%s", n++ > 0 ? ", " : "",
-		    (const char *)sqlite3_column_text(s, 0));
+		    db_column_text(s, 0));
 	}
-	if (src != SQLITE_DONE)
+	if (src < 0)
 		rc = dberr(inv, "list hosts", err);
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc != BOOTD_OK)
 		goto out;
 	if (total > 0) {
@@ -466,7 +464,7 @@ inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
 	struct inv_dist **ds = NULL;
 	char **names = NULL;
 	size_t i, n = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)

@@ -6,14 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "inv.h"
 #include "inv_int.h"
 #include "valid.h"
 
 static enum bootd_err
-fill_env(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_env(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
 	struct inv_env *e, **out = elem;
 
@@ -36,7 +34,7 @@ enum bootd_err
 env_get(struct inv *inv, const char *name, struct inv_env **out,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	char qn[QBUF];
 
@@ -50,7 +48,7 @@ env_get(struct inv *inv, const char *name, struct inv_env **out,
 	if (rc == BOOTD_OK) {
 		if (out != NULL)
 			rc = fill_env(s, out, err);
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return rc;
 }
@@ -61,7 +59,7 @@ static enum bootd_err
 env_add(struct inv *inv, const char *name, const char *group,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	char n[80];
 
@@ -102,7 +100,7 @@ env_set_group(struct inv *inv, const char *name, const char *group,
     struct bootd_error *err)
 {
 	struct inv_env *e = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	char o[80], n[80];
 
@@ -146,7 +144,7 @@ static enum bootd_err
 env_remove(struct inv *inv, const char *name, struct bootd_error *err)
 {
 	struct inv_env *e = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t n = 0;
 	char o[80];
@@ -214,7 +212,7 @@ inv_env_each(struct inv *inv, int (*fn)(const struct inv_env *, void *),
 {
 	struct inv_env **es;
 	size_t i, n;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ENV_ALL, err)) == NULL)

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
@@ -26,7 +24,7 @@ static enum bootd_err
 find_ref(struct inv *inv, enum stmt id, const char *key, struct href *ref,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, id, err)) == NULL)
@@ -34,7 +32,7 @@ find_ref(struct inv *inv, enum stmt id, const char *key, struct href *ref,
 	bind_text(s, 1, key);
 	if ((rc = first_row(inv, s, "find host", err)) == BOOTD_OK) {
 		fill_ref(s, ref, NULL);
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return rc;
 }
@@ -45,7 +43,7 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 {
 	char low[FQDN_BUF], canon[MAC_STRLEN + 1], qn[QBUF];
 	struct buf list = { 0 };
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int n, src;
 
@@ -73,18 +71,18 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 		bind_text(s, 1, low);
 		n = 0;
 		rc = BOOTD_OK;
-		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		while ((src = step(inv, s)) > 0) {
 			if (n++ == 0)
 				fill_ref(s, ref, NULL);
 			if (n <= 3)
 				buf_printf(&list, "%s%s", n > 1 ? ", " : "",
-				    (const char *)sqlite3_column_text(s, 1));
+				    db_column_text(s, 1));
 			else
 				buf_puts(&list, ", ...");
 		}
-		if (src != SQLITE_DONE)
+		if (src < 0)
 			rc = dberr(inv, "find host", err);
-		sqlite3_reset(s);
+		db_reset(s);
 		if (rc == BOOTD_OK && n > 1)
 			rc = bootd_error_set(err, BOOTD_EINVAL, "host name "
 			    "\"%s\" is ambiguous: %s", q(name, qn),
@@ -150,7 +148,7 @@ static enum bootd_err
 authorize_host(struct inv *inv, const struct href *ref,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	char env[80], group[40];
 
@@ -158,7 +156,7 @@ authorize_host(struct inv *inv, const struct href *ref,
 		return BOOTD_OK;
 	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ref->id);
+	bind_int(s, 1, ref->id);
 	if ((rc = first_row(inv, s, "read environment", err)) ==
 	    BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "host vanished while reading "
@@ -166,10 +164,10 @@ authorize_host(struct inv *inv, const struct href *ref,
 	if (rc != BOOTD_OK)
 		return rc;
 	snprintf(env, sizeof(env), "%s",
-	    (const char *)sqlite3_column_text(s, 0));
+	    db_column_text(s, 0));
 	snprintf(group, sizeof(group), "%s",
-	    (const char *)sqlite3_column_text(s, 1));
-	sqlite3_reset(s);
+	    db_column_text(s, 1));
+	db_reset(s);
 	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
 }
 
@@ -211,7 +209,7 @@ inv_host_free(struct inv_host *h)
 
 /* fill for read_rows(): a struct inv_kv from columns 0 and 1. */
 static enum bootd_err
-fill_kv(sqlite3_stmt *s, void *elem, struct bootd_error *err)
+fill_kv(struct db_stmt *s, void *elem, struct bootd_error *err)
 {
 	struct inv_kv *kv = elem;
 
@@ -230,11 +228,11 @@ fill_kv(sqlite3_stmt *s, void *elem, struct bootd_error *err)
  * no row.  The caller frees *out with inv_host_free().
  */
 static enum bootd_err
-load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
+load_host(struct inv *inv, struct db_stmt *s, struct inv_host **out,
     struct bootd_error *err)
 {
 	struct inv_host *h;
-	sqlite3_stmt *m;
+	struct db_stmt *m;
 	enum bootd_err rc = BOOTD_OK;
 	int64_t id;
 	const char *action;
@@ -243,28 +241,28 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK)
 		return rc;
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		sqlite3_reset(s);
+		db_reset(s);
 		return nomem(err);
 	}
-	id = sqlite3_column_int64(s, 0);
-	action = (const char *)sqlite3_column_text(s, 3);
+	id = db_column_int64(s, 0);
+	action = db_column_text(s, 3);
 	h->action = action != NULL && strcmp(action, "install") == 0 ?
 	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
-	h->token_expires = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 :
-	    sqlite3_column_int64(s, 6);
+	h->token_expires = db_column_is_null(s, 5) ? 0 :
+	    db_column_int64(s, 6);
 	if (col_dup(s, 1, &h->fqdn) || col_dup(s, 2, &h->env) ||
 	    col_dup(s, 4, &h->dist) || col_dup(s, 5, &h->token)) {
-		sqlite3_reset(s);
+		db_reset(s);
 		rc = nomem(err);
 		goto fail;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 
 	if ((m = stmt(inv, S_HOST_MACS, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto fail;
 	}
-	sqlite3_bind_int64(m, 1, id);
+	bind_int(m, 1, id);
 	h->macs = read_rows(inv, m, sizeof(*h->macs), fill_text, &h->nmacs,
 	    &rc, "read NICs", err);
 	if (rc != BOOTD_OK)
@@ -274,7 +272,7 @@ load_host(struct inv *inv, sqlite3_stmt *s, struct inv_host **out,
 		rc = BOOTD_EDB;
 		goto fail;
 	}
-	sqlite3_bind_int64(m, 1, id);
+	bind_int(m, 1, id);
 	h->attrs = read_rows(inv, m, sizeof(*h->attrs), fill_kv, &h->nattrs,
 	    &rc, "read attributes", err);
 	if (rc != BOOTD_OK)
@@ -290,13 +288,13 @@ enum bootd_err
 load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_HOST_FULL, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 1, id);
+	bind_int(s, 2, now);
 	rc = load_host(inv, s, out, err);
 	if (rc == BOOTD_ENOTFOUND)
 		bootd_error_set(err, rc, "host vanished while reading it");
@@ -368,7 +366,7 @@ static enum bootd_err
 insert_nic(struct inv *inv, int64_t host, const char *mac,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = mac_free(inv, mac, err)) != BOOTD_OK)
@@ -376,7 +374,7 @@ insert_nic(struct inv *inv, int64_t host, const char *mac,
 	if ((s = stmt(inv, S_NIC_INSERT, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, mac);
-	sqlite3_bind_int64(s, 2, host);
+	bind_int(s, 2, host);
 	return run(inv, s, "add NIC", err);
 }
 
@@ -392,7 +390,7 @@ host_add_row(struct inv *inv, const char *fqdn, const char *const *macs,
     size_t nmacs, const char *env, struct href *ref, struct bootd_error *err)
 {
 	char low[FQDN_BUF], (*canon)[MAC_STRLEN + 1] = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t id;
 	size_t i, j;
@@ -435,9 +433,14 @@ host_add_row(struct inv *inv, const char *fqdn, const char *const *macs,
 	}
 	bind_text(s, 1, low);
 	bind_text(s, 2, env);
-	if ((rc = run(inv, s, "add host", err)) != BOOTD_OK)
+	if ((rc = first_row(inv, s, "add host", err)) != BOOTD_OK) {
+		if (rc == BOOTD_ENOTFOUND)	/* RETURNING gives a row */
+			rc = bootd_error_set(err, BOOTD_EDB, "add host: "
+			    "no row id returned");
 		goto out;
-	id = sqlite3_last_insert_rowid(inv->db);
+	}
+	id = db_column_int64(s, 0);
+	db_reset(s);
 	for (i = 0; i < nmacs; i++)
 		if ((rc = insert_nic(inv, id, canon[i], err)) != BOOTD_OK)
 			goto out;
@@ -506,7 +509,7 @@ host_import(struct inv *inv, const struct inv_host *h,
 	struct inv_dist *d = NULL;
 	struct buf b = { 0 };
 	struct href ref;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	size_t i;
 
@@ -532,7 +535,7 @@ host_import(struct inv *inv, const struct inv_host *h,
 	for (i = 0; i < h->nattrs; i++) {
 		if ((s = stmt(inv, S_ATTR_SET, err)) == NULL)
 			return BOOTD_EDB;
-		sqlite3_bind_int64(s, 1, ref.id);
+		bind_int(s, 1, ref.id);
 		bind_text(s, 2, h->attrs[i].key);
 		bind_text(s, 3, h->attrs[i].value);
 		if ((rc = run(inv, s, "set attribute", err)) != BOOTD_OK)
@@ -567,7 +570,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 {
 	struct href ref;
 	struct buf b = { 0 };
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
@@ -578,7 +581,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, ref.id);
+	bind_int(s, 1, ref.id);
 	if ((rc = run(inv, s, "remove host", err)) != BOOTD_OK)
 		goto out;
 	rc = audit(inv, time(NULL), "host-remove", ref.fqdn, buf_str(&b),
@@ -765,7 +768,7 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	char canon[MAC_STRLEN + 1], qm[QBUF];
 	struct bootd_error merr;
 	struct href ref;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t n = 0;
 
@@ -780,7 +783,7 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 		return rc;
 	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, ref.id);
+	bind_int(s, 1, ref.id);
 	if ((rc = run_int(inv, s, &n, "count NICs", err)) != BOOTD_OK)
 		return rc;
 	if (n <= 1)
@@ -830,7 +833,7 @@ inv_host_each(struct inv *inv, int (*fn)(const struct inv_host *, void *),
 	struct inv_host **hs = NULL;
 	int64_t *ids = NULL, now = (int64_t)time(NULL);
 	size_t i, n = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int stop = 0;
 
@@ -865,23 +868,6 @@ out:
 	return rc;
 }
 
-/*
- * Prepare sql for a one-off listing (not kept on the handle: the
- * listings below run once per call of a command-line tool).  NULL, with
- * err filled, when it cannot be prepared.
- */
-static sqlite3_stmt *
-stmt_once(struct inv *inv, const char *sql, struct bootd_error *err)
-{
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(inv->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		dberr(inv, "prepare", err);
-		return NULL;
-	}
-	return s;
-}
-
 /* qsort() order of struct inv_host pointers: by FQDN. */
 static int
 host_fqdn_cmp(const void *a, const void *b)
@@ -896,7 +882,7 @@ host_fqdn_cmp(const void *a, const void *b)
  * Returns 0, or -1 out of memory.
  */
 static int
-push_text(char ***v, size_t *n, sqlite3_stmt *s, int col)
+push_text(char ***v, size_t *n, struct db_stmt *s, int col)
 {
 	char **p;
 
@@ -924,24 +910,24 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 		"SELECT host, mac FROM nic ORDER BY host, mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
 	};
-	sqlite3_stmt *s[3] = { NULL, NULL, NULL };
+	struct db_stmt *s[3] = { NULL, NULL, NULL };
 	struct inv_host **hs = NULL, *h, **p;
 	int64_t *ids = NULL, *q, id, now = (int64_t)time(NULL);
 	struct inv_kv *kv;
 	const char *action;
 	enum bootd_err rc = BOOTD_OK;
 	size_t cap = 0, i, j;
-	int src = SQLITE_DONE, k;
+	int src = 0, k;
 
 	*out = NULL;
 	*n = 0;
 	for (k = 0; k < 3; k++)
-		if ((s[k] = stmt_once(inv, sql[k], err)) == NULL) {
+		if ((s[k] = prepare_once(inv, sql[k], err)) == NULL) {
 			rc = BOOTD_EDB;
 			goto out;
 		}
-	sqlite3_bind_int64(s[0], 2, now);
-	while ((src = sqlite3_step(s[0])) == SQLITE_ROW) {
+	bind_int(s[0], 2, now);
+	while ((src = step(inv, s[0])) > 0) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 256;
 			if ((p = reallocarray(hs, cap, sizeof(*hs))) == NULL) {
@@ -961,25 +947,25 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 			goto out;
 		}
 		hs[*n] = h;
-		ids[(*n)++] = sqlite3_column_int64(s[0], 0);
-		action = (const char *)sqlite3_column_text(s[0], 3);
+		ids[(*n)++] = db_column_int64(s[0], 0);
+		action = db_column_text(s[0], 3);
 		h->action = action != NULL && strcmp(action, "install") == 0 ?
 		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
-		h->token_expires = sqlite3_column_type(s[0], 5) ==
-		    SQLITE_NULL ? 0 : sqlite3_column_int64(s[0], 6);
+		h->token_expires = db_column_is_null(s[0], 5) ? 0 :
+		    db_column_int64(s[0], 6);
 		if (col_dup(s[0], 1, &h->fqdn) || col_dup(s[0], 2, &h->env) ||
 		    col_dup(s[0], 4, &h->dist) || col_dup(s[0], 5, &h->token)) {
 			rc = nomem(err);
 			goto out;
 		}
 	}
-	if (src != SQLITE_DONE) {
+	if (src < 0) {
 		rc = dberr(inv, "list hosts", err);
 		goto out;
 	}
 	/* Ids ascend in both lists: walk them together. */
-	for (i = 0; (src = sqlite3_step(s[1])) == SQLITE_ROW; ) {
-		id = sqlite3_column_int64(s[1], 0);
+	for (i = 0; (src = step(inv, s[1])) > 0; ) {
+		id = db_column_int64(s[1], 0);
 		while (i < *n && ids[i] < id)
 			i++;
 		if (i == *n || ids[i] != id)
@@ -989,12 +975,12 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 			goto out;
 		}
 	}
-	if (src != SQLITE_DONE) {
+	if (src < 0) {
 		rc = dberr(inv, "list NICs", err);
 		goto out;
 	}
-	for (i = 0; (src = sqlite3_step(s[2])) == SQLITE_ROW; ) {
-		id = sqlite3_column_int64(s[2], 0);
+	for (i = 0; (src = step(inv, s[2])) > 0; ) {
+		id = db_column_int64(s[2], 0);
 		while (i < *n && ids[i] < id)
 			i++;
 		if (i == *n || ids[i] != id)
@@ -1018,11 +1004,11 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 		}
 		h->nattrs++;
 	}
-	if (src != SQLITE_DONE)
+	if (src < 0)
 		rc = dberr(inv, "list attributes", err);
 out:
 	for (k = 0; k < 3; k++)
-		sqlite3_finalize(s[k]);
+		db_finalize(s[k]);
 	free(ids);
 	if (rc != BOOTD_OK) {
 		for (j = 0; j < *n; j++)
@@ -1072,7 +1058,7 @@ enum bootd_err
 inv_host_names(struct inv *inv, const char *prefix,
     int (*fn)(const char *, void *), void *arg, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 	char hi[FQDN_BUF + 1];
 	int src;
@@ -1084,17 +1070,17 @@ inv_host_names(struct inv *inv, const char *prefix,
 	snprintf(hi, sizeof(hi), "%s~", prefix);
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt_once(inv, "SELECT fqdn FROM host WHERE fqdn >= ?1 "
-	    "AND fqdn < ?2 ORDER BY fqdn", err)) == NULL)
+	if ((s = prepare_once(inv, "SELECT fqdn FROM host WHERE fqdn >= $1 "
+	    "AND fqdn < $2 ORDER BY fqdn", err)) == NULL)
 		return tx_end(inv, BOOTD_EDB, err);
 	bind_text(s, 1, prefix);
 	bind_text(s, 2, hi);
-	while ((src = sqlite3_step(s)) == SQLITE_ROW)
-		if (fn((const char *)sqlite3_column_text(s, 0), arg) != 0)
+	while ((src = step(inv, s)) > 0)
+		if (fn(db_column_text(s, 0), arg) != 0)
 			break;
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
+	if (src < 0)
 		rc = dberr(inv, "list host names", err);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return tx_end(inv, rc, err);
 }
 
@@ -1106,7 +1092,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 {
 	struct href ref;
 	struct buf o = { 0 }, n = { 0 };
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((rc = valid_attr(key, value, err)) != BOOTD_OK)
@@ -1121,7 +1107,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, ref.id);
+	bind_int(s, 1, ref.id);
 	bind_text(s, 2, key);
 	bind_text(s, 3, value);
 	if ((rc = run(inv, s, "set attribute", err)) != BOOTD_OK)

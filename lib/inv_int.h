@@ -9,6 +9,10 @@
  * lookup), inv_audit.c (the audit log) and inv_discovered.c (forgotten
  * discovered MACs).  The functions below are what one file uses of
  * another; everything else in each file is static.
+ *
+ * Every call of db.h goes through the helpers of inv.c (stmt(), step(),
+ * exec_sql(), first_row(), read_rows()...), which keep the last failure
+ * in struct inv for dberr(): the callers name what failed, as before.
  */
 #ifndef BOOTD_INV_INT_H
 #define BOOTD_INV_INT_H
@@ -17,9 +21,8 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
+#include "db.h"
 #include "inv.h"
 
 #define FQDN_BUF	254	/* 253 characters and the NUL */
@@ -27,11 +30,6 @@
 
 /* Every statement this module runs, prepared at most once per handle. */
 enum stmt {
-	S_BEGIN,
-	S_BEGIN_READ,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_VERSION,
 	S_AUDIT,
 	S_HOST_BY_FQDN,
 	S_HOST_BY_MAC,
@@ -87,17 +85,19 @@ enum stmt {
 	"h.id, h.fqdn, h.env, h.action, h.dist, t.token, t.expires"
 #define LIVE_TOKEN \
 	"LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL " \
-	"AND t.revoked = 0 AND t.expires > ?2 "
+	"AND t.revoked = 0 AND t.expires > $2 "
 
 struct inv {
-	sqlite3		*db;
+	struct db	*db;
 	char		*path;		/* as given to inv_open() */
 	enum inv_mode	 mode;
 	int		 have_ident;	/* dev/ino below are valid */
 	dev_t		 dev;
 	ino_t		 ino;
 	char		*actor;		/* for the audit log */
-	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+	struct db_stmt	*st[S__MAX];	/* prepared on first use */
+	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
+	struct bootd_error dbe;		/* and its text (dberr()) */
 	inv_authorizer	 authz;		/* NULL: every change allowed */
 	void		*authz_arg;
 	int		 grouped;	/* inside inv_begin() ... inv_commit() */
@@ -114,17 +114,25 @@ extern const char *const sqltab[S__MAX];
 /* inv.c */
 enum bootd_err
 dberr(struct inv *inv, const char *what, struct bootd_error *err);
+int
+step(struct inv *inv, struct db_stmt *s);
+struct db_stmt *
+prepare_once(struct inv *inv, const char *sql, struct bootd_error *err);
+enum bootd_err
+exec_sql(struct inv *inv, const char *sql);
 enum bootd_err
 nomem(struct bootd_error *err);
-sqlite3_stmt *
+struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err);
 void
-bind_text(sqlite3_stmt *s, int i, const char *v);
+bind_text(struct db_stmt *s, int i, const char *v);
+void
+bind_int(struct db_stmt *s, int i, int64_t v);
 enum bootd_err
-run(struct inv *inv, sqlite3_stmt *s, const char *what,
+run(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err);
 enum bootd_err
-run_int(struct inv *inv, sqlite3_stmt *s, int64_t *v, const char *what,
+run_int(struct inv *inv, struct db_stmt *s, int64_t *v, const char *what,
     struct bootd_error *err);
 enum bootd_err
 run_text(struct inv *inv, enum stmt id, const char *text, const char *what,
@@ -133,20 +141,20 @@ enum bootd_err
 run_host(struct inv *inv, enum stmt id, int64_t host, const char *text,
     const char *what, struct bootd_error *err);
 enum bootd_err
-first_row(struct inv *inv, sqlite3_stmt *s, const char *what,
+first_row(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err);
 int
-col_dup(sqlite3_stmt *s, int i, char **out);
+col_dup(struct db_stmt *s, int i, char **out);
 void *
-read_rows(struct inv *inv, sqlite3_stmt *s, size_t size,
-    enum bootd_err (*fill)(sqlite3_stmt *, void *, struct bootd_error *),
+read_rows(struct inv *inv, struct db_stmt *s, size_t size,
+    enum bootd_err (*fill)(struct db_stmt *, void *, struct bootd_error *),
     size_t *n, enum bootd_err *rc, const char *what, struct bootd_error *err);
 enum bootd_err
-fill_text(sqlite3_stmt *s, void *elem, struct bootd_error *err);
+fill_text(struct db_stmt *s, void *elem, struct bootd_error *err);
 enum bootd_err
-fill_id(sqlite3_stmt *s, void *elem, struct bootd_error *err);
+fill_id(struct db_stmt *s, void *elem, struct bootd_error *err);
 enum bootd_err
-fill_ref(sqlite3_stmt *s, void *elem, struct bootd_error *err);
+fill_ref(struct db_stmt *s, void *elem, struct bootd_error *err);
 int
 lower_copy(const char *s, char *out, size_t size);
 const char *

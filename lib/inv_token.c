@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "inv.h"
 #include "inv_int.h"
 #include "mac.h"
@@ -73,11 +71,11 @@ make_token(char out[INV_TOKEN_LEN + 1], struct bootd_error *err)
 static enum bootd_err
 revoke_tokens(struct inv *inv, int64_t host, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_TOKEN_REVOKE, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, host);
+	bind_int(s, 1, host);
 	return run(inv, s, "revoke tokens", err);
 }
 
@@ -85,11 +83,11 @@ static enum bootd_err
 set_action(struct inv *inv, int64_t host, const char *action,
     const char *dist, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_HOST_SET_ACTION, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, host);
+	bind_int(s, 1, host);
 	bind_text(s, 2, action);
 	bind_text(s, 3, dist);
 	return run(inv, s, "set boot action", err);
@@ -104,7 +102,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	struct href ref;
 	struct inv_host *h = NULL;
 	struct inv_dist *d = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if (ttl <= 0)
@@ -134,9 +132,9 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 		goto out;
 	}
 	bind_text(s, 1, tok);
-	sqlite3_bind_int64(s, 2, ref.id);
-	sqlite3_bind_int64(s, 3, now);
-	sqlite3_bind_int64(s, 4, now + (int64_t)ttl);
+	bind_int(s, 2, ref.id);
+	bind_int(s, 3, now);
+	bind_int(s, 4, now + (int64_t)ttl);
 	if ((rc = run(inv, s, "store token", err)) != BOOTD_OK ||
 	    (rc = set_action(inv, ref.id, "install", d->name, err)) !=
 	    BOOTD_OK)
@@ -251,22 +249,22 @@ fetch_get(struct inv *inv, const char *canon, int64_t now,
     char tok[INV_TOKEN_LEN + 1], char fqdn[FQDN_BUF],
     char from[INV_ADDR_MAX + 1], struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	const char *t;
 
 	if ((s = stmt(inv, S_TOKEN_FETCH_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, canon);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 2, now);
 	if ((rc = first_row(inv, s, "read token", err)) != BOOTD_OK)
 		return rc;
 	snprintf(tok, INV_TOKEN_LEN + 1, "%s",
-	    (const char *)sqlite3_column_text(s, 0));
-	snprintf(fqdn, FQDN_BUF, "%s", (const char *)sqlite3_column_text(s, 1));
-	t = (const char *)sqlite3_column_text(s, 2);
+	    db_column_text(s, 0));
+	snprintf(fqdn, FQDN_BUF, "%s", db_column_text(s, 1));
+	t = db_column_text(s, 2);
 	snprintf(from, INV_ADDR_MAX + 1, "%s", t != NULL ? t : "");
-	sqlite3_reset(s);
+	db_reset(s);
 	return BOOTD_OK;
 }
 
@@ -277,7 +275,7 @@ token_fetched(struct inv *inv, const char *canon, const char *addr,
 {
 	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
 	char o[64], n[64];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	/* Read again: the token may have changed since the first look. */
@@ -290,7 +288,7 @@ token_fetched(struct inv *inv, const char *canon, const char *addr,
 		return BOOTD_EDB;
 	bind_text(s, 1, tok);
 	bind_text(s, 2, addr);
-	sqlite3_bind_int64(s, 3, now);
+	bind_int(s, 3, now);
 	if ((rc = run(inv, s, "record install script fetch", err)) != BOOTD_OK)
 		return rc;
 	/*
@@ -298,7 +296,7 @@ token_fetched(struct inv *inv, const char *canon, const char *addr,
 	 * audit row), so that fetching from alternating addresses cannot
 	 * grow the inventory by more than one row a minute and token.
 	 */
-	if (sqlite3_changes(inv->db) == 0)
+	if (db_changes(s) == 0)
 		return BOOTD_OK;
 	snprintf(o, sizeof(o), "fetched_from=%s", from);
 	snprintf(n, sizeof(n), "fetched_from=%s", addr);
@@ -337,7 +335,7 @@ install_done(struct inv *inv, const char *token, const char *addr,
     struct bootd_error *err)
 {
 	struct href ref;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 	int64_t expires;
 	int used, revoked;
@@ -354,15 +352,15 @@ install_done(struct inv *inv, const char *token, const char *addr,
 		return rc;
 	fill_ref(s, &ref, NULL);
 	snprintf(out->fqdn, sizeof(out->fqdn), "%s", ref.fqdn);
-	from = (const char *)sqlite3_column_text(s, 7);
+	from = db_column_text(s, 7);
 	snprintf(out->fetched_from, sizeof(out->fetched_from), "%s",
 	    from != NULL ? from : "");
-	expires = sqlite3_column_int64(s, 2);
-	used = sqlite3_column_type(s, 3) != SQLITE_NULL;
-	revoked = sqlite3_column_int(s, 4) != 0;
+	expires = db_column_int64(s, 2);
+	used = !db_column_is_null(s, 3);
+	revoked = db_column_int64(s, 4) != 0;
 	if (col_dup(s, 6, &dist))
 		rc = nomem(err);
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc != BOOTD_OK)
 		return rc;
 	if (used)
@@ -390,7 +388,7 @@ install_done(struct inv *inv, const char *token, const char *addr,
 		goto out;
 	}
 	bind_text(s, 1, token);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 2, now);
 	if ((rc = run(inv, s, "use token", err)) != BOOTD_OK ||
 	    (rc = set_action(inv, ref.id, "local", dist, err)) != BOOTD_OK)
 		goto out;
