@@ -158,6 +158,16 @@ db_errclass(const struct db *db)
 }
 
 const char *
+db_engine_msg(const char *text)
+{
+	const char *p = text;
+
+	while ((*p >= 'a' && *p <= 'z') || *p == ' ')
+		p++;
+	return p > text && p[0] == ':' && p[1] == ' ' ? p + 2 : text;
+}
+
+const char *
 db_errclass_name(enum db_errclass class)
 {
 	if ((unsigned)class >= DB_ERR__MAX)

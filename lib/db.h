@@ -162,6 +162,14 @@ enum bootd_err	 db_set_timeout(struct db *db, int ms, struct bootd_error *err);
  */
 enum db_errclass db_errclass(const struct db *db);
 
+/*
+ * The engine's own message in text, the text of an error a db.h call
+ * filled ("call: message"): the message without the name of the call, for
+ * a caller that names what failed itself ("read host: database is
+ * locked").  Any other text is returned whole.  This function can't fail.
+ */
+const char	*db_engine_msg(const char *text);
+
 /* A short constant name of class ("busy", "read-only"...). */
 const char	*db_errclass_name(enum db_errclass class);
 

@@ -11,6 +11,7 @@
  * Also here: the few calls of db_sqlite.h, what SQLite offers only
  * through its C API.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -314,7 +315,8 @@ const struct db_driver db_sqlite_driver = {
 /* db_sqlite.h ----------------------------------------------------------- */
 
 enum bootd_err
-db_sqlite_persist_wal(struct db *db, struct bootd_error *err)
+db_sqlite_persist_wal(struct db *db, const char *schema,
+    struct bootd_error *err)
 {
 	int on = 1;
 
@@ -323,9 +325,36 @@ db_sqlite_persist_wal(struct db *db, struct bootd_error *err)
 	if (db->conn == NULL)
 		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err,
 		    "not connected to the database");
-	if (sqlite3_file_control(CONN(db), "main", SQLITE_FCNTL_PERSIST_WAL,
+	if (sqlite3_file_control(CONN(db), schema, SQLITE_FCNTL_PERSIST_WAL,
 	    &on) != SQLITE_OK)
-		return fail(db, "keep the -wal and -shm files", err);
+		return db_fail(db, DB_ERR_OTHER, BOOTD_EDB, err, "keep the "
+		    "-wal and -shm files: no database \"%s\"", schema);
+	return BOOTD_OK;
+}
+
+/* sqlite3_wal_hook() of db_sqlite_checkpoint_after(); arg is the pages. */
+static int
+checkpoint_hook(void *arg, sqlite3 *h, const char *schema, int nframes)
+{
+	if (nframes >= (int)(intptr_t)arg)
+		sqlite3_wal_checkpoint_v2(h, schema,
+		    SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	return SQLITE_OK;
+}
+
+enum bootd_err
+db_sqlite_checkpoint_after(struct db *db, int pages, struct bootd_error *err)
+{
+	if (db->engine != DB_SQLITE)
+		return BOOTD_OK;
+	if (db->conn == NULL)
+		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err,
+		    "not connected to the database");
+	if (pages > 0)
+		sqlite3_wal_hook(CONN(db), checkpoint_hook,
+		    (void *)(intptr_t)pages);
+	else
+		sqlite3_wal_hook(CONN(db), NULL, NULL);
 	return BOOTD_OK;
 }
 

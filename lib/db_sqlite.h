@@ -1,6 +1,7 @@
 /*
  * db_sqlite.h - what only SQLite has and SQL cannot reach, on a handle of
- * db.h: for the SQLite open path of the inventory (inv.c)
+ * db.h: for the SQLite open paths of the inventory and the events (inv.c,
+ * events.c)
  *
  * DESIGN.  Most of what is SQLite's own is SQL, and goes through db.h
  * like any statement, chosen by db_engine(): the PRAGMAs (user_version,
@@ -23,12 +24,27 @@
 #include "db.h"
 
 /*
- * Keep the -wal and -shm files when the last connection to the file
- * closes (SQLITE_FCNTL_PERSIST_WAL), so that the ones the first writer
- * made, with their owner and mode, stay the only ones.  BOOTD_EDB when
- * not connected.
+ * Keep the -wal and -shm files of schema ("main", or the name of an
+ * attached database) when the last connection to the file closes
+ * (SQLITE_FCNTL_PERSIST_WAL), so that the ones the first writer made, with
+ * their owner and mode, stay the only ones.  BOOTD_EDB when not connected
+ * or there is no such schema.
  */
-enum bootd_err	 db_sqlite_persist_wal(struct db *db, struct bootd_error *err);
+enum bootd_err	 db_sqlite_persist_wal(struct db *db, const char *schema,
+		    struct bootd_error *err);
+
+/*
+ * After each commit on db that leaves pages or more in the WAL, copy the
+ * WAL into the database file and make the next writer start it over
+ * (a RESTART checkpoint: it waits, at most the busy timeout, for other
+ * readers and writers; when it cannot, it copies what it can and the next
+ * commit tries again).  SQLite's automatic checkpoint is PASSIVE: with
+ * writers committing back to back the WAL is never started over and grows
+ * without bound.  The commit is done whatever the checkpoint does.  pages
+ * 0 turns it off.  BOOTD_EDB when not connected.
+ */
+enum bootd_err	 db_sqlite_checkpoint_after(struct db *db, int pages,
+		    struct bootd_error *err);
 
 /*
  * 1 when the file is open read-only: SQLite opens a file it may not write

@@ -159,20 +159,6 @@ const char *const sqltab[S__MAX] = {
 /* Helpers ------------------------------------------------------------- */
 
 /*
- * The engine's own message in a db.h error text, "what: message" (db.h):
- * the message, without db.h's name of the call that failed.
- */
-static const char *
-engine_msg(const char *text)
-{
-	const char *p = text;
-
-	while ((*p >= 'a' && *p <= 'z') || *p == ' ')
-		p++;
-	return p > text && p[0] == ':' && p[1] == ' ' ? p + 2 : text;
-}
-
-/*
  * Turn the last failure of a db.h call on inv (kept by step(),
  * exec_sql() and the others in inv->dbrc and inv->dbe) into a bootd
  * error: its code (db.h's: BOOTD_EBUSY for busy and locked, BOOTD_EEXIST
@@ -183,7 +169,7 @@ enum bootd_err
 dberr(struct inv *inv, const char *what, struct bootd_error *err)
 {
 	return bootd_error_set(err, inv->dbrc, "%s: %s", what,
-	    engine_msg(inv->dbe.text));
+	    db_engine_msg(inv->dbe.text));
 }
 
 /* Keep rc, the failure of a db.h call, for dberr(). */
@@ -664,7 +650,7 @@ migrate(struct inv *inv, struct bootd_error *err)
 		if (exec_sql(inv, inv_migrations[i].sql) != BOOTD_OK) {
 			rc = bootd_error_set(err, BOOTD_EDB,
 			    "%s: migration %s failed: %s", inv->path,
-			    inv_migrations[i].name, engine_msg(inv->dbe.text));
+			    inv_migrations[i].name, db_engine_msg(inv->dbe.text));
 			goto fail;
 		}
 	}
@@ -880,7 +866,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	 * only ones: a setgid bootctl never creates them for its caller
 	 * (dbdir.h).
 	 */
-	db_sqlite_persist_wal(inv->db, NULL);
+	db_sqlite_persist_wal(inv->db, "main", NULL);
 	if (stat(path, &sb) == 0) {
 		inv->have_ident = 1;
 		inv->dev = sb.st_dev;
@@ -898,7 +884,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		else
 			bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
 			    "database: %s", q(path, qp),
-			    engine_msg(inv->dbe.text));
+			    db_engine_msg(inv->dbe.text));
 		goto fail;
 	}
 	if (v > latest) {
