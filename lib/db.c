@@ -158,6 +158,16 @@ db_errclass(const struct db *db)
 }
 
 const char *
+db_engine_msg(const char *text)
+{
+	const char *p = text;
+
+	while ((*p >= 'a' && *p <= 'z') || *p == ' ')
+		p++;
+	return p > text && p[0] == ':' && p[1] == ' ' ? p + 2 : text;
+}
+
+const char *
 db_errclass_name(enum db_errclass class)
 {
 	if ((unsigned)class >= DB_ERR__MAX)
@@ -249,7 +259,8 @@ db_reconnect(struct db *db, struct bootd_error *err)
 	for (st = db->stmts; st != NULL; st = st->next) {
 		if (st->prepared)
 			db->drv->unprepare(st, 0);
-		st->prepared = st->stepped = st->done = 0;
+		st->prepared = st->stepped = st->done = st->ncols = 0;
+		st->bound = 0;
 		st->changes = 0;
 	}
 	if (db->conn != NULL)
@@ -381,7 +392,17 @@ db_reset(struct db_stmt *st)
 {
 	if (st->prepared)
 		st->db->drv->reset(st);
-	st->stepped = st->done = 0;
+	st->stepped = st->done = st->ncols = st->bound = 0;
+}
+
+void
+db_reset_active(struct db *db)
+{
+	struct db_stmt *st;
+
+	for (st = db->stmts; st != NULL; st = st->next)
+		if (st->stepped && !st->done)
+			db_reset(st);
 }
 
 /*
@@ -389,12 +410,11 @@ db_reset(struct db_stmt *st)
  * connection (again, after a reconnect that could not).
  */
 static enum bootd_err
-ready(struct db_stmt *st, struct bootd_error *err)
+prepare_again(struct db_stmt *st, struct bootd_error *err)
 {
 	struct db *db = st->db;
 	enum bootd_err rc;
 
-	clear(db);
 	if (db->conn == NULL)
 		return not_connected(db, err);
 	if (!st->prepared) {
@@ -403,6 +423,16 @@ ready(struct db_stmt *st, struct bootd_error *err)
 		st->prepared = 1;
 	}
 	return BOOTD_OK;
+}
+
+/* The usual case inline, on the boot lookup's path: nothing to do. */
+static inline enum bootd_err
+ready(struct db_stmt *st, struct bootd_error *err)
+{
+	clear(st->db);
+	if (st->prepared && st->db->conn != NULL)
+		return BOOTD_OK;
+	return prepare_again(st, err);
 }
 
 static enum bootd_err
@@ -430,6 +460,7 @@ db_bind_text(struct db_stmt *st, int i, const char *v,
 
 	if ((rc = bindable(st, i, err)) != BOOTD_OK)
 		return rc;
+	st->bound = 1;
 	return st->db->drv->bind_text(st, i, v, err);
 }
 
@@ -440,6 +471,7 @@ db_bind_int64(struct db_stmt *st, int i, int64_t v, struct bootd_error *err)
 
 	if ((rc = bindable(st, i, err)) != BOOTD_OK)
 		return rc;
+	st->bound = 1;
 	return st->db->drv->bind_int64(st, i, v, err);
 }
 
@@ -455,6 +487,7 @@ db_step(struct db_stmt *st, int *row, struct bootd_error *err)
 	enum bootd_err rc;
 
 	*row = 0;
+	st->ncols = 0;
 	if ((rc = ready(st, err)) != BOOTD_OK)
 		return rc;
 	if (!st->stepped) {
@@ -463,21 +496,26 @@ db_step(struct db_stmt *st, int *row, struct bootd_error *err)
 	} else if (st->done) {
 		return BOOTD_OK;	/* stays at the end until a reset */
 	}
-	if ((rc = st->db->drv->step(st, row, err)) == BOOTD_OK && !*row)
-		st->done = 1;
+	if ((rc = st->db->drv->step(st, row, err)) == BOOTD_OK) {
+		if (*row)
+			st->ncols = st->db->drv->column_count(st);
+		else
+			st->done = 1;
+	}
 	return rc;
 }
 
 int
 db_column_count(struct db_stmt *st)
 {
-	return st->prepared ? st->db->drv->column_count(st) : 0;
+	return st->ncols;
 }
 
+/* Every column function's check: ncols is 0 without a current row. */
 const char *
 db_column_text(struct db_stmt *st, int i)
 {
-	if (!st->prepared || i < 0 || i >= db_column_count(st))
+	if (i < 0 || i >= st->ncols)
 		return NULL;
 	return st->db->drv->column_text(st, i);
 }
@@ -485,7 +523,7 @@ db_column_text(struct db_stmt *st, int i)
 int
 db_column_is_null(struct db_stmt *st, int i)
 {
-	if (!st->prepared || i < 0 || i >= db_column_count(st))
+	if (i < 0 || i >= st->ncols)
 		return 1;
 	return st->db->drv->column_is_null(st, i);
 }
@@ -493,7 +531,7 @@ db_column_is_null(struct db_stmt *st, int i)
 int64_t
 db_column_int64(struct db_stmt *st, int i)
 {
-	if (!st->prepared || i < 0 || i >= db_column_count(st))
+	if (i < 0 || i >= st->ncols)
 		return 0;
 	return st->db->drv->column_int64(st, i);
 }

@@ -7,7 +7,8 @@
  * SSqlStatement) and Dovecot's lib-sql (a table of driver functions).  One
  * driver per engine, each in its own file: db_sqlite.c (SQLite, always
  * built) and db_pg.c (libpq; built when BOOTD_WITH_POSTGRESQL is on).
- * Nothing above the drivers includes sqlite3.h or libpq-fe.h.
+ * Nothing above the drivers includes sqlite3.h or libpq-fe.h; the little
+ * SQLite has that SQL cannot reach is in db_sqlite.h.
  *
  * Statements are written once, with PostgreSQL's placeholders $1..$n.  The
  * SQLite driver rewrites them to ?1..?n (never to $n, which SQLite reads
@@ -161,6 +162,14 @@ enum bootd_err	 db_set_timeout(struct db *db, int ms, struct bootd_error *err);
  */
 enum db_errclass db_errclass(const struct db *db);
 
+/*
+ * The engine's own message in text, the text of an error a db.h call
+ * filled ("call: message"): the message without the name of the call, for
+ * a caller that names what failed itself ("read host: database is
+ * locked").  Any other text is returned whole.  This function can't fail.
+ */
+const char	*db_engine_msg(const char *text);
+
 /* A short constant name of class ("busy", "read-only"...). */
 const char	*db_errclass_name(enum db_errclass class);
 
@@ -203,6 +212,14 @@ void		 db_finalize(struct db_stmt *st);
 void		 db_reset(struct db_stmt *st);
 
 /*
+ * db_reset() every statement of db that is active: run and neither reset
+ * nor stepped past its last row since.  An active SQLite statement keeps
+ * its read transaction, and with it an old snapshot, open; this ends
+ * them all, without touching the others.  This function can't fail.
+ */
+void		 db_reset_active(struct db *db);
+
+/*
  * Bind parameter i (1 for $1) of st.  db_bind_text() copies v; a NULL v
  * binds NULL.  BOOTD_EINVAL for an index out of range or a statement
  * stepped since its last reset.
@@ -224,7 +241,8 @@ enum bootd_err	 db_step(struct db_stmt *st, int *row, struct bootd_error *err);
 
 /*
  * The current row's columns (0 for the first); db_column_count() is 0
- * when there is no current row.  db_column_text() returns
+ * when there is no current row (it is read once per row, at the step: the
+ * functions below cost one driver call each).  db_column_text() returns
  * NULL for NULL; the text is borrowed: valid until the next db_step(),
  * db_reset() or db_finalize() of st.  db_column_int64() returns 0 for
  * NULL or text that is no number.  Column numbers out of range read as

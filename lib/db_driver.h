@@ -40,6 +40,10 @@ struct db_stmt {
 						   connection */
 	int			 stepped;	/* run since the last reset */
 	int			 done;		/* stepped past the last row */
+	int			 ncols;		/* columns of the current row,
+						   0 when there is none */
+	int			 bound;		/* a parameter bound since
+						   the last reset */
 	int64_t			 changes;	/* of the last completed run */
 	void			*h;		/* the driver's */
 };

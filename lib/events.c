@@ -34,8 +34,10 @@
  * that belonged to a host when they booted, so the boot network cannot
  * grow it.  A host's last seen time is the newest of its MACs'.
  *
- * Statements are prepared once per handle, on first use, and reset after
- * each use, as in inv.c.  The schema is sql/events/NNN-*.sql, compiled in
+ * The events speak SQL through db.h, as the inventory does (inv.c): what
+ * is SQLite's own is PRAGMAs, run as SQL, and the two calls of
+ * db_sqlite.h.  Statements are prepared once per handle, on first use,
+ * and reset after each use, as in inv.c.  The schema is sql/events/NNN-*.sql, compiled in
  * as events_migrations[] and versioned with PRAGMA user_version, separately
  * from the inventory's.
  */
@@ -48,29 +50,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "db.h"
+#include "db_sqlite.h"
 #include "events.h"
 #include "mac.h"
 #include "migrations.h"
 
-#define DEFAULT_BUSY_MS	 5000
 #define QBUF		 72		/* a path quoted in a message */
 #define PAGE_ROWS	 256		/* rows per page of a listing */
 /*
  * The WAL is cut back to EVENTS_WAL_LIMIT bytes whenever a checkpoint
  * empties it (PRAGMA journal_size_limit).  After a commit that leaves
  * WAL_CHECKPOINT_PAGES pages or more in it (4 MiB at 4 KiB pages), the
- * committing connection checkpoints it in RESTART mode (wal_hook()), so
- * the WAL stays below about that plus one transaction.
+ * committing connection checkpoints it in RESTART mode
+ * (db_sqlite_checkpoint_after()), so the WAL stays below about that plus
+ * one transaction.
  */
 #define EVENTS_WAL_LIMIT	(4L * 1024 * 1024)
 #define WAL_CHECKPOINT_PAGES	1000
 
 enum stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
 	S_EVENT_INSERT,
 	S_SEEN_UPSERT,
 	S_DISC_FORGET,
@@ -88,61 +87,58 @@ enum stmt {
 };
 
 static const char *const sqltab[S__MAX] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
 	[S_EVENT_INSERT] = "INSERT INTO boot_event "
 	    "(time, mac, host, served, params, addr) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "VALUES ($1, $2, $3, $4, $5, $6)",
 	[S_SEEN_UPSERT] = "INSERT INTO seen (mac, host, last_seen, "
-	    "last_served) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mac) DO UPDATE "
+	    "last_served) VALUES ($1, $2, $3, $4) ON CONFLICT (mac) DO UPDATE "
 	    "SET host = excluded.host, last_seen = excluded.last_seen, "
 	    "last_served = excluded.last_served "
 	    "WHERE excluded.last_seen >= seen.last_seen",
-	[S_DISC_FORGET] = "DELETE FROM discovered WHERE mac = ?1",
+	[S_DISC_FORGET] = "DELETE FROM discovered WHERE mac = $1",
 	[S_DISC_UPSERT] = "INSERT INTO discovered "
 	    "(mac, first_seen, last_seen, count, params, addr) "
-	    "VALUES (?1, ?2, ?2, 1, ?3, ?4) ON CONFLICT (mac) DO UPDATE SET "
+	    "VALUES ($1, $2, $2, 1, $3, $4) ON CONFLICT (mac) DO UPDATE SET "
 	    "last_seen = max(last_seen, excluded.last_seen), "
 	    "count = count + 1, params = excluded.params, "
 	    "addr = excluded.addr",
 	[S_COUNTS] = "SELECT events, discovered FROM counts",
 	[S_EVENT_EVICT] = "DELETE FROM boot_event WHERE id IN "
-	    "(SELECT id FROM boot_event ORDER BY id LIMIT ?1)",
+	    "(SELECT id FROM boot_event ORDER BY id LIMIT $1)",
 	[S_DISC_EVICT] = "DELETE FROM discovered WHERE mac IN "
-	    "(SELECT mac FROM discovered ORDER BY last_seen LIMIT ?1)",
+	    "(SELECT mac FROM discovered ORDER BY last_seen LIMIT $1)",
 	[S_EVENT_PRUNE] = "DELETE FROM boot_event WHERE id IN "
-	    "(SELECT id FROM boot_event WHERE time < ?1 ORDER BY time "
-	    "LIMIT ?2)",
+	    "(SELECT id FROM boot_event WHERE time < $1 ORDER BY time "
+	    "LIMIT $2)",
 	[S_DISC_PRUNE] = "DELETE FROM discovered WHERE mac IN "
-	    "(SELECT mac FROM discovered WHERE last_seen < ?1 "
-	    "ORDER BY last_seen LIMIT ?2)",
+	    "(SELECT mac FROM discovered WHERE last_seen < $1 "
+	    "ORDER BY last_seen LIMIT $2)",
 	[S_SEEN_GET] = "SELECT last_seen, last_served FROM seen "
-	    "WHERE mac = ?1",
+	    "WHERE mac = $1",
 	[S_DISC_PAGE] = "SELECT mac, first_seen, last_seen, count, params, "
-	    "addr FROM discovered WHERE mac > ?1 ORDER BY mac LIMIT ?2",
+	    "addr FROM discovered WHERE mac > $1 ORDER BY mac LIMIT $2",
 	[S_DISC_GET] = "SELECT mac, first_seen, last_seen, count, params, "
-	    "addr FROM discovered WHERE mac = ?1",
-	/* A page of boot events by time, after (?1, ?2), up to ?3: the
+	    "addr FROM discovered WHERE mac = $1",
+	/* A page of boot events by time, after ($1, $2), up to $3: the
 	 * time index finds the start of each page. */
 	[S_BOOT_PAGE] = "SELECT id, time, mac, host, served, params, addr "
-	    "FROM boot_event WHERE time >= ?1 AND time <= ?3 "
-	    "AND (time > ?1 OR id > ?2) ORDER BY time, id LIMIT ?4",
+	    "FROM boot_event WHERE time >= $1 AND time <= $3 "
+	    "AND (time > $1 OR id > $2) ORDER BY time, id LIMIT $4",
 };
 
 /*
  * Moving what an upgraded inventory set aside (events_import()).  "inv"
- * is the inventory, attached; ?1 and ?2 are the caps (-1: none).
+ * is the inventory, attached; $1 and $2 are the caps (-1: none).
  */
 static const char *const import_sql[] = {
 	"INSERT INTO main.boot_event (time, mac, host, served, params) "
 	    "SELECT time, mac, host, served, params FROM "
-	    "(SELECT * FROM inv.legacy_boot_event ORDER BY id DESC LIMIT ?1) "
+	    "(SELECT * FROM inv.legacy_boot_event ORDER BY id DESC LIMIT $1) "
 	    "ORDER BY id",
 	"INSERT INTO main.discovered (mac, first_seen, last_seen, count, "
 	    "params) SELECT mac, first_seen, last_seen, count, params FROM "
 	    "(SELECT * FROM inv.legacy_discovered ORDER BY last_seen DESC "
-	    "LIMIT ?2) WHERE true ON CONFLICT (mac) DO UPDATE SET "
+	    "LIMIT $2) WHERE true ON CONFLICT (mac) DO UPDATE SET "
 	    "first_seen = min(first_seen, excluded.first_seen), "
 	    "last_seen = max(last_seen, excluded.last_seen), "
 	    "count = max(count, excluded.count)",
@@ -161,10 +157,12 @@ static const char *const import_sql[] = {
 	"'legacy_discovered', 'legacy_seen')"
 
 struct events {
-	sqlite3		*db;
+	struct db	*db;
 	char		*path;		/* as given to events_open() */
 	int		 rdonly;
-	sqlite3_stmt	*st[S__MAX];	/* prepared on first use */
+	struct db_stmt	*st[S__MAX];	/* prepared on first use */
+	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
+	struct bootd_error dbe;		/* and its text (dberr()) */
 };
 
 /* Helpers ------------------------------------------------------------- */
@@ -178,98 +176,134 @@ q(const char *s, char buf[QBUF])
 }
 
 /*
- * Turn the handle's last SQLite error into a bootd error: busy and locked
- * become BOOTD_EBUSY, constraint failures BOOTD_EINVAL, the rest
- * BOOTD_EDB.  The text is "what: sqlite message".
+ * Turn the last failure of a db.h call on ev (kept by step(), exec_sql()
+ * and the others in ev->dbrc and ev->dbe) into a bootd error: busy and
+ * locked become BOOTD_EBUSY, constraint failures BOOTD_EINVAL, out of
+ * memory BOOTD_ENOMEM, the rest BOOTD_EDB.  The text is "what: engine
+ * message".
  */
 static enum bootd_err
 dberr(struct events *ev, const char *what, struct bootd_error *err)
 {
-	enum bootd_err code;
+	enum bootd_err code = ev->dbrc == BOOTD_EEXIST ? BOOTD_EINVAL :
+	    ev->dbrc;
 
-	switch (sqlite3_extended_errcode(ev->db) & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		code = BOOTD_EBUSY;
-		break;
-	case SQLITE_NOMEM:
-		code = BOOTD_ENOMEM;
-		break;
-	case SQLITE_CONSTRAINT:
-		code = BOOTD_EINVAL;
-		break;
-	default:
-		code = BOOTD_EDB;
-		break;
-	}
 	return bootd_error_set(err, code, "%s: %s", what,
-	    sqlite3_errmsg(ev->db));
+	    db_engine_msg(ev->dbe.text));
+}
+
+/* Keep rc, the failure of a db.h call, for dberr(). */
+static int
+failed(struct events *ev, enum bootd_err rc)
+{
+	ev->dbrc = rc;
+	return -1;
+}
+
+/*
+ * Step s to its next row: 1 when there is one, 0 when there are no more,
+ * -1 on failure (dberr() says which).
+ */
+static int
+step(struct events *ev, struct db_stmt *s)
+{
+	enum bootd_err rc;
+	int row;
+
+	if ((rc = db_step(s, &row, &ev->dbe)) != BOOTD_OK)
+		return failed(ev, rc);
+	return row;
+}
+
+/* Run sql (no parameters, no rows): BOOTD_OK, or dberr()'s failure. */
+static enum bootd_err
+exec_sql(struct events *ev, const char *sql)
+{
+	enum bootd_err rc;
+
+	if ((rc = db_exec(ev->db, sql, &ev->dbe)) != BOOTD_OK)
+		failed(ev, rc);
+	return rc;
+}
+
+/*
+ * Prepare sql for one use (not kept on the handle); NULL, with err
+ * filled (what names it), when it cannot be prepared.
+ */
+static struct db_stmt *
+prepare_once(struct events *ev, const char *sql, const char *what,
+    struct bootd_error *err)
+{
+	struct db_stmt *s;
+	enum bootd_err rc;
+
+	if ((rc = db_prepare(ev->db, sql, &s, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, rc);
+		dberr(ev, what, err);
+		return NULL;
+	}
+	return s;
 }
 
 /*
  * Return statement id of ev, prepared on first use, reset and with its
  * bindings cleared; NULL (with err filled) if it cannot be prepared.
  */
-static sqlite3_stmt *
+static struct db_stmt *
 stmt(struct events *ev, enum stmt id, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if ((s = ev->st[id]) == NULL) {
-		if (sqlite3_prepare_v3(ev->db, sqltab[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-			dberr(ev, "prepare", err);
+		if ((s = prepare_once(ev, sqltab[id], "prepare", err)) ==
+		    NULL)
 			return NULL;
-		}
 		ev->st[id] = s;
 		return s;
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	db_reset(s);
 	return s;
 }
 
+/* Bind parameter i of s (binding fails only for a mistake here). */
 static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
+bind_text(struct db_stmt *s, int i, const char *v)
 {
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	db_bind_text(s, i, v, NULL);
+}
+
+static void
+bind_int(struct db_stmt *s, int i, int64_t v)
+{
+	db_bind_int64(s, i, v, NULL);
 }
 
 /* Step s, which returns no row, and reset it.  what names it in errors. */
 static enum bootd_err
-run(struct events *ev, sqlite3_stmt *s, const char *what,
+run(struct events *ev, struct db_stmt *s, const char *what,
     struct bootd_error *err)
 {
 	enum bootd_err rc = BOOTD_OK;
 
-	if (sqlite3_step(s) != SQLITE_DONE)
+	if (step(ev, s) != 0)
 		rc = dberr(ev, what, err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
-}
-
-/* Run statement id, which returns no row and takes no parameter. */
-static enum bootd_err
-run_plain(struct events *ev, enum stmt id, const char *what,
-    struct bootd_error *err)
-{
-	sqlite3_stmt *s;
-
-	if ((s = stmt(ev, id, err)) == NULL)
-		return BOOTD_EDB;
-	return run(ev, s, what, err);
 }
 
 static enum bootd_err
 tx_begin(struct events *ev, struct bootd_error *err)
 {
+	enum bootd_err rc;
+
 	if (ev->rdonly)
 		return bootd_error_set(err, BOOTD_EPERM,
 		    "events database %s is open read-only", ev->path);
-	return run_plain(ev, S_BEGIN, "begin transaction", err);
+	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, rc);
+		return dberr(ev, "begin transaction", err);
+	}
+	return BOOTD_OK;
 }
 
 /*
@@ -279,39 +313,38 @@ tx_begin(struct events *ev, struct bootd_error *err)
 static enum bootd_err
 tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
 {
-	int i;
+	enum bootd_err crc;
 
 	/* No statement may stay active across the end of a transaction. */
-	for (i = 0; i < S__MAX; i++)
-		if (ev->st[i] != NULL)
-			sqlite3_reset(ev->st[i]);
-	if (rc == BOOTD_OK)
-		rc = run_plain(ev, S_COMMIT, "commit", err);
-	if (rc != BOOTD_OK && !sqlite3_get_autocommit(ev->db))
-		sqlite3_exec(ev->db, "ROLLBACK", NULL, NULL, NULL);
+	db_reset_active(ev->db);
+	if (rc == BOOTD_OK &&
+	    (crc = db_commit(ev->db, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, crc);
+		rc = dberr(ev, "commit", err);
+	}
+	/* Nothing to do when no transaction is open (db.h). */
+	if (rc != BOOTD_OK)
+		db_rollback(ev->db, NULL);
 	return rc;
 }
 
 /* Open, close, schema ------------------------------------------------- */
 
 /*
- * After each commit (the write lock released), with nframes pages in the
- * WAL: from WAL_CHECKPOINT_PAGES on, copy them into the file and make the
- * next writer start the WAL over.  SQLite's automatic checkpoint is
- * PASSIVE: with workers committing back to back, a new commit always
- * lands while the previous checkpoint runs, the WAL is never started over
- * and grows without bound (measured: 27 MB after 5,000 flood requests).
- * RESTART waits, at most the busy timeout, for the other writers and
- * readers; when it cannot, it copies what it can and the next commit
- * tries again.  The result does not matter to the commit, which is done.
+ * The engine's reason in the message of a db_open() that failed,
+ * "cannot open database "path": reason".
  */
-static int
-wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+static const char *
+open_msg(const char *text, const char *path)
 {
-	if (nframes >= WAL_CHECKPOINT_PAGES)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART,
-		    NULL, NULL);
-	return SQLITE_OK;
+	static const char head[] = "cannot open database \"";
+	size_t n = strlen(path);
+
+	if (strncmp(text, head, sizeof(head) - 1) == 0 &&
+	    strncmp(text + sizeof(head) - 1, path, n) == 0 &&
+	    strncmp(text + sizeof(head) - 1 + n, "\": ", 3) == 0)
+		return text + sizeof(head) - 1 + n + 3;
+	return text;
 }
 
 int
@@ -325,18 +358,17 @@ events_schema_latest(void)
 static enum bootd_err
 read_version(struct events *ev, int *version, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct db_stmt *s;
+	int row;
 
 	/* Not cached: it runs before and after a migration changes it. */
-	if (sqlite3_prepare_v2(ev->db, "PRAGMA user_version", -1, &s,
-	    NULL) != SQLITE_OK)
-		return dberr(ev, "read schema version", err);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	if ((s = prepare_once(ev, "PRAGMA user_version",
+	    "read schema version", err)) == NULL)
+		return ev->dbrc;
+	if ((row = step(ev, s)) > 0)
+		*version = (int)db_column_int64(s, 0);
+	db_finalize(s);
+	if (row <= 0)
 		return dberr(ev, "read schema version", err);
 	return BOOTD_OK;
 }
@@ -345,44 +377,43 @@ read_version(struct events *ev, int *version, struct bootd_error *err)
 static enum bootd_err
 migrate(struct events *ev, struct bootd_error *err)
 {
-	char sql[64], *msg = NULL;
+	char sql[64];
 	enum bootd_err rc;
 	int i, v, latest = events_schema_latest();
 
-	if (sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, rc);
 		return dberr(ev, "begin migration", err);
+	}
 	/* Read again: another worker may have migrated meanwhile. */
 	if ((rc = read_version(ev, &v, err)) != BOOTD_OK)
 		goto fail;
 	for (i = 0; i < events_nmigrations; i++) {
 		if (events_migrations[i].version <= v)
 			continue;
-		if (sqlite3_exec(ev->db, events_migrations[i].sql, NULL, NULL,
-		    &msg) != SQLITE_OK) {
+		if (exec_sql(ev, events_migrations[i].sql) != BOOTD_OK) {
 			rc = bootd_error_set(err, BOOTD_EDB,
 			    "%s: events migration %s failed: %s", ev->path,
-			    events_migrations[i].name, msg != NULL ? msg :
-			    sqlite3_errmsg(ev->db));
-			sqlite3_free(msg);
+			    events_migrations[i].name,
+			    db_engine_msg(ev->dbe.text));
 			goto fail;
 		}
 	}
 	if (v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
-		if (sqlite3_exec(ev->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		if (exec_sql(ev, sql) != BOOTD_OK) {
 			rc = dberr(ev, "set schema version", err);
 			goto fail;
 		}
 	}
-	if (sqlite3_exec(ev->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((rc = db_commit(ev->db, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, rc);
 		rc = dberr(ev, "commit migration", err);
 		goto fail;
 	}
 	return BOOTD_OK;
 fail:
-	if (!sqlite3_get_autocommit(ev->db))
-		sqlite3_exec(ev->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(ev->db, NULL);
 	return rc;
 }
 
@@ -416,17 +447,16 @@ create_file(const char *path, struct bootd_error *err)
 }
 
 /*
- * Open path with SQLite flags, read its schema version into *v and
+ * Open path (read-only when rdonly), read its schema version into *v and
  * refuse a newer one.  On failure *out is NULL.
  */
 static enum bootd_err
-open_db(const char *path, int flags, int rdonly, struct events **out,
-    int *v, struct bootd_error *err)
+open_db(const char *path, int rdonly, struct events **out, int *v,
+    struct bootd_error *err)
 {
 	struct events *ev;
 	enum bootd_err rc;
 	char qp[QBUF];
-	int persist;
 
 	*out = NULL;
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
@@ -435,29 +465,33 @@ open_db(const char *path, int flags, int rdonly, struct events **out,
 		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
 	}
 	ev->rdonly = rdonly;
-	if (sqlite3_open_v2(path, &ev->db, flags | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		rc = bootd_error_set(err, BOOTD_EDB, "cannot open events "
-		    "database \"%s\": %s", q(path, qp), ev->db != NULL ?
-		    sqlite3_errmsg(ev->db) : "out of memory");
+	/* A URI is no file: the events live in SQLite here. */
+	if (db_is_uri(path)) {
+		rc = bootd_error_set(err, BOOTD_EINVAL, "cannot open events "
+		    "database \"%s\": the events database is an SQLite "
+		    "file, not a PostgreSQL URI", q(path, qp));
 		goto fail;
 	}
-	sqlite3_extended_result_codes(ev->db, 1);
-	sqlite3_busy_timeout(ev->db, DEFAULT_BUSY_MS);
+	/* Busy timeout 5 s, extended codes, foreign keys on: db_open(). */
+	if ((rc = db_open(path, rdonly ? DB_RDONLY : DB_RDWR, &ev->db,
+	    &ev->dbe)) != BOOTD_OK) {
+		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
+		    "cannot open events database \"%s\": %s", q(path, qp),
+		    open_msg(ev->dbe.text, path));
+		goto fail;
+	}
 	/*
 	 * Keep -wal and -shm when the last connection closes, as the
 	 * inventory does: bootd (the service user) makes them, and a setgid
 	 * bootctl never creates them for its caller (dbdir.h).
 	 */
-	persist = 1;
-	sqlite3_file_control(ev->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist);
+	db_sqlite_persist_wal(ev->db, "main", NULL);
 	/* The first real read tells a database from any other file. */
 	if (read_version(ev, v, NULL) != BOOTD_OK) {
-		rc = sqlite3_errcode(ev->db) == SQLITE_BUSY ? BOOTD_EBUSY :
+		rc = db_errclass(ev->db) == DB_ERR_BUSY ? BOOTD_EBUSY :
 		    BOOTD_EDB;
 		bootd_error_set(err, rc, "\"%s\" is not a usable bootd events "
-		    "database: %s", q(path, qp), sqlite3_errmsg(ev->db));
+		    "database: %s", q(path, qp), db_engine_msg(ev->dbe.text));
 		goto fail;
 	}
 	if (*v > events_schema_latest()) {
@@ -467,8 +501,7 @@ open_db(const char *path, int flags, int rdonly, struct events **out,
 		goto fail;
 	}
 	/* Temporary tables in memory: bootctl runs setgid. */
-	if (sqlite3_exec(ev->db, "PRAGMA temp_store = MEMORY", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	if (exec_sql(ev, "PRAGMA temp_store = MEMORY") != BOOTD_OK) {
 		rc = dberr(ev, "set connection options", err);
 		goto fail;
 	}
@@ -494,24 +527,25 @@ events_open(const char *path, int create, struct events **out,
 		    "no events database path given");
 	if (create && (rc = create_file(path, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = open_db(path, SQLITE_OPEN_READWRITE, 0, &ev, &v, err)) !=
+	if ((rc = open_db(path, 0, &ev, &v, err)) !=
 	    BOOTD_OK)
 		return rc;
 	/*
 	 * WAL: readers (bootctl, metrics) go on while bootd writes.  NORMAL:
 	 * a commit costs no fsync; a power loss may lose the last commits
 	 * (the events of the last moments), never corrupt the file.  The
-	 * WAL is checkpointed by wal_hook() and cut back to
+	 * WAL is checkpointed after commits that leave WAL_CHECKPOINT_PAGES
+	 * in it (db_sqlite_checkpoint_after()) and cut back to
 	 * EVENTS_WAL_LIMIT bytes when a checkpoint empties it.
 	 */
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = %ld",
 	    EVENTS_WAL_LIMIT);
-	if (sqlite3_exec(ev->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (exec_sql(ev, sql) != BOOTD_OK) {
 		rc = dberr(ev, "set connection options", err);
 		goto fail;
 	}
-	sqlite3_wal_hook(ev->db, wal_hook, ev);
+	db_sqlite_checkpoint_after(ev->db, WAL_CHECKPOINT_PAGES, NULL);
 	if (v < events_schema_latest() && (rc = migrate(ev, err)) != BOOTD_OK)
 		goto fail;
 	*out = ev;
@@ -542,7 +576,7 @@ events_open_readonly(const char *path, struct events **out,
 		return bootd_error_set(err, BOOTD_ESYS, "events database "
 		    "\"%s\": %s", q(path, qp), strerror(errno));
 	}
-	if ((rc = open_db(path, SQLITE_OPEN_READONLY, 1, &ev, &v, err)) !=
+	if ((rc = open_db(path, 1, &ev, &v, err)) !=
 	    BOOTD_OK)
 		return rc;
 	if (v < events_schema_latest()) {
@@ -560,13 +594,9 @@ events_open_readonly(const char *path, struct events **out,
 void
 events_close(struct events *ev)
 {
-	int i;
-
 	if (ev == NULL)
 		return;
-	for (i = 0; i < S__MAX; i++)
-		sqlite3_finalize(ev->st[i]);
-	sqlite3_close(ev->db);
+	db_close(ev->db);	/* and every statement of ev->st */
 	free(ev->path);
 	free(ev);
 }
@@ -574,7 +604,7 @@ events_close(struct events *ev)
 void
 events_set_busy_timeout(struct events *ev, int ms)
 {
-	sqlite3_busy_timeout(ev->db, ms < 0 ? 0 : ms);
+	db_set_timeout(ev->db, ms, NULL);
 }
 
 char *
@@ -608,18 +638,18 @@ static enum bootd_err
 read_counts(struct events *ev, int64_t *events, int64_t *discovered,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 
 	*events = *discovered = 0;
 	if ((s = stmt(ev, S_COUNTS, err)) == NULL)
 		return BOOTD_EDB;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*events = sqlite3_column_int64(s, 0);
-		*discovered = sqlite3_column_int64(s, 1);
+	if (step(ev, s) > 0) {
+		*events = db_column_int64(s, 0);
+		*discovered = db_column_int64(s, 1);
 	} else
 		rc = dberr(ev, "count events", err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
@@ -631,7 +661,7 @@ static enum bootd_err
 evict(struct events *ev, const struct events_limits *lim, long *evicted,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t nev, ndisc;
 
@@ -642,20 +672,20 @@ evict(struct events *ev, const struct events_limits *lim, long *evicted,
 	if (lim->max_events > 0 && nev > lim->max_events) {
 		if ((s = stmt(ev, S_EVENT_EVICT, err)) == NULL)
 			return BOOTD_EDB;
-		sqlite3_bind_int64(s, 1, nev - lim->max_events);
+		bind_int(s, 1, nev - lim->max_events);
 		if ((rc = run(ev, s, "evict old boot events", err)) !=
 		    BOOTD_OK)
 			return rc;
-		*evicted += sqlite3_changes(ev->db);
+		*evicted += db_changes(s);
 	}
 	if (lim->max_discovered > 0 && ndisc > lim->max_discovered) {
 		if ((s = stmt(ev, S_DISC_EVICT, err)) == NULL)
 			return BOOTD_EDB;
-		sqlite3_bind_int64(s, 1, ndisc - lim->max_discovered);
+		bind_int(s, 1, ndisc - lim->max_discovered);
 		if ((rc = run(ev, s, "evict old discovered MACs", err)) !=
 		    BOOTD_OK)
 			return rc;
-		*evicted += sqlite3_changes(ev->db);
+		*evicted += db_changes(s);
 	}
 	return BOOTD_OK;
 }
@@ -666,12 +696,12 @@ record_one(struct events *ev, const struct events_event *e,
     struct bootd_error *err)
 {
 	const char *served = e->served != NULL ? e->served : "unknown";
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	if ((s = stmt(ev, S_EVENT_INSERT, err)) == NULL)
 		return BOOTD_EDB;
-	sqlite3_bind_int64(s, 1, e->time);
+	bind_int(s, 1, e->time);
 	bind_text(s, 2, e->mac);
 	bind_text(s, 3, e->fqdn);
 	bind_text(s, 4, served);
@@ -684,7 +714,7 @@ record_one(struct events *ev, const struct events_event *e,
 			return BOOTD_EDB;
 		bind_text(s, 1, e->mac);
 		bind_text(s, 2, e->fqdn);
-		sqlite3_bind_int64(s, 3, e->time);
+		bind_int(s, 3, e->time);
 		bind_text(s, 4, served);
 		if ((rc = run(ev, s, "record last seen", err)) != BOOTD_OK)
 			return rc;
@@ -697,7 +727,7 @@ record_one(struct events *ev, const struct events_event *e,
 	if ((s = stmt(ev, S_DISC_UPSERT, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, e->mac);
-	sqlite3_bind_int64(s, 2, e->time);
+	bind_int(s, 2, e->time);
 	bind_text(s, 3, e->params);
 	bind_text(s, 4, e->addr);
 	return run(ev, s, "record discovered MAC", err);
@@ -740,7 +770,7 @@ enum bootd_err
 events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
     struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc;
 	int64_t n = 0;
 
@@ -755,19 +785,19 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int64(s, 2, max);
+	bind_int(s, 1, before);
+	bind_int(s, 2, max);
 	if ((rc = run(ev, s, "prune boot events", err)) != BOOTD_OK)
 		goto out;
-	n = sqlite3_changes(ev->db);
+	n = db_changes(s);
 	if ((s = stmt(ev, S_DISC_PRUNE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, before);
-	sqlite3_bind_int64(s, 2, max);
+	bind_int(s, 1, before);
+	bind_int(s, 2, max);
 	if ((rc = run(ev, s, "prune discovered MACs", err)) == BOOTD_OK)
-		n += sqlite3_changes(ev->db);
+		n += db_changes(s);
 out:
 	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
 		*deleted = n;
@@ -779,23 +809,25 @@ static enum bootd_err
 import_step(struct events *ev, const char *sql, long max_events,
     long max_discovered, int64_t *moved, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
-	int rc;
+	struct db_stmt *s;
+	int64_t changes;
+	int row;
 
-	if (sqlite3_prepare_v2(ev->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = prepare_once(ev, sql, "move old boot events", err)) == NULL)
+		return ev->dbrc;
+	/* The caps, where the statement has them ($1, $2). */
+	if (strstr(sql, "$1") != NULL)
+		bind_int(s, 1, max_events > 0 ? max_events : -1);
+	if (strstr(sql, "$2") != NULL)
+		bind_int(s, 2, max_discovered > 0 ? max_discovered : -1);
+	row = step(ev, s);
+	changes = db_changes(s);
+	db_finalize(s);
+	if (row != 0)
 		return dberr(ev, "move old boot events", err);
-	if (sqlite3_bind_parameter_count(s) >= 1)
-		sqlite3_bind_int64(s, 1, max_events > 0 ? max_events : -1);
-	if (sqlite3_bind_parameter_count(s) >= 2)
-		sqlite3_bind_int64(s, 2, max_discovered > 0 ?
-		    max_discovered : -1);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return dberr(ev, "move old boot events", err);
-	/* sqlite3_changes() counts rows of INSERT, UPDATE, DELETE only. */
+	/* Rows moved: those the INSERTs wrote, not the DROPs' count. */
 	if (strncmp(sql, "INSERT", 6) == 0)
-		*moved += sqlite3_changes(ev->db);
+		*moved += changes;
 	return BOOTD_OK;
 }
 
@@ -803,15 +835,15 @@ import_step(struct events *ev, const char *sql, long max_events,
 static int
 legacy_tables(struct events *ev)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = -1;
 
-	if (sqlite3_prepare_v2(ev->db, LEGACY_COUNT, -1, &s, NULL) !=
-	    SQLITE_OK)
+	if ((s = prepare_once(ev, LEGACY_COUNT, "read inventory schema",
+	    NULL)) == NULL)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	if (step(ev, s) > 0)
+		n = db_column_int64(s, 0);
+	db_finalize(s);
 	return n;
 }
 
@@ -819,37 +851,35 @@ enum bootd_err
 events_import(struct events *ev, const char *inventory_path,
     const struct events_limits *lim, int64_t *moved, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 	int64_t n = 0;
 	long evicted = 0;
 	size_t i;
-	int found, persist;
+	int found;
 
 	if (moved != NULL)
 		*moved = 0;
 	if (ev->rdonly)
 		return bootd_error_set(err, BOOTD_EPERM,
 		    "events database %s is open read-only", ev->path);
-	if (sqlite3_prepare_v2(ev->db, "ATTACH DATABASE ?1 AS inv", -1, &s,
-	    NULL) != SQLITE_OK)
-		return dberr(ev, "attach inventory", err);
-	sqlite3_bind_text(s, 1, inventory_path, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE) {
+	if ((s = prepare_once(ev, "ATTACH DATABASE $1 AS inv",
+	    "attach inventory", err)) == NULL)
+		return ev->dbrc;
+	bind_text(s, 1, inventory_path);
+	if (step(ev, s) != 0) {
 		rc = dberr(ev, "attach inventory", err);
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return rc;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	/* As every inventory connection: keep its -wal and -shm (dbdir.h). */
-	persist = 1;
-	sqlite3_file_control(ev->db, "inv", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	db_sqlite_persist_wal(ev->db, "inv", NULL);
 	/*
 	 * And its durability, whatever this file's: the move drops the
 	 * inventory's legacy tables, a change to it like any other.
 	 */
-	if (sqlite3_exec(ev->db, "PRAGMA inv.synchronous = FULL", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+	if (exec_sql(ev, "PRAGMA inv.synchronous = FULL") != BOOTD_OK) {
 		rc = dberr(ev, "set the inventory's durability", err);
 		goto detach;
 	}
@@ -861,8 +891,8 @@ events_import(struct events *ev, const char *inventory_path,
 	 * BEGIN IMMEDIATE takes the write lock of both files: prepared here,
 	 * after the ATTACH, so that it names both.
 	 */
-	if (sqlite3_exec(ev->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
+		failed(ev, rc);
 		rc = dberr(ev, "lock inventory and events database", err);
 		goto detach;
 	}
@@ -888,7 +918,7 @@ events_import(struct events *ev, const char *inventory_path,
 	 */
 	rc = tx_end(ev, rc, err);
 detach:
-	sqlite3_exec(ev->db, "DETACH DATABASE inv", NULL, NULL, NULL);
+	exec_sql(ev, "DETACH DATABASE inv");
 	if (rc == BOOTD_OK && moved != NULL)
 		*moved = n;
 	return rc;
@@ -900,7 +930,7 @@ enum bootd_err
 events_seen(struct events *ev, const char *const *macs, size_t n,
     int64_t *last_seen, char *served, size_t size, struct bootd_error *err)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	const char *t;
 	int64_t when;
 	size_t i;
@@ -913,20 +943,20 @@ events_seen(struct events *ev, const char *const *macs, size_t n,
 		if ((s = stmt(ev, S_SEEN_GET, err)) == NULL)
 			return BOOTD_EDB;
 		bind_text(s, 1, macs[i]);
-		if ((src = sqlite3_step(s)) == SQLITE_ROW) {
-			when = sqlite3_column_int64(s, 0);
-			t = (const char *)sqlite3_column_text(s, 1);
+		if ((src = step(ev, s)) > 0) {
+			when = db_column_int64(s, 0);
+			t = db_column_text(s, 1);
 			if (when > *last_seen) {
 				*last_seen = when;
 				if (size > 0)
 					snprintf(served, size, "%s",
 					    t != NULL ? t : "");
 			}
-		} else if (src != SQLITE_DONE) {
-			sqlite3_reset(s);
+		} else if (src < 0) {
+			db_reset(s);
 			return dberr(ev, "read last seen", err);
 		}
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return BOOTD_OK;
 }
@@ -937,7 +967,7 @@ events_discovered_each(struct events *ev, long limit,
     struct bootd_error *err)
 {
 	struct events_discovered d;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char last[MAC_STRLEN + 1] = "";
 	const char *mac;
 	long total = 0, rows, want;
@@ -952,34 +982,34 @@ events_discovered_each(struct events *ev, long limit,
 		if ((s = stmt(ev, S_DISC_PAGE, err)) == NULL)
 			return BOOTD_EDB;
 		/* Bound by value: last changes while the page is read. */
-		sqlite3_bind_text(s, 1, last, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, want);
+		bind_text(s, 1, last);
+		bind_int(s, 2, want);
 		rows = 0;
-		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-			mac = (const char *)sqlite3_column_text(s, 0);
+		while ((src = step(ev, s)) > 0) {
+			mac = db_column_text(s, 0);
 			if (mac == NULL)
 				continue;
 			memset(&d, 0, sizeof(d));
 			d.mac = mac;
-			d.first_seen = sqlite3_column_int64(s, 1);
-			d.last_seen = sqlite3_column_int64(s, 2);
-			d.count = sqlite3_column_int64(s, 3);
-			d.params = (const char *)sqlite3_column_text(s, 4);
-			d.addr = (const char *)sqlite3_column_text(s, 5);
+			d.first_seen = db_column_int64(s, 1);
+			d.last_seen = db_column_int64(s, 2);
+			d.count = db_column_int64(s, 3);
+			d.params = db_column_text(s, 4);
+			d.addr = db_column_text(s, 5);
 			snprintf(last, sizeof(last), "%s", mac);
 			rows++;
 			total++;
 			if (fn(&d, arg) != 0) {
-				sqlite3_reset(s);
+				db_reset(s);
 				return BOOTD_OK;
 			}
 		}
-		if (src != SQLITE_DONE) {
-			sqlite3_reset(s);
+		if (src < 0) {
+			db_reset(s);
 			return dberr(ev, "list discovered MACs", err);
 		}
 		/* Reset ends the page's read transaction. */
-		sqlite3_reset(s);
+		db_reset(s);
 		if (rows < want)
 			return BOOTD_OK;
 	}
@@ -987,16 +1017,16 @@ events_discovered_each(struct events *ev, long limit,
 
 /* Fill d from a row of S_DISC_PAGE or S_DISC_GET; 0, or -1 for no MAC. */
 static int
-disc_row(sqlite3_stmt *s, struct events_discovered *d)
+disc_row(struct db_stmt *s, struct events_discovered *d)
 {
 	memset(d, 0, sizeof(*d));
-	if ((d->mac = (const char *)sqlite3_column_text(s, 0)) == NULL)
+	if ((d->mac = db_column_text(s, 0)) == NULL)
 		return -1;
-	d->first_seen = sqlite3_column_int64(s, 1);
-	d->last_seen = sqlite3_column_int64(s, 2);
-	d->count = sqlite3_column_int64(s, 3);
-	d->params = (const char *)sqlite3_column_text(s, 4);
-	d->addr = (const char *)sqlite3_column_text(s, 5);
+	d->first_seen = db_column_int64(s, 1);
+	d->last_seen = db_column_int64(s, 2);
+	d->count = db_column_int64(s, 3);
+	d->params = db_column_text(s, 4);
+	d->addr = db_column_text(s, 5);
 	return 0;
 }
 
@@ -1006,21 +1036,21 @@ events_discovered_get(struct events *ev, const char *mac,
     struct bootd_error *err)
 {
 	struct events_discovered d;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
 	int src;
 
 	if ((s = stmt(ev, S_DISC_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, mac);
-	if ((src = sqlite3_step(s)) == SQLITE_ROW && disc_row(s, &d) == 0)
+	if ((src = step(ev, s)) > 0 && disc_row(s, &d) == 0)
 		fn(&d, arg);
-	else if (src == SQLITE_ROW || src == SQLITE_DONE)
+	else if (src >= 0)
 		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "MAC %s is not in "
 		    "the discovered list", mac);
 	else
 		rc = dberr(ev, "read discovered MAC", err);
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
@@ -1030,7 +1060,7 @@ events_boots_each(struct events *ev, int64_t since, int64_t until,
     struct bootd_error *err)
 {
 	struct events_event e;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t last_time = since, last_id = -1;
 	long rows;
 	int src;
@@ -1040,35 +1070,35 @@ events_boots_each(struct events *ev, int64_t since, int64_t until,
 	for (;;) {
 		if ((s = stmt(ev, S_BOOT_PAGE, err)) == NULL)
 			return BOOTD_EDB;
-		sqlite3_bind_int64(s, 1, last_time);
-		sqlite3_bind_int64(s, 2, last_id);
-		sqlite3_bind_int64(s, 3, until);
-		sqlite3_bind_int64(s, 4, PAGE_ROWS);
+		bind_int(s, 1, last_time);
+		bind_int(s, 2, last_id);
+		bind_int(s, 3, until);
+		bind_int(s, 4, PAGE_ROWS);
 		rows = 0;
-		while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		while ((src = step(ev, s)) > 0) {
 			rows++;
-			last_id = sqlite3_column_int64(s, 0);
-			last_time = sqlite3_column_int64(s, 1);
+			last_id = db_column_int64(s, 0);
+			last_time = db_column_int64(s, 1);
 			memset(&e, 0, sizeof(e));
 			e.time = last_time;
-			e.mac = (const char *)sqlite3_column_text(s, 2);
-			e.fqdn = (const char *)sqlite3_column_text(s, 3);
-			e.served = (const char *)sqlite3_column_text(s, 4);
-			e.params = (const char *)sqlite3_column_text(s, 5);
-			e.addr = (const char *)sqlite3_column_text(s, 6);
+			e.mac = db_column_text(s, 2);
+			e.fqdn = db_column_text(s, 3);
+			e.served = db_column_text(s, 4);
+			e.params = db_column_text(s, 5);
+			e.addr = db_column_text(s, 6);
 			if (e.mac == NULL || e.served == NULL)
 				continue;
 			if (fn(&e, arg) != 0) {
-				sqlite3_reset(s);
+				db_reset(s);
 				return BOOTD_OK;
 			}
 		}
-		if (src != SQLITE_DONE) {
-			sqlite3_reset(s);
+		if (src < 0) {
+			db_reset(s);
 			return dberr(ev, "list boot events", err);
 		}
 		/* Reset ends the page's read transaction. */
-		sqlite3_reset(s);
+		db_reset(s);
 		if (rows < PAGE_ROWS)
 			return BOOTD_OK;
 	}

@@ -420,6 +420,49 @@ START_TEST(test_reset_clears_bindings)
 }
 END_TEST
 
+START_TEST(test_reset_active)
+{
+	struct db_stmt *sel, *done, *bound;
+	struct db *other;
+	int row;
+
+	open_fresh(_i);
+	if (engine == DB_SQLITE)	/* readers beside a writer */
+		OK(db_exec(db, "PRAGMA journal_mode = WAL", &err_));
+	OK(db_prepare(db, "SELECT fqdn FROM host ORDER BY fqdn", &sel,
+	    &err_));
+	OK(db_prepare(db, "SELECT count(*) FROM host", &done, &err_));
+	OK(db_prepare(db, "SELECT $1", &bound, &err_));
+	OK(db_bind_text(bound, 1, "kept", &err_));
+	OK(db_step(done, &row, &err_));
+	OK(db_step(done, &row, &err_));
+	ck_assert_int_eq(row, 0);
+	OK(db_step(sel, &row, &err_));		/* active, on a row */
+	ck_assert_int_eq(row, 1);
+	ck_assert_str_eq(db_column_text(sel, 0), "db1.example.org");
+	/* Another connection adds a host meanwhile. */
+	OK(db_open(where(engine), DB_RDWR, &other, &err_));
+	OK(db_exec(other, "INSERT INTO host (fqdn) VALUES "
+	    "('aaa.example.org')", &err_));
+	db_close(other);
+
+	db_reset_active(db);
+	ck_assert_int_eq(db_column_count(sel), 0);
+	/* A new snapshot: the new host shows, first by name. */
+	OK(db_step(sel, &row, &err_));
+	ck_assert_int_eq(row, 1);
+	ck_assert_str_eq(db_column_text(sel, 0), "aaa.example.org");
+	db_reset(sel);
+	/* A statement that was not active keeps its bindings. */
+	OK(db_step(bound, &row, &err_));
+	ck_assert_int_eq(row, 1);
+	ck_assert_str_eq(db_column_text(bound, 0), "kept");
+	db_finalize(sel);
+	db_finalize(done);
+	db_finalize(bound);
+}
+END_TEST
+
 START_TEST(test_one_statement_only)
 {
 	struct db_stmt *st = (struct db_stmt *)&st;
@@ -776,6 +819,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_values_round_trip, 0, n);
 	tcase_add_loop_test(tc, test_rows_and_changes, 0, n);
 	tcase_add_loop_test(tc, test_reset_clears_bindings, 0, n);
+	tcase_add_loop_test(tc, test_reset_active, 0, n);
 	tcase_add_loop_test(tc, test_one_statement_only, 0, n);
 	tcase_add_loop_test(tc, test_constraints, 0, n);
 	tcase_add_loop_test(tc, test_transactions, 0, n);

@@ -280,6 +280,32 @@ START_TEST(test_fk_on_reopen)
 }
 END_TEST
 
+/*
+ * The inventory is an SQLite file in this bootd: a PostgreSQL URI is
+ * refused with one line, and creates nothing (no file named after it).
+ */
+START_TEST(test_open_refuses_uri)
+{
+	static const char *const uris[] = {
+		"postgresql://db1/bootd", "postgres:///bootd?host=/run/pg",
+	};
+	struct bootd_error err;
+	struct inv *i2;
+	size_t k;
+
+	for (k = 0; k < sizeof(uris) / sizeof(uris[0]); k++) {
+		i2 = (struct inv *)&err;	/* set to NULL on failure */
+		ck_assert_int_eq(inv_open(uris[k], INV_CREATE, &i2, &err),
+		    BOOTD_EINVAL);
+		ck_assert_ptr_null(i2);
+		ck_assert_ptr_nonnull(strstr(err.text, "not a PostgreSQL URI"));
+		ck_assert_ptr_null(strchr(err.text, '\n'));
+		ck_assert_int_eq(access("postgresql:", F_OK), -1);
+		ck_assert_int_eq(access("postgres:", F_OK), -1);
+	}
+}
+END_TEST
+
 START_TEST(test_host_add_get)
 {
 	const char *macs[] = { "52-54-00-AB-CD-EF", "5254.0012.3456" };
@@ -2174,6 +2200,7 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
+	tcase_add_test(tc, test_open_refuses_uri);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);

@@ -1,0 +1,209 @@
+/*
+ * inv_boot.c - the boot lookup (inv_lookup), the hot path of every boot, and
+ * its query plans
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "inv.h"
+#include "inv_int.h"
+#include "mac.h"
+
+/* The hot path -------------------------------------------------------- */
+
+void
+inv_boot_free(struct inv_boot *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	inv_host_free(b->host);
+	inv_dist_free(b->dist);
+	for (i = 0; i < b->nmanual; i++)
+		inv_dist_free(b->manual[i]);
+	free(b->manual);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Append the attribute in columns 6 and 7 of S_LOOKUP's row to h. */
+static enum bootd_err
+lookup_attr(struct db_stmt *s, struct inv_host *h, size_t *cap,
+    struct bootd_error *err)
+{
+	struct inv_kv *p, *kv;
+
+	if (db_column_is_null(s, 6))
+		return BOOTD_OK;	/* the host has no attributes */
+	if (h->nattrs == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		if ((p = reallocarray(h->attrs, *cap, sizeof(*p))) == NULL)
+			return nomem(err);
+		h->attrs = p;
+	}
+	kv = &h->attrs[h->nattrs];
+	if (col_dup(s, 6, &kv->key))
+		return nomem(err);
+	if (col_dup(s, 7, &kv->value)) {
+		free(kv->key);
+		return nomem(err);
+	}
+	h->nattrs++;
+	return BOOTD_OK;
+}
+
+/*
+ * Make sure the next statement starts a new read transaction, on the
+ * newest snapshot: a handle keeps its snapshot while any of its
+ * statements is active or a transaction is open.  Every function resets
+ * its statements and ends its transactions; this keeps a slip elsewhere
+ * from serving boots from an old snapshot.
+ */
+static void
+end_reads(struct inv *inv)
+{
+	db_reset_active(inv->db);
+	/* Never the caller's own grouped transaction (inv_begin()). */
+	if (!inv->grouped)
+		db_rollback(inv->db, NULL);
+}
+
+/*
+ * The lookup proper: one S_LOOKUP for the host with its token and
+ * attributes, and one S_LOOKUP_DIST for each distribution the script
+ * offers.  No BEGIN/COMMIT: SQLite keeps the implicit read transaction
+ * of a statement until the last active statement of the handle is
+ * reset, and S_LOOKUP stays active (on its first row) until every
+ * distribution is read, so the whole answer comes from one snapshot.
+ * The host's MACs and last boot are left out: no script needs them.
+ */
+static enum bootd_err
+lookup(struct inv *inv, const char *canon, int64_t now,
+    const char *const *manual, size_t nmanual, struct inv_boot *out,
+    struct bootd_error *err)
+{
+	struct inv_host *h;
+	struct inv_dist *d;
+	struct db_stmt *s;
+	const char *action;
+	enum bootd_err rc;
+	size_t i, cap = 0;
+	int src;
+
+	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	bind_int(s, 2, now);
+	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK) {
+		if (rc == BOOTD_ENOTFOUND)
+			bootd_error_set(err, rc, "no host has MAC %s", canon);
+		return rc;
+	}
+	if ((out->host = h = calloc(1, sizeof(*h))) == NULL) {
+		rc = nomem(err);
+		goto out;
+	}
+	action = db_column_text(s, 2);
+	h->action = action != NULL && strcmp(action, "install") == 0 ?
+	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+	h->token_expires = db_column_is_null(s, 4) ? 0 :
+	    db_column_int64(s, 5);
+	if (col_dup(s, 0, &h->fqdn) || col_dup(s, 1, &h->env) ||
+	    col_dup(s, 3, &h->dist) || col_dup(s, 4, &h->token)) {
+		rc = nomem(err);
+		goto out;
+	}
+	/* While s is on its first row: the same snapshot. */
+	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
+	    h->token != NULL &&
+	    (rc = load_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
+		goto out;
+	if (nmanual > 0 && manual != NULL) {
+		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
+		    NULL) {
+			rc = nomem(err);
+			goto out;
+		}
+		for (i = 0; i < nmanual; i++) {
+			if (manual[i] == NULL)
+				continue;
+			rc = load_dist(inv, manual[i], &d, err);
+			if (rc == BOOTD_ENOTFOUND)
+				continue;
+			if (rc != BOOTD_OK)
+				goto out;
+			out->manual[out->nmanual++] = d;
+		}
+	}
+	rc = BOOTD_OK;
+	do {
+		if ((rc = lookup_attr(s, h, &cap, err)) != BOOTD_OK)
+			goto out;
+	} while ((src = step(inv, s)) > 0);
+	if (src < 0)
+		rc = dberr(inv, "read attributes", err);
+out:
+	db_reset(s);	/* ends the read transaction */
+	return rc;
+}
+
+enum bootd_err
+inv_lookup(struct inv *inv, const char *mac, int64_t now,
+    const char *const *manual, size_t nmanual, struct inv_boot *out,
+    struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1];
+	enum bootd_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
+		return rc;
+	end_reads(inv);
+	if ((rc = lookup(inv, canon, now, manual, nmanual, out, err)) !=
+	    BOOTD_OK)
+		inv_boot_free(out);
+	return rc;
+}
+
+enum bootd_err
+inv_lookup_plans(struct inv *inv,
+    int (*fn)(const char *sql, const char *plan, void *arg), void *arg,
+    struct bootd_error *err)
+{
+	static const enum stmt ids[] = { S_LOOKUP, S_LOOKUP_DIST };
+	struct buf sql = { 0 }, plan = { 0 };
+	struct db_stmt *s = NULL;
+	enum bootd_err rc = BOOTD_OK;
+	size_t i;
+	int src;
+
+	for (i = 0; rc == BOOTD_OK && i < sizeof(ids) / sizeof(ids[0]); i++) {
+		buf_reset(&sql);
+		buf_reset(&plan);
+		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", sqltab[ids[i]]);
+		if (buf_failed(&sql)) {
+			rc = nomem(err);
+			break;
+		}
+		if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
+			rc = BOOTD_EDB;
+			break;
+		}
+		/* Columns: id, parent, notused, detail. */
+		while ((src = step(inv, s)) > 0)
+			buf_printf(&plan, "%s\n", db_column_text(s, 3));
+		if (src < 0)
+			rc = dberr(inv, "explain query plan", err);
+		else if (buf_failed(&plan))
+			rc = nomem(err);
+		else if (fn(sqltab[ids[i]], buf_str(&plan), arg) != 0)
+			break;
+		db_finalize(s);
+		s = NULL;
+	}
+	db_finalize(s);
+	buf_free(&sql);
+	buf_free(&plan);
+	return rc;
+}

@@ -1,0 +1,205 @@
+/*
+ * inv_int.h - what the files of the inventory share: private to lib/inv*.c
+ *
+ * The inventory is one module, prefix inv_, in one file per concept:
+ * inv.c (open, close, schema and migrations, transactions, the statement
+ * table and the helpers that run statements), inv_host.c (hosts, NICs,
+ * attributes), inv_dist.c (distributions), inv_env.c (environments),
+ * inv_token.c (install tokens and completion), inv_boot.c (the boot
+ * lookup), inv_audit.c (the audit log) and inv_discovered.c (forgotten
+ * discovered MACs).  The functions below are what one file uses of
+ * another; everything else in each file is static.
+ *
+ * Every call of db.h goes through the helpers of inv.c (stmt(), step(),
+ * exec_sql(), first_row(), read_rows()...), which keep the last failure
+ * in struct inv for dberr(): the callers name what failed, as before.
+ */
+#ifndef BOOTD_INV_INT_H
+#define BOOTD_INV_INT_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "inv.h"
+
+#define FQDN_BUF	254	/* 253 characters and the NUL */
+#define QBUF		72	/* a user-supplied value quoted in a message */
+
+/* Every statement this module runs, prepared at most once per handle. */
+enum stmt {
+	S_AUDIT,
+	S_HOST_BY_FQDN,
+	S_HOST_BY_MAC,
+	S_HOST_BY_SHORT,
+	S_HOST_FULL,
+	S_HOST_ENV,
+	S_LOOKUP,
+	S_LOOKUP_DIST,
+	S_HOST_MACS,
+	S_HOST_ATTRS,
+	S_HOST_IDS,
+	S_HOST_INSERT,
+	S_HOST_DELETE,
+	S_HOST_RENAME,
+	S_HOST_SET_ENV,
+	S_HOST_SET_DIST,
+	S_HOST_SET_ACTION,
+	S_NIC_INSERT,
+	S_NIC_DELETE,
+	S_NIC_COUNT,
+	S_ATTR_GET,
+	S_ATTR_SET,
+	S_ATTR_DELETE,
+	S_ENV_GET,
+	S_ENV_ALL,
+	S_ENV_INSERT,
+	S_ENV_DELETE,
+	S_ENV_SET_GROUP,
+	S_ENV_USERS,
+	S_DIST_NAMES,
+	S_DIST_INSERT,
+	S_DIST_UPDATE,
+	S_DIST_DELETE,
+	S_DIST_USERS,
+	S_DIST_INSTALLING,
+	S_INITRD_INSERT,
+	S_INITRD_DELETE,
+	S_TOKEN_REVOKE,
+	S_TOKEN_INSERT,
+	S_TOKEN_GET,
+	S_TOKEN_USE,
+	S_TOKEN_FETCH_GET,
+	S_TOKEN_FETCH_SET,
+	S_AUDIT_ALL,
+	S_AUDIT_OBJ,
+	S_COUNTS,
+	S_FORGET_SET,
+	S_FORGET_GET,
+	S__MAX
+};
+
+#define HOST_COLS \
+	"h.id, h.fqdn, h.env, h.action, h.dist, t.token, t.expires"
+#define LIVE_TOKEN \
+	"LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL " \
+	"AND t.revoked = 0 AND t.expires > $2 "
+
+struct inv {
+	struct db	*db;
+	char		*path;		/* as given to inv_open() */
+	enum inv_mode	 mode;
+	int		 have_ident;	/* dev/ino below are valid */
+	dev_t		 dev;
+	ino_t		 ino;
+	char		*actor;		/* for the audit log */
+	struct db_stmt	*st[S__MAX];	/* prepared on first use */
+	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
+	struct bootd_error dbe;		/* and its text (dberr()) */
+	inv_authorizer	 authz;		/* NULL: every change allowed */
+	void		*authz_arg;
+	int		 grouped;	/* inside inv_begin() ... inv_commit() */
+};
+
+/* A resolved host: its row id and FQDN. */
+struct href {
+	int64_t	id;
+	char	fqdn[FQDN_BUF];
+};
+
+extern const char *const sqltab[S__MAX];
+
+/* inv.c */
+enum bootd_err
+dberr(struct inv *inv, const char *what, struct bootd_error *err);
+int
+step(struct inv *inv, struct db_stmt *s);
+struct db_stmt *
+prepare_once(struct inv *inv, const char *sql, struct bootd_error *err);
+enum bootd_err
+exec_sql(struct inv *inv, const char *sql);
+enum bootd_err
+nomem(struct bootd_error *err);
+struct db_stmt *
+stmt(struct inv *inv, enum stmt id, struct bootd_error *err);
+void
+bind_text(struct db_stmt *s, int i, const char *v);
+void
+bind_int(struct db_stmt *s, int i, int64_t v);
+enum bootd_err
+run(struct inv *inv, struct db_stmt *s, const char *what,
+    struct bootd_error *err);
+enum bootd_err
+run_int(struct inv *inv, struct db_stmt *s, int64_t *v, const char *what,
+    struct bootd_error *err);
+enum bootd_err
+run_text(struct inv *inv, enum stmt id, const char *text, const char *what,
+    struct bootd_error *err);
+enum bootd_err
+run_host(struct inv *inv, enum stmt id, int64_t host, const char *text,
+    const char *what, struct bootd_error *err);
+enum bootd_err
+first_row(struct inv *inv, struct db_stmt *s, const char *what,
+    struct bootd_error *err);
+int
+col_dup(struct db_stmt *s, int i, char **out);
+void *
+read_rows(struct inv *inv, struct db_stmt *s, size_t size,
+    enum bootd_err (*fill)(struct db_stmt *, void *, struct bootd_error *),
+    size_t *n, enum bootd_err *rc, const char *what, struct bootd_error *err);
+enum bootd_err
+fill_text(struct db_stmt *s, void *elem, struct bootd_error *err);
+enum bootd_err
+fill_id(struct db_stmt *s, void *elem, struct bootd_error *err);
+enum bootd_err
+fill_ref(struct db_stmt *s, void *elem, struct bootd_error *err);
+int
+lower_copy(const char *s, char *out, size_t size);
+const char *
+q(const char *s, char *buf);
+enum bootd_err
+tx_begin(struct inv *inv, struct bootd_error *err);
+enum bootd_err
+tx_read(struct inv *inv, struct bootd_error *err);
+enum bootd_err
+tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err);
+
+/* inv_audit.c */
+const char *
+audit_time(int64_t t, char out[32]);
+enum bootd_err
+audit(struct inv *inv, int64_t now, const char *op, const char *object,
+    const char *old, const char *new_, struct bootd_error *err);
+
+/* inv_host.c */
+enum bootd_err
+resolve(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err);
+enum bootd_err
+resolve_for_change(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err);
+enum bootd_err
+load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
+    struct bootd_error *err);
+
+/* inv_dist.c */
+enum bootd_err
+load_dist(struct inv *inv, const char *name, struct inv_dist **out,
+    struct bootd_error *err);
+enum bootd_err
+attr_get(struct inv *inv, int64_t id, const char *key, struct buf *o,
+    struct bootd_error *err);
+enum bootd_err
+check_attrs(struct inv *inv, const struct href *ref, const struct inv_dist *d,
+    struct bootd_error *err);
+int
+dist_uses_attr(const struct inv_dist *d, const char *key);
+
+/* inv_env.c */
+enum bootd_err
+env_get(struct inv *inv, const char *name, struct inv_env **out,
+    struct bootd_error *err);
+
+#endif /* BOOTD_INV_INT_H */

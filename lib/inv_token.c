@@ -1,0 +1,430 @@
+/*
+ * inv_token.c - install tokens: marking a host for reinstall or local boot, the
+ * install script's fetch, and the installer's "done"
+ */
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inv.h"
+#include "inv_int.h"
+#include "mac.h"
+#include "valid.h"
+
+/* Reinstall ----------------------------------------------------------- */
+
+/*
+ * Fill out with INV_TOKEN_LEN random lowercase hex digits and a NUL.
+ */
+static enum bootd_err
+make_token(char out[INV_TOKEN_LEN + 1], struct bootd_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[INV_TOKEN_LEN / 2];
+	size_t got = 0;
+	ssize_t r;
+	int fd, i;
+
+	while (got < sizeof(raw)) {
+		r = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got < sizeof(raw)) {
+		if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+			return bootd_error_set(err, BOOTD_ESYS, "/dev/urandom: "
+			    "%s", strerror(errno));
+		while (got < sizeof(raw)) {
+			r = read(fd, raw + got, sizeof(raw) - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(fd);
+				return bootd_error_set(err, BOOTD_ESYS,
+				    "/dev/urandom: %s", r < 0 ?
+				    strerror(errno) : "short read");
+			}
+			got += (size_t)r;
+		}
+		close(fd);
+	}
+	for (i = 0; i < INV_TOKEN_LEN / 2; i++) {
+		out[i * 2] = hex[raw[i] >> 4];
+		out[i * 2 + 1] = hex[raw[i] & 0xf];
+	}
+	out[INV_TOKEN_LEN] = '\0';
+	return BOOTD_OK;
+}
+
+static enum bootd_err
+revoke_tokens(struct inv *inv, int64_t host, struct bootd_error *err)
+{
+	struct db_stmt *s;
+
+	if ((s = stmt(inv, S_TOKEN_REVOKE, err)) == NULL)
+		return BOOTD_EDB;
+	bind_int(s, 1, host);
+	return run(inv, s, "revoke tokens", err);
+}
+
+static enum bootd_err
+set_action(struct inv *inv, int64_t host, const char *action,
+    const char *dist, struct bootd_error *err)
+{
+	struct db_stmt *s;
+
+	if ((s = stmt(inv, S_HOST_SET_ACTION, err)) == NULL)
+		return BOOTD_EDB;
+	bind_int(s, 1, host);
+	bind_text(s, 2, action);
+	bind_text(s, 3, dist);
+	return run(inv, s, "set boot action", err);
+}
+
+static enum bootd_err
+set_reinstall(struct inv *inv, const char *host, const char *dist,
+    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	char tok[INV_TOKEN_LEN + 1], o[160], n[160], when[32];
+	struct href ref;
+	struct inv_host *h = NULL;
+	struct inv_dist *d = NULL;
+	struct db_stmt *s;
+	enum bootd_err rc;
+
+	if (ttl <= 0)
+		return bootd_error_set(err, BOOTD_EINVAL, "token lifetime "
+		    "must be positive, not %ld", ttl);
+	if (dist != NULL &&
+	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, now, &h, err)) != BOOTD_OK)
+		return rc;
+	if (dist == NULL)
+		dist = h->dist;
+	if (dist == NULL) {
+		rc = bootd_error_set(err, BOOTD_EINVAL, "host %s has no "
+		    "distribution; name one to install", ref.fqdn);
+		goto out;
+	}
+	if ((rc = load_dist(inv, dist, &d, err)) != BOOTD_OK ||
+	    (rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK ||
+	    (rc = make_token(tok, err)) != BOOTD_OK ||
+	    (rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK)
+		goto out;
+	if ((s = stmt(inv, S_TOKEN_INSERT, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, tok);
+	bind_int(s, 2, ref.id);
+	bind_int(s, 3, now);
+	bind_int(s, 4, now + (int64_t)ttl);
+	if ((rc = run(inv, s, "store token", err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "install", d->name, err)) !=
+	    BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=%s dist=%s",
+	    h->action == INV_ACTION_INSTALL ? "install" : "local",
+	    h->dist != NULL ? h->dist : "-");
+	snprintf(n, sizeof(n), "action=install dist=%s expires=%s",
+	    d->name, audit_time(now + (int64_t)ttl, when));
+	if ((rc = audit(inv, now, "set-reinstall", ref.fqdn, o, n, err)) !=
+	    BOOTD_OK)
+		goto out;
+	if (token != NULL)
+		memcpy(token, tok, sizeof(tok));
+out:
+	inv_host_free(h);
+	inv_dist_free(d);
+	return rc;
+}
+
+enum bootd_err
+inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
+    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, set_reinstall(inv, host, dist, now, ttl, token,
+	    err), err);
+}
+
+static enum bootd_err
+set_local(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	struct href ref;
+	struct inv_host *h = NULL;
+	enum bootd_err rc;
+	char o[160];
+
+	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = load_host_id(inv, ref.id, 0, &h, err)) != BOOTD_OK)
+		return rc;
+	/*
+	 * Already booting locally: a token it may still hold (an expired
+	 * or used one counts for nothing) is revoked, but nothing changes
+	 * that an operator would read, so no "local -> local" row.
+	 */
+	if (h->action == INV_ACTION_LOCAL) {
+		rc = revoke_tokens(inv, ref.id, err);
+		goto out;
+	}
+	if ((rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "local", h->dist, err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=%s",
+	    h->action == INV_ACTION_INSTALL ? "install" : "local");
+	rc = audit(inv, time(NULL), "set-local", ref.fqdn, o, "action=local",
+	    err);
+out:
+	inv_host_free(h);
+	return rc;
+}
+
+enum bootd_err
+inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, set_local(inv, host, err), err);
+}
+
+enum bootd_err
+inv_addr_canon(const char *addr, char out[INV_ADDR_MAX + 1],
+    struct bootd_error *err)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char qa[QBUF];
+
+	if (addr == NULL || *addr == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL, "no client address");
+	if (strlen(addr) > INV_ADDR_MAX)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is too long", q(addr, qa));
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+		return BOOTD_OK;
+	}
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return bootd_error_set(err, BOOTD_EINVAL, "client address "
+		    "\"%s\" is not an IPv4 or IPv6 address", q(addr, qa));
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+		inet_ntop(AF_INET, &a4, out, INV_ADDR_MAX + 1);
+	} else
+		inet_ntop(AF_INET6, &a6, out, INV_ADDR_MAX + 1);
+	return BOOTD_OK;
+}
+
+/*
+ * Read the live token of the host owning MAC canon into tok, its host
+ * into fqdn and its recorded fetch address into from ("" when none).
+ * BOOTD_ENOTFOUND (err untouched) when there is none.
+ */
+static enum bootd_err
+fetch_get(struct inv *inv, const char *canon, int64_t now,
+    char tok[INV_TOKEN_LEN + 1], char fqdn[FQDN_BUF],
+    char from[INV_ADDR_MAX + 1], struct bootd_error *err)
+{
+	struct db_stmt *s;
+	enum bootd_err rc;
+	const char *t;
+
+	if ((s = stmt(inv, S_TOKEN_FETCH_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, canon);
+	bind_int(s, 2, now);
+	if ((rc = first_row(inv, s, "read token", err)) != BOOTD_OK)
+		return rc;
+	snprintf(tok, INV_TOKEN_LEN + 1, "%s",
+	    db_column_text(s, 0));
+	snprintf(fqdn, FQDN_BUF, "%s", db_column_text(s, 1));
+	t = db_column_text(s, 2);
+	snprintf(from, INV_ADDR_MAX + 1, "%s", t != NULL ? t : "");
+	db_reset(s);
+	return BOOTD_OK;
+}
+
+/* The write half of inv_token_fetched(), inside its transaction. */
+static enum bootd_err
+token_fetched(struct inv *inv, const char *canon, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	char o[64], n[64];
+	struct db_stmt *s;
+	enum bootd_err rc;
+
+	/* Read again: the token may have changed since the first look. */
+	if ((rc = fetch_get(inv, canon, now, tok, fqdn, from, err)) != BOOTD_OK)
+		return rc == BOOTD_ENOTFOUND ? bootd_error_set(err, rc,
+		    "no live install token for MAC %s", canon) : rc;
+	if (strcmp(from, addr) == 0)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_TOKEN_FETCH_SET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, tok);
+	bind_text(s, 2, addr);
+	bind_int(s, 3, now);
+	if ((rc = run(inv, s, "record install script fetch", err)) != BOOTD_OK)
+		return rc;
+	/*
+	 * Changed less than a minute ago: keep the address (and write no
+	 * audit row), so that fetching from alternating addresses cannot
+	 * grow the inventory by more than one row a minute and token.
+	 */
+	if (db_changes(s) == 0)
+		return BOOTD_OK;
+	snprintf(o, sizeof(o), "fetched_from=%s", from);
+	snprintf(n, sizeof(n), "fetched_from=%s", addr);
+	return audit(inv, now, "install-fetch", fqdn, from[0] != '\0' ? o :
+	    NULL, n, err);
+}
+
+enum bootd_err
+inv_token_fetched(struct inv *inv, const char *mac, const char *addr,
+    int64_t now, struct bootd_error *err)
+{
+	char canon[MAC_STRLEN + 1], a[INV_ADDR_MAX + 1];
+	char tok[INV_TOKEN_LEN + 1], fqdn[FQDN_BUF], from[INV_ADDR_MAX + 1];
+	enum bootd_err rc;
+
+	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK ||
+	    (rc = inv_addr_canon(addr, a, err)) != BOOTD_OK)
+		return rc;
+	/* The same address again (the usual case): a read, no write. */
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	rc = tx_end(inv, fetch_get(inv, canon, now, tok, fqdn, from, err), err);
+	if (rc == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "no live install token for "
+		    "MAC %s", canon);
+	if (rc != BOOTD_OK || strcmp(from, a) == 0)
+		return rc;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, token_fetched(inv, canon, a, now, err), err);
+}
+
+static enum bootd_err
+install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
+    struct bootd_error *err)
+{
+	struct href ref;
+	struct db_stmt *s;
+	enum bootd_err rc = BOOTD_OK;
+	int64_t expires;
+	int used, revoked;
+	char qt[QBUF], o[160], n[160], *dist = NULL;
+	const char *from;
+
+	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
+		return BOOTD_EDB;
+	bind_text(s, 1, token);
+	if ((rc = first_row(inv, s, "read token", err)) == BOOTD_ENOTFOUND)
+		return bootd_error_set(err, rc, "unknown install token \"%s\"",
+		    q(token, qt));
+	if (rc != BOOTD_OK)
+		return rc;
+	fill_ref(s, &ref, NULL);
+	snprintf(out->fqdn, sizeof(out->fqdn), "%s", ref.fqdn);
+	from = db_column_text(s, 7);
+	snprintf(out->fetched_from, sizeof(out->fetched_from), "%s",
+	    from != NULL ? from : "");
+	expires = db_column_int64(s, 2);
+	used = !db_column_is_null(s, 3);
+	revoked = db_column_int64(s, 4) != 0;
+	if (col_dup(s, 6, &dist))
+		rc = nomem(err);
+	db_reset(s);
+	if (rc != BOOTD_OK)
+		return rc;
+	if (used)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s was already used", ref.fqdn);
+	else if (revoked)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s was revoked", ref.fqdn);
+	else if (expires <= now)
+		rc = bootd_error_set(err, BOOTD_EEXPIRED, "install token of "
+		    "host %s expired", ref.fqdn);
+	if (rc != BOOTD_OK)
+		goto out;
+	out->mismatch = addr == NULL || strcmp(addr, out->fetched_from) != 0;
+	if (out->mismatch && bind_addr) {
+		rc = bootd_error_set(err, BOOTD_EPERM, "done for host %s from "
+		    "%s, but its install script was %s%s", ref.fqdn,
+		    addr != NULL ? addr : "an unknown address",
+		    out->fetched_from[0] != '\0' ? "fetched from " :
+		    "never fetched", out->fetched_from);
+		goto out;
+	}
+	if ((s = stmt(inv, S_TOKEN_USE, err)) == NULL) {
+		rc = BOOTD_EDB;
+		goto out;
+	}
+	bind_text(s, 1, token);
+	bind_int(s, 2, now);
+	if ((rc = run(inv, s, "use token", err)) != BOOTD_OK ||
+	    (rc = set_action(inv, ref.id, "local", dist, err)) != BOOTD_OK)
+		goto out;
+	snprintf(o, sizeof(o), "action=install dist=%s",
+	    dist != NULL ? dist : "-");
+	snprintf(n, sizeof(n), "action=local done_from=%s fetched_from=%s",
+	    addr != NULL ? addr : "-",
+	    out->fetched_from[0] != '\0' ? out->fetched_from : "-");
+	rc = audit(inv, now, "install-done", ref.fqdn, o, n, err);
+out:
+	free(dist);
+	return rc;
+}
+
+enum bootd_err
+inv_install_done(struct inv *inv, const char *token, const char *addr,
+    int bind_addr, int64_t now, struct inv_done *out,
+    struct bootd_error *err)
+{
+	struct inv_done scratch;
+	char a[INV_ADDR_MAX + 1];
+	enum bootd_err rc;
+
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
+	if (token == NULL || *token == '\0')
+		return bootd_error_set(err, BOOTD_ENOTFOUND, "no install "
+		    "token given");
+	/* An address that is none counts as unknown: never a match. */
+	if (addr != NULL && inv_addr_canon(addr, a, NULL) == BOOTD_OK)
+		addr = a;
+	else
+		addr = NULL;
+	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
+		return rc;
+	return tx_end(inv, install_done(inv, token, addr, bind_addr, now, out,
+	    err), err);
+}
