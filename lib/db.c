@@ -168,6 +168,19 @@ db_engine_msg(const char *text)
 }
 
 const char *
+db_open_reason(const char *text, const char *path)
+{
+	static const char head[] = "cannot open database \"";
+	size_t n = strlen(path);
+
+	if (strncmp(text, head, sizeof(head) - 1) == 0 &&
+	    strncmp(text + sizeof(head) - 1, path, n) == 0 &&
+	    strncmp(text + sizeof(head) - 1 + n, "\": ", 3) == 0)
+		return text + sizeof(head) - 1 + n + 3;
+	return text;
+}
+
+const char *
 db_errclass_name(enum db_errclass class)
 {
 	if ((unsigned)class >= DB_ERR__MAX)

@@ -170,6 +170,14 @@ enum db_errclass db_errclass(const struct db *db);
  */
 const char	*db_engine_msg(const char *text);
 
+/*
+ * The engine's reason in text, the message of a db_open() of path that
+ * failed ("cannot open database "path": reason"), for a caller that
+ * names the path itself.  Any other text is returned whole.  This
+ * function can't fail.
+ */
+const char	*db_open_reason(const char *text, const char *path);
+
 /* A short constant name of class ("busy", "read-only"...). */
 const char	*db_errclass_name(enum db_errclass class);
 

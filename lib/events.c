@@ -330,23 +330,6 @@ tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
 
 /* Open, close, schema ------------------------------------------------- */
 
-/*
- * The engine's reason in the message of a db_open() that failed,
- * "cannot open database "path": reason".
- */
-static const char *
-open_msg(const char *text, const char *path)
-{
-	static const char head[] = "cannot open database \"";
-	size_t n = strlen(path);
-
-	if (strncmp(text, head, sizeof(head) - 1) == 0 &&
-	    strncmp(text + sizeof(head) - 1, path, n) == 0 &&
-	    strncmp(text + sizeof(head) - 1 + n, "\": ", 3) == 0)
-		return text + sizeof(head) - 1 + n + 3;
-	return text;
-}
-
 int
 events_schema_latest(void)
 {
@@ -477,7 +460,7 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 	    &ev->dbe)) != BOOTD_OK) {
 		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
 		    "cannot open events database \"%s\": %s", q(path, qp),
-		    open_msg(ev->dbe.text, path));
+		    db_open_reason(ev->dbe.text, path));
 		goto fail;
 	}
 	/*

@@ -784,23 +784,6 @@ perm_problem(const char *path, int write, char *buf, size_t size)
 	return NULL;
 }
 
-/*
- * The engine's reason in the message of a db_open() that failed,
- * "cannot open database "path": reason".
- */
-static const char *
-open_msg(const char *text, const char *path)
-{
-	static const char head[] = "cannot open database \"";
-	size_t n = strlen(path);
-
-	if (strncmp(text, head, sizeof(head) - 1) == 0 &&
-	    strncmp(text + sizeof(head) - 1, path, n) == 0 &&
-	    strncmp(text + sizeof(head) - 1 + n, "\": ", 3) == 0)
-		return text + sizeof(head) - 1 + n + 3;
-	return text;
-}
-
 enum bootd_err
 inv_open(const char *path, enum inv_mode mode, struct inv **out,
     struct bootd_error *err)
@@ -850,7 +833,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
 		    "cannot open database \"%s\": %s", q(path, qp),
 		    perm_problem(path, mode != INV_RDONLY, why,
-		    sizeof(why)) != NULL ? why : open_msg(inv->dbe.text, path));
+		    sizeof(why)) != NULL ? why : db_open_reason(inv->dbe.text, path));
 		goto fail;
 	}
 	/* SQLite opens a file it may not write read-only, silently. */

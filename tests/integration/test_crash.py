@@ -229,8 +229,64 @@ class MigrationKilled(unittest.TestCase):
               file=sys.stderr)
 
 
-class BulkChangeKilled(unittest.TestCase):
+class KilledMidWrite:
+    """
+    A bootctl change killed with SIGKILL, by gdb at fixed points (FIRST:
+    the function called once per host, half-way through the hosts; then
+    the commit, the WAL's writes and its sync) and on a timer across a
+    whole run, must leave all of it or none of it.  A subclass gives
+    argv(), clean (a copy of the inventory before), srv, HOSTS, WHAT and
+    outcome(what), which returns "all" or "none" and fails on anything
+    else.
+    """
+
+    def reset(self):
+        copy_db(self.clean, self.srv.db)
+        self.srv._hand_over()
+
+    @unittest.skipUnless(HAVE_GDB, "gdb is not installed")
+    def test_killed_at_fixed_points(self):
+        seen = []
+        for breaks in (["break " + self.FIRST,
+                        "ignore 1 %d" % (self.HOSTS // 2)],
+                       ["break inv_commit"],
+                       ["break pwrite64", "ignore 1 5"],
+                       ["break pwrite64", "ignore 1 50"],
+                       ["break fdatasync"]):
+            self.reset()
+            hit, out = gdb_kill(self.argv(), breaks)
+            seen.append((breaks[0], hit, self.outcome(str(breaks))))
+        # Half-way through the hosts, and before the commit: none.
+        self.assertEqual(seen[0][1:], (True, "none"), seen)
+        self.assertEqual(seen[1][1:], (True, "none"), seen)
+        print("%s of %d hosts killed by gdb: %s"
+              % (self.WHAT, self.HOSTS, seen), file=sys.stderr)
+
+    def test_killed_on_a_timer(self):
+        self.reset()
+        t0 = time.monotonic()
+        r = subprocess.run(self.argv(), capture_output=True, text=True,
+                           env=harness.run_env(), stdin=subprocess.DEVNULL)
+        whole = time.monotonic() - t0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.outcome("whole run"), "all")
+        outcomes = []
+        for i in range(10):
+            self.reset()
+            delay = whole * (i + 0.5) / 10
+            killed, rc, err = timer_kill(self.argv(), delay)
+            self.assertNotRegex(err, harness.SANITIZER_RE)
+            outcomes.append((killed, self.outcome("killed after %.3f s"
+                                                  % delay)))
+        print("%s (%.2f s) killed on a timer: %s"
+              % (self.WHAT, whole, outcomes), file=sys.stderr)
+
+
+class BulkChangeKilled(KilledMidWrite, unittest.TestCase):
+    """set-reinstall of HOSTS hosts named one by one."""
     HOSTS = 400
+    WHAT = "set-reinstall"
+    FIRST = "inv_set_reinstall"
 
     @classmethod
     def setUpClass(cls):
@@ -262,10 +318,6 @@ class BulkChangeKilled(unittest.TestCase):
         return [harness.binary("bootctl"), "-c", self.srv.conf_path, "--db",
                 self.srv.db, "set-reinstall", *self.names]
 
-    def reset(self):
-        copy_db(self.clean, self.srv.db)
-        self.srv._hand_over()
-
     def outcome(self, what):
         """"none" or "all" of the hosts changed; anything else fails."""
         con = sqlite3.connect(self.srv.db, timeout=30)
@@ -284,51 +336,16 @@ class BulkChangeKilled(unittest.TestCase):
         self.assertIn(counts, ((0, 0, 0), (self.HOSTS,) * 3), what)
         return "none" if install == 0 else "all"
 
-    @unittest.skipUnless(HAVE_GDB, "gdb is not installed")
-    def test_killed_at_fixed_points(self):
-        seen = []
-        for breaks in (["break inv_set_reinstall",
-                        "ignore 1 %d" % (self.HOSTS // 2)],
-                       ["break inv_commit"],
-                       ["break pwrite64", "ignore 1 5"],
-                       ["break pwrite64", "ignore 1 50"],
-                       ["break fdatasync"]):
-            self.reset()
-            hit, out = gdb_kill(self.argv(), breaks)
-            seen.append((breaks[0], hit, self.outcome(str(breaks))))
-        # Half-way through the hosts, and before the commit: none.
-        self.assertEqual(seen[0][1:], (True, "none"), seen)
-        self.assertEqual(seen[1][1:], (True, "none"), seen)
-        print("set-reinstall of %d hosts killed by gdb: %s"
-              % (self.HOSTS, seen), file=sys.stderr)
 
-    def test_killed_on_a_timer(self):
-        self.reset()
-        t0 = time.monotonic()
-        r = subprocess.run(self.argv(), capture_output=True, text=True,
-                           env=harness.run_env(), stdin=subprocess.DEVNULL)
-        whole = time.monotonic() - t0
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.outcome("whole run"), "all")
-        outcomes = []
-        for i in range(10):
-            self.reset()
-            delay = whole * (i + 0.5) / 10
-            killed, rc, err = timer_kill(self.argv(), delay)
-            self.assertNotRegex(err, harness.SANITIZER_RE)
-            outcomes.append((killed, self.outcome("killed after %.3f s"
-                                                  % delay)))
-        print("set-reinstall (%.2f s) killed on a timer: %s"
-              % (whole, outcomes), file=sys.stderr)
-
-
-class ImportKilled(unittest.TestCase):
+class ImportKilled(KilledMidWrite, unittest.TestCase):
     """
     bootctl import of a document adding HOSTS hosts (with attributes),
     killed half-way through and at the commit's writes: the inventory has
     all of them or none, with their audit rows.
     """
     HOSTS = 400
+    WHAT = "import"
+    FIRST = "inv_host_import"
 
     @classmethod
     def setUpClass(cls):
@@ -363,10 +380,6 @@ class ImportKilled(unittest.TestCase):
         return [harness.binary("bootctl"), "-c", self.srv.conf_path, "--db",
                 self.srv.db, "import", self.doc]
 
-    def reset(self):
-        copy_db(self.clean, self.srv.db)
-        self.srv._hand_over()
-
     def outcome(self, what):
         """"none" or "all" of the document applied; anything else fails."""
         con = sqlite3.connect(self.srv.db, timeout=30)
@@ -387,43 +400,6 @@ class ImportKilled(unittest.TestCase):
         self.assertIn(counts, ((0, 0, 0, 0), (self.HOSTS,) * 4),
                       (what, hosts, nics, attrs, audit))
         return "none" if hosts == 0 else "all"
-
-    @unittest.skipUnless(HAVE_GDB, "gdb is not installed")
-    def test_killed_at_fixed_points(self):
-        seen = []
-        for breaks in (["break inv_host_import",
-                        "ignore 1 %d" % (self.HOSTS // 2)],
-                       ["break inv_commit"],
-                       ["break pwrite64", "ignore 1 5"],
-                       ["break pwrite64", "ignore 1 50"],
-                       ["break fdatasync"]):
-            self.reset()
-            hit, out = gdb_kill(self.argv(), breaks)
-            seen.append((breaks[0], hit, self.outcome(str(breaks))))
-        # Half-way through the hosts, and before the commit: none.
-        self.assertEqual(seen[0][1:], (True, "none"), seen)
-        self.assertEqual(seen[1][1:], (True, "none"), seen)
-        print("import of %d hosts killed by gdb: %s" % (self.HOSTS, seen),
-              file=sys.stderr)
-
-    def test_killed_on_a_timer(self):
-        self.reset()
-        t0 = time.monotonic()
-        r = subprocess.run(self.argv(), capture_output=True, text=True,
-                           env=harness.run_env(), stdin=subprocess.DEVNULL)
-        whole = time.monotonic() - t0
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.outcome("whole run"), "all")
-        outcomes = []
-        for i in range(10):
-            self.reset()
-            delay = whole * (i + 0.5) / 10
-            killed, rc, err = timer_kill(self.argv(), delay)
-            self.assertNotRegex(err, harness.SANITIZER_RE)
-            outcomes.append((killed, self.outcome("killed after %.3f s"
-                                                  % delay)))
-        print("import (%.2f s) killed on a timer: %s" % (whole, outcomes),
-              file=sys.stderr)
 
 
 class DiskFull(unittest.TestCase):
