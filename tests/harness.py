@@ -709,6 +709,24 @@ class BootServer:
         m = re.search(r"^%s:\s*(.*?)\s*$" % re.escape(field), out, re.M)
         return m.group(1) if m else None
 
+    def load_v1_fixture(self):
+        """
+        Replace the inventory by tests/data/inv-v1.sql, a version-1
+        inventory with its boot events inside, as an old bootd left it
+        (for a server made with start=False).
+        """
+        import sqlite3
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.db + suffix):
+                os.unlink(self.db + suffix)
+        with open(os.path.join(SOURCE_DIR, "tests", "data",
+                               "inv-v1.sql")) as f:
+            fixture = f.read()
+        con = sqlite3.connect(self.db)
+        con.executescript(fixture)
+        con.close()
+        self._hand_over()
+
     def copy_db(self, dest):
         """A consistent copy of the inventory (SQLite backup API)."""
         import sqlite3

@@ -164,16 +164,7 @@ class DurabilityLegacyMove(unittest.TestCase):
         srv = harness.BootServer(
             start=False, config={"daemon": {"event_retention_days": 0}})
         self.addCleanup(srv.close)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(srv.db + suffix):
-                os.unlink(srv.db + suffix)
-        with open(os.path.join(harness.SOURCE_DIR, "tests", "data",
-                               "inv-v1.sql")) as f:
-            fixture = f.read()
-        con = sqlite3.connect(srv.db)
-        con.executescript(fixture)
-        con.close()
-        srv._hand_over()
+        srv.load_v1_fixture()
         srv.bootctl("init")     # legacy boot events set aside
         # Hold the inventory so that the recorder's move at its start
         # fails (it waits event_wait_ms), then trace its next try.

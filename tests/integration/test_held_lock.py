@@ -294,16 +294,7 @@ class HeldLockLegacyImport(unittest.TestCase):
         srv = harness.BootServer(
             start=False, config={"daemon": {"event_retention_days": 0}})
         self.addCleanup(srv.close)
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(srv.db + suffix):
-                os.unlink(srv.db + suffix)
-        with open(os.path.join(harness.SOURCE_DIR, "tests", "data",
-                               "inv-v1.sql")) as f:
-            fixture = f.read()
-        con = sqlite3.connect(srv.db)
-        con.executescript(fixture)
-        con.close()
-        srv._hand_over()
+        srv.load_v1_fixture()
         srv.bootctl("init")     # the upgrade: boot events set aside
 
         def legacy():
