@@ -583,7 +583,9 @@ def check_sysusers(root):
             name, gecos, home, shell = m.groups()
             check(name in passwd, "sysusers user %s: not created" % name)
             p = passwd[name]
-            check((p[4], p[5], p[6]) == (gecos, home, shell),
+            # adduser writes the description as the GECOS full name,
+            # followed by the empty room and phone fields (",,,").
+            check((p[4].split(",")[0], p[5], p[6]) == (gecos, home, shell),
                   "user %s: %s, sysusers says %s" % (
                       name, p[4:7], (gecos, home, shell)))
             check(name in groups and int(groups[name][2]) == int(p[3]),
@@ -712,7 +714,9 @@ def upgrade(root, prev_deb, deb):
     old_version = schema_version(db)
     calls = fake_systemd(root)
     try:
-        out = root.sh("apt-get install -y ./%s"
+        # apt gives dpkg its own PATH (DPkg::Path), without /usr/local.
+        out = root.sh("apt-get -o DPkg::Path=/usr/local/sbin:/usr/sbin:"
+                      "/usr/bin:/sbin:/bin install -y ./%s"
                       % os.path.basename(deb)).stdout
     finally:
         fake_systemd(root, remove=True)
@@ -722,12 +726,12 @@ def upgrade(root, prev_deb, deb):
     check(old_version == 1 and new_version > 1,
           "schema %d -> %d" % (old_version, new_version))
     # bootd.service stopped before the migration, started after it.
-    log = open(calls).read().splitlines()
+    log = open(calls).read().splitlines() if os.path.exists(calls) else []
     acts = [l.split(" ", 1)[1] for l in log
             if l.startswith("deb-systemd-invoke ")]
     check(acts == ["stop bootd.service", "start bootd.service"],
           "bootd.service around the migration: %s, want stop then start "
-          "(every call: %s)" % (acts, log))
+          "(every call: %s); apt said:\n%s" % (acts, log, out[-3000:]))
     at_stop = schema_version(root.file("/tmp/systemd/stop.db"), copy=True)
     at_start = schema_version(root.file("/tmp/systemd/start.db"), copy=True)
     check((at_stop, at_start) == (1, new_version),
