@@ -626,6 +626,8 @@ def purge_and_compare(root, before, allowed):
                     r"\\\)" % uid, r.stdout + r.stderr),
           "purge does not say how to find what the removed user and "
           "groups still own:\n" + (r.stdout + r.stderr)[-2000:])
+    print("   purge says: %s" % re.search(r"bootd: removed .*",
+                                        r.stdout + r.stderr).group(0))
     paths, users, groups = root.snapshot()
     left = sorted(p for p in paths - before[0]
                   if not any(re.match(a, p) for a in allowed))
@@ -737,6 +739,8 @@ def upgrade(root, prev_deb, deb):
     check((at_stop, at_start) == (1, new_version),
           "schema when bootd.service was stopped %d, when started %d; "
           "want 1 then %d" % (at_stop, at_start, new_version))
+    print("   bootd.service stopped at schema %d, started at schema %d"
+          % (at_stop, at_start))
     hosts = root.sh("bootctl host list", user="alice").stdout
     check("web1.example.org" in hosts and "db1.example.org" in hosts,
           "the version-1 hosts are gone:\n" + hosts)
