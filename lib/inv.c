@@ -134,17 +134,30 @@ const char *const sqltab[S__MAX] = {
 	/*
 	 * The rows of a host: those naming it, and, through each
 	 * host-rename row (object the new name, old the old one), those
-	 * that named it by its earlier names before it was renamed.  Each
-	 * step goes back in time (a.id < hi), so the walk ends.
+	 * that named it by its earlier names before it was renamed.  A name
+	 * is reused when a host is renamed or removed and another one takes
+	 * it, so under each name only the current holder's lifetime counts:
+	 * from the last row that gave the name to a host (host-add, written
+	 * by add, import and discovered adopt alike, or a host-rename to
+	 * it) to the end, or, for an earlier name, to the rename that left
+	 * it (lo <= id < hi).  When that start is a rename, the walk goes on
+	 * with the old name before it; each step goes back in time, so the
+	 * walk ends.  A name no host ever had (an environment, a
+	 * distribution, a MAC) starts at 0: all its rows.
 	 */
-	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, hi) AS ("
-	    "VALUES ($1, 9223372036854775807) UNION "
-	    "SELECT a.old, a.id FROM names n JOIN audit a "
-	    "ON a.object = n.name AND a.id < n.hi "
+	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, lo, hi) AS ("
+	    "SELECT $1, coalesce((SELECT max(id) FROM audit WHERE "
+	    "object = $1 AND op IN ('host-add', 'host-rename')), 0), "
+	    "9223372036854775807 UNION "
+	    "SELECT a.old, coalesce((SELECT max(b.id) FROM audit b WHERE "
+	    "b.object = a.old AND b.op IN ('host-add', 'host-rename') AND "
+	    "b.id < a.id), 0), a.id FROM names n JOIN audit a "
+	    "ON a.id = n.lo AND a.object = n.name "
 	    "WHERE a.op = 'host-rename' AND a.old IS NOT NULL) "
 	    "SELECT id, time, actor, op, object, old, new FROM audit "
 	    "WHERE id IN (SELECT a.id FROM names n JOIN audit a "
-	    "ON a.object = n.name AND a.id < n.hi) ORDER BY id",
+	    "ON a.object = n.name AND a.id >= n.lo AND a.id < n.hi) "
+	    "ORDER BY id",
 	[S_FORGET_SET] = "INSERT INTO discovered_forgotten (mac, forgotten_at) "
 	    "VALUES ($1, $2) ON CONFLICT (mac) DO UPDATE SET "
 	    "forgotten_at = max(forgotten_at, excluded.forgotten_at)",

@@ -1401,6 +1401,31 @@ START_TEST(test_audit_object_filter)
 }
 END_TEST
 
+/* fill for inv_audit_each(): "op new,op new,..." into a struct buf. */
+static int
+ops_cb(const struct inv_audit *a, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s%s %s", buf_str(b)[0] != '\0' ? "," : "", a->op,
+	    a->new_value != NULL ? a->new_value : "-");
+	return 0;
+}
+
+/* The rows about object as "op new,..."; the caller frees it. */
+static char *
+audit_ops(const char *object)
+{
+	struct buf b = { 0 };
+	char *s;
+
+	OK(inv_audit_each(inv, object, ops_cb, &b, &err_));
+	s = strdup(buf_str(&b));
+	ck_assert_ptr_nonnull(s);
+	buf_free(&b);
+	return s;
+}
+
 START_TEST(test_audit_follows_rename)
 {
 	char a[512];
@@ -1411,14 +1436,84 @@ START_TEST(test_audit_follows_rename)
 	OK(inv_attr_set(inv, "web9", "k", "w", &err_));
 	/* add, attr, rename, attr: the old name's rows come along. */
 	ck_assert_int_eq(last_audit("web9.example.org", a, sizeof(a)), 4);
-	/* A new host under the old name has its own rows only, and the
-	 * old name still shows the rows made under it. */
+	/* A new host under the old name has its own rows only; the
+	 * renamed one keeps its rows. */
 	host("web1.example.org", "52:54:00:00:00:02");
 	ck_assert_int_eq(last_audit("web9.example.org", a, sizeof(a)), 4);
-	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 3);
-	/* Renamed twice, and back: every row once. */
+	ck_assert_int_eq(last_audit("web1.example.org", a, sizeof(a)), 1);
+	/* Renamed twice: every row once. */
 	OK(inv_host_rename(inv, "web9", "web8.example.org", &err_));
 	ck_assert_int_eq(last_audit("web8.example.org", a, sizeof(a)), 5);
+}
+END_TEST
+
+/*
+ * A name that passes from one host to another: each host's rows are its
+ * own, from the row that gave it the name (add or rename), following
+ * its renames back only within its own lifetime.
+ */
+START_TEST(test_audit_name_reused)
+{
+	char *s;
+
+	/* Renamed away, and the name taken by a new host. */
+	host("lab3.example.org", "52:54:00:00:00:01");
+	OK(inv_attr_set(inv, "lab3", "k", "v", &err_));
+	OK(inv_host_rename(inv, "lab3", "prod9.example.org", &err_));
+	host("lab3.example.org", "52:54:00:00:00:02");
+	OK(inv_attr_set(inv, "lab3", "k", "new", &err_));
+	s = audit_ops("lab3.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:02,attr-set k=new");
+	free(s);
+	s = audit_ops("prod9.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:01,attr-set k=v,"
+	    "host-rename prod9.example.org");
+	free(s);
+
+	/* The new one renamed into a name that an earlier host had and
+	 * left (removed): that host's rows stay out. */
+	host("db1.example.org", "52:54:00:00:00:03");
+	OK(inv_attr_set(inv, "db1", "k", "db", &err_));
+	OK(inv_host_remove(inv, "db1", &err_));
+	OK(inv_host_rename(inv, "lab3", "db1.example.org", &err_));
+	s = audit_ops("db1.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:02,attr-set k=new,"
+	    "host-rename db1.example.org");
+	free(s);
+
+	/* Removed, then added again: the new host starts afresh; the
+	 * name of one that is gone shows its last holder, to its end. */
+	OK(inv_host_remove(inv, "prod9", &err_));
+	s = audit_ops("prod9.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:01,attr-set k=v,"
+	    "host-rename prod9.example.org,host-remove -");
+	free(s);
+	host("prod9.example.org", "52:54:00:00:00:04");
+	s = audit_ops("prod9.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:04");
+	free(s);
+
+	/* Renamed away and back: both stretches, and only them. */
+	OK(inv_host_rename(inv, "prod9", "tmp.example.org", &err_));
+	host("prod9.example.org", "52:54:00:00:00:05");
+	OK(inv_host_remove(inv, "prod9", &err_));
+	OK(inv_host_rename(inv, "tmp", "prod9.example.org", &err_));
+	s = audit_ops("prod9.example.org");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:04,host-rename tmp.example.org,"
+	    "host-rename prod9.example.org");
+	free(s);
+	/* Names no host had are not bounded: all their rows. */
+	OK(inv_env_add(inv, "lab", "lab", &err_));
+	OK(inv_env_set_group(inv, "lab", "ops", &err_));
+	s = audit_ops("lab");
+	ck_assert_str_eq(s, "env-add group=lab,env-set-group group=ops");
+	free(s);
 }
 END_TEST
 
@@ -2224,6 +2319,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_host_list);
 	tcase_add_test(tc, test_audit_object_filter);
 	tcase_add_test(tc, test_audit_follows_rename);
+	tcase_add_test(tc, test_audit_name_reused);
 	tcase_add_test(tc, test_set_local_when_local);
 	tcase_add_test(tc, test_env_set_group);
 	tcase_add_test(tc, test_host_import);

@@ -846,5 +846,92 @@ class TestHistory(unittest.TestCase):
         self.assertIn("no host", r.stderr)
 
 
+class TestHistoryNameReused(unittest.TestCase):
+    """history when a name or a NIC passes from one host to another:
+    each host's timeline holds its own rows and boots only."""
+
+    MAC_A = "52:54:00:aa:00:01"
+    MAC_B = "52:54:00:aa:00:02"
+    MAC_C = "52:54:00:aa:00:03"
+    MAC_D = "52:54:00:aa:00:04"
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.have_binary("bootd"):
+            raise unittest.SkipTest("bootd not built")
+        cls.srv = harness.BootServer()
+        s = cls.srv
+        s.bootctl("env", "add", "lab")
+        s.bootctl("dist", "add", "debian-12", "--kernel", "http://x/k",
+                  "--initrd", "http://x/i", "--cmdline", "quiet")
+        # The first lab3 (NICs A and C) boots from both, then is renamed
+        # prod9 and gives NIC C away; a second lab3 (NIC B) comes.
+        s.bootctl("host", "add", "lab3.ex.org", cls.MAC_A, cls.MAC_C,
+                  "--env", "lab", "--dist", "debian-12")
+        s.bootctl("attr", "set", "lab3.ex.org", "rack", "r1")
+        s.bootctl("set-reinstall", "lab3.ex.org")
+        for mac in (cls.MAC_A, cls.MAC_C):
+            st, _, _ = s.get("/ipxe/v1/config?mac=%s&platform=efi" % mac)
+            assert st == 200, st
+        cls.boots("lab3.ex.org", 2)
+        # Whole seconds: what follows happens after those boots.
+        time.sleep(1.1)
+        s.bootctl("host", "rename", "lab3.ex.org", "prod9.ex.org")
+        s.bootctl("nic", "remove", cls.MAC_C)
+        s.bootctl("host", "add", "lab3.ex.org", cls.MAC_B, "--env", "lab")
+        s.bootctl("nic", "add", "lab3.ex.org", cls.MAC_C)
+        st, _, _ = s.get("/ipxe/v1/config?mac=%s&platform=pcbios" %
+                         cls.MAC_B)
+        assert st == 200, st
+        cls.boots("lab3.ex.org", 1)
+        # Removed, then added again under the same name.
+        s.bootctl("host", "remove", "prod9.ex.org")
+        s.bootctl("host", "add", "prod9.ex.org", cls.MAC_D)
+
+    @classmethod
+    def boots(cls, name, n):
+        """Wait until the timeline of name shows n boots."""
+        harness.eventually(
+            lambda: cls.srv.bootctl("history", name, "--json").stdout,
+            lambda out: sum(e["kind"] == "boot" for h in
+                            json.loads(out)["hosts"]
+                            for e in h["entries"]) >= n)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def timeline(self, name):
+        r = self.srv.bootctl("history", name, "--json")
+        self.assertEqual(r.stderr, "")
+        hosts = json.loads(r.stdout)["hosts"]
+        self.assertEqual(len(hosts), 1)
+        return [(e["kind"], e.get("op") or e.get("served"),
+                 e.get("new") or e.get("mac")) for e in hosts[0]["entries"]]
+
+    def test_new_host_under_a_used_name(self):
+        self.assertEqual(self.timeline("lab3.ex.org"), [
+            ("change", "host-add",
+             "env=lab action=local dist=- macs=%s" % self.MAC_B),
+            ("change", "nic-add", self.MAC_C),
+            ("boot", "local", self.MAC_B)])
+        out = self.srv.bootctl("audit", "lab3.ex.org").stdout
+        self.assertNotIn(self.MAC_A, out)
+        for op in ("set-reinstall", "attr-set", "host-set-dist"):
+            self.assertNotIn(op, out)
+
+    def test_renamed_host_keeps_its_own(self):
+        # The renamed host, removed, leaves the name to a new one: the
+        # new one has nothing of it.
+        self.assertEqual(self.timeline("prod9.ex.org"), [
+            ("change", "host-add",
+             "env=default action=local dist=- macs=%s" % self.MAC_D)])
+        # The old host's rows are still there in the whole log.
+        rows = json.loads(self.srv.bootctl("audit", "--json").stdout)
+        ops = [r["op"] for r in rows["audit"]]
+        self.assertEqual(ops.count("host-rename"), 1)
+        self.assertEqual(ops.count("host-remove"), 1)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

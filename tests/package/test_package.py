@@ -29,17 +29,27 @@ would (issue: "Install it like a Debian service").
    environment lab's group and not an admin, marks web2 for reinstall and
    its script changes from local boot to the installer, and bootctl
    refuses him web1; bootd runs as bootd; build-ipxe finds its iPXE
-   configuration.  `apt remove bootd` keeps the inventory, users and
-   configuration (and nginx -t still passes); `apt purge bootd` then leaves
-   no file, user or group behind: the root's paths, users and groups are
-   compared with a snapshot taken before the install.
+   configuration; the user and groups postinst made are those the
+   sysusers entry declares (home, shell, description, primary group).
+   `apt remove bootd` keeps the inventory, users and configuration (and
+   nginx -t still passes); `apt purge bootd` then leaves no file, user or
+   group behind: the root's paths, users and groups are compared with a
+   snapshot taken before the install; it says how to find files the
+   removed user and groups may still own elsewhere.
 5. Upgrade: the previous commit's package (HEAD~1 when it has debian/;
    otherwise, as today, this tree; labelled VERSION~prev either way so the
    install is an upgrade) is installed, alice adds hosts, the new package
    is installed over it: the hosts are still there, the inventory file is
-   the same, bootctl's statoverride survives.  Then the previous package
-   again with an inventory of schema version 1 (tests/data/inv-v1.sql, as
-   an older bootd wrote it), and the upgrade's postinst migrates it.
+   the same, bootctl's statoverride survives, and a mode the administrator
+   gave /var/lib/bootd stays.  Then the previous package again with an
+   inventory of schema version 1 (tests/data/inv-v1.sql, as an older bootd
+   wrote it), and the upgrade's postinst migrates it, with bootd.service
+   stopped: there the root gets a /run/systemd/system and stand-ins for
+   systemctl (saying bootd.service is active) and deb-systemd-invoke that
+   log each call with a copy of the inventory as it is then; postinst must
+   stop bootd.service while the schema is still 1 and start it again once
+   migrated (an old bootd left running would fork workers that cannot
+   read the new schema).
    Purge again: nothing left.
 
 Prints each step's duration.  Needs root, dpkg-buildpackage, debhelper,
@@ -564,8 +574,46 @@ def install_and_operate(root, deb):
           "build-ipxe --dry-run as packaged:\n" + dry)
     audit = root.sh("bootctl audit web2", user="alice").stdout
     check("bob" in audit, "the audit log does not name bob:\n" + audit)
+    check_sysusers(root)
     print("   web2 local -> install by bob; bob refused web1: %s"
           % r.stderr.strip())
+
+
+def check_sysusers(root):
+    """The user and groups postinst made (adduser) are those the sysusers
+    entry, their source of truth, declares."""
+    with open(root.file("/usr/lib/sysusers.d/bootd.conf")) as f:
+        lines = [l.strip() for l in f if l.strip() and
+                 not l.lstrip().startswith("#")]
+    passwd = {l.split(":")[0]: l.rstrip("\n").split(":")
+              for l in open(root.file("/etc/passwd"))}
+    groups = {l.split(":")[0]: l.split(":")
+              for l in open(root.file("/etc/group"))}
+    seen = []
+    for line in lines:
+        m = re.match(r'^u\s+(\S+)\s+-\s+"([^"]*)"\s+(\S+)\s+(\S+)$', line)
+        if m:
+            name, gecos, home, shell = m.groups()
+            check(name in passwd, "sysusers user %s: not created" % name)
+            p = passwd[name]
+            # adduser writes the description as the GECOS full name,
+            # followed by the empty room and phone fields (",,,").
+            check((p[4].split(",")[0], p[5], p[6]) == (gecos, home, shell),
+                  "user %s: %s, sysusers says %s" % (
+                      name, p[4:7], (gecos, home, shell)))
+            check(name in groups and int(groups[name][2]) == int(p[3]),
+                  "user %s: primary group is not %s" % (name, name))
+            seen.append(name)
+            continue
+        m = re.match(r"^g\s+(\S+)\s+-$", line)
+        check(m, "sysusers line the test does not know: %r" % line)
+        check(m.group(1) in groups, "sysusers group %s: not created"
+              % m.group(1))
+        seen.append(m.group(1))
+    check(sorted(seen) == ["bootadm", "bootd"],
+          "sysusers declares %s, postinst makes bootd and bootadm" % seen)
+    print("   user and groups as sysusers.d/bootd.conf declares: %s"
+          % ", ".join(seen))
 
 
 def remove_keeps(root):
@@ -585,7 +633,14 @@ def remove_keeps(root):
 
 def purge_and_compare(root, before, allowed):
     root.stop()
-    root.sh("apt-get purge -y bootd")
+    uid = root.ids(user="bootd")[0]
+    r = root.sh("apt-get purge -y bootd")
+    check(re.search(r"find / -xdev \\\( -uid %d -o -gid \d+ -o -gid \d+ "
+                    r"\\\)" % uid, r.stdout + r.stderr),
+          "purge does not say how to find what the removed user and "
+          "groups still own:\n" + (r.stdout + r.stderr)[-2000:])
+    print("   purge says: %s" % re.search(r"bootd: removed .*",
+                                        r.stdout + r.stderr).group(0))
     paths, users, groups = root.snapshot()
     left = sorted(p for p in paths - before[0]
                   if not any(re.match(a, p) for a in allowed))
@@ -635,6 +690,9 @@ def upgrade(root, prev_deb, deb):
     root.sh("bootctl set-reinstall old1", user="alice")
     ino = os.stat(root.file("/var/lib/bootd/db/bootd.db")).st_ino
     hosts_before = root.sh("bootctl host list", user="alice").stdout
+    # The administrator's choice for the state directory (no listing
+    # for others) survives the upgrade.
+    os.chmod(root.file("/var/lib/bootd"), 0o711)
     out = root.sh("apt-get install -y ./%s" % os.path.basename(deb)).stdout
     check("Unpacking bootd (%s) over (" % deb_version(deb) in out,
           "not an upgrade:\n" + out[-2000:])
@@ -647,6 +705,10 @@ def upgrade(root, prev_deb, deb):
           "the inventory was replaced, not kept")
     st = os.lstat(root.file("/usr/sbin/bootctl"))
     check(st.st_mode & 0o7777 == 0o2755, "bootctl lost its setgid bit")
+    st = os.lstat(root.file("/var/lib/bootd"))
+    check((st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o711),
+          "/var/lib/bootd reset by the upgrade: %s" % (
+              (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)),))
     print("   %s -> %s: 3 hosts kept, inventory kept"
           % (deb_version(prev_deb), deb_version(deb)))
 
@@ -665,12 +727,33 @@ def upgrade(root, prev_deb, deb):
     os.chown(db, *root.ids(user="bootd"))
     os.chmod(db, 0o660)
     old_version = schema_version(db)
-    out = root.sh("apt-get install -y ./%s" % os.path.basename(deb)).stdout
+    calls = fake_systemd(root)
+    try:
+        # apt gives dpkg its own PATH (DPkg::Path), without /usr/local.
+        out = root.sh("apt-get -o DPkg::Path=/usr/local/sbin:/usr/sbin:"
+                      "/usr/bin:/sbin:/bin install -y ./%s"
+                      % os.path.basename(deb)).stdout
+    finally:
+        fake_systemd(root, remove=True)
     check("Unpacking bootd (%s) over (" % deb_version(deb) in out,
           "not an upgrade:\n" + out[-2000:])
     new_version = schema_version(db)
     check(old_version == 1 and new_version > 1,
           "schema %d -> %d" % (old_version, new_version))
+    # bootd.service stopped before the migration, started after it.
+    log = open(calls).read().splitlines() if os.path.exists(calls) else []
+    acts = [l.split(" ", 1)[1] for l in log
+            if l.startswith("deb-systemd-invoke ")]
+    check(acts == ["stop bootd.service", "start bootd.service"],
+          "bootd.service around the migration: %s, want stop then start "
+          "(every call: %s); apt said:\n%s" % (acts, log, out[-3000:]))
+    at_stop = schema_version(root.file("/tmp/systemd/stop.db"), copy=True)
+    at_start = schema_version(root.file("/tmp/systemd/start.db"), copy=True)
+    check((at_stop, at_start) == (1, new_version),
+          "schema when bootd.service was stopped %d, when started %d; "
+          "want 1 then %d" % (at_stop, at_start, new_version))
+    print("   bootd.service stopped at schema %d, started at schema %d"
+          % (at_stop, at_start))
     hosts = root.sh("bootctl host list", user="alice").stdout
     check("web1.example.org" in hosts and "db1.example.org" in hosts,
           "the version-1 hosts are gone:\n" + hosts)
@@ -678,7 +761,57 @@ def upgrade(root, prev_deb, deb):
           "kept" % (old_version, new_version))
 
 
-def schema_version(db):
+# Stand-ins for systemd in the root: /run/systemd/system (what maintainer
+# scripts test for), systemctl saying bootd.service is active, and
+# deb-systemd-invoke; both log each call to /tmp/systemd/calls, and
+# deb-systemd-invoke keeps a copy of the inventory as it is at each
+# stop and start.  Returns the log's path (outside the root).
+FAKE = {
+    "systemctl": """#!/bin/sh
+echo "systemctl $*" >>/tmp/systemd/calls
+exit 0
+""",
+    "deb-systemd-invoke": """#!/bin/sh
+echo "deb-systemd-invoke $*" >>/tmp/systemd/calls
+for f in "" -wal; do
+    if [ -f /var/lib/bootd/db/bootd.db$f ]; then
+        cp /var/lib/bootd/db/bootd.db$f /tmp/systemd/$1.db$f
+    fi
+done
+exit 0
+""",
+}
+
+
+def fake_systemd(root, remove=False):
+    d = root.file("/tmp/systemd")
+    for name, text in FAKE.items():
+        path = root.file("/usr/local/sbin/" + name)
+        if remove:
+            if os.path.exists(path):
+                os.unlink(path)
+            continue
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+    if remove:
+        shutil.rmtree(root.file("/run/systemd"), ignore_errors=True)
+        return None
+    os.makedirs(root.file("/run/systemd/system"))
+    os.makedirs(d)
+    return os.path.join(d, "calls")
+
+
+def schema_version(db, copy=False):
+    if copy:
+        # A copy, with its WAL when it had one: read it as it is.
+        if not os.path.exists(db):
+            return -1
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            con.close()
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     try:
         return con.execute("PRAGMA user_version").fetchone()[0]

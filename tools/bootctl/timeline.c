@@ -9,8 +9,13 @@
  * parameters iPXE sent).  Boot events are read in one pass over the time
  * range through the events database's time index and handed to hosts by
  * MAC, so `history --env lab --since 1h` reads one hour of events
- * whatever the number of hosts.  A host that is gone is still found by
- * the name given: its audit rows, and the boots recorded under that name.
+ * whatever the number of hosts.  A NIC's boots count for its host only
+ * from the time it joined the host (the audit row that added it: host
+ * add, nic add, import, discovered adopt): a NIC moved from another
+ * host, or a MAC registered again, does not bring the boots it made
+ * before.  A host that is gone is still found by the name given: its
+ * audit rows, and the boots recorded under that name during its
+ * lifetime (from its first audit row on).
  */
 #define _XOPEN_SOURCE	700	/* strptime() */
 
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bootctl.h"
@@ -42,6 +48,7 @@ struct entry {
 struct timeline {
 	struct inv_host	*host;		/* NULL for a host that is gone */
 	char		*name;		/* FQDN, or the name given */
+	int64_t		 start;		/* time of its first audit row, or 0 */
 	struct entry	*v;
 	size_t		 n;
 	size_t		 cap;
@@ -59,6 +66,7 @@ struct history {
 	struct macref {
 		const char	*mac;
 		size_t		 tl;
+		int64_t		 joined; /* joined the host; 0: unknown */
 	}		*macs;
 	size_t		 nmacs;
 };
@@ -157,12 +165,82 @@ struct audit_arg {
 	struct timeline	*t;
 };
 
+static int	cmp_macref(const void *, const void *);
+
+/*
+ * Whether the list of MACs at s (up to a space or the end, separated by
+ * commas) holds mac.
+ */
+static bool
+list_has_mac(const char *s, const char *mac)
+{
+	size_t n, len = strlen(mac);
+
+	while (*s != '\0' && *s != ' ') {
+		n = strcspn(s, ", ");
+		if (n == len && strncasecmp(s, mac, len) == 0)
+			return true;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return false;
+}
+
+/*
+ * Whether audit row au gave its host NIC mac: "nic-add" (new: the MAC),
+ * "host-add" (new: "... macs=M1,M2", from add, import and adopt) or
+ * "discovered-adopt" (new: "mac=M ...").
+ */
+static bool
+row_adds_mac(const struct inv_audit *au, const char *mac)
+{
+	const char *v = au->new_value, *p;
+
+	if (v == NULL)
+		return false;
+	if (strcmp(au->op, "nic-add") == 0)
+		return strcasecmp(v, mac) == 0;
+	if (strcmp(au->op, "discovered-adopt") == 0)
+		return strncmp(v, "mac=", 4) == 0 && list_has_mac(v + 4, mac);
+	if (strcmp(au->op, "host-add") == 0)
+		for (p = v; (p = strstr(p, "macs=")) != NULL; p += 5)
+			if ((p == v || p[-1] == ' ') &&
+			    list_has_mac(p + 5, mac))
+				return true;
+	return false;
+}
+
+/*
+ * Note when the NICs of the timeline's host joined it: the time of the
+ * last row (rows come oldest first) that added each.
+ */
+static void
+note_joins(struct history *hi, struct timeline *t,
+    const struct inv_audit *au)
+{
+	struct macref key = { NULL, 0, 0 }, *m;
+	size_t k;
+
+	if (t->start == 0)
+		t->start = au->time;
+	for (k = 0; t->host != NULL && k < t->host->nmacs; k++) {
+		if (!row_adds_mac(au, t->host->macs[k]))
+			continue;
+		key.mac = t->host->macs[k];
+		if ((m = bsearch(&key, hi->macs, hi->nmacs, sizeof(*hi->macs),
+		    cmp_macref)) != NULL)
+			m->joined = au->time;
+	}
+}
+
 static int
 audit_entry(const struct inv_audit *au, void *arg)
 {
 	struct audit_arg *aa = arg;
 	struct entry *e;
 
+	note_joins(aa->hi, aa->t, au);
 	if (au->time < aa->hi->since ||
 	    (aa->hi->until > 0 && au->time > aa->hi->until))
 		return 0;
@@ -194,13 +272,15 @@ cmp_timeline(const void *a, const void *b)
 static struct timeline *
 boot_owner(struct history *hi, const struct events_event *ev)
 {
-	struct macref key = { ev->mac, 0 }, *m;
+	struct macref key = { ev->mac, 0, 0 }, *m;
 	struct timeline k = { 0 };
 
+	/* The host that has the MAC now, once the MAC joined it. */
 	if (hi->nmacs > 0 && (m = bsearch(&key, hi->macs, hi->nmacs,
-	    sizeof(*hi->macs), cmp_macref)) != NULL)
+	    sizeof(*hi->macs), cmp_macref)) != NULL && ev->time >= m->joined)
 		return &hi->tl[m->tl];
-	/* A host that is gone: the boots recorded under its name. */
+	/* A host that is gone: the boots recorded under its name while it
+	 * had it. */
 	if (ev->fqdn == NULL)
 		return NULL;
 	k.name = (char *)ev->fqdn;
@@ -208,7 +288,8 @@ boot_owner(struct history *hi, const struct events_event *ev)
 		struct timeline *t = bsearch(&k, hi->tl, hi->ntl,
 		    sizeof(*hi->tl), cmp_timeline);
 
-		return t != NULL && t->host == NULL ? t : NULL;
+		return t != NULL && t->host == NULL && ev->time >= t->start ?
+		    t : NULL;
 	}
 }
 
@@ -599,7 +680,7 @@ verb_history(struct ctx *ctx, struct args *a)
 		for (k = 0; hi.tl[i].host != NULL && k < hi.tl[i].host->nmacs;
 		    k++)
 			hi.macs[hi.nmacs++] = (struct macref){
-			    hi.tl[i].host->macs[k], i };
+			    hi.tl[i].host->macs[k], i, 0 };
 	qsort(hi.macs, hi.nmacs, sizeof(*hi.macs), cmp_macref);
 
 	for (i = 0; i < hi.ntl; i++) {
