@@ -15,7 +15,12 @@
  * seconds, not for the ten of CONN_TIMEOUT.
  * The FastCGI connection is closed after each request (nginx's default,
  * fastcgi_keep_conn off); a kept connection would be read with signals
- * blocked.
+ * blocked.  On a unix socket it is closed at once: libfcgi's lingering
+ * close (shutdown(2), then wait up to 2 s for the web server to close
+ * its end) guards against a TCP reset discarding an answer not yet read,
+ * and a unix socket has none: what was written stays readable.  It cost
+ * three system calls a request and held the worker until nginx had read
+ * the answer.  On TCP the lingering close stays.
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
  * for lookups (its prepared statements are kept by lib/inv.c) and, only
@@ -285,8 +290,10 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	sigset_t block, waitmask;
 	FCGX_Request req;
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 	long served = 0;
-	int conn, rc, status = 0;
+	int conn, rc, status = 0, unix_socket;
 
 	w.cfg = cfg;
 	w.events = events;
@@ -324,6 +331,8 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
 
+	unix_socket = getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ss.ss_family == AF_UNIX;
 	if (FCGX_InitRequest(&req, fd, 0) != 0) {
 		blog_err("FCGX_InitRequest failed");
 		return 1;
@@ -370,10 +379,13 @@ worker_run(const struct cfg *cfg, int fd, int events)
 			 * the request from it instead of accepting one
 			 * itself; keepConnection stops the FCGX_Finish_r()
 			 * that FCGX_Accept_r() starts with from closing it
-			 * (the request's own flag replaces it).
+			 * (the request's own flag replaces it).  detached:
+			 * close a unix connection without the lingering
+			 * shutdown (see the top of this file).
 			 */
 			req.ipcFd = conn;
 			req.keepConnection = 1;
+			req.detached = unix_socket;
 		}
 		if ((rc = FCGX_Accept_r(&req)) < 0) {
 			/* A broken or stalled connection, closed by libfcgi;
