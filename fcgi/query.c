@@ -66,13 +66,26 @@ valid_mac(char *v, const char *name, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Is c a letter, digit, '_', '.' or '-' (a word character)?  Tested by
+ * hand: strspn(3) with the same set builds a table on every call, and
+ * this runs for two parameters of every boot.
+ */
+static int
+word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
 /* iPXE ${platform}, ${buildarch}: [A-Za-z0-9_.-], at most 32 bytes. */
 static enum bootd_err
 valid_word(char *v, const char *name, struct bootd_error *err)
 {
-	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+	size_t n = 0;
 
+	while (word_char((unsigned char)v[n]))
+		n++;
 	if (v[n] != '\0' || n > 32)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "%s: expected at most 32 letters, digits, '_', '.', '-'",
@@ -276,24 +289,42 @@ query_name(enum query_param p)
 	return specs[p].name;
 }
 
+/*
+ * Appended as they are, in runs; every other byte as %XX.  Once for
+ * every boot: no printf for what is mostly a copy.
+ */
 void
 query_format_params(const struct query *q, struct buf *out)
 {
-	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/";
+	static const char hex[] = "0123456789ABCDEF";
 	const char *v;
+	char esc[3];
+	size_t n;
 	int i, first = 1;
 
 	for (i = 0; i < QUERY__MAX; i++) {
 		if (i == QUERY_MAC || i == QUERY_TOKEN || !q->set[i])
 			continue;
-		buf_printf(out, "%s%s=", first ? "" : " ", specs[i].name);
+		if (!first)
+			buf_append(out, " ", 1);
 		first = 0;
-		for (v = q->v[i]; *v != '\0'; v++)
-			if (strchr(safe, *v) != NULL)
-				buf_append(out, v, 1);
-			else
-				buf_printf(out, "%%%02X", (unsigned char)*v);
+		buf_puts(out, specs[i].name);
+		buf_append(out, "=", 1);
+		for (v = q->v[i]; *v != '\0'; v += n) {
+			for (n = 0; v[n] != '\0' &&
+			    (word_char((unsigned char)v[n]) || v[n] == ':' ||
+			    v[n] == '/'); n++)
+				;
+			if (n > 0) {
+				buf_append(out, v, n);
+				continue;
+			}
+			esc[0] = '%';
+			esc[1] = hex[(unsigned char)*v >> 4];
+			esc[2] = hex[(unsigned char)*v & 0xf];
+			buf_append(out, esc, sizeof(esc));
+			n = 1;
+		}
 	}
 }
 

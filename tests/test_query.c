@@ -305,6 +305,12 @@ START_TEST(test_format_params)
 	ck_assert_str_eq(buf_str(&b),
 	    "platform=efi serial=100%25 product=Standard%20PC");
 	buf_reset(&b);
+	/* Runs of safe bytes between escapes; ':' and '/' kept. */
+	ck_assert_int_eq(parse("mac=525400123456&product=x1:a/b~~c_d.e-f",
+	    &q, &err), BOOTD_OK);
+	query_format_params(&q, &b);
+	ck_assert_str_eq(buf_str(&b), "product=x1:a/b%7E%7Ec_d.e-f");
+	buf_reset(&b);
 	ck_assert_int_eq(parse("mac=525400123456", &q, &err), BOOTD_OK);
 	query_format_params(&q, &b);
 	ck_assert_str_eq(buf_str(&b), "");
