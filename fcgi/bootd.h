@@ -43,6 +43,8 @@ void	 blog_init(const struct cfg *cfg);
  * lines it writes (one getpid(2) less per line).  Can't fail.
  */
 void	 blog_forked(void);
+/* Would a line at syslog priority prio be logged?  Can't fail. */
+int	 blog_enabled(int prio);
 /* Log one line at syslog priority prio.  Control characters become '?'. */
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -106,6 +106,12 @@ blog_forked(void)
 	log_pid = getpid();
 }
 
+int
+blog_enabled(int prio)
+{
+	return prio <= log_level;
+}
+
 void
 blog(int prio, const char *fmt, ...)
 {
