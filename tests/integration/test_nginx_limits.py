@@ -130,10 +130,11 @@ class Limits(unittest.TestCase):
             def probe():
                 return self.srv.get("/ipxe/v1/health", source="127.0.0.6")[0]
             # nginx counts a holder once it has read its headers: on a
-            # loaded machine that takes a while, so wait as long as
-            # anything else waits for the servers.
+            # loaded machine that takes a while.  Probes at 5 a second
+            # stay under the request rate limit (10 r/s), so a 503 here
+            # is the connection limit's (its log line is checked below).
             self.assertEqual(harness.eventually(
-                probe, lambda st: st == 503), 503)
+                probe, lambda st: st == 503, tries=150, pause=0.2), 503)
             # Others are not counted against that address.
             self.assertEqual(self.srv.get("/ipxe/v1/health",
                                           source="127.0.0.7")[0], 200)
@@ -142,7 +143,7 @@ class Limits(unittest.TestCase):
                 s.close()
         self.assertEqual(harness.eventually(
             lambda: self.srv.get("/ipxe/v1/health", source="127.0.0.6")[0],
-            lambda st: st == 200), 200)
+            lambda st: st == 200, tries=150, pause=0.2), 200)
         self.assertTrue(re.search(r"limiting connections by zone "
                                   r'"bootd_conn"', self.srv.nginx_log()))
 
