@@ -219,6 +219,8 @@ enum bootd_err	 inv_host_resolve(struct inv *inv, const char *host,
 enum bootd_err	 inv_host_get(struct inv *inv, const char *host,
 		    struct inv_host **out, struct bootd_error *err);
 void		 inv_host_free(struct inv_host *h);	/* accepts NULL */
+/* Free what h holds, not h itself (a host in an array); h is zeroed. */
+void		 inv_host_clear(struct inv_host *h);
 /* Call fn for every host, sorted by FQDN; a non-zero return stops. */
 enum bootd_err	 inv_host_each(struct inv *inv,
 		    int (*fn)(const struct inv_host *, void *), void *arg,
@@ -278,6 +280,8 @@ enum bootd_err	 inv_dist_remove(struct inv *inv, const char *name,
 enum bootd_err	 inv_dist_get(struct inv *inv, const char *name,
 		    struct inv_dist **out, struct bootd_error *err);
 void		 inv_dist_free(struct inv_dist *d);	/* accepts NULL */
+/* Free what d holds, not d itself; d is zeroed. */
+void		 inv_dist_clear(struct inv_dist *d);
 enum bootd_err	 inv_dist_each(struct inv *inv,
 		    int (*fn)(const struct inv_dist *, void *), void *arg,
 		    struct bootd_error *err);

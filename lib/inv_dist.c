@@ -14,18 +14,25 @@
 #include "valid.h"
 
 void
-inv_dist_free(struct inv_dist *d)
+inv_dist_clear(struct inv_dist *d)
 {
 	size_t i;
 
-	if (d == NULL)
-		return;
 	free(d->name);
 	free(d->kernel);
 	for (i = 0; i < d->ninitrds; i++)
 		free(d->initrds[i]);
 	free(d->initrds);
 	free(d->cmdline);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+inv_dist_free(struct inv_dist *d)
+{
+	if (d == NULL)
+		return;
+	inv_dist_clear(d);
 	free(d);
 }
 

@@ -186,12 +186,10 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 /* Loading hosts and distributions ------------------------------------- */
 
 void
-inv_host_free(struct inv_host *h)
+inv_host_clear(struct inv_host *h)
 {
 	size_t i;
 
-	if (h == NULL)
-		return;
 	free(h->fqdn);
 	free(h->env);
 	free(h->dist);
@@ -204,6 +202,15 @@ inv_host_free(struct inv_host *h)
 	}
 	free(h->attrs);
 	free(h->token);
+	memset(h, 0, sizeof(*h));
+}
+
+void
+inv_host_free(struct inv_host *h)
+{
+	if (h == NULL)
+		return;
+	inv_host_clear(h);
 	free(h);
 }
 

@@ -121,38 +121,6 @@ xfer_problems_free(struct xfer_problems *p)
 
 /* Documents ----------------------------------------------------------- */
 
-static void
-host_clear(struct inv_host *h)
-{
-	size_t i;
-
-	free(h->fqdn);
-	free(h->env);
-	free(h->dist);
-	free(h->token);
-	for (i = 0; i < h->nmacs; i++)
-		free(h->macs[i]);
-	free(h->macs);
-	for (i = 0; i < h->nattrs; i++) {
-		free(h->attrs[i].key);
-		free(h->attrs[i].value);
-	}
-	free(h->attrs);
-}
-
-static void
-dist_clear(struct inv_dist *d)
-{
-	size_t i;
-
-	free(d->name);
-	free(d->kernel);
-	for (i = 0; i < d->ninitrds; i++)
-		free(d->initrds[i]);
-	free(d->initrds);
-	free(d->cmdline);
-}
-
 void
 xfer_doc_free(struct xfer_doc *doc)
 {
@@ -165,9 +133,9 @@ xfer_doc_free(struct xfer_doc *doc)
 		free(doc->envs[i].group);
 	}
 	for (i = 0; i < doc->ndists; i++)
-		dist_clear(&doc->dists[i]);
+		inv_dist_clear(&doc->dists[i]);
 	for (i = 0; i < doc->nhosts; i++)
-		host_clear(&doc->hosts[i]);
+		inv_host_clear(&doc->hosts[i]);
 	free(doc->envs);
 	free(doc->dists);
 	free(doc->hosts);
@@ -447,7 +415,7 @@ xfer_from_inv(struct inv *inv, const char *env, struct xfer_doc **out,
 			if (used)
 				d->dists[n++] = d->dists[i];
 			else
-				dist_clear(&d->dists[i]);
+				inv_dist_clear(&d->dists[i]);
 		}
 		d->ndists = n;
 	}
@@ -1016,7 +984,7 @@ sort_doc(struct xfer_doc *d)
 	d->nenvs = n;
 	for (i = n = 0; i < d->ndists; i++) {
 		if (d->dists[i].name == NULL) {
-			dist_clear(&d->dists[i]);
+			inv_dist_clear(&d->dists[i]);
 			continue;
 		}
 		t[n].d = d->dists[i];
@@ -1025,7 +993,7 @@ sort_doc(struct xfer_doc *d)
 	d->ndists = n;
 	for (i = n = 0; i < d->nhosts; i++) {
 		if (d->hosts[i].fqdn == NULL || d->hosts[i].env == NULL) {
-			host_clear(&d->hosts[i]);
+			inv_host_clear(&d->hosts[i]);
 			continue;
 		}
 		h[n].h = d->hosts[i];
