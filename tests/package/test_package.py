@@ -272,10 +272,14 @@ class Root:
         if not mirrors and os.path.exists("/etc/apt/sources.list"):
             mirrors = ["/etc/apt/sources.list"]
         # Debian 12 with what the package depends on and recommends, and
-        # curl for the operator; apt installs the .deb itself later.
+        # curl for the operator; apt installs the .deb itself later, in a
+        # namespace without the network, so every library bootd links
+        # (${shlibs:Depends}: libpq5 too, for the PostgreSQL driver) must
+        # be here already.
         run(["mmdebstrap", "--mode=root", "--variant=apt",
              "--include=nginx-light,openssl,curl,adduser,libsqlite3-0,"
-             "libjansson4,libfcgi0ldbl", "bookworm", self.path] + mirrors,
+             "libjansson4,libfcgi0ldbl,libpq5", "bookworm", self.path] +
+            mirrors,
             timeout=1800)
 
     def enter(self):
