@@ -149,6 +149,7 @@ class E2E(unittest.TestCase):
     """A BootServer whose images/ holds the assets; helpers for boots."""
 
     server_config = {}
+    marks = 0           # boot()'s marked requests so far
 
     @classmethod
     def setUpClass(cls):
@@ -203,6 +204,13 @@ class E2E(unittest.TestCase):
     def boot(self, v):
         """Start v; return a function giving the access-log lines written
         since (this VM's requests)."""
+        # nginx logs a request after answering it: a request of the test's
+        # own may still be on its way into the log.  A marked request of
+        # ours, seen in the log, comes after all of them.
+        E2E.marks += 1
+        tag = "e2e-mark-%d" % E2E.marks
+        self.srv.get("/ipxe/v1/health?mac=" + tag)
+        harness.eventually(lambda: 'mac="%s"' % tag in self.srv.access_log())
         mark = len(self.srv.access_log())
         v.start()
 
