@@ -132,6 +132,14 @@ def run_env():
     return env
 
 
+def traced_env():
+    """run_env() for a program run under strace: LeakSanitizer cannot
+    work under ptrace (the rest of the sanitizers can)."""
+    env = run_env()
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    return env
+
+
 def make_certs(directory, ip="127.0.0.1", name="localhost"):
     """
     Make a throw-away CA and a server certificate for ip/name in directory:

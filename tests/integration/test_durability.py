@@ -53,13 +53,6 @@ def synced(trace):
     return [m.group(2) for m in SYNC_RE.finditer(trace)]
 
 
-def traced_env():
-    """run_env() for a program run under strace: LeakSanitizer cannot
-    work under ptrace (the rest of the sanitizers can)."""
-    env = harness.run_env()
-    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-    return env
-
 class Tracer:
     """strace -y attached to running pids, recording fsync/fdatasync."""
 
@@ -117,7 +110,7 @@ class Durability(unittest.TestCase):
             ["strace", "-f", "-y", "-e", "trace=fsync,fdatasync", "-o",
              out.name, harness.binary("bootctl"), "-c", self.srv.conf_path,
              "--db", self.srv.db, "set-reinstall", HOST[0]],
-            capture_output=True, text=True, env=traced_env())
+            capture_output=True, text=True, env=harness.traced_env())
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(out.name) as f:
             trace = f.read()

@@ -60,13 +60,6 @@ c.close()
 """
 
 
-def traced_env():
-    """run_env() for a program run under strace: LeakSanitizer cannot
-    work under ptrace (the rest of the sanitizers can)."""
-    env = harness.run_env()
-    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
-    return env
-
 class Holder:
     """A process holding path's write lock (BEGIN IMMEDIATE) until release."""
 
@@ -226,7 +219,7 @@ class HeldLock(unittest.TestCase):
              harness.binary("bootctl"), "-c", s.conf_path, "--db", s.db,
              "set-reinstall"] + [f for f, _ in OTHERS],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=traced_env())
+            env=harness.traced_env())
         try:
             kids = eventually(lambda: [k for k in s.child_pids(p.pid)
                                        if comm(k) == "bootctl"])
