@@ -92,7 +92,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	int src;
 
 	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, canon);
 	bind_int(s, 2, now);
 	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK) {
@@ -187,7 +187,7 @@ inv_lookup_plans(struct inv *inv,
 			break;
 		}
 		if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
-			rc = BOOTD_EDB;
+			rc = inv->dbrc;
 			break;
 		}
 		/* Columns: id, parent, notused, detail. */

@@ -1,5 +1,10 @@
 /*
- * test_inv.c - the SQLite inventory, on real database files under /tmp
+ * test_inv.c - the inventory, on real SQLite files under /tmp and, when
+ * BOOTD_TEST_PG holds a PostgreSQL URI (tests/pg.py exec), on that
+ * database: each test then starts from it emptied (its schemas public and
+ * events dropped) instead of a new file.  Tests about what only an SQLite
+ * file has (modes, WAL, a replaced file, PRAGMAs, the SQLite migrations)
+ * skip themselves there, saying so.
  */
 #include <sys/stat.h>
 
@@ -14,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "db.h"
 #include "inv.h"
 #include "migrations.h"
 
@@ -21,8 +27,18 @@
 #define NOW	1700000000LL
 
 static char		 dir[64];
-static char		 dbpath[128];
+static char		 dbpath[512];	/* the file, or the URI */
+static const char	*pguri;		/* BOOTD_TEST_PG, or NULL */
 static struct inv	*inv;
+
+/* Skip the rest of a test that is about SQLite files only. */
+#define SQLITE_ONLY(why) do {						\
+	if (pguri != NULL) {						\
+		fprintf(stderr, "%s: skipped on PostgreSQL: %s\n",	\
+		    __func__, why);					\
+		return;							\
+	}								\
+} while (0)
 
 /* Fixture -------------------------------------------------------------- */
 
@@ -63,12 +79,31 @@ teardown_dir(void)
 	rmdir(dir);
 }
 
+/* Empty the PostgreSQL database: nothing of bootd's left in it. */
+static void
+pg_reset(void)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(pguri, DB_RDWR, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	ck_assert_msg(db_exec(db, "DROP SCHEMA IF EXISTS events CASCADE; "
+	    "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public",
+	    &err) == BOOTD_OK, "%s", err.text);
+	db_close(db);
+}
+
 static void
 setup(void)
 {
 	struct bootd_error err = { "" };
 
 	setup_dir();
+	if (pguri != NULL) {
+		pg_reset();
+		snprintf(dbpath, sizeof(dbpath), "%s", pguri);
+	}
 	ck_assert_msg(inv_open(dbpath, INV_CREATE, &inv, &err) == BOOTD_OK,
 	    "%s", err.text);
 }
@@ -127,7 +162,34 @@ std_dist(const char *name)
 	    "auto=true url={{base_url}}/preseed/{{fqdn}}");
 }
 
-/* Everything in the database file, as text, in a fixed order. */
+/* The schema version, as SQL for the engine under test. */
+#define VERSION_SQL() (pguri != NULL ? \
+	"SELECT version FROM schema_version" : "PRAGMA user_version")
+
+/*
+ * SQL counting the tables called name (a literal) of the database under
+ * test (SQLite: sqlite_master has no "schema_version": counted as if it
+ * had, for the tests' sake, as PRAGMA user_version is always there).
+ */
+#define TABLE_COUNT(name) (pguri != NULL ?				\
+	"SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "	\
+	"AND tablename = '" name "'" :					\
+	strcmp(name, "schema_version") == 0 ? "SELECT 1" :		\
+	"SELECT count(*) FROM sqlite_master WHERE name = '" name "'")
+
+/* A connection of the test's own to the database under test. */
+static struct db *
+own_db(const char *path)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(path, DB_CREATE, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	return db;
+}
+
+/* Everything in the database, as text, in a fixed order. */
 static char *
 dump(void)
 {
@@ -138,35 +200,35 @@ dump(void)
 		"SELECT id, fqdn, env, action, dist FROM host ORDER BY id",
 		"SELECT mac, host FROM nic ORDER BY mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
-		("SELECT token, host, created, expires, quote(used_at), "
-		    "revoked, quote(fetched_from), quote(fetched_at) "
+		("SELECT token, host, created, expires, used_at, "
+		    "revoked, fetched_from, fetched_at "
 		    "FROM token ORDER BY token"),
-		("SELECT id, time, actor, op, object, quote(old), quote(new) "
+		("SELECT id, time, actor, op, object, old, new "
 		    "FROM audit ORDER BY id"),
-		"PRAGMA user_version",
+		NULL,	/* the schema version */
 	};
+	struct bootd_error err = { "" };
 	struct buf b = { 0 };
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct db *db = own_db(dbpath);
+	struct db_stmt *s;
+	const char *t;
 	size_t i;
-	int c;
+	int c, row;
 
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
 	for (i = 0; i < N(q); i++) {
-		ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL),
-		    SQLITE_OK);
+		ck_assert_msg(db_prepare(db, q[i] != NULL ? q[i] :
+		    VERSION_SQL(), &s, &err) == BOOTD_OK, "%s", err.text);
 		buf_printf(&b, "[%zu]\n", i);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (c = 0; c < sqlite3_column_count(s); c++)
-				buf_printf(&b, "%s|", sqlite3_column_text(s,
-				    c) != NULL ? (const char *)
-				    sqlite3_column_text(s, c) : "NULL");
+		while (db_step(s, &row, &err) == BOOTD_OK && row) {
+			for (c = 0; c < db_column_count(s); c++) {
+				t = db_column_text(s, c);
+				buf_printf(&b, "%s|", t != NULL ? t : "NULL");
+			}
 			buf_puts(&b, "\n");
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
-	sqlite3_close(db);
+	db_close(db);
 	ck_assert(!buf_failed(&b));
 	return b.data;
 }
@@ -174,33 +236,68 @@ dump(void)
 static long long
 sql_int(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct bootd_error err = { "" };
+	struct db *db = own_db(dbpath);
+	struct db_stmt *s;
 	long long v = -1;
+	int row;
 
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	ck_assert_msg(db_prepare(db, sql, &s, &err) == BOOTD_OK, "%s: %s",
+	    sql, err.text);
+	if (db_step(s, &row, &err) == BOOTD_OK && row)
+		v = db_column_int64(s, 0);
+	db_close(db);
 	return v;
 }
 
-/* Run sql on the database file with a connection of our own. */
+/*
+ * Run sql on the database with a connection of our own (foreign keys
+ * on): 0 (SQLITE_OK), or 1 when it fails.
+ */
 static int
 sql_exec(const char *path, const char *sql)
 {
-	sqlite3 *db;
+	struct db *db = own_db(path);
 	int rc;
 
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
+	rc = db_exec(db, sql, NULL) == BOOTD_OK ? 0 : 1;
+	db_close(db);
 	return rc;
+}
+
+/*
+ * Make every op (INSERT, UPDATE...) on table fail with msg, by a trigger
+ * called name; refusal_drop() removes it.
+ */
+static void
+refusal(const char *name, const char *op, const char *table, const char *msg)
+{
+	char sql[512];
+
+	if (pguri != NULL)
+		snprintf(sql, sizeof(sql), "CREATE FUNCTION %s() RETURNS "
+		    "trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION "
+		    "'%s'; END$$; CREATE TRIGGER %s BEFORE %s ON %s FOR EACH "
+		    "ROW EXECUTE FUNCTION %s()", name, msg, name, op, table,
+		    name);
+	else
+		snprintf(sql, sizeof(sql), "CREATE TRIGGER %s BEFORE %s ON %s "
+		    "BEGIN SELECT RAISE(ABORT, '%s'); END", name, op, table,
+		    msg);
+	ck_assert_int_eq(sql_exec(dbpath, sql), 0);
+}
+
+static void
+refusal_drop(const char *name, const char *table)
+{
+	char sql[256];
+
+	if (pguri != NULL)
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s ON %s; DROP "
+		    "FUNCTION %s()", name, table, name);
+	else
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s", name);
+	ck_assert_int_eq(sql_exec(dbpath, sql), 0);
 }
 
 struct audit_seen {
@@ -250,9 +347,10 @@ START_TEST(test_open_create)
 	ck_assert_int_eq(c.hosts, 0);
 	ck_assert_int_eq(c.envs, 1);
 	ck_assert_int_eq(c.dists, 0);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode "
-	    "WHERE journal_mode = 'wal'"), 1);
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
+	if (pguri == NULL)
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM "
+		    "pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 	ck_assert_int_eq(inv_stale(inv), 0);
 	/* A second open of the same file neither migrates nor fails. */
 	{
@@ -281,27 +379,47 @@ START_TEST(test_fk_on_reopen)
 END_TEST
 
 /*
- * The inventory is an SQLite file in this bootd: a PostgreSQL URI is
- * refused with one line, and creates nothing (no file named after it).
+ * A PostgreSQL URI that names no reachable server, or that libpq cannot
+ * parse, fails with one line that names the URI with its password
+ * masked and never holds the password itself; nothing is created (no
+ * file named after it).  Needs no server: runs on both engines.
  */
-START_TEST(test_open_refuses_uri)
+START_TEST(test_open_uri_errors)
 {
 	static const char *const uris[] = {
-		"postgresql://db1/bootd", "postgres:///bootd?host=/run/pg",
+		/* No server there (a socket directory that does not exist). */
+		"postgresql://bootd:Sekr1tPw@/bootd?host=/nonexistent-bootd",
+		"postgres:///bootd?host=/nonexistent-bootd&password=Sekr1tPw",
+		/* libpq quotes what it cannot parse: the password, here. */
+		"postgresql://bootd:Sekr1tPw%zz@localhost/bootd",
+		"postgresql://bootd:Sekr1tPw@[::1/bootd",
+		"postgresql:///bootd?password=Sekr1tPw%00",
 	};
 	struct bootd_error err;
 	struct inv *i2;
 	size_t k;
+	enum inv_mode m;
 
-	for (k = 0; k < sizeof(uris) / sizeof(uris[0]); k++) {
-		i2 = (struct inv *)&err;	/* set to NULL on failure */
-		ck_assert_int_eq(inv_open(uris[k], INV_CREATE, &i2, &err),
-		    BOOTD_EINVAL);
-		ck_assert_ptr_null(i2);
-		ck_assert_ptr_nonnull(strstr(err.text, "not a PostgreSQL URI"));
-		ck_assert_ptr_null(strchr(err.text, '\n'));
-		ck_assert_int_eq(access("postgresql:", F_OK), -1);
-		ck_assert_int_eq(access("postgres:", F_OK), -1);
+	for (k = 0; k < N(uris); k++) {
+		for (m = INV_RDONLY; m <= INV_CREATE; m++) {
+			i2 = (struct inv *)&err;  /* set to NULL on failure */
+#ifdef BOOTD_WITH_POSTGRESQL
+			ck_assert_int_eq(inv_open(uris[k], m, &i2, &err),
+			    BOOTD_EDB);
+			ck_assert_ptr_nonnull(strstr(err.text,
+			    "cannot open database"));
+			ck_assert_ptr_nonnull(strstr(err.text, "***"));
+#else
+			ck_assert_int_eq(inv_open(uris[k], m, &i2, &err),
+			    BOOTD_EINVAL);
+#endif
+			ck_assert_ptr_null(i2);
+			assert_clean(&err);
+			ck_assert_msg(strstr(err.text, "Sekr1t") == NULL,
+			    "password in \"%s\"", err.text);
+			ck_assert_int_eq(access("postgresql:", F_OK), -1);
+			ck_assert_int_eq(access("postgres:", F_OK), -1);
+		}
 	}
 }
 END_TEST
@@ -799,9 +917,7 @@ START_TEST(test_token_fetch_address)
 	    "fetched_from = '10.0.0.1'"), NOW + 1);
 	/* The same address again: no write at all (data_version stays). */
 	before = dump();
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_write BEFORE "
-	    "UPDATE ON token BEGIN SELECT RAISE(ABORT, 'written'); END"),
-	    SQLITE_OK);
+	refusal("no_write", "UPDATE", "token", "written");
 	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 2,
 	    &err_));
 	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "::ffff:10.0.0.1",
@@ -810,8 +926,7 @@ START_TEST(test_token_fetch_address)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_write"),
-	    SQLITE_OK);
+	refusal_drop("no_write", "token");
 	/* Another address within a minute of the last change: kept, no
 	 * audit row, so alternating fetches cannot grow the inventory. */
 	before = dump();
@@ -1614,6 +1729,7 @@ START_TEST(test_stale)
 	char moved[160];
 
 	ck_assert_int_eq(inv_stale(inv), 0);
+	SQLITE_ONLY("a database on a server has no file to replace");
 	snprintf(moved, sizeof(moved), "%s/moved.db", dir);
 	ck_assert_int_eq(rename(dbpath, moved), 0);
 	ck_assert_int_eq(inv_stale(inv), 1);
@@ -1634,20 +1750,26 @@ START_TEST(test_busy)
 {
 	struct bootd_error err;
 	struct inv_counts c;
-	sqlite3 *db;
+	struct db *db = own_db(dbpath);
 
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO env "
-	    "(name) VALUES ('locker')", NULL, NULL, NULL), SQLITE_OK);
+	/*
+	 * Another writer holds its lock: SQLite's write lock; on
+	 * PostgreSQL a lock on env that refuses the insert's.
+	 */
+	OK(db_exec(db, pguri != NULL ? "BEGIN; INSERT INTO env (name) "
+	    "VALUES ('locker'); LOCK TABLE env IN EXCLUSIVE MODE" :
+	    "BEGIN IMMEDIATE; INSERT INTO env (name) VALUES ('locker')",
+	    &err_));
 	inv_set_busy_timeout(inv, 20);
-	ck_assert_int_eq(inv_env_add(inv, "x", "", &err), BOOTD_EBUSY);
+	ck_assert_msg(inv_env_add(inv, "x", "", &err) == BOOTD_EBUSY, "%s",
+	    err.text);
 	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(inv), 0);
 	/* Readers go on while the writer holds its lock (WAL). */
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.envs, 1);
-	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	OK(db_commit(db, &err_));
+	db_close(db);
 	OK(inv_env_add(inv, "x", "", &err_));
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.envs, 3);
@@ -1687,6 +1809,7 @@ START_TEST(test_create_mode)
 	char path[300];
 	mode_t old;
 
+	SQLITE_ONLY("the mode of a database file");
 	snprintf(path, sizeof(path), "%s/mode.db", dir);
 	old = umask(077);
 	OK(inv_open(path, INV_CREATE, &db, &err_));
@@ -1710,6 +1833,7 @@ START_TEST(test_missing_file)
 	struct bootd_error err;
 	char p[160];
 
+	SQLITE_ONLY("a missing file (test_open_uri_errors: no server)");
 	snprintf(p, sizeof(p), "%s/other.db", dir);
 	ck_assert_int_eq(inv_open(p, INV_RDONLY, &i2, &err), BOOTD_EDB);
 	ck_assert_ptr_null(i2);
@@ -1944,9 +2068,7 @@ START_TEST(test_audit_same_transaction)
 
 	host("web1.example.org", "52:54:00:00:00:01");
 	std_dist("d1");
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_audit BEFORE "
-	    "INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); "
-	    "END"), SQLITE_OK);
+	refusal("no_audit", "INSERT", "audit", "audit refused");
 	before = dump();
 	ck_assert_int_ne(inv_attr_set(inv, "web1", "k", "v", &err), BOOTD_OK);
 	ck_assert_ptr_nonnull(strstr(err.text, "audit refused"));
@@ -1960,8 +2082,7 @@ START_TEST(test_audit_same_transaction)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_audit"),
-	    SQLITE_OK);
+	refusal_drop("no_audit", "audit");
 	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
 }
 END_TEST
@@ -1974,7 +2095,8 @@ START_TEST(test_version_newer)
 
 	inv_close(inv);
 	inv = NULL;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	snprintf(sql, sizeof(sql), pguri != NULL ? "UPDATE schema_version "
+	    "SET version = %d" : "PRAGMA user_version = %d",
 	    inv_schema_latest() + 1);
 	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
 	snprintf(want, sizeof(want), "database schema version %d is newer "
@@ -1988,7 +2110,7 @@ START_TEST(test_version_newer)
 	    BOOTD_EVERSION);
 	ck_assert_int_eq(inv_open(dbpath, INV_CREATE, &i2, &err),
 	    BOOTD_EVERSION);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	ck_assert_int_eq(sql_int(VERSION_SQL()),
 	    inv_schema_latest() + 1);
 }
 END_TEST
@@ -2001,6 +2123,7 @@ START_TEST(test_garbage_file)
 	size_t i;
 	int fd;
 
+	SQLITE_ONLY("about files that are no SQLite database");
 	inv_close(inv);
 	inv = NULL;
 	rm_db(dbpath);
@@ -2033,6 +2156,7 @@ START_TEST(test_migrate_each_version)
 	char sql[64];
 	int k, j, v;
 
+	SQLITE_ONLY("the SQLite migrations (test_migrate_pg has PostgreSQL's)");
 	inv_close(inv);
 	inv = NULL;
 	ck_assert_int_eq(inv_nmigrations, inv_schema_latest());
@@ -2056,7 +2180,7 @@ START_TEST(test_migrate_each_version)
 		ck_assert_ptr_nonnull(strstr(err.text, k == 0 ?
 		    "has no bootd schema yet" : "older"));
 		ck_assert_ptr_nonnull(strstr(err.text, "\"bootctl init\""));
-		ck_assert_int_eq(sql_int("PRAGMA user_version"), k);
+		ck_assert_int_eq(sql_int(VERSION_SQL()), k);
 
 		ck_assert_msg(inv_open(dbpath, INV_RDWR, &i2, &err) ==
 		    BOOTD_OK, "from version %d: %s", k, err.text);
@@ -2130,13 +2254,14 @@ START_TEST(test_migrate_v1_fixture)
 	struct inv_counts c;
 	sqlite3 *db;
 
+	SQLITE_ONLY("a version 1 inventory is an SQLite file");
 	inv_close(inv);
 	inv = NULL;
 	rm_db(dbpath);
 	sql = slurp("tests/data/inv-v1.sql");
 	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
 	free(sql);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(sql_int(VERSION_SQL()), 1);
 
 	/* Migration 1 still makes exactly the frozen schema. */
 	snprintf(other, sizeof(other), "%s/other.db", dir);
@@ -2152,7 +2277,7 @@ START_TEST(test_migrate_v1_fixture)
 	free(got);
 
 	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
 	OK(inv_host_get(inv, "web1", &h, &err_));
 	ck_assert_str_eq(h->fqdn, "web1.example.org");
 	ck_assert_str_eq(h->env, "prod");
@@ -2200,17 +2325,24 @@ START_TEST(test_migrate_failure_rolls_back)
 
 	inv_close(inv);
 	inv = NULL;
-	rm_db(dbpath);
-	/* Version 0 but a table in the way of migration 1. */
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x); "
-	    "CREATE TABLE keepme (y)"), SQLITE_OK);
-	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	if (pguri != NULL)
+		pg_reset();
+	else
+		rm_db(dbpath);
+	/* Version 0 but a table in the way of the first migration. */
+	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x integer); "
+	    "CREATE TABLE keepme (y integer)"), 0);
+	/* (PostgreSQL: only INV_CREATE makes a schema where none is.) */
+	ck_assert_int_eq(inv_open(dbpath, pguri != NULL ? INV_CREATE :
+	    INV_RDWR, &i2, &err), BOOTD_EDB);
 	ck_assert_ptr_nonnull(strstr(err.text, "migration"));
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
-	    "name = 'env'"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
-	    "name = 'keepme'"), 1);
+	assert_clean(&err);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("schema_version")),
+	    pguri != NULL ? 0 : 1);
+	if (pguri == NULL)
+		ck_assert_int_eq(sql_int(VERSION_SQL()), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("keepme")), 1);
 }
 END_TEST
 
@@ -2242,10 +2374,10 @@ START_TEST(test_schema_constraints)
 		"UPDATE token SET fetched_at = 1",
 	};
 	struct inv_host *h;
+	struct bootd_error err;
 	char *before, *after;
-	sqlite3 *db;
+	struct db *db;
 	size_t i;
-	int rc;
 
 	host("web1.example.org", "52:54:00:00:00:01");
 	host("web2.example.org", "52:54:00:00:00:02");
@@ -2253,24 +2385,22 @@ START_TEST(test_schema_constraints)
 	OK(inv_host_set_dist(inv, "web2", "d1", &err_));
 	OK(inv_set_reinstall(inv, "web2", "d1", NOW, 60, NULL, &err_));
 	before = dump();
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL,
-	    NULL, NULL), SQLITE_OK);
+	/* db_open() turns SQLite's foreign keys on. */
+	db = own_db(dbpath);
 	for (i = 0; i < N(bad); i++) {
-		rc = sqlite3_exec(db, bad[i], NULL, NULL, NULL);
-		ck_assert_msg((rc & 0xff) == SQLITE_CONSTRAINT, "accepted: %s "
-		    "(%d)", bad[i], rc);
+		ck_assert_int_ne(db_exec(db, bad[i], &err), BOOTD_OK);
+		ck_assert_msg(db_errclass(db) == DB_ERR_CONSTRAINT, "not "
+		    "refused by a constraint: %s (%s)", bad[i], err.text);
 	}
 	/* A second unused token for a host: the partial unique index. */
-	rc = sqlite3_exec(db, "INSERT INTO token (token, host, created, "
-	    "expires) VALUES ('0123456789abcdef0123456789abcdef', 2, 0, 1)",
-	    NULL, NULL, NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+	ck_assert_int_eq(db_exec(db, "INSERT INTO token (token, host, "
+	    "created, expires) VALUES ('0123456789abcdef0123456789abcdef', "
+	    "2, 0, 1)", &err), BOOTD_EEXIST);
 	/* Clearing the dist of an installing host. */
-	rc = sqlite3_exec(db, "UPDATE host SET dist = NULL WHERE id = 2",
-	    NULL, NULL, NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
-	sqlite3_close(db);
+	ck_assert_int_ne(db_exec(db, "UPDATE host SET dist = NULL WHERE "
+	    "id = 2", &err), BOOTD_OK);
+	ck_assert_int_eq(db_errclass(db), DB_ERR_CONSTRAINT);
+	db_close(db);
 	after = dump();
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -2295,7 +2425,7 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
-	tcase_add_test(tc, test_open_refuses_uri);
+	tcase_add_test(tc, test_open_uri_errors);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);
@@ -2355,6 +2485,11 @@ main(void)
 {
 	SRunner *sr;
 	int failed;
+
+	if ((pguri = getenv("BOOTD_TEST_PG")) != NULL && *pguri == '\0')
+		pguri = NULL;
+	if (pguri == NULL)
+		printf("BOOTD_TEST_PG not set: SQLite only\n");
 
 	sr = srunner_create(inv_suite());
 	srunner_run_all(sr, CK_NORMAL);
