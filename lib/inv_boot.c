@@ -72,16 +72,20 @@ end_reads(struct inv *inv)
 /*
  * The lookup proper: one S_LOOKUP for the host with its token and
  * attributes, and one S_LOOKUP_DIST for each distribution the script
- * offers.  No BEGIN/COMMIT: SQLite keeps the implicit read transaction
- * of a statement until the last active statement of the handle is
- * reset, and S_LOOKUP stays active (on its first row) until every
- * distribution is read, so the whole answer comes from one snapshot.
- * The host's MACs and last boot are left out: no script needs them.
+ * offers.  No BEGIN/COMMIT on SQLite: it keeps the implicit read
+ * transaction of a statement until the last active statement of the
+ * handle is reset, and S_LOOKUP stays active (on its first row) until
+ * every distribution is read, so the whole answer comes from one
+ * snapshot.  (PostgreSQL has no such thing: see inv_lookup().)  The
+ * host's MACs and last boot are left out: no script needs them.
+ *
+ * With host_only set, a host that needs its distribution read too is
+ * not finished: *more is set to 1 and the caller looks up again.
  */
 static enum bootd_err
 lookup(struct inv *inv, const char *canon, int64_t now,
-    const char *const *manual, size_t nmanual, struct inv_boot *out,
-    struct bootd_error *err)
+    const char *const *manual, size_t nmanual, int host_only, int *more,
+    struct inv_boot *out, struct bootd_error *err)
 {
 	struct inv_host *h;
 	struct inv_dist *d;
@@ -116,9 +120,16 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	}
 	/* While s is on its first row: the same snapshot. */
 	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
-	    h->token != NULL &&
-	    (rc = load_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
-		goto out;
+	    h->token != NULL) {
+		if (host_only) {
+			*more = 1;
+			rc = BOOTD_OK;
+			goto out;
+		}
+		if ((rc = load_dist(inv, h->dist, &out->dist, err)) !=
+		    BOOTD_OK)
+			goto out;
+	}
 	if (nmanual > 0 && manual != NULL) {
 		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
 		    NULL) {
@@ -155,13 +166,37 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 {
 	char canon[MAC_STRLEN + 1];
 	enum bootd_err rc;
+	int more = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
 	end_reads(inv);
-	if ((rc = lookup(inv, canon, now, manual, nmanual, out, err)) !=
-	    BOOTD_OK)
+	if (!inv->pg || inv->grouped) {
+		rc = lookup(inv, canon, now, manual, nmanual, 0, &more, out,
+		    err);
+	} else {
+		/*
+		 * PostgreSQL gives each statement outside a transaction a
+		 * snapshot of its own.  A boot whose answer is S_LOOKUP
+		 * alone (local boot, no distribution offered by name: the
+		 * usual one) takes one round trip; one that needs
+		 * distributions too is read in a read-only transaction
+		 * (REPEATABLE READ, which a hot standby serves), the host
+		 * read again in it.
+		 */
+		more = nmanual > 0 && manual != NULL;
+		if (!more)
+			rc = lookup(inv, canon, now, NULL, 0, 1, &more, out,
+			    err);
+		if (more) {
+			inv_boot_free(out);
+			if ((rc = tx_read(inv, err)) == BOOTD_OK)
+				rc = tx_end(inv, lookup(inv, canon, now,
+				    manual, nmanual, 0, &more, out, err), err);
+		}
+	}
+	if (rc != BOOTD_OK)
 		inv_boot_free(out);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * test_inv.c - the inventory, on real SQLite files under /tmp and, when
- * BOOTD_TEST_PG holds a PostgreSQL URI (tests/pg.py exec), on that
- * database: each test then starts from it emptied (its schemas public and
- * events dropped) instead of a new file.  Tests about what only an SQLite
+ * BOOTD_TEST_PG holds a PostgreSQL URI (tests/pg.py exec), on a database
+ * of that server: bootd_test_icu, made with ICU en-US as its default
+ * collation, so that nothing bootd sorts depends on the database's.  Each
+ * test then starts from it emptied (its schemas public and events
+ * dropped) instead of a new file.  Tests about what only an SQLite
  * file has (modes, WAL, a replaced file, PRAGMAs, the SQLite migrations)
  * skip themselves there, saying so.
  */
@@ -28,7 +30,8 @@
 
 static char		 dir[64];
 static char		 dbpath[512];	/* the file, or the URI */
-static const char	*pguri;		/* BOOTD_TEST_PG, or NULL */
+static const char	*pguri;		/* on PostgreSQL: use_icu_db()'s
+					   URI, else NULL */
 static struct inv	*inv;
 
 /* Skip the rest of a test that is about SQLite files only. */
@@ -1451,6 +1454,53 @@ name_cb(const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * Listings sort text by its bytes (SQLite's BINARY), on PostgreSQL too
+ * whatever the database's collation (a language's would put "web-2"
+ * before "web1"), and completion's range of the FQDN index holds every
+ * name with the prefix and nothing else.
+ */
+START_TEST(test_sort_bytes)
+{
+	struct each_ctx c = { { 0 }, 0, 0 };
+	struct buf b = { 0 };
+	struct inv_host *h;
+
+	host("web3.example.org", "52:54:00:00:00:01");
+	host("web-2.example.org", "52:54:00:00:00:02");
+	host("web10.example.org", "52:54:00:00:00:03");
+	host("web1.example.org", "52:54:00:00:00:04");
+	host("web.example.org", "52:54:00:00:00:05");
+	OK(inv_host_each(inv, host_cb, &c, &err_));
+	ck_assert_str_eq(buf_str(&c.b), "web-2.example.org,web.example.org,"
+	    "web1.example.org,web10.example.org,web3.example.org,");
+	buf_free(&c.b);
+	OK(inv_host_names(inv, "web1", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "web1.example.org,web10.example.org,");
+	buf_free(&b);
+	OK(inv_host_names(inv, "web-", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "web-2.example.org,");
+	buf_free(&b);
+	OK(inv_attr_set(inv, "web1", "a_b", "1", &err_));
+	OK(inv_attr_set(inv, "web1", "ab", "2", &err_));
+	OK(inv_attr_set(inv, "web1", "a-b", "3", &err_));
+	OK(inv_attr_set(inv, "web1", "a.b", "4", &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_uint_eq(h->nattrs, 4);
+	ck_assert_str_eq(h->attrs[0].key, "a-b");
+	ck_assert_str_eq(h->attrs[1].key, "a.b");
+	ck_assert_str_eq(h->attrs[2].key, "a_b");
+	ck_assert_str_eq(h->attrs[3].key, "ab");
+	inv_host_free(h);
+	OK(inv_env_add(inv, "Zed", "", &err_));
+	OK(inv_env_add(inv, "alpha", "", &err_));
+	OK(inv_env_add(inv, "a-1", "", &err_));
+	OK(inv_env_each(inv, env_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "Zed:,a-1:,alpha:,default:,");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_host_list)
 {
 	struct inv_host **hs, *h;
@@ -2447,6 +2497,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
 	tcase_add_test(tc, test_host_list);
+	tcase_add_test(tc, test_sort_bytes);
 	tcase_add_test(tc, test_audit_object_filter);
 	tcase_add_test(tc, test_audit_follows_rename);
 	tcase_add_test(tc, test_audit_name_reused);
@@ -2480,6 +2531,33 @@ inv_suite(void)
 	return s;
 }
 
+/*
+ * Make the tests' own database in the server of BOOTD_TEST_PG, with a
+ * language's collation by default (ICU en-US: "web-2" sorts before
+ * "web1"), and return its URI: what bootd sorts must not depend on it.
+ */
+static const char *
+use_icu_db(const char *uri)
+{
+	static char u[512];
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	if (db_open(uri, DB_RDWR, &db, &err) != BOOTD_OK ||
+	    db_exec(db, "DROP DATABASE IF EXISTS bootd_test_icu", &err) !=
+	    BOOTD_OK || db_exec(db, "CREATE DATABASE bootd_test_icu "
+	    "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+	    "LOCALE 'C'", &err) != BOOTD_OK) {
+		fprintf(stderr, "test_inv: %s\n", err.text);
+		exit(EXIT_FAILURE);
+	}
+	db_close(db);
+	/* A later dbname parameter overrides the URI's path. */
+	snprintf(u, sizeof(u), "%s%sdbname=bootd_test_icu", uri,
+	    strchr(uri, '?') != NULL ? "&" : "?");
+	return u;
+}
+
 int
 main(void)
 {
@@ -2490,6 +2568,8 @@ main(void)
 		pguri = NULL;
 	if (pguri == NULL)
 		printf("BOOTD_TEST_PG not set: SQLite only\n");
+	else
+		pguri = use_icu_db(pguri);
 
 	sr = srunner_create(inv_suite());
 	srunner_run_all(sr, CK_NORMAL);
