@@ -681,10 +681,16 @@ read_version(struct inv *inv, int *version, struct bootd_error *err)
 	int64_t v = 0;
 	int row;
 
+	/*
+	 * The table is looked for in the catalog with the statement's own
+	 * snapshot: to_regclass() may answer from a cache that has not
+	 * yet seen the table another migration just made.
+	 */
 	if (!inv->pg)
 		row = query_int(inv, "PRAGMA user_version", &v);
-	else if ((row = query_int(inv, "SELECT CAST(to_regclass("
-	    "'schema_version') IS NOT NULL AS integer)", &v)) > 0 && v == 1)
+	else if ((row = query_int(inv, "SELECT count(*) FROM pg_tables "
+	    "WHERE schemaname = current_schema() AND "
+	    "tablename = 'schema_version'", &v)) > 0 && v == 1)
 		row = query_int(inv, "SELECT version FROM schema_version", &v);
 	if (row < 0)
 		return dberr(inv, "read schema version", err);

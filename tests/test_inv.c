@@ -9,6 +9,7 @@
  * skip themselves there, saying so.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +34,15 @@ static char		 dbpath[512];	/* the file, or the URI */
 static const char	*pguri;		/* on PostgreSQL: use_icu_db()'s
 					   URI, else NULL */
 static struct inv	*inv;
+
+/* Skip the rest of a test that needs a PostgreSQL server. */
+#define PG_ONLY(why) do {						\
+	if (pguri == NULL) {						\
+		fprintf(stderr, "%s: skipped on SQLite: %s\n",		\
+		    __func__, why);					\
+		return;							\
+	}								\
+} while (0)
 
 /* Skip the rest of a test that is about SQLite files only. */
 #define SQLITE_ONLY(why) do {						\
@@ -1794,6 +1804,200 @@ START_TEST(test_stale)
 }
 END_TEST
 
+/*
+ * Two writers change the same host at once: whichever loses is told
+ * BOOTD_EBUSY, nothing half-done stays, and the grouped transaction of
+ * the other goes on.  SQLite: the second writer waits for the first's
+ * lock, then gives up.  PostgreSQL (SERIALIZABLE): the second commits
+ * first, and the first's change of the row it changed meanwhile fails
+ * to serialize (SQLSTATE 40001).
+ */
+START_TEST(test_write_conflict)
+{
+	struct bootd_error err;
+	struct inv *other;
+	struct inv_host *h;
+	enum bootd_err rc;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_env_add(inv, "e2", "", &err_));
+	OK(inv_env_add(inv, "e3", "", &err_));
+	OK(inv_open(dbpath, INV_RDWR, &other, &err_));
+	inv_set_busy_timeout(inv, 20);
+	inv_set_busy_timeout(other, 20);
+	OK(inv_begin(inv, &err_));
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+	rc = inv_host_set_env(other, "web1", "e2", &err);
+	if (pguri != NULL) {
+		ck_assert_msg(rc == BOOTD_OK, "%s", err.text);
+		ck_assert_int_eq(inv_host_set_env(inv, "web1", "e3", &err),
+		    BOOTD_EBUSY);
+		assert_clean(&err);
+		ck_assert_int_eq(inv_unavailable(inv), 0);
+	} else {
+		ck_assert_int_eq(rc, BOOTD_EBUSY);
+		assert_clean(&err);
+		ck_assert_int_eq(inv_unavailable(other), 0);
+	}
+	/*
+	 * What the group did before may commit, or PostgreSQL may find
+	 * that it read what the other writer changed and refuse the
+	 * commit too: busy again, and none of it stays.
+	 */
+	rc = inv_commit(inv, &err);
+	ck_assert_msg(rc == BOOTD_OK || (pguri != NULL && rc == BOOTD_EBUSY),
+	    "%s", err.text);
+	OK(inv_host_get(other, "web1", &h, &err_));
+	ck_assert_str_eq(h->env, pguri != NULL ? "e2" : "default");
+	ck_assert_uint_eq(h->nattrs, rc == BOOTD_OK ? 1 : 0);
+	inv_host_free(h);
+	inv_close(other);
+}
+END_TEST
+
+/*
+ * The PostgreSQL schema: its migrations start at version 3 and reach the
+ * SQLite inventory's latest.  A database without bootd's schema is
+ * refused by INV_RDONLY and INV_RDWR (nothing made), a schema of every
+ * older version is refused by INV_RDONLY and migrated by INV_RDWR.
+ */
+START_TEST(test_migrate_pg)
+{
+	struct bootd_error err;
+	struct inv *i2;
+	struct inv_env *e;
+	char want[160];
+	int j, k, latest = inv_schema_latest();
+
+	ck_assert_int_ge(pg_inv_nmigrations, 1);
+	for (j = 0; j < pg_inv_nmigrations; j++)
+		ck_assert_int_eq(pg_inv_migrations[j].version, j + 3);
+	ck_assert_int_eq(pg_inv_migrations[pg_inv_nmigrations - 1].version,
+	    latest);
+	PG_ONLY("PostgreSQL's migrations need a server");
+	inv_close(inv);
+	inv = NULL;
+	pg_reset();
+	snprintf(want, sizeof(want), "has no bootd schema yet (schema "
+	    "version 0): create it with \"bootctl init\"");
+	ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, want));
+	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, want));
+	ck_assert_int_eq(sql_int(TABLE_COUNT("schema_version")), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
+	for (k = 0; k < pg_inv_nmigrations - 1; k++) {
+		pg_reset();
+		for (j = 0; j <= k; j++)
+			ck_assert_int_eq(sql_exec(dbpath,
+			    pg_inv_migrations[j].sql), 0);
+		ck_assert_int_eq(sql_int(VERSION_SQL()),
+		    pg_inv_migrations[k].version);
+		snprintf(want, sizeof(want), "database schema version %d is "
+		    "older than this bootd (%d): upgrade it with \"bootctl "
+		    "init\"", pg_inv_migrations[k].version, latest);
+		ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err),
+		    BOOTD_EDB);
+		ck_assert_str_eq(err.text, want);
+		OK(inv_open(dbpath, INV_RDWR, &i2, &err_));
+		OK(inv_env_get(i2, INV_DEFAULT_ENV, &e, &err_));
+		inv_env_free(e);
+		OK(inv_discovered_forget(i2, "52:54:00:00:00:01", NULL, NULL,
+		    NOW, &err_));
+		inv_close(i2);
+		ck_assert_int_eq(sql_int(VERSION_SQL()), latest);
+	}
+}
+END_TEST
+
+/*
+ * Processes that open an empty database with INV_CREATE at once make
+ * its schema once: each waits for the migration before it, then finds
+ * nothing to do.
+ */
+START_TEST(test_create_concurrent)
+{
+	pid_t pid[4];
+	size_t i;
+	int status;
+
+	PG_ONLY("SQLite's BEGIN IMMEDIATE serializes migrations");
+	inv_close(inv);
+	inv = NULL;
+	pg_reset();
+	for (i = 0; i < N(pid); i++) {
+		ck_assert_int_ne(pid[i] = fork(), -1);
+		if (pid[i] == 0) {
+			struct bootd_error err = { "" };
+			struct inv *i2;
+
+			if (inv_open(dbpath, INV_CREATE, &i2, &err) !=
+			    BOOTD_OK) {
+				fprintf(stderr, "child: %s\n", err.text);
+				_exit(1);
+			}
+			inv_close(i2);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < N(pid); i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "an INV_CREATE failed (status %d)", status);
+	}
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM env"), 1);
+}
+END_TEST
+
+/*
+ * A lost connection and a write refused by a read-only server make
+ * inv_unavailable() say so; the next statement that runs clears it.
+ */
+START_TEST(test_unavailable)
+{
+	struct bootd_error err;
+	struct inv_boot b;
+	struct inv_counts c;
+	struct inv *ro;
+	char uri[600];
+
+	ck_assert_int_eq(inv_unavailable(NULL), 0);
+	ck_assert_int_eq(inv_unavailable(inv), 0);
+	PG_ONLY("connections and read-only servers are PostgreSQL's");
+	host("web1.example.org", "52:54:00:00:00:01");
+	/*
+	 * Another session ends inv's and waits until it has ended (OFFSET 0
+	 * keeps the filter on pid before the call, not after).
+	 */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM (SELECT pid FROM "
+	    "pg_stat_activity WHERE datname = current_database() AND "
+	    "pid <> pg_backend_pid() AND backend_type = 'client backend' "
+	    "OFFSET 0) a WHERE pg_terminate_backend(a.pid, 10000)"), 1);
+	ck_assert_int_eq(inv_lookup(inv, "52:54:00:00:00:01", NOW, NULL, 0, &b,
+	    &err), BOOTD_EDB);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(inv), 1);
+	inv_close(inv);
+	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
+	ck_assert_int_eq(inv_unavailable(inv), 0);
+	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW, NULL, 0, &b, &err_));
+	inv_boot_free(&b);
+
+	/* A server whose every transaction is read-only, as a standby's. */
+	snprintf(uri, sizeof(uri), "%s&options=-c%%20default_transaction_"
+	    "read_only%%3Don", dbpath);
+	OK(inv_open(uri, INV_RDWR, &ro, &err_));
+	ck_assert_int_ne(inv_env_add(ro, "x", "", &err), BOOTD_OK);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(ro), 1);
+	OK(inv_counts(ro, &c, &err_));
+	ck_assert_int_eq(inv_unavailable(ro), 0);
+	ck_assert_int_eq(c.envs, 1);
+	inv_close(ro);
+}
+END_TEST
+
 /* Limits --------------------------------------------------------------- */
 
 START_TEST(test_busy)
@@ -2511,6 +2715,8 @@ inv_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_write_conflict);
+	tcase_add_test(tc, test_unavailable);
 	tcase_add_test(tc, test_rdonly);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_create_mode);
@@ -2526,6 +2732,8 @@ inv_suite(void)
 	tcase_add_test(tc, test_migrate_each_version);
 	tcase_add_test(tc, test_migrate_v1_fixture);
 	tcase_add_test(tc, test_migrate_failure_rolls_back);
+	tcase_add_test(tc, test_migrate_pg);
+	tcase_add_test(tc, test_create_concurrent);
 	tcase_add_test(tc, test_schema_constraints);
 	suite_add_tcase(s, tc);
 	return s;
