@@ -393,10 +393,15 @@ enum bootd_err	 inv_lookup(struct inv *inv, const char *mac, int64_t now,
 void		 inv_boot_free(struct inv_boot *b);	/* frees members */
 
 /*
- * Call fn with the SQL and the query plan (EXPLAIN QUERY PLAN: one line
- * per loop, each ending in '\n') of every statement inv_lookup() runs, so
- * that a test can check each is indexed.  A non-zero return from fn stops
- * the walk.
+ * Call fn with the SQL and the query plan of every statement inv_lookup()
+ * runs, so that a test can check each is indexed: on SQLite EXPLAIN QUERY
+ * PLAN (one line per loop, each ending in '\n'); on PostgreSQL EXPLAIN's
+ * text (one line per line) of the generic plan, the one for any value of
+ * the parameters, made with sequential scans and sorts priced out
+ * (enable_seqscan, enable_sort off): a Seq Scan in it means that no
+ * index can serve the statement, whatever the tables' sizes (the planner
+ * rightly reads a table of a few rows whole), a Sort that no index gives
+ * the order needed.  A non-zero return from fn stops the walk.
  */
 enum bootd_err	 inv_lookup_plans(struct inv *inv,
 		    int (*fn)(const char *sql, const char *plan, void *arg),

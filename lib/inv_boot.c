@@ -201,44 +201,94 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 	return rc;
 }
 
+/*
+ * The plan of statement id, which has nparams parameters, into plan
+ * (buf_reset() first), one line each ending in '\n'.
+ */
+static enum bootd_err
+plan_of(struct inv *inv, enum stmt id, int nparams, struct buf *plan,
+    struct bootd_error *err)
+{
+	struct buf sql = { 0 };
+	struct db_stmt *s = NULL;
+	enum bootd_err rc = BOOTD_OK;
+	int i, src, col = 3;	/* SQLite's columns: id, parent, notused,
+				   detail */
+
+	if (!inv->pg) {
+		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", stmt_sql(inv, id));
+	} else {
+		/*
+		 * The generic plan: PREPARE, then EXPLAIN EXECUTE with
+		 * plan_cache_mode = force_generic_plan (PostgreSQL 16's
+		 * EXPLAIN (GENERIC_PLAN) in 15's words).
+		 */
+		col = 0;
+		buf_printf(&sql, "PREPARE inv_plan AS %s", stmt_sql(inv, id));
+		if (buf_failed(&sql)) {
+			rc = nomem(err);
+			goto out;
+		}
+		if ((rc = exec_sql(inv, buf_str(&sql))) != BOOTD_OK) {
+			rc = dberr(inv, "prepare plan", err);
+			goto out;
+		}
+		buf_reset(&sql);
+		buf_puts(&sql, "EXPLAIN EXECUTE inv_plan(");
+		for (i = 0; i < nparams; i++)
+			buf_puts(&sql, i > 0 ? ", NULL" : "NULL");
+		buf_puts(&sql, ")");
+	}
+	if (buf_failed(&sql)) {
+		rc = nomem(err);
+		goto out;
+	}
+	if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
+		rc = inv->dbrc;
+		goto out;
+	}
+	while ((src = step(inv, s)) > 0)
+		buf_printf(plan, "%s\n", db_column_text(s, col));
+	if (src < 0)
+		rc = dberr(inv, "explain query plan", err);
+	else if (buf_failed(plan))
+		rc = nomem(err);
+out:
+	db_finalize(s);
+	if (inv->pg)
+		exec_sql(inv, "DEALLOCATE inv_plan");
+	buf_free(&sql);
+	return rc;
+}
+
 enum bootd_err
 inv_lookup_plans(struct inv *inv,
     int (*fn)(const char *sql, const char *plan, void *arg), void *arg,
     struct bootd_error *err)
 {
-	static const enum stmt ids[] = { S_LOOKUP, S_LOOKUP_DIST };
-	struct buf sql = { 0 }, plan = { 0 };
-	struct db_stmt *s = NULL;
+	static const struct {
+		enum stmt	id;
+		int		nparams;
+	} st[] = { { S_LOOKUP, 2 }, { S_LOOKUP_DIST, 1 } };
+	struct buf plan = { 0 };
 	enum bootd_err rc = BOOTD_OK;
 	size_t i;
-	int src;
 
-	for (i = 0; rc == BOOTD_OK && i < sizeof(ids) / sizeof(ids[0]); i++) {
-		buf_reset(&sql);
+	if (inv->pg && exec_sql(inv, "SET plan_cache_mode = "
+	    "force_generic_plan; SET enable_seqscan = off; "
+	    "SET enable_sort = off") != BOOTD_OK)
+		return dberr(inv, "set plan options", err);
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		buf_reset(&plan);
-		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", sqltab[ids[i]]);
-		if (buf_failed(&sql)) {
-			rc = nomem(err);
+		if ((rc = plan_of(inv, st[i].id, st[i].nparams, &plan, err)) !=
+		    BOOTD_OK)
 			break;
-		}
-		if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
-			rc = inv->dbrc;
+		if (fn(stmt_sql(inv, st[i].id), buf_str(&plan), arg) != 0)
 			break;
-		}
-		/* Columns: id, parent, notused, detail. */
-		while ((src = step(inv, s)) > 0)
-			buf_printf(&plan, "%s\n", db_column_text(s, 3));
-		if (src < 0)
-			rc = dberr(inv, "explain query plan", err);
-		else if (buf_failed(&plan))
-			rc = nomem(err);
-		else if (fn(sqltab[ids[i]], buf_str(&plan), arg) != 0)
-			break;
-		db_finalize(s);
-		s = NULL;
 	}
-	db_finalize(s);
-	buf_free(&sql);
+	if (inv->pg)
+		exec_sql(inv, "RESET plan_cache_mode; RESET enable_seqscan; "
+		    "RESET enable_sort");
 	buf_free(&plan);
 	return rc;
 }
