@@ -166,36 +166,38 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 {
 	char canon[MAC_STRLEN + 1];
 	enum bootd_err rc;
-	int more = 0;
+	int host_only, txn, more;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
 	end_reads(inv);
-	if (!inv->pg || inv->grouped) {
-		rc = lookup(inv, canon, now, manual, nmanual, 0, &more, out,
-		    err);
-	} else {
-		/*
-		 * PostgreSQL gives each statement outside a transaction a
-		 * snapshot of its own.  A boot whose answer is S_LOOKUP
-		 * alone (local boot, no distribution offered by name: the
-		 * usual one) takes one round trip; one that needs
-		 * distributions too is read in a read-only transaction
-		 * (REPEATABLE READ, which a hot standby serves), the host
-		 * read again in it.
-		 */
-		more = nmanual > 0 && manual != NULL;
-		if (!more)
-			rc = lookup(inv, canon, now, NULL, 0, 1, &more, out,
-			    err);
-		if (more) {
-			inv_boot_free(out);
-			if ((rc = tx_read(inv, err)) == BOOTD_OK)
-				rc = tx_end(inv, lookup(inv, canon, now,
-				    manual, nmanual, 0, &more, out, err), err);
-		}
-	}
+	/*
+	 * PostgreSQL gives each statement outside a transaction a snapshot
+	 * of its own.  A boot whose answer is S_LOOKUP alone (local boot,
+	 * no distribution offered by name: the usual one) takes one round
+	 * trip; one that needs distributions too is read in a read-only
+	 * transaction (REPEATABLE READ, which a hot standby serves), the
+	 * host read again in it.  On SQLite, and inside the caller's
+	 * inv_begin(), one pass without a transaction of its own.  (One
+	 * call of lookup(), so that the compiler keeps it inline.)
+	 */
+	host_only = inv->pg && !inv->grouped && (nmanual == 0 ||
+	    manual == NULL);
+	txn = inv->pg && !inv->grouped && !host_only;
+	do {
+		more = 0;
+		if (txn && (rc = tx_read(inv, err)) != BOOTD_OK)
+			break;
+		rc = lookup(inv, canon, now, manual, nmanual, host_only, &more,
+		    out, err);
+		if (txn)
+			rc = tx_end(inv, rc, err);
+		if (more)
+			inv_boot_free(out);	/* a host only: again */
+		host_only = 0;
+		txn = 1;
+	} while (more);
 	if (rc != BOOTD_OK)
 		inv_boot_free(out);
 	return rc;
