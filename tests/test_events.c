@@ -556,6 +556,122 @@ START_TEST(test_newer_schema)
 }
 END_TEST
 
+/*
+ * The row counts equal the rows: the counts row, then count(*) of each
+ * table, for the asserts to print both.
+ */
+static void
+counts_exact(const char *when)
+{
+	struct events_counts c;
+
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_msg(c.events == sql_int("SELECT count(*) FROM boot_event"),
+	    "%s: counts.events %lld, rows %lld", when, (long long)c.events,
+	    sql_int("SELECT count(*) FROM boot_event"));
+	ck_assert_msg(c.discovered ==
+	    sql_int("SELECT count(*) FROM discovered"),
+	    "%s: counts.discovered %lld, rows %lld", when,
+	    (long long)c.discovered,
+	    sql_int("SELECT count(*) FROM discovered"));
+}
+
+/* Read a file of the source tree; the caller frees. */
+static char *slurp(const char *rel);
+
+/*
+ * An events database made at schema version 1 (row counts kept by
+ * triggers), with rows and its counts row made wrong: the upgrade drops
+ * the triggers and counts again, and from then on the counts stay exact
+ * through batches (new and known discovered MACs, known MACs leaving the
+ * list), evictions under both caps, and pruning.
+ */
+START_TEST(test_upgrade_v1_counts)
+{
+	struct events_limits lim = { 6, 3, 0 };
+	struct events_event evs[5];
+	struct events_stats st;
+	struct events_counts c;
+	char *sql, mac[18];
+	int64_t deleted;
+	int i;
+
+	events_close(ev);
+	ev = NULL;
+	rm_db(evpath);
+	sql = slurp("sql/events/001-initial.sql");
+	ck_assert_int_eq(exec_at(evpath, sql), SQLITE_OK);
+	free(sql);
+	ck_assert_int_eq(exec_at(evpath, "PRAGMA user_version = 1; "
+	    "INSERT INTO boot_event (time, mac, host, served) VALUES "
+	    "(1700000001, '52:54:00:00:00:01', 'web1.example.org', 'local'), "
+	    "(1700000002, '52:54:00:00:00:99', NULL, 'unknown'), "
+	    "(1700000003, '52:54:00:00:00:98', NULL, 'unknown'); "
+	    "INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
+	    "('52:54:00:00:00:99', 1700000002, 1700000002), "
+	    "('52:54:00:00:00:98', 1700000003, 1700000003); "
+	    "UPDATE counts SET events = 40, discovered = 1"), SQLITE_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'trigger'"), 4);
+
+	OK(events_open(evpath, 0, &ev, &err_));
+	ck_assert_int_eq(sql_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'trigger'"), 0);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 3);
+	ck_assert_int_eq(c.discovered, 2);
+
+	/*
+	 * One batch: a new discovered MAC, one seen again, one of them
+	 * booting as a host's (it leaves the list), a known MAC.
+	 */
+	evs[0] = boot("52:54:00:00:00:97", NULL, NOW + 10);
+	evs[1] = boot("52:54:00:00:00:99", NULL, NOW + 11);
+	evs[2] = boot("52:54:00:00:00:97", NULL, NOW + 12);
+	evs[3] = boot("52:54:00:00:00:98", "db1.example.org", NOW + 13);
+	evs[4] = boot("52:54:00:00:00:01", "web1.example.org", NOW + 14);
+	OK(events_record(ev, evs, N(evs), NULL, &st, &err_));
+	counts_exact("after a batch");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 8);
+	ck_assert_int_eq(c.discovered, 2);
+
+	/* Over both caps: the oldest go, in the same transaction. */
+	for (i = 0; i < 5; i++) {
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		evs[i] = boot(strdup(mac), NULL, NOW + 20 + i);
+	}
+	OK(events_record(ev, evs, N(evs), &lim, &st, &err_));
+	for (i = 0; i < 5; i++)
+		free((char *)evs[i].mac);
+	ck_assert_int_eq(st.evicted, (8 + 5 - 6) + (2 + 5 - 3));
+	counts_exact("after evictions");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 6);
+	ck_assert_int_eq(c.discovered, 3);
+
+	/* Pruning, in two bounded runs. */
+	OK(events_prune(ev, NOW + 23, 2, &deleted, &err_));
+	ck_assert_int_eq(deleted, 3);		/* 2 events, 1 MAC */
+	counts_exact("after pruning");
+	OK(events_prune(ev, NOW + 1000, 100, &deleted, &err_));
+	counts_exact("after pruning all");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 0);
+	ck_assert_int_eq(c.discovered, 0);
+
+	/* And from empty again. */
+	evs[0] = boot("52:54:00:00:00:96", NULL, NOW + 30);
+	evs[1] = boot("52:54:00:00:00:96", NULL, NOW + 31);
+	OK(events_record(ev, evs, 2, &lim, &st, &err_));
+	counts_exact("after one more batch");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 2);
+	ck_assert_int_eq(c.discovered, 1);
+}
+END_TEST
+
 /* Moving events out of an upgraded inventory ---------------------------- */
 
 /* Read a file of the source tree; the caller frees. */
@@ -731,6 +847,7 @@ events_suite(void)
 	tc = tcase_create("schema");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_newer_schema);
+	tcase_add_test(tc, test_upgrade_v1_counts);
 	tcase_add_test(tc, test_import_v1);
 	tcase_add_test(tc, test_import_capped);
 	tcase_add_test(tc, test_import_locks_inventory);
