@@ -73,7 +73,7 @@ struct events_counts {
  * schema "events" of that database (sql/postgresql/events/), created
  * when create is set and the database has none (else an error), migrated
  * under an advisory lock; the connection's search_path is "events".
- * Writes commit with synchronous_commit off.  BOOTD_EDB when no server
+ * BOOTD_EDB when no server
  * is reachable; messages never show the URI's password.
  */
 enum bootd_err	 events_open(const char *path, int create, struct events **out,
