@@ -113,7 +113,8 @@
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
 #define RETRY_MIN_MS	100		/* PostgreSQL unavailable: first retry */
 #define RETRY_MAX_MS	2000		/* ...doubling up to this */
-#define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this */
+#define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this,
+					 * and half of daemon.drain_timeout */
 
 enum field {
 	FIELD_MAC,
@@ -865,7 +866,9 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * after a reload.
 	 */
 	if (r.holding) {
-		after_ms(&deadline, STOP_WAIT_MS);
+		/* Half the master's wait at most: then it kills us. */
+		after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout *
+		    500 ? STOP_WAIT_MS : cfg->daemon.drain_timeout * 500);
 		while (r.holding && ms_until(&deadline) > 0) {
 			ms = ms_until(&r.retry_at);
 			if (ms > ms_until(&deadline))
@@ -878,8 +881,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	}
 	r.give_up = 1;		/* no more holding from here */
 	if (r.holding) {
-		blog_warn("recorder: events database still unavailable after "
-		    "%d ms; dropping the boot events held", STOP_WAIT_MS);
+		blog_warn("recorder: events database still unavailable at "
+		    "stop; dropping the boot events held");
 		flush(&r, held_from(&r, 0) - r.n);
 		events_close(r.ev);
 		free(r.evs);
