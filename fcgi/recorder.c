@@ -344,7 +344,8 @@ db(struct recorder *r)
 				blog_err("recorder: %s", e.text);
 			return NULL;
 		}
-		if (r->dberr[0] != '\0')
+		/* After holding, flush() says so, with what it writes. */
+		if (r->dberr[0] != '\0' && !r->holding)
 			blog_notice("recorder: events database available "
 			    "again");
 		r->dberr[0] = '\0';
