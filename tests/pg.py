@@ -13,6 +13,14 @@
         c.primary.stop(); sb.promote()     # a failover
         c.uri(sb, c.primary, target_session_attrs="read-write")
 
+For tests that need many inventories rather than a replication set
+(tests/harness.py with BOOTD_TEST_ENGINE=postgresql), one cluster per
+test process, started on first use and closed at exit, holds a fresh
+database per inventory:
+
+    uri = pg.new_database()        # CREATE DATABASE bootd_N; its URI
+    pg.rows(uri, "SELECT 1, 'a', NULL")    # [(1, "a", None)]: JSON types
+
 Everything lives in one temporary directory: per server a data directory
 and a socket directory.  Servers listen on a unix socket in their socket
 directory and, with Cluster(tcp=True), on 127.0.0.1 too; each has its own
@@ -458,6 +466,126 @@ class Cluster:
             print("pg: kept %s" % self.base, file=sys.stderr)
         else:
             shutil.rmtree(self.base, ignore_errors=True)
+
+
+# The process-wide cluster of new_database(), and its databases so far.
+_shared = None
+_ndb = 0
+
+
+def shared_cluster():
+    """
+    The throw-away cluster of this test process: started on first use
+    (raises PgError when PostgreSQL is missing), closed at exit.
+    """
+    global _shared
+    if _shared is None or _shared not in _live:
+        _shared = Cluster()
+    return _shared
+
+
+def new_database(prefix="bootd"):
+    """
+    CREATE DATABASE on the shared cluster under a name not used before in
+    this process (prefix_N); returns its URI over the unix socket.
+    """
+    global _ndb
+    c = shared_cluster()
+    _ndb += 1
+    name = "%s_%d" % (prefix, _ndb)
+    c.primary.psql('CREATE DATABASE "%s"' % name, db="postgres")
+    return c.uri(db=name)
+
+
+def server_of(uri):
+    """(Server, database name) of a URI made by new_database()."""
+    c = shared_cluster()
+    parts = urllib.parse.urlsplit(uri)
+    return c.primary, urllib.parse.unquote(parts.path.lstrip("/"))
+
+
+def literal(v):
+    """A Python value as an SQL literal (None, bool, int, float, str)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        v = v.decode()
+    if "\0" in v:
+        raise PgError("a NUL in an SQL literal")
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def bind(sql, params=()):
+    """
+    sql with each ? outside quotes replaced by the next of params as a
+    literal: psql (15) cannot bind parameters, and the tests' queries are
+    written with SQLite's ? placeholders.
+    """
+    out, i, quote = [], 0, None
+    for ch in sql:
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == "?":
+            if i >= len(params):
+                raise PgError("too few parameters for %r" % sql)
+            out.append(literal(params[i]))
+            i += 1
+            continue
+        out.append(ch)
+    if i != len(params):
+        raise PgError("too many parameters for %r" % sql)
+    return "".join(out)
+
+
+def _search_path(search_path):
+    return ("SET search_path = %s;\n" % search_path) if search_path else ""
+
+
+def rows(uri, sql, params=(), search_path=None):
+    """
+    The rows of one query on the database of uri (from new_database()),
+    as tuples of Python values: integers, text, None for NULL, as
+    sqlite3 gives them (through JSON, so booleans are True/False).
+    """
+    import json
+    server, db = server_of(uri)
+    q = "SELECT row_to_json(bootd_q)::text FROM (%s) AS bootd_q" % (
+        bind(sql, params).rstrip().rstrip(";"))
+    out = server.psql(_search_path(search_path) + q, db=db).stdout
+    return [tuple(v for _, v in json.loads(
+        line, object_pairs_hook=lambda pairs: pairs))
+        for line in out.splitlines() if line]
+
+
+def execute(uri, sql, params=(), search_path=None):
+    """Run statements (no rows wanted) on the database of uri."""
+    server, db = server_of(uri)
+    server.psql(_search_path(search_path) + bind(sql, params), db=db)
+
+
+def dump(uri, schemas=("public", "events")):
+    """
+    Every row of every table in schemas, as sorted text lines per table:
+    equal dumps mean equal contents (the tests' "byte-identical database").
+    """
+    server, db = server_of(uri)
+    tables = server.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN (%s) AND table_type = 'BASE TABLE' "
+        "ORDER BY 1, 2" % ", ".join(literal(s) for s in schemas), db=db)
+    if not tables:
+        return []
+    q = " UNION ALL ".join(
+        "SELECT %s || ': ' || row_to_json(t)::text FROM \"%s\".\"%s\" t" %
+        (literal("%s.%s" % (s, t)), s, t) for s, t in tables)
+    return sorted(server.psql(q, db=db).stdout.splitlines())
 
 
 def _exec(argv):
