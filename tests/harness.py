@@ -147,6 +147,20 @@ def inv_rows(where, sql, params=()):
         con.close()
 
 
+def inv_execute(where, sql, params=()):
+    """Run one statement (? placeholders) on the inventory at where."""
+    if is_uri(where):
+        pg.execute(where, sql, params)
+        return
+    import sqlite3
+    con = sqlite3.connect(where)
+    try:
+        con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
+
+
 def inv_exists(where):
     """Does the inventory at where have a schema (bootctl init ran)?"""
     if is_uri(where):
