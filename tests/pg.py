@@ -52,6 +52,16 @@ primary's URI, BOOTD_TEST_PG_STANDBY to the standby's (with --standby) and
 BOOTD_TEST_PG_RESTART to a shell command that restarts the primary, then
 tears everything down and exits with CMD's status (77 with the reason when
 PostgreSQL is missing).
+
+    python3 tests/pg.py start DIR      (tools/up --postgresql)
+    python3 tests/pg.py stop DIR
+
+start: a server that outlives the command, kept in DIR/primary (made with
+initdb and database "bootd" the first time; DIR must exist and, as root,
+belong to nobody), listening on a unix socket in DIR/primary/sock on a
+free port; prints its URI (also when it already ran).  stop: stops it
+(pg_ctl stop -m fast).  Nothing watches it: stop it, or remove DIR after
+`pg_ctl -D DIR/primary/data stop` (as nobody when root).
 """
 
 import atexit
@@ -617,9 +627,61 @@ def _exec(argv):
         return r.returncode if r.returncode >= 0 else 128 - r.returncode
 
 
+def _running_port(server):
+    """The port of the server running on server.data, or None."""
+    r = _run([_bin("pg_ctl"), "-D", server.data, "status"], "pg_ctl status",
+             check=False)
+    if r.returncode != 0:
+        return None
+    try:
+        with open(os.path.join(server.data, "postmaster.pid")) as f:
+            return int(f.read().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _start_persistent(base):
+    """pg.py start DIR: see the module's documentation."""
+    s = Server(os.path.abspath(base), "primary", tcp=False)
+    if not os.path.isdir(s.data):
+        _run(["mkdir", "-p", "-m", "0700", s.dir, s.sock], "mkdir")
+        _run([_bin("initdb"), "-D", s.data, "-U", SUPERUSER,
+              "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+             "initdb")
+    port = _running_port(s)
+    if port is not None:
+        s.port = port
+    else:
+        s.start()
+    if not s.query("SELECT 1 FROM pg_database WHERE datname = '%s'" %
+                   DBNAME, db="postgres"):
+        s.psql("CREATE DATABASE %s" % DBNAME, db="postgres")
+    print(s.uri())
+    return 0
+
+
+def _stop_persistent(base):
+    """pg.py stop DIR: stop the server of pg.py start DIR, if it runs."""
+    s = Server(os.path.abspath(base), "primary", tcp=False)
+    if _running_port(s) is None:
+        return 0
+    s.stop()
+    return 0
+
+
 def _main(argv):
     if len(argv) >= 2 and argv[1] == "exec":
         return _exec(argv[2:])
+    if len(argv) == 3 and argv[1] in ("start", "stop"):
+        if missing() is not None:
+            print("pg.py: " + missing(), file=sys.stderr)
+            return 1
+        try:
+            return (_start_persistent if argv[1] == "start" else
+                    _stop_persistent)(argv[2])
+        except PgError as e:
+            print("pg.py: %s" % e, file=sys.stderr)
+            return 1
     print(__doc__, file=sys.stderr)
     return 2
 
