@@ -1406,6 +1406,143 @@ class TestSetgid(BootctlCase):
                                    r'file with a single name')
 
 
+@unittest.skipUnless(harness.on_postgresql(), "the PostgreSQL run has it "
+                     "(BOOTD_TEST_ENGINE=postgresql)")
+class TestSetgidPostgresql(BootctlCase):
+    """
+    An installed setgid copy of bootctl on PostgreSQL, as bootctl(8)
+    POSTGRESQL says: the role's password is in the system's libpq service
+    file, readable by bootctl's group only (here "staff"), and the default
+    configuration names the service.  In a private mount namespace /etc is
+    an overlay, so the test's bootd.json and pg_service.conf stand at
+    their real places; bootctl then runs as nobody (group nogroup only).
+    """
+
+    ROLE = "bootd_writer"
+    PASSWORD = "pw-only-for-group-staff"
+
+    NS_SCRIPT = (
+        'mount -t overlay overlay -o lowerdir=/etc,upperdir="$0/upper",'
+        'workdir="$0/work" /etc || exit 99; '
+        'mkdir -p /etc/bootd /etc/postgresql-common || exit 99; '
+        'cp "$0/bootd.json" /etc/bootd/bootd.json || exit 99; '
+        'install -o root -g staff -m 0640 "$0/pg_service.conf" '
+        '/etc/postgresql-common/pg_service.conf || exit 99; '
+        'exec setpriv --reuid=%d --regid=%d --clear-groups "$@"'
+        % (NOBODY.pw_uid, NOBODY.pw_gid))
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root (a setgid copy, a mount namespace)")
+        if os.environ.get("BOOTD_SANITIZE") == "1":
+            self.skipTest("setgid binaries do not run under LeakSanitizer")
+        if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+            self.skipTest("unshare(1) and setpriv(1) are needed")
+        server, dbname = harness.pg.server_of(self.db)
+        # A role that logs in with its password only (pg_hba.conf).
+        if not server.query("SELECT 1 FROM pg_roles WHERE rolname = '%s'"
+                            % self.ROLE):
+            server.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (
+                self.ROLE, self.PASSWORD))
+            hba = os.path.join(server.data, "pg_hba.conf")
+            with open(hba) as f:
+                text = f.read()
+            new = os.path.join(self.dir, "pg_hba.conf")
+            with open(new, "w") as f:
+                f.write("local all %s scram-sha-256\n%s" % (self.ROLE, text))
+            os.chmod(new, 0o644)
+            harness.pg._run(["cp", new, hba], "cp pg_hba.conf")
+            server.psql("SELECT pg_reload_conf()")
+        server.psql('ALTER DATABASE "%s" OWNER TO %s' % (dbname, self.ROLE))
+        # Root sets it up with the password in the URI.
+        self.db = ("postgresql:///%s?host=%s&port=%d&user=%s&password=%s"
+                   % (dbname, server.sock, server.port, self.ROLE,
+                      self.PASSWORD))
+        self.write_cfg({})
+        self.populate()         # lab: group nogroup
+        self.ok("host", "add", FQDN2, MAC2)            # default: admins
+        self.ns = os.path.join(self.dir, "ns")
+        for d in ("upper", "work"):
+            os.makedirs(os.path.join(self.ns, d))
+        self.service = "postgresql:///?service=bootd"
+        with open(os.path.join(self.ns, "bootd.json"), "w") as f:
+            json.dump({"database": self.service,
+                       "menu": {"base_url": BASE_URL}}, f)
+        with open(os.path.join(self.ns, "pg_service.conf"), "w") as f:
+            f.write("[bootd]\nhost=%s\nport=%d\ndbname=%s\nuser=%s\n"
+                    "password=%s\n" % (server.sock, server.port, dbname,
+                                        self.ROLE, self.PASSWORD))
+        os.chmod(self.dir, 0o755)
+        self.bin = os.path.join(self.dir, "bootctl")
+        shutil.copy(BOOTCTL, self.bin)
+        os.chown(self.bin, 0, grp.getgrnam("staff").gr_gid)
+        os.chmod(self.bin, 0o2755)
+        rc, out, err = self.run_ns(BOOTCTL, "--version")
+        if rc != 0:
+            self.skipTest("no private mount namespace or overlay here: %r"
+                          % err)
+
+    def run_ns(self, binary, *args, env=None):
+        """Run binary as nobody (no extra groups) in the namespace."""
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               self.NS_SCRIPT, self.ns, binary] + list(args)
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith("PG") and k != "BOOTD_CONFIG"}
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=e, timeout=60)
+        return (p.returncode, p.stdout.decode("utf-8", "replace"),
+                p.stderr.decode("utf-8", "replace"))
+
+    def test_setgid_through_the_service_file_only(self):
+        # Without the setgid bit nobody cannot read the password.
+        rc, out, err = self.run_ns(BOOTCTL, "status")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err)
+        self.assertNotIn(self.PASSWORD, err)
+        # With it: the configured inventory, hosts of lab (nogroup) only.
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("install",)])
+        self.assertIn("nobody (uid %d)" % NOBODY.pw_uid,
+                      {r[0] for r in self.audit_rows()})
+        before = self.dump()
+        rc, out, err = self.run_ns(self.bin, "set-local", FQDN2)
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, "permission denied")
+        # The same URI given with --db (or any configuration of the
+        # caller's) runs without the privilege: no password, no change.
+        evil = os.path.join(self.dir, "evil.json")
+        with open(evil, "w") as f:
+            json.dump({"database": self.service, "admin_group": "nogroup"},
+                      f)
+        os.chmod(evil, 0o644)
+        for args, env in ((["--db", self.service, "set-local", FQDN2], None),
+                          (["-c", evil, "set-local", FQDN2], None),
+                          (["set-local", FQDN2], {"BOOTD_CONFIG": evil})):
+            rc, out, err = self.run_ns(self.bin, *args, env=env)
+            self.assertEqual(rc, 1, (args, out, err))
+            self.assert_one_error_line(err)
+            self.assertNotIn("permission denied", err)
+            self.assertNotIn(self.PASSWORD, err)
+        self.assertEqual(self.dump(), before)
+        # The caller's PG* variables play no part in a setgid run: here
+        # every session read-only, another service file.
+        other = os.path.join(self.dir, "other_service.conf")
+        with open(other, "w") as f:
+            f.write("[bootd]\nhost=/nonexistent\n")
+        os.chmod(other, 0o644)
+        rc, out, err = self.run_ns(self.bin, "set-local", FQDN1, env={
+            "PGOPTIONS": "-c default_transaction_read_only=on",
+            "PGSERVICEFILE": other})
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("local",)])
+
+
 @sqlite_only("tools/demo-inventory makes an SQLite file")
 class TestDemoInventory(unittest.TestCase):
 
