@@ -177,7 +177,7 @@ def inv_dump(where):
     contents.
     """
     if is_uri(where):
-        return pg.dump(where) if inv_exists(where) else None
+        return pg.dump(where)
     if not os.path.exists(where):
         return None
     import sqlite3
