@@ -33,10 +33,18 @@
  * database loses the setgid privilege first, so a configuration of its own
  * cannot make it an administrator of the real inventory.
  *
- * Before it opens a database, bootctl checks who may change the path
- * (dbdir_check()); run by root it becomes the owner of the database's
- * directory (the service user), and run setgid it refuses unless the
- * -wal and -shm files already belong to that owner (open_inventory()).
+ * The inventory may be a PostgreSQL database instead (a URI in the
+ * configuration or --db): bootctl then connects with
+ * target_session_attrs=read-write, to the primary, whose schema
+ * "events" holds the events; nothing is checked on the file system, and
+ * run setgid it drops the caller's PG* environment first (its password
+ * comes from a service file of its group's: bootctl(8), POSTGRESQL).
+ *
+ * Before it opens an SQLite database, bootctl checks who may change the
+ * path (dbdir_check()); run by root it becomes the owner of the
+ * database's directory (the service user), and run setgid it refuses
+ * unless the -wal and -shm files already belong to that owner
+ * (open_inventory()).
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  *
@@ -381,10 +389,9 @@ verb_find(int argc, char **argv, int *used)
 int
 verb_init(struct ctx *ctx, struct args *a)
 {
+	struct events *ev = NULL;
 	enum bootd_err rc;
 	int version;
-
-	struct events *ev = NULL;
 
 	if ((rc = inv_schema_version(ctx->inv, &version, &ctx->err)) !=
 	    BOOTD_OK)
