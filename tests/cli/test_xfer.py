@@ -677,16 +677,19 @@ class TestDiscovered(XferCase):
         store = os.path.join(self.dir, "db")
         os.mkdir(store)
         os.chmod(self.dir, 0o755)
-        for name in os.listdir(self.dir):
-            if name.startswith("bootd"):
-                os.rename(os.path.join(self.dir, name),
-                          os.path.join(store, name))
-        os.chown(store, NOBODY.pw_uid, NOBODY.pw_gid)
-        os.chmod(store, 0o770)
-        for name in os.listdir(store):
-            os.chown(os.path.join(store, name), NOBODY.pw_uid, NOBODY.pw_gid)
-        self.db = os.path.join(store, "bootd.db")
-        self.write_cfg({})
+        if not self.pg:
+            # The files into a directory of the service user's.
+            for name in os.listdir(self.dir):
+                if name.startswith("bootd"):
+                    os.rename(os.path.join(self.dir, name),
+                              os.path.join(store, name))
+            os.chown(store, NOBODY.pw_uid, NOBODY.pw_gid)
+            os.chmod(store, 0o770)
+            for name in os.listdir(store):
+                os.chown(os.path.join(store, name), NOBODY.pw_uid,
+                         NOBODY.pw_gid)
+            self.db = os.path.join(store, "bootd.db")
+            self.write_cfg({})
         self.ok("env", "add", "stage", "--group", "staff")
         drop = as_user(NOBODY.pw_uid, NOBODY.pw_gid)
         # Into default (admins only) and stage (staff): refused.
