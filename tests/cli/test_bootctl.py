@@ -259,6 +259,17 @@ class TestInit(BootctlCase):
         self.assert_one_error_line(err)
         self.assertFalse(self.db_exists())
 
+    def test_unreachable_server_is_one_line_without_password(self):
+        # No server there: one line, exit 1, and the URI's password
+        # (in its user information or as a parameter) is not in it.
+        for uri in ("postgresql://u:sekrit@/bootd?host=/nonexistent",
+                    "postgresql:///bootd?host=/nonexistent&password=sekrit"):
+            for verb in (["status"], ["init"], ["set-local", FQDN1]):
+                rc, out, err = self.run_ctl("--db", uri, *verb)
+                self.assertEqual((rc, out), (1, ""), (uri, verb, err))
+                self.assert_one_error_line(err)
+                self.assertNotIn("sekrit", err)
+
     def test_bad_config_is_an_error(self):
         with open(self.cfg, "w") as f:
             f.write('{"token_ttl": "soon"}')
