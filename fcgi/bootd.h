@@ -326,5 +326,12 @@ void		 route_handle(struct worker *w, FCGX_Request *req);
  */
 int		 master_run(struct cfg *cfg, const char *cfgpath, int fd,
 		    const int events[2]);
+/*
+ * dbdir_check() of the database and the events database that are paths
+ * (a PostgreSQL URI has no directory to check): what a start and a
+ * reload require.  Returns BOOTD_OK or dbdir_check()'s error.
+ */
+enum bootd_err	 master_dbdir_check(const struct cfg *cfg,
+		    struct bootd_error *err);
 
 #endif /* BOOTD_DAEMON_H */
