@@ -4,6 +4,7 @@ standby (tests/pg.py), and every fault of doc/scale-out.md's table:
 
 - reads come from the standby: its pg_stat_activity lists the workers'
   connections; a done written on the primary is read back from it;
+  bootd -t and a reload (SIGHUP) take the same configuration;
 - primary down: lookups go on from the standby (a host marked for
   reinstall still gets its installer), done answers 503 with Retry-After,
   health answers 200 "degraded"; the primary back, done works again;
@@ -160,6 +161,15 @@ class PgFaults(unittest.TestCase):
                            text=True, env=harness.run_env())
         self.assertEqual((r.returncode, r.stdout, r.stderr),
                          (0, "bootd: configuration ok\n", ""))
+        # A reload (SIGHUP) takes the URIs as a start does: new workers,
+        # connected to the standby again.
+        old = self.srv.worker_pids()
+        self.srv.reload()
+        self.srv.wait_workers(2, exclude=old)
+        self.assertEqual(default_entry(self.config(INST2)), "install")
+        self.assertNotIn("reload failed", self.srv.bootd_log())
+        n = eventually(lambda: self.bootd_backends(sb), lambda n: n >= 2)
+        self.assertGreaterEqual(n, 2)
 
     def test_primary_down(self):
         p = self.c.primary
