@@ -298,7 +298,8 @@ int		 worker_manual_dists_check(struct inv *inv,
 		    const struct cfg *cfg, struct bootd_error *e);
 /*
  * The events database, opened read-only on first use, for the metrics
- * (the recorder creates and writes it).  NULL when it does not exist yet
+ * (the recorder creates and writes it); with PostgreSQL, where the
+ * inventory is read when the events are in its database (the default).  NULL when it does not exist yet
  * or cannot be opened; the next call tries again (for a URI at most once
  * a second).
  */

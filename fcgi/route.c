@@ -3,7 +3,9 @@
  *
  *   GET      config?mac=MAC&...   the iPXE script for a machine
  *   GET/POST done?token=T         an installer reports completion
- *   GET      health               database reachable, schema version
+ *   GET      health               database reachable (PostgreSQL: for
+ *                                 writes too, else "degraded"), schema
+ *                                 version
  *   GET      metrics              Prometheus text exposition
  *
  * A boot is recorded by handing its event to the recorder process

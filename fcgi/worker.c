@@ -130,6 +130,8 @@ db_failed(char *reason, size_t size, const char *where,
 		blog_err("inv_open(%s): %s", name, e->text);
 }
 
+static const char	*events_read_where(const struct cfg *);
+
 /* Like db_failed(), for the events database: logged once while it lasts. */
 static void
 events_failed(struct worker *w, const struct bootd_error *e)
@@ -139,7 +141,7 @@ events_failed(struct worker *w, const struct bootd_error *e)
 	if (strcmp(w->everr, e->text) == 0)
 		return;
 	snprintf(w->everr, sizeof(w->everr), "%s", e->text);
-	blog_err("events_open(%s): %s", cfg_db_print(w->cfg->events_database,
+	blog_err("events_open(%s): %s", cfg_db_print(events_read_where(w->cfg),
 	    name, sizeof(name)), e->text);
 }
 
@@ -293,10 +295,26 @@ worker_db_close(struct worker *w)
 	w->rw = NULL;
 }
 
+/*
+ * Where a worker reads the events: events_database, except when that is
+ * the PostgreSQL database written to (the default): the events are then a
+ * schema of the inventory's database, replicated like it, and read where
+ * the inventory is read, so a worker holds no second connection to the
+ * primary for the metrics.
+ */
+static const char *
+events_read_where(const struct cfg *cfg)
+{
+	if (db_is_uri(cfg->events_database) && db_is_uri(cfg->database) &&
+	    strcmp(cfg->events_database, cfg->database_write) == 0)
+		return cfg->database;
+	return cfg->events_database;
+}
+
 struct events *
 worker_events(struct worker *w)
 {
-	const char *where = w->cfg->events_database;
+	const char *where = events_read_where(w->cfg);
 	struct bootd_error e;
 	enum bootd_err rc;
 

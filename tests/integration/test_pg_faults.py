@@ -147,6 +147,9 @@ class PgFaults(unittest.TestCase):
         self.assertIn("bootd.token=" + TOKEN1, body)
         status, body = self.health()
         self.assertEqual((status, body), (200, "ok schema=4\n"))
+        m = self.srv.metrics()
+        self.assertEqual(self.srv.metric(m, "bootd_inventory_hosts"), 3)
+        self.assertEqual(self.srv.metric(m, "bootd_inventory_installing"), 2)
         # A done is written on the primary (the standby would refuse
         # it), and the standby's replay reaches the lookups.
         status, _, body = self.done(TOKEN1)
