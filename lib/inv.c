@@ -1,27 +1,42 @@
 /*
- * inv.c - the SQLite inventory: opening, the schema and its migrations,
- * transactions, and the table of statements with the helpers that run
- * them.  Each concept has a file of its own (inv_host.c, inv_dist.c,
- * inv_env.c, inv_token.c, inv_boot.c, inv_audit.c, inv_discovered.c);
- * inv_int.h is what they share.
+ * inv.c - the inventory on SQLite or PostgreSQL: opening, the schema and
+ * its migrations, transactions, and the table of statements with the
+ * helpers that run them.  Each concept has a file of its own (inv_host.c,
+ * inv_dist.c, inv_env.c, inv_token.c, inv_boot.c, inv_audit.c,
+ * inv_discovered.c); inv_int.h is what they share.
  *
- * The inventory speaks SQL through db.h, never to SQLite itself: its
+ * The inventory speaks SQL through db.h, never to an engine itself: its
  * statements are written with placeholders $1..$n, prepared with
  * db_prepare(), and failures come as db.h's codes and classes.  Only the
- * open path below does what is SQLite's own: PRAGMAs (SQL, through
- * db_exec()) and the two calls of db_sqlite.h.
+ * open path below does what is SQLite's own (PRAGMAs, through db_exec(),
+ * and the two calls of db_sqlite.h) or PostgreSQL's own (the table
+ * schema_version, an advisory lock around migrations).
  *
- * The schema is sql/NNN-*.sql, compiled in as inv_migrations[].  Every
- * statement is prepared once per handle (lazily, on first use) and kept in
- * struct inv; each use resets it and clears its bindings.  Every change runs
- * inside BEGIN IMMEDIATE ... COMMIT together with its audit row; any failure
- * rolls the whole change back.  Between inv_begin() and inv_commit() the
- * changes share the caller's one transaction instead, each inside a
- * savepoint of its own, so that a bulk change is one commit, all or nothing.
+ * Statements are written once where the dialects agree (sqltab[]); the few
+ * that SQLite and PostgreSQL spell differently have a PostgreSQL text in
+ * sqltab_pg[], which stmt() takes instead when it prepares a statement on
+ * PostgreSQL.  The choice is made once per handle and statement, at the
+ * first use: a lookup on SQLite costs what it did.
+ *
+ * The schema is sql/NNN-*.sql, compiled in as inv_migrations[], and, for
+ * PostgreSQL, sql/postgresql/NNN-*.sql (pg_inv_migrations[], from version
+ * 3): a schema version means the same tables on either engine.  SQLite
+ * keeps the version in PRAGMA user_version, PostgreSQL in the table
+ * schema_version, which each of its files updates.  Every statement is
+ * prepared once per handle (lazily, on first use) and kept in struct inv;
+ * each use resets it and clears its bindings.  Every change runs inside
+ * a write transaction (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+ * SERIALIZABLE: db.h) together with its audit row; any failure rolls the
+ * whole change back.  Between inv_begin() and inv_commit() the changes
+ * share the caller's one transaction instead, each inside a savepoint of
+ * its own, so that a bulk change is one commit, all or nothing.  The
+ * savepoints matter twice on PostgreSQL: a failed statement there spoils
+ * the whole transaction until rolled back to a savepoint.
  *
  * Boot events, discovered MACs and last seen times are not here: they
- * live in the events database (events.c).  The inventory runs
- * synchronous=FULL: a change is on disk once its commit returns.
+ * live in the events database (events.c).  The SQLite inventory runs
+ * synchronous=FULL: a change is on disk once its commit returns (as it is
+ * on PostgreSQL, with its default synchronous_commit).
  */
 #include <sys/stat.h>
 
@@ -146,11 +161,12 @@ const char *const sqltab[S__MAX] = {
 	 * it (lo <= id < hi).  When that start is a rename, the walk goes on
 	 * with the old name before it; each step goes back in time, so the
 	 * walk ends.  A name no host ever had (an environment, a
-	 * distribution, a MAC) starts at 0: all its rows.
+	 * distribution, a MAC) starts at 0: all its rows.  $1 is cast:
+	 * PostgreSQL cannot tell its type in a select list.
 	 */
 	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, lo, hi) AS ("
-	    "SELECT $1, coalesce((SELECT max(id) FROM audit WHERE "
-	    "object = $1 AND op IN ('host-add', 'host-rename')), 0), "
+	    "SELECT CAST($1 AS text), coalesce((SELECT max(id) FROM audit "
+	    "WHERE object = $1 AND op IN ('host-add', 'host-rename')), 0), "
 	    "9223372036854775807 UNION "
 	    "SELECT a.old, coalesce((SELECT max(b.id) FROM audit b WHERE "
 	    "b.object = a.old AND b.op IN ('host-add', 'host-rename') AND "
@@ -170,6 +186,26 @@ const char *const sqltab[S__MAX] = {
 	    "(SELECT count(*) FROM nic), (SELECT count(*) FROM dist), "
 	    "(SELECT count(*) FROM env), "
 	    "(SELECT count(*) FROM host WHERE action = 'install')",
+};
+
+/*
+ * The statements PostgreSQL spells differently; NULL: sqltab[]'s text
+ * serves both.  The same parameters, columns and meaning as there.
+ */
+const char *const sqltab_pg[S__MAX] = {
+	/* The first label, by the expression index host_short. */
+	[S_HOST_BY_SHORT] = "SELECT id, fqdn FROM host "
+	    "WHERE split_part(fqdn, '.', 1) = $1 ORDER BY fqdn LIMIT 4",
+	/* IS NOT compares only with NULL or booleans here. */
+	[S_TOKEN_FETCH_SET] = "UPDATE token SET fetched_from = $2, "
+	    "fetched_at = $3 WHERE token = $1 AND used_at IS NULL "
+	    "AND revoked = 0 AND fetched_from IS DISTINCT FROM $2 "
+	    "AND (fetched_at IS NULL OR fetched_at <= $3 - 60)",
+	/* max() of two values is GREATEST(). */
+	[S_FORGET_SET] = "INSERT INTO discovered_forgotten (mac, forgotten_at) "
+	    "VALUES ($1, $2) ON CONFLICT (mac) DO UPDATE SET forgotten_at = "
+	    "GREATEST(discovered_forgotten.forgotten_at, "
+	    "excluded.forgotten_at)",
 };
 
 /* Helpers ------------------------------------------------------------- */
@@ -193,6 +229,7 @@ static int
 failed(struct inv *inv, enum bootd_err rc)
 {
 	inv->dbrc = rc;
+	inv->dbclass = db_errclass(inv->db);
 	return -1;
 }
 
@@ -208,6 +245,7 @@ step(struct inv *inv, struct db_stmt *s)
 
 	if ((rc = db_step(s, &row, &inv->dbe)) != BOOTD_OK)
 		return failed(inv, rc);
+	inv->dbclass = DB_ERR_NONE;
 	return row;
 }
 
@@ -228,9 +266,20 @@ nomem(struct bootd_error *err)
 	return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
 }
 
+/* The text of statement id for the engine of inv.  This function can't fail. */
+const char *
+stmt_sql(const struct inv *inv, enum stmt id)
+{
+	if (inv->pg && sqltab_pg[id] != NULL)
+		return sqltab_pg[id];
+	return sqltab[id];
+}
+
 /*
  * Return statement id of inv, prepared on first use, reset and with its
- * bindings cleared; NULL (with err filled) if it cannot be prepared.
+ * bindings cleared; NULL (with err filled) if it cannot be prepared: the
+ * caller returns inv->dbrc, the code of that failure (BOOTD_EBUSY when
+ * PostgreSQL waited too long for a lock that preparing takes).
  */
 struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err)
@@ -239,8 +288,8 @@ stmt(struct inv *inv, enum stmt id, struct bootd_error *err)
 	enum bootd_err rc;
 
 	if ((s = inv->st[id]) == NULL) {
-		if ((rc = db_prepare(inv->db, sqltab[id], &s, &inv->dbe)) !=
-		    BOOTD_OK) {
+		if ((rc = db_prepare(inv->db, stmt_sql(inv, id), &s,
+		    &inv->dbe)) != BOOTD_OK) {
 			failed(inv, rc);
 			dberr(inv, "prepare", err);
 			return NULL;
@@ -601,24 +650,51 @@ inv_schema_latest(void)
 	return inv_migrations[inv_nmigrations - 1].version;
 }
 
-static enum bootd_err
-read_version(struct inv *inv, int *version, struct bootd_error *err)
+/*
+ * Run sql, a one-off query of one integer column, into *v: 1 when it
+ * returned a row, 0 when none, -1 on failure (dberr() says which).
+ */
+static int
+query_int(struct inv *inv, const char *sql, int64_t *v)
 {
 	struct db_stmt *s;
 	enum bootd_err rc;
 	int row;
 
-	/* Not cached: it runs before and after a migration changes it. */
-	if ((rc = db_prepare(inv->db, "PRAGMA user_version", &s,
-	    &inv->dbe)) != BOOTD_OK) {
-		failed(inv, rc);
-		return dberr(inv, "read schema version", err);
-	}
+	if ((rc = db_prepare(inv->db, sql, &s, &inv->dbe)) != BOOTD_OK)
+		return failed(inv, rc);
 	if ((row = step(inv, s)) > 0)
-		*version = (int)db_column_int64(s, 0);
+		*v = db_column_int64(s, 0);
 	db_finalize(s);
-	if (row <= 0)
+	return row;
+}
+
+/*
+ * The schema version: SQLite's user_version; on PostgreSQL the row of
+ * the table schema_version, 0 when there is no such table (nothing of
+ * bootd's in the database yet).  Not cached: it runs before and after a
+ * migration changes it.
+ */
+static enum bootd_err
+read_version(struct inv *inv, int *version, struct bootd_error *err)
+{
+	int64_t v = 0;
+	int row;
+
+	/*
+	 * The table is looked for in the catalog with the statement's own
+	 * snapshot: to_regclass() may answer from a cache that has not
+	 * yet seen the table another migration just made.
+	 */
+	if (!inv->pg)
+		row = query_int(inv, "PRAGMA user_version", &v);
+	else if ((row = query_int(inv, "SELECT count(*) FROM pg_tables "
+	    "WHERE schemaname = current_schema() AND "
+	    "tablename = 'schema_version'", &v)) > 0 && v == 1)
+		row = query_int(inv, "SELECT version FROM schema_version", &v);
+	if (row < 0)
 		return dberr(inv, "read schema version", err);
+	*version = row > 0 ? (int)v : 0;
 	return BOOTD_OK;
 }
 
@@ -649,34 +725,58 @@ fk_violations(struct inv *inv)
 static enum bootd_err
 migrate(struct inv *inv, struct bootd_error *err)
 {
+	const struct migration *m = inv_migrations;
 	char sql[64];
 	enum bootd_err rc;
-	int i, v, latest = inv_schema_latest();
+	int i, n = inv_nmigrations, v, latest = inv_schema_latest();
 
-	if ((rc = db_begin(inv->db, DB_TXN_WRITE, &inv->dbe)) != BOOTD_OK) {
+	if (inv->pg) {
+		m = pg_inv_migrations;
+		n = pg_inv_nmigrations;
+		/*
+		 * READ COMMITTED, and one migration at a time by an
+		 * advisory lock (keys "boot", 1: the inventory's): a
+		 * second process waits for the first, then reads the
+		 * version it left, with a snapshot taken after the lock.
+		 */
+		if (exec_sql(inv, "BEGIN; SELECT pg_advisory_xact_lock("
+		    "1651470196, 1)") != BOOTD_OK)
+			return dberr(inv, "begin migration", err);
+	} else if ((rc = db_begin(inv->db, DB_TXN_WRITE, &inv->dbe)) !=
+	    BOOTD_OK) {
 		failed(inv, rc);
 		return dberr(inv, "begin migration", err);
 	}
 	/* Read again: another process may have migrated meanwhile. */
 	if ((rc = read_version(inv, &v, err)) != BOOTD_OK)
 		goto fail;
-	for (i = 0; i < inv_nmigrations; i++) {
-		if (inv_migrations[i].version <= v)
+	for (i = 0; i < n; i++) {
+		if (m[i].version <= v)
 			continue;
-		if (exec_sql(inv, inv_migrations[i].sql) != BOOTD_OK) {
+		if (exec_sql(inv, m[i].sql) != BOOTD_OK) {
 			rc = bootd_error_set(err, BOOTD_EDB,
 			    "%s: migration %s failed: %s", inv->path,
-			    inv_migrations[i].name, db_engine_msg(inv->dbe.text));
+			    m[i].name, db_engine_msg(inv->dbe.text));
 			goto fail;
 		}
 	}
-	if (fk_violations(inv) != 0) {
+	if (inv->pg) {
+		/* Each file records its version; they must reach ours. */
+		if ((rc = read_version(inv, &v, err)) != BOOTD_OK)
+			goto fail;
+		if (v != latest) {
+			rc = bootd_error_set(err, BOOTD_EDB, "%s: migrations "
+			    "leave schema version %d, not %d", inv->path, v,
+			    latest);
+			goto fail;
+		}
+	} else if (fk_violations(inv) != 0) {
 		rc = bootd_error_set(err, BOOTD_EDB, "%s: migration to schema "
 		    "version %d leaves foreign key violations", inv->path,
 		    latest);
 		goto fail;
 	}
-	if (v < latest) {
+	if (!inv->pg && v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
 		if (exec_sql(inv, sql) != BOOTD_OK) {
 			rc = dberr(inv, "set schema version", err);
@@ -800,34 +900,118 @@ perm_problem(const char *path, int write, char *buf, size_t size)
 	return NULL;
 }
 
-enum bootd_err
-inv_open(const char *path, enum inv_mode mode, struct inv **out,
+/*
+ * The password of the PostgreSQL URI uri, as written there: in the user
+ * information ("postgresql://user:PASSWORD@host/...") or a parameter
+ * ("...?password=PASSWORD").  which picks the first (0) or the second
+ * (1).  Returns its length, 0 when there is none; *at is where it starts.
+ */
+static size_t
+uri_password(const char *uri, int which, const char **at)
+{
+	const char *p, *end, *colon, *last = NULL;
+
+	p = strstr(uri, "://") + 3;
+	end = p + strcspn(p, "/?#");
+	if (which == 0) {
+		/* The last @ of the authority ends the user information. */
+		for (colon = p; colon < end; colon++)
+			if (*colon == '@')
+				last = colon;
+		if (last == NULL ||
+		    (colon = memchr(p, ':', last - p)) == NULL)
+			return 0;
+		*at = colon + 1;
+		return last - *at;
+	}
+	if ((p = strchr(end, '?')) == NULL)
+		return 0;
+	for (p++; *p != '\0' && *p != '#'; p += strcspn(p, "&#")) {
+		if (*p == '&')
+			p++;
+		if (strncmp(p, "password=", 9) == 0) {
+			*at = p + 9;
+			return strcspn(*at, "&#");
+		}
+	}
+	return 0;
+}
+
+/*
+ * Copy the PostgreSQL URI uri into out of size bytes with every password
+ * in it masked ("***"), for messages.
+ */
+static void
+mask_uri(const char *uri, char *out, size_t size)
+{
+	const char *at[2];
+	size_t len[2], o = 0, skip;
+	const char *p;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		len[i] = uri_password(uri, i, &at[i]);
+	for (p = uri; *p != '\0' && o + 4 < size; ) {
+		skip = 0;
+		for (i = 0; i < 2; i++)
+			if (len[i] > 0 && p == at[i])
+				skip = len[i];
+		if (skip > 0) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			p += skip;
+		} else
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Mask every copy of a password of uri in text: libpq quotes a URI it
+ * cannot parse, or a part of it, in its messages ("invalid
+ * percent-encoded token: ...").
+ */
+static void
+scrub(char *text, const char *uri)
+{
+	const char *at;
+	size_t len;
+	char *p;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if ((len = uri_password(uri, i, &at)) == 0)
+			continue;
+		for (p = text; *p != '\0'; ) {
+			if (strncmp(p, at, len) != 0) {
+				p++;
+				continue;
+			}
+			if (len < 3) {
+				memset(p, '*', len);	/* never longer */
+				p += len;
+				continue;
+			}
+			memmove(p + 3, p + len, strlen(p + len) + 1);
+			memcpy(p, "***", 3);
+			p += 3;
+		}
+	}
+}
+
+/*
+ * Open and check the SQLite file path as inv_open() describes, into
+ * inv->db; v gets its schema version.
+ */
+static enum bootd_err
+open_file(struct inv *inv, const char *path, enum inv_mode mode, int *v,
     struct bootd_error *err)
 {
-	struct inv *inv;
 	struct stat sb;
 	enum bootd_err rc;
 	enum db_mode dmode;
-	int v, latest = inv_schema_latest();
 	char qp[QBUF], why[200];
 
-	*out = NULL;
-	if (path == NULL || *path == '\0')
-		return bootd_error_set(err, BOOTD_EINVAL,
-		    "no database path given");
-	/* The PostgreSQL inventory is not here yet: a path is a file. */
-	if (db_is_uri(path))
-		return bootd_error_set(err, BOOTD_EINVAL, "cannot open "
-		    "database \"%s\": the inventory is an SQLite file, not "
-		    "a PostgreSQL URI", q(path, qp));
-	if ((inv = calloc(1, sizeof(*inv))) == NULL)
-		return nomem(err);
-	inv->mode = mode;
-	if ((inv->path = strdup(path)) == NULL ||
-	    (inv->actor = strdup("unknown")) == NULL) {
-		rc = nomem(err);
-		goto fail;
-	}
 	switch (mode) {
 	case INV_RDONLY:
 		dmode = DB_RDONLY;
@@ -835,30 +1019,23 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	case INV_RDWR:
 		dmode = DB_RDWR;
 		break;
-	case INV_CREATE:
+	default:
 		dmode = DB_CREATE;
 		if ((rc = create_file(path, err)) != BOOTD_OK)
-			goto fail;
+			return rc;
 		break;
-	default:
-		rc = bootd_error_set(err, BOOTD_EINVAL, "bad open mode");
-		goto fail;
 	}
 	/* Foreign keys on, busy timeout 5 s, extended codes: db_open(). */
-	if ((rc = db_open(path, dmode, &inv->db, &inv->dbe)) != BOOTD_OK) {
-		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
+	if ((rc = db_open(path, dmode, &inv->db, &inv->dbe)) != BOOTD_OK)
+		return bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
 		    "cannot open database \"%s\": %s", q(path, qp),
 		    perm_problem(path, mode != INV_RDONLY, why,
 		    sizeof(why)) != NULL ? why : db_open_reason(inv->dbe.text, path));
-		goto fail;
-	}
 	/* SQLite opens a file it may not write read-only, silently. */
-	if (mode != INV_RDONLY && db_sqlite_readonly(inv->db)) {
-		rc = bootd_error_set(err, BOOTD_EDB, "cannot change database "
+	if (mode != INV_RDONLY && db_sqlite_readonly(inv->db))
+		return bootd_error_set(err, BOOTD_EDB, "cannot change database "
 		    "\"%s\": %s", q(path, qp), perm_problem(path, 1, why,
 		    sizeof(why)) != NULL ? why : "it opened read-only");
-		goto fail;
-	}
 	/*
 	 * Keep the -wal and -shm files when the last connection closes, so
 	 * that the ones the service user (or root, for it) made stay the
@@ -873,24 +1050,16 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	}
 
 	/* The first real read tells a database from any other file. */
-	if (read_version(inv, &v, NULL) != BOOTD_OK) {
+	if (read_version(inv, v, NULL) != BOOTD_OK) {
 		rc = db_errclass(inv->db) == DB_ERR_BUSY ? BOOTD_EBUSY :
 		    BOOTD_EDB;
 		if (perm_problem(path, mode != INV_RDONLY, why,
 		    sizeof(why)) != NULL)
-			bootd_error_set(err, rc, "cannot open database \"%s\": "
-			    "%s", q(path, qp), why);
-		else
-			bootd_error_set(err, rc, "\"%s\" is not a usable bootd "
-			    "database: %s", q(path, qp),
-			    db_engine_msg(inv->dbe.text));
-		goto fail;
-	}
-	if (v > latest) {
-		rc = bootd_error_set(err, BOOTD_EVERSION, "database schema "
-		    "version %d is newer than this bootd (%d); upgrade bootd",
-		    v, latest);
-		goto fail;
+			return bootd_error_set(err, rc, "cannot open database "
+			    "\"%s\": %s", q(path, qp), why);
+		return bootd_error_set(err, rc, "\"%s\" is not a usable "
+		    "bootd database: %s", q(path, qp),
+		    db_engine_msg(inv->dbe.text));
 	}
 	/*
 	 * FULL: an operator's change or an installer's "done" is on disk
@@ -905,23 +1074,9 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 	 * returns.
 	 */
 	if (exec_sql(inv, "PRAGMA synchronous = FULL; "
-	    "PRAGMA temp_store = MEMORY") != BOOTD_OK) {
-		rc = dberr(inv, "set connection options", err);
-		goto fail;
-	}
+	    "PRAGMA temp_store = MEMORY") != BOOTD_OK)
+		return dberr(inv, "set connection options", err);
 	if (mode == INV_RDONLY) {
-		if (v == 0) {
-			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
-			    "has no bootd schema yet (schema version 0): "
-			    "create it with \"bootctl init\"", q(path, qp));
-			goto fail;
-		}
-		if (v < latest) {
-			rc = bootd_error_set(err, BOOTD_EDB, "database schema "
-			    "version %d is older than this bootd (%d): upgrade "
-			    "it with \"bootctl init\"", v, latest);
-			goto fail;
-		}
 		/*
 		 * Read the file through a shared mapping instead of
 		 * pread(2) into a private page cache: a boot lookup at 1M
@@ -944,13 +1099,106 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		 * connection holds it in rollback mode) is not fatal.
 		 */
 		exec_sql(inv, "PRAGMA journal_mode = WAL");
-		if (v < latest) {
-			exec_sql(inv, "PRAGMA foreign_keys = OFF");
-			if ((rc = migrate(inv, err)) != BOOTD_OK)
-				goto fail;
-		}
 	}
-	if (exec_sql(inv, "PRAGMA foreign_keys = ON") != BOOTD_OK) {
+	return BOOTD_OK;
+}
+
+/*
+ * Connect to the PostgreSQL database at uri as inv_open() describes, into
+ * inv->db; v gets its schema version.  inv->path is the URI masked.
+ */
+static enum bootd_err
+open_uri(struct inv *inv, const char *uri, enum inv_mode mode, int *v,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+	char qp[QBUF];
+
+	if ((rc = db_open(uri, mode == INV_RDONLY ? DB_RDONLY : DB_RDWR,
+	    &inv->db, &inv->dbe)) != BOOTD_OK) {
+		scrub(inv->dbe.text, uri);
+		return bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
+		    "cannot open database \"%s\": %s", q(inv->path, qp),
+		    db_engine_msg(inv->dbe.text));
+	}
+	inv->pg = 1;
+	if (read_version(inv, v, NULL) != BOOTD_OK)
+		return bootd_error_set(err, db_errclass(inv->db) ==
+		    DB_ERR_BUSY ? BOOTD_EBUSY : BOOTD_EDB, "cannot read the "
+		    "schema version of database \"%s\": %s", q(inv->path, qp),
+		    db_engine_msg(inv->dbe.text));
+	/*
+	 * A database that exists is not yet one of bootd's: only
+	 * INV_CREATE makes the schema in one that has none (a URI naming
+	 * the wrong database fails, instead of filling it).
+	 */
+	if (*v == 0 && mode == INV_RDWR)
+		return bootd_error_set(err, BOOTD_EDB, "database \"%s\" has "
+		    "no bootd schema yet (schema version 0): create it with "
+		    "\"bootctl init\"", q(inv->path, qp));
+	return BOOTD_OK;
+}
+
+enum bootd_err
+inv_open(const char *path, enum inv_mode mode, struct inv **out,
+    struct bootd_error *err)
+{
+	struct inv *inv;
+	enum bootd_err rc;
+	int v, latest = inv_schema_latest();
+	char qp[QBUF], masked[512];
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no database path given");
+	if (mode != INV_RDONLY && mode != INV_RDWR && mode != INV_CREATE)
+		return bootd_error_set(err, BOOTD_EINVAL, "bad open mode");
+	if ((inv = calloc(1, sizeof(*inv))) == NULL)
+		return nomem(err);
+	inv->mode = mode;
+	if (db_is_uri(path))
+		mask_uri(path, masked, sizeof(masked));
+	if ((inv->path = strdup(db_is_uri(path) ? masked : path)) == NULL ||
+	    (inv->actor = strdup("unknown")) == NULL) {
+		rc = nomem(err);
+		goto fail;
+	}
+	if (db_is_uri(path))
+		rc = open_uri(inv, path, mode, &v, err);
+	else
+		rc = open_file(inv, path, mode, &v, err);
+	if (rc != BOOTD_OK)
+		goto fail;
+	if (v > latest) {
+		rc = bootd_error_set(err, BOOTD_EVERSION, "database schema "
+		    "version %d is newer than this bootd (%d); upgrade bootd",
+		    v, latest);
+		goto fail;
+	}
+	if (mode == INV_RDONLY) {
+		if (v == 0) {
+			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
+			    "has no bootd schema yet (schema version 0): "
+			    "create it with \"bootctl init\"",
+			    q(inv->path, qp));
+			goto fail;
+		}
+		if (v < latest) {
+			rc = bootd_error_set(err, BOOTD_EDB, "database schema "
+			    "version %d is older than this bootd (%d): upgrade "
+			    "it with \"bootctl init\"", v, latest);
+			goto fail;
+		}
+	} else if (v < latest) {
+		/* PostgreSQL always enforces foreign keys. */
+		if (!inv->pg)
+			exec_sql(inv, "PRAGMA foreign_keys = OFF");
+		if ((rc = migrate(inv, err)) != BOOTD_OK)
+			goto fail;
+	}
+	if (!inv->pg && exec_sql(inv, "PRAGMA foreign_keys = ON") !=
+	    BOOTD_OK) {
 		rc = dberr(inv, "set connection options", err);
 		goto fail;
 	}
@@ -1003,6 +1251,13 @@ inv_set_actor(struct inv *inv, const char *actor)
 }
 
 int
+inv_unavailable(const struct inv *inv)
+{
+	return inv != NULL && (inv->dbclass == DB_ERR_CONN ||
+	    inv->dbclass == DB_ERR_READONLY);
+}
+
+int
 inv_stale(struct inv *inv)
 {
 	struct stat sb;
@@ -1023,7 +1278,7 @@ inv_counts(struct inv *inv, struct inv_counts *c, struct bootd_error *err)
 
 	memset(c, 0, sizeof(*c));
 	if ((s = stmt(inv, S_COUNTS, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	if (step(inv, s) > 0) {
 		c->hosts = db_column_int64(s, 0);
 		c->nics = db_column_int64(s, 1);

@@ -1,11 +1,13 @@
 /*
- * inv.h - the SQLite inventory: hosts, NICs, environments, distributions,
- * attributes, install tokens and the audit log
+ * inv.h - the inventory: hosts, NICs, environments, distributions,
+ * attributes, install tokens and the audit log, in an SQLite file or a
+ * PostgreSQL database
  *
  * All access to the database goes through this API (see DESIGN.md: keeping
  * every inventory access behind inv_ is what lets another storage engine
- * stand behind it later).  The schema lives in sql/NNN-*.sql and is compiled
- * into the binaries; inv_open() creates or migrates it.
+ * stand behind it).  The schema lives in sql/NNN-*.sql (SQLite) and
+ * sql/postgresql/NNN-*.sql (PostgreSQL), compiled into the binaries;
+ * inv_open() creates or migrates it.
  *
  * Hosts are named by FQDN, by short name when unambiguous, or by any of
  * their MACs (any spelling mac_parse() accepts): every function below that
@@ -40,7 +42,8 @@ struct inv;			/* opaque database handle */
 enum inv_mode {
 	INV_RDONLY,		/* lookups only; the file must exist */
 	INV_RDWR,		/* changes; the file must exist, is migrated */
-	INV_CREATE		/* as INV_RDWR, creating the file if missing */
+	INV_CREATE		/* as INV_RDWR, creating the file (the schema,
+				   on PostgreSQL) if missing */
 };
 
 enum inv_action {
@@ -110,16 +113,26 @@ struct inv_counts {
 /* Open, close, schema ------------------------------------------------- */
 
 /*
- * Open the database at path.  INV_CREATE creates the file (mode
- * INV_FILE_MODE, whatever the umask) and schema;
- * INV_RDWR and INV_CREATE migrate an older schema in one transaction;
- * INV_RDONLY refuses an outdated schema.  A schema newer than this binary
- * is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy timeout,
- * synchronous=FULL (a change is durable once committed), and
+ * Open the database at path: an SQLite file, or a PostgreSQL database
+ * when path is a postgresql:// or postgres:// URI (db_is_uri()).
+ * INV_CREATE creates the file (mode INV_FILE_MODE, whatever the umask) and
+ * schema; INV_RDWR and INV_CREATE migrate an older schema in one
+ * transaction; INV_RDONLY refuses an outdated schema.  A schema newer than
+ * this binary is refused with BOOTD_EVERSION.  Foreign keys on, WAL, busy
+ * timeout, synchronous=FULL (a change is durable once committed), and
  * SQLITE_FCNTL_PERSIST_WAL: the -wal and -shm files stay when the
  * connection closes (dbdir.h says why).  inv_open() does not check the
  * directory: callers run dbdir_check() first.  The caller closes *out with
  * inv_close().
+ *
+ * On PostgreSQL, INV_RDONLY is a read-only connection (a hot standby
+ * serves it); INV_RDWR needs the schema to be there already (a database
+ * without the table schema_version is refused: "bootctl init" makes it);
+ * INV_CREATE makes it in a database that has none (the database itself
+ * must exist).  Schema versions mean the same on both engines.  Migrations
+ * take an advisory lock, so that processes opening at once migrate one
+ * after the other.  A server that cannot be reached is BOOTD_EDB, with a
+ * one-line error that never holds the URI's password.
  */
 enum bootd_err	 inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    struct bootd_error *err);
@@ -153,9 +166,22 @@ enum bootd_err	 inv_set_actor(struct inv *inv, const char *actor);
 /*
  * Return 1 when the file at the path inv was opened from is gone or is no
  * longer the file that was opened (deleted, replaced), else 0.  Used by the
- * daemon to reopen.  This function can't fail.
+ * daemon to reopen.  Always 0 for a PostgreSQL inventory (see
+ * inv_unavailable()).  This function can't fail.
  */
 int		 inv_stale(struct inv *inv);
+
+/*
+ * Return 1 when the last failure of a call on inv means that this server
+ * cannot serve it: the connection is lost or no server is reachable
+ * (db.h's DB_ERR_CONN), or a change was refused because the server is
+ * read-only (DB_ERR_READONLY: a PostgreSQL hot standby); else 0, also once
+ * a statement has run on inv since.  The caller then closes inv and opens
+ * it again later: for a URI, libpq picks the server again (after a
+ * failover, the promoted one).  inv may be NULL.  This function can't
+ * fail.
+ */
+int		 inv_unavailable(const struct inv *inv);
 
 /* Authorization ------------------------------------------------------- */
 
@@ -367,10 +393,15 @@ enum bootd_err	 inv_lookup(struct inv *inv, const char *mac, int64_t now,
 void		 inv_boot_free(struct inv_boot *b);	/* frees members */
 
 /*
- * Call fn with the SQL and the query plan (EXPLAIN QUERY PLAN: one line
- * per loop, each ending in '\n') of every statement inv_lookup() runs, so
- * that a test can check each is indexed.  A non-zero return from fn stops
- * the walk.
+ * Call fn with the SQL and the query plan of every statement inv_lookup()
+ * runs, so that a test can check each is indexed: on SQLite EXPLAIN QUERY
+ * PLAN (one line per loop, each ending in '\n'); on PostgreSQL EXPLAIN's
+ * text (one line per line) of the generic plan, the one for any value of
+ * the parameters, made with sequential scans and sorts priced out
+ * (enable_seqscan, enable_sort off): a Seq Scan in it means that no
+ * index can serve the statement, whatever the tables' sizes (the planner
+ * rightly reads a table of a few rows whole), a Sort that no index gives
+ * the order needed.  A non-zero return from fn stops the walk.
  */
 enum bootd_err	 inv_lookup_plans(struct inv *inv,
 		    int (*fn)(const char *sql, const char *plan, void *arg),

@@ -35,7 +35,7 @@ audit(struct inv *inv, int64_t now, const char *op, const char *object,
 	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_AUDIT, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, now);
 	bind_text(s, 2, inv->actor);
 	bind_text(s, 3, op);

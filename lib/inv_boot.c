@@ -72,16 +72,20 @@ end_reads(struct inv *inv)
 /*
  * The lookup proper: one S_LOOKUP for the host with its token and
  * attributes, and one S_LOOKUP_DIST for each distribution the script
- * offers.  No BEGIN/COMMIT: SQLite keeps the implicit read transaction
- * of a statement until the last active statement of the handle is
- * reset, and S_LOOKUP stays active (on its first row) until every
- * distribution is read, so the whole answer comes from one snapshot.
- * The host's MACs and last boot are left out: no script needs them.
+ * offers.  No BEGIN/COMMIT on SQLite: it keeps the implicit read
+ * transaction of a statement until the last active statement of the
+ * handle is reset, and S_LOOKUP stays active (on its first row) until
+ * every distribution is read, so the whole answer comes from one
+ * snapshot.  (PostgreSQL has no such thing: see inv_lookup().)  The
+ * host's MACs and last boot are left out: no script needs them.
+ *
+ * With host_only set, a host that needs its distribution read too is
+ * not finished: *more is set to 1 and the caller looks up again.
  */
 static enum bootd_err
 lookup(struct inv *inv, const char *canon, int64_t now,
-    const char *const *manual, size_t nmanual, struct inv_boot *out,
-    struct bootd_error *err)
+    const char *const *manual, size_t nmanual, int host_only, int *more,
+    struct inv_boot *out, struct bootd_error *err)
 {
 	struct inv_host *h;
 	struct inv_dist *d;
@@ -92,7 +96,7 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	int src;
 
 	if ((s = stmt(inv, S_LOOKUP, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, canon);
 	bind_int(s, 2, now);
 	if ((rc = first_row(inv, s, "read host", err)) != BOOTD_OK) {
@@ -116,9 +120,16 @@ lookup(struct inv *inv, const char *canon, int64_t now,
 	}
 	/* While s is on its first row: the same snapshot. */
 	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
-	    h->token != NULL &&
-	    (rc = load_dist(inv, h->dist, &out->dist, err)) != BOOTD_OK)
-		goto out;
+	    h->token != NULL) {
+		if (host_only) {
+			*more = 1;
+			rc = BOOTD_OK;
+			goto out;
+		}
+		if ((rc = load_dist(inv, h->dist, &out->dist, err)) !=
+		    BOOTD_OK)
+			goto out;
+	}
 	if (nmanual > 0 && manual != NULL) {
 		if ((out->manual = calloc(nmanual, sizeof(*out->manual))) ==
 		    NULL) {
@@ -155,14 +166,100 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 {
 	char canon[MAC_STRLEN + 1];
 	enum bootd_err rc;
+	int host_only, txn, more;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
 	end_reads(inv);
-	if ((rc = lookup(inv, canon, now, manual, nmanual, out, err)) !=
-	    BOOTD_OK)
+	/*
+	 * PostgreSQL gives each statement outside a transaction a snapshot
+	 * of its own.  A boot whose answer is S_LOOKUP alone (local boot,
+	 * no distribution offered by name: the usual one) takes one round
+	 * trip; one that needs distributions too is read in a read-only
+	 * transaction (REPEATABLE READ, which a hot standby serves), the
+	 * host read again in it.  On SQLite, and inside the caller's
+	 * inv_begin(), one pass without a transaction of its own.  (One
+	 * call of lookup(), so that the compiler keeps it inline.)
+	 */
+	host_only = inv->pg && !inv->grouped && (nmanual == 0 ||
+	    manual == NULL);
+	txn = inv->pg && !inv->grouped && !host_only;
+	do {
+		more = 0;
+		if (txn && (rc = tx_read(inv, err)) != BOOTD_OK)
+			break;
+		rc = lookup(inv, canon, now, manual, nmanual, host_only, &more,
+		    out, err);
+		if (txn)
+			rc = tx_end(inv, rc, err);
+		if (more)
+			inv_boot_free(out);	/* a host only: again */
+		host_only = 0;
+		txn = 1;
+	} while (more);
+	if (rc != BOOTD_OK)
 		inv_boot_free(out);
+	return rc;
+}
+
+/*
+ * The plan of statement id, which has nparams parameters, into plan
+ * (buf_reset() first), one line each ending in '\n'.
+ */
+static enum bootd_err
+plan_of(struct inv *inv, enum stmt id, int nparams, struct buf *plan,
+    struct bootd_error *err)
+{
+	struct buf sql = { 0 };
+	struct db_stmt *s = NULL;
+	enum bootd_err rc = BOOTD_OK;
+	int i, src, col = 3;	/* SQLite's columns: id, parent, notused,
+				   detail */
+
+	if (!inv->pg) {
+		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", stmt_sql(inv, id));
+	} else {
+		/*
+		 * The generic plan: PREPARE, then EXPLAIN EXECUTE with
+		 * plan_cache_mode = force_generic_plan (PostgreSQL 16's
+		 * EXPLAIN (GENERIC_PLAN) in 15's words).
+		 */
+		col = 0;
+		buf_printf(&sql, "PREPARE inv_plan AS %s", stmt_sql(inv, id));
+		if (buf_failed(&sql)) {
+			rc = nomem(err);
+			goto out;
+		}
+		if ((rc = exec_sql(inv, buf_str(&sql))) != BOOTD_OK) {
+			rc = dberr(inv, "prepare plan", err);
+			goto out;
+		}
+		buf_reset(&sql);
+		buf_puts(&sql, "EXPLAIN EXECUTE inv_plan(");
+		for (i = 0; i < nparams; i++)
+			buf_puts(&sql, i > 0 ? ", NULL" : "NULL");
+		buf_puts(&sql, ")");
+	}
+	if (buf_failed(&sql)) {
+		rc = nomem(err);
+		goto out;
+	}
+	if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
+		rc = inv->dbrc;
+		goto out;
+	}
+	while ((src = step(inv, s)) > 0)
+		buf_printf(plan, "%s\n", db_column_text(s, col));
+	if (src < 0)
+		rc = dberr(inv, "explain query plan", err);
+	else if (buf_failed(plan))
+		rc = nomem(err);
+out:
+	db_finalize(s);
+	if (inv->pg)
+		exec_sql(inv, "DEALLOCATE inv_plan");
+	buf_free(&sql);
 	return rc;
 }
 
@@ -171,39 +268,29 @@ inv_lookup_plans(struct inv *inv,
     int (*fn)(const char *sql, const char *plan, void *arg), void *arg,
     struct bootd_error *err)
 {
-	static const enum stmt ids[] = { S_LOOKUP, S_LOOKUP_DIST };
-	struct buf sql = { 0 }, plan = { 0 };
-	struct db_stmt *s = NULL;
+	static const struct {
+		enum stmt	id;
+		int		nparams;
+	} st[] = { { S_LOOKUP, 2 }, { S_LOOKUP_DIST, 1 } };
+	struct buf plan = { 0 };
 	enum bootd_err rc = BOOTD_OK;
 	size_t i;
-	int src;
 
-	for (i = 0; rc == BOOTD_OK && i < sizeof(ids) / sizeof(ids[0]); i++) {
-		buf_reset(&sql);
+	if (inv->pg && exec_sql(inv, "SET plan_cache_mode = "
+	    "force_generic_plan; SET enable_seqscan = off; "
+	    "SET enable_sort = off") != BOOTD_OK)
+		return dberr(inv, "set plan options", err);
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 		buf_reset(&plan);
-		buf_printf(&sql, "EXPLAIN QUERY PLAN %s", sqltab[ids[i]]);
-		if (buf_failed(&sql)) {
-			rc = nomem(err);
+		if ((rc = plan_of(inv, st[i].id, st[i].nparams, &plan, err)) !=
+		    BOOTD_OK)
 			break;
-		}
-		if ((s = prepare_once(inv, buf_str(&sql), err)) == NULL) {
-			rc = BOOTD_EDB;
+		if (fn(stmt_sql(inv, st[i].id), buf_str(&plan), arg) != 0)
 			break;
-		}
-		/* Columns: id, parent, notused, detail. */
-		while ((src = step(inv, s)) > 0)
-			buf_printf(&plan, "%s\n", db_column_text(s, 3));
-		if (src < 0)
-			rc = dberr(inv, "explain query plan", err);
-		else if (buf_failed(&plan))
-			rc = nomem(err);
-		else if (fn(sqltab[ids[i]], buf_str(&plan), arg) != 0)
-			break;
-		db_finalize(s);
-		s = NULL;
 	}
-	db_finalize(s);
-	buf_free(&sql);
+	if (inv->pg)
+		exec_sql(inv, "RESET plan_cache_mode; RESET enable_seqscan; "
+		    "RESET enable_sort");
 	buf_free(&plan);
 	return rc;
 }

@@ -22,7 +22,7 @@ discovered_forget(struct inv *inv, const char *mac, const char *fqdn,
 		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
 		    "\"%s\": %s", q(mac, qm), merr.text);
 	if ((s = stmt(inv, S_FORGET_SET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, canon);
 	bind_int(s, 2, now);
 	if ((rc = run(inv, s, "forget discovered MAC", err)) != BOOTD_OK)
@@ -64,7 +64,7 @@ inv_discovered_forgotten(struct inv *inv, const char *mac, int64_t *at,
 
 	*at = 0;
 	if ((s = stmt(inv, S_FORGET_GET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, mac);
 	if ((src = step(inv, s)) > 0)
 		*at = db_column_int64(s, 0);

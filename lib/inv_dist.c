@@ -55,7 +55,7 @@ load_dist(struct inv *inv, const char *name, struct inv_dist **out,
 
 	*out = NULL;
 	if ((s = stmt(inv, S_LOOKUP_DIST, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, name);
 	if ((rc = first_row(inv, s, "read distribution", err)) ==
 	    BOOTD_ENOTFOUND)
@@ -126,7 +126,7 @@ attr_get(struct inv *inv, int64_t id, const char *key, struct buf *o,
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ATTR_GET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, id);
 	bind_text(s, 2, key);
 	if ((rc = first_row(inv, s, "read attribute", err)) == BOOTD_OK) {
@@ -284,7 +284,7 @@ insert_initrds(struct inv *inv, const struct inv_dist *d,
 
 	for (i = 0; i < d->ninitrds; i++) {
 		if ((s = stmt(inv, S_INITRD_INSERT, err)) == NULL)
-			return BOOTD_EDB;
+			return inv->dbrc;
 		bind_text(s, 1, d->name);
 		bind_int(s, 2, (int64_t)i);
 		bind_text(s, 3, d->initrds[i]);
@@ -355,7 +355,7 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 		goto out;
 	/* Hosts about to install it must have what its templates use. */
 	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, d->name);
@@ -403,7 +403,7 @@ dist_remove(struct inv *inv, const char *name, struct bootd_error *err)
 	if ((rc = load_dist(inv, name, &old, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_DIST_USERS, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, name);
@@ -477,7 +477,7 @@ inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_DIST_NAMES, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	names = read_rows(inv, s, sizeof(*names), fill_text, &n, &rc,

@@ -39,7 +39,7 @@ env_get(struct inv *inv, const char *name, struct inv_env **out,
 	char qn[QBUF];
 
 	if ((s = stmt(inv, S_ENV_GET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, name);
 	if ((rc = first_row(inv, s, "read environment", err)) ==
 	    BOOTD_ENOTFOUND)
@@ -75,7 +75,7 @@ env_add(struct inv *inv, const char *name, const char *group,
 	if (rc != BOOTD_ENOTFOUND)
 		return env_get(inv, name, NULL, err);
 	if ((s = stmt(inv, S_ENV_INSERT, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, name);
 	bind_text(s, 2, group);
 	if ((rc = run(inv, s, "add environment", err)) != BOOTD_OK)
@@ -114,7 +114,7 @@ env_set_group(struct inv *inv, const char *name, const char *group,
 	if (strcmp(e->group, group) == 0)
 		goto out;	/* nothing changes, nothing is audited */
 	if ((s = stmt(inv, S_ENV_SET_GROUP, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, name);
@@ -157,7 +157,7 @@ env_remove(struct inv *inv, const char *name, struct bootd_error *err)
 	if ((rc = inv_env_get(inv, name, &e, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_ENV_USERS, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, name);
@@ -216,7 +216,7 @@ inv_env_each(struct inv *inv, int (*fn)(const struct inv_env *, void *),
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_ENV_ALL, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	es = read_rows(inv, s, sizeof(*es), fill_env, &n, &rc,
 	    "list environments", err);
 	for (i = 0; i < n; i++) {

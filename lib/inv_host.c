@@ -67,7 +67,7 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 	if (strchr(name, '.') == NULL &&
 	    lower_copy(name, low, sizeof(low)) == 0) {
 		if ((s = stmt(inv, S_HOST_BY_SHORT, err)) == NULL)
-			return BOOTD_EDB;
+			return inv->dbrc;
 		bind_text(s, 1, low);
 		n = 0;
 		rc = BOOTD_OK;
@@ -155,7 +155,7 @@ authorize_host(struct inv *inv, const struct href *ref,
 	if (inv->authz == NULL)
 		return BOOTD_OK;
 	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, ref->id);
 	if ((rc = first_row(inv, s, "read environment", err)) ==
 	    BOOTD_ENOTFOUND)
@@ -266,7 +266,7 @@ load_host(struct inv *inv, struct db_stmt *s, struct inv_host **out,
 	db_reset(s);
 
 	if ((m = stmt(inv, S_HOST_MACS, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto fail;
 	}
 	bind_int(m, 1, id);
@@ -276,7 +276,7 @@ load_host(struct inv *inv, struct db_stmt *s, struct inv_host **out,
 		goto fail;
 
 	if ((m = stmt(inv, S_HOST_ATTRS, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto fail;
 	}
 	bind_int(m, 1, id);
@@ -299,7 +299,7 @@ load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
 	enum bootd_err rc;
 
 	if ((s = stmt(inv, S_HOST_FULL, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, id);
 	bind_int(s, 2, now);
 	rc = load_host(inv, s, out, err);
@@ -379,7 +379,7 @@ insert_nic(struct inv *inv, int64_t host, const char *mac,
 	if ((rc = mac_free(inv, mac, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_NIC_INSERT, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, mac);
 	bind_int(s, 2, host);
 	return run(inv, s, "add NIC", err);
@@ -435,7 +435,7 @@ host_add_row(struct inv *inv, const char *fqdn, const char *const *macs,
 	    (rc = fqdn_free(inv, low, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_INSERT, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, low);
@@ -541,7 +541,7 @@ host_import(struct inv *inv, const struct inv_host *h,
 		return rc;
 	for (i = 0; i < h->nattrs; i++) {
 		if ((s = stmt(inv, S_ATTR_SET, err)) == NULL)
-			return BOOTD_EDB;
+			return inv->dbrc;
 		bind_int(s, 1, ref.id);
 		bind_text(s, 2, h->attrs[i].key);
 		bind_text(s, 3, h->attrs[i].value);
@@ -585,7 +585,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 	if ((rc = describe_host(inv, ref.id, &b, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_HOST_DELETE, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_int(s, 1, ref.id);
@@ -789,7 +789,7 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	    BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, ref.id);
 	if ((rc = run_int(inv, s, &n, "count NICs", err)) != BOOTD_OK)
 		return rc;
@@ -848,7 +848,7 @@ inv_host_each(struct inv *inv, int (*fn)(const struct inv_host *, void *),
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_HOST_IDS, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	ids = read_rows(inv, s, sizeof(*ids), fill_id, &n, &rc, "list hosts",
@@ -913,7 +913,8 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
     struct bootd_error *err)
 {
 	static const char *const sql[3] = {
-		"SELECT " HOST_COLS " FROM host h " LIVE_TOKEN "ORDER BY h.id",
+		"SELECT " HOST_COLS " FROM host h " LIVE_TOKEN_AT("$1")
+		    "ORDER BY h.id",
 		"SELECT host, mac FROM nic ORDER BY host, mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
 	};
@@ -930,10 +931,10 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 	*n = 0;
 	for (k = 0; k < 3; k++)
 		if ((s[k] = prepare_once(inv, sql[k], err)) == NULL) {
-			rc = BOOTD_EDB;
+			rc = inv->dbrc;
 			goto out;
 		}
-	bind_int(s[0], 2, now);
+	bind_int(s[0], 1, now);
 	while ((src = step(inv, s[0])) > 0) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -1079,7 +1080,7 @@ inv_host_names(struct inv *inv, const char *prefix,
 		return rc;
 	if ((s = prepare_once(inv, "SELECT fqdn FROM host WHERE fqdn >= $1 "
 	    "AND fqdn < $2 ORDER BY fqdn", err)) == NULL)
-		return tx_end(inv, BOOTD_EDB, err);
+		return tx_end(inv, inv->dbrc, err);
 	bind_text(s, 1, prefix);
 	bind_text(s, 2, hi);
 	while ((src = step(inv, s)) > 0)
@@ -1111,7 +1112,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 	if (rc != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_ATTR_SET, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_int(s, 1, ref.id);

@@ -83,13 +83,17 @@ enum stmt {
 
 #define HOST_COLS \
 	"h.id, h.fqdn, h.env, h.action, h.dist, t.token, t.expires"
-#define LIVE_TOKEN \
+/* A host's live token, if any, at the time bound to placeholder p. */
+#define LIVE_TOKEN_AT(p) \
 	"LEFT JOIN token t ON t.host = h.id AND t.used_at IS NULL " \
-	"AND t.revoked = 0 AND t.expires > $2 "
+	"AND t.revoked = 0 AND t.expires > " p " "
+#define LIVE_TOKEN	LIVE_TOKEN_AT("$2")
 
 struct inv {
 	struct db	*db;
-	char		*path;		/* as given to inv_open() */
+	char		*path;		/* as given to inv_open(), a
+					   URI's password masked */
+	int		 pg;		/* db is PostgreSQL (a URI) */
 	enum inv_mode	 mode;
 	int		 have_ident;	/* dev/ino below are valid */
 	dev_t		 dev;
@@ -98,6 +102,9 @@ struct inv {
 	struct db_stmt	*st[S__MAX];	/* prepared on first use */
 	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
 	struct bootd_error dbe;		/* and its text (dberr()) */
+	enum db_errclass dbclass;	/* and its class; DB_ERR_NONE once a
+					   statement has run since
+					   (inv_unavailable()) */
 	inv_authorizer	 authz;		/* NULL: every change allowed */
 	void		*authz_arg;
 	int		 grouped;	/* inside inv_begin() ... inv_commit() */
@@ -110,6 +117,7 @@ struct href {
 };
 
 extern const char *const sqltab[S__MAX];
+extern const char *const sqltab_pg[S__MAX];
 
 /* inv.c */
 enum bootd_err
@@ -122,6 +130,8 @@ enum bootd_err
 exec_sql(struct inv *inv, const char *sql);
 enum bootd_err
 nomem(struct bootd_error *err);
+const char *
+stmt_sql(const struct inv *inv, enum stmt id);
 struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err);
 void

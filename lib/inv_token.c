@@ -74,7 +74,7 @@ revoke_tokens(struct inv *inv, int64_t host, struct bootd_error *err)
 	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_TOKEN_REVOKE, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, host);
 	return run(inv, s, "revoke tokens", err);
 }
@@ -86,7 +86,7 @@ set_action(struct inv *inv, int64_t host, const char *action,
 	struct db_stmt *s;
 
 	if ((s = stmt(inv, S_HOST_SET_ACTION, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_int(s, 1, host);
 	bind_text(s, 2, action);
 	bind_text(s, 3, dist);
@@ -128,7 +128,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	    (rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_TOKEN_INSERT, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, tok);
@@ -254,7 +254,7 @@ fetch_get(struct inv *inv, const char *canon, int64_t now,
 	const char *t;
 
 	if ((s = stmt(inv, S_TOKEN_FETCH_GET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, canon);
 	bind_int(s, 2, now);
 	if ((rc = first_row(inv, s, "read token", err)) != BOOTD_OK)
@@ -285,7 +285,7 @@ token_fetched(struct inv *inv, const char *canon, const char *addr,
 	if (strcmp(from, addr) == 0)
 		return BOOTD_OK;
 	if ((s = stmt(inv, S_TOKEN_FETCH_SET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, tok);
 	bind_text(s, 2, addr);
 	bind_int(s, 3, now);
@@ -343,7 +343,7 @@ install_done(struct inv *inv, const char *token, const char *addr,
 	const char *from;
 
 	if ((s = stmt(inv, S_TOKEN_GET, err)) == NULL)
-		return BOOTD_EDB;
+		return inv->dbrc;
 	bind_text(s, 1, token);
 	if ((rc = first_row(inv, s, "read token", err)) == BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "unknown install token \"%s\"",
@@ -384,7 +384,7 @@ install_done(struct inv *inv, const char *token, const char *addr,
 		goto out;
 	}
 	if ((s = stmt(inv, S_TOKEN_USE, err)) == NULL) {
-		rc = BOOTD_EDB;
+		rc = inv->dbrc;
 		goto out;
 	}
 	bind_text(s, 1, token);

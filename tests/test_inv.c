@@ -1,7 +1,15 @@
 /*
- * test_inv.c - the SQLite inventory, on real database files under /tmp
+ * test_inv.c - the inventory, on real SQLite files under /tmp and, when
+ * BOOTD_TEST_PG holds a PostgreSQL URI (tests/pg.py exec), on a database
+ * of that server: bootd_test_icu, made with ICU en-US as its default
+ * collation, so that nothing bootd sorts depends on the database's.  Each
+ * test then starts from it emptied (its schemas public and events
+ * dropped) instead of a new file.  Tests about what only an SQLite
+ * file has (modes, WAL, a replaced file, PRAGMAs, the SQLite migrations)
+ * skip themselves there, saying so.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "db.h"
 #include "inv.h"
 #include "migrations.h"
 
@@ -21,8 +30,28 @@
 #define NOW	1700000000LL
 
 static char		 dir[64];
-static char		 dbpath[128];
+static char		 dbpath[512];	/* the file, or the URI */
+static const char	*pguri;		/* on PostgreSQL: use_icu_db()'s
+					   URI, else NULL */
 static struct inv	*inv;
+
+/* Skip the rest of a test that needs a PostgreSQL server. */
+#define PG_ONLY(why) do {						\
+	if (pguri == NULL) {						\
+		fprintf(stderr, "%s: skipped on SQLite: %s\n",		\
+		    __func__, why);					\
+		return;							\
+	}								\
+} while (0)
+
+/* Skip the rest of a test that is about SQLite files only. */
+#define SQLITE_ONLY(why) do {						\
+	if (pguri != NULL) {						\
+		fprintf(stderr, "%s: skipped on PostgreSQL: %s\n",	\
+		    __func__, why);					\
+		return;							\
+	}								\
+} while (0)
 
 /* Fixture -------------------------------------------------------------- */
 
@@ -63,12 +92,31 @@ teardown_dir(void)
 	rmdir(dir);
 }
 
+/* Empty the PostgreSQL database: nothing of bootd's left in it. */
+static void
+pg_reset(void)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(pguri, DB_RDWR, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	ck_assert_msg(db_exec(db, "DROP SCHEMA IF EXISTS events CASCADE; "
+	    "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public",
+	    &err) == BOOTD_OK, "%s", err.text);
+	db_close(db);
+}
+
 static void
 setup(void)
 {
 	struct bootd_error err = { "" };
 
 	setup_dir();
+	if (pguri != NULL) {
+		pg_reset();
+		snprintf(dbpath, sizeof(dbpath), "%s", pguri);
+	}
 	ck_assert_msg(inv_open(dbpath, INV_CREATE, &inv, &err) == BOOTD_OK,
 	    "%s", err.text);
 }
@@ -127,7 +175,34 @@ std_dist(const char *name)
 	    "auto=true url={{base_url}}/preseed/{{fqdn}}");
 }
 
-/* Everything in the database file, as text, in a fixed order. */
+/* The schema version, as SQL for the engine under test. */
+#define VERSION_SQL() (pguri != NULL ? \
+	"SELECT version FROM schema_version" : "PRAGMA user_version")
+
+/*
+ * SQL counting the tables called name (a literal) of the database under
+ * test (SQLite: sqlite_master has no "schema_version": counted as if it
+ * had, for the tests' sake, as PRAGMA user_version is always there).
+ */
+#define TABLE_COUNT(name) (pguri != NULL ?				\
+	"SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "	\
+	"AND tablename = '" name "'" :					\
+	strcmp(name, "schema_version") == 0 ? "SELECT 1" :		\
+	"SELECT count(*) FROM sqlite_master WHERE name = '" name "'")
+
+/* A connection of the test's own to the database under test. */
+static struct db *
+own_db(const char *path)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(path, DB_CREATE, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	return db;
+}
+
+/* Everything in the database, as text, in a fixed order. */
 static char *
 dump(void)
 {
@@ -138,35 +213,35 @@ dump(void)
 		"SELECT id, fqdn, env, action, dist FROM host ORDER BY id",
 		"SELECT mac, host FROM nic ORDER BY mac",
 		"SELECT host, key, value FROM host_attr ORDER BY host, key",
-		("SELECT token, host, created, expires, quote(used_at), "
-		    "revoked, quote(fetched_from), quote(fetched_at) "
+		("SELECT token, host, created, expires, used_at, "
+		    "revoked, fetched_from, fetched_at "
 		    "FROM token ORDER BY token"),
-		("SELECT id, time, actor, op, object, quote(old), quote(new) "
+		("SELECT id, time, actor, op, object, old, new "
 		    "FROM audit ORDER BY id"),
-		"PRAGMA user_version",
+		NULL,	/* the schema version */
 	};
+	struct bootd_error err = { "" };
 	struct buf b = { 0 };
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct db *db = own_db(dbpath);
+	struct db_stmt *s;
+	const char *t;
 	size_t i;
-	int c;
+	int c, row;
 
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
 	for (i = 0; i < N(q); i++) {
-		ck_assert_int_eq(sqlite3_prepare_v2(db, q[i], -1, &s, NULL),
-		    SQLITE_OK);
+		ck_assert_msg(db_prepare(db, q[i] != NULL ? q[i] :
+		    VERSION_SQL(), &s, &err) == BOOTD_OK, "%s", err.text);
 		buf_printf(&b, "[%zu]\n", i);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (c = 0; c < sqlite3_column_count(s); c++)
-				buf_printf(&b, "%s|", sqlite3_column_text(s,
-				    c) != NULL ? (const char *)
-				    sqlite3_column_text(s, c) : "NULL");
+		while (db_step(s, &row, &err) == BOOTD_OK && row) {
+			for (c = 0; c < db_column_count(s); c++) {
+				t = db_column_text(s, c);
+				buf_printf(&b, "%s|", t != NULL ? t : "NULL");
+			}
 			buf_puts(&b, "\n");
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
-	sqlite3_close(db);
+	db_close(db);
 	ck_assert(!buf_failed(&b));
 	return b.data;
 }
@@ -174,33 +249,68 @@ dump(void)
 static long long
 sql_int(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct bootd_error err = { "" };
+	struct db *db = own_db(dbpath);
+	struct db_stmt *s;
 	long long v = -1;
+	int row;
 
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY,
-	    NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	ck_assert_msg(db_prepare(db, sql, &s, &err) == BOOTD_OK, "%s: %s",
+	    sql, err.text);
+	if (db_step(s, &row, &err) == BOOTD_OK && row)
+		v = db_column_int64(s, 0);
+	db_close(db);
 	return v;
 }
 
-/* Run sql on the database file with a connection of our own. */
+/*
+ * Run sql on the database with a connection of our own (foreign keys
+ * on): 0 (SQLITE_OK), or 1 when it fails.
+ */
 static int
 sql_exec(const char *path, const char *sql)
 {
-	sqlite3 *db;
+	struct db *db = own_db(path);
 	int rc;
 
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
+	rc = db_exec(db, sql, NULL) == BOOTD_OK ? 0 : 1;
+	db_close(db);
 	return rc;
+}
+
+/*
+ * Make every op (INSERT, UPDATE...) on table fail with msg, by a trigger
+ * called name; refusal_drop() removes it.
+ */
+static void
+refusal(const char *name, const char *op, const char *table, const char *msg)
+{
+	char sql[512];
+
+	if (pguri != NULL)
+		snprintf(sql, sizeof(sql), "CREATE FUNCTION %s() RETURNS "
+		    "trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION "
+		    "'%s'; END$$; CREATE TRIGGER %s BEFORE %s ON %s FOR EACH "
+		    "ROW EXECUTE FUNCTION %s()", name, msg, name, op, table,
+		    name);
+	else
+		snprintf(sql, sizeof(sql), "CREATE TRIGGER %s BEFORE %s ON %s "
+		    "BEGIN SELECT RAISE(ABORT, '%s'); END", name, op, table,
+		    msg);
+	ck_assert_int_eq(sql_exec(dbpath, sql), 0);
+}
+
+static void
+refusal_drop(const char *name, const char *table)
+{
+	char sql[256];
+
+	if (pguri != NULL)
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s ON %s; DROP "
+		    "FUNCTION %s()", name, table, name);
+	else
+		snprintf(sql, sizeof(sql), "DROP TRIGGER %s", name);
+	ck_assert_int_eq(sql_exec(dbpath, sql), 0);
 }
 
 struct audit_seen {
@@ -250,9 +360,10 @@ START_TEST(test_open_create)
 	ck_assert_int_eq(c.hosts, 0);
 	ck_assert_int_eq(c.envs, 1);
 	ck_assert_int_eq(c.dists, 0);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode "
-	    "WHERE journal_mode = 'wal'"), 1);
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
+	if (pguri == NULL)
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM "
+		    "pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
 	ck_assert_int_eq(inv_stale(inv), 0);
 	/* A second open of the same file neither migrates nor fails. */
 	{
@@ -281,27 +392,47 @@ START_TEST(test_fk_on_reopen)
 END_TEST
 
 /*
- * The inventory is an SQLite file in this bootd: a PostgreSQL URI is
- * refused with one line, and creates nothing (no file named after it).
+ * A PostgreSQL URI that names no reachable server, or that libpq cannot
+ * parse, fails with one line that names the URI with its password
+ * masked and never holds the password itself; nothing is created (no
+ * file named after it).  Needs no server: runs on both engines.
  */
-START_TEST(test_open_refuses_uri)
+START_TEST(test_open_uri_errors)
 {
 	static const char *const uris[] = {
-		"postgresql://db1/bootd", "postgres:///bootd?host=/run/pg",
+		/* No server there (a socket directory that does not exist). */
+		"postgresql://bootd:Sekr1tPw@/bootd?host=/nonexistent-bootd",
+		"postgres:///bootd?host=/nonexistent-bootd&password=Sekr1tPw",
+		/* libpq quotes what it cannot parse: the password, here. */
+		"postgresql://bootd:Sekr1tPw%zz@localhost/bootd",
+		"postgresql://bootd:Sekr1tPw@[::1/bootd",
+		"postgresql:///bootd?password=Sekr1tPw%00",
 	};
 	struct bootd_error err;
 	struct inv *i2;
 	size_t k;
+	enum inv_mode m;
 
-	for (k = 0; k < sizeof(uris) / sizeof(uris[0]); k++) {
-		i2 = (struct inv *)&err;	/* set to NULL on failure */
-		ck_assert_int_eq(inv_open(uris[k], INV_CREATE, &i2, &err),
-		    BOOTD_EINVAL);
-		ck_assert_ptr_null(i2);
-		ck_assert_ptr_nonnull(strstr(err.text, "not a PostgreSQL URI"));
-		ck_assert_ptr_null(strchr(err.text, '\n'));
-		ck_assert_int_eq(access("postgresql:", F_OK), -1);
-		ck_assert_int_eq(access("postgres:", F_OK), -1);
+	for (k = 0; k < N(uris); k++) {
+		for (m = INV_RDONLY; m <= INV_CREATE; m++) {
+			i2 = (struct inv *)&err;  /* set to NULL on failure */
+#ifdef BOOTD_WITH_POSTGRESQL
+			ck_assert_int_eq(inv_open(uris[k], m, &i2, &err),
+			    BOOTD_EDB);
+			ck_assert_ptr_nonnull(strstr(err.text,
+			    "cannot open database"));
+			ck_assert_ptr_nonnull(strstr(err.text, "***"));
+#else
+			ck_assert_int_eq(inv_open(uris[k], m, &i2, &err),
+			    BOOTD_EINVAL);
+#endif
+			ck_assert_ptr_null(i2);
+			assert_clean(&err);
+			ck_assert_msg(strstr(err.text, "Sekr1t") == NULL,
+			    "password in \"%s\"", err.text);
+			ck_assert_int_eq(access("postgresql:", F_OK), -1);
+			ck_assert_int_eq(access("postgres:", F_OK), -1);
+		}
 	}
 }
 END_TEST
@@ -799,9 +930,7 @@ START_TEST(test_token_fetch_address)
 	    "fetched_from = '10.0.0.1'"), NOW + 1);
 	/* The same address again: no write at all (data_version stays). */
 	before = dump();
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_write BEFORE "
-	    "UPDATE ON token BEGIN SELECT RAISE(ABORT, 'written'); END"),
-	    SQLITE_OK);
+	refusal("no_write", "UPDATE", "token", "written");
 	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "10.0.0.1", NOW + 2,
 	    &err_));
 	OK(inv_token_fetched(inv, "52:54:00:00:00:01", "::ffff:10.0.0.1",
@@ -810,8 +939,7 @@ START_TEST(test_token_fetch_address)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_write"),
-	    SQLITE_OK);
+	refusal_drop("no_write", "token");
 	/* Another address within a minute of the last change: kept, no
 	 * audit row, so alternating fetches cannot grow the inventory. */
 	before = dump();
@@ -1336,6 +1464,53 @@ name_cb(const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * Listings sort text by its bytes (SQLite's BINARY), on PostgreSQL too
+ * whatever the database's collation (a language's would put "web-2"
+ * before "web1"), and completion's range of the FQDN index holds every
+ * name with the prefix and nothing else.
+ */
+START_TEST(test_sort_bytes)
+{
+	struct each_ctx c = { { 0 }, 0, 0 };
+	struct buf b = { 0 };
+	struct inv_host *h;
+
+	host("web3.example.org", "52:54:00:00:00:01");
+	host("web-2.example.org", "52:54:00:00:00:02");
+	host("web10.example.org", "52:54:00:00:00:03");
+	host("web1.example.org", "52:54:00:00:00:04");
+	host("web.example.org", "52:54:00:00:00:05");
+	OK(inv_host_each(inv, host_cb, &c, &err_));
+	ck_assert_str_eq(buf_str(&c.b), "web-2.example.org,web.example.org,"
+	    "web1.example.org,web10.example.org,web3.example.org,");
+	buf_free(&c.b);
+	OK(inv_host_names(inv, "web1", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "web1.example.org,web10.example.org,");
+	buf_free(&b);
+	OK(inv_host_names(inv, "web-", name_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "web-2.example.org,");
+	buf_free(&b);
+	OK(inv_attr_set(inv, "web1", "a_b", "1", &err_));
+	OK(inv_attr_set(inv, "web1", "ab", "2", &err_));
+	OK(inv_attr_set(inv, "web1", "a-b", "3", &err_));
+	OK(inv_attr_set(inv, "web1", "a.b", "4", &err_));
+	OK(inv_host_get(inv, "web1", &h, &err_));
+	ck_assert_uint_eq(h->nattrs, 4);
+	ck_assert_str_eq(h->attrs[0].key, "a-b");
+	ck_assert_str_eq(h->attrs[1].key, "a.b");
+	ck_assert_str_eq(h->attrs[2].key, "a_b");
+	ck_assert_str_eq(h->attrs[3].key, "ab");
+	inv_host_free(h);
+	OK(inv_env_add(inv, "Zed", "", &err_));
+	OK(inv_env_add(inv, "alpha", "", &err_));
+	OK(inv_env_add(inv, "a-1", "", &err_));
+	OK(inv_env_each(inv, env_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "Zed:,a-1:,alpha:,default:,");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_host_list)
 {
 	struct inv_host **hs, *h;
@@ -1614,6 +1789,7 @@ START_TEST(test_stale)
 	char moved[160];
 
 	ck_assert_int_eq(inv_stale(inv), 0);
+	SQLITE_ONLY("a database on a server has no file to replace");
 	snprintf(moved, sizeof(moved), "%s/moved.db", dir);
 	ck_assert_int_eq(rename(dbpath, moved), 0);
 	ck_assert_int_eq(inv_stale(inv), 1);
@@ -1628,26 +1804,226 @@ START_TEST(test_stale)
 }
 END_TEST
 
+/*
+ * Two writers change the same host at once: whichever loses is told
+ * BOOTD_EBUSY, nothing half-done stays, and the grouped transaction of
+ * the other goes on.  SQLite: the second writer waits for the first's
+ * lock, then gives up.  PostgreSQL (SERIALIZABLE): the second commits
+ * first, and the first's change of the row it changed meanwhile fails
+ * to serialize (SQLSTATE 40001).
+ */
+START_TEST(test_write_conflict)
+{
+	struct bootd_error err;
+	struct inv *other;
+	struct inv_host *h;
+	enum bootd_err rc;
+
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_env_add(inv, "e2", "", &err_));
+	OK(inv_env_add(inv, "e3", "", &err_));
+	OK(inv_open(dbpath, INV_RDWR, &other, &err_));
+	inv_set_busy_timeout(inv, 20);
+	inv_set_busy_timeout(other, 20);
+	OK(inv_begin(inv, &err_));
+	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+	rc = inv_host_set_env(other, "web1", "e2", &err);
+	if (pguri != NULL) {
+		ck_assert_msg(rc == BOOTD_OK, "%s", err.text);
+		ck_assert_int_eq(inv_host_set_env(inv, "web1", "e3", &err),
+		    BOOTD_EBUSY);
+		assert_clean(&err);
+		ck_assert_int_eq(inv_unavailable(inv), 0);
+	} else {
+		ck_assert_int_eq(rc, BOOTD_EBUSY);
+		assert_clean(&err);
+		ck_assert_int_eq(inv_unavailable(other), 0);
+	}
+	/*
+	 * What the group did before may commit, or PostgreSQL may find
+	 * that it read what the other writer changed and refuse the
+	 * commit too: busy again, and none of it stays.
+	 */
+	rc = inv_commit(inv, &err);
+	ck_assert_msg(rc == BOOTD_OK || (pguri != NULL && rc == BOOTD_EBUSY),
+	    "%s", err.text);
+	OK(inv_host_get(other, "web1", &h, &err_));
+	ck_assert_str_eq(h->env, pguri != NULL ? "e2" : "default");
+	ck_assert_uint_eq(h->nattrs, rc == BOOTD_OK ? 1 : 0);
+	inv_host_free(h);
+	inv_close(other);
+}
+END_TEST
+
+/*
+ * The PostgreSQL schema: its migrations start at version 3 and reach the
+ * SQLite inventory's latest.  A database without bootd's schema is
+ * refused by INV_RDONLY and INV_RDWR (nothing made), a schema of every
+ * older version is refused by INV_RDONLY and migrated by INV_RDWR.
+ */
+START_TEST(test_migrate_pg)
+{
+	struct bootd_error err;
+	struct inv *i2;
+	struct inv_env *e;
+	char want[160];
+	int j, k, latest = inv_schema_latest();
+
+	ck_assert_int_ge(pg_inv_nmigrations, 1);
+	for (j = 0; j < pg_inv_nmigrations; j++)
+		ck_assert_int_eq(pg_inv_migrations[j].version, j + 3);
+	ck_assert_int_eq(pg_inv_migrations[pg_inv_nmigrations - 1].version,
+	    latest);
+	PG_ONLY("PostgreSQL's migrations need a server");
+	inv_close(inv);
+	inv = NULL;
+	pg_reset();
+	snprintf(want, sizeof(want), "has no bootd schema yet (schema "
+	    "version 0): create it with \"bootctl init\"");
+	ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, want));
+	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, want));
+	ck_assert_int_eq(sql_int(TABLE_COUNT("schema_version")), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
+	for (k = 0; k < pg_inv_nmigrations - 1; k++) {
+		pg_reset();
+		for (j = 0; j <= k; j++)
+			ck_assert_int_eq(sql_exec(dbpath,
+			    pg_inv_migrations[j].sql), 0);
+		ck_assert_int_eq(sql_int(VERSION_SQL()),
+		    pg_inv_migrations[k].version);
+		snprintf(want, sizeof(want), "database schema version %d is "
+		    "older than this bootd (%d): upgrade it with \"bootctl "
+		    "init\"", pg_inv_migrations[k].version, latest);
+		ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err),
+		    BOOTD_EDB);
+		ck_assert_str_eq(err.text, want);
+		OK(inv_open(dbpath, INV_RDWR, &i2, &err_));
+		OK(inv_env_get(i2, INV_DEFAULT_ENV, &e, &err_));
+		inv_env_free(e);
+		OK(inv_discovered_forget(i2, "52:54:00:00:00:01", NULL, NULL,
+		    NOW, &err_));
+		inv_close(i2);
+		ck_assert_int_eq(sql_int(VERSION_SQL()), latest);
+	}
+}
+END_TEST
+
+/*
+ * Processes that open an empty database with INV_CREATE at once make
+ * its schema once: each waits for the migration before it, then finds
+ * nothing to do.
+ */
+START_TEST(test_create_concurrent)
+{
+	pid_t pid[4];
+	size_t i;
+	int status;
+
+	PG_ONLY("SQLite's BEGIN IMMEDIATE serializes migrations");
+	inv_close(inv);
+	inv = NULL;
+	pg_reset();
+	for (i = 0; i < N(pid); i++) {
+		ck_assert_int_ne(pid[i] = fork(), -1);
+		if (pid[i] == 0) {
+			struct bootd_error err = { "" };
+			struct inv *i2;
+
+			if (inv_open(dbpath, INV_CREATE, &i2, &err) !=
+			    BOOTD_OK) {
+				fprintf(stderr, "child: %s\n", err.text);
+				_exit(1);
+			}
+			inv_close(i2);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < N(pid); i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "an INV_CREATE failed (status %d)", status);
+	}
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM env"), 1);
+}
+END_TEST
+
+/*
+ * A lost connection and a write refused by a read-only server make
+ * inv_unavailable() say so; the next statement that runs clears it.
+ */
+START_TEST(test_unavailable)
+{
+	struct bootd_error err;
+	struct inv_boot b;
+	struct inv_counts c;
+	struct inv *ro;
+	char uri[600];
+
+	ck_assert_int_eq(inv_unavailable(NULL), 0);
+	ck_assert_int_eq(inv_unavailable(inv), 0);
+	PG_ONLY("connections and read-only servers are PostgreSQL's");
+	host("web1.example.org", "52:54:00:00:00:01");
+	/*
+	 * Another session ends inv's and waits until it has ended (OFFSET 0
+	 * keeps the filter on pid before the call, not after).
+	 */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM (SELECT pid FROM "
+	    "pg_stat_activity WHERE datname = current_database() AND "
+	    "pid <> pg_backend_pid() AND backend_type = 'client backend' "
+	    "OFFSET 0) a WHERE pg_terminate_backend(a.pid, 10000)"), 1);
+	ck_assert_int_eq(inv_lookup(inv, "52:54:00:00:00:01", NOW, NULL, 0, &b,
+	    &err), BOOTD_EDB);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(inv), 1);
+	inv_close(inv);
+	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
+	ck_assert_int_eq(inv_unavailable(inv), 0);
+	OK(inv_lookup(inv, "52:54:00:00:00:01", NOW, NULL, 0, &b, &err_));
+	inv_boot_free(&b);
+
+	/* A server whose every transaction is read-only, as a standby's. */
+	snprintf(uri, sizeof(uri), "%s&options=-c%%20default_transaction_"
+	    "read_only%%3Don", dbpath);
+	OK(inv_open(uri, INV_RDWR, &ro, &err_));
+	ck_assert_int_ne(inv_env_add(ro, "x", "", &err), BOOTD_OK);
+	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(ro), 1);
+	OK(inv_counts(ro, &c, &err_));
+	ck_assert_int_eq(inv_unavailable(ro), 0);
+	ck_assert_int_eq(c.envs, 1);
+	inv_close(ro);
+}
+END_TEST
+
 /* Limits --------------------------------------------------------------- */
 
 START_TEST(test_busy)
 {
 	struct bootd_error err;
 	struct inv_counts c;
-	sqlite3 *db;
+	struct db *db = own_db(dbpath);
 
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO env "
-	    "(name) VALUES ('locker')", NULL, NULL, NULL), SQLITE_OK);
+	/*
+	 * Another writer holds its lock: SQLite's write lock; on
+	 * PostgreSQL a lock on env that refuses the insert's.
+	 */
+	OK(db_exec(db, pguri != NULL ? "BEGIN; INSERT INTO env (name) "
+	    "VALUES ('locker'); LOCK TABLE env IN EXCLUSIVE MODE" :
+	    "BEGIN IMMEDIATE; INSERT INTO env (name) VALUES ('locker')",
+	    &err_));
 	inv_set_busy_timeout(inv, 20);
-	ck_assert_int_eq(inv_env_add(inv, "x", "", &err), BOOTD_EBUSY);
+	ck_assert_msg(inv_env_add(inv, "x", "", &err) == BOOTD_EBUSY, "%s",
+	    err.text);
 	assert_clean(&err);
+	ck_assert_int_eq(inv_unavailable(inv), 0);
 	/* Readers go on while the writer holds its lock (WAL). */
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.envs, 1);
-	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	OK(db_commit(db, &err_));
+	db_close(db);
 	OK(inv_env_add(inv, "x", "", &err_));
 	OK(inv_counts(inv, &c, &err_));
 	ck_assert_int_eq(c.envs, 3);
@@ -1687,6 +2063,7 @@ START_TEST(test_create_mode)
 	char path[300];
 	mode_t old;
 
+	SQLITE_ONLY("the mode of a database file");
 	snprintf(path, sizeof(path), "%s/mode.db", dir);
 	old = umask(077);
 	OK(inv_open(path, INV_CREATE, &db, &err_));
@@ -1710,6 +2087,7 @@ START_TEST(test_missing_file)
 	struct bootd_error err;
 	char p[160];
 
+	SQLITE_ONLY("a missing file (test_open_uri_errors: no server)");
 	snprintf(p, sizeof(p), "%s/other.db", dir);
 	ck_assert_int_eq(inv_open(p, INV_RDONLY, &i2, &err), BOOTD_EDB);
 	ck_assert_ptr_null(i2);
@@ -1944,9 +2322,7 @@ START_TEST(test_audit_same_transaction)
 
 	host("web1.example.org", "52:54:00:00:00:01");
 	std_dist("d1");
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TRIGGER no_audit BEFORE "
-	    "INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit refused'); "
-	    "END"), SQLITE_OK);
+	refusal("no_audit", "INSERT", "audit", "audit refused");
 	before = dump();
 	ck_assert_int_ne(inv_attr_set(inv, "web1", "k", "v", &err), BOOTD_OK);
 	ck_assert_ptr_nonnull(strstr(err.text, "audit refused"));
@@ -1960,8 +2336,7 @@ START_TEST(test_audit_same_transaction)
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
-	ck_assert_int_eq(sql_exec(dbpath, "DROP TRIGGER no_audit"),
-	    SQLITE_OK);
+	refusal_drop("no_audit", "audit");
 	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
 }
 END_TEST
@@ -1974,7 +2349,8 @@ START_TEST(test_version_newer)
 
 	inv_close(inv);
 	inv = NULL;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	snprintf(sql, sizeof(sql), pguri != NULL ? "UPDATE schema_version "
+	    "SET version = %d" : "PRAGMA user_version = %d",
 	    inv_schema_latest() + 1);
 	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
 	snprintf(want, sizeof(want), "database schema version %d is newer "
@@ -1988,7 +2364,7 @@ START_TEST(test_version_newer)
 	    BOOTD_EVERSION);
 	ck_assert_int_eq(inv_open(dbpath, INV_CREATE, &i2, &err),
 	    BOOTD_EVERSION);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
+	ck_assert_int_eq(sql_int(VERSION_SQL()),
 	    inv_schema_latest() + 1);
 }
 END_TEST
@@ -2001,6 +2377,7 @@ START_TEST(test_garbage_file)
 	size_t i;
 	int fd;
 
+	SQLITE_ONLY("about files that are no SQLite database");
 	inv_close(inv);
 	inv = NULL;
 	rm_db(dbpath);
@@ -2033,6 +2410,7 @@ START_TEST(test_migrate_each_version)
 	char sql[64];
 	int k, j, v;
 
+	SQLITE_ONLY("the SQLite migrations (test_migrate_pg has PostgreSQL's)");
 	inv_close(inv);
 	inv = NULL;
 	ck_assert_int_eq(inv_nmigrations, inv_schema_latest());
@@ -2056,7 +2434,7 @@ START_TEST(test_migrate_each_version)
 		ck_assert_ptr_nonnull(strstr(err.text, k == 0 ?
 		    "has no bootd schema yet" : "older"));
 		ck_assert_ptr_nonnull(strstr(err.text, "\"bootctl init\""));
-		ck_assert_int_eq(sql_int("PRAGMA user_version"), k);
+		ck_assert_int_eq(sql_int(VERSION_SQL()), k);
 
 		ck_assert_msg(inv_open(dbpath, INV_RDWR, &i2, &err) ==
 		    BOOTD_OK, "from version %d: %s", k, err.text);
@@ -2130,13 +2508,14 @@ START_TEST(test_migrate_v1_fixture)
 	struct inv_counts c;
 	sqlite3 *db;
 
+	SQLITE_ONLY("a version 1 inventory is an SQLite file");
 	inv_close(inv);
 	inv = NULL;
 	rm_db(dbpath);
 	sql = slurp("tests/data/inv-v1.sql");
 	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
 	free(sql);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(sql_int(VERSION_SQL()), 1);
 
 	/* Migration 1 still makes exactly the frozen schema. */
 	snprintf(other, sizeof(other), "%s/other.db", dir);
@@ -2152,7 +2531,7 @@ START_TEST(test_migrate_v1_fixture)
 	free(got);
 
 	OK(inv_open(dbpath, INV_RDWR, &inv, &err_));
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), inv_schema_latest());
+	ck_assert_int_eq(sql_int(VERSION_SQL()), inv_schema_latest());
 	OK(inv_host_get(inv, "web1", &h, &err_));
 	ck_assert_str_eq(h->fqdn, "web1.example.org");
 	ck_assert_str_eq(h->env, "prod");
@@ -2200,17 +2579,24 @@ START_TEST(test_migrate_failure_rolls_back)
 
 	inv_close(inv);
 	inv = NULL;
-	rm_db(dbpath);
-	/* Version 0 but a table in the way of migration 1. */
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x); "
-	    "CREATE TABLE keepme (y)"), SQLITE_OK);
-	ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err), BOOTD_EDB);
+	if (pguri != NULL)
+		pg_reset();
+	else
+		rm_db(dbpath);
+	/* Version 0 but a table in the way of the first migration. */
+	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x integer); "
+	    "CREATE TABLE keepme (y integer)"), 0);
+	/* (PostgreSQL: only INV_CREATE makes a schema where none is.) */
+	ck_assert_int_eq(inv_open(dbpath, pguri != NULL ? INV_CREATE :
+	    INV_RDWR, &i2, &err), BOOTD_EDB);
 	ck_assert_ptr_nonnull(strstr(err.text, "migration"));
-	ck_assert_int_eq(sql_int("PRAGMA user_version"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
-	    "name = 'env'"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE "
-	    "name = 'keepme'"), 1);
+	assert_clean(&err);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("schema_version")),
+	    pguri != NULL ? 0 : 1);
+	if (pguri == NULL)
+		ck_assert_int_eq(sql_int(VERSION_SQL()), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
+	ck_assert_int_eq(sql_int(TABLE_COUNT("keepme")), 1);
 }
 END_TEST
 
@@ -2242,10 +2628,10 @@ START_TEST(test_schema_constraints)
 		"UPDATE token SET fetched_at = 1",
 	};
 	struct inv_host *h;
+	struct bootd_error err;
 	char *before, *after;
-	sqlite3 *db;
+	struct db *db;
 	size_t i;
-	int rc;
 
 	host("web1.example.org", "52:54:00:00:00:01");
 	host("web2.example.org", "52:54:00:00:00:02");
@@ -2253,24 +2639,22 @@ START_TEST(test_schema_constraints)
 	OK(inv_host_set_dist(inv, "web2", "d1", &err_));
 	OK(inv_set_reinstall(inv, "web2", "d1", NOW, 60, NULL, &err_));
 	before = dump();
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL,
-	    NULL, NULL), SQLITE_OK);
+	/* db_open() turns SQLite's foreign keys on. */
+	db = own_db(dbpath);
 	for (i = 0; i < N(bad); i++) {
-		rc = sqlite3_exec(db, bad[i], NULL, NULL, NULL);
-		ck_assert_msg((rc & 0xff) == SQLITE_CONSTRAINT, "accepted: %s "
-		    "(%d)", bad[i], rc);
+		ck_assert_int_ne(db_exec(db, bad[i], &err), BOOTD_OK);
+		ck_assert_msg(db_errclass(db) == DB_ERR_CONSTRAINT, "not "
+		    "refused by a constraint: %s (%s)", bad[i], err.text);
 	}
 	/* A second unused token for a host: the partial unique index. */
-	rc = sqlite3_exec(db, "INSERT INTO token (token, host, created, "
-	    "expires) VALUES ('0123456789abcdef0123456789abcdef', 2, 0, 1)",
-	    NULL, NULL, NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
+	ck_assert_int_eq(db_exec(db, "INSERT INTO token (token, host, "
+	    "created, expires) VALUES ('0123456789abcdef0123456789abcdef', "
+	    "2, 0, 1)", &err), BOOTD_EEXIST);
 	/* Clearing the dist of an installing host. */
-	rc = sqlite3_exec(db, "UPDATE host SET dist = NULL WHERE id = 2",
-	    NULL, NULL, NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_CONSTRAINT);
-	sqlite3_close(db);
+	ck_assert_int_ne(db_exec(db, "UPDATE host SET dist = NULL WHERE "
+	    "id = 2", &err), BOOTD_OK);
+	ck_assert_int_eq(db_errclass(db), DB_ERR_CONSTRAINT);
+	db_close(db);
 	after = dump();
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -2295,7 +2679,7 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
-	tcase_add_test(tc, test_open_refuses_uri);
+	tcase_add_test(tc, test_open_uri_errors);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);
@@ -2317,6 +2701,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_each_sorted);
 	tcase_add_test(tc, test_host_list);
+	tcase_add_test(tc, test_sort_bytes);
 	tcase_add_test(tc, test_audit_object_filter);
 	tcase_add_test(tc, test_audit_follows_rename);
 	tcase_add_test(tc, test_audit_name_reused);
@@ -2330,6 +2715,8 @@ inv_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_write_conflict);
+	tcase_add_test(tc, test_unavailable);
 	tcase_add_test(tc, test_rdonly);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_create_mode);
@@ -2345,9 +2732,38 @@ inv_suite(void)
 	tcase_add_test(tc, test_migrate_each_version);
 	tcase_add_test(tc, test_migrate_v1_fixture);
 	tcase_add_test(tc, test_migrate_failure_rolls_back);
+	tcase_add_test(tc, test_migrate_pg);
+	tcase_add_test(tc, test_create_concurrent);
 	tcase_add_test(tc, test_schema_constraints);
 	suite_add_tcase(s, tc);
 	return s;
+}
+
+/*
+ * Make the tests' own database in the server of BOOTD_TEST_PG, with a
+ * language's collation by default (ICU en-US: "web-2" sorts before
+ * "web1"), and return its URI: what bootd sorts must not depend on it.
+ */
+static const char *
+use_icu_db(const char *uri)
+{
+	static char u[512];
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	if (db_open(uri, DB_RDWR, &db, &err) != BOOTD_OK ||
+	    db_exec(db, "DROP DATABASE IF EXISTS bootd_test_icu", &err) !=
+	    BOOTD_OK || db_exec(db, "CREATE DATABASE bootd_test_icu "
+	    "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+	    "LOCALE 'C'", &err) != BOOTD_OK) {
+		fprintf(stderr, "test_inv: %s\n", err.text);
+		exit(EXIT_FAILURE);
+	}
+	db_close(db);
+	/* A later dbname parameter overrides the URI's path. */
+	snprintf(u, sizeof(u), "%s%sdbname=bootd_test_icu", uri,
+	    strchr(uri, '?') != NULL ? "&" : "?");
+	return u;
 }
 
 int
@@ -2355,6 +2771,13 @@ main(void)
 {
 	SRunner *sr;
 	int failed;
+
+	if ((pguri = getenv("BOOTD_TEST_PG")) != NULL && *pguri == '\0')
+		pguri = NULL;
+	if (pguri == NULL)
+		printf("BOOTD_TEST_PG not set: SQLite only\n");
+	else
+		pguri = use_icu_db(pguri);
 
 	sr = srunner_create(inv_suite());
 	srunner_run_all(sr, CK_NORMAL);

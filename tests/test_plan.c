@@ -11,6 +11,14 @@
  * ("AUTOMATIC ... INDEX") fails the test.  Plans are checked on an empty
  * database and on one with rows and ANALYZE statistics, which can change
  * the planner's choices.
+ *
+ * When BOOTD_TEST_PG holds a PostgreSQL URI (tests/pg.py exec), the same
+ * on that database: inv_lookup_plans() gives PostgreSQL's generic plan
+ * made with sequential scans and sorts priced out, and a "Seq Scan" (no
+ * index can serve the statement) or a "Sort" below the top of the plan
+ * (one that feeds a join) fails the test.  A Sort at the top orders the
+ * rows of one host: PostgreSQL keeps the order of a nested loop's outer
+ * side only, and the outer side here is the NIC found by its key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,25 +28,43 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "db.h"
 #include "inv.h"
 
 #define HOSTS	3000	/* rows for the statistics */
 
 static char		 dir[64];
-static char		 dbpath[128];
+static char		 dbpath[512];	/* the file, or the URI */
+static const char	*pguri;		/* BOOTD_TEST_PG, or NULL */
 static struct inv	*inv;
 
 static void
 rm_db(void)
 {
-	char p[256];
+	char p[sizeof(dbpath) + 8];
 
+	if (pguri != NULL)
+		return;
 	unlink(dbpath);
 	snprintf(p, sizeof(p), "%s-wal", dbpath);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", dbpath);
 	unlink(p);
 	rmdir(dir);
+}
+
+/* Run sql on the PostgreSQL database with a connection of our own. */
+static void
+pg_exec(const char *sql)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(pguri, DB_RDWR, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	ck_assert_msg(db_exec(db, sql, &err) == BOOTD_OK, "%s: %s", sql,
+	    err.text);
+	db_close(db);
 }
 
 /* Create the database at the latest schema; leave it closed. */
@@ -48,9 +74,16 @@ create_db(void)
 	struct bootd_error err = { "" };
 	int version = -1;
 
-	snprintf(dir, sizeof(dir), "/tmp/bootd-test-plan-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(dbpath, sizeof(dbpath), "%s/inv.db", dir);
+	if (pguri != NULL) {
+		/* The database emptied: nothing of bootd's left in it. */
+		snprintf(dbpath, sizeof(dbpath), "%s", pguri);
+		pg_exec("DROP SCHEMA IF EXISTS events CASCADE; DROP SCHEMA "
+		    "IF EXISTS public CASCADE; CREATE SCHEMA public");
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/bootd-test-plan-XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+		snprintf(dbpath, sizeof(dbpath), "%s/inv.db", dir);
+	}
 	ck_assert_msg(inv_open(dbpath, INV_CREATE, &inv, &err) == BOOTD_OK,
 	    "%s", err.text);
 	ck_assert_int_eq(inv_schema_version(inv, &version, &err), BOOTD_OK);
@@ -89,6 +122,32 @@ populate(void)
 	char sql[512];
 	int i;
 
+	if (pguri != NULL) {
+		/* The same rows; host ids given, as SQLite's are. */
+		pg_exec("INSERT INTO dist (name, kernel, cmdline) SELECT "
+		    "'d' || g, 'http://b/{{dist}}/linux', 'role={{attr.role}}' "
+		    "FROM generate_series(0, 2) g; "
+		    "INSERT INTO dist_initrd SELECT 'd' || g, p, "
+		    "'http://b/i' || p FROM generate_series(0, 2) g, "
+		    "generate_series(0, 1) p; "
+		    "INSERT INTO host (id, fqdn, action, dist) OVERRIDING "
+		    "SYSTEM VALUE SELECT g, 'h' || g || '.example.org', "
+		    "CASE WHEN g % 10 = 0 THEN 'install' ELSE 'local' END, "
+		    "'d' || g % 3 FROM generate_series(1, 3000) g; "
+		    "INSERT INTO nic SELECT '52:54:00:00:' || "
+		    "lpad(to_hex(g >> 8 & 255), 2, '0') || ':' || "
+		    "lpad(to_hex(g & 255), 2, '0'), g "
+		    "FROM generate_series(1, 3000) g; "
+		    "INSERT INTO host_attr SELECT g, 'role', 'web' "
+		    "FROM generate_series(1, 3000) g; "
+		    "INSERT INTO host_attr SELECT g, 'rack', 'r' || g % 40 "
+		    "FROM generate_series(1, 3000) g; "
+		    "INSERT INTO token (token, host, created, expires) SELECT "
+		    "lpad(to_hex(g), 32, '0'), g, 1, 2 "
+		    "FROM generate_series(10, 3000, 10) g; "
+		    "ANALYZE");
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
 	exec(db, "BEGIN");
 	for (i = 0; i < 3; i++) {
@@ -143,6 +202,39 @@ teardown(void)
 }
 
 /*
+ * The same for PostgreSQL's EXPLAIN: the first line with a sequential
+ * scan or a sort below the plan's top node, or none of the plan when it
+ * has no index scan at all.
+ */
+static int
+plan_unindexed_pg(const char *plan, char *bad, size_t size)
+{
+	const char *line, *end, *node;
+	char l[256];
+
+	for (line = plan; *line != '\0'; line = *end ? end + 1 : end) {
+		if ((end = strchr(line, '\n')) == NULL)
+			end = line + strlen(line);
+		snprintf(l, sizeof(l), "%.*s", (int)(end - line), line);
+		node = l + strspn(l, " ");
+		if (strncmp(node, "->", 2) == 0)
+			node += 2 + strspn(node + 2, " ");
+		/* A node's line: "Sort  (cost=...)"; "Sort Key: ..." is not. */
+		if (strstr(l, "Seq Scan") != NULL || (line != plan &&
+		    (strncmp(node, "Sort  (", 7) == 0 ||
+		    strncmp(node, "Incremental Sort  (", 19) == 0))) {
+			snprintf(bad, size, "%s", l);
+			return 1;
+		}
+	}
+	if (strstr(plan, "Index") == NULL) {
+		snprintf(bad, size, "no index scan");
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * The first line of plan that is not an indexed search, copied into bad
  * (size bytes); 0 when every line is one.
  */
@@ -181,7 +273,8 @@ check_plan(const char *sql, const char *plan, void *arg)
 	s->n++;
 	if (*plan == '\0')
 		snprintf(s->failure, sizeof(s->failure), "no plan for %s", sql);
-	else if (plan_unindexed(plan, bad, sizeof(bad)))
+	else if (pguri != NULL ? plan_unindexed_pg(plan, bad, sizeof(bad)) :
+	    plan_unindexed(plan, bad, sizeof(bad)))
 		snprintf(s->failure, sizeof(s->failure), "\"%s\" in the plan "
 		    "of %s", bad, sql);
 	return s->failure[0] != '\0';
@@ -233,11 +326,45 @@ START_TEST(test_checker_refuses)
 		    "USE TEMP B-TREE FOR ORDER BY\n"),
 		"SEARCH t USING AUTOMATIC COVERING INDEX (host=?)\n",
 	};
+	const char *bad_pg[] = {
+		("Nested Loop\n  ->  Index Scan using nic_pkey on nic n\n"
+		    "  ->  Seq Scan on host h\n"),
+		("Merge Join\n  ->  Sort  (cost=1..2)\n        Sort Key: h.id\n"
+		    "        ->  Index Scan using x on y\n"),
+		"Result\n  One-Time Filter: false\n",
+	};
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char plan[1024] = "", line[256];
 	size_t i;
 
+	if (pguri != NULL) {
+		struct bootd_error err = { "" };
+		struct db *pg;
+		struct db_stmt *st;
+		int row;
+
+		for (i = 0; i < sizeof(bad_pg) / sizeof(bad_pg[0]); i++)
+			ck_assert_msg(plan_unindexed_pg(bad_pg[i], line,
+			    sizeof(line)), "accepted: %s", bad_pg[i]);
+		ck_assert_int_eq(plan_unindexed_pg("Sort  (cost=1..2)\n  "
+		    "Sort Key: a.key\n  ->  Nested Loop\n        ->  "
+		    "Index Scan using nic_pkey on nic n\n              Index "
+		    "Cond: (mac = $1)\n", line, sizeof(line)), 0);
+		/* A real plan of an unindexed query on this PostgreSQL. */
+		ck_assert_int_eq(db_open(pguri, DB_RDWR, &pg, &err), BOOTD_OK);
+		ck_assert_int_eq(db_exec(pg, "SET enable_seqscan = off", &err),
+		    BOOTD_OK);
+		ck_assert_int_eq(db_prepare(pg, "EXPLAIN SELECT fqdn FROM host "
+		    "WHERE action = 'x'", &st, &err), BOOTD_OK);
+		while (db_step(st, &row, &err) == BOOTD_OK && row)
+			snprintf(plan + strlen(plan), sizeof(plan) -
+			    strlen(plan), "%s\n", db_column_text(st, 0));
+		db_close(pg);
+		ck_assert_msg(plan_unindexed_pg(plan, line, sizeof(line)),
+		    "accepted: %s", plan);
+		return;
+	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(plan_unindexed(bad[i], line, sizeof(line)),
 		    "accepted: %s", bad[i]);
@@ -284,6 +411,11 @@ main(void)
 {
 	SRunner *sr;
 	int failed;
+
+	if ((pguri = getenv("BOOTD_TEST_PG")) != NULL && *pguri == '\0')
+		pguri = NULL;
+	if (pguri == NULL)
+		printf("BOOTD_TEST_PG not set: SQLite only\n");
 
 	sr = srunner_create(plan_suite());
 	srunner_run_all(sr, CK_NORMAL);

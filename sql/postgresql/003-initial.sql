@@ -31,6 +31,13 @@
 --    bootd depends on either).  Inserts return the id with RETURNING.
 --  * WITHOUT ROWID has no equivalent and is dropped.
 --  * Foreign keys are always enforced (SQLite needs PRAGMA foreign_keys).
+--  * Text is COLLATE "C": compared and sorted by bytes, as SQLite's
+--    BINARY does, whatever collation the database was created with.
+--    bootd's listings sort by name, FQDN, key and MAC, and its completion
+--    scans the FQDN index by byte range; a language's collation (en_US:
+--    "web-2" before "web1") would change both.  The audit log's text is
+--    only compared for equality (ordered by id) and keeps the database's
+--    collation.
 --
 -- The legacy_* tables sql/003 leaves in an upgraded SQLite inventory for
 -- events_import() are not here: a PostgreSQL inventory has no version-1
@@ -51,10 +58,10 @@ CREATE TABLE schema_version (
 -- Environments: a group of hosts and the unix group that may manage them
 -- ('' = only the administrators).
 CREATE TABLE env (
-	name		text NOT NULL PRIMARY KEY
+	name		text COLLATE "C" NOT NULL PRIMARY KEY
 			CHECK (length(name) BETWEEN 1 AND 64
 			    AND name !~ '[^A-Za-z0-9_.+-]'),
-	unix_group	text NOT NULL DEFAULT ''
+	unix_group	text COLLATE "C" NOT NULL DEFAULT ''
 			CHECK (length(unix_group) <= 32
 			    AND unix_group !~ '[^a-z0-9_-]')
 );
@@ -63,13 +70,13 @@ INSERT INTO env (name, unix_group) VALUES ('default', '');
 
 -- Distributions: kernel URL and command-line templates.
 CREATE TABLE dist (
-	name		text NOT NULL PRIMARY KEY
+	name		text COLLATE "C" NOT NULL PRIMARY KEY
 			CHECK (length(name) BETWEEN 1 AND 64
 			    AND name !~ '[^A-Za-z0-9_.+-]'),
-	kernel		text NOT NULL
+	kernel		text COLLATE "C" NOT NULL
 			CHECK (length(kernel) BETWEEN 1 AND 1024
 			    AND kernel !~ '[^!-~]'),
-	cmdline		text NOT NULL DEFAULT ''
+	cmdline		text COLLATE "C" NOT NULL DEFAULT ''
 			CHECK (length(cmdline) <= 2048
 			    AND cmdline !~ '[^ -~]')
 );
@@ -77,10 +84,10 @@ CREATE TABLE dist (
 -- The initrds of a distribution, in load order (pos 0, 1, ...).  That a
 -- distribution has at least one is enforced by inv_dist_add/update.
 CREATE TABLE dist_initrd (
-	dist		text NOT NULL
+	dist		text COLLATE "C" NOT NULL
 			REFERENCES dist (name) ON DELETE CASCADE,
 	pos		bigint NOT NULL CHECK (pos >= 0),
-	url		text NOT NULL
+	url		text COLLATE "C" NOT NULL
 			CHECK (length(url) BETWEEN 1 AND 1024
 			    AND url !~ '[^!-~]'),
 	PRIMARY KEY (dist, pos)
@@ -89,14 +96,14 @@ CREATE TABLE dist_initrd (
 -- Hosts.  A host marked 'install' must name a distribution.
 CREATE TABLE host (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	fqdn		text NOT NULL UNIQUE
+	fqdn		text COLLATE "C" NOT NULL UNIQUE
 			CHECK (length(fqdn) BETWEEN 1 AND 253
 			    AND fqdn !~ '[^a-z0-9.-]'),
-	env		text NOT NULL DEFAULT 'default'
+	env		text COLLATE "C" NOT NULL DEFAULT 'default'
 			REFERENCES env (name) ON DELETE RESTRICT,
-	action		text NOT NULL DEFAULT 'local'
+	action		text COLLATE "C" NOT NULL DEFAULT 'local'
 			CHECK (action IN ('local', 'install')),
-	dist		text
+	dist		text COLLATE "C"
 			REFERENCES dist (name) ON DELETE RESTRICT,
 	CHECK (action = 'local' OR dist IS NOT NULL)
 );
@@ -110,7 +117,7 @@ CREATE INDEX host_short ON host (split_part(fqdn, '.', 1));
 
 -- NICs: the boot lookup is one read of this primary key, then host by id.
 CREATE TABLE nic (
-	mac		text NOT NULL PRIMARY KEY
+	mac		text COLLATE "C" NOT NULL PRIMARY KEY
 			CHECK (length(mac) = 17
 			    AND mac ~ '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$'),
 	host		bigint NOT NULL
@@ -123,10 +130,10 @@ CREATE INDEX nic_host ON nic (host);
 CREATE TABLE host_attr (
 	host		bigint NOT NULL
 			REFERENCES host (id) ON DELETE CASCADE,
-	key		text NOT NULL
+	key		text COLLATE "C" NOT NULL
 			CHECK (length(key) BETWEEN 1 AND 64
 			    AND key !~ '[^a-z0-9_.-]'),
-	value		text NOT NULL
+	value		text COLLATE "C" NOT NULL
 			CHECK (length(value) <= 255
 			    AND value !~ '[^!-~]'
 			    AND strpos(value, '${') = 0),
@@ -137,7 +144,7 @@ CREATE TABLE host_attr (
 -- revoked = 0 and expires is in the future; a host has at most one
 -- unused, unrevoked token.  fetched_from/fetched_at: sql/002.
 CREATE TABLE token (
-	token		text NOT NULL PRIMARY KEY
+	token		text COLLATE "C" NOT NULL PRIMARY KEY
 			CHECK (length(token) = 32
 			    AND token !~ '[^0-9a-f]'),
 	host		bigint NOT NULL
@@ -146,7 +153,7 @@ CREATE TABLE token (
 	expires		bigint NOT NULL,
 	used_at		bigint,
 	revoked		bigint NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
-	fetched_from	text
+	fetched_from	text COLLATE "C"
 			CHECK (fetched_from IS NULL OR
 			    (length(fetched_from) BETWEEN 2 AND 45
 			    AND fetched_from !~ '[^0-9a-f.:]'

@@ -5,7 +5,7 @@
 -- MAC was dealt with; the listing leaves out every discovered MAC whose
 -- last request is not newer than forgotten_at.
 CREATE TABLE discovered_forgotten (
-	mac		text NOT NULL PRIMARY KEY
+	mac		text COLLATE "C" NOT NULL PRIMARY KEY
 			CHECK (length(mac) = 17
 			    AND mac ~ '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$'),
 	forgotten_at	bigint NOT NULL
