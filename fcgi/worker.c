@@ -157,11 +157,17 @@ drop_stale(struct inv **h, const char *path)
 	}
 }
 
-/* Until inv.h has it: every BOOTD_EDB counts as the server gone. */
+/*
+ * After a call on inv, opened on where, failed with rc: can that handle
+ * serve no more?  PostgreSQL: its server went away, none is reachable, or
+ * it is a standby asked to write (inv_unavailable()).  SQLite: any
+ * database error, as the file may have been replaced or damaged.
+ */
 static int
-lost(struct inv *inv, enum bootd_err rc)
+lost(struct inv *inv, const char *where, enum bootd_err rc)
 {
-	(void)inv;
+	if (db_is_uri(where))
+		return inv_unavailable(inv);
 	return rc == BOOTD_EDB;
 }
 
@@ -276,7 +282,7 @@ worker_db_failed(struct worker *w, struct inv *inv, enum bootd_err rc)
 		where = w->cfg->database_write;
 	} else
 		return 0;
-	if (!lost(inv, rc))
+	if (!lost(inv, where, rc))
 		return 0;
 	if (db_is_uri(where))
 		blog_notice("closed the connection to %s; the next request "
