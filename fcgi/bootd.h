@@ -232,13 +232,24 @@ int		 peer_check(int conn);
 struct worker {
 	const struct cfg *cfg;		/* borrowed from the master's copy */
 	int		 events;	/* writing end of the recorder queue */
-	struct inv	*ro;		/* lookups; NULL until opened */
-	struct inv	*rw;		/* install done; NULL until opened */
+	struct inv	*ro;		/* lookups, from cfg->database; NULL
+					 * until opened */
+	struct inv	*rw;		/* install reports, to
+					 * cfg->database_write; NULL until
+					 * opened */
 	struct events	*ev;		/* events database, read-only, for the
 					 * metrics; NULL until opened */
+	/*
+	 * A PostgreSQL handle that failed to open is not tried again
+	 * before this time (CLOCK_MONOTONIC, milliseconds).
+	 */
+	int64_t		 ro_next;
+	int64_t		 rw_next;
+	int64_t		 ev_next;
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
-	char		 dberr[512];	/* why the database is unavailable */
+	char		 dberr[512];	/* why reads are unavailable, "" */
+	char		 rwerr[512];	/* why writes are unavailable, "" */
 	char		 everr[256];	/* why the events database is, "" */
 };
 
@@ -250,15 +261,30 @@ struct worker {
  */
 int		 worker_run(const struct cfg *cfg, int fd, int events);
 /*
- * The read-only handle, opened or reopened as needed (deleted or replaced
- * file).  NULL when the database cannot be opened; w->dberr says why.
+ * The read handle (cfg->database), opened or reopened as needed (deleted
+ * or replaced file, connection closed by worker_db_failed()).  NULL when
+ * the database cannot be opened; w->dberr says why.  For a PostgreSQL
+ * URI, an open that failed is tried again at most once a second
+ * (WORKER_REOPEN_MS): until then NULL at once, so that a server that is
+ * down does not cost every request a connection attempt.
  */
 struct inv	*worker_db_ro(struct worker *w);
 /*
- * The read-write handle, likewise: for install reports only, so it waits
- * up to 5 s on a locked inventory.
+ * The write handle (cfg->database_write), likewise, opened when first
+ * needed and kept: for install reports only, so it waits up to 5 s on a
+ * locked inventory.  NULL with the reason in w->rwerr.
  */
 struct inv	*worker_db_rw(struct worker *w);
+#define WORKER_REOPEN_MS	1000
+/*
+ * A call on inv (w->ro or w->rw) failed with rc: close that handle when
+ * it can no longer serve (a PostgreSQL connection lost, no server, or a
+ * write on a standby: inv_unavailable(); any BOOTD_EDB for SQLite), so
+ * that the next use opens a new one, on the server libpq then picks.
+ * Returns 1 when it closed the handle, else 0.  Can't fail.
+ */
+int		 worker_db_failed(struct worker *w, struct inv *inv,
+		    enum bootd_err rc);
 /* Close both handles, so that the next request reopens them. */
 void		 worker_db_close(struct worker *w);
 /*
@@ -272,10 +298,17 @@ int		 worker_manual_dists_check(struct inv *inv,
 		    const struct cfg *cfg, struct bootd_error *e);
 /*
  * The events database, opened read-only on first use, for the metrics
- * (the recorder creates and writes it).  NULL when it does not exist yet
- * or cannot be opened; the next call tries again.
+ * (the recorder creates and writes it); with PostgreSQL, where the
+ * inventory is read when the events are in its database (the default).  NULL when it does not exist yet
+ * or cannot be opened; the next call tries again (for a URI at most once
+ * a second).
  */
 struct events	*worker_events(struct worker *w);
+/*
+ * A call on the events handle failed: close it when it can no longer
+ * serve (events_unavailable()), so that the next use reopens it.
+ */
+void		 worker_events_failed(struct worker *w);
 /* Close the events handle, so that the next use reopens it. */
 void		 worker_events_close(struct worker *w);
 
@@ -326,5 +359,12 @@ void		 route_handle(struct worker *w, FCGX_Request *req);
  */
 int		 master_run(struct cfg *cfg, const char *cfgpath, int fd,
 		    const int events[2]);
+/*
+ * dbdir_check() of the database and the events database that are paths
+ * (a PostgreSQL URI has no directory to check): what a start and a
+ * reload require.  Returns BOOTD_OK or dbdir_check()'s error.
+ */
+enum bootd_err	 master_dbdir_check(const struct cfg *cfg,
+		    struct bootd_error *err);
 
 #endif /* BOOTD_DAEMON_H */

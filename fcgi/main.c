@@ -4,8 +4,9 @@
  * Startup order, in main():
  *   1. command line, configuration (cfg_load), logger
  *   2. -t: check configuration and database, then exit
- *   3. the database directory (dbdir_check(): nobody but its owner and
- *      group may change what the database path names)
+ *   3. the database directory, for a path (dbdir_check(): nobody but
+ *      its owner and group may change what the database path names; a
+ *      PostgreSQL URI has none)
  *   4. the listening socket: systemd's (LISTEN_FDS) or our own, created
  *      while still root with its owner, group and mode (unix_bind()), and
  *      who may connect to it (peer_config(), peer.c)
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
-#include "dbdir.h"
+#include "db.h"
 
 #define SD_LISTEN_FDS_START	3	/* first fd passed by systemd */
 /*
@@ -377,10 +378,12 @@ drop_privileges(const struct cfg *cfg)
  * configuration, the listen address, the accounts it names (daemon.user
  * and daemon.group when run as root, socket_owner and socket_group for a
  * unix socket, as if bootd made it), the database directory
- * (dbdir_check()) and the database, opened as the workers would, with
- * every distribution menu.manual_dists names.  Each
- * failure is one line on stderr, "bootd: " and the reason the start would
- * log.
+ * (dbdir_check(), for a path) and the database, opened as the workers
+ * would, with every distribution menu.manual_dists names.  For a
+ * PostgreSQL URI that is a connection to "database" (a failure is an
+ * error) and one to "database_write" (a failure is a warning: bootd then
+ * serves boots, and install reports wait for a primary).  Each failure is
+ * one line on stderr, "bootd: " and the reason the start would log.
  */
 static int
 check_config(const struct cfg *cfg)
@@ -389,6 +392,7 @@ check_config(const struct cfg *cfg)
 	struct bootd_error e;
 	struct inv *inv;
 	struct events *ev;
+	char where[512];
 	uid_t uid;
 	gid_t gid;
 
@@ -398,8 +402,7 @@ check_config(const struct cfg *cfg)
 		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
 	}
-	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
-	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
+	if (master_dbdir_check(cfg, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: %s\n", e.text);
 		return 1;
 	}
@@ -411,8 +414,8 @@ check_config(const struct cfg *cfg)
 	if (drop_privileges(cfg) == -1)
 		return 1;
 	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
-		fprintf(stderr, "bootd: inv_open(%s): %s\n", cfg->database,
-		    e.text);
+		fprintf(stderr, "bootd: inv_open(%s): %s\n",
+		    cfg_db_print(cfg->database, where, sizeof(where)), e.text);
 		return 1;
 	}
 	if (worker_manual_dists_check(inv, cfg, &e) == -1) {
@@ -421,12 +424,27 @@ check_config(const struct cfg *cfg)
 		return 1;
 	}
 	inv_close(inv);
+	/*
+	 * The write connection, as a worker opens it for an install report,
+	 * but read-only here: -t changes nothing, not even an older schema.
+	 */
+	if (db_is_uri(cfg->database_write)) {
+		if (inv_open(cfg->database_write, INV_RDONLY, &inv, &e) !=
+		    BOOTD_OK)
+			fprintf(stderr, "bootd: warning: database_write: "
+			    "inv_open(%s): %s; install reports will answer 503 "
+			    "until it can be reached\n",
+			    cfg_db_print(cfg->database_write, where,
+			    sizeof(where)), e.text);
+		inv_close(inv);
+	}
 	/* A missing or older events database is created or upgraded by the
 	 * workers; one from a newer bootd would refuse every boot event. */
 	if (events_open_readonly(cfg->events_database, &ev, &e) ==
 	    BOOTD_EVERSION) {
 		fprintf(stderr, "bootd: events_open(%s): %s\n",
-		    cfg->events_database, e.text);
+		    cfg_db_print(cfg->events_database, where, sizeof(where)),
+		    e.text);
 		return 1;
 	}
 	events_close(ev);
@@ -488,8 +506,7 @@ main(int argc, char *argv[])
 	blog_init(cfg);
 
 	status = 1;
-	if (dbdir_check(cfg->database, NULL, &e) != BOOTD_OK ||
-	    dbdir_check(cfg->events_database, NULL, &e) != BOOTD_OK) {
+	if (master_dbdir_check(cfg, &e) != BOOTD_OK) {
 		blog_fatal("%s", e.text);
 		goto out;
 	}

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "db.h"
 #include "dbdir.h"
 
 #define MAX_CHILDREN	512	/* current generation plus draining ones */
@@ -322,6 +323,20 @@ kill_all(struct master *m, enum role role)
 	}
 }
 
+enum bootd_err
+master_dbdir_check(const struct cfg *cfg, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (!db_is_uri(cfg->database) &&
+	    (rc = dbdir_check(cfg->database, NULL, err)) != BOOTD_OK)
+		return rc;
+	if (!db_is_uri(cfg->events_database) &&
+	    (rc = dbdir_check(cfg->events_database, NULL, err)) != BOOTD_OK)
+		return rc;
+	return BOOTD_OK;
+}
+
 /* SIGHUP: reload; on success replace the workers gracefully. */
 static void
 reload(struct master *m)
@@ -335,8 +350,7 @@ reload(struct master *m)
 		return;
 	}
 	/* New database paths pass the checks a start makes (main.c). */
-	if (dbdir_check(ncfg->database, NULL, &e) != BOOTD_OK ||
-	    dbdir_check(ncfg->events_database, NULL, &e) != BOOTD_OK ||
+	if (master_dbdir_check(ncfg, &e) != BOOTD_OK ||
 	    peer_config(ncfg, m->fd, &e) != BOOTD_OK) {
 		blog_err("reload failed, keeping the running configuration: %s",
 		    e.text);

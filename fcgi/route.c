@@ -3,7 +3,9 @@
  *
  *   GET      config?mac=MAC&...   the iPXE script for a machine
  *   GET/POST done?token=T         an installer reports completion
- *   GET      health               database reachable, schema version
+ *   GET      health               database reachable (PostgreSQL: for
+ *                                 writes too, else "degraded"), schema
+ *                                 version
  *   GET      metrics              Prometheus text exposition
  *
  * A boot is recorded by handing its event to the recorder process
@@ -30,11 +32,17 @@
 #include <time.h>
 
 #include "bootd.h"
+#include "db.h"
 #include "ipxe.h"
 #include "mac.h"
 
 #define ROUTE_PREFIX	"/ipxe/v1/"
 #define FORM_MAX	1024	/* longest done form body read */
+/*
+ * Retry-After of a done answered 503: the inventory cannot take the write
+ * now (busy, or no PostgreSQL primary until one is promoted).
+ */
+#define DONE_RETRY_AFTER 10
 #define CT_TEXT		"text/plain; charset=utf-8"
 #define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -44,6 +52,7 @@ struct rq {
 	int		 status;
 	const char	*ctype;		/* Content-Type */
 	const char	*allow;		/* Allow: for a 405, else NULL */
+	int		 retry_after;	/* Retry-After: seconds, 0 = none */
 	char		 reason[200];	/* one-line reason for an error */
 	char		 method[16];	/* REQUEST_METHOD (copied) */
 	char		 addr[INV_ADDR_MAX + 1]; /* REMOTE_ADDR, canonical;
@@ -164,6 +173,7 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 	struct inv *inv;
 	enum bootd_err rc;
 	const char *qs = param(req, "QUERY_STRING");
+	int tries;
 
 	r->status = 200;
 	if (query_parse(qs, strlen(qs), &r->q, &e) != BOOTD_OK) {
@@ -181,15 +191,30 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 	r->mac[MAC_STRLEN] = '\0';
 	r->record = 1;
 
-	if ((inv = worker_db_ro(w)) == NULL) {
-		metrics_inc(METRICS_ERRORS);
-		serve_failsafe(w, r, "inventory unavailable");
-		return;
+	/*
+	 * A connection whose server went away fails once and is closed;
+	 * the lookup is then made again on a new one (libpq picks another
+	 * server of the URI), so a boot gets the fail-safe script only
+	 * when no server answers.
+	 */
+	for (tries = 0;; tries++) {
+		if ((inv = worker_db_ro(w)) == NULL) {
+			metrics_inc(METRICS_ERRORS);
+			serve_failsafe(w, r, "inventory unavailable");
+			return;
+		}
+		memset(&b, 0, sizeof(b));
+		rc = inv_lookup(inv, r->mac, (int64_t)time(NULL),
+		    (const char *const *)w->cfg->menu.manual_dists,
+		    w->cfg->menu.nmanual_dists, &b, &e);
+		if (rc == BOOTD_OK || rc == BOOTD_ENOTFOUND || tries > 0 ||
+		    !db_is_uri(w->cfg->database))
+			break;
+		if (!worker_db_failed(w, inv, rc))
+			break;
+		blog_warn("inv_lookup(%s): %s; connecting again", r->mac,
+		    e.text);
 	}
-	memset(&b, 0, sizeof(b));
-	rc = inv_lookup(inv, r->mac, (int64_t)time(NULL),
-	    (const char *const *)w->cfg->menu.manual_dists,
-	    w->cfg->menu.nmanual_dists, &b, &e);
 	buf_reset(&w->body);
 	if (rc == BOOTD_OK) {
 		if (b.host != NULL && b.host->fqdn != NULL)
@@ -222,8 +247,7 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 	} else {
 		blog_err("inv_lookup(%s): %s", r->mac, e.text);
 		metrics_inc(METRICS_ERRORS);
-		if (rc == BOOTD_EDB)
-			worker_db_close(w);	/* reopen on the next request */
+		worker_db_failed(w, inv, rc);	/* reopen on the next request */
 		serve_failsafe(w, r, "inventory error");
 	}
 }
@@ -317,8 +341,10 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 		return;
 	}
 	if ((inv = worker_db_rw(w)) == NULL) {
+		/* No primary (PostgreSQL), or no file: the installer retries. */
 		r->status = 503;
-		set_reason(r, "inventory unavailable");
+		r->retry_after = DONE_RETRY_AFTER;
+		set_reason(r, "inventory unavailable for writes");
 		metrics_inc(METRICS_ERRORS);
 		buf_puts(&w->body, "unavailable\n");
 		return;
@@ -364,11 +390,11 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 		break;
 	default:
 		r->status = 503;
+		r->retry_after = DONE_RETRY_AFTER;
 		mask_token(e.text, token);
 		blog_err("inv_install_done: %s", e.text);
 		metrics_inc(METRICS_ERRORS);
-		if (rc == BOOTD_EDB)
-			worker_db_close(w);
+		worker_db_failed(w, inv, rc);
 		set_reason(r, bootd_strerror(rc));
 		buf_puts(&w->body, "unavailable\n");
 		break;
@@ -403,34 +429,74 @@ handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 	memset(r->q.v[QUERY_TOKEN], 0, sizeof(r->q.v[QUERY_TOKEN]));
 }
 
+/*
+ * health: 200 "ok schema=N" when the inventory can be read (and, for
+ * PostgreSQL, written); 200 "degraded schema=N: why" when it can be read
+ * but not written (no primary: boots are answered, install reports get
+ * 503); 503 when it cannot be read (boots get the fail-safe script).
+ */
 static void
 handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 {
 	struct bootd_error e;
 	struct inv *inv;
-	int version = 0;
+	enum bootd_err rc;
+	int version = 0, tries, closed;
+	char name[256];
 
 	/*
 	 * The answer (body and X-Bootd-Error) says only what is wrong, in
-	 * general words: paths and SQLite's messages are for the log, where
-	 * worker_db_ro() has put why the database cannot be opened.
+	 * general words: paths and the engine's messages are for the log,
+	 * where worker_db_ro() has put why the database cannot be opened.
 	 */
 	buf_reset(&w->body);
-	if ((inv = worker_db_ro(w)) == NULL) {
-		r->status = 503;
-		set_reason(r, "inventory unavailable");
-	} else if (inv_schema_version(inv, &version, &e) != BOOTD_OK) {
+	for (tries = 0;; tries++) {
+		if ((inv = worker_db_ro(w)) == NULL) {
+			r->status = 503;
+			set_reason(r, "inventory unavailable");
+			break;
+		}
+		if ((rc = inv_schema_version(inv, &version, &e)) == BOOTD_OK) {
+			r->status = 200;
+			break;
+		}
 		blog_err("health: inv_schema_version(%s): %s",
-		    w->cfg->database, e.text);
+		    cfg_db_print(w->cfg->database, name, sizeof(name)), e.text);
 		r->status = 503;
 		set_reason(r, "inventory unreadable");
-		worker_db_close(w);
-	} else {
-		r->status = 200;
-		buf_printf(&w->body, "ok schema=%d\n", version);
+		closed = worker_db_failed(w, inv, rc);
+		if (!db_is_uri(w->cfg->database)) {
+			worker_db_close(w);
+			break;
+		}
+		if (!closed || tries > 0)
+			break;		/* else once more, connected anew */
+	}
+	if (r->status != 200) {
+		buf_printf(&w->body, "unavailable: %s\n", r->reason);
 		return;
 	}
-	buf_printf(&w->body, "unavailable: %s\n", r->reason);
+	r->reason[0] = '\0';
+	/* PostgreSQL: can writes reach a primary? (SQLite: the same file.) */
+	if (db_is_uri(w->cfg->database_write)) {
+		if ((inv = worker_db_rw(w)) == NULL) {
+			buf_printf(&w->body, "degraded schema=%d: no server "
+			    "takes writes; install reports are answered 503\n",
+			    version);
+			return;
+		}
+		if ((rc = inv_schema_version(inv, &version, &e)) != BOOTD_OK) {
+			blog_err("health: inv_schema_version(%s): %s",
+			    cfg_db_print(w->cfg->database_write, name,
+			    sizeof(name)), e.text);
+			worker_db_failed(w, inv, rc);
+			buf_printf(&w->body, "degraded schema=%d: the server "
+			    "taking writes failed; install reports are answered "
+			    "503\n", version);
+			return;
+		}
+	}
+	buf_printf(&w->body, "ok schema=%d\n", version);
 }
 
 static void
@@ -443,17 +509,23 @@ handle_metrics(struct worker *w, FCGX_Request *req, struct rq *r)
 	struct events *ev;
 	int have = 0, have_ev = 0;
 
+	enum bootd_err rc;
+
 	if ((inv = worker_db_ro(w)) != NULL) {
-		if (inv_counts(inv, &c, &e) == BOOTD_OK)
+		if ((rc = inv_counts(inv, &c, &e)) == BOOTD_OK)
 			have = 1;
-		else
+		else {
 			blog_err("inv_counts: %s", e.text);
+			worker_db_failed(w, inv, rc);
+		}
 	}
 	if ((ev = worker_events(w)) != NULL) {
 		if (events_counts(ev, &ec, &e) == BOOTD_OK)
 			have_ev = 1;
-		else
+		else {
 			blog_err("events_counts: %s", e.text);
+			worker_events_failed(w);
+		}
 	}
 	buf_reset(&w->body);
 	metrics_write(&w->body, have ? &c : NULL, have_ev ? &ec : NULL);
@@ -492,6 +564,11 @@ respond(struct worker *w, FCGX_Request *req, struct rq *r)
 	buf_puts(h, "\r\nCache-Control: no-store\r\nContent-Length: ");
 	buf_putu(h, (unsigned long)len);
 	buf_puts(h, "\r\n");
+	if (r->retry_after > 0) {
+		buf_puts(h, "Retry-After: ");
+		buf_putu(h, (unsigned long)r->retry_after);
+		buf_puts(h, "\r\n");
+	}
 	if (r->allow != NULL) {
 		buf_puts(h, "Allow: ");
 		buf_puts(h, r->allow);
@@ -563,8 +640,7 @@ record_fetch(struct worker *w, struct rq *r)
 		return;		/* ENOTFOUND: the token went meanwhile */
 	blog_err("inv_token_fetched(%s, %s): %s", r->host, r->addr, e.text);
 	metrics_inc(METRICS_ERRORS);
-	if (rc == BOOTD_EDB)
-		worker_db_close(w);
+	worker_db_failed(w, inv, rc);
 }
 
 /*

@@ -23,11 +23,20 @@
  * the answer.  On TCP the lingering close stays.
  *
  * Each worker opens the inventory itself, lazily: one read-only handle
- * for lookups (its prepared statements are kept by lib/inv.c) and, only
- * when an installer reports completion, a read-write handle for that.
- * Both are reopened when the file was deleted or replaced, and when the
- * database cannot be opened the request gets the fail-safe answer and the
- * next request tries again.  A worker never writes boot events: it hands
+ * for lookups on "database" (its prepared statements are kept by
+ * lib/inv.c) and, only when an installer reports completion, a read-write
+ * handle on "database_write" for that, kept from then on.  For SQLite
+ * both are the same file, reopened when it was deleted or replaced.  For
+ * PostgreSQL they are two connections, typically the local standby
+ * (target_session_attrs=prefer-standby) and the primary (read-write): a
+ * handle whose server went away, or that found a standby where it
+ * writes, is closed (worker_db_failed()) and the next use connects again,
+ * libpq picking the server anew: the standby back, or after a promotion
+ * the new primary; inv prepares its statements again on the new
+ * connection.  A connection that failed is retried at most once a second
+ * (WORKER_REOPEN_MS), answering "unavailable" meanwhile.  When the
+ * database cannot be opened the request gets the fail-safe answer (a
+ * lookup) or 503 (an install report).  A worker never writes boot events: it hands
  * them to the recorder (recorder.c), which owns the events database,
  * creates it, and prunes old events; a worker reads that file only for
  * the metrics.
@@ -49,6 +58,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "db.h"
 
 /* Longest a boot lookup waits on a locked inventory before failing safe. */
 #define LOOKUP_WAIT_MS	500
@@ -73,26 +83,66 @@ on_stop(int sig)
 	stop_requested = 1;
 }
 
-static void
-db_failed(struct worker *w, const char *what, const struct bootd_error *e)
+/* Now on CLOCK_MONOTONIC, in milliseconds. */
+static int64_t
+now_ms(void)
 {
-	char prev[sizeof(w->dberr)];
+	struct timespec ts;
 
-	memcpy(prev, w->dberr, sizeof(prev));
-	snprintf(w->dberr, sizeof(w->dberr), "%.200s: %s", what, e->text);
-	/* Log a failure once, not on every request while it lasts. */
-	if (strcmp(prev, w->dberr) != 0)
-		blog_err("inv_open(%s): %s", what, e->text);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+/*
+ * May a handle on where be opened now?  A file always (an open costs
+ * little and a replaced file should be seen at once); a PostgreSQL URI
+ * once *next has passed, so that a server that is down costs a
+ * connection attempt a second, not one per request.
+ */
+static int
+may_open(const char *where, int64_t next)
+{
+	return !db_is_uri(where) || now_ms() >= next;
+}
+
+/* An open of where failed: no new attempt on a URI for a while. */
+static void
+open_failed(const char *where, int64_t *next)
+{
+	if (db_is_uri(where))
+		*next = now_ms() + WORKER_REOPEN_MS;
+}
+
+/*
+ * An open of where failed with e: keep why in reason (size bytes) and
+ * log it once, not on every request while it lasts.
+ */
+static void
+db_failed(char *reason, size_t size, const char *where,
+    const struct bootd_error *e)
+{
+	char prev[512], name[256];
+
+	snprintf(prev, sizeof(prev), "%s", reason);
+	cfg_db_print(where, name, sizeof(name));
+	snprintf(reason, size, "%.200s: %s", name, e->text);
+	if (strcmp(prev, reason) != 0)
+		blog_err("inv_open(%s): %s", name, e->text);
+}
+
+static const char	*events_read_where(const struct cfg *);
 
 /* Like db_failed(), for the events database: logged once while it lasts. */
 static void
 events_failed(struct worker *w, const struct bootd_error *e)
 {
+	char name[256];
+
 	if (strcmp(w->everr, e->text) == 0)
 		return;
 	snprintf(w->everr, sizeof(w->everr), "%s", e->text);
-	blog_err("events_open(%s): %s", w->cfg->events_database, e->text);
+	blog_err("events_open(%s): %s", cfg_db_print(events_read_where(w->cfg),
+	    name, sizeof(name)), e->text);
 }
 
 /* Close h and set it to NULL when its file was deleted or replaced. */
@@ -107,6 +157,20 @@ drop_stale(struct inv **h, const char *path)
 	}
 }
 
+/*
+ * After a call on inv, opened on where, failed with rc: can that handle
+ * serve no more?  PostgreSQL: its server went away, none is reachable, or
+ * it is a standby asked to write (inv_unavailable()).  SQLite: any
+ * database error, as the file may have been replaced or damaged.
+ */
+static int
+lost(struct inv *inv, const char *where, enum bootd_err rc)
+{
+	if (db_is_uri(where))
+		return inv_unavailable(inv);
+	return rc == BOOTD_EDB;
+}
+
 int
 worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
     struct bootd_error *e)
@@ -114,6 +178,7 @@ worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
 	struct inv_dist *d;
 	enum bootd_err rc;
 	size_t i;
+	char name[256];
 
 	for (i = 0; i < cfg->menu.nmanual_dists; i++) {
 		rc = inv_dist_get(inv, cfg->menu.manual_dists[i], &d, e);
@@ -121,7 +186,8 @@ worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
 		if (rc == BOOTD_ENOTFOUND)
 			bootd_error_set(e, rc, "menu.manual_dists: no "
 			    "distribution \"%s\" in %s",
-			    cfg->menu.manual_dists[i], cfg->database);
+			    cfg->menu.manual_dists[i], cfg_db_print(cfg->database,
+			    name, sizeof(name)));
 		if (rc != BOOTD_OK)
 			return -1;
 	}
@@ -131,21 +197,26 @@ worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
 struct inv *
 worker_db_ro(struct worker *w)
 {
+	const char *where = w->cfg->database;
 	struct bootd_error e;
 	enum bootd_err rc;
+	char name[256];
 
-	drop_stale(&w->ro, w->cfg->database);
+	drop_stale(&w->ro, where);
 	if (w->ro != NULL)
 		return w->ro;
-	rc = inv_open(w->cfg->database, INV_RDONLY, &w->ro, &e);
+	if (!may_open(where, w->ro_next))
+		return NULL;		/* w->dberr still says why */
+	rc = inv_open(where, INV_RDONLY, &w->ro, &e);
 	if (rc != BOOTD_OK && rc != BOOTD_EVERSION &&
 	    worker_db_rw(w) != NULL) {
 		/* Opening read-write migrates an older schema; retry. */
-		rc = inv_open(w->cfg->database, INV_RDONLY, &w->ro, &e);
+		rc = inv_open(where, INV_RDONLY, &w->ro, &e);
 	}
 	if (rc != BOOTD_OK) {
 		w->ro = NULL;
-		db_failed(w, w->cfg->database, &e);
+		db_failed(w->dberr, sizeof(w->dberr), where, &e);
+		open_failed(where, &w->ro_next);
 		return NULL;
 	}
 	/*
@@ -157,7 +228,7 @@ worker_db_ro(struct worker *w)
 		blog_warn("%s: left out of every menu", e.text);
 	if (w->dberr[0] != '\0')
 		blog_notice("database %s is available again",
-		    w->cfg->database);
+		    cfg_db_print(where, name, sizeof(name)));
 	w->dberr[0] = '\0';
 	return w->ro;
 }
@@ -165,14 +236,19 @@ worker_db_ro(struct worker *w)
 struct inv *
 worker_db_rw(struct worker *w)
 {
+	const char *where = w->cfg->database_write;
 	struct bootd_error e;
+	char name[256];
 
-	drop_stale(&w->rw, w->cfg->database);
+	drop_stale(&w->rw, where);
 	if (w->rw != NULL)
 		return w->rw;
-	if (inv_open(w->cfg->database, INV_RDWR, &w->rw, &e) != BOOTD_OK) {
+	if (!may_open(where, w->rw_next))
+		return NULL;		/* w->rwerr still says why */
+	if (inv_open(where, INV_RDWR, &w->rw, &e) != BOOTD_OK) {
 		w->rw = NULL;
-		db_failed(w, w->cfg->database, &e);
+		db_failed(w->rwerr, sizeof(w->rwerr), where, &e);
+		open_failed(where, &w->rw_next);
 		return NULL;
 	}
 	/*
@@ -182,7 +258,38 @@ worker_db_rw(struct worker *w)
 	 */
 	inv_set_busy_timeout(w->rw, DONE_WAIT_MS);
 	inv_set_actor(w->rw, "bootd");
+	if (w->rwerr[0] != '\0')
+		blog_notice("database %s takes writes again",
+		    cfg_db_print(where, name, sizeof(name)));
+	w->rwerr[0] = '\0';
 	return w->rw;
+}
+
+int
+worker_db_failed(struct worker *w, struct inv *inv, enum bootd_err rc)
+{
+	struct inv **h;
+	const char *where;
+	char name[256];
+
+	if (inv == NULL)
+		return 0;
+	if (inv == w->ro) {
+		h = &w->ro;
+		where = w->cfg->database;
+	} else if (inv == w->rw) {
+		h = &w->rw;
+		where = w->cfg->database_write;
+	} else
+		return 0;
+	if (!lost(inv, where, rc))
+		return 0;
+	if (db_is_uri(where))
+		blog_notice("closed the connection to %s; the next request "
+		    "connects again", cfg_db_print(where, name, sizeof(name)));
+	inv_close(*h);
+	*h = NULL;
+	return 1;
 }
 
 void
@@ -194,24 +301,52 @@ worker_db_close(struct worker *w)
 	w->rw = NULL;
 }
 
+/*
+ * Where a worker reads the events: events_database, except when that is
+ * the PostgreSQL database written to (the default): the events are then a
+ * schema of the inventory's database, replicated like it, and read where
+ * the inventory is read, so a worker holds no second connection to the
+ * primary for the metrics.
+ */
+static const char *
+events_read_where(const struct cfg *cfg)
+{
+	if (db_is_uri(cfg->events_database) && db_is_uri(cfg->database) &&
+	    strcmp(cfg->events_database, cfg->database_write) == 0)
+		return cfg->database;
+	return cfg->events_database;
+}
+
 struct events *
 worker_events(struct worker *w)
 {
+	const char *where = events_read_where(w->cfg);
 	struct bootd_error e;
 	enum bootd_err rc;
 
 	if (w->ev != NULL)
 		return w->ev;
+	if (!may_open(where, w->ev_next))
+		return NULL;
 	/* The recorder creates it: missing means nothing recorded yet. */
-	rc = events_open_readonly(w->cfg->events_database, &w->ev, &e);
+	rc = events_open_readonly(where, &w->ev, &e);
 	if (rc != BOOTD_OK) {
 		w->ev = NULL;
 		if (rc != BOOTD_ENOTFOUND)
 			events_failed(w, &e);
+		open_failed(where, &w->ev_next);
 		return NULL;
 	}
 	w->everr[0] = '\0';
 	return w->ev;
+}
+
+void
+worker_events_failed(struct worker *w)
+{
+	/* Until events.h has events_unavailable(): a URI's handle goes. */
+	if (w->ev != NULL && db_is_uri(w->cfg->events_database))
+		worker_events_close(w);
 }
 
 void

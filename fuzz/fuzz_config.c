@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "db.h"
 #include "fuzz.h"
 #include "ipxe.h"
 #include "ipxe_check.h"
@@ -61,8 +62,10 @@ check_cfg(const struct cfg *c)
 	check_string(c->menu.base_url, "menu.base_url not set");
 	check_string(c->menu.memtest_bios, "menu.memtest_bios not set");
 	check_string(c->menu.memtest_efi, "menu.memtest_efi not set");
-	if (strcmp(c->database, c->events_database) == 0)
-		fuzz_fail("events database is the inventory");
+	check_string(c->database_write, "database_write not set");
+	if (!db_is_uri(c->database) &&
+	    strcmp(c->database, c->events_database) == 0)
+		fuzz_fail("events database is the inventory file");
 	if (*c->database == '\0' || *d->listen == '\0')
 		fuzz_fail("empty database or listen address");
 	if (d->socket_mode > 0777)

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "cfg.h"
+#include "db.h"
 #include "events.h"
 #include "valid.h"
 
@@ -68,6 +69,7 @@ static enum bootd_err	parse_account(struct cfg *, const struct cfg_key *,
 			    json_t *, const char *, struct bootd_error *);
 static enum bootd_err	parse_accounts(struct cfg *, const struct cfg_key *,
 			    json_t *, const char *, struct bootd_error *);
+static enum bootd_err	derive_databases(struct cfg *, struct bootd_error *);
 
 #define OFF(f)	offsetof(struct cfg, f)
 
@@ -129,6 +131,8 @@ static const struct cfg_key menu_keys[] = {
 
 static const struct cfg_key top_keys[] = {
 	{ "database", CFG_STRING, OFF(database), 1, 4096, NULL, NULL },
+	{ "database_write", CFG_STRING, OFF(database_write), 1, 4096, NULL,
+	    NULL },
 	{ "events_database", CFG_STRING, OFF(events_database), 1, 4096, NULL,
 	    NULL },
 	{ "admin_group", CFG_CUSTOM, OFF(admin_group), 0, 0, NULL,
@@ -648,8 +652,10 @@ cfg_defaults(struct cfg **out, struct bootd_error *err)
 	cfg->menu.memtest_bios = strdup("memtest86+x64.bin");
 	cfg->menu.memtest_efi = strdup("memtest86+x64.efi");
 	cfg->menu.unknown = CFG_UNKNOWN_LOCAL;
+	cfg->database_write = strdup("/var/lib/bootd/db/bootd.db");
 	cfg->events_database = events_default_path(cfg->database);
-	if (cfg->database == NULL || cfg->events_database == NULL ||
+	if (cfg->database == NULL || cfg->database_write == NULL ||
+	    cfg->events_database == NULL ||
 	    cfg->admin_group == NULL ||
 	    cfg->daemon.listen == NULL || cfg->daemon.socket_owner == NULL ||
 	    cfg->daemon.socket_group == NULL || cfg->daemon.user == NULL ||
@@ -694,18 +700,15 @@ cfg_load(const char *path, struct cfg **out, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	}
-	/* Unless the file names it, the events file follows "database". */
+	/* Unless the file names them, both follow "database". */
+	free(cfg->database_write);
+	cfg->database_write = NULL;
 	free(cfg->events_database);
 	cfg->events_database = NULL;
 	rc = load_object(cfg, top_keys, root, "", err);
 	json_decref(root);
-	if (rc == BOOTD_OK && cfg->events_database == NULL &&
-	    (cfg->events_database = events_default_path(cfg->database)) ==
-	    NULL)
-		rc = bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
-	if (rc == BOOTD_OK && strcmp(cfg->events_database, cfg->database) == 0)
-		rc = bootd_error_set(err, BOOTD_EINVAL, "events_database: must "
-		    "not be the inventory (\"database\")");
+	if (rc == BOOTD_OK)
+		rc = derive_databases(cfg, err);
 	if (rc != BOOTD_OK) {
 		/* Prefix the file name, keeping the setting's message. */
 		if (err != NULL) {
@@ -725,6 +728,169 @@ cfg_load(const char *path, struct cfg **out, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * After loading: database_write and events_database from "database"
+ * unless the file gave them, and whether they suit it.  An SQLite
+ * inventory is written where it is read, so database_write is only for a
+ * URI; with a URI the events live in the database written to (schema
+ * "events"), with a path in a file of their own beside the inventory.
+ */
+static enum bootd_err
+derive_databases(struct cfg *cfg, struct bootd_error *err)
+{
+	if (db_is_uri(cfg->database)) {
+		if (cfg->database_write == NULL &&
+		    (cfg->database_write = cfg_uri_set_attrs(cfg->database,
+		    "read-write")) == NULL)
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		if (!db_is_uri(cfg->database_write))
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "database_write: expected a postgresql:// URI, as "
+			    "\"database\" is one");
+		if (cfg->events_database == NULL &&
+		    (cfg->events_database = strdup(cfg->database_write)) ==
+		    NULL)
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		return BOOTD_OK;
+	}
+	if (cfg->database_write != NULL)
+		return bootd_error_set(err, BOOTD_EINVAL, "database_write: only "
+		    "for a PostgreSQL \"database\"; an SQLite inventory is "
+		    "written where it is read");
+	if ((cfg->database_write = strdup(cfg->database)) == NULL ||
+	    (cfg->events_database == NULL &&
+	    (cfg->events_database = events_default_path(cfg->database)) ==
+	    NULL))
+		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
+	if (strcmp(cfg->events_database, cfg->database) == 0)
+		return bootd_error_set(err, BOOTD_EINVAL, "events_database: "
+		    "must not be the inventory (\"database\")");
+	return BOOTD_OK;
+}
+
+/*
+ * Is the URI parameter name s (n bytes, percent-encoded as libpq accepts
+ * it) the name want?
+ */
+static int
+param_is(const char *s, size_t n, const char *want)
+{
+	unsigned v;
+	size_t i;
+	char c;
+
+	for (i = 0; i < n; i++, want++) {
+		c = s[i];
+		if (c == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2]) &&
+		    sscanf(s + i + 1, "%2x", &v) == 1) {
+			c = (char)v;
+			i += 2;
+		}
+		if (*want == '\0' || c != *want)
+			return 0;
+	}
+	return *want == '\0';
+}
+
+char *
+cfg_uri_set_attrs(const char *uri, const char *value)
+{
+	static const char key[] = "target_session_attrs";
+	const char *q, *p, *end, *eq;
+	char *out, *o, sep = '?';
+	size_t n;
+
+	q = strchr(uri, '?');
+	n = q != NULL ? (size_t)(q - uri) : strlen(uri);
+	if ((out = malloc(strlen(uri) + sizeof(key) + strlen(value) + 3)) ==
+	    NULL)
+		return NULL;
+	memcpy(out, uri, n);
+	o = out + n;
+	for (p = q != NULL ? q + 1 : NULL; p != NULL && *p != '\0'; p = end) {
+		if ((end = strchr(p, '&')) == NULL)
+			end = p + strlen(p);
+		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL)
+			eq = end;
+		if (end > p && !param_is(p, (size_t)(eq - p), key)) {
+			*o++ = sep;
+			sep = '&';
+			memcpy(o, p, (size_t)(end - p));
+			o += end - p;
+		}
+		if (*end == '&')
+			end++;
+	}
+	*o++ = sep;
+	memcpy(o, key, sizeof(key) - 1);
+	o += sizeof(key) - 1;
+	*o++ = '=';
+	memcpy(o, value, strlen(value) + 1);
+	return out;
+}
+
+const char *
+cfg_db_print(const char *where, char *out, size_t size)
+{
+	const char *p, *auth_end, *at, *colon, *end, *eq;
+	size_t o = 0;
+
+#define PUT(s, n) do {							\
+	size_t n_ = (n);						\
+	if (n_ > size - 1 - o)						\
+		n_ = size - 1 - o;					\
+	memcpy(out + o, (s), n_);					\
+	o += n_;							\
+} while (0)
+
+	if (size == 0)
+		return out;
+	if (!db_is_uri(where)) {
+		snprintf(out, size, "%s", where);
+		return out;
+	}
+	p = strstr(where, "://") + 3;
+	PUT(where, (size_t)(p - where));
+	auth_end = p + strcspn(p, "/?");
+	/* user:password@hosts: the last '@' of the authority ends it. */
+	for (at = NULL, end = p; end < auth_end; end++)
+		if (*end == '@')
+			at = end;
+	if (at != NULL && (colon = memchr(p, ':', (size_t)(at - p))) !=
+	    NULL) {
+		PUT(p, (size_t)(colon - p) + 1);
+		PUT("***", 3);
+		p = at;
+	}
+	if ((end = strchr(p, '?')) == NULL) {
+		PUT(p, strlen(p));
+		out[o] = '\0';
+		return out;
+	}
+	PUT(p, (size_t)(end - p) + 1);
+	for (p = end + 1; *p != '\0'; p = end) {
+		if ((end = strchr(p, '&')) == NULL)
+			end = p + strlen(p);
+		if ((eq = memchr(p, '=', (size_t)(end - p))) != NULL &&
+		    param_is(p, (size_t)(eq - p), "password")) {
+			PUT(p, (size_t)(eq - p) + 1);
+			PUT("***", 3);
+		} else
+			PUT(p, (size_t)(end - p));
+		if (*end == '&') {
+			PUT("&", 1);
+			end++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+#undef PUT
+}
+
 void
 cfg_free(struct cfg *cfg)
 {
@@ -734,6 +900,7 @@ cfg_free(struct cfg *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->database);
+	free(cfg->database_write);
 	free(cfg->events_database);
 	free(cfg->admin_group);
 	free(cfg->daemon.listen);

@@ -6,9 +6,13 @@
  * an error naming the key, or the line and column.  See bootd.json(5).
  *
  *   {
- *     "database": "/var/lib/bootd/db/bootd.db",
+ *     "database": "/var/lib/bootd/db/bootd.db",   (or a postgresql:// URI)
+ *     "database_write": "postgresql://...",       (only with a URI;
+ *                         default: "database" with
+ *                         target_session_attrs=read-write)
  *     "events_database": "/var/lib/bootd/db/bootd-events.db",  (default:
- *                         from "database", ".db" -> "-events.db")
+ *                         from "database", ".db" -> "-events.db"; for a
+ *                         URI "database", "database_write")
  *     "admin_group": "bootadm",
  *     "token_ttl": 21600,
  *     "daemon": {
@@ -122,8 +126,17 @@ struct cfg_menu {
 
 struct cfg {
 	char		*path;		/* file read, or NULL for defaults */
-	char		*database;	/* path of the SQLite inventory */
-	char		*events_database; /* path of the events database */
+	char		*database;	/* where bootd reads the inventory: an
+					 * SQLite path or a PostgreSQL URI */
+	char		*database_write; /* where the inventory is written:
+					 * the same path for SQLite; for a
+					 * URI "database_write", by default
+					 * "database" with
+					 * target_session_attrs=read-write.
+					 * Never NULL once loaded. */
+	char		*events_database; /* the events database: a path, or
+					 * a URI (schema "events"; by default
+					 * database_write) */
 	char		*admin_group;	/* group that may change every host */
 	long		 token_ttl;	/* install token lifetime, seconds */
 	struct cfg_daemon daemon;
@@ -165,5 +178,21 @@ struct cfg_listen {
  */
 enum bootd_err	 cfg_listen_parse(const char *s, struct cfg_listen *out,
 		    struct bootd_error *err);
+
+/*
+ * The PostgreSQL URI uri with its target_session_attrs parameter set to
+ * value (every other spelling of it removed, one appended), e.g. the
+ * default "database_write" of a "database" URI with value "read-write".
+ * Returns a new string the caller frees, or NULL when out of memory.
+ */
+char		*cfg_uri_set_attrs(const char *uri, const char *value);
+
+/*
+ * Write where (a path, or a URI) into out (size bytes, at least 1) for a
+ * log line or a message: a URI's password, in its user information or as
+ * a password= parameter, becomes "***".  Returns out.  Can't fail (a
+ * longer text is cut).
+ */
+const char	*cfg_db_print(const char *where, char *out, size_t size);
 
 #endif /* BOOTD_CFG_H */

@@ -274,12 +274,98 @@ static const struct {
 	{ "{\"events_database\": \"\"}", "events_database: must not be empty" },
 	{ "{\"database\": \"/a.db\", \"events_database\": \"/a.db\"}",
 	    "events_database: must not be the inventory" },
+	{ "{\"database\": \"/a.db\", \"database_write\": "
+	    "\"postgresql://h/db\"}", "database_write: only for a PostgreSQL" },
+	{ "{\"database\": \"postgresql://h/db\", \"database_write\": "
+	    "\"/a.db\"}", "database_write: expected a postgresql:// URI" },
+	{ "{\"database_write\": \"\"}", "database_write: must not be empty" },
 	/* Found by fuzz_config: an escaped line break in a key went into
 	 * the message; control characters now show as '?'. */
 	{ "{\"d\\u000a0h\": \"d\"}", "d?0h: unknown setting" },
 	{ "{\"da\\u001btabase\": 1}", "da?tabase: unknown setting" },
 	{ "{\"database\": \"a\n\"}", ":1:" },
 };
+
+/*
+ * A PostgreSQL "database": database_write and events_database follow it,
+ * with target_session_attrs=read-write in place of any other value.
+ */
+START_TEST(test_uri)
+{
+	struct cfg *cfg;
+	struct bootd_error err;
+
+	ck_assert_int_eq(load_text("{\"database\": \"postgresql://a,b/bootd?"
+	    "target_session_attrs=prefer-standby&passfile=/etc/p\"}", &cfg,
+	    &err), BOOTD_OK);
+	ck_assert_str_eq(cfg->database, "postgresql://a,b/bootd?"
+	    "target_session_attrs=prefer-standby&passfile=/etc/p");
+	ck_assert_str_eq(cfg->database_write, "postgresql://a,b/bootd?"
+	    "passfile=/etc/p&target_session_attrs=read-write");
+	ck_assert_str_eq(cfg->events_database, cfg->database_write);
+	cfg_free(cfg);
+	/* Given separately, both stay as written. */
+	ck_assert_int_eq(load_text("{\"database\": \"postgres:///bootd?"
+	    "host=/run/a,/run/b\", \"database_write\": \"postgresql://m/bootd"
+	    "\", \"events_database\": \"/var/lib/bootd/ev.db\"}", &cfg, &err),
+	    BOOTD_OK);
+	ck_assert_str_eq(cfg->database_write, "postgresql://m/bootd");
+	ck_assert_str_eq(cfg->events_database, "/var/lib/bootd/ev.db");
+	cfg_free(cfg);
+	/* An SQLite inventory is written where it is read. */
+	ck_assert_int_eq(load_text("{\"database\": \"/x/i.db\"}", &cfg, &err),
+	    BOOTD_OK);
+	ck_assert_str_eq(cfg->database_write, "/x/i.db");
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(test_uri_set_attrs)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "postgresql://h/db", "postgresql://h/db?"
+		    "target_session_attrs=read-write" },
+		{ "postgresql:///db?host=/a,/b", "postgresql:///db?host=/a,/b&"
+		    "target_session_attrs=read-write" },
+		{ "postgresql://h/db?target_session_attrs=any",
+		    "postgresql://h/db?target_session_attrs=read-write" },
+		/* Every spelling libpq reads as the same name goes. */
+		{ "postgresql://h/db?a=1&target%5fsession_attrs=standby&&b=2&"
+		    "target_session_attrs=primary", "postgresql://h/db?a=1&b=2&"
+		    "target_session_attrs=read-write" },
+		{ "postgresql://h/db?", "postgresql://h/db?"
+		    "target_session_attrs=read-write" },
+	};
+	char *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		s = cfg_uri_set_attrs(v[i].in, "read-write");
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_eq(s, v[i].out);
+		free(s);
+	}
+}
+END_TEST
+
+START_TEST(test_db_print)
+{
+	char out[256];
+
+	ck_assert_str_eq(cfg_db_print("/var/lib/bootd/db/bootd.db", out,
+	    sizeof(out)), "/var/lib/bootd/db/bootd.db");
+	ck_assert_str_eq(cfg_db_print("postgresql://bootd:s3cret@h1,h2/db?"
+	    "password=other&target_session_attrs=any", out, sizeof(out)),
+	    "postgresql://bootd:***@h1,h2/db?password=***&"
+	    "target_session_attrs=any");
+	ck_assert_str_eq(cfg_db_print("postgresql://bootd@h/db", out,
+	    sizeof(out)), "postgresql://bootd@h/db");
+	ck_assert_str_eq(cfg_db_print("postgres://u:p@h", out, 12),
+	    "postgres://");
+}
+END_TEST
 
 /* daemon.listen: the forms bootd binds, parsed once for cfg_load and bind. */
 START_TEST(test_listen_forms)
@@ -336,6 +422,9 @@ cfg_suite(void)
 	tcase_add_test(tc, test_env_path);
 	tcase_add_test(tc, test_missing_explicit);
 	tcase_add_test(tc, test_listen_forms);
+	tcase_add_test(tc, test_uri);
+	tcase_add_test(tc, test_uri_set_attrs);
+	tcase_add_test(tc, test_db_print);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_checked_fixture(tc, setup, teardown);

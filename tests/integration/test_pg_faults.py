@@ -1,0 +1,284 @@
+"""
+bootd on PostgreSQL, through real nginx, with a throw-away primary and hot
+standby (tests/pg.py), and every fault of doc/scale-out.md's table:
+
+- reads come from the standby: its pg_stat_activity lists the workers'
+  connections; a done written on the primary is read back from it;
+  bootd -t and a reload (SIGHUP) take the same configuration;
+- primary down: lookups go on from the standby (a host marked for
+  reinstall still gets its installer), done answers 503 with Retry-After,
+  health answers 200 "degraded"; the primary back, done works again;
+- standby down: every lookup is answered from the primary, none with the
+  fail-safe script (a worker whose connection died connects again at
+  once);
+- every server down: the fail-safe local-boot script, health 503, done
+  503; the servers back, bootd answers again without a restart;
+- failover (the primary stopped, the standby promoted with pg_ctl
+  promote): done writes again, on the promoted server, without a restart
+  of bootd; the write connection was in use on the old primary before, so
+  its statements are prepared again on the new one.
+
+bootd is configured as doc/scale-out.md says: "database" names the standby
+first, then the primary, with target_session_attrs=prefer-standby;
+"database_write" both with read-write.  Everything is polled a bounded
+number of times, never timed.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import harness  # noqa: E402
+import pg  # noqa: E402
+from harness import eventually  # noqa: E402
+
+SQL_DIR = os.path.join(harness.SOURCE_DIR, "sql", "postgresql")
+
+LOCAL = ("web1.example.org", "52:54:00:00:50:01")
+INST1 = ("inst1.example.org", "52:54:00:00:50:02")
+INST2 = ("inst2.example.org", "52:54:00:00:50:03")
+TOKEN1 = "a1" * 16
+TOKEN2 = "b2" * 16
+
+
+def default_entry(body):
+    m = re.search(r"^choose .*--default (\S+)", body, re.M)
+    return m.group(1) if m else None
+
+
+def schema_files():
+    """sql/postgresql/NNN-*.sql, then sql/postgresql/events/NNN-*.sql."""
+    out = []
+    for d in (SQL_DIR, os.path.join(SQL_DIR, "events")):
+        out += [os.path.join(d, n) for n in sorted(os.listdir(d))
+                if re.match(r"[0-9]{3}-.*\.sql$", n)]
+    return out
+
+
+def inventory_sql(now):
+    """A distribution, a host booting locally, two marked for reinstall."""
+    sql = ["INSERT INTO dist (name, kernel, cmdline) VALUES ('debian-12', "
+           "'http://127.0.0.1/images/debian-12/vmlinuz', "
+           "'auto=true hostname={{fqdn}} bootd.token={{token}}');",
+           "INSERT INTO dist_initrd (dist, pos, url) VALUES ('debian-12', 0, "
+           "'http://127.0.0.1/images/debian-12/initrd.img');"]
+    for (fqdn, mac), token in ((LOCAL, None), (INST1, TOKEN1),
+                               (INST2, TOKEN2)):
+        action = "install" if token else "local"
+        sql.append("INSERT INTO host (fqdn, action, dist) VALUES "
+                   "('%s', '%s', 'debian-12');" % (fqdn, action))
+        sql.append("INSERT INTO nic (mac, host) SELECT '%s', id FROM host "
+                   "WHERE fqdn = '%s';" % (mac, fqdn))
+        if token:
+            sql.append("INSERT INTO token (token, host, created, expires) "
+                       "SELECT '%s', id, %d, %d FROM host WHERE fqdn = '%s';"
+                       % (token, now, now + 3600, fqdn))
+    return "\n".join(sql)
+
+
+class PgFaults(unittest.TestCase):
+    def setUp(self):
+        self.c = pg.Cluster()
+        self.addCleanup(self.c.close)
+        p = self.c.primary
+        for path in schema_files():
+            with open(path) as f:
+                p.psql("BEGIN;\n" + f.read() + "\nCOMMIT;\n")
+        p.psql("BEGIN;\n" + inventory_sql(int(time.time())) + "\nCOMMIT;\n")
+        self.sb = self.c.add_standby()
+        self.c.wait_replayed(self.sb)
+        self.read_uri = self.c.uri(self.sb, p,
+                                   target_session_attrs="prefer-standby")
+        self.write_uri = self.c.uri(self.sb, p,
+                                    target_session_attrs="read-write")
+        self.srv = harness.BootServer(workers=2, config={
+            "database": self.read_uri,
+            "database_write": self.write_uri,
+        })
+        self.addCleanup(self.srv.close)
+
+    # -- helpers ------------------------------------------------------
+
+    def config(self, host):
+        status, body = self.srv.config_script(host[1])
+        self.assertEqual(status, 200, body)
+        return body
+
+    def done(self, token):
+        return self.srv.post("/ipxe/v1/done", body=("token=" +
+                                                     token).encode())
+
+    def health(self):
+        status, _, body = self.srv.get("/ipxe/v1/health")
+        return status, body.decode()
+
+    def bootd_backends(self, server):
+        """Client connections of bootd on server (application_name)."""
+        (n,), = server.query("SELECT count(*) FROM pg_stat_activity WHERE "
+                             "application_name = 'bootd' AND "
+                             "backend_type = 'client backend'")
+        return int(n)
+
+    def assert_failsafe(self, body):
+        self.assertIn("booting from the local disk", body)
+        self.assertIsNone(default_entry(body), body)
+        self.assertNotIn("vmlinuz", body)
+
+    def assert_same_bootd(self, pid):
+        self.assertIsNone(self.srv.bootd.poll(), self.srv.bootd_log())
+        self.assertEqual(self.srv.master_pid, pid)
+
+    # -- the faults ---------------------------------------------------
+
+    def test_reads_from_standby_writes_to_primary(self):
+        p, sb = self.c.primary, self.sb
+        # Each worker opens its read connection when it starts: on the
+        # standby, the first server of "database".
+        n = eventually(lambda: self.bootd_backends(sb), lambda n: n >= 2)
+        self.assertGreaterEqual(n, 2)
+        self.assertEqual(default_entry(self.config(LOCAL)), "local")
+        body = self.config(INST1)
+        self.assertEqual(default_entry(body), "install")
+        self.assertIn("bootd.token=" + TOKEN1, body)
+        status, body = self.health()
+        self.assertEqual((status, body), (200, "ok schema=4\n"))
+        m = self.srv.metrics()
+        self.assertEqual(self.srv.metric(m, "bootd_inventory_hosts"), 3)
+        self.assertEqual(self.srv.metric(m, "bootd_inventory_installing"), 2)
+        # A done is written on the primary (the standby would refuse
+        # it), and the standby's replay reaches the lookups.
+        status, _, body = self.done(TOKEN1)
+        self.assertEqual((status, body), (200, b"ok\n"))
+        self.assertEqual(p.query("SELECT action FROM host WHERE fqdn = "
+                                 "'%s'" % INST1[0]), [("local",)])
+        self.c.wait_replayed(sb)
+        self.assertEqual(default_entry(self.config(INST1)), "local")
+        # bootd -t connects to both as the workers do.
+        r = subprocess.run([harness.binary("bootd"), "-t", "-c",
+                            self.srv.conf_path], capture_output=True,
+                           text=True, env=harness.run_env())
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (0, "bootd: configuration ok\n", ""))
+        # A reload (SIGHUP) takes the URIs as a start does: new workers,
+        # connected to the standby again.
+        old = self.srv.worker_pids()
+        self.srv.reload()
+        self.srv.wait_workers(2, exclude=old)
+        self.assertEqual(default_entry(self.config(INST2)), "install")
+        self.assertNotIn("reload failed", self.srv.bootd_log())
+        n = eventually(lambda: self.bootd_backends(sb), lambda n: n >= 2)
+        self.assertGreaterEqual(n, 2)
+
+    def test_primary_down(self):
+        p = self.c.primary
+        pid = self.srv.master_pid
+        p.stop(mode="immediate")
+        # Lookups go on from the standby, installer included.
+        for _ in range(6):
+            body = self.config(INST1)
+            self.assertEqual(default_entry(body), "install", body)
+            self.assertEqual(default_entry(self.config(LOCAL)), "local")
+        # done cannot be written: 503 and Retry-After, token kept.
+        status, headers, body = self.done(TOKEN2)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(headers.get("retry-after"), "10")
+        # health: reads work, writes do not: degraded, not down.
+        status, body = self.health()
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body.startswith("degraded schema=4: no server takes "
+                                        "writes"), body)
+        # bootd -t says why, and still passes: bootd serves like this.
+        r = subprocess.run([harness.binary("bootd"), "-t", "-c",
+                            self.srv.conf_path], capture_output=True,
+                           text=True, env=harness.run_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: database_write", r.stderr)
+        self.assertNotIn("\n", r.stderr.rstrip("\n"))
+        # The primary back: the installer's retry succeeds.
+        p.start()
+        got = eventually(lambda: self.done(TOKEN2)[0], lambda s: s != 503)
+        self.assertEqual(got, 200, self.srv.bootd_log()[-3000:])
+        status, body = self.health()
+        self.assertEqual((status, body), (200, "ok schema=4\n"))
+        self.assert_same_bootd(pid)
+
+    def test_standby_down(self):
+        pid = self.srv.master_pid
+        eventually(lambda: self.bootd_backends(self.sb), lambda n: n >= 2)
+        self.sb.stop()
+        # Every lookup answered from the primary, none fail-safe: a
+        # worker whose connection died connects again within the request.
+        for _ in range(8):
+            body = self.config(INST1)
+            self.assertEqual(default_entry(body), "install", body)
+        self.assertGreaterEqual(self.bootd_backends(self.c.primary), 2)
+        status, body = self.health()
+        self.assertEqual((status, body), (200, "ok schema=4\n"))
+        status, _, _ = self.done(TOKEN1)
+        self.assertEqual(status, 200)
+        self.assertEqual(default_entry(self.config(INST1)), "local")
+        self.assert_same_bootd(pid)
+
+    def test_every_server_down(self):
+        p, sb = self.c.primary, self.sb
+        pid = self.srv.master_pid
+        before = self.srv.metric(self.srv.metrics(), "bootd_scripts_total",
+                                 action="failsafe")
+        sb.stop()
+        p.stop()
+        # A machine marked for reinstall boots its disk, as with a
+        # missing SQLite file.
+        for _ in range(4):
+            self.assert_failsafe(self.config(INST1))
+        self.assertGreaterEqual(
+            self.srv.metric(self.srv.metrics(), "bootd_scripts_total",
+                            action="failsafe"), before + 4)
+        status, body = self.health()
+        self.assertEqual(status, 503, body)
+        status, headers, _ = self.done(TOKEN1)
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("retry-after"), "10")
+        r = subprocess.run([harness.binary("bootd"), "-t", "-c",
+                            self.srv.conf_path], capture_output=True,
+                           text=True, env=harness.run_env())
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("bootd: inv_open("), r.stderr)
+        # The servers back: answers again, no restart.
+        p.start()
+        sb.start()
+        body = eventually(lambda: self.srv.config_script(INST1[1])[1],
+                          lambda b: default_entry(b) == "install")
+        self.assertEqual(default_entry(body), "install", body)
+        got = eventually(lambda: self.health(),
+                         lambda r: r == (200, "ok schema=4\n"))
+        self.assertEqual(got, (200, "ok schema=4\n"))
+        self.assert_same_bootd(pid)
+
+    def test_failover(self):
+        p, sb = self.c.primary, self.sb
+        pid = self.srv.master_pid
+        # The write connections are in use on the primary...
+        status, _, _ = self.done(TOKEN2)
+        self.assertEqual(status, 200)
+        # ...when it goes away and the standby is promoted.
+        p.stop()
+        sb.promote()
+        got = eventually(lambda: self.done(TOKEN1), lambda r: r[0] != 503)
+        self.assertEqual((got[0], got[2]), (200, b"ok\n"),
+                         self.srv.bootd_log()[-3000:])
+        self.assertEqual(sb.query("SELECT action FROM host WHERE fqdn = "
+                                  "'%s'" % INST1[0]), [("local",)])
+        self.assertEqual(default_entry(self.config(INST1)), "local")
+        status, body = self.health()
+        self.assertEqual((status, body), (200, "ok schema=4\n"))
+        self.assert_same_bootd(pid)
+
+
+if __name__ == "__main__":
+    pg.skip_unless_available()
+    unittest.main(verbosity=2)
