@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "db.h"
 #include "inv.h"
+#include "inv_int.h"	/* stmt(): test_statements_prepare */
 #include "migrations.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -433,6 +434,25 @@ START_TEST(test_open_uri_errors)
 			ck_assert_int_eq(access("postgresql:", F_OK), -1);
 			ck_assert_int_eq(access("postgres:", F_OK), -1);
 		}
+	}
+}
+END_TEST
+
+/*
+ * Every statement of the inventory's table prepares on the engine under
+ * test: PostgreSQL refuses at prepare time what SQLite takes (a parameter
+ * whose type it cannot tell, a function it lacks), also in statements no
+ * other test happens to run.
+ */
+START_TEST(test_statements_prepare)
+{
+	struct bootd_error err = { "" };
+	int id;
+
+	for (id = 0; id < S__MAX; id++) {
+		ck_assert_ptr_nonnull(sqltab[id]);
+		ck_assert_msg(stmt(inv, id, &err) != NULL, "statement %d (%s): "
+		    "%s", id, stmt_sql(inv, id), err.text);
 	}
 }
 END_TEST
@@ -2680,6 +2700,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
 	tcase_add_test(tc, test_open_uri_errors);
+	tcase_add_test(tc, test_statements_prepare);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);
