@@ -50,9 +50,23 @@
  * A batch the database refuses, or that waits longer than
  * daemon.event_wait_ms on a busy database, is dropped and counted; so
  * are the events a killed recorder held (metrics_recorder_died()).
- * Nothing is lost without being counted.  Retention pruning
- * (daemon.event_retention_days) is done here too: the recorder is the
- * only writer of boot events.
+ * Nothing is lost without being counted.
+ *
+ * PostgreSQL.  With the events there (events_database a URI), a server
+ * can go away and come back: restarted, or the primary down and a
+ * standby promoted in its place.  A batch that finds no server to take
+ * it (events_unavailable(), or no connection at all) is therefore kept,
+ * not dropped: hold() closes the handle, the recorder stops reading the
+ * pipe and tries a new connection after RETRY_MIN_MS, doubling up to
+ * RETRY_MAX_MS, until a server takes the batch; then it reads on.  The
+ * queue is bounded meanwhile by the batch, one read (in[]) and the pipe;
+ * past that the workers drop and count, as for any full queue.  At
+ * SIGTERM it tries for STOP_WAIT_MS at most, then drops and counts.  On
+ * SQLite a file that cannot be written is no passing outage: its
+ * batches are dropped and counted as before.
+ *
+ * Retention pruning (daemon.event_retention_days) is done here too: the
+ * recorder is the only writer of boot events.
  *
  * At most lost.  SIGKILL of the recorder: what it holds, counted as
  * dropped: its batch (at most daemon.event_batch_max events,
