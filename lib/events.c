@@ -48,8 +48,8 @@
  * differs: the schema version is a row (events.schema_version), not
  * PRAGMA user_version; migrations wait for each other on an advisory
  * lock; the SQLite file's PRAGMAs, WAL checkpoints and legacy import do
- * not exist there; write transactions run READ COMMITTED (PG_TXN says
- * why).  The statements are written
+ * not exist there; writers take turns on an advisory lock, in READ
+ * COMMITTED (PG_TXN says why).  The statements are written
  * once for both: no two-argument max(), every column beside "excluded"
  * named with its table, no placeholder left unused.  Listings page by
  * MAC in the database's collation: canonical MACs (fixed width, hex
@@ -188,20 +188,30 @@ static const char *const import_sql[] = {
 	"DROP TABLE inv.legacy_seen",
 };
 /*
- * How the events' write transactions run on PostgreSQL, set right after
- * db_begin() (before any statement, so PostgreSQL takes it).  READ
- * COMMITTED, not db.h's SERIALIZABLE: every statement of a batch is
- * right on its own under it (the upserts are atomic, the counts row is
- * changed by adding to it, an eviction deletes what is there and counts
- * what it deleted), while SERIALIZABLE would fail one of two recorders
- * (bootd on two sites) whose batches both update the counts row, and the
- * batch would be lost.  Under READ COMMITTED the second waits for the
- * row's lock, at most the busy timeout.  Commits are durable as any
- * (synchronous_commit stays on): with it off a crash of the server lost
- * the last batches, events that no counter would ever show as dropped;
- * the fsync is one per batch, not per event.
+ * How the events' write transactions run on PostgreSQL, right after
+ * db_begin() (before any other statement, so PostgreSQL takes the
+ * level): one writer at a time, as SQLite's write lock makes it, with
+ * an advisory lock that ends with the transaction, in READ COMMITTED.
+ * Writers are several when bootd runs on several sites, each recorder
+ * writing its batches to the one primary.  Without the lock two batches
+ * updating the same rows (the counts row, a MAC both saw, the oldest
+ * rows both evict) fail now and then, and a failed batch is a lost one:
+ * under db.h's SERIALIZABLE one of them as a serialization failure,
+ * under READ COMMITTED alone as a deadlock (both measured with
+ * test_events' two writers).  READ COMMITTED, not SERIALIZABLE, because
+ * the lock is taken by the transaction's first statement: a snapshot
+ * taken then, before the wait, would not see the batch that held the
+ * lock, and the counts row's update would fail; under READ COMMITTED
+ * each statement sees what was committed before it.  A wait longer than
+ * the busy timeout fails as busy, as on a locked SQLite file.  Batches
+ * are short (one round trip per statement, a few milliseconds), so
+ * sites queue briefly.  Commits are durable as any (synchronous_commit
+ * stays on): with it off a crash of the server lost the last batches,
+ * events that no counter would ever show as dropped; the fsync is one
+ * per batch, not per event.
  */
-#define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+#define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " \
+	"SELECT pg_advisory_xact_lock(hashtext('bootd events writer'))"
 /* Where the statements find the tables on PostgreSQL: schema "events". */
 #define PG_SEARCH_PATH "SET search_path = events"
 /* Migrations of the events schema wait for each other on this lock. */

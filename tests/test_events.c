@@ -11,6 +11,7 @@
  * Exits 77 (skipped) when given a URI and built without PostgreSQL.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ rm_db(const char *path)
 }
 
 static void	sql_exec(const char *sql);
+static void	counts_exact(const char *when);
 static int	exec_at(const char *path, const char *sql);
 
 /* PostgreSQL: no schema "events" left, as no file on SQLite. */
@@ -661,6 +663,76 @@ START_TEST(test_rdonly)
 }
 END_TEST
 
+/*
+ * Two writers at once, each its own process and handle (bootd on two
+ * sites writing to one PostgreSQL; on SQLite the recorder and its
+ * replacement after a reload, for a moment): every batch is written,
+ * none fails on the other's updates of the counts row, and the counts
+ * stay exact through both writers' evictions.  Each writer sends MACs of
+ * its own and MACs both send, so that their upserts meet.
+ */
+#define WRITERS		2
+#define WRITER_BATCHES	60
+START_TEST(test_concurrent_writers)
+{
+	struct events_limits lim = { 150, 40, 0 };
+	struct events_counts c;
+	pid_t pid[WRITERS];
+	int w, st;
+
+	for (w = 0; w < WRITERS; w++) {
+		ck_assert_int_ne(pid[w] = fork(), -1);
+		if (pid[w] > 0)
+			continue;
+		{
+			struct bootd_error err = { "" };
+			struct events_event evs[6];
+			struct events *e;
+			char macs[6][18];
+			int b, k, bad = 0;
+
+			if (events_open(where, 0, &e, &err) != BOOTD_OK) {
+				fprintf(stderr, "writer %d: %s\n", w, err.text);
+				_exit(2);
+			}
+			for (b = 0; b < WRITER_BATCHES && !bad; b++) {
+				for (k = 0; k < 6; k++) {
+					/* 4 of its own, 2 both send. */
+					snprintf(macs[k], sizeof(macs[k]),
+					    "52:54:%02x:00:%02x:%02x", k < 4 ?
+					    w + 1 : 0, b, k);
+					evs[k] = boot(macs[k], k == 5 ?
+					    "web1.example.org" : NULL,
+					    NOW + b);
+				}
+				if (events_record(e, evs, 6, &lim, NULL,
+				    &err) != BOOTD_OK) {
+					fprintf(stderr, "writer %d, batch %d: "
+					    "%s\n", w, b, err.text);
+					bad = 1;
+				}
+			}
+			events_close(e);
+			_exit(bad);
+		}
+	}
+	for (w = 0; w < WRITERS; w++) {
+		ck_assert_int_eq(waitpid(pid[w], &st, 0), pid[w]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "writer %d failed (status %d)", w, st);
+	}
+	counts_exact("after two writers");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_le(c.events, 150 + 6);
+	ck_assert_int_le(c.discovered, 40 + 5);
+	record1("52:54:00:00:00:99", NULL, NOW + 1000, &lim, NULL);
+	counts_exact("and one more batch");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 150);
+	ck_assert_int_eq(c.discovered, 40);
+}
+END_TEST
+
 /* Schema versions ------------------------------------------------------ */
 
 /* A file from a newer bootd is refused, read-write and read-only. */
@@ -1088,6 +1160,7 @@ events_suite(void)
 	tcase_add_test(tc, test_cap_discovered);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_rdonly);
+	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_uri_password_hidden);
 	suite_add_tcase(s, tc);
 
