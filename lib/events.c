@@ -48,8 +48,8 @@
  * differs: the schema version is a row (events.schema_version), not
  * PRAGMA user_version; migrations wait for each other on an advisory
  * lock; the SQLite file's PRAGMAs, WAL checkpoints and legacy import do
- * not exist there; writers take turns on an advisory lock, in READ
- * COMMITTED (PG_TXN says why).  The statements are written
+ * not exist there; writers run in parallel, READ COMMITTED, and a batch
+ * that deadlocks with another is done again (PG_TXN says why).  The statements are written
  * once for both: no two-argument max(), every column beside "excluded"
  * named with its table, no placeholder left unused.  Listings page by
  * MAC in the database's collation: canonical MACs (fixed width, hex
@@ -188,30 +188,27 @@ static const char *const import_sql[] = {
 	"DROP TABLE inv.legacy_seen",
 };
 /*
- * How the events' write transactions run on PostgreSQL, right after
- * db_begin() (before any other statement, so PostgreSQL takes the
- * level): one writer at a time, as SQLite's write lock makes it, with
- * an advisory lock that ends with the transaction, in READ COMMITTED.
- * Writers are several when bootd runs on several sites, each recorder
- * writing its batches to the one primary.  Without the lock two batches
- * updating the same rows (the counts row, a MAC both saw, the oldest
- * rows both evict) fail now and then, and a failed batch is a lost one:
- * under db.h's SERIALIZABLE one of them as a serialization failure,
- * under READ COMMITTED alone as a deadlock (both measured with
- * test_events' two writers).  READ COMMITTED, not SERIALIZABLE, because
- * the lock is taken by the transaction's first statement: a snapshot
- * taken then, before the wait, would not see the batch that held the
- * lock, and the counts row's update would fail; under READ COMMITTED
- * each statement sees what was committed before it.  A wait longer than
- * the busy timeout fails as busy, as on a locked SQLite file.  Batches
- * are short (one round trip per statement, a few milliseconds), so
- * sites queue briefly.  Commits are durable as any (synchronous_commit
- * stays on): with it off a crash of the server lost the last batches,
- * events that no counter would ever show as dropped; the fsync is one
- * per batch, not per event.
+ * How the events' write transactions run on PostgreSQL, set right after
+ * db_begin() (before any statement, so PostgreSQL takes it): READ
+ * COMMITTED, not db.h's SERIALIZABLE.  Writers are several when bootd
+ * runs on several sites, each recorder writing its batches to the one
+ * primary, in parallel: every statement of a batch is right on its own
+ * under READ COMMITTED (the upserts are atomic, the counts row is changed
+ * by adding to it, an eviction deletes what is there and counts what it
+ * deleted), while SERIALIZABLE failed one of two writers at once on the
+ * counts row (test_events' two writers).  Two batches can still lock the
+ * same rows in opposite orders (a MAC both saw, the oldest rows both
+ * evict): one fails as a deadlock, and events_record() does it again, at
+ * most PG_TRIES times, rather than lose it.  One lock for all writers
+ * would avoid that, but would make every site wait for the others'
+ * whole batches, each a round trip per statement to a primary that may
+ * be far away.  Commits are durable as any (synchronous_commit stays
+ * on): with it off a crash of the server lost the last batches, events
+ * that no counter would ever show as dropped; the fsync is one per
+ * batch, not per event.
  */
-#define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " \
-	"SELECT pg_advisory_xact_lock(hashtext('bootd events writer'))"
+#define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+#define PG_TRIES	3
 /* Where the statements find the tables on PostgreSQL: schema "events". */
 #define PG_SEARCH_PATH "SET search_path = events"
 /* Migrations of the events schema wait for each other on this lock. */
@@ -964,6 +961,7 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 	struct delta d = { 0, 0 };
 	enum bootd_err rc = BOOTD_OK;
 	size_t i;
+	int try;
 
 	if (st == NULL)
 		st = &local;
@@ -975,19 +973,29 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 		    BOOTD_OK || strcmp(canon, evs[i].mac) != 0)
 			return bootd_error_set(err, BOOTD_EINVAL, "boot event "
 			    "%zu: MAC not in canonical form", i);
-	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
-		return rc;
-	for (i = 0; i < n && rc == BOOTD_OK; i++)
-		rc = record_one(ev, &evs[i], &d, err);
-	if (rc == BOOTD_OK)
-		rc = evict(ev, lim, &d, &st->evicted, err);
-	if (rc == BOOTD_OK)
-		rc = add_counts(ev, &d, err);
-	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK)
-		st->written = (long)n;
-	else
+	/*
+	 * PostgreSQL: a batch that met another writer's on the same rows
+	 * (a deadlock, PG_TXN) is done again, at most PG_TRIES times.
+	 */
+	for (try = 1; ; try++) {
+		d.events = d.discovered = 0;
 		st->evicted = 0;
-	return rc;
+		if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+			return rc;
+		for (i = 0; i < n && rc == BOOTD_OK; i++)
+			rc = record_one(ev, &evs[i], &d, err);
+		if (rc == BOOTD_OK)
+			rc = evict(ev, lim, &d, &st->evicted, err);
+		if (rc == BOOTD_OK)
+			rc = add_counts(ev, &d, err);
+		if ((rc = tx_end(ev, rc, err)) == BOOTD_OK) {
+			st->written = (long)n;
+			return BOOTD_OK;
+		}
+		st->evicted = 0;
+		if (rc != BOOTD_EBUSY || !ev->pg || try >= PG_TRIES)
+			return rc;
+	}
 }
 
 enum bootd_err
