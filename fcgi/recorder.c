@@ -98,6 +98,7 @@
 #include <unistd.h>
 
 #include "bootd.h"
+#include "db.h"
 #include "events.h"
 #include "mac.h"
 
@@ -110,6 +111,9 @@
 #define TAKE_MAX	(1 << 20)	/* bytes read at most in one take() */
 #define PRUNE_INTERVAL	3600		/* seconds between retention runs */
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
+#define RETRY_MIN_MS	100		/* PostgreSQL unavailable: first retry */
+#define RETRY_MAX_MS	2000		/* ...doubling up to this */
+#define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this */
 
 enum field {
 	FIELD_MAC,
@@ -158,6 +162,11 @@ struct recorder {
 	int		 imported;	/* legacy events moved (events_import) */
 	int		 import_failed;	/* its failure was logged */
 	char		 dberr[512];	/* last open failure, logged once */
+	int		 pg;		/* events on PostgreSQL: may hold */
+	int		 holding;	/* database unavailable: batch kept */
+	int		 give_up;	/* stopping: drop rather than hold */
+	int		 backoff_ms;	/* until the next retry */
+	struct timespec	 retry_at;	/* when to try again (monotonic) */
 	struct events_event *evs;		/* the batch: event_batch_max slots */
 	char		(*text)[TEXT_MAX]; /* their strings */
 	size_t		 n;		/* events in the batch */
@@ -329,14 +338,14 @@ db(struct recorder *r)
 			r->ev = NULL;
 			memcpy(prev, r->dberr, sizeof(prev));
 			snprintf(r->dberr, sizeof(r->dberr), "%s", e.text);
+			/* e.text names it; a URI without its password. */
 			if (strcmp(prev, r->dberr) != 0)
-				blog_err("recorder: events_open(%s): %s",
-				    r->cfg->events_database, e.text);
+				blog_err("recorder: %s", e.text);
 			return NULL;
 		}
 		if (r->dberr[0] != '\0')
-			blog_notice("recorder: events database %s is "
-			    "available again", r->cfg->events_database);
+			blog_notice("recorder: events database available "
+			    "again");
 		r->dberr[0] = '\0';
 		events_set_busy_timeout(r->ev, r->cfg->daemon.event_wait_ms);
 	}
@@ -345,29 +354,89 @@ db(struct recorder *r)
 	return r->ev;
 }
 
+/* Milliseconds from now until t (monotonic), 0 when past. */
+static int
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* *t = now + ms (monotonic). */
+static void
+after_ms(struct timespec *t, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
 /*
- * Write the batch in one transaction, or drop and count it.  The one place
- * boot events reach the database.  after: the events this recorder holds
- * besides the batch (read, not yet in a batch), published as held once
- * the batch is counted.
+ * The events database on PostgreSQL cannot take the batch now (no server
+ * reachable, the connection lost, only a read-only standby answering):
+ * keep the batch, close the handle, and try again in backoff_ms,
+ * doubling from RETRY_MIN_MS up to RETRY_MAX_MS.  Meanwhile the recorder
+ * reads no more from the pipe, so the pipe is the rest of the queue and,
+ * once full, workers count what they cannot hand over as dropped.
+ */
+static void
+hold(struct recorder *r, const char *why)
+{
+	if (!r->holding) {
+		blog_warn("recorder: events database unavailable (%s); "
+		    "holding the boot events queued, retrying", why);
+		r->backoff_ms = RETRY_MIN_MS;
+	} else if ((r->backoff_ms *= 2) > RETRY_MAX_MS)
+		r->backoff_ms = RETRY_MAX_MS;
+	r->holding = 1;
+	events_close(r->ev);
+	r->ev = NULL;
+	after_ms(&r->retry_at, r->backoff_ms);
+}
+
+/*
+ * Write the batch in one transaction, or drop and count it, or (events on
+ * PostgreSQL, the server unavailable) keep it for a retry: hold().  The
+ * one place boot events reach the database.  after: the events this
+ * recorder holds besides the batch (read, not yet in a batch), published
+ * as held once the batch is counted.
  */
 static void
 flush(struct recorder *r, uint64_t after)
 {
-	struct bootd_error e;
+	struct bootd_error e = { "" };
 	struct events_stats st = { 0, 0 };
-	struct events *ev;
+	struct events *ev = NULL;
 	enum bootd_err rc = BOOTD_EDB;
 	size_t n = r->n;
 
 	if (n == 0)
 		return;
-	if ((ev = db(r)) != NULL)
+	/* Given up (stopping, still unavailable): no more tries. */
+	if (!(r->give_up && r->holding) && (ev = db(r)) != NULL)
 		rc = events_record(ev, r->evs, n, &r->limits, &st, &e);
+	if (rc != BOOTD_OK && r->pg && !r->give_up &&
+	    (ev == NULL || events_unavailable(ev))) {
+		hold(r, ev != NULL ? e.text : r->dberr);
+		return;
+	}
 	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
 	r->n = 0;
 	metrics_recorder_held(r->slot, after);
 	if (rc == BOOTD_OK) {
+		if (r->holding)
+			blog_notice("recorder: events database available "
+			    "again; writing the boot events held");
+		r->holding = 0;
 		if (st.evicted > 0)
 			metrics_add(METRICS_EVENTS_EVICTED,
 			    (uint64_t)st.evicted);
@@ -407,7 +476,7 @@ prune(struct recorder *r)
 	time_t now = time(NULL);
 	int days = r->cfg->daemon.event_retention_days;
 
-	if (days == 0 || now - r->pruned < PRUNE_INTERVAL)
+	if (days == 0 || r->holding || now - r->pruned < PRUNE_INTERVAL)
 		return;
 	r->pruned = now;
 	if ((ev = db(r)) == NULL)
@@ -577,8 +646,11 @@ parse(struct recorder *r, int eof)
 			clock_gettime(CLOCK_MONOTONIC, &r->first);
 		if (r->n == (size_t)r->cfg->daemon.event_batch_max)
 			flush(r, held_from(r, off) - r->n);
+		/* Kept, not written: the rest waits in in[] (held). */
+		if (r->holding)
+			break;
 	}
-	if (eof) {
+	if (eof && !r->holding) {
 		if (r->inlen > off && !r->lost_sync)
 			refuse(r, "cut short");
 		off = r->inlen;
@@ -588,7 +660,11 @@ parse(struct recorder *r, int eof)
 	/* A record half read is held too: a recorder killed now loses it. */
 	r->partial = r->inlen >= sizeof(h) && !r->lost_sync &&
 	    head_len(r->in, &h) != 0;
-	publish_held(r);
+	/* Holding: the batch, and every record in[] still has. */
+	if (r->holding)
+		metrics_recorder_held(r->slot, held_from(r, 0));
+	else
+		publish_held(r);
 }
 
 /*
@@ -603,7 +679,7 @@ take(struct recorder *r)
 	size_t total = 0;
 	ssize_t len;
 
-	while (total < TAKE_MAX) {
+	while (total < TAKE_MAX && !r->holding) {
 		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
 		if (len <= 0) {
 			if (len < 0 && errno != EAGAIN &&
@@ -686,7 +762,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	static struct recorder r;	/* zeroed; one per process */
 	struct sigaction sa;
 	sigset_t block, waitmask;
-	struct timespec ts;
+	struct timespec ts, deadline;
 	struct pollfd pfd;
 	size_t got;
 	int ms, avail;
@@ -698,6 +774,10 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	r.limits.max_events = cfg->daemon.events_max;
 	r.limits.max_discovered = cfg->daemon.discovered_max;
 	r.limits.retention_days = cfg->daemon.event_retention_days;
+	/* PostgreSQL: a server may go away and come back (hold()). */
+	r.pg = db_is_uri(cfg->events_database);
+	/* An inventory there never had events of its own to move. */
+	r.imported = r.pg || db_is_uri(cfg->database);
 	prctl(PR_SET_NAME, "bootd-recorder");
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 
@@ -736,6 +816,23 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	pfd.events = POLLIN;
 	while (!stop_requested) {
 		prune(&r);
+		if (r.holding) {
+			/*
+			 * The database is unavailable: sleep until the next
+			 * try (signals wake it), then write the batch, and
+			 * what in[] holds, if the server is back.
+			 */
+			if ((ms = ms_until(&r.retry_at)) > 0) {
+				ts.tv_sec = ms / 1000;
+				ts.tv_nsec = (long)(ms % 1000) * 1000000;
+				ppoll(NULL, 0, &ts, &waitmask);
+				continue;
+			}
+			flush(&r, held_from(&r, 0) - r.n);
+			if (!r.holding)
+				parse(&r, 0);
+			continue;
+		}
 		if (r.n == 0) {
 			/* Idle: wait for an event, or the next retention run. */
 			if (ppoll(&pfd, 1, sleep_until_prune(&r, &ts),
@@ -756,7 +853,38 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			continue;
 		}
 		take(&r);		/* top the batch up from the pipe */
-		flush(&r, r.partial ? 1 : 0);
+		if (!r.holding)		/* else parse() found it unavailable */
+			flush(&r, r.partial ? 1 : 0);
+	}
+	/*
+	 * Stopping with the database unavailable (PostgreSQL): retry for at
+	 * most STOP_WAIT_MS (below the master's drain_timeout), then give
+	 * up: drop and count the batch; what in[] still holds is counted
+	 * by the master when this recorder ends (held), what the pipe holds
+	 * by the master when it exits, or is written by the next recorder
+	 * after a reload.
+	 */
+	if (r.holding) {
+		after_ms(&deadline, STOP_WAIT_MS);
+		while (r.holding && ms_until(&deadline) > 0) {
+			ms = ms_until(&r.retry_at);
+			if (ms > ms_until(&deadline))
+				ms = ms_until(&deadline);
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (long)(ms % 1000) * 1000000;
+			nanosleep(&ts, NULL);
+			flush(&r, held_from(&r, 0) - r.n);
+		}
+	}
+	r.give_up = 1;		/* no more holding from here */
+	if (r.holding) {
+		blog_warn("recorder: events database still unavailable after "
+		    "%d ms; dropping the boot events held", STOP_WAIT_MS);
+		flush(&r, held_from(&r, 0) - r.n);
+		events_close(r.ev);
+		free(r.evs);
+		free(r.text);
+		return 0;
 	}
 	/*
 	 * Stopping: what the pipe holds now, to the end of the record in

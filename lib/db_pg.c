@@ -87,7 +87,15 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 		msg = "out of memory";
 	if (state == NULL)
 		state = "";
+	/*
+	 * An error of libpq's own, without a SQLSTATE, on a connection made:
+	 * the server went away.  Its status may still read CONNECTION_OK
+	 * then (libpq 15 after "server closed the connection unexpectedly"
+	 * once a server is killed, pg_ctl stop -m immediate or a crash):
+	 * only the next call finds the connection bad.
+	 */
 	if (PQstatus(CONN(db)) == CONNECTION_BAD ||
+	    (res != NULL && *state == '\0') ||
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
 		class = DB_ERR_CONN;		/* connection, shutdown */

@@ -1,6 +1,7 @@
 /*
  * events.c - the events database: boot events, discovered MACs and when
- * each host's MACs last booted, in an SQLite file of their own
+ * each host's MACs last booted, in an SQLite file of their own or in the
+ * schema "events" of the inventory's PostgreSQL database
  *
  * DESIGN.  Boot events live in their own file beside the inventory
  * (config "events_database", by default bootd.db -> bootd-events.db),
@@ -23,9 +24,15 @@
  *     commits here never wait for each other's write lock.
  *
  * Caps without counting: the table "counts" holds the number of rows of
- * boot_event and discovered, kept exact by triggers (sql/events/), so
- * enforcing a cap after each batch is one read of that row and, when over,
- * one indexed delete of the oldest rows.  Boot events go in record order
+ * boot_event and discovered, so enforcing a cap after each batch is one
+ * read of that row and, when over, one indexed delete of the oldest rows.
+ * The functions here keep it exact: each transaction adds up what its
+ * statements inserted and deleted (struct delta) and updates the row once,
+ * before its commit.  Schema version 1 had a trigger do it for every row
+ * instead: a quarter of the recorder's instructions per event (44.6k
+ * against 33.3k, bench/profile, batches of 128), so
+ * sql/events/002-counts-per-batch.sql dropped them.  Hence nothing but
+ * this file may write those two tables.  Boot events go in record order
  * (their id); discovered MACs by last seen (an index).  Every row removed
  * that way is counted in struct events_stats (metric
  * bootd_events_evicted_total).
@@ -33,6 +40,24 @@
  * Known MACs get a row in "seen" (last seen, what was served): only MACs
  * that belonged to a host when they booted, so the boot network cannot
  * grow it.  A host's last seen time is the newest of its MACs'.
+ *
+ * On PostgreSQL (events_database a URI) the events are the schema
+ * "events" of the inventory's database, for the reasons given in
+ * sql/postgresql/events/001-initial.sql; the connection's search_path
+ * is "events", so the same statements find the same tables.  What
+ * differs: the schema version is a row (events.schema_version), not
+ * PRAGMA user_version; migrations wait for each other on an advisory
+ * lock; the SQLite file's PRAGMAs, WAL checkpoints and legacy import do
+ * not exist there; write transactions run READ COMMITTED (PG_TXN says
+ * why).  The statements are written
+ * once for both: no two-argument max(), every column beside "excluded"
+ * named with its table, no placeholder left unused.  Listings page by
+ * MAC in the database's collation: canonical MACs (fixed width, hex
+ * digits and colons at the same places) sort alike in every collation.
+ * A lost connection or a read-only server (a hot standby) makes a call
+ * fail as unavailable (events_unavailable()); the caller opens a new
+ * handle later, never db_reconnect() (which would lose the
+ * search_path).
  *
  * The events speak SQL through db.h, as the inventory does (inv.c): what
  * is SQLite's own is PRAGMAs, run as SQL, and the two calls of
@@ -75,6 +100,7 @@ enum stmt {
 	S_DISC_FORGET,
 	S_DISC_UPSERT,
 	S_COUNTS,
+	S_COUNTS_ADD,
 	S_EVENT_EVICT,
 	S_DISC_EVICT,
 	S_EVENT_PRUNE,
@@ -96,13 +122,22 @@ static const char *const sqltab[S__MAX] = {
 	    "last_served = excluded.last_served "
 	    "WHERE excluded.last_seen >= seen.last_seen",
 	[S_DISC_FORGET] = "DELETE FROM discovered WHERE mac = $1",
+	/*
+	 * Its row's count: 1 when the MAC is new (inserted), more when it
+	 * was there (updated), so the caller knows which without a second
+	 * statement.  Columns of the table are named with it: PostgreSQL
+	 * finds a bare name ambiguous beside "excluded".
+	 */
 	[S_DISC_UPSERT] = "INSERT INTO discovered "
 	    "(mac, first_seen, last_seen, count, params, addr) "
 	    "VALUES ($1, $2, $2, 1, $3, $4) ON CONFLICT (mac) DO UPDATE SET "
-	    "last_seen = max(last_seen, excluded.last_seen), "
-	    "count = count + 1, params = excluded.params, "
-	    "addr = excluded.addr",
+	    "last_seen = CASE WHEN excluded.last_seen > discovered.last_seen "
+	    "THEN excluded.last_seen ELSE discovered.last_seen END, "
+	    "count = discovered.count + 1, params = excluded.params, "
+	    "addr = excluded.addr RETURNING count",
 	[S_COUNTS] = "SELECT events, discovered FROM counts",
+	[S_COUNTS_ADD] = "UPDATE counts SET events = events + $1, "
+	    "discovered = discovered + $2",
 	[S_EVENT_EVICT] = "DELETE FROM boot_event WHERE id IN "
 	    "(SELECT id FROM boot_event ORDER BY id LIMIT $1)",
 	[S_DISC_EVICT] = "DELETE FROM discovered WHERE mac IN "
@@ -152,6 +187,29 @@ static const char *const import_sql[] = {
 	"DROP TABLE inv.legacy_discovered",
 	"DROP TABLE inv.legacy_seen",
 };
+/*
+ * How the events' write transactions run on PostgreSQL, set right after
+ * db_begin() (before any statement, so PostgreSQL takes it).  READ
+ * COMMITTED, not db.h's SERIALIZABLE: every statement of a batch is
+ * right on its own under it (the upserts are atomic, the counts row is
+ * changed by adding to it, an eviction deletes what is there and counts
+ * what it deleted), while SERIALIZABLE would fail one of two recorders
+ * (bootd on two sites) whose batches both update the counts row, and the
+ * batch would be lost.  Under READ COMMITTED the second waits for the
+ * row's lock, at most the busy timeout.  Commits are durable as any
+ * (synchronous_commit stays on): with it off a crash of the server lost
+ * the last batches, events that no counter would ever show as dropped;
+ * the fsync is one per batch, not per event.
+ */
+#define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+/* Where the statements find the tables on PostgreSQL: schema "events". */
+#define PG_SEARCH_PATH "SET search_path = events"
+/* Migrations of the events schema wait for each other on this lock. */
+#define PG_MIGRATE_LOCK "SELECT pg_advisory_xact_lock(" \
+	"hashtext('bootd events schema'))"
+#define RECOUNT "UPDATE main.counts SET " \
+	"events = (SELECT count(*) FROM main.boot_event), " \
+	"discovered = (SELECT count(*) FROM main.discovered)"
 #define LEGACY_COUNT "SELECT count(*) FROM inv.sqlite_master " \
 	"WHERE type = 'table' AND name IN ('legacy_boot_event', " \
 	"'legacy_discovered', 'legacy_seen')"
@@ -159,7 +217,10 @@ static const char *const import_sql[] = {
 struct events {
 	struct db	*db;
 	char		*path;		/* as given to events_open() */
+	char		 name[QBUF];	/* path, or URI without secrets: q() */
+	int		 pg;		/* on PostgreSQL (schema "events") */
 	int		 rdonly;
+	enum db_errclass lastclass;	/* of the last failure: unavailable */
 	struct db_stmt	*st[S__MAX];	/* prepared on first use */
 	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
 	struct bootd_error dbe;		/* and its text (dberr()) */
@@ -167,11 +228,31 @@ struct events {
 
 /* Helpers ------------------------------------------------------------- */
 
-/* Quote a path for a message, shortened to fit. */
+/*
+ * Quote a path or URI for a message, shortened to fit.  A URI loses its
+ * password and its parameters (which may hold one): "postgresql://
+ * bootd@db1,db2/bootd".
+ */
 static const char *
 q(const char *s, char buf[QBUF])
 {
-	snprintf(buf, QBUF, "%s", s);
+	const char *auth, *end, *at, *colon;
+	int n;
+
+	if (!db_is_uri(s) || (auth = strstr(s, "://")) == NULL) {
+		snprintf(buf, QBUF, "%s", s);
+		return buf;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	n = (int)((colon != NULL ? colon : auth) - s);
+	if (colon != NULL)
+		snprintf(buf, QBUF, "%.*s%.*s", n, s, (int)(strcspn(at, "?#")),
+		    at);
+	else
+		snprintf(buf, QBUF, "%.*s", (int)strcspn(s, "?#"), s);
 	return buf;
 }
 
@@ -192,11 +273,15 @@ dberr(struct events *ev, const char *what, struct bootd_error *err)
 	    db_engine_msg(ev->dbe.text));
 }
 
-/* Keep rc, the failure of a db.h call, for dberr(). */
+/*
+ * Keep rc, the failure of a db.h call, for dberr(), and its class for
+ * events_unavailable() (later calls, a rollback say, change the handle's).
+ */
 static int
 failed(struct events *ev, enum bootd_err rc)
 {
 	ev->dbrc = rc;
+	ev->lastclass = db_errclass(ev->db);
 	return -1;
 }
 
@@ -298,10 +383,15 @@ tx_begin(struct events *ev, struct bootd_error *err)
 
 	if (ev->rdonly)
 		return bootd_error_set(err, BOOTD_EPERM,
-		    "events database %s is open read-only", ev->path);
+		    "events database %s is open read-only", ev->name);
 	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
 		return dberr(ev, "begin transaction", err);
+	}
+	if (ev->pg && exec_sql(ev, PG_TXN) != BOOTD_OK) {
+		rc = dberr(ev, "begin transaction", err);
+		db_rollback(ev->db, NULL);
+		return rc;
 	}
 	return BOOTD_OK;
 }
@@ -338,51 +428,101 @@ events_schema_latest(void)
 	return events_migrations[events_nmigrations - 1].version;
 }
 
+/*
+ * The migrations of ev's engine: sql/events/ for SQLite,
+ * sql/postgresql/events/ for PostgreSQL (the same versions).
+ */
+static const struct migration *
+migrations(const struct events *ev, int *n)
+{
+	*n = ev->pg ? pg_events_nmigrations : events_nmigrations;
+	return ev->pg ? pg_events_migrations : events_migrations;
+}
+
+/* An integer from sql, one row and column, prepared for this one use. */
 static enum bootd_err
-read_version(struct events *ev, int *version, struct bootd_error *err)
+read_int(struct events *ev, const char *sql, int *v, struct bootd_error *err)
 {
 	struct db_stmt *s;
 	int row;
 
-	/* Not cached: it runs before and after a migration changes it. */
-	if ((s = prepare_once(ev, "PRAGMA user_version",
-	    "read schema version", err)) == NULL)
+	if ((s = prepare_once(ev, sql, "read schema version", err)) == NULL)
 		return ev->dbrc;
 	if ((row = step(ev, s)) > 0)
-		*version = (int)db_column_int64(s, 0);
+		*v = (int)db_column_int64(s, 0);
 	db_finalize(s);
 	if (row <= 0)
 		return dberr(ev, "read schema version", err);
 	return BOOTD_OK;
 }
 
-/* Bring the schema to the latest version, in one transaction. */
+/*
+ * The schema version: SQLite's PRAGMA user_version; on PostgreSQL the
+ * row of events.schema_version, 0 while there is no such table (no
+ * schema "events" yet, as a new SQLite file is at 0).  Not cached: it
+ * runs before and after a migration changes it.
+ */
+static enum bootd_err
+read_version(struct events *ev, int *version, struct bootd_error *err)
+{
+	enum bootd_err rc;
+	int exists;
+
+	if (!ev->pg)
+		return read_int(ev, "PRAGMA user_version", version, err);
+	/* Asked first: a statement naming a missing table fails. */
+	if ((rc = read_int(ev, "SELECT CASE WHEN to_regclass("
+	    "'events.schema_version') IS NULL THEN 0 ELSE 1 END", &exists,
+	    err)) != BOOTD_OK)
+		return rc;
+	*version = 0;
+	if (!exists)
+		return BOOTD_OK;
+	return read_int(ev, "SELECT version FROM events.schema_version",
+	    version, err);
+}
+
+/*
+ * Bring the schema to the latest version, in one transaction.  On
+ * PostgreSQL the version is read under an advisory lock, in READ
+ * COMMITTED so that the read sees what a migration that held the lock
+ * before committed (bootd on several sites, bootctl init): each file
+ * records its own version there.  SQLite's write lock does the same,
+ * and the version is PRAGMA user_version.
+ */
 static enum bootd_err
 migrate(struct events *ev, struct bootd_error *err)
 {
+	const struct migration *m;
 	char sql[64];
 	enum bootd_err rc;
-	int i, v, latest = events_schema_latest();
+	int i, n, v, latest = events_schema_latest();
 
+	m = migrations(ev, &n);
 	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
 		return dberr(ev, "begin migration", err);
 	}
+	if (ev->pg && (exec_sql(ev, "SET TRANSACTION ISOLATION LEVEL "
+	    "READ COMMITTED") != BOOTD_OK || exec_sql(ev, PG_MIGRATE_LOCK) !=
+	    BOOTD_OK)) {
+		rc = dberr(ev, "lock the events schema", err);
+		goto fail;
+	}
 	/* Read again: another worker may have migrated meanwhile. */
 	if ((rc = read_version(ev, &v, err)) != BOOTD_OK)
 		goto fail;
-	for (i = 0; i < events_nmigrations; i++) {
-		if (events_migrations[i].version <= v)
+	for (i = 0; i < n; i++) {
+		if (m[i].version <= v)
 			continue;
-		if (exec_sql(ev, events_migrations[i].sql) != BOOTD_OK) {
+		if (exec_sql(ev, m[i].sql) != BOOTD_OK) {
 			rc = bootd_error_set(err, BOOTD_EDB,
-			    "%s: events migration %s failed: %s", ev->path,
-			    events_migrations[i].name,
-			    db_engine_msg(ev->dbe.text));
+			    "%s: events migration %s failed: %s", ev->name,
+			    m[i].name, db_engine_msg(ev->dbe.text));
 			goto fail;
 		}
 	}
-	if (v < latest) {
+	if (!ev->pg && v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
 		if (exec_sql(ev, sql) != BOOTD_OK) {
 			rc = dberr(ev, "set schema version", err);
@@ -430,8 +570,9 @@ create_file(const char *path, struct bootd_error *err)
 }
 
 /*
- * Open path (read-only when rdonly), read its schema version into *v and
- * refuse a newer one.  On failure *out is NULL.
+ * Open path, a file or a PostgreSQL URI (read-only when rdonly), read
+ * its schema version into *v and refuse a newer one.  On failure *out is
+ * NULL.
  */
 static enum bootd_err
 open_db(const char *path, int rdonly, struct events **out, int *v,
@@ -439,7 +580,6 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 {
 	struct events *ev;
 	enum bootd_err rc;
-	char qp[QBUF];
 
 	*out = NULL;
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
@@ -448,19 +588,28 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 		return bootd_error_set(err, BOOTD_ENOMEM, "out of memory");
 	}
 	ev->rdonly = rdonly;
-	/* A URI is no file: the events live in SQLite here. */
-	if (db_is_uri(path)) {
-		rc = bootd_error_set(err, BOOTD_EINVAL, "cannot open events "
-		    "database \"%s\": the events database is an SQLite "
-		    "file, not a PostgreSQL URI", q(path, qp));
-		goto fail;
-	}
-	/* Busy timeout 5 s, extended codes, foreign keys on: db_open(). */
+	ev->pg = db_is_uri(path);
+	q(path, ev->name);
+	/*
+	 * SQLite: busy timeout 5 s, extended codes, foreign keys on;
+	 * PostgreSQL: connect_timeout 10 s (db_open()).
+	 */
 	if ((rc = db_open(path, rdonly ? DB_RDONLY : DB_RDWR, &ev->db,
 	    &ev->dbe)) != BOOTD_OK) {
 		rc = bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
-		    "cannot open events database \"%s\": %s", q(path, qp),
+		    "cannot open events database \"%s\": %s", ev->name,
 		    db_open_reason(ev->dbe.text, path));
+		goto fail;
+	}
+	/*
+	 * PostgreSQL: the statements name the tables without a schema, as
+	 * on SQLite, and find them in "events", the one schema on the
+	 * path.  A setting of this connection: events.c never calls
+	 * db_reconnect(), which would open one without it; after a lost
+	 * connection the caller opens a new handle (events_unavailable()).
+	 */
+	if (ev->pg && exec_sql(ev, PG_SEARCH_PATH) != BOOTD_OK) {
+		rc = dberr(ev, "set connection options", err);
 		goto fail;
 	}
 	/*
@@ -468,13 +617,14 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 	 * inventory does: bootd (the service user) makes them, and a setgid
 	 * bootctl never creates them for its caller (dbdir.h).
 	 */
-	db_sqlite_persist_wal(ev->db, "main", NULL);
+	if (!ev->pg)
+		db_sqlite_persist_wal(ev->db, "main", NULL);
 	/* The first real read tells a database from any other file. */
 	if (read_version(ev, v, NULL) != BOOTD_OK) {
 		rc = db_errclass(ev->db) == DB_ERR_BUSY ? BOOTD_EBUSY :
 		    BOOTD_EDB;
 		bootd_error_set(err, rc, "\"%s\" is not a usable bootd events "
-		    "database: %s", q(path, qp), db_engine_msg(ev->dbe.text));
+		    "database: %s", ev->name, db_engine_msg(ev->dbe.text));
 		goto fail;
 	}
 	if (*v > events_schema_latest()) {
@@ -484,7 +634,8 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 		goto fail;
 	}
 	/* Temporary tables in memory: bootctl runs setgid. */
-	if (exec_sql(ev, "PRAGMA temp_store = MEMORY") != BOOTD_OK) {
+	if (!ev->pg && exec_sql(ev, "PRAGMA temp_store = MEMORY") !=
+	    BOOTD_OK) {
 		rc = dberr(ev, "set connection options", err);
 		goto fail;
 	}
@@ -508,11 +659,21 @@ events_open(const char *path, int create, struct events **out,
 	if (path == NULL || *path == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no events database path given");
-	if (create && (rc = create_file(path, err)) != BOOTD_OK)
+	if (!db_is_uri(path) && create &&
+	    (rc = create_file(path, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = open_db(path, 0, &ev, &v, err)) !=
 	    BOOTD_OK)
 		return rc;
+	if (ev->pg) {
+		/* A database without the schema is a missing file. */
+		if (v == 0 && !create) {
+			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
+			    "has no schema \"events\"", ev->name);
+			goto fail;
+		}
+		goto migrate;
+	}
 	/*
 	 * WAL: readers (bootctl, metrics) go on while bootd writes.  NORMAL:
 	 * a commit costs no fsync; a power loss may lose the last commits
@@ -529,6 +690,7 @@ events_open(const char *path, int create, struct events **out,
 		goto fail;
 	}
 	db_sqlite_checkpoint_after(ev->db, WAL_CHECKPOINT_PAGES, NULL);
+migrate:
 	if (v < events_schema_latest() && (rc = migrate(ev, err)) != BOOTD_OK)
 		goto fail;
 	*out = ev;
@@ -552,7 +714,7 @@ events_open_readonly(const char *path, struct events **out,
 	if (path == NULL || *path == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no events database path given");
-	if (stat(path, &sb) == -1) {
+	if (!db_is_uri(path) && stat(path, &sb) == -1) {
 		if (errno == ENOENT)
 			return bootd_error_set(err, BOOTD_ENOTFOUND, "no events "
 			    "database \"%s\" yet", q(path, qp));
@@ -562,10 +724,17 @@ events_open_readonly(const char *path, struct events **out,
 	if ((rc = open_db(path, 1, &ev, &v, err)) !=
 	    BOOTD_OK)
 		return rc;
+	/* PostgreSQL: no schema yet is no file yet. */
+	if (ev->pg && v == 0) {
+		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "no events schema "
+		    "in database \"%s\" yet", ev->name);
+		events_close(ev);
+		return rc;
+	}
 	if (v < events_schema_latest()) {
 		rc = bootd_error_set(err, BOOTD_EDB, "events database \"%s\" "
 		    "has schema version %d, older than this bootd (%d); bootd "
-		    "upgrades it when it starts", q(path, qp), v,
+		    "upgrades it when it starts", ev->name, v,
 		    events_schema_latest());
 		events_close(ev);
 		return rc;
@@ -590,6 +759,13 @@ events_set_busy_timeout(struct events *ev, int ms)
 	db_set_timeout(ev->db, ms, NULL);
 }
 
+int
+events_unavailable(const struct events *ev)
+{
+	return ev != NULL && (ev->lastclass == DB_ERR_CONN ||
+	    ev->lastclass == DB_ERR_READONLY);
+}
+
 char *
 events_default_path(const char *database)
 {
@@ -600,6 +776,9 @@ events_default_path(const char *database)
 
 	if (database == NULL)
 		return NULL;
+	/* The events live in the same PostgreSQL database. */
+	if (db_is_uri(database))
+		return strdup(database);
 	n = strlen(database);
 	base = strrchr(database, '/');
 	base = base != NULL ? base + 1 : database;
@@ -637,12 +816,40 @@ read_counts(struct events *ev, int64_t *events, int64_t *discovered,
 }
 
 /*
+ * What a transaction changed in the row counts of boot_event and
+ * discovered.  Its statements add up here what they inserted and deleted,
+ * and add_counts() writes the sum to "counts" once, before the commit:
+ * one update of that row per batch, where triggers made one per row.
+ */
+struct delta {
+	int64_t		 events;
+	int64_t		 discovered;
+};
+
+/* Add d to the counts row.  Inside the transaction that made d. */
+static enum bootd_err
+add_counts(struct events *ev, const struct delta *d, struct bootd_error *err)
+{
+	struct db_stmt *s;
+
+	if (d->events == 0 && d->discovered == 0)
+		return BOOTD_OK;
+	if ((s = stmt(ev, S_COUNTS_ADD, err)) == NULL)
+		return BOOTD_EDB;
+	bind_int(s, 1, d->events);
+	bind_int(s, 2, d->discovered);
+	return run(ev, s, "count boot events", err);
+}
+
+/*
  * Delete the oldest rows of each table over its cap in lim (0: none),
- * adding the number removed to *evicted.  Inside a transaction.
+ * adding the number removed to *evicted.  d holds what the transaction
+ * changed so far (the counts row does not have it yet); the rows
+ * removed are taken off it.  Inside a transaction.
  */
 static enum bootd_err
-evict(struct events *ev, const struct events_limits *lim, long *evicted,
-    struct bootd_error *err)
+evict(struct events *ev, const struct events_limits *lim, struct delta *d,
+    long *evicted, struct bootd_error *err)
 {
 	struct db_stmt *s;
 	enum bootd_err rc;
@@ -652,6 +859,8 @@ evict(struct events *ev, const struct events_limits *lim, long *evicted,
 		return BOOTD_OK;
 	if ((rc = read_counts(ev, &nev, &ndisc, err)) != BOOTD_OK)
 		return rc;
+	nev += d->events;
+	ndisc += d->discovered;
 	if (lim->max_events > 0 && nev > lim->max_events) {
 		if ((s = stmt(ev, S_EVENT_EVICT, err)) == NULL)
 			return BOOTD_EDB;
@@ -660,6 +869,7 @@ evict(struct events *ev, const struct events_limits *lim, long *evicted,
 		    BOOTD_OK)
 			return rc;
 		*evicted += db_changes(s);
+		d->events -= db_changes(s);
 	}
 	if (lim->max_discovered > 0 && ndisc > lim->max_discovered) {
 		if ((s = stmt(ev, S_DISC_EVICT, err)) == NULL)
@@ -669,18 +879,23 @@ evict(struct events *ev, const struct events_limits *lim, long *evicted,
 		    BOOTD_OK)
 			return rc;
 		*evicted += db_changes(s);
+		d->discovered -= db_changes(s);
 	}
 	return BOOTD_OK;
 }
 
-/* Store one event (MAC checked).  Inside a transaction. */
+/*
+ * Store one event (MAC checked), adding the rows it inserted and deleted
+ * to d.  Inside a transaction.
+ */
 static enum bootd_err
-record_one(struct events *ev, const struct events_event *e,
+record_one(struct events *ev, const struct events_event *e, struct delta *d,
     struct bootd_error *err)
 {
 	const char *served = e->served != NULL ? e->served : "unknown";
 	struct db_stmt *s;
 	enum bootd_err rc;
+	int row;
 
 	if ((s = stmt(ev, S_EVENT_INSERT, err)) == NULL)
 		return BOOTD_EDB;
@@ -692,6 +907,7 @@ record_one(struct events *ev, const struct events_event *e,
 	bind_text(s, 6, e->addr);
 	if ((rc = run(ev, s, "record boot", err)) != BOOTD_OK)
 		return rc;
+	d->events++;
 	if (e->fqdn != NULL) {
 		if ((s = stmt(ev, S_SEEN_UPSERT, err)) == NULL)
 			return BOOTD_EDB;
@@ -705,7 +921,11 @@ record_one(struct events *ev, const struct events_event *e,
 		if ((s = stmt(ev, S_DISC_FORGET, err)) == NULL)
 			return BOOTD_EDB;
 		bind_text(s, 1, e->mac);
-		return run(ev, s, "update discovered MACs", err);
+		if ((rc = run(ev, s, "update discovered MACs", err)) !=
+		    BOOTD_OK)
+			return rc;
+		d->discovered -= db_changes(s);
+		return BOOTD_OK;
 	}
 	if ((s = stmt(ev, S_DISC_UPSERT, err)) == NULL)
 		return BOOTD_EDB;
@@ -713,7 +933,15 @@ record_one(struct events *ev, const struct events_event *e,
 	bind_int(s, 2, e->time);
 	bind_text(s, 3, e->params);
 	bind_text(s, 4, e->addr);
-	return run(ev, s, "record discovered MAC", err);
+	/* One row back, its count: 1 for a MAC new to the list. */
+	if ((row = step(ev, s)) > 0 && db_column_int64(s, 0) == 1)
+		d->discovered++;
+	db_reset(s);
+	if (row <= 0)
+		return row < 0 ? dberr(ev, "record discovered MAC", err) :
+		    bootd_error_set(err, BOOTD_EDB, "record discovered MAC: "
+		    "no row returned");
+	return BOOTD_OK;
 }
 
 enum bootd_err
@@ -723,6 +951,7 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 {
 	char canon[MAC_STRLEN + 1];
 	struct events_stats local = { 0, 0 };
+	struct delta d = { 0, 0 };
 	enum bootd_err rc = BOOTD_OK;
 	size_t i;
 
@@ -739,9 +968,11 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
 		return rc;
 	for (i = 0; i < n && rc == BOOTD_OK; i++)
-		rc = record_one(ev, &evs[i], err);
+		rc = record_one(ev, &evs[i], &d, err);
 	if (rc == BOOTD_OK)
-		rc = evict(ev, lim, &st->evicted, err);
+		rc = evict(ev, lim, &d, &st->evicted, err);
+	if (rc == BOOTD_OK)
+		rc = add_counts(ev, &d, err);
 	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK)
 		st->written = (long)n;
 	else
@@ -754,6 +985,7 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
     struct bootd_error *err)
 {
 	struct db_stmt *s;
+	struct delta d = { 0, 0 };
 	enum bootd_err rc;
 	int64_t n = 0;
 
@@ -772,15 +1004,18 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
 	bind_int(s, 2, max);
 	if ((rc = run(ev, s, "prune boot events", err)) != BOOTD_OK)
 		goto out;
-	n = db_changes(s);
+	d.events = -db_changes(s);
 	if ((s = stmt(ev, S_DISC_PRUNE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
 	}
 	bind_int(s, 1, before);
 	bind_int(s, 2, max);
-	if ((rc = run(ev, s, "prune discovered MACs", err)) == BOOTD_OK)
-		n += db_changes(s);
+	if ((rc = run(ev, s, "prune discovered MACs", err)) != BOOTD_OK)
+		goto out;
+	d.discovered = -db_changes(s);
+	n = -(d.events + d.discovered);
+	rc = add_counts(ev, &d, err);
 out:
 	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
 		*deleted = n;
@@ -835,6 +1070,7 @@ events_import(struct events *ev, const char *inventory_path,
     const struct events_limits *lim, int64_t *moved, struct bootd_error *err)
 {
 	struct db_stmt *s;
+	struct delta none = { 0, 0 };
 	enum bootd_err rc = BOOTD_OK;
 	int64_t n = 0;
 	long evicted = 0;
@@ -845,7 +1081,10 @@ events_import(struct events *ev, const char *inventory_path,
 		*moved = 0;
 	if (ev->rdonly)
 		return bootd_error_set(err, BOOTD_EPERM,
-		    "events database %s is open read-only", ev->path);
+		    "events database %s is open read-only", ev->name);
+	/* Nothing to move: a PostgreSQL inventory never had events. */
+	if (ev->pg)
+		return BOOTD_OK;
 	if ((s = prepare_once(ev, "ATTACH DATABASE $1 AS inv",
 	    "attach inventory", err)) == NULL)
 		return ev->dbrc;
@@ -890,8 +1129,14 @@ events_import(struct events *ev, const char *inventory_path,
 		rc = import_step(ev, import_sql[i], lim != NULL ?
 		    lim->max_events : 0, lim != NULL ? lim->max_discovered : 0,
 		    &n, err);
+	/*
+	 * The counts, taken again from the tables: a move is rare, and its
+	 * upserts do not say what they inserted.
+	 */
+	if (found == 3 && rc == BOOTD_OK && exec_sql(ev, RECOUNT) != BOOTD_OK)
+		rc = dberr(ev, "count boot events", err);
 	if (rc == BOOTD_OK)
-		rc = evict(ev, lim, &evicted, err);
+		rc = evict(ev, lim, &none, &evicted, err);
 	/*
 	 * In WAL mode a commit spanning two files is atomic per file only:
 	 * SQLite commits this file first, so a crash in between leaves the

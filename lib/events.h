@@ -1,6 +1,7 @@
 /*
  * events.h - the events database: boot events, discovered MACs and when
- * each host's MACs last booted, in an SQLite file of their own
+ * each host's MACs last booted, in an SQLite file of their own or in the
+ * schema "events" of the inventory's PostgreSQL database
  *
  * The inventory (inv.h) holds what operators decide; this file holds what
  * the boot network reports.  bootd writes it (events_record() after each
@@ -67,6 +68,13 @@ struct events_counts {
  * than this binary is refused with BOOTD_EVERSION.  WAL,
  * synchronous=NORMAL, a bounded WAL, temporary storage in memory.  The
  * caller closes *out with events_close().
+ *
+ * path may be a PostgreSQL URI (db_is_uri()): the events are then the
+ * schema "events" of that database (sql/postgresql/events/), created
+ * when create is set and the database has none (else an error), migrated
+ * under an advisory lock; the connection's search_path is "events".
+ * BOOTD_EDB when no server
+ * is reachable; messages never show the URI's password.
  */
 enum bootd_err	 events_open(const char *path, int create, struct events **out,
 		    struct bootd_error *err);
@@ -74,7 +82,9 @@ enum bootd_err	 events_open(const char *path, int create, struct events **out,
  * Open the events database at path for reading only (bootctl): never
  * creates or migrates anything.  BOOTD_ENOTFOUND when the file does not
  * exist (nothing was recorded yet), BOOTD_EVERSION when its schema is
- * newer than this binary, BOOTD_EDB when it is older.
+ * newer than this binary, BOOTD_EDB when it is older.  A PostgreSQL URI
+ * is opened read-only (a hot standby does); a database without the
+ * schema "events" is BOOTD_ENOTFOUND.
  */
 enum bootd_err	 events_open_readonly(const char *path, struct events **out,
 		    struct bootd_error *err);
@@ -83,14 +93,29 @@ void		 events_close(struct events *ev);	/* accepts NULL */
 /* Schema version this binary writes.  This function can't fail. */
 int		 events_schema_latest(void);
 
-/* Milliseconds to wait on a locked events file before BOOTD_EBUSY. */
+/*
+ * Milliseconds to wait on a locked events file (PostgreSQL: a locked
+ * row) before BOOTD_EBUSY.
+ */
 void		 events_set_busy_timeout(struct events *ev, int ms);
+
+/*
+ * After a call on ev failed: 1 when the failure means that this server
+ * cannot serve it now (the connection is lost, no server is reachable,
+ * or a write met a read-only server, a hot standby whose primary is
+ * down), else 0.  The caller then closes ev and opens a new handle
+ * later: libpq picks the server again, after a failover the promoted
+ * one.  For SQLite: the file cannot be opened, or is read-only.  ev may
+ * be NULL (0).  This function can't fail.
+ */
+int		 events_unavailable(const struct events *ev);
 
 /*
  * The default events database for the inventory at database: the same
  * directory, the basename's trailing ".db" replaced by "-events.db"
- * ("-events.db" appended when it has none).  Returns a new string the
- * caller frees, or NULL when out of memory.
+ * ("-events.db" appended when it has none); for a PostgreSQL URI the
+ * same URI (the schema "events" of the same database).  Returns a new
+ * string the caller frees, or NULL when out of memory.
  */
 char		*events_default_path(const char *database);
 
@@ -128,7 +153,8 @@ enum bootd_err	 events_prune(struct events *ev, int64_t before, long max,
  * the inventory at inventory_path, under one lock of both files.  At
  * most lim's caps are copied, the newest.  Nothing to do (already moved,
  * or a new inventory) is BOOTD_OK with *moved = 0.  moved (may be NULL)
- * receives the rows copied.
+ * receives the rows copied.  On PostgreSQL there is never anything to
+ * move (an inventory there starts at version 3): BOOTD_OK, *moved = 0.
  */
 enum bootd_err	 events_import(struct events *ev, const char *inventory_path,
 		    const struct events_limits *lim, int64_t *moved,

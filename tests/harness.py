@@ -27,6 +27,15 @@ Under a sanitizer build (BOOTD_SANITIZE=1 or not) errors make the process
 exit non-zero and close() fails when bootd's or bootctl's output holds a
 sanitizer report.
 
+The engine: with BOOTD_TEST_ENGINE=postgresql, every inventory the harness
+makes (BootServer without db=, new_inventory()) is a fresh database on a
+throw-away PostgreSQL cluster, one per test process (tests/pg.py), and
+bootd and bootctl get its URI; the events then live in its schema
+"events".  inv_rows(), inv_dump() and events_rows() read either engine.
+Importing this module with that engine where PostgreSQL cannot run exits
+77 (CTest: skipped) with the reason; a test about SQLite files skips
+itself on PostgreSQL with sqlite_only(reason).
+
 Only the Python standard library is used.  Also usable as a program:
     python3 tests/harness.py certs DIR     make ca.pem, server.pem (leaf+CA),
                                            server.key in DIR
@@ -55,6 +64,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pg  # noqa: E402
 SOURCE_DIR = os.environ.get("BOOTD_SOURCE_DIR") or os.path.dirname(HERE)
 BINARY_DIR = (os.environ.get("BOOTD_BINARY_DIR") or
               os.path.join(os.path.dirname(HERE), "build"))
@@ -83,6 +94,146 @@ READY_PAUSE = 0.05
 
 class HarnessError(Exception):
     """Something around the system under test did not work."""
+
+
+# The inventory engine of this run: "sqlite" (files) or "postgresql".
+ENGINE = os.environ.get("BOOTD_TEST_ENGINE") or "sqlite"
+if ENGINE not in ("sqlite", "postgresql"):
+    sys.stderr.write("harness: BOOTD_TEST_ENGINE=%s: sqlite or postgresql\n"
+                     % ENGINE)
+    sys.exit(2)
+if ENGINE == "postgresql":
+    pg.skip_unless_available()
+
+
+def on_postgresql():
+    """Does this run keep its inventories on PostgreSQL?"""
+    return ENGINE == "postgresql"
+
+
+def sqlite_only(reason):
+    """A unittest decorator: skip on PostgreSQL, saying why."""
+    import unittest
+    return unittest.skipIf(on_postgresql(), "SQLite only: " + reason)
+
+
+def new_inventory(directory, name="bootd.db"):
+    """
+    Where a new, empty inventory goes: directory/name on SQLite (nothing
+    is created: bootctl init makes it), a fresh database's URI on
+    PostgreSQL (created empty, without a schema).
+    """
+    if on_postgresql():
+        return pg.new_database()
+    return os.path.join(directory, name)
+
+
+def is_uri(where):
+    return where.startswith(("postgresql://", "postgres://"))
+
+
+def inv_rows(where, sql, params=()):
+    """
+    Rows of a query (? placeholders) on the inventory at where, read-only,
+    as tuples of Python values (integers, text, None).
+    """
+    if is_uri(where):
+        return pg.rows(where, sql, params)
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % where, uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def inv_execute(where, sql, params=()):
+    """Run one statement (? placeholders) on the inventory at where."""
+    if is_uri(where):
+        pg.execute(where, sql, params)
+        return
+    import sqlite3
+    con = sqlite3.connect(where)
+    try:
+        con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
+
+
+def inv_exists(where):
+    """Does the inventory at where have a schema (bootctl init ran)?"""
+    if is_uri(where):
+        return bool(pg.rows(where, "SELECT 1 FROM information_schema.tables "
+                            "WHERE table_schema = 'public' AND "
+                            "table_name = 'schema_version'"))
+    return os.path.exists(where)
+
+
+def inv_dump(where):
+    """
+    The whole inventory as a comparable list of text lines (its events
+    too on PostgreSQL), None when there is none: equal dumps, equal
+    contents.
+    """
+    if is_uri(where):
+        return pg.dump(where)
+    if not os.path.exists(where):
+        return None
+    import sqlite3
+    con = sqlite3.connect("file:%s?mode=ro" % where, uri=True)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def schema_version(where):
+    """The inventory's schema version (0 when it has none)."""
+    if is_uri(where):
+        if not inv_exists(where):
+            return 0
+        return pg.rows(where, "SELECT version FROM schema_version")[0][0]
+    return inv_rows(where, "PRAGMA user_version")[0][0]
+
+
+def events_rows(where, sql, params=()):
+    """
+    Rows of a query on the events database at where (a path, or the URI
+    whose schema "events" holds them); [] when there is none yet.
+    """
+    if is_uri(where):
+        if not pg.rows(where, "SELECT 1 FROM information_schema.schemata "
+                       "WHERE schema_name = 'events'"):
+            return []
+        return pg.rows(where, sql, params, search_path="events")
+    if not os.path.exists(where):
+        return []
+    return inv_rows(where, sql, params)
+
+
+def events_execute(where, statements):
+    """
+    Run statements [(sql, params), ...] in the events database at where:
+    on PostgreSQL in schema "events" (bootctl init made it); on SQLite the
+    file is made first with sql/events/, as bootd would.
+    """
+    if is_uri(where):
+        for sql, params in statements:
+            pg.execute(where, sql, params, search_path="events")
+        return
+    import sqlite3
+    con = sqlite3.connect(where)
+    try:
+        if con.execute("PRAGMA user_version").fetchone()[0] == 0:
+            for i, sql in enumerate(events_schema(), 1):
+                con.executescript(sql)
+                con.execute("PRAGMA user_version = %d" % i)
+        for sql, params in statements:
+            con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
 
 
 def binary(name):
@@ -278,9 +429,11 @@ class BootServer:
         self.nginx_conf = os.path.join(self.prefix, "nginx.conf")
         self.bootd_log_path = os.path.join(self.tmp, "bootd.log")
         self.nginx_log_path = os.path.join(self.prefix, "nginx.stderr")
-        self.db = db or os.path.join(self.tmp, "db", "bootd.db")
-        # Boot events live beside the inventory (events_default_path()).
-        self.events_db = events_path(self.db)
+        self.db = db or new_inventory(os.path.join(self.tmp, "db"))
+        # Boot events live beside the inventory (events_default_path()),
+        # or in schema "events" of a PostgreSQL inventory.
+        self.events_db = (self.db if is_uri(self.db) else
+                          events_path(self.db))
         self.bootd = None
         self.nginx = None
         self.exit_codes = {}
@@ -337,7 +490,8 @@ class BootServer:
         os.chmod(self.tmp, 0o755)       # bootd's and nginx's users enter
         os.makedirs(os.path.join(self.prefix, "tmp"))
         os.makedirs(self.images)
-        self._make_db_dir(os.path.dirname(self.db))
+        self._make_db_dir(os.path.join(self.tmp, "db") if is_uri(self.db)
+                          else os.path.dirname(self.db))
         self.certs = make_certs(self.tmp)
         with open(os.path.join(self.images, "hello.ipxe"), "w") as f:
             f.write("#!ipxe\necho hello from /images/\n")
@@ -388,7 +542,7 @@ class BootServer:
         follows a link.  bootctl and bootd need none of this.
         """
         os.chmod(self.tmp, 0o755)
-        if not self.is_root:
+        if not self.is_root or is_uri(self.db):
             return
         uid = pwd.getpwnam("nobody").pw_uid
         gid = grp.getgrnam("nogroup").gr_gid
@@ -721,9 +875,11 @@ class BootServer:
         """
         Replace the inventory by tests/data/inv-v1.sql, a version-1
         inventory with its boot events inside, as an old bootd left it
-        (for a server made with start=False).
+        (for a server made with start=False).  SQLite only.
         """
         import sqlite3
+        if is_uri(self.db):
+            raise HarnessError("load_v1_fixture: an SQLite inventory only")
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(self.db + suffix):
                 os.unlink(self.db + suffix)
@@ -738,6 +894,8 @@ class BootServer:
     def copy_db(self, dest):
         """A consistent copy of the inventory (SQLite backup API)."""
         import sqlite3
+        if is_uri(self.db):
+            raise HarnessError("copy_db: an SQLite inventory only")
         src = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
         dst = sqlite3.connect(dest)
         try:
@@ -750,8 +908,13 @@ class BootServer:
                      grp.getgrnam("nogroup").gr_gid)
 
     def create_events_db(self):
-        """Create the events database with its schema, as bootd would."""
+        """
+        Create the events database with its schema, as bootd would (on
+        PostgreSQL bootctl init made schema "events" already).
+        """
         import sqlite3
+        if is_uri(self.events_db):
+            return
         con = sqlite3.connect(self.events_db)
         try:
             for i, sql in enumerate(events_schema(), 1):
@@ -765,14 +928,11 @@ class BootServer:
 
     def events(self, sql, params=()):
         """Rows of a query on the events database ([] when missing)."""
-        import sqlite3
-        if not os.path.exists(self.events_db):
-            return []
-        con = sqlite3.connect("file:%s?mode=ro" % self.events_db, uri=True)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
+        return events_rows(self.events_db, sql, params)
+
+    def inv(self, sql, params=()):
+        """Rows of a query on the inventory, on either engine."""
+        return inv_rows(self.db, sql, params)
 
     # -- bootctl ----------------------------------------------------------
 

@@ -13,6 +13,14 @@
         c.primary.stop(); sb.promote()     # a failover
         c.uri(sb, c.primary, target_session_attrs="read-write")
 
+For tests that need many inventories rather than a replication set
+(tests/harness.py with BOOTD_TEST_ENGINE=postgresql), one cluster per
+test process, started on first use and closed at exit, holds a fresh
+database per inventory:
+
+    uri = pg.new_database()        # CREATE DATABASE bootd_N; its URI
+    pg.rows(uri, "SELECT 1, 'a', NULL")    # [(1, "a", None)]: JSON types
+
 Everything lives in one temporary directory: per server a data directory
 and a socket directory.  Servers listen on a unix socket in their socket
 directory and, with Cluster(tcp=True), on 127.0.0.1 too; each has its own
@@ -44,6 +52,16 @@ primary's URI, BOOTD_TEST_PG_STANDBY to the standby's (with --standby) and
 BOOTD_TEST_PG_RESTART to a shell command that restarts the primary, then
 tears everything down and exits with CMD's status (77 with the reason when
 PostgreSQL is missing).
+
+    python3 tests/pg.py start DIR      (tools/up --postgresql)
+    python3 tests/pg.py stop DIR
+
+start: a server that outlives the command, kept in DIR/primary (made with
+initdb and database "bootd" the first time; DIR must exist and, as root,
+belong to nobody), listening on a unix socket in DIR/primary/sock on a
+free port; prints its URI (also when it already ran).  stop: stops it
+(pg_ctl stop -m fast).  Nothing watches it: stop it, or remove DIR after
+`pg_ctl -D DIR/primary/data stop` (as nobody when root).
 """
 
 import atexit
@@ -460,6 +478,134 @@ class Cluster:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
+# The process-wide cluster of new_database(), and its databases so far.
+_shared = None
+_ndb = 0
+
+
+def shared_cluster():
+    """
+    The throw-away cluster of this test process: started on first use
+    (raises PgError when PostgreSQL is missing), closed at exit.
+    """
+    global _shared
+    if _shared is None or _shared not in _live:
+        _shared = Cluster()
+    return _shared
+
+
+def new_database(prefix="bootd"):
+    """
+    CREATE DATABASE on the shared cluster under a name not used before in
+    this process (prefix_N); returns its URI over the unix socket.
+    """
+    global _ndb
+    c = shared_cluster()
+    _ndb += 1
+    name = "%s_%d" % (prefix, _ndb)
+    c.primary.psql('CREATE DATABASE "%s"' % name, db="postgres")
+    return c.uri(db=name)
+
+
+def server_of(uri):
+    """(Server, database name) of a URI made by new_database()."""
+    c = shared_cluster()
+    parts = urllib.parse.urlsplit(uri)
+    return c.primary, urllib.parse.unquote(parts.path.lstrip("/"))
+
+
+def literal(v):
+    """A Python value as an SQL literal (None, bool, int, float, str)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        v = v.decode()
+    if "\0" in v:
+        raise PgError("a NUL in an SQL literal")
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def bind(sql, params=()):
+    """
+    sql with each ? outside quotes replaced by the next of params as a
+    literal: psql (15) cannot bind parameters, and the tests' queries are
+    written with SQLite's ? placeholders.
+    """
+    out, i, quote = [], 0, None
+    for ch in sql:
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == "?":
+            if i >= len(params):
+                raise PgError("too few parameters for %r" % sql)
+            out.append(literal(params[i]))
+            i += 1
+            continue
+        out.append(ch)
+    if i != len(params):
+        raise PgError("too many parameters for %r" % sql)
+    return "".join(out)
+
+
+def _search_path(search_path):
+    return ("SET search_path = %s;\n" % search_path) if search_path else ""
+
+
+def rows(uri, sql, params=(), search_path=None):
+    """
+    The rows of one query on the database of uri (from new_database()),
+    as tuples of Python values: integers, text, None for NULL, as
+    sqlite3 gives them (through JSON, so booleans are True/False).
+    """
+    import json
+    server, db = server_of(uri)
+    q = "SELECT row_to_json(bootd_q)::text FROM (%s) AS bootd_q" % (
+        bind(sql, params).rstrip().rstrip(";"))
+    out = server.psql(_search_path(search_path) + q, db=db).stdout
+    return [tuple(v for _, v in json.loads(
+        line, object_pairs_hook=lambda pairs: pairs))
+        for line in out.splitlines() if line]
+
+
+def execute(uri, sql, params=(), search_path=None):
+    """Run statements (no rows wanted) on the database of uri."""
+    server, db = server_of(uri)
+    server.psql(_search_path(search_path) + bind(sql, params), db=db)
+
+
+def dump(uri, schemas=("public", "events"), marker="schema_version"):
+    """
+    Every row of every table in schemas, as sorted text lines per table:
+    equal dumps mean equal contents (the tests' "byte-identical database").
+    None when schemas[0] has no table named marker (nothing made yet).
+    One psql run: a test may dump hundreds of times.
+    """
+    server, db = server_of(uri)
+    q = """
+SELECT '0 ' || count(*) FROM information_schema.tables
+ WHERE table_schema = %s AND table_name = %s
+UNION ALL
+SELECT '1 ' || t.table_schema || '.' || t.table_name || ': ' || x.c::text
+  FROM information_schema.tables t,
+       LATERAL unnest(xpath('/table/row/c/text()', query_to_xml(format(
+           'SELECT row_to_json(r)::text AS c FROM %%I.%%I r',
+           t.table_schema, t.table_name), false, false, ''))) AS x(c)
+ WHERE t.table_schema IN (%s) AND t.table_type = 'BASE TABLE'
+""" % (literal(schemas[0]), literal(marker),
+       ", ".join(literal(s) for s in schemas))
+    lines = server.psql(q, db=db).stdout.splitlines()
+    if not lines or lines[0] == "0 0":
+        return None
+    return sorted(l[2:] for l in lines[1:])
+
+
 def _exec(argv):
     standby = tcp = False
     while argv and argv[0] != "--":
@@ -489,9 +635,61 @@ def _exec(argv):
         return r.returncode if r.returncode >= 0 else 128 - r.returncode
 
 
+def _running_port(server):
+    """The port of the server running on server.data, or None."""
+    r = _run([_bin("pg_ctl"), "-D", server.data, "status"], "pg_ctl status",
+             check=False)
+    if r.returncode != 0:
+        return None
+    try:
+        with open(os.path.join(server.data, "postmaster.pid")) as f:
+            return int(f.read().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _start_persistent(base):
+    """pg.py start DIR: see the module's documentation."""
+    s = Server(os.path.abspath(base), "primary", tcp=False)
+    if not os.path.isdir(s.data):
+        _run(["mkdir", "-p", "-m", "0700", s.dir, s.sock], "mkdir")
+        _run([_bin("initdb"), "-D", s.data, "-U", SUPERUSER,
+              "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+             "initdb")
+    port = _running_port(s)
+    if port is not None:
+        s.port = port
+    else:
+        s.start()
+    if not s.query("SELECT 1 FROM pg_database WHERE datname = '%s'" %
+                   DBNAME, db="postgres"):
+        s.psql("CREATE DATABASE %s" % DBNAME, db="postgres")
+    print(s.uri())
+    return 0
+
+
+def _stop_persistent(base):
+    """pg.py stop DIR: stop the server of pg.py start DIR, if it runs."""
+    s = Server(os.path.abspath(base), "primary", tcp=False)
+    if _running_port(s) is None:
+        return 0
+    s.stop()
+    return 0
+
+
 def _main(argv):
     if len(argv) >= 2 and argv[1] == "exec":
         return _exec(argv[2:])
+    if len(argv) == 3 and argv[1] in ("start", "stop"):
+        if missing() is not None:
+            print("pg.py: " + missing(), file=sys.stderr)
+            return 1
+        try:
+            return (_start_persistent if argv[1] == "start" else
+                    _stop_persistent)(argv[2])
+        except PgError as e:
+            print("pg.py: %s" % e, file=sys.stderr)
+            return 1
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -1,5 +1,14 @@
 /*
- * test_events.c - the events database, on real files under /tmp
+ * test_events.c - the events database, on real files under /tmp and,
+ * when BOOTD_TEST_PG holds a PostgreSQL URI, in the schema "events" of
+ * that database instead (made empty before each case):
+ *
+ *   python3 tests/pg.py exec --standby -- build/tests/test_events
+ *
+ * (CTest test_events_pg).  Also from pg.py: BOOTD_TEST_PG_RESTART, a
+ * shell command that restarts the server (a lost connection), and
+ * BOOTD_TEST_PG_STANDBY, a hot standby's URI (a read-only server).
+ * Exits 77 (skipped) when given a URI and built without PostgreSQL.
  */
 #include <sys/stat.h>
 
@@ -12,8 +21,10 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "db.h"
 #include "events.h"
 #include "inv.h"
+#include "migrations.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOW	1700000000LL
@@ -21,6 +32,8 @@
 static char		 dir[64];
 static char		 evpath[128];
 static char		 invpath[128];
+static const char	*pg;		/* BOOTD_TEST_PG, or NULL: SQLite */
+static const char	*where;		/* of the events: evpath, or pg */
 static struct events	*ev;
 
 #define OK(call) do {							\
@@ -46,6 +59,16 @@ rm_db(const char *path)
 	unlink(p);
 }
 
+static void	sql_exec(const char *sql);
+static int	exec_at(const char *path, const char *sql);
+
+/* PostgreSQL: no schema "events" left, as no file on SQLite. */
+static void
+drop_schema(void)
+{
+	sql_exec("DROP SCHEMA IF EXISTS events CASCADE");
+}
+
 static void
 setup(void)
 {
@@ -55,7 +78,10 @@ setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(evpath, sizeof(evpath), "%s/bootd-events.db", dir);
 	snprintf(invpath, sizeof(invpath), "%s/bootd.db", dir);
-	ck_assert_msg(events_open(evpath, 1, &ev, &err) == BOOTD_OK, "%s",
+	where = pg != NULL ? pg : evpath;
+	if (pg != NULL)
+		drop_schema();
+	ck_assert_msg(events_open(where, 1, &ev, &err) == BOOTD_OK, "%s",
 	    err.text);
 }
 
@@ -90,10 +116,107 @@ int_at(const char *path, const char *sql)
 	return v;
 }
 
+/*
+ * A connection of the test's own to the events, through db.h: the file,
+ * or the database with search_path "events" (the statements name no
+ * schema, as events.c's).
+ */
+static struct db *
+test_db(void)
+{
+	struct bootd_error err = { "" };
+	struct db *db;
+
+	ck_assert_msg(db_open(where, DB_RDWR, &db, &err) == BOOTD_OK, "%s",
+	    err.text);
+	if (pg != NULL)
+		ck_assert_msg(db_exec(db, "SET search_path = events", &err) ==
+		    BOOTD_OK, "%s", err.text);
+	return db;
+}
+
+/* One integer from a query on the events, -1 when there is no row. */
 static long long
 sql_int(const char *sql)
 {
-	return int_at(evpath, sql);
+	struct bootd_error err = { "" };
+	struct db *db = test_db();
+	struct db_stmt *s;
+	long long v = -1;
+	int row;
+
+	ck_assert_msg(db_prepare(db, sql, &s, &err) == BOOTD_OK, "%s: %s", sql,
+	    err.text);
+	ck_assert_msg(db_step(s, &row, &err) == BOOTD_OK, "%s: %s", sql,
+	    err.text);
+	if (row)
+		v = db_column_int64(s, 0);
+	db_close(db);
+	return v;
+}
+
+/* Run sql (statements without rows) on the events; it must succeed. */
+static void
+sql_exec(const char *sql)
+{
+	struct bootd_error err = { "" };
+	struct db *db = test_db();
+
+	ck_assert_msg(db_exec(db, sql, &err) == BOOTD_OK, "%s: %s", sql,
+	    err.text);
+	db_close(db);
+}
+
+/* The schema version, as the engine keeps it. */
+static long long
+schema_version(void)
+{
+	return sql_int(pg != NULL ? "SELECT version FROM schema_version" :
+	    "PRAGMA user_version");
+}
+
+/* Set the schema version, as the engine keeps it. */
+static void
+set_schema_version(int v)
+{
+	char sql[80];
+
+	snprintf(sql, sizeof(sql), pg != NULL ? "UPDATE schema_version SET "
+	    "version = %d" : "PRAGMA user_version = %d", v);
+	sql_exec(sql);
+}
+
+/* Triggers on the events' tables. */
+static long long
+triggers(void)
+{
+	return sql_int(pg != NULL ? "SELECT count(*) FROM pg_trigger t "
+	    "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON "
+	    "n.oid = c.relnamespace WHERE n.nspname = 'events' AND NOT "
+	    "t.tgisinternal" : "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'trigger'");
+}
+
+/*
+ * Make the events at schema version 1 only, as an older bootd left
+ * them: the first migration of the engine, as compiled in.  ev closed.
+ */
+static void
+make_v1(void)
+{
+	events_close(ev);
+	ev = NULL;
+	if (pg != NULL) {
+		drop_schema();
+		sql_exec(pg_events_migrations[0].sql);
+	} else {
+		rm_db(evpath);
+		ck_assert_int_eq(exec_at(evpath, events_migrations[0].sql),
+		    SQLITE_OK);
+		ck_assert_int_eq(exec_at(evpath, "PRAGMA user_version = 1"),
+		    SQLITE_OK);
+	}
+	ck_assert_int_eq(schema_version(), 1);
 }
 
 static int
@@ -146,17 +269,17 @@ disc_cb(const struct events_discovered *d, void *arg)
 static char *
 disc_macs(void)
 {
+	struct bootd_error err = { "" };
 	struct buf b = { 0 };
-	sqlite3 *db;
-	sqlite3_stmt *s;
+	struct db *db = test_db();
+	struct db_stmt *s;
+	int row;
 
-	ck_assert_int_eq(sqlite3_open(evpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT mac FROM discovered "
-	    "ORDER BY mac", -1, &s, NULL), SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "%s,", sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	ck_assert_int_eq(db_prepare(db, "SELECT mac FROM discovered "
+	    "ORDER BY mac", &s, &err), BOOTD_OK);
+	while (db_step(s, &row, &err) == BOOTD_OK && row)
+		buf_printf(&b, "%s,", db_column_text(s, 0));
+	db_close(db);
 	buf_puts(&b, "");
 	return b.data;
 }
@@ -170,20 +293,43 @@ START_TEST(test_open)
 	struct stat sb;
 	char other[160];
 
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
-	    events_schema_latest());
+	ck_assert_int_eq(schema_version(), events_schema_latest());
 	ck_assert_int_gt(events_schema_latest(), 0);
+	/* Both engines' migrations end at the same version. */
+	ck_assert_int_eq(pg_events_migrations[pg_events_nmigrations - 1].
+	    version, events_schema_latest());
+
+	/* Opening again neither migrates nor fails; read-only works. */
+	OK(events_open(where, 0, &e2, &err_));
+	events_close(e2);
+	OK(events_open_readonly(where, &e2, &err_));
+	events_close(e2);
+	events_close(NULL);
+
+	if (pg != NULL) {
+		/* A database without the schema: a missing file. */
+		events_close(ev);
+		ev = NULL;
+		drop_schema();
+		ck_assert_int_eq(events_open_readonly(pg, &e2, &err),
+		    BOOTD_ENOTFOUND);
+		ck_assert_ptr_null(e2);
+		ck_assert_int_eq(events_open(pg, 0, &e2, &err), BOOTD_EDB);
+		ck_assert_ptr_nonnull(strstr(err.text, "no schema"));
+		ck_assert_ptr_null(e2);
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM "
+		    "pg_namespace WHERE nspname = 'events'"), 0);
+		/* Created, and again by a second handle: nothing to do. */
+		OK(events_open(pg, 1, &ev, &err_));
+		OK(events_open(pg, 1, &e2, &err_));
+		events_close(e2);
+		ck_assert_int_eq(schema_version(), events_schema_latest());
+		return;
+	}
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pragma_journal_mode "
 	    "WHERE journal_mode = 'wal'"), 1);
 	ck_assert_int_eq(stat(evpath, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, EVENTS_FILE_MODE);
-
-	/* Opening again neither migrates nor fails; read-only works. */
-	OK(events_open(evpath, 0, &e2, &err_));
-	events_close(e2);
-	OK(events_open_readonly(evpath, &e2, &err_));
-	events_close(e2);
-	events_close(NULL);
 
 	/* A missing file: created only when asked to. */
 	snprintf(other, sizeof(other), "%s/missing.db", dir);
@@ -207,6 +353,9 @@ START_TEST(test_default_path)
 		{ "/srv/x.sqlite", "/srv/x.sqlite-events.db" },
 		{ "/srv/.db", "/srv/.db-events.db" },
 		{ "a.db.db", "a.db-events.db" },
+		/* PostgreSQL: the schema "events" of the same database. */
+		{ "postgresql://db1,db2/bootd?target_session_attrs=read-write",
+		    "postgresql://db1,db2/bootd?target_session_attrs=read-write" },
 	};
 	char *p;
 	size_t i;
@@ -468,20 +617,26 @@ START_TEST(test_busy)
 	struct events_event e = boot("52:54:00:00:00:99", NULL, NOW);
 	struct bootd_error err;
 	struct events_counts c;
-	sqlite3 *db;
+	struct db *db = test_db();
 
-	ck_assert_int_eq(sqlite3_open(evpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM seen",
-	    NULL, NULL, NULL), SQLITE_OK);
+	/*
+	 * SQLite: the file's write lock.  PostgreSQL: the counts row's,
+	 * which every batch updates.
+	 */
+	OK(db_begin(db, DB_TXN_WRITE, &err_));
+	OK(db_exec(db, "UPDATE counts SET events = events", &err_));
 	events_set_busy_timeout(ev, 20);
 	ck_assert_int_eq(events_record(ev, &e, 1, NULL, NULL, &err),
 	    BOOTD_EBUSY);
-	/* Readers go on (WAL). */
+	/* Busy is no reason to go elsewhere. */
+	ck_assert_int_eq(events_unavailable(ev), 0);
+	/* Readers go on (WAL; MVCC). */
 	OK(events_counts(ev, &c, &err_));
-	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	ck_assert_int_eq(c.events, 0);
+	OK(db_commit(db, &err_));
+	db_close(db);
 	OK(events_record(ev, &e, 1, NULL, NULL, &err_));
+	ck_assert_int_eq(sql_int("SELECT events FROM counts"), 1);
 }
 END_TEST
 
@@ -493,7 +648,7 @@ START_TEST(test_rdonly)
 	struct bootd_error err;
 
 	record1("52:54:00:00:00:98", NULL, NOW, NULL, NULL);
-	OK(events_open_readonly(evpath, &ro, &err_));
+	OK(events_open_readonly(where, &ro, &err_));
 	ck_assert_int_eq(events_record(ro, &e, 1, NULL, NULL, &err),
 	    BOOTD_EPERM);
 	ck_assert_int_eq(events_prune(ro, NOW + 10, 10, NULL, &err),
@@ -513,29 +668,35 @@ START_TEST(test_newer_schema)
 {
 	struct events *e2;
 	struct bootd_error err;
-	char sql[64];
 
 	events_close(ev);
 	ev = NULL;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-	    events_schema_latest() + 1);
-	ck_assert_int_eq(exec_at(evpath, sql), SQLITE_OK);
-	ck_assert_int_eq(events_open(evpath, 1, &e2, &err), BOOTD_EVERSION);
+	set_schema_version(events_schema_latest() + 1);
+	ck_assert_int_eq(events_open(where, 1, &e2, &err), BOOTD_EVERSION);
 	ck_assert_ptr_null(e2);
 	ck_assert_ptr_nonnull(strstr(err.text, "newer"));
-	ck_assert_int_eq(events_open_readonly(evpath, &e2, &err),
+	ck_assert_int_eq(events_open_readonly(where, &e2, &err),
 	    BOOTD_EVERSION);
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
-	    events_schema_latest() + 1);
+	ck_assert_int_eq(schema_version(), events_schema_latest() + 1);
 
-	/* Read-only never migrates an older file; read-write does. */
+	/* Read-only never migrates an older schema; read-write does. */
+	make_v1();
+	ck_assert_int_eq(events_open_readonly(where, &e2, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, "older"));
+	ck_assert_int_eq(schema_version(), 1);
+	OK(events_open(where, 0, &ev, &err_));
+	ck_assert_int_eq(schema_version(), events_schema_latest());
+	if (pg != NULL)
+		return;
+	/* An SQLite file of version 0 with a table: not bootd's. */
+	events_close(ev);
+	ev = NULL;
 	rm_db(evpath);
 	ck_assert_int_eq(exec_at(evpath, "CREATE TABLE x (y)"), SQLITE_OK);
 	ck_assert_int_eq(events_open_readonly(evpath, &e2, &err), BOOTD_EDB);
 	ck_assert_ptr_nonnull(strstr(err.text, "older"));
 	OK(events_open(evpath, 0, &ev, &err_));
-	ck_assert_int_eq(sql_int("PRAGMA user_version"),
-	    events_schema_latest());
+	ck_assert_int_eq(schema_version(), events_schema_latest());
 
 	/* Not a database at all. */
 	events_close(ev);
@@ -553,6 +714,111 @@ START_TEST(test_newer_schema)
 	}
 	ck_assert_int_eq(events_open(evpath, 1, &e2, &err), BOOTD_EDB);
 	ck_assert_ptr_null(e2);
+}
+END_TEST
+
+/*
+ * The row counts equal the rows: the counts row, then count(*) of each
+ * table, for the asserts to print both.
+ */
+static void
+counts_exact(const char *when)
+{
+	struct events_counts c;
+
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_msg(c.events == sql_int("SELECT count(*) FROM boot_event"),
+	    "%s: counts.events %lld, rows %lld", when, (long long)c.events,
+	    sql_int("SELECT count(*) FROM boot_event"));
+	ck_assert_msg(c.discovered ==
+	    sql_int("SELECT count(*) FROM discovered"),
+	    "%s: counts.discovered %lld, rows %lld", when,
+	    (long long)c.discovered,
+	    sql_int("SELECT count(*) FROM discovered"));
+}
+
+/*
+ * An events database made at schema version 1 (row counts kept by
+ * triggers), with rows and its counts row made wrong: the upgrade drops
+ * the triggers and counts again, and from then on the counts stay exact
+ * through batches (new and known discovered MACs, known MACs leaving the
+ * list), evictions under both caps, and pruning.
+ */
+START_TEST(test_upgrade_v1_counts)
+{
+	struct events_limits lim = { 6, 3, 0 };
+	struct events_event evs[5];
+	struct events_stats st;
+	struct events_counts c;
+	char mac[18];
+	int64_t deleted;
+	int i;
+
+	make_v1();
+	sql_exec("INSERT INTO boot_event (time, mac, host, served) VALUES "
+	    "(1700000001, '52:54:00:00:00:01', 'web1.example.org', 'local'), "
+	    "(1700000002, '52:54:00:00:00:99', NULL, 'unknown'), "
+	    "(1700000003, '52:54:00:00:00:98', NULL, 'unknown'); "
+	    "INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
+	    "('52:54:00:00:00:99', 1700000002, 1700000002), "
+	    "('52:54:00:00:00:98', 1700000003, 1700000003); "
+	    "UPDATE counts SET events = 40, discovered = 1");
+	ck_assert_int_eq(triggers(), 4);
+
+	OK(events_open(where, 0, &ev, &err_));
+	ck_assert_int_eq(schema_version(), 2);
+	ck_assert_int_eq(triggers(), 0);
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 3);
+	ck_assert_int_eq(c.discovered, 2);
+
+	/*
+	 * One batch: a new discovered MAC, one seen again, one of them
+	 * booting as a host's (it leaves the list), a known MAC.
+	 */
+	evs[0] = boot("52:54:00:00:00:97", NULL, NOW + 10);
+	evs[1] = boot("52:54:00:00:00:99", NULL, NOW + 11);
+	evs[2] = boot("52:54:00:00:00:97", NULL, NOW + 12);
+	evs[3] = boot("52:54:00:00:00:98", "db1.example.org", NOW + 13);
+	evs[4] = boot("52:54:00:00:00:01", "web1.example.org", NOW + 14);
+	OK(events_record(ev, evs, N(evs), NULL, &st, &err_));
+	counts_exact("after a batch");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 8);
+	ck_assert_int_eq(c.discovered, 2);
+
+	/* Over both caps: the oldest go, in the same transaction. */
+	for (i = 0; i < 5; i++) {
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		evs[i] = boot(strdup(mac), NULL, NOW + 20 + i);
+	}
+	OK(events_record(ev, evs, N(evs), &lim, &st, &err_));
+	for (i = 0; i < 5; i++)
+		free((char *)evs[i].mac);
+	ck_assert_int_eq(st.evicted, (8 + 5 - 6) + (2 + 5 - 3));
+	counts_exact("after evictions");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 6);
+	ck_assert_int_eq(c.discovered, 3);
+
+	/* Pruning, in two bounded runs. */
+	OK(events_prune(ev, NOW + 23, 2, &deleted, &err_));
+	ck_assert_int_eq(deleted, 3);		/* 2 events, 1 MAC */
+	counts_exact("after pruning");
+	OK(events_prune(ev, NOW + 1000, 100, &deleted, &err_));
+	counts_exact("after pruning all");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 0);
+	ck_assert_int_eq(c.discovered, 0);
+
+	/* And from empty again. */
+	evs[0] = boot("52:54:00:00:00:96", NULL, NOW + 30);
+	evs[1] = boot("52:54:00:00:00:96", NULL, NOW + 31);
+	OK(events_record(ev, evs, 2, &lim, &st, &err_));
+	counts_exact("after one more batch");
+	OK(events_counts(ev, &c, &err_));
+	ck_assert_int_eq(c.events, 2);
+	ck_assert_int_eq(c.discovered, 1);
 }
 END_TEST
 
@@ -689,6 +955,102 @@ START_TEST(test_import_locks_inventory)
 }
 END_TEST
 
+/* PostgreSQL ----------------------------------------------------------- */
+
+/* A message about a URI never shows its password. */
+START_TEST(test_uri_password_hidden)
+{
+	struct events *e2;
+	struct bootd_error err = { "" };
+
+	ck_assert_int_ne(events_open("postgresql://bootd:s3cret@/bootd?"
+	    "host=/nonexistent&password=s3cret&connect_timeout=2", 1, &e2,
+	    &err), BOOTD_OK);
+	ck_assert_ptr_null(e2);
+	ck_assert_ptr_null(strstr(err.text, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(err.text, "postgresql://bootd@/bootd"));
+	ck_assert_int_ne(events_open_readonly("postgres://u:s3cret@h/db", &e2,
+	    &err), BOOTD_OK);
+	ck_assert_ptr_null(strstr(err.text, "s3cret"));
+}
+END_TEST
+
+/* An inventory on PostgreSQL never had events to move. */
+START_TEST(test_import_pg)
+{
+	int64_t moved = -1;
+
+	record1("52:54:00:00:00:99", NULL, NOW, NULL, NULL);
+	OK(events_import(ev, pg, NULL, &moved, &err_));
+	ck_assert_int_eq(moved, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 1);
+}
+END_TEST
+
+/*
+ * The server restarts: the handle's connection is gone, the next batch
+ * fails as unavailable, and a new handle records again.  Then a hot
+ * standby: it opens (the schema replayed there), a batch fails as
+ * unavailable (a write on a read-only server), reads go on.
+ */
+START_TEST(test_unavailable)
+{
+	const char *restart = getenv("BOOTD_TEST_PG_RESTART");
+	const char *sb = getenv("BOOTD_TEST_PG_STANDBY");
+	struct events_event e = boot("52:54:00:00:00:99", NULL, NOW);
+	struct events_counts c;
+	struct events *s = NULL;
+	struct bootd_error err;
+	int i;
+
+	record1("52:54:00:00:00:98", NULL, NOW, NULL, NULL);
+	ck_assert_int_eq(events_unavailable(ev), 0);
+	ck_assert_int_eq(events_unavailable(NULL), 0);
+	if (restart == NULL || *restart == '\0') {
+		fprintf(stderr, "test_unavailable: BOOTD_TEST_PG_RESTART not "
+		    "set: server not restarted\n");
+	} else {
+		ck_assert_int_eq(system(restart), 0);
+		ck_assert_int_ne(events_record(ev, &e, 1, NULL, NULL, &err),
+		    BOOTD_OK);
+		ck_assert_int_eq(events_unavailable(ev), 1);
+		events_close(ev);
+		OK(events_open(pg, 1, &ev, &err_));
+		OK(events_record(ev, &e, 1, NULL, NULL, &err_));
+		OK(events_counts(ev, &c, &err_));
+		ck_assert_int_eq(c.events, 2);
+	}
+	if (sb == NULL || *sb == '\0') {
+		fprintf(stderr, "test_unavailable: BOOTD_TEST_PG_STANDBY not "
+		    "set: no standby case\n");
+		return;
+	}
+	/* Until the standby has replayed the schema: bounded tries. */
+	for (i = 0; i < 600; i++) {
+		if (events_open(sb, 1, &s, &err) == BOOTD_OK)
+			break;
+		usleep(50 * 1000);
+	}
+	ck_assert_msg(s != NULL, "standby: %s", err.text);
+	ck_assert_int_eq(events_record(s, &e, 1, NULL, NULL, &err), BOOTD_EDB);
+	ck_assert_int_eq(events_unavailable(s), 1);
+	ck_assert_int_eq(events_prune(s, NOW + 10, 10, NULL, &err), BOOTD_EDB);
+	ck_assert_int_eq(events_unavailable(s), 1);
+	OK(events_counts(s, &c, &err_));
+	events_close(s);
+	/* Read-only, as bootctl on a standby. */
+	for (i = 0; i < 600; i++) {
+		ck_assert_int_eq(events_open_readonly(sb, &s, &err), BOOTD_OK);
+		OK(events_counts(s, &c, &err_));
+		events_close(s);
+		if (c.events == sql_int("SELECT events FROM counts"))
+			break;
+		usleep(50 * 1000);
+	}
+	ck_assert_int_eq(c.events, sql_int("SELECT events FROM counts"));
+}
+END_TEST
+
 /* A new inventory has nothing to move; its legacy tables go. */
 START_TEST(test_import_new_inventory)
 {
@@ -726,25 +1088,56 @@ events_suite(void)
 	tcase_add_test(tc, test_cap_discovered);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_rdonly);
+	tcase_add_test(tc, test_uri_password_hidden);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("schema");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_newer_schema);
-	tcase_add_test(tc, test_import_v1);
-	tcase_add_test(tc, test_import_capped);
-	tcase_add_test(tc, test_import_locks_inventory);
-	tcase_add_test(tc, test_import_new_inventory);
+	tcase_add_test(tc, test_upgrade_v1_counts);
+	if (pg == NULL) {
+		/* Moving an SQLite inventory's events into the file. */
+		tcase_add_test(tc, test_import_v1);
+		tcase_add_test(tc, test_import_capped);
+		tcase_add_test(tc, test_import_locks_inventory);
+		tcase_add_test(tc, test_import_new_inventory);
+	} else {
+		tcase_add_test(tc, test_import_pg);
+	}
 	suite_add_tcase(s, tc);
+
+	if (pg != NULL) {
+		tc = tcase_create("unavailable");
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_unavailable);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(events_suite());
+	struct bootd_error err = { "" };
+	struct db *db;
+	SRunner *sr;
 	int failed;
 
+	pg = getenv("BOOTD_TEST_PG");
+	if (pg != NULL && *pg == '\0')
+		pg = NULL;
+	if (pg == NULL) {
+		printf("BOOTD_TEST_PG not set: SQLite only (CTest "
+		    "test_events_pg runs PostgreSQL)\n");
+	} else if (db_open(pg, DB_RDWR, &db, &err) == BOOTD_EINVAL) {
+		printf("skipped: %s\n", err.text);
+		return 77;
+	} else {
+		db_close(db);
+		printf("events on PostgreSQL (BOOTD_TEST_PG)\n");
+	}
+	sr = srunner_create(events_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""test_bootctl.py - bootctl driven as a program on real SQLite inventories
+"""test_bootctl.py - bootctl driven as a program on real inventories
 
 Runs the built tools/bootctl on temporary databases and checks its output,
-its exit status, its error lines, and the database itself (read directly
-with sqlite3 against the schema of sql/001-initial.sql): the rows a change
+its exit status, its error lines, and the database itself (read directly,
+with sqlite3 or psql, against the schema of sql/): the rows a change
 writes, the audit rows it records, and that a refused change leaves every
 row as it was.
 
-Environment: BOOTD_BINARY_DIR (build tree), BOOTD_SOURCE_DIR.
+With BOOTD_TEST_ENGINE=postgresql each test's inventory is a fresh
+database on a throw-away PostgreSQL (tests/harness.py, tests/pg.py) and
+bootctl gets its URI; the tests about SQLite files skip there.
+
+Environment: BOOTD_BINARY_DIR (build tree), BOOTD_SOURCE_DIR,
+BOOTD_TEST_ENGINE.
 """
 
 import grp
@@ -20,8 +25,14 @@ import sqlite3
 import stat
 import subprocess
 import tempfile
+import sys
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import harness  # noqa: E402
+from harness import sqlite_only  # noqa: E402
 
 SRC = os.environ.get("BOOTD_SOURCE_DIR",
                      os.path.dirname(os.path.dirname(os.path.dirname(
@@ -97,8 +108,11 @@ class BootctlCase(unittest.TestCase):
         if not os.access(BOOTCTL, os.X_OK):
             self.fail("bootctl not built at %s" % BOOTCTL)
         self.dir = tempfile.mkdtemp(prefix="bootctl-test-")
-        self.db = os.path.join(self.dir, "bootd.db")
-        self.events_db = os.path.join(self.dir, "bootd-events.db")
+        self.db = harness.new_inventory(self.dir)
+        self.pg = harness.is_uri(self.db)
+        # The events: beside the inventory, or in its schema "events".
+        self.events_db = (self.db if self.pg else
+                          os.path.join(self.dir, "bootd-events.db"))
         self.cfg = os.path.join(self.dir, "bootd.json")
         self.write_cfg({})
 
@@ -161,39 +175,29 @@ class BootctlCase(unittest.TestCase):
     # Reading the database directly ------------------------------------
 
     def sql(self, query, params=()):
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
-        try:
-            return con.execute(query, params).fetchall()
-        finally:
-            con.close()
+        return harness.inv_rows(self.db, query, params)
 
     def dump(self):
-        if not os.path.exists(self.db):
-            return None
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
-        try:
-            return list(con.iterdump())
-        finally:
-            con.close()
+        return harness.inv_dump(self.db)
+
+    def db_exists(self):
+        """Has the inventory a schema (a file, a PostgreSQL schema)?"""
+        return harness.inv_exists(self.db)
+
+    def events_exist(self):
+        """Is there an events database (on PostgreSQL: any event row)?"""
+        if self.pg:
+            return bool(harness.events_rows(
+                self.events_db, "SELECT 1 FROM boot_event UNION ALL "
+                "SELECT 1 FROM discovered"))
+        return os.path.exists(self.events_db)
 
     def events_db_with(self, *statements):
         """
         Create the events database (sql/events/, as bootd does) and run
         statements (sql, params) in it: what bootd records on boots.
         """
-        d = os.path.join(SRC, "sql", "events")
-        con = sqlite3.connect(self.events_db)
-        if con.execute("PRAGMA user_version").fetchone()[0] == 0:
-            for i, name in enumerate(sorted(
-                    n for n in os.listdir(d)
-                    if re.match(r"[0-9]{3}-.*\.sql$", n)), 1):
-                with open(os.path.join(d, name)) as f:
-                    con.executescript(f.read())
-                con.execute("PRAGMA user_version = %d" % i)
-        for sql, params in statements:
-            con.execute(sql, params)
-        con.commit()
-        con.close()
+        harness.events_execute(self.events_db, statements)
 
     def audit_rows(self):
         return self.sql("SELECT actor, op, object, old, new FROM audit "
@@ -217,14 +221,20 @@ class BootctlCase(unittest.TestCase):
 class TestInit(BootctlCase):
 
     def test_init_creates_schema_and_default_env(self):
-        self.assertFalse(os.path.exists(self.db))
+        self.assertFalse(self.db_exists())
         out = self.ok("init")
-        self.assertIn(self.db, out)
-        self.assertGreaterEqual(self.sql("PRAGMA user_version")[0][0], 1)
+        if not self.pg:
+            self.assertIn(self.db, out)
+        self.assertGreaterEqual(harness.schema_version(self.db), 1)
         self.assertEqual(self.sql("SELECT name, unix_group FROM env"),
                          [("default", "")])
-        # New database files are not world-readable.
-        self.assertEqual(os.stat(self.db).st_mode & 0o007, 0)
+        if self.pg:
+            # The events schema too, at its latest version.
+            self.assertGreaterEqual(harness.events_rows(
+                self.db, "SELECT version FROM schema_version")[0][0], 1)
+        else:
+            # New database files are not world-readable.
+            self.assertEqual(os.stat(self.db).st_mode & 0o007, 0)
         # Again: nothing lost, nothing duplicated.
         self.ok("env", "add", "lab")
         self.ok("init")
@@ -232,22 +242,33 @@ class TestInit(BootctlCase):
                          [("default",), ("lab",)])
 
     def test_db_option_overrides_config(self):
-        other = os.path.join(self.dir, "other.db")
+        other = harness.new_inventory(self.dir, "other.db")
         self.ok("--db", other, "init")
-        self.assertTrue(os.path.exists(other))
-        self.assertFalse(os.path.exists(self.db))
+        self.assertTrue(harness.inv_exists(other))
+        self.assertFalse(self.db_exists())
 
     def test_config_from_environment(self):
         rc, out, err = self.run_ctl("init", cfg=False,
                                     env={"BOOTD_CONFIG": self.cfg})
         self.assertEqual((rc, err), (0, ""))
-        self.assertTrue(os.path.exists(self.db))
+        self.assertTrue(self.db_exists())
 
     def test_missing_database_is_an_error(self):
         rc, out, err = self.run_ctl("host", "list")
         self.assertEqual(rc, 1)
         self.assert_one_error_line(err)
-        self.assertFalse(os.path.exists(self.db))
+        self.assertFalse(self.db_exists())
+
+    def test_unreachable_server_is_one_line_without_password(self):
+        # No server there: one line, exit 1, and the URI's password
+        # (in its user information or as a parameter) is not in it.
+        for uri in ("postgresql://u:sekrit@/bootd?host=/nonexistent",
+                    "postgresql:///bootd?host=/nonexistent&password=sekrit"):
+            for verb in (["status"], ["init"], ["set-local", FQDN1]):
+                rc, out, err = self.run_ctl("--db", uri, *verb)
+                self.assertEqual((rc, out), (1, ""), (uri, verb, err))
+                self.assert_one_error_line(err)
+                self.assertNotIn("sekrit", err)
 
     def test_bad_config_is_an_error(self):
         with open(self.cfg, "w") as f:
@@ -653,10 +674,10 @@ class TestReinstall(BootctlCase):
     def test_status_shows_last_boot(self):
         self.populate()
         # Nothing recorded yet (no events database): never seen.
-        self.assertFalse(os.path.exists(self.events_db))
+        self.assertFalse(self.events_exist())
         row = self.ok("status", "web1").splitlines()[1].split()
         self.assertEqual(row[4:], ["-", "-"])
-        self.assertFalse(os.path.exists(self.events_db))
+        self.assertFalse(self.events_exist())
         # What bootd records on boots (written here as bootd would): the
         # host's last boot is the newest of its MACs'.
         self.ok("nic", "add", FQDN1, MAC2)
@@ -759,7 +780,7 @@ class TestRender(BootctlCase):
         self.assertEqual(self.ok("render", "web1"), script)
         self.assertEqual(self.ok("render", MAC1), script)
         # render records nothing, and creates no events database.
-        self.assertFalse(os.path.exists(self.events_db))
+        self.assertFalse(self.events_exist())
 
         unknown = self.ok("render", UNKNOWN_MAC)
         self.assertTrue(unknown.startswith("#!ipxe\n"))
@@ -768,7 +789,7 @@ class TestRender(BootctlCase):
         self.assertNotRegex(unknown, r"(?m)^kernel .*vmlinuz")
         self.assertIn("sanboot", unknown)
         self.assertEqual(self.ok("render", "52-54-00-99-99-99"), unknown)
-        self.assertFalse(os.path.exists(self.events_db))
+        self.assertFalse(self.events_exist())
 
     def test_render_uses_config_menu(self):
         self.populate()
@@ -787,10 +808,14 @@ class TestRender(BootctlCase):
         self.ok("set-reinstall", FQDN1)
         # A value that slipped past validation (written behind bootctl's
         # back) must not reach the script: the fail-safe one is printed.
-        con = sqlite3.connect(self.db)
-        con.execute("UPDATE dist SET cmdline = 'quiet || shell'")
-        con.commit()
-        con.close()
+        if self.pg:
+            harness.pg.execute(self.db, "UPDATE dist SET "
+                               "cmdline = 'quiet || shell'")
+        else:
+            con = sqlite3.connect(self.db)
+            con.execute("UPDATE dist SET cmdline = 'quiet || shell'")
+            con.commit()
+            con.close()
         rc, out, err = self.run_ctl("render", FQDN1)
         self.assertEqual(rc, 1, (out, err))
         self.assert_one_error_line(err)
@@ -815,7 +840,7 @@ class TestRender(BootctlCase):
                           "PARAMS"])
         self.assertEqual(len(lines), 1)
         # Listing never creates the events database (bootd does).
-        self.assertFalse(os.path.exists(self.events_db))
+        self.assertFalse(self.events_exist())
         ins = ("INSERT INTO discovered (mac, first_seen, last_seen, count, "
                "params) VALUES (?, ?, ?, ?, ?)")
         self.events_db_with(
@@ -845,7 +870,9 @@ class TestRender(BootctlCase):
 
     def test_events_database_newer_is_reported(self):
         self.populate()
-        self.events_db_with(("PRAGMA user_version = 999", ()))
+        self.events_db_with(("UPDATE schema_version SET version = 999", ())
+                            if self.pg else
+                            ("PRAGMA user_version = 999", ()))
         rc, out, err = self.run_ctl("discovered", "list")
         self.assertEqual(rc, 0, (out, err))
         self.assert_one_error_line(err, "newer than this bootd")
@@ -878,7 +905,7 @@ class TestUsage(BootctlCase):
         self.assertEqual(self.ok("help", "host"), host)
         self.assertEqual(self.ok("help"), out)
         # --help needs no database and changes nothing.
-        self.assertFalse(os.path.exists(self.db))
+        self.assertFalse(self.db_exists())
 
     def test_version(self):
         rc, out, err = self.run_ctl("--version", cfg=False)
@@ -929,6 +956,9 @@ class TestUsage(BootctlCase):
         strict = ["web1\n.example.org", "web1\x1b[2J", "\x01", "a\tb",
                   "x" * 5000, "\x7f", "caf\u00e9", "a\rb"]
         soft = ["", "${net0/mac}", "a;b", "a||b", "#x", "-", "--"]
+        # Dumped again only after a change (a PostgreSQL dump is a psql
+        # run): every refusal is still compared with the dump before it.
+        before = self.dump()
         for verb, args in VERBS:
             if verb in ("help", "init", "host list", "env list",
                         "dist list", "status", "discovered list", "audit"):
@@ -938,11 +968,11 @@ class TestUsage(BootctlCase):
                 for bad in strict + soft:
                     a = list(args)
                     a[i] = bad
-                    before = self.dump()
                     rc, out, err = self.run_ctl(*words, *a)
                     if rc == 0:
                         self.assertIn(bad, soft, (verb, a, out, err))
                         self.assertEqual(err, "")
+                        before = self.dump()
                         continue
                     self.assertIn(rc, (1, 2), (verb, a, err))
                     self.assert_one_error_line(err)
@@ -988,7 +1018,8 @@ class TestPermissions(BootctlCase):
         os.chown(self.store, NOBODY.pw_uid, NOBODY.pw_gid)
         os.chmod(self.store, 0o770)
         os.chmod(self.dir, 0o755)
-        self.db = os.path.join(self.store, "bootd.db")
+        if not self.pg:
+            self.db = os.path.join(self.store, "bootd.db")
         self.write_cfg({})
         self.populate()         # lab: group nogroup; default: admins only
         self.ok("host", "add", FQDN2, MAC2)                  # default env
@@ -999,6 +1030,7 @@ class TestPermissions(BootctlCase):
     def as_nobody(self, *groups):
         return as_user(NOBODY.pw_uid, NOBODY.pw_gid, groups)
 
+    @sqlite_only("permissions of the database file and its directory")
     def test_permission_errors_name_path_and_permission(self):
         """The file system says no: the message names the file or
         directory, the permission missing, its owner and mode, instead of
@@ -1048,6 +1080,14 @@ class TestPermissions(BootctlCase):
                                       "there",)))
 
     def test_empty_database_says_bootctl_init(self):
+        if self.pg:
+            # A database without a schema; its URI is said without any
+            # password, so match what follows it.
+            empty = harness.new_inventory(self.store)
+            self.refused(1, r'^bootctl: database ".*" has no bootd schema '
+                         r'yet.*"bootctl init"$', "--db", empty, "host",
+                         "list", cfg=False, preexec=self.as_nobody())
+            return
         empty = os.path.join(self.store, "empty.db")
         with open(empty, "w"):
             pass
@@ -1142,6 +1182,8 @@ class TestPermissions(BootctlCase):
                      preexec=self.as_nobody())
 
 
+@sqlite_only("the setgid checks of the database's files (-wal, -shm) "
+             "and directory")
 class TestSetgid(BootctlCase):
     """
     An installed setgid copy of bootctl on an inventory only its group
@@ -1378,6 +1420,145 @@ class TestSetgid(BootctlCase):
                                    r'file with a single name')
 
 
+@unittest.skipUnless(harness.on_postgresql(), "the PostgreSQL run has it "
+                     "(BOOTD_TEST_ENGINE=postgresql)")
+class TestSetgidPostgresql(BootctlCase):
+    """
+    An installed setgid copy of bootctl on PostgreSQL, as bootctl(8)
+    POSTGRESQL says: the role's password is in the system's libpq service
+    file, readable by bootctl's group only (here "staff"), and the default
+    configuration names the service.  In a private mount namespace /etc is
+    an overlay, so the test's bootd.json and pg_service.conf stand at
+    their real places; bootctl then runs as nobody (group nogroup only).
+    """
+
+    ROLE = "bootd_writer"
+    PASSWORD = "pw-only-for-group-staff"
+
+    NS_SCRIPT = (
+        'mount -t overlay overlay -o lowerdir=/etc,upperdir="$0/upper",'
+        'workdir="$0/work" /etc || exit 99; '
+        'mkdir -p /etc/bootd /etc/postgresql-common || exit 99; '
+        'cp "$0/bootd.json" /etc/bootd/bootd.json || exit 99; '
+        'install -o root -g staff -m 0640 "$0/pg_service.conf" '
+        '/etc/postgresql-common/pg_service.conf || exit 99; '
+        'exec setpriv --reuid=%d --regid=%d --clear-groups "$@"'
+        % (NOBODY.pw_uid, NOBODY.pw_gid))
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root (a setgid copy, a mount namespace)")
+        if os.environ.get("BOOTD_SANITIZE") == "1":
+            self.skipTest("setgid binaries do not run under LeakSanitizer")
+        if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+            self.skipTest("unshare(1) and setpriv(1) are needed")
+        server, dbname = harness.pg.server_of(self.db)
+        # A role that logs in with its password only (pg_hba.conf).
+        if not server.query("SELECT 1 FROM pg_roles WHERE rolname = '%s'"
+                            % self.ROLE):
+            server.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (
+                self.ROLE, self.PASSWORD))
+            hba = os.path.join(server.data, "pg_hba.conf")
+            with open(hba) as f:
+                text = f.read()
+            os.chmod(self.dir, 0o755)     # for the servers' owner
+            new = os.path.join(self.dir, "pg_hba.conf")
+            with open(new, "w") as f:
+                f.write("local all %s scram-sha-256\n%s" % (self.ROLE, text))
+            os.chmod(new, 0o644)
+            harness.pg._run(["cp", new, hba], "cp pg_hba.conf")
+            server.psql("SELECT pg_reload_conf()")
+        server.psql('ALTER DATABASE "%s" OWNER TO %s' % (dbname, self.ROLE))
+        # Root sets it up with the password in the URI.
+        self.db = ("postgresql:///%s?host=%s&port=%d&user=%s&password=%s"
+                   % (dbname, server.sock, server.port, self.ROLE,
+                      self.PASSWORD))
+        self.write_cfg({})
+        self.populate()         # lab: group nogroup
+        self.ok("host", "add", FQDN2, MAC2)            # default: admins
+        self.ns = os.path.join(self.dir, "ns")
+        for d in ("upper", "work"):
+            os.makedirs(os.path.join(self.ns, d))
+        self.service = "postgresql:///?service=bootd"
+        with open(os.path.join(self.ns, "bootd.json"), "w") as f:
+            json.dump({"database": self.service,
+                       "menu": {"base_url": BASE_URL}}, f)
+        with open(os.path.join(self.ns, "pg_service.conf"), "w") as f:
+            f.write("[bootd]\nhost=%s\nport=%d\ndbname=%s\nuser=%s\n"
+                    "password=%s\n" % (server.sock, server.port, dbname,
+                                        self.ROLE, self.PASSWORD))
+        os.chmod(self.dir, 0o755)
+        self.bin = os.path.join(self.dir, "bootctl")
+        shutil.copy(BOOTCTL, self.bin)
+        os.chown(self.bin, 0, grp.getgrnam("staff").gr_gid)
+        os.chmod(self.bin, 0o2755)
+        rc, out, err = self.run_ns(BOOTCTL, "--version")
+        if rc != 0:
+            self.skipTest("no private mount namespace or overlay here: %r"
+                          % err)
+
+    def run_ns(self, binary, *args, env=None):
+        """Run binary as nobody (no extra groups) in the namespace."""
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               self.NS_SCRIPT, self.ns, binary] + list(args)
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith("PG") and k != "BOOTD_CONFIG"}
+        if env:
+            e.update(env)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=e, timeout=60)
+        return (p.returncode, p.stdout.decode("utf-8", "replace"),
+                p.stderr.decode("utf-8", "replace"))
+
+    def test_setgid_through_the_service_file_only(self):
+        # Without the setgid bit nobody cannot read the password.
+        rc, out, err = self.run_ns(BOOTCTL, "status")
+        self.assertEqual(rc, 1, (out, err))
+        self.assert_one_error_line(err)
+        self.assertNotIn(self.PASSWORD, err)
+        # With it: the configured inventory, hosts of lab (nogroup) only.
+        rc, out, err = self.run_ns(self.bin, "set-reinstall", FQDN1)
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("install",)])
+        self.assertIn("nobody (uid %d)" % NOBODY.pw_uid,
+                      {r[0] for r in self.audit_rows()})
+        before = self.dump()
+        rc, out, err = self.run_ns(self.bin, "set-local", FQDN2)
+        self.assertEqual(rc, 1)
+        self.assert_one_error_line(err, "permission denied")
+        # The same URI given with --db (or any configuration of the
+        # caller's) runs without the privilege: no password, no change.
+        evil = os.path.join(self.dir, "evil.json")
+        with open(evil, "w") as f:
+            json.dump({"database": self.service, "admin_group": "nogroup"},
+                      f)
+        os.chmod(evil, 0o644)
+        for args, env in ((["--db", self.service, "set-local", FQDN2], None),
+                          (["-c", evil, "set-local", FQDN2], None),
+                          (["set-local", FQDN2], {"BOOTD_CONFIG": evil})):
+            rc, out, err = self.run_ns(self.bin, *args, env=env)
+            self.assertEqual(rc, 1, (args, out, err))
+            self.assert_one_error_line(err)
+            self.assertNotIn("permission denied", err)
+            self.assertNotIn(self.PASSWORD, err)
+        self.assertEqual(self.dump(), before)
+        # The caller's PG* variables play no part in a setgid run: here
+        # every session read-only, another service file.
+        other = os.path.join(self.dir, "other_service.conf")
+        with open(other, "w") as f:
+            f.write("[bootd]\nhost=/nonexistent\n")
+        os.chmod(other, 0o644)
+        rc, out, err = self.run_ns(self.bin, "set-local", FQDN1, env={
+            "PGOPTIONS": "-c default_transaction_read_only=on",
+            "PGSERVICEFILE": other})
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
+                                  (FQDN1,)), [("local",)])
+
+
+@sqlite_only("tools/demo-inventory makes an SQLite file")
 class TestDemoInventory(unittest.TestCase):
 
     def setUp(self):

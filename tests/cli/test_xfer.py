@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from test_bootctl import (BootctlCase, BOOTCTL, CMDLINE, FQDN1, FQDN2,  # noqa
                           MAC1, MAC2, MAC3, NOBODY, as_user)
 import harness  # noqa: E402
+from harness import sqlite_only  # noqa: E402
 
 HEAD = {"format": "bootd-inventory", "version": 1}
 
@@ -132,7 +133,7 @@ class TestExport(XferCase):
         self.big_inventory()
         first = self.export()
         path = self.write_doc(first)
-        other = os.path.join(self.dir, "other.db")
+        other = harness.new_inventory(self.dir, "other.db")
         self.ok("--db", other, "init")
         self.ok("--db", other, "import", path)
         self.assertEqual(self.ok("--db", other, "export"), first)
@@ -143,6 +144,54 @@ class TestExport(XferCase):
                        "ON h.id = t.host WHERE h.fqdn = ?", (FQDN1,))
         self.assertEqual(len(new), 1)
         self.assertNotEqual(new, tok)
+        # Importing it again changes nothing and writes no audit row.
+        n = len(self.audit_rows())
+        self.ok("import", path)
+        self.assertEqual(len(self.audit_rows()), n)
+
+
+@unittest.skipIf(harness.on_postgresql(), "run once, in the SQLite run: "
+                 "its inventories are an SQLite file and a PostgreSQL "
+                 "database whatever the engine")
+class TestMoveToPostgresql(XferCase):
+    """
+    Moving an inventory from SQLite to PostgreSQL as doc/scale-out.md
+    says: bootctl export from the file, bootctl init and import on a
+    fresh database, then the same export from both.
+    """
+
+    def setUp(self):
+        reason = harness.pg.missing()
+        if reason is not None:
+            self.skipTest(reason)
+        super().setUp()
+        self.db = os.path.join(self.dir, "bootd.db")
+        self.write_cfg({})
+
+    def test_export_import_same_export(self):
+        self.big_inventory()
+        path = self.write_doc(self.export())
+        uri = harness.pg.new_database()
+        self.ok("--db", uri, "init")
+        self.ok("--db", uri, "import", path)
+        self.assertEqual(self.ok("--db", uri, "export"), self.export())
+        # Through the configuration, as bootd reads it, too.
+        sqlite_db, self.db = self.db, uri
+        self.write_cfg({})
+        self.assertEqual(self.export(), self.ok("--db", sqlite_db,
+                                                "export"))
+        self.assertEqual(self.ok("render", FQDN2),
+                         self.ok("--db", sqlite_db, "render", FQDN2))
+        self.assertEqual(sorted(self.sql("SELECT fqdn, env, action, dist "
+                                         "FROM host")),
+                         sorted(harness.inv_rows(
+                             sqlite_db, "SELECT fqdn, env, action, dist "
+                             "FROM host")))
+        # The host marked install has a token of its own there.
+        self.assertEqual(len(self.sql(
+            "SELECT t.token FROM token t JOIN host h ON h.id = t.host "
+            "WHERE h.fqdn = ? AND t.revoked = 0 AND t.used_at IS NULL",
+            (FQDN1,))), 1)
         # Importing it again changes nothing and writes no audit row.
         n = len(self.audit_rows())
         self.ok("import", path)
@@ -391,7 +440,8 @@ class TestImportPermissions(XferCase):
         os.chown(self.store, NOBODY.pw_uid, NOBODY.pw_gid)
         os.chmod(self.store, 0o770)
         os.chmod(self.dir, 0o755)
-        self.db = os.path.join(self.store, "bootd.db")
+        if not self.pg:
+            self.db = os.path.join(self.store, "bootd.db")
         self.write_cfg({})
         self.populate()                 # lab: group nogroup
         self.ok("host", "add", FQDN2, MAC2)            # default: admins
@@ -480,11 +530,13 @@ class TestImportReview(XferCase):
         os.chown(self.store, NOBODY.pw_uid, NOBODY.pw_gid)
         os.chmod(self.store, 0o770)
         os.chmod(self.dir, 0o755)
-        self.db = os.path.join(self.store, "bootd.db")
+        if not self.pg:
+            self.db = os.path.join(self.store, "bootd.db")
         self.write_cfg({})
         self.populate()                 # lab: group nogroup
         self.ok("host", "add", FQDN2, MAC2)            # default: admins
 
+    @sqlite_only("SQLite's write lock, held by the test")
     def test_nothing_to_change_takes_no_lock(self):
         # nobody, in no environment's group, may change nothing: a
         # re-import of the export is nothing to change, said so, and
@@ -531,6 +583,7 @@ class TestImportReview(XferCase):
         lines = self.import_refused(d, "hosts[0].macs")
         self.assertIn("or use --replace", "\n".join(lines))
 
+    @sqlite_only("SQLite's write lock, held by the test")
     def test_inventory_changed_while_waiting(self):
         d = json.loads(self.export())
         d["hosts"][0]["attributes"]["role"] = "web"
@@ -624,16 +677,19 @@ class TestDiscovered(XferCase):
         store = os.path.join(self.dir, "db")
         os.mkdir(store)
         os.chmod(self.dir, 0o755)
-        for name in os.listdir(self.dir):
-            if name.startswith("bootd"):
-                os.rename(os.path.join(self.dir, name),
-                          os.path.join(store, name))
-        os.chown(store, NOBODY.pw_uid, NOBODY.pw_gid)
-        os.chmod(store, 0o770)
-        for name in os.listdir(store):
-            os.chown(os.path.join(store, name), NOBODY.pw_uid, NOBODY.pw_gid)
-        self.db = os.path.join(store, "bootd.db")
-        self.write_cfg({})
+        if not self.pg:
+            # The files into a directory of the service user's.
+            for name in os.listdir(self.dir):
+                if name.startswith("bootd"):
+                    os.rename(os.path.join(self.dir, name),
+                              os.path.join(store, name))
+            os.chown(store, NOBODY.pw_uid, NOBODY.pw_gid)
+            os.chmod(store, 0o770)
+            for name in os.listdir(store):
+                os.chown(os.path.join(store, name), NOBODY.pw_uid,
+                         NOBODY.pw_gid)
+            self.db = os.path.join(store, "bootd.db")
+            self.write_cfg({})
         self.ok("env", "add", "stage", "--group", "staff")
         drop = as_user(NOBODY.pw_uid, NOBODY.pw_gid)
         # Into default (admins only) and stage (staff): refused.
@@ -682,12 +738,10 @@ class TestAuditPolish(XferCase):
 
     def test_old_expiry_rows_print_rfc3339(self):
         self.populate()
-        con = __import__("sqlite3").connect(self.db)
-        con.execute("INSERT INTO audit (time, actor, op, object, old, new) "
-                    "VALUES (1, 'x', 'set-reinstall', ?, 'action=local', "
-                    "'action=install dist=d expires=1796206351')", (FQDN1,))
-        con.commit()
-        con.close()
+        harness.inv_execute(
+            self.db, "INSERT INTO audit (time, actor, op, object, old, new) "
+            "VALUES (1, 'x', 'set-reinstall', ?, 'action=local', "
+            "'action=install dist=d expires=1796206351')", (FQDN1,))
         out = self.ok("audit", FQDN1)
         self.assertIn("expires=2026-12-02T", out)
         self.assertNotIn("1796206351", out)

@@ -160,18 +160,15 @@ class Boot(unittest.TestCase):
         past in the database (token_ttl is at least 60 s): the host boots
         locally and the token is refused with 403.
         """
-        import sqlite3
         s = self.srv
         s.bootctl("set-reinstall", EXPIRE[0], "--dist", "debian-12")
         token = s.token(EXPIRE[0])
         self.assertEqual(default_entry(self.script(EXPIRE[1])), "install")
-        db = sqlite3.connect(s.db, timeout=30, isolation_level=None)
-        try:
-            n = db.execute("UPDATE token SET expires = expires - 86400 "
-                           "WHERE token = ?", (token,)).rowcount
-        finally:
-            db.close()
-        self.assertEqual(n, 1)
+        q = "SELECT expires FROM token WHERE token = ?"
+        (expires,), = s.inv(q, (token,))
+        harness.inv_execute(s.db, "UPDATE token SET expires = expires - "
+                            "86400 WHERE token = ?", (token,))
+        self.assertEqual(s.inv(q, (token,)), [(expires - 86400,)])
         body = self.script(EXPIRE[1])
         self.assertEqual(default_entry(body), "local")
         self.assertFalse(installs(body), body)

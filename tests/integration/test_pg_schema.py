@@ -513,34 +513,58 @@ class Engines(unittest.TestCase):
         self.assertEqual(lite, (0, 0, 0))
         self.assertEqual(post, [("0", "0", "0")])
 
-    def test_counts_stay_exact(self):
-        # The triggers keep counts equal to the rows, batch or single,
-        # and an upsert that updates counts nothing.
-        steps = [
+    def test_counts_recounted_by_migration(self):
+        # From version 2 lib/events.c keeps "counts" (once per batch);
+        # the migration that dropped the version-1 triggers takes the
+        # counts again from the tables, on both engines alike: an events
+        # database at version 1 with rows, its counts made wrong, then
+        # version 2 applied.
+        rows = [
             "INSERT INTO boot_event (time, mac, served) VALUES "
             "(2, '52:54:00:00:00:01', 'local'), "
-            "(3, '52:54:00:00:00:02', 'local')",
+            "(3, '52:54:00:00:00:02', 'local'), "
+            "(4, '52:54:00:00:00:03', 'local')",
             "INSERT INTO discovered (mac, first_seen, last_seen) VALUES "
-            "('52:54:00:00:00:99', 9, 9), ('52:54:00:00:00:97', 9, 9) "
-            "ON CONFLICT (mac) DO UPDATE SET count = discovered.count + 1",
-            "DELETE FROM boot_event WHERE time < 3",
-            "DELETE FROM discovered WHERE mac = '52:54:00:00:00:00'",
+            "('52:54:00:00:00:99', 9, 9), ('52:54:00:00:00:97', 9, 9)",
+            "UPDATE counts SET events = 7, discovered = 0",
         ]
         q = ("SELECT events, discovered, (SELECT count(*) FROM boot_event), "
              "(SELECT count(*) FROM discovered) FROM counts")
-        post = self.cluster.primary.query(
-            "BEGIN; SET LOCAL search_path = events; %s; %s; ROLLBACK;" %
-            (";".join(steps), q))
-        con = self.lite_events
-        con.execute("BEGIN")
-        try:
-            for s in steps:
-                con.execute(s)
-            lite = con.execute(q).fetchone()
-        finally:
-            con.execute("ROLLBACK")
-        self.assertEqual(lite, (2, 2, 2, 2))
-        self.assertEqual(post, [("2", "2", "2", "2")])
+        lite_dir = os.path.join(SQL, "events")
+        pg_dir = os.path.join(SQL, "postgresql", "events")
+        v1, v2 = migrations(lite_dir)[:2]
+        self.assertEqual([v for v, _ in migrations(pg_dir)[:2]], [1, 2])
+
+        con = sqlite3.connect(os.path.join(self.tmp.name, "v1.db"),
+                              isolation_level=None)
+        con.executescript("%s;\nPRAGMA user_version = 1;" % read(v1[1]))
+        for sql in rows:
+            con.execute(sql)
+        con.executescript("BEGIN IMMEDIATE;\n%s;\nPRAGMA user_version = 2;"
+                          "\nCOMMIT;" % read(v2[1]))
+        lite = con.execute(q).fetchone()
+        # No trigger is left to count a second time.
+        triggers = con.execute("SELECT count(*) FROM sqlite_master WHERE "
+                               "type = 'trigger'").fetchone()
+        con.close()
+
+        p = self.cluster.primary
+        p.psql("CREATE DATABASE v1")
+        p.psql("BEGIN;\n" + read(migrations(pg_dir)[0][1]) +
+               "\nSET LOCAL search_path = events;\n" + ";\n".join(rows) +
+               ";\nCOMMIT;\n", db="v1")
+        p.psql("BEGIN;\n" + read(migrations(pg_dir)[1][1]) + "\nCOMMIT;\n",
+               db="v1")
+        post = p.query("SET search_path = events; " + q, db="v1")
+        pg_triggers = p.query("SELECT count(*) FROM pg_trigger t JOIN "
+                              "pg_class c ON c.oid = t.tgrelid JOIN "
+                              "pg_namespace n ON n.oid = c.relnamespace "
+                              "WHERE n.nspname = 'events' AND NOT "
+                              "t.tgisinternal", db="v1")
+        self.assertEqual(lite, (3, 2, 3, 2))
+        self.assertEqual(triggers, (0,))
+        self.assertEqual(post, [("3", "2", "3", "2")])
+        self.assertEqual(pg_triggers, [("0",)])
 
     def test_same_tables_columns_indexes_version(self):
         for con, schema, directory in (

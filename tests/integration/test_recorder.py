@@ -34,11 +34,15 @@ def unknown_mac(i):
 
 
 def event_count(db, mac=None):
-    """Boot events in the events database db (0 while it does not exist)."""
+    """Boot events in the events database db (0 while it does not exist,
+    or exists without its schema: the recorder is making it)."""
     if not os.path.exists(db):
         return 0
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
     try:
+        if con.execute("SELECT count(*) FROM sqlite_master WHERE "
+                       "name = 'boot_event'").fetchone()[0] == 0:
+            return 0
         if mac is None:
             return con.execute("SELECT count(*) FROM boot_event").fetchone()[0]
         return con.execute("SELECT count(*) FROM boot_event WHERE mac = ?",

@@ -12,7 +12,6 @@ passed to bootd as REMOTE_ADDR, is that source address.
 
 import os
 import re
-import sqlite3
 import sys
 import time
 import unittest
@@ -29,27 +28,19 @@ WRONG = "0123456789abcdef0123456789abcdef"
 
 def snapshot(db):
     """Everything a done may change: hosts, tokens, the audit log."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    try:
-        return [con.execute(q).fetchall() for q in (
-            "SELECT id, fqdn, action, dist FROM host ORDER BY id",
-            "SELECT * FROM token ORDER BY token",
-            "SELECT id, actor, op, object, old, new FROM audit ORDER BY id",
-        )]
-    finally:
-        con.close()
+    return [harness.inv_rows(db, q) for q in (
+        "SELECT id, fqdn, action, dist FROM host ORDER BY id",
+        "SELECT * FROM token ORDER BY token",
+        "SELECT id, actor, op, object, old, new FROM audit ORDER BY id",
+    )]
 
 
 def fetched_from(db, fqdn):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    try:
-        row = con.execute(
-            "SELECT t.fetched_from FROM token t JOIN host h ON h.id = t.host"
-            " WHERE h.fqdn = ? AND t.used_at IS NULL AND t.revoked = 0",
-            (fqdn,)).fetchone()
-        return row[0] if row else None
-    finally:
-        con.close()
+    rows = harness.inv_rows(
+        db, "SELECT t.fetched_from FROM token t JOIN host h ON h.id = t.host"
+        " WHERE h.fqdn = ? AND t.used_at IS NULL AND t.revoked = 0",
+        (fqdn,))
+    return rows[0][0] if rows else None
 
 
 class FetchAddress(unittest.TestCase):
@@ -144,13 +135,8 @@ class FetchAddress(unittest.TestCase):
         self.assertEqual(fetched_from(self.srv.db, FQDN), "127.0.0.1")
         self.assertNotIn("127.0.0.7", self.srv.bootctl("audit").stdout)
         # A minute on, a fetch from a new address replaces it.
-        con = sqlite3.connect(self.srv.db)
-        try:
-            with con:
-                con.execute("UPDATE token SET fetched_at = fetched_at - 120"
-                            " WHERE fetched_at IS NOT NULL")
-        finally:
-            con.close()
+        harness.inv_execute(self.srv.db, "UPDATE token SET fetched_at = "
+                            "fetched_at - 120 WHERE fetched_at IS NOT NULL")
         st, _ = self.srv.config_script(MAC, source="127.0.0.5")
         self.assertEqual(st, 200)
         got = eventually(lambda: fetched_from(self.srv.db, FQDN),

@@ -36,6 +36,14 @@
 
 #include <jansson.h>
 
+/*
+ * Until lib/cfg.c has them (pgcompat.c; the same contracts as cfg.h's):
+ * uri with target_session_attrs=value, a new string the caller frees;
+ * where for a message, a URI's password as "***".
+ */
+char		*cfg_uri_set_attrs(const char *uri, const char *value);
+const char	*cfg_db_print(const char *where, char *out, size_t size);
+
 #ifndef BOOTD_VERSION
 #define BOOTD_VERSION	"0.1.0"
 #endif
@@ -130,8 +138,12 @@ struct args {
 struct ctx {
 	struct cfg	*cfg;		/* loaded configuration */
 	struct inv	*inv;		/* open inventory */
-	const char	*dbpath;	/* path of the inventory */
-	char		*evpath;	/* path of the events database */
+	char		*dbpath;	/* the inventory: a path, or a
+					 * PostgreSQL URI (read-write) */
+	char		*evpath;	/* the events database: a path, or a
+					 * URI (its schema "events") */
+	bool		 uri;		/* dbpath is a URI */
+	char		 dbname[512];	/* dbpath for messages (no password) */
 	uid_t		 dbuid;		/* owner of the database directory */
 	bool		 setid;		/* running setgid (or setuid) */
 	struct events	*ev;		/* open events database, or NULL */

@@ -98,6 +98,9 @@ events_db(struct ctx *ctx)
 	if (ctx->ev_tried)
 		return ctx->ev;
 	ctx->ev_tried = true;
+	/* On PostgreSQL: schema "events" of the inventory's database. */
+	if (ctx->uri)
+		goto open;
 	/*
 	 * Its directory passes the inventory's checks and has the same
 	 * owner; setgid, its -wal and -shm must exist and be that owner's
@@ -121,6 +124,7 @@ events_db(struct ctx *ctx)
 		    e.text);
 		return NULL;
 	}
+open:
 	rc = events_open_readonly(ctx->evpath, &ctx->ev, &e);
 	if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND)
 		warnmsg("last seen times and discovered MACs unavailable: %s",

@@ -33,10 +33,18 @@
  * database loses the setgid privilege first, so a configuration of its own
  * cannot make it an administrator of the real inventory.
  *
- * Before it opens a database, bootctl checks who may change the path
- * (dbdir_check()); run by root it becomes the owner of the database's
- * directory (the service user), and run setgid it refuses unless the
- * -wal and -shm files already belong to that owner (open_inventory()).
+ * The inventory may be a PostgreSQL database instead (a URI in the
+ * configuration or --db): bootctl then connects with
+ * target_session_attrs=read-write, to the primary, whose schema
+ * "events" holds the events; nothing is checked on the file system, and
+ * run setgid it drops the caller's PG* environment first (its password
+ * comes from a service file of its group's: bootctl(8), POSTGRESQL).
+ *
+ * Before it opens an SQLite database, bootctl checks who may change the
+ * path (dbdir_check()); run by root it becomes the owner of the
+ * database's directory (the service user), and run setgid it refuses
+ * unless the -wal and -shm files already belong to that owner
+ * (open_inventory()).
  *
  * Exit status: 0 success, 1 the operation failed, 2 usage error.
  *
@@ -58,6 +66,7 @@
 #include <unistd.h>
 
 #include "bootctl.h"
+#include "db.h"
 #include "dbdir.h"
 
 /* The options of a verb that takes hosts by selector (see select.c). */
@@ -235,7 +244,7 @@ verb_usage(FILE *f, const struct verb *v, bool full)
 	};
 	size_t i;
 
-	fprintf(f, "usage: bootctl [--db PATH] [-c FILE] %s%s%s\n", v->name,
+	fprintf(f, "usage: bootctl [--db PATH|URI] [-c FILE] %s%s%s\n", v->name,
 	    v->usage[0] != '\0' ? " " : "", v->usage);
 	fprintf(f, "  %s\n", v->help);
 	if (!full)
@@ -279,7 +288,7 @@ usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-	    "usage: bootctl [--db PATH] [-c FILE] VERB [ARGS ...]\n"
+	    "usage: bootctl [--db PATH|URI] [-c FILE] VERB [ARGS ...]\n"
 	    "       bootctl --help | --version\n"
 	    "       bootctl VERB --help\n"
 	    "\n"
@@ -288,8 +297,9 @@ usage(FILE *f)
 	    "distributions and what each host boots.\n"
 	    "\n"
 	    "Global options (before the verb):\n"
-	    "  --db PATH     inventory database (default: \"database\" in the\n"
-	    "                configuration, /var/lib/bootd/db/bootd.db)\n"
+	    "  --db PATH|URI inventory database: an SQLite file or a PostgreSQL\n"
+	    "                URI (default: \"database\" in the configuration,\n"
+	    "                /var/lib/bootd/db/bootd.db)\n"
 	    "  -c FILE       configuration file (default: $BOOTD_CONFIG, else\n"
 	    "                " CFG_DEFAULT_PATH ")\n"
 	    "  -q, --quiet   say nothing on success\n"
@@ -379,13 +389,25 @@ verb_find(int argc, char **argv, int *used)
 int
 verb_init(struct ctx *ctx, struct args *a)
 {
+	struct events *ev = NULL;
 	enum bootd_err rc;
 	int version;
 
 	if ((rc = inv_schema_version(ctx->inv, &version, &ctx->err)) !=
 	    BOOTD_OK)
 		return fail(ctx, rc);
-	printf("%s: schema version %d\n", ctx->dbpath, version);
+	/*
+	 * On PostgreSQL the events live in schema "events" of the same
+	 * database, which nobody but bootctl init creates or migrates
+	 * ahead of bootd (an SQLite events file is bootd's to make).
+	 */
+	if (ctx->uri) {
+		if ((rc = events_open(ctx->evpath, 1, &ev, &ctx->err)) !=
+		    BOOTD_OK)
+			return fail(ctx, rc);
+		events_close(ev);
+	}
+	printf("%s: schema version %d\n", ctx->dbname, version);
 	return EXIT_OK;
 }
 
@@ -779,6 +801,75 @@ drop_privilege_if_overridden(const char *cfgpath, const char *dbpath)
 }
 
 /*
+ * Run with more privilege than the caller, bootctl connects to
+ * PostgreSQL with what the configuration says only: libpq would take
+ * the caller's PG* environment variables (another passfile or service
+ * file, PGOPTIONS setting search_path or session parameters) for
+ * whatever the URI leaves out.  Returns EXIT_OK or EXIT_FAIL.
+ */
+static int
+scrub_pg_environment(void)
+{
+	extern char **environ;
+	char name[64];
+	size_t i, len;
+
+	if (getegid() == getgid() && geteuid() == getuid())
+		return EXIT_OK;
+	for (i = 0; environ[i] != NULL; ) {
+		if (strncmp(environ[i], "PG", 2) != 0) {
+			i++;
+			continue;
+		}
+		len = strcspn(environ[i], "=");
+		if (len >= sizeof(name) || environ[i][len] != '=') {
+			warnmsg("a PG environment variable too long to remove");
+			return EXIT_FAIL;
+		}
+		memcpy(name, environ[i], len);
+		name[len] = '\0';
+		if (unsetenv(name) != 0) {
+			warnmsg("unsetenv %s: %s", name, strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Where this run reads and writes: --db (a path, or a URI, then with
+ * target_session_attrs=read-write: bootctl writes, and reads its own
+ * writes), else the configuration's database (a URI "database" is where
+ * bootd reads; bootctl takes the one that writes).  The events go with
+ * the inventory: beside a --db file, in the schema "events" of a URI's
+ * database, else the configuration's.  Returns EXIT_OK or EXIT_FAIL.
+ */
+static int
+choose_database(struct ctx *ctx, const char *dbopt)
+{
+	const char *db = dbopt != NULL ? dbopt : ctx->cfg->database;
+
+	ctx->uri = db_is_uri(db);
+	ctx->dbpath = ctx->uri ? cfg_uri_set_attrs(db, "read-write") :
+	    strdup(db);
+	if (ctx->dbpath == NULL)
+		goto nomem;
+	if (ctx->uri)
+		ctx->evpath = strdup(ctx->dbpath);
+	else if (dbopt != NULL && strcmp(dbopt, ctx->cfg->database) != 0)
+		ctx->evpath = events_default_path(ctx->dbpath);
+	else
+		ctx->evpath = strdup(ctx->cfg->events_database);
+	if (ctx->evpath == NULL)
+		goto nomem;
+	cfg_db_print(ctx->dbpath, ctx->dbname, sizeof(ctx->dbname));
+	return EXIT_OK;
+nomem:
+	warnmsg("out of memory");
+	return EXIT_FAIL;
+}
+
+/*
  * Open the inventory at ctx->dbpath for verb v, after checking who may
  * change the path (dbdir_check()):
  *   - as root, when the database directory belongs to another user (the
@@ -795,9 +886,20 @@ drop_privilege_if_overridden(const char *cfgpath, const char *dbpath)
 static enum bootd_err
 open_inventory(struct ctx *ctx, const struct verb *v)
 {
+	enum inv_mode mode = (v->flags & VF_CREATE) ? INV_CREATE :
+	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY;
 	struct dbdir dir;
 	enum bootd_err rc;
 
+	/*
+	 * A server makes no files here: nothing to check, no one to
+	 * become.  What the caller may do there is the database role's
+	 * business (bootctl(8), DATABASE ROLES).
+	 */
+	if (ctx->uri) {
+		ctx->setid = getegid() != getgid() || geteuid() != getuid();
+		return inv_open(ctx->dbpath, mode, &ctx->inv, &ctx->err);
+	}
 	if ((rc = dbdir_check(ctx->dbpath, &dir, &ctx->err)) != BOOTD_OK)
 		return rc;
 	if (geteuid() == 0 && dir.uid != 0) {
@@ -814,9 +916,7 @@ open_inventory(struct ctx *ctx, const struct verb *v)
 		ctx->setid = true;
 	}
 	ctx->dbuid = dir.uid;
-	return inv_open(ctx->dbpath, (v->flags & VF_CREATE) ? INV_CREATE :
-	    (v->flags & VF_WRITE) ? INV_RDWR : INV_RDONLY, &ctx->inv,
-	    &ctx->err);
+	return inv_open(ctx->dbpath, mode, &ctx->inv, &ctx->err);
 }
 
 int
@@ -943,7 +1043,8 @@ main(int argc, char *argv[])
 		return ret;
 	}
 
-	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK)
+	if ((ret = drop_privilege_if_overridden(cfgpath, dbpath)) != EXIT_OK ||
+	    (ret = scrub_pg_environment()) != EXIT_OK)
 		goto out;
 	if ((rc = cfg_load(cfgpath, &ctx.cfg, &ctx.err)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
@@ -957,16 +1058,8 @@ main(int argc, char *argv[])
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	ctx.dbpath = dbpath != NULL ? dbpath : ctx.cfg->database;
-	/* --db names another inventory: its events file goes with it. */
-	ctx.evpath = strcmp(ctx.dbpath, ctx.cfg->database) == 0 ?
-	    strdup(ctx.cfg->events_database) :
-	    events_default_path(ctx.dbpath);
-	if (ctx.evpath == NULL) {
-		warnmsg("out of memory");
-		ret = EXIT_FAIL;
+	if ((ret = choose_database(&ctx, dbpath)) != EXIT_OK)
 		goto out;
-	}
 	if ((rc = open_inventory(&ctx, v)) != BOOTD_OK) {
 		ret = fail(&ctx, rc);
 		if (v->fn == verb_render)
@@ -994,6 +1087,7 @@ out:
 	inv_close(ctx.inv);
 	events_close(ctx.ev);
 	free(ctx.evpath);
+	free(ctx.dbpath);
 	cfg_free(ctx.cfg);
 	free(ctx.groups);
 	free(ctx.authz_group);

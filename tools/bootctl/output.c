@@ -121,7 +121,7 @@ fail(struct ctx *ctx, enum bootd_err rc)
 
 	if (rc == BOOTD_EBUSY || strstr(ctx->err.text, "locking protocol") !=
 	    NULL) {
-		if ((pid = lock_holder(ctx->dbpath)) > 0)
+		if (!ctx->uri && (pid = lock_holder(ctx->dbpath)) > 0)
 			warnmsg("the inventory is locked by another process "
 			    "(pid %ld); nothing was changed, try again later",
 			    pid);
