@@ -150,6 +150,13 @@ class PgFaults(unittest.TestCase):
         m = self.srv.metrics()
         self.assertEqual(self.srv.metric(m, "bootd_inventory_hosts"), 3)
         self.assertEqual(self.srv.metric(m, "bootd_inventory_installing"), 2)
+        # The recorder writes the two boots on the primary; the workers
+        # count them where they read, on the standby, once replayed.
+        m = eventually(self.srv.metrics, lambda m: self.srv.metric(
+            m, "bootd_events_stored") >= 2)
+        self.assertGreaterEqual(self.srv.metric(m, "bootd_events_stored"), 2)
+        (n,), = p.query("SELECT count(*) FROM events.boot_event")
+        self.assertGreaterEqual(int(n), 2)
         # A done is written on the primary (the standby would refuse
         # it), and the standby's replay reaches the lookups.
         status, _, body = self.done(TOKEN1)
