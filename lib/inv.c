@@ -161,12 +161,11 @@ const char *const sqltab[S__MAX] = {
 	 * it (lo <= id < hi).  When that start is a rename, the walk goes on
 	 * with the old name before it; each step goes back in time, so the
 	 * walk ends.  A name no host ever had (an environment, a
-	 * distribution, a MAC) starts at 0: all its rows.  $1 is cast:
-	 * PostgreSQL cannot tell its type in a select list.
+	 * distribution, a MAC) starts at 0: all its rows.
 	 */
 	[S_AUDIT_OBJ] = "WITH RECURSIVE names (name, lo, hi) AS ("
-	    "SELECT CAST($1 AS text), coalesce((SELECT max(id) FROM audit "
-	    "WHERE object = $1 AND op IN ('host-add', 'host-rename')), 0), "
+	    "SELECT $1, coalesce((SELECT max(id) FROM audit WHERE "
+	    "object = $1 AND op IN ('host-add', 'host-rename')), 0), "
 	    "9223372036854775807 UNION "
 	    "SELECT a.old, coalesce((SELECT max(b.id) FROM audit b WHERE "
 	    "b.object = a.old AND b.op IN ('host-add', 'host-rename') AND "

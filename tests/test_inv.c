@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "db.h"
 #include "inv.h"
+#include "inv_int.h"	/* stmt(): test_statements_prepare */
 #include "migrations.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
@@ -33,6 +34,8 @@ static char		 dir[64];
 static char		 dbpath[512];	/* the file, or the URI */
 static const char	*pguri;		/* on PostgreSQL: use_icu_db()'s
 					   URI, else NULL */
+static const char	*sburi;		/* the same database on a hot
+					   standby of it, or NULL */
 static struct inv	*inv;
 
 /* Skip the rest of a test that needs a PostgreSQL server. */
@@ -433,6 +436,25 @@ START_TEST(test_open_uri_errors)
 			ck_assert_int_eq(access("postgresql:", F_OK), -1);
 			ck_assert_int_eq(access("postgres:", F_OK), -1);
 		}
+	}
+}
+END_TEST
+
+/*
+ * Every statement of the inventory's table prepares on the engine under
+ * test: PostgreSQL refuses at prepare time what SQLite takes (a parameter
+ * whose type it cannot tell, a function it lacks), also in statements no
+ * other test happens to run.
+ */
+START_TEST(test_statements_prepare)
+{
+	struct bootd_error err = { "" };
+	int id;
+
+	for (id = 0; id < S__MAX; id++) {
+		ck_assert_ptr_nonnull(sqltab[id]);
+		ck_assert_msg(stmt(inv, id, &err) != NULL, "statement %d (%s): "
+		    "%s", id, stmt_sql(inv, id), err.text);
 	}
 }
 END_TEST
@@ -1998,6 +2020,58 @@ START_TEST(test_unavailable)
 }
 END_TEST
 
+/*
+ * A hot standby serves boots: an INV_RDONLY handle on it reads what the
+ * primary wrote once replayed, a lookup with distributions too (its read
+ * transaction is READ ONLY); a change through an INV_RDWR handle on it is
+ * refused as needing the primary, and inv_unavailable() says so.
+ */
+START_TEST(test_standby)
+{
+	static const char *const manual[] = { "d1" };
+	struct bootd_error err;
+	struct inv *sb = NULL;
+	struct inv_boot b;
+	char tok[INV_TOKEN_LEN + 1];
+	int i;
+
+	PG_ONLY("a hot standby is PostgreSQL's");
+	if (sburi == NULL) {
+		fprintf(stderr, "%s: skipped: no BOOTD_TEST_PG_STANDBY\n",
+		    __func__);
+		return;
+	}
+	std_dist("d1");
+	host("web1.example.org", "52:54:00:00:00:01");
+	OK(inv_set_reinstall(inv, "web1", "d1", NOW, 3600, tok, &err_));
+	/* Replay is asynchronous: bounded tries, no assertion on time. */
+	for (i = 0; i < 400; i++) {
+		if (sb == NULL && inv_open(sburi, INV_RDONLY, &sb, &err) !=
+		    BOOTD_OK)
+			sb = NULL;
+		if (sb != NULL && inv_lookup(sb, "52:54:00:00:00:01", NOW,
+		    manual, N(manual), &b, &err) == BOOTD_OK)
+			break;
+		usleep(50000);
+	}
+	ck_assert_msg(i < 400, "never replayed: %s", err.text);
+	ck_assert_str_eq(b.host->fqdn, "web1.example.org");
+	ck_assert_ptr_nonnull(b.dist);
+	ck_assert_str_eq(b.dist->name, "d1");
+	ck_assert_uint_eq(b.nmanual, 1);
+	inv_boot_free(&b);
+	ck_assert_int_eq(inv_unavailable(sb), 0);
+	inv_close(sb);
+
+	OK(inv_open(sburi, INV_RDWR, &sb, &err_));
+	ck_assert_int_eq(inv_env_add(sb, "x", "", &err), BOOTD_EDB);
+	assert_clean(&err);
+	ck_assert_ptr_nonnull(strstr(err.text, "primary"));
+	ck_assert_int_eq(inv_unavailable(sb), 1);
+	inv_close(sb);
+}
+END_TEST
+
 /* Limits --------------------------------------------------------------- */
 
 START_TEST(test_busy)
@@ -2680,6 +2754,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
 	tcase_add_test(tc, test_open_uri_errors);
+	tcase_add_test(tc, test_statements_prepare);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_host_changes_audited);
@@ -2717,6 +2792,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_write_conflict);
 	tcase_add_test(tc, test_unavailable);
+	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_rdonly);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_create_mode);
@@ -2737,6 +2813,15 @@ inv_suite(void)
 	tcase_add_test(tc, test_schema_constraints);
 	suite_add_tcase(s, tc);
 	return s;
+}
+
+/* uri with "dbname=bootd_test_icu" added, into u of size bytes. */
+static void
+icu_uri(const char *uri, char *u, size_t size)
+{
+	/* A later dbname parameter overrides the URI's path. */
+	snprintf(u, size, "%s%sdbname=bootd_test_icu", uri,
+	    strchr(uri, '?') != NULL ? "&" : "?");
 }
 
 /*
@@ -2760,9 +2845,7 @@ use_icu_db(const char *uri)
 		exit(EXIT_FAILURE);
 	}
 	db_close(db);
-	/* A later dbname parameter overrides the URI's path. */
-	snprintf(u, sizeof(u), "%s%sdbname=bootd_test_icu", uri,
-	    strchr(uri, '?') != NULL ? "&" : "?");
+	icu_uri(uri, u, sizeof(u));
 	return u;
 }
 
@@ -2778,6 +2861,14 @@ main(void)
 		printf("BOOTD_TEST_PG not set: SQLite only\n");
 	else
 		pguri = use_icu_db(pguri);
+	if (pguri != NULL && (sburi = getenv("BOOTD_TEST_PG_STANDBY")) !=
+	    NULL && *sburi != '\0') {
+		static char u[512];
+
+		icu_uri(sburi, u, sizeof(u));
+		sburi = u;
+	} else
+		sburi = NULL;
 
 	sr = srunner_create(inv_suite());
 	srunner_run_all(sr, CK_NORMAL);

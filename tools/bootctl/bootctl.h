@@ -36,14 +36,6 @@
 
 #include <jansson.h>
 
-/*
- * Until lib/cfg.c has them (pgcompat.c; the same contracts as cfg.h's):
- * uri with target_session_attrs=value, a new string the caller frees;
- * where for a message, a URI's password as "***".
- */
-char		*cfg_uri_set_attrs(const char *uri, const char *value);
-const char	*cfg_db_print(const char *where, char *out, size_t size);
-
 #ifndef BOOTD_VERSION
 #define BOOTD_VERSION	"0.1.0"
 #endif

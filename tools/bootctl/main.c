@@ -839,29 +839,32 @@ scrub_pg_environment(void)
 /*
  * Where this run reads and writes: --db (a path, or a URI, then with
  * target_session_attrs=read-write: bootctl writes, and reads its own
- * writes), else the configuration's database (a URI "database" is where
- * bootd reads; bootctl takes the one that writes).  The events go with
- * the inventory: beside a --db file, in the schema "events" of a URI's
- * database, else the configuration's.  Returns EXIT_OK or EXIT_FAIL.
+ * writes), else the configuration's "database_write" (for a URI
+ * "database", where bootd reads, by default the same URI with
+ * read-write; for SQLite the same file).  The events go with the
+ * inventory: beside a --db file, in the schema "events" of a --db URI's
+ * database, else the configuration's "events_database".  Returns EXIT_OK
+ * or EXIT_FAIL.
  */
 static int
 choose_database(struct ctx *ctx, const char *dbopt)
 {
-	const char *db = dbopt != NULL ? dbopt : ctx->cfg->database;
+	const struct cfg *cfg = ctx->cfg;
 
-	ctx->uri = db_is_uri(db);
-	ctx->dbpath = ctx->uri ? cfg_uri_set_attrs(db, "read-write") :
-	    strdup(db);
-	if (ctx->dbpath == NULL)
+	if (dbopt == NULL || strcmp(dbopt, cfg->database) == 0) {
+		ctx->dbpath = strdup(cfg->database_write);
+		ctx->evpath = strdup(cfg->events_database);
+	} else if (db_is_uri(dbopt)) {
+		ctx->dbpath = cfg_uri_set_attrs(dbopt, "read-write");
+		ctx->evpath = ctx->dbpath != NULL ? strdup(ctx->dbpath) : NULL;
+	} else {
+		ctx->dbpath = strdup(dbopt);
+		ctx->evpath = ctx->dbpath != NULL ?
+		    events_default_path(ctx->dbpath) : NULL;
+	}
+	if (ctx->dbpath == NULL || ctx->evpath == NULL)
 		goto nomem;
-	if (ctx->uri)
-		ctx->evpath = strdup(ctx->dbpath);
-	else if (dbopt != NULL && strcmp(dbopt, ctx->cfg->database) != 0)
-		ctx->evpath = events_default_path(ctx->dbpath);
-	else
-		ctx->evpath = strdup(ctx->cfg->events_database);
-	if (ctx->evpath == NULL)
-		goto nomem;
+	ctx->uri = db_is_uri(ctx->dbpath);
 	cfg_db_print(ctx->dbpath, ctx->dbname, sizeof(ctx->dbname));
 	return EXIT_OK;
 nomem:
