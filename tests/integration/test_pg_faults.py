@@ -22,12 +22,22 @@ bootd is configured as doc/scale-out.md says: "database" names the standby
 first, then the primary, with target_session_attrs=prefer-standby;
 "database_write" both with read-write.  Everything is polled a bounded
 number of times, never timed.
+
+Paced: with a "server" that takes every connection and closes it at once,
+a worker tries each connection at most once a second, not once per
+request: the connections counted stay under that bound for however long
+the requests took.
 """
 
+import math
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
@@ -290,6 +300,60 @@ class PgFaults(unittest.TestCase):
                          lambda r: r == (200, "ok schema=4\n"))
         self.assertEqual(got, (200, "ok schema=4\n"))
         self.assert_same_bootd(pid)
+
+
+class Paced(unittest.TestCase):
+    """Connection attempts to a server that fails are paced."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="bootd-pg-fake-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        os.chmod(self.dir, 0o755)
+        port = pg.free_port()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = os.path.join(self.dir, ".s.PGSQL.%d" % port)
+        self.sock.bind(path)
+        os.chmod(path, 0o777)
+        self.sock.listen(64)
+        self.addCleanup(self.sock.close)
+        self.accepted = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+        uri = "postgresql:///bootd?host=%s&port=%d&user=bootd" % (self.dir,
+                                                                  port)
+        self.srv = harness.BootServer(workers=2, config={"database": uri})
+        self.addCleanup(self.srv.close)
+        # Boot events in a file of their own: only the workers connect.
+        self.srv.write_config(events_database=self.srv.events_db)
+        self.srv.stop_bootd()
+
+    def serve(self):
+        # Take each connection and close it: libpq sees the server gone.
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            c.close()
+
+    def test_one_attempt_a_second(self):
+        start = self.accepted
+        t0 = time.monotonic()
+        self.srv.start_bootd()
+        self.srv.wait_ready()
+        for _ in range(40):
+            status, body = self.srv.config_script(INST1[1])
+            self.assertEqual(status, 200)
+            self.assertIn("booting from the local disk", body)
+        elapsed = time.monotonic() - t0
+        attempts = self.accepted - start
+        # Per worker, one read and one write connection (opened to
+        # migrate a schema the read one could not use), each at most
+        # once a second: 2 workers x 2 x (seconds + 1).
+        bound = 2 * 2 * (math.ceil(elapsed) + 1)
+        self.assertGreaterEqual(attempts, 2)    # each worker at its start
+        self.assertLessEqual(attempts, bound, "%d connections in %.1f s" % (
+            attempts, elapsed))
 
 
 if __name__ == "__main__":
