@@ -43,14 +43,6 @@
  * now (busy, or no PostgreSQL primary until one is promoted).
  */
 #define DONE_RETRY_AFTER 10
-/*
- * Tries of an install report's write.  PostgreSQL's writers are
- * serializable and the one that loses a race with another (two workers
- * noting the same fetch) is told BOOTD_EBUSY at once, nothing written,
- * where SQLite would have waited for the lock: on PostgreSQL such a write
- * is made again, up to this many times in all.
- */
-#define WRITE_TRIES	3
 #define CT_TEXT		"text/plain; charset=utf-8"
 #define CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -320,7 +312,7 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 	enum bootd_err rc;
 	const char *qs = param(req, "QUERY_STRING");
 	const char *token;
-	int status, tries;
+	int status;
 
 	buf_reset(&w->body);
 	r->status = 400;
@@ -359,14 +351,9 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
 	}
 	/* The handle waits up to 5 s on a locked inventory (worker.c). */
 	inv_set_actor(inv, "bootd (install done)");
-	for (tries = 1;; tries++) {
-		rc = inv_install_done(inv, token, r->addr[0] != '\0' ?
-		    r->addr : NULL, w->cfg->daemon.done_requires_fetch_address,
-		    (int64_t)time(NULL), &d, &e);
-		if (rc != BOOTD_EBUSY || tries >= WRITE_TRIES ||
-		    !db_is_uri(w->cfg->database_write))
-			break;
-	}
+	rc = inv_install_done(inv, token, r->addr[0] != '\0' ? r->addr : NULL,
+	    w->cfg->daemon.done_requires_fetch_address, (int64_t)time(NULL),
+	    &d, &e);
 	inv_set_actor(inv, "bootd");
 	if (d.fqdn[0] != '\0')
 		copy_printable(r->host, sizeof(r->host), d.fqdn);
@@ -642,7 +629,6 @@ record_fetch(struct worker *w, struct rq *r)
 	struct bootd_error e;
 	struct inv *inv;
 	enum bootd_err rc;
-	int tries;
 
 	if (r->addr[0] == '\0') {
 		blog_warn("install script of %s served to a client without a "
@@ -653,13 +639,7 @@ record_fetch(struct worker *w, struct rq *r)
 		metrics_inc(METRICS_ERRORS);
 		return;
 	}
-	for (tries = 1;; tries++) {
-		rc = inv_token_fetched(inv, r->mac, r->addr,
-		    (int64_t)time(NULL), &e);
-		if (rc != BOOTD_EBUSY || tries >= WRITE_TRIES ||
-		    !db_is_uri(w->cfg->database_write))
-			break;
-	}
+	rc = inv_token_fetched(inv, r->mac, r->addr, (int64_t)time(NULL), &e);
 	if (rc == BOOTD_OK || rc == BOOTD_ENOTFOUND)
 		return;		/* ENOTFOUND: the token went meanwhile */
 	blog_err("inv_token_fetched(%s, %s): %s", r->host, r->addr, e.text);
