@@ -25,8 +25,9 @@
  * schema_version, which each of its files updates.  Every statement is
  * prepared once per handle (lazily, on first use) and kept in struct inv;
  * each use resets it and clears its bindings.  Every change runs inside
- * a write transaction (SQLite's BEGIN IMMEDIATE, PostgreSQL's
- * SERIALIZABLE: db.h) together with its audit row; any failure rolls the
+ * a write transaction, one writer at a time (SQLite's BEGIN IMMEDIATE,
+ * PostgreSQL's READ COMMITTED under an advisory lock: tx_start())
+ * together with its audit row; any failure rolls the
  * whole change back.  Between inv_begin() and inv_commit() the changes
  * share the caller's one transaction instead, each inside a savepoint of
  * its own, so that a bulk change is one commit, all or nothing.  The
@@ -545,6 +546,20 @@ tx_savepoint(struct inv *inv, const char *sql, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * The inventory's writers on PostgreSQL, one at a time as on SQLite (BEGIN
+ * IMMEDIATE): READ COMMITTED instead of db.h's SERIALIZABLE, then this
+ * advisory lock (keys "boot", 2), held to the end of the transaction.
+ * Every statement after the lock sees what the writer before committed,
+ * so two writers of one row (an installer's done and the fetch note of
+ * its script, bootctl and bootd) wait for each other, at most the busy
+ * timeout (lock_timeout: then busy), instead of one failing with a
+ * serialization error that every caller would have to repeat.  The
+ * migrations' lock is ("boot", 1).
+ */
+#define PG_WRITER "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " \
+	"SELECT pg_advisory_xact_lock(1651470196, 2)"
+
 /* db_begin() of txn, or dberr()'s failure. */
 static enum bootd_err
 tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
@@ -554,6 +569,12 @@ tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
 	if ((rc = db_begin(inv->db, txn, &inv->dbe)) != BOOTD_OK) {
 		failed(inv, rc);
 		return dberr(inv, "begin transaction", err);
+	}
+	if (inv->pg && txn == DB_TXN_WRITE &&
+	    exec_sql(inv, PG_WRITER) != BOOTD_OK) {
+		rc = dberr(inv, "begin transaction", err);
+		db_rollback(inv->db, NULL);
+		return rc;
 	}
 	return BOOTD_OK;
 }
