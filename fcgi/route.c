@@ -441,7 +441,7 @@ handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 	struct bootd_error e;
 	struct inv *inv;
 	enum bootd_err rc;
-	int version = 0, tries, closed;
+	int version = 0, wversion, tries, closed;
 	char name[256];
 
 	/*
@@ -477,21 +477,25 @@ handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 		return;
 	}
 	r->reason[0] = '\0';
-	/* PostgreSQL: can writes reach a primary? (SQLite: the same file.) */
-	if (db_is_uri(w->cfg->database_write)) {
+	/*
+	 * PostgreSQL: can writes reach a primary?  (SQLite: the same file.)
+	 * A write connection whose server went away is opened anew once.
+	 */
+	for (tries = 0; db_is_uri(w->cfg->database_write); tries++) {
 		if ((inv = worker_db_rw(w)) == NULL) {
 			buf_printf(&w->body, "degraded schema=%d: no server "
 			    "takes writes; install reports are answered 503\n",
 			    version);
 			return;
 		}
-		if ((rc = inv_schema_version(inv, &version, &e)) != BOOTD_OK) {
-			blog_err("health: inv_schema_version(%s): %s",
-			    cfg_db_print(w->cfg->database_write, name,
-			    sizeof(name)), e.text);
-			worker_db_failed(w, inv, rc);
+		if ((rc = inv_schema_version(inv, &wversion, &e)) == BOOTD_OK)
+			break;
+		blog_err("health: inv_schema_version(%s): %s",
+		    cfg_db_print(w->cfg->database_write, name, sizeof(name)),
+		    e.text);
+		if (!worker_db_failed(w, inv, rc) || tries > 0) {
 			buf_printf(&w->body, "degraded schema=%d: the server "
-			    "taking writes failed; install reports are answered "
+			    "taking writes fails; install reports are answered "
 			    "503\n", version);
 			return;
 		}

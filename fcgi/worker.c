@@ -344,8 +344,7 @@ worker_events(struct worker *w)
 void
 worker_events_failed(struct worker *w)
 {
-	/* Until events.h has events_unavailable(): a URI's handle goes. */
-	if (w->ev != NULL && db_is_uri(w->cfg->events_database))
+	if (w->ev != NULL && events_unavailable(w->ev))
 		worker_events_close(w);
 }
 
