@@ -415,7 +415,7 @@ check_config(const struct cfg *cfg)
 		return 1;
 	if (inv_open(cfg->database, INV_RDONLY, &inv, &e) != BOOTD_OK) {
 		fprintf(stderr, "bootd: inv_open(%s): %s\n",
-		    cfg_db_print(cfg->database, where, sizeof(where)), e.text);
+		    db_where_print(cfg->database, where, sizeof(where)), e.text);
 		return 1;
 	}
 	if (worker_manual_dists_check(inv, cfg, &e) == -1) {
@@ -434,7 +434,7 @@ check_config(const struct cfg *cfg)
 			fprintf(stderr, "bootd: warning: database_write: "
 			    "inv_open(%s): %s; install reports will answer 503 "
 			    "until it can be reached\n",
-			    cfg_db_print(cfg->database_write, where,
+			    db_where_print(cfg->database_write, where,
 			    sizeof(where)), e.text);
 		inv_close(inv);
 	}
@@ -443,7 +443,7 @@ check_config(const struct cfg *cfg)
 	if (events_open_readonly(cfg->events_database, &ev, &e) ==
 	    BOOTD_EVERSION) {
 		fprintf(stderr, "bootd: events_open(%s): %s\n",
-		    cfg_db_print(cfg->events_database, where, sizeof(where)),
+		    db_where_print(cfg->events_database, where, sizeof(where)),
 		    e.text);
 		return 1;
 	}

@@ -770,32 +770,6 @@ derive_databases(struct cfg *cfg, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
-/*
- * Is the URI parameter name s (n bytes, percent-encoded as libpq accepts
- * it) the name want?
- */
-static int
-param_is(const char *s, size_t n, const char *want)
-{
-	unsigned v;
-	size_t i;
-	char c;
-
-	for (i = 0; i < n; i++, want++) {
-		c = s[i];
-		if (c == '%' && i + 2 < n &&
-		    isxdigit((unsigned char)s[i + 1]) &&
-		    isxdigit((unsigned char)s[i + 2]) &&
-		    sscanf(s + i + 1, "%2x", &v) == 1) {
-			c = (char)v;
-			i += 2;
-		}
-		if (*want == '\0' || c != *want)
-			return 0;
-	}
-	return *want == '\0';
-}
-
 char *
 cfg_uri_set_attrs(const char *uri, const char *value)
 {
@@ -816,7 +790,7 @@ cfg_uri_set_attrs(const char *uri, const char *value)
 			end = p + strlen(p);
 		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL)
 			eq = end;
-		if (end > p && !param_is(p, (size_t)(eq - p), key)) {
+		if (end > p && !db_uri_param_is(p, (size_t)(eq - p), key)) {
 			*o++ = sep;
 			sep = '&';
 			memcpy(o, p, (size_t)(end - p));
@@ -831,64 +805,6 @@ cfg_uri_set_attrs(const char *uri, const char *value)
 	*o++ = '=';
 	memcpy(o, value, strlen(value) + 1);
 	return out;
-}
-
-const char *
-cfg_db_print(const char *where, char *out, size_t size)
-{
-	const char *p, *auth_end, *at, *colon, *end, *eq;
-	size_t o = 0;
-
-#define PUT(s, n) do {							\
-	size_t n_ = (n);						\
-	if (n_ > size - 1 - o)						\
-		n_ = size - 1 - o;					\
-	memcpy(out + o, (s), n_);					\
-	o += n_;							\
-} while (0)
-
-	if (size == 0)
-		return out;
-	if (!db_is_uri(where)) {
-		snprintf(out, size, "%s", where);
-		return out;
-	}
-	p = strstr(where, "://") + 3;
-	PUT(where, (size_t)(p - where));
-	auth_end = p + strcspn(p, "/?");
-	/* user:password@hosts: the last '@' of the authority ends it. */
-	for (at = NULL, end = p; end < auth_end; end++)
-		if (*end == '@')
-			at = end;
-	if (at != NULL && (colon = memchr(p, ':', (size_t)(at - p))) !=
-	    NULL) {
-		PUT(p, (size_t)(colon - p) + 1);
-		PUT("***", 3);
-		p = at;
-	}
-	if ((end = strchr(p, '?')) == NULL) {
-		PUT(p, strlen(p));
-		out[o] = '\0';
-		return out;
-	}
-	PUT(p, (size_t)(end - p) + 1);
-	for (p = end + 1; *p != '\0'; p = end) {
-		if ((end = strchr(p, '&')) == NULL)
-			end = p + strlen(p);
-		if ((eq = memchr(p, '=', (size_t)(end - p))) != NULL &&
-		    param_is(p, (size_t)(eq - p), "password")) {
-			PUT(p, (size_t)(eq - p) + 1);
-			PUT("***", 3);
-		} else
-			PUT(p, (size_t)(end - p));
-		if (*end == '&') {
-			PUT("&", 1);
-			end++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-#undef PUT
 }
 
 void

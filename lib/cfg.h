@@ -187,12 +187,4 @@ enum bootd_err	 cfg_listen_parse(const char *s, struct cfg_listen *out,
  */
 char		*cfg_uri_set_attrs(const char *uri, const char *value);
 
-/*
- * Write where (a path, or a URI) into out (size bytes, at least 1) for a
- * log line or a message: a URI's password, in its user information or as
- * a password= parameter, becomes "***".  Returns out.  Can't fail (a
- * longer text is cut).
- */
-const char	*cfg_db_print(const char *where, char *out, size_t size);
-
 #endif /* BOOTD_CFG_H */

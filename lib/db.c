@@ -3,6 +3,7 @@
  * statements, placeholders, error classes, reconnecting); the engines are
  * in db_sqlite.c and db_pg.c
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,124 @@ db_is_uri(const char *where)
 {
 	return where != NULL && (strncmp(where, "postgresql://", 13) == 0 ||
 	    strncmp(where, "postgres://", 11) == 0);
+}
+
+int
+db_uri_param_is(const char *s, size_t n, const char *want)
+{
+	unsigned v;
+	size_t i;
+	char c;
+
+	for (i = 0; i < n; i++, want++) {
+		c = s[i];
+		if (c == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2]) &&
+		    sscanf(s + i + 1, "%2x", &v) == 1) {
+			c = (char)v;
+			i += 2;
+		}
+		if (*want == '\0' || c != *want)
+			return 0;
+	}
+	return *want == '\0';
+}
+
+/*
+ * Where the passwords of the PostgreSQL URI uri are, as written there:
+ * in the user information ("postgresql://user:PASSWORD@host/..."; the
+ * last @ of the authority ends it) and as any password= parameter.  Fill
+ * at[] and len[] with at most max of them; return how many.
+ */
+#define URI_MAX_PASSWORDS	8
+static int
+uri_passwords(const char *uri, const char *at[], size_t len[], int max)
+{
+	const char *p, *end, *c, *last = NULL, *eq;
+	int n = 0;
+
+	p = strstr(uri, "://") + 3;
+	end = p + strcspn(p, "/?#");
+	for (c = p; c < end; c++)
+		if (*c == '@')
+			last = c;
+	if (last != NULL && (c = memchr(p, ':', (size_t)(last - p))) != NULL &&
+	    last > c + 1) {
+		at[n] = c + 1;
+		len[n++] = (size_t)(last - c - 1);
+	}
+	if ((p = strchr(end, '?')) == NULL)
+		return n;
+	for (p++; *p != '\0' && *p != '#' && n < max; ) {
+		end = p + strcspn(p, "&#");
+		if ((eq = memchr(p, '=', (size_t)(end - p))) != NULL &&
+		    db_uri_param_is(p, (size_t)(eq - p), "password") &&
+		    end > eq + 1) {
+			at[n] = eq + 1;
+			len[n++] = (size_t)(end - eq - 1);
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return n;
+}
+
+const char *
+db_where_print(const char *where, char *out, size_t size)
+{
+	const char *at[URI_MAX_PASSWORDS], *p;
+	size_t len[URI_MAX_PASSWORDS], o = 0, skip;
+	int i, n;
+
+	if (size == 0)
+		return out;
+	if (!db_is_uri(where)) {
+		snprintf(out, size, "%s", where != NULL ? where : "");
+		return out;
+	}
+	n = uri_passwords(where, at, len, URI_MAX_PASSWORDS);
+	for (p = where; *p != '\0' && o + 1 < size; ) {
+		for (skip = 0, i = 0; i < n; i++)
+			if (p == at[i])
+				skip = len[i];
+		if (skip == 0) {
+			out[o++] = *p++;
+			continue;
+		}
+		for (i = 0; i < 3 && o + 1 < size; i++)
+			out[o++] = '*';
+		p += skip;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void
+db_scrub(char *text, const char *where)
+{
+	const char *at[URI_MAX_PASSWORDS];
+	size_t len[URI_MAX_PASSWORDS];
+	char *p;
+	int i, n;
+
+	if (!db_is_uri(where))
+		return;
+	n = uri_passwords(where, at, len, URI_MAX_PASSWORDS);
+	for (i = 0; i < n; i++)
+		for (p = text; *p != '\0'; ) {
+			if (strncmp(p, at[i], len[i]) != 0) {
+				p++;
+				continue;
+			}
+			if (len[i] < 3) {
+				memset(p, '*', len[i]);	/* never longer */
+				p += len[i];
+				continue;
+			}
+			memmove(p + 3, p + len[i], strlen(p + len[i]) + 1);
+			memcpy(p, "***", 3);
+			p += 3;
+		}
 }
 
 enum bootd_err

@@ -53,6 +53,7 @@
 #ifndef BOOTD_DB_H
 #define BOOTD_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -101,6 +102,28 @@ enum db_txn {
  * fail.
  */
 int		 db_is_uri(const char *where);
+
+/*
+ * Write where (a path, or a URI) into out (size bytes, at least 1) for a
+ * log line or a message: a URI's passwords, in its user information and
+ * as password= parameters, become "***".  Returns out.  This function
+ * can't fail (a longer text is cut).
+ */
+const char	*db_where_print(const char *where, char *out, size_t size);
+
+/*
+ * Mask in text (NUL-terminated, changed in place, never made longer)
+ * every copy of a password of the URI where: libpq quotes a URI it cannot
+ * parse, or a part of it, in its messages ("invalid percent-encoded
+ * token: ...").  Nothing for a path.  This function can't fail.
+ */
+void		 db_scrub(char *text, const char *where);
+
+/*
+ * Is the URI parameter name s (n bytes, percent-encoded as libpq accepts
+ * it) the name want?  This function can't fail.
+ */
+int		 db_uri_param_is(const char *s, size_t n, const char *want);
 
 /*
  * Open a connection to where: an SQLite file path, or a PostgreSQL URI,

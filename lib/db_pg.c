@@ -166,9 +166,10 @@ pg_connect(struct db *db, struct bootd_error *err)
 		return db_fail(db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
 		    "out of memory");
 	if (PQstatus(c) != CONNECTION_OK) {
+		oneline(PQerrorMessage(c), buf, sizeof(buf));
+		db_scrub(buf, db->where);	/* libpq may quote the URI */
 		rc = db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "cannot "
-		    "connect to PostgreSQL: %s",
-		    oneline(PQerrorMessage(c), buf, sizeof(buf)));
+		    "connect to PostgreSQL: %s", buf);
 		PQfinish(c);
 		return rc;
 	}

@@ -236,31 +236,13 @@ struct events {
 /* Helpers ------------------------------------------------------------- */
 
 /*
- * Quote a path or URI for a message, shortened to fit.  A URI loses its
- * password and its parameters (which may hold one): "postgresql://
- * bootd@db1,db2/bootd".
+ * Quote a path or URI for a message, shortened to fit; a URI's password
+ * shows as "***" (db_where_print()).
  */
 static const char *
 q(const char *s, char buf[QBUF])
 {
-	const char *auth, *end, *at, *colon;
-	int n;
-
-	if (!db_is_uri(s) || (auth = strstr(s, "://")) == NULL) {
-		snprintf(buf, QBUF, "%s", s);
-		return buf;
-	}
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	at = memchr(auth, '@', (size_t)(end - auth));
-	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-	n = (int)((colon != NULL ? colon : auth) - s);
-	if (colon != NULL)
-		snprintf(buf, QBUF, "%.*s%.*s", n, s, (int)(strcspn(at, "?#")),
-		    at);
-	else
-		snprintf(buf, QBUF, "%.*s", (int)strcspn(s, "?#"), s);
-	return buf;
+	return db_where_print(s, buf, QBUF);
 }
 
 /*

@@ -921,105 +921,6 @@ perm_problem(const char *path, int write, char *buf, size_t size)
 }
 
 /*
- * The password of the PostgreSQL URI uri, as written there: in the user
- * information ("postgresql://user:PASSWORD@host/...") or a parameter
- * ("...?password=PASSWORD").  which picks the first (0) or the second
- * (1).  Returns its length, 0 when there is none; *at is where it starts.
- */
-static size_t
-uri_password(const char *uri, int which, const char **at)
-{
-	const char *p, *end, *colon, *last = NULL;
-
-	p = strstr(uri, "://") + 3;
-	end = p + strcspn(p, "/?#");
-	if (which == 0) {
-		/* The last @ of the authority ends the user information. */
-		for (colon = p; colon < end; colon++)
-			if (*colon == '@')
-				last = colon;
-		if (last == NULL ||
-		    (colon = memchr(p, ':', last - p)) == NULL)
-			return 0;
-		*at = colon + 1;
-		return last - *at;
-	}
-	if ((p = strchr(end, '?')) == NULL)
-		return 0;
-	for (p++; *p != '\0' && *p != '#'; p += strcspn(p, "&#")) {
-		if (*p == '&')
-			p++;
-		if (strncmp(p, "password=", 9) == 0) {
-			*at = p + 9;
-			return strcspn(*at, "&#");
-		}
-	}
-	return 0;
-}
-
-/*
- * Copy the PostgreSQL URI uri into out of size bytes with every password
- * in it masked ("***"), for messages.
- */
-static void
-mask_uri(const char *uri, char *out, size_t size)
-{
-	const char *at[2];
-	size_t len[2], o = 0, skip;
-	const char *p;
-	int i;
-
-	for (i = 0; i < 2; i++)
-		len[i] = uri_password(uri, i, &at[i]);
-	for (p = uri; *p != '\0' && o + 4 < size; ) {
-		skip = 0;
-		for (i = 0; i < 2; i++)
-			if (len[i] > 0 && p == at[i])
-				skip = len[i];
-		if (skip > 0) {
-			memcpy(out + o, "***", 3);
-			o += 3;
-			p += skip;
-		} else
-			out[o++] = *p++;
-	}
-	out[o] = '\0';
-}
-
-/*
- * Mask every copy of a password of uri in text: libpq quotes a URI it
- * cannot parse, or a part of it, in its messages ("invalid
- * percent-encoded token: ...").
- */
-static void
-scrub(char *text, const char *uri)
-{
-	const char *at;
-	size_t len;
-	char *p;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if ((len = uri_password(uri, i, &at)) == 0)
-			continue;
-		for (p = text; *p != '\0'; ) {
-			if (strncmp(p, at, len) != 0) {
-				p++;
-				continue;
-			}
-			if (len < 3) {
-				memset(p, '*', len);	/* never longer */
-				p += len;
-				continue;
-			}
-			memmove(p + 3, p + len, strlen(p + len) + 1);
-			memcpy(p, "***", 3);
-			p += 3;
-		}
-	}
-}
-
-/*
  * Open and check the SQLite file path as inv_open() describes, into
  * inv->db; v gets its schema version.
  */
@@ -1136,7 +1037,6 @@ open_uri(struct inv *inv, const char *uri, enum inv_mode mode, int *v,
 
 	if ((rc = db_open(uri, mode == INV_RDONLY ? DB_RDONLY : DB_RDWR,
 	    &inv->db, &inv->dbe)) != BOOTD_OK) {
-		scrub(inv->dbe.text, uri);
 		return bootd_error_set(err, rc == BOOTD_ENOMEM ? rc : BOOTD_EDB,
 		    "cannot open database \"%s\": %s", q(inv->path, qp),
 		    db_engine_msg(inv->dbe.text));
@@ -1165,7 +1065,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 {
 	struct inv *inv;
 	enum bootd_err rc;
-	int v, latest = inv_schema_latest();
+	int v = 0, latest = inv_schema_latest();
 	char qp[QBUF], masked[512];
 
 	*out = NULL;
@@ -1178,7 +1078,7 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		return nomem(err);
 	inv->mode = mode;
 	if (db_is_uri(path))
-		mask_uri(path, masked, sizeof(masked));
+		db_where_print(path, masked, sizeof(masked));
 	if ((inv->path = strdup(db_is_uri(path) ? masked : path)) == NULL ||
 	    (inv->actor = strdup("unknown")) == NULL) {
 		rc = nomem(err);

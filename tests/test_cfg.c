@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "cfg.h"
+#include "db.h"
 
 static char dir[] = "/tmp/bootd-test-cfg-XXXXXX";
 static char path[512];
@@ -354,16 +355,20 @@ START_TEST(test_db_print)
 {
 	char out[256];
 
-	ck_assert_str_eq(cfg_db_print("/var/lib/bootd/db/bootd.db", out,
+	ck_assert_str_eq(db_where_print("/var/lib/bootd/db/bootd.db", out,
 	    sizeof(out)), "/var/lib/bootd/db/bootd.db");
-	ck_assert_str_eq(cfg_db_print("postgresql://bootd:s3cret@h1,h2/db?"
+	ck_assert_str_eq(db_where_print("postgresql://bootd:s3cret@h1,h2/db?"
 	    "password=other&target_session_attrs=any", out, sizeof(out)),
 	    "postgresql://bootd:***@h1,h2/db?password=***&"
 	    "target_session_attrs=any");
-	ck_assert_str_eq(cfg_db_print("postgresql://bootd@h/db", out,
+	ck_assert_str_eq(db_where_print("postgresql://bootd@h/db", out,
 	    sizeof(out)), "postgresql://bootd@h/db");
-	ck_assert_str_eq(cfg_db_print("postgres://u:p@h", out, 12),
+	ck_assert_str_eq(db_where_print("postgres://u:p@h", out, 12),
 	    "postgres://");
+	/* libpq decodes parameter names: so does the mask. */
+	ck_assert_str_eq(db_where_print("postgresql://h/db?pass%77ord=x&"
+	    "password=yy", out, sizeof(out)),
+	    "postgresql://h/db?pass%77ord=***&password=***");
 }
 END_TEST
 

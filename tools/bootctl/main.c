@@ -865,7 +865,7 @@ choose_database(struct ctx *ctx, const char *dbopt)
 	if (ctx->dbpath == NULL || ctx->evpath == NULL)
 		goto nomem;
 	ctx->uri = db_is_uri(ctx->dbpath);
-	cfg_db_print(ctx->dbpath, ctx->dbname, sizeof(ctx->dbname));
+	db_where_print(ctx->dbpath, ctx->dbname, sizeof(ctx->dbname));
 	return EXIT_OK;
 nomem:
 	warnmsg("out of memory");
