@@ -12,8 +12,8 @@
  * (recorder.c) just before the answer is finished: one non-blocking send,
  * so a machine never waits on the database, and whoever has read the
  * answer finds the event handed over even if this worker dies right
- * after.  For an install script, the client address that fetched it is
- * noted on the host's token after the answer has left.  Whatever fails
+ * after.  For an install script, the recorder notes on the host's token
+ * the client address that fetched it, from that event.  Whatever fails
  * inside, a config request gets a script that boots the local disk
  * (ipxe_render_failsafe()).
  *
@@ -461,7 +461,7 @@ handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 			break;
 		}
 		blog_err("health: inv_schema_version(%s): %s",
-		    cfg_db_print(w->cfg->database, name, sizeof(name)), e.text);
+		    db_where_print(w->cfg->database, name, sizeof(name)), e.text);
 		r->status = 503;
 		set_reason(r, "inventory unreadable");
 		closed = worker_db_failed(w, inv, rc);
@@ -491,7 +491,7 @@ handle_health(struct worker *w, FCGX_Request *req, struct rq *r)
 		if ((rc = inv_schema_version(inv, &wversion, &e)) == BOOTD_OK)
 			break;
 		blog_err("health: inv_schema_version(%s): %s",
-		    cfg_db_print(w->cfg->database_write, name, sizeof(name)),
+		    db_where_print(w->cfg->database_write, name, sizeof(name)),
 		    e.text);
 		if (!worker_db_failed(w, inv, rc) || tries > 0) {
 			buf_printf(&w->body, "degraded schema=%d: the server "
@@ -617,35 +617,6 @@ record_boot(struct worker *w, struct rq *r)
 	recorder_send(w->events, &ev);
 }
 
-/*
- * Note the client address that fetched r's install script on the host's
- * token, for done to compare with; after the answer has left.  Waits on a
- * busy inventory as long as done does: a lost note would make a done
- * under daemon.done_requires_fetch_address fail.
- */
-static void
-record_fetch(struct worker *w, struct rq *r)
-{
-	struct bootd_error e;
-	struct inv *inv;
-	enum bootd_err rc;
-
-	if (r->addr[0] == '\0') {
-		blog_warn("install script of %s served to a client without a "
-		    "usable REMOTE_ADDR; its done cannot be matched", r->host);
-		return;
-	}
-	if ((inv = worker_db_rw(w)) == NULL) {
-		metrics_inc(METRICS_ERRORS);
-		return;
-	}
-	rc = inv_token_fetched(inv, r->mac, r->addr, (int64_t)time(NULL), &e);
-	if (rc == BOOTD_OK || rc == BOOTD_ENOTFOUND)
-		return;		/* ENOTFOUND: the token went meanwhile */
-	blog_err("inv_token_fetched(%s, %s): %s", r->host, r->addr, e.text);
-	metrics_inc(METRICS_ERRORS);
-	worker_db_failed(w, inv, rc);
-}
 
 /*
  * The log line of a config request: "mac=M host=H action=A status=S us=U
@@ -778,8 +749,11 @@ route_handle(struct worker *w, FCGX_Request *req)
 	if (r.record)
 		record_boot(w, &r);
 	FCGX_Finish_r(req);		/* the answer is out */
-	if (r.script && r.action == METRICS_ACTION_INSTALL)
-		record_fetch(w, &r);
+	/* The recorder notes who fetched an install script (recorder.c). */
+	if (r.script && r.action == METRICS_ACTION_INSTALL &&
+	    r.addr[0] == '\0')
+		blog_warn("install script of %s served to a client without a "
+		    "usable REMOTE_ADDR; its done cannot be matched", r.host);
 
 	if (r.route == METRICS_ROUTE_CONFIG) {
 		query_format_dropped(&r.q, dropped, sizeof(dropped));

@@ -124,7 +124,7 @@ db_failed(char *reason, size_t size, const char *where,
 	char prev[512], name[256];
 
 	snprintf(prev, sizeof(prev), "%s", reason);
-	cfg_db_print(where, name, sizeof(name));
+	db_where_print(where, name, sizeof(name));
 	snprintf(reason, size, "%.200s: %s", name, e->text);
 	if (strcmp(prev, reason) != 0)
 		blog_err("inv_open(%s): %s", name, e->text);
@@ -141,7 +141,7 @@ events_failed(struct worker *w, const struct bootd_error *e)
 	if (strcmp(w->everr, e->text) == 0)
 		return;
 	snprintf(w->everr, sizeof(w->everr), "%s", e->text);
-	blog_err("events_open(%s): %s", cfg_db_print(events_read_where(w->cfg),
+	blog_err("events_open(%s): %s", db_where_print(events_read_where(w->cfg),
 	    name, sizeof(name)), e->text);
 }
 
@@ -186,7 +186,7 @@ worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
 		if (rc == BOOTD_ENOTFOUND)
 			bootd_error_set(e, rc, "menu.manual_dists: no "
 			    "distribution \"%s\" in %s",
-			    cfg->menu.manual_dists[i], cfg_db_print(cfg->database,
+			    cfg->menu.manual_dists[i], db_where_print(cfg->database,
 			    name, sizeof(name)));
 		if (rc != BOOTD_OK)
 			return -1;
@@ -228,7 +228,7 @@ worker_db_ro(struct worker *w)
 		blog_warn("%s: left out of every menu", e.text);
 	if (w->dberr[0] != '\0')
 		blog_notice("database %s is available again",
-		    cfg_db_print(where, name, sizeof(name)));
+		    db_where_print(where, name, sizeof(name)));
 	w->dberr[0] = '\0';
 	return w->ro;
 }
@@ -252,15 +252,15 @@ worker_db_rw(struct worker *w)
 		return NULL;
 	}
 	/*
-	 * Only install reports write here (done, and the address that
-	 * fetched an install script), after the answer: worth waiting for,
-	 * since a lost one leaves the host reinstalling.
+	 * Only install reports write here (done; the address that fetched
+	 * an install script is the recorder's): worth waiting for, since a
+	 * lost one leaves the host reinstalling.
 	 */
 	inv_set_busy_timeout(w->rw, DONE_WAIT_MS);
 	inv_set_actor(w->rw, "bootd");
 	if (w->rwerr[0] != '\0')
 		blog_notice("database %s takes writes again",
-		    cfg_db_print(where, name, sizeof(name)));
+		    db_where_print(where, name, sizeof(name)));
 	w->rwerr[0] = '\0';
 	return w->rw;
 }
@@ -286,7 +286,7 @@ worker_db_failed(struct worker *w, struct inv *inv, enum bootd_err rc)
 		return 0;
 	if (db_is_uri(where))
 		blog_notice("closed the connection to %s; the next request "
-		    "connects again", cfg_db_print(where, name, sizeof(name)));
+		    "connects again", db_where_print(where, name, sizeof(name)));
 	inv_close(*h);
 	*h = NULL;
 	return 1;
