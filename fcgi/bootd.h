@@ -246,6 +246,12 @@ struct worker {
 	int64_t		 ro_next;
 	int64_t		 rw_next;
 	int64_t		 ev_next;
+	/*
+	 * When the read handle, open on a PostgreSQL primary rather than
+	 * a standby (the standby was down), is closed to look for a
+	 * standby again (CLOCK_MONOTONIC, milliseconds).
+	 */
+	int64_t		 ro_recheck;
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why reads are unavailable, "" */

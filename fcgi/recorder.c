@@ -352,7 +352,9 @@ db(struct recorder *r)
 	char prev[sizeof(r->dberr)];
 
 	if (r->ev == NULL) {
-		if (events_open(r->cfg->events_database, 1, &r->ev, &e) !=
+		/* A file is made here; a PostgreSQL schema by bootctl init. */
+		if (events_open(r->cfg->events_database,
+		    !db_is_uri(r->cfg->events_database), &r->ev, &e) !=
 		    BOOTD_OK) {
 			r->ev = NULL;
 			memcpy(prev, r->dberr, sizeof(prev));

@@ -215,6 +215,29 @@ handle_config(struct worker *w, FCGX_Request *req, struct rq *r)
 		blog_warn("inv_lookup(%s): %s; connecting again", r->mac,
 		    e.text);
 	}
+	/*
+	 * An installer only as the primary has it.  A standby replays the
+	 * primary's changes late (a moment, or long: replay paused, held
+	 * back by a query, a slow link): a machine whose install was just
+	 * reported done would get its installer again from a standby that
+	 * has not replayed the done, and be wiped a second time.  So an
+	 * "install" read on a standby is looked up again on the primary
+	 * (database_write); when no primary answers, the fail-safe script
+	 * boots the local disk.  Installs are few: the primary sees one
+	 * lookup per install boot, the standby all the others.
+	 */
+	if (rc == BOOTD_OK && b.dist != NULL && inv_is_standby(inv)) {
+		inv_boot_free(&b);
+		if ((inv = worker_db_rw(w)) == NULL) {
+			serve_failsafe(w, r, "no primary to confirm the "
+			    "install with");
+			return;
+		}
+		memset(&b, 0, sizeof(b));
+		rc = inv_lookup(inv, r->mac, (int64_t)time(NULL),
+		    (const char *const *)w->cfg->menu.manual_dists,
+		    w->cfg->menu.nmanual_dists, &b, &e);
+	}
 	buf_reset(&w->body);
 	if (rc == BOOTD_OK) {
 		if (b.host != NULL && b.host->fqdn != NULL)

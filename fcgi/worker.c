@@ -64,6 +64,8 @@
 #define LOOKUP_WAIT_MS	500
 /* Longest an install report waits on a locked inventory. */
 #define DONE_WAIT_MS	5000
+/* Reads on a PostgreSQL primary look for a standby again this often. */
+#define READ_RECHECK_MS	60000
 /* Seconds a FastCGI connection may stall reading or writing. */
 #define CONN_TIMEOUT	10
 /*
@@ -203,14 +205,29 @@ worker_db_ro(struct worker *w)
 	char name[256];
 
 	drop_stale(&w->ro, where);
+	/*
+	 * Reads that moved to the primary (the standby was down) go back
+	 * to a standby when there is one again: libpq prefers it at each
+	 * connection (prefer-standby), so the handle is opened anew every
+	 * READ_RECHECK_MS while it is not on a standby.  Without a standby
+	 * at all, that is one new connection a worker and period.
+	 */
+	if (w->ro != NULL && db_is_uri(where) && !inv_is_standby(w->ro) &&
+	    now_ms() >= w->ro_recheck) {
+		inv_close(w->ro);
+		w->ro = NULL;
+	}
 	if (w->ro != NULL)
 		return w->ro;
 	if (!may_open(where, w->ro_next))
 		return NULL;		/* w->dberr still says why */
 	rc = inv_open(where, INV_RDONLY, &w->ro, &e);
-	if (rc != BOOTD_OK && rc != BOOTD_EVERSION &&
+	if (rc != BOOTD_OK && rc != BOOTD_EVERSION && !db_is_uri(where) &&
 	    worker_db_rw(w) != NULL) {
-		/* Opening read-write migrates an older schema; retry. */
+		/*
+		 * Opening an SQLite file read-write migrates an older schema;
+		 * retry.  Never a PostgreSQL one: bootctl init upgrades it.
+		 */
 		rc = inv_open(where, INV_RDONLY, &w->ro, &e);
 	}
 	if (rc != BOOTD_OK) {
@@ -224,6 +241,7 @@ worker_db_ro(struct worker *w)
 	 * recovery; a boot must not wait long for that: fail safe instead.
 	 */
 	inv_set_busy_timeout(w->ro, LOOKUP_WAIT_MS);
+	w->ro_recheck = now_ms() + READ_RECHECK_MS;
 	if (worker_manual_dists_check(w->ro, w->cfg, &e) == -1)
 		blog_warn("%s: left out of every menu", e.text);
 	if (w->dberr[0] != '\0')

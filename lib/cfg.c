@@ -738,23 +738,44 @@ cfg_load(const char *path, struct cfg **out, struct bootd_error *err)
 static enum bootd_err
 derive_databases(struct cfg *cfg, struct bootd_error *err)
 {
+	char *w;
+
 	if (db_is_uri(cfg->database)) {
-		if (cfg->database_write == NULL &&
-		    (cfg->database_write = cfg_uri_set_attrs(cfg->database,
-		    "read-write")) == NULL)
-			return bootd_error_set(err, BOOTD_ENOMEM,
-			    "out of memory");
-		if (!db_is_uri(cfg->database_write))
+		if (cfg->database_write != NULL &&
+		    !db_is_uri(cfg->database_write))
 			return bootd_error_set(err, BOOTD_EINVAL,
 			    "database_write: expected a postgresql:// URI, as "
 			    "\"database\" is one");
-		if (cfg->events_database == NULL &&
-		    (cfg->events_database = strdup(cfg->database_write)) ==
-		    NULL)
+		if (cfg->events_database != NULL &&
+		    !db_is_uri(cfg->events_database))
+			return bootd_error_set(err, BOOTD_EINVAL,
+			    "events_database: expected a postgresql:// URI, as "
+			    "\"database\" is one");
+		/*
+		 * Writes need the primary whatever the file says: a
+		 * database_write that could reach a standby would fail
+		 * every done while health said ok.
+		 */
+		w = cfg_uri_set_attrs(cfg->database_write != NULL ?
+		    cfg->database_write : cfg->database, "read-write");
+		if (w == NULL)
 			return bootd_error_set(err, BOOTD_ENOMEM,
 			    "out of memory");
+		free(cfg->database_write);
+		cfg->database_write = w;
+		w = cfg_uri_set_attrs(cfg->events_database != NULL ?
+		    cfg->events_database : cfg->database_write, "read-write");
+		if (w == NULL)
+			return bootd_error_set(err, BOOTD_ENOMEM,
+			    "out of memory");
+		free(cfg->events_database);
+		cfg->events_database = w;
 		return BOOTD_OK;
 	}
+	if (cfg->events_database != NULL && db_is_uri(cfg->events_database))
+		return bootd_error_set(err, BOOTD_EINVAL, "events_database: a "
+		    "PostgreSQL URI only with a PostgreSQL \"database\"; "
+		    "an SQLite inventory keeps its events in a file");
 	if (cfg->database_write != NULL)
 		return bootd_error_set(err, BOOTD_EINVAL, "database_write: only "
 		    "for a PostgreSQL \"database\"; an SQLite inventory is "

@@ -130,9 +130,10 @@ int		 db_uri_param_is(const char *s, size_t n, const char *want);
  * passed to libpq as it is, so that it may name several hosts
  * ("postgresql://db1,db2/bootd?target_session_attrs=read-write" or, over
  * unix sockets, "postgresql:///bootd?host=/run/a,/run/b") and carry any
- * libpq parameter.  PostgreSQL connections get connect_timeout=10 unless
- * the URI says otherwise, application_name "bootd" unless it names one,
- * and client_encoding UTF8.  SQLite connections get foreign keys on, the
+ * libpq parameter.  PostgreSQL connections get connect_timeout=2 (per
+ * host), TCP keepalives after 5 s idle and tcp_user_timeout=5000, unless
+ * the URI says otherwise (db_pg.c says why), application_name "bootd"
+ * unless it names one, and client_encoding UTF8.  SQLite connections get foreign keys on, the
  * busy timeout 5 s and extended result codes.
  *
  * On success *out is the handle, closed with db_close().  On failure *out

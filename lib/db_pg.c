@@ -26,8 +26,22 @@
 #define CONN(db)	((PGconn *)(db)->conn)
 #define STMT(st)	((struct pgstmt *)(st)->h)
 
-/* connect_timeout when the URI gives none, seconds. */
-#define CONNECT_TIMEOUT	"10"
+/*
+ * Defaults a URI may override (pg_connect()).  A server can go silent
+ * instead of refusing: powered off, a link or firewall that drops.  Then
+ * connect_timeout bounds each host's connection attempt (libpq tries every
+ * host of the URI in turn, and twice for prefer-standby), and on an open
+ * connection TCP keepalives find the silence when idle and
+ * tcp_user_timeout when a query is unanswered: 5 s, not the kernel's
+ * quarter of an hour, so that a worker moves on to another server while
+ * nginx still waits for its answer (fastcgi_read_timeout, 15 s).  Unix
+ * sockets ignore the TCP ones.
+ */
+#define CONNECT_TIMEOUT	"2"		/* seconds, per host */
+#define KEEPALIVES_IDLE	"5"		/* seconds idle before a probe */
+#define KEEPALIVES_INTERVAL "2"		/* seconds between probes */
+#define KEEPALIVES_COUNT "2"		/* probes lost: connection lost */
+#define TCP_USER_TIMEOUT "5000"		/* ms a sent query may go unacked */
 
 struct pgstmt {
 	char		 name[16];	/* "b<n>": n unique in the db */
@@ -154,10 +168,12 @@ pg_connect(struct db *db, struct bootd_error *err)
 	 * Keywords are applied in order and the URI (dbname, expanded) may
 	 * override those before it; client_encoding after it may not.
 	 */
-	const char *const keys[] = { "connect_timeout",
+	const char *const keys[] = { "connect_timeout", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
 	    "fallback_application_name", "dbname", "client_encoding", NULL };
-	const char *const vals[] = { CONNECT_TIMEOUT, "bootd", db->where,
-	    "UTF8", NULL };
+	const char *const vals[] = { CONNECT_TIMEOUT, KEEPALIVES_IDLE,
+	    KEEPALIVES_INTERVAL, KEEPALIVES_COUNT, TCP_USER_TIMEOUT, "bootd",
+	    db->where, "UTF8", NULL };
 	enum bootd_err rc;
 	PGconn *c;
 	char buf[200];

@@ -286,6 +286,7 @@ step(struct events *ev, struct db_stmt *s)
 
 	if ((rc = db_step(s, &row, &ev->dbe)) != BOOTD_OK)
 		return failed(ev, rc);
+	ev->lastclass = DB_ERR_NONE;	/* the server serves again */
 	return row;
 }
 
@@ -659,6 +660,18 @@ events_open(const char *path, int create, struct events **out,
 		if (v == 0 && !create) {
 			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
 			    "has no schema \"events\"", ev->name);
+			goto fail;
+		}
+		/*
+		 * Shared by every site's recorder: only bootctl init
+		 * (create) upgrades it, never one site's newer bootd under
+		 * the others'.
+		 */
+		if (v < events_schema_latest() && !create) {
+			rc = bootd_error_set(err, BOOTD_EDB, "events schema "
+			    "version %d is older than this bootd (%d): upgrade "
+			    "it with \"bootctl init\"", v,
+			    events_schema_latest());
 			goto fail;
 		}
 		goto migrate;

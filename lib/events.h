@@ -70,9 +70,10 @@ struct events_counts {
  * caller closes *out with events_close().
  *
  * path may be a PostgreSQL URI (db_is_uri()): the events are then the
- * schema "events" of that database (sql/postgresql/events/), created
- * when create is set and the database has none (else an error), migrated
- * under an advisory lock; the connection's search_path is "events".
+ * schema "events" of that database (sql/postgresql/events/), created or
+ * migrated, under an advisory lock, only when create is set (bootctl
+ * init); without it a missing or older schema is an error, since the
+ * database is every site's; the connection's search_path is "events".
  * BOOTD_EDB when no server
  * is reachable; messages never show the URI's password.
  */

@@ -1096,7 +1096,13 @@ inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    v, latest);
 		goto fail;
 	}
-	if (mode == INV_RDONLY) {
+	/*
+	 * A PostgreSQL inventory is shared by the boot servers of every
+	 * site: only bootctl init (INV_CREATE) changes its schema, never a
+	 * bootd that happens to be upgraded first, under the other sites'
+	 * older ones (which would then refuse it).
+	 */
+	if (mode == INV_RDONLY || (inv->pg && mode == INV_RDWR)) {
 		if (v == 0) {
 			rc = bootd_error_set(err, BOOTD_EDB, "database \"%s\" "
 			    "has no bootd schema yet (schema version 0): "
@@ -1175,6 +1181,12 @@ inv_unavailable(const struct inv *inv)
 {
 	return inv != NULL && (inv->dbclass == DB_ERR_CONN ||
 	    inv->dbclass == DB_ERR_READONLY);
+}
+
+int
+inv_is_standby(const struct inv *inv)
+{
+	return inv != NULL && inv->db != NULL && db_is_standby(inv->db);
 }
 
 int

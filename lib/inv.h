@@ -41,7 +41,8 @@ struct inv;			/* opaque database handle */
 
 enum inv_mode {
 	INV_RDONLY,		/* lookups only; the file must exist */
-	INV_RDWR,		/* changes; the file must exist, is migrated */
+	INV_RDWR,		/* changes; the file must exist, is migrated
+				   (on PostgreSQL: must be current) */
 	INV_CREATE		/* as INV_RDWR, creating the file (the schema,
 				   on PostgreSQL) if missing */
 };
@@ -126,10 +127,11 @@ struct inv_counts {
  * inv_close().
  *
  * On PostgreSQL, INV_RDONLY is a read-only connection (a hot standby
- * serves it); INV_RDWR needs the schema to be there already (a database
- * without the table schema_version is refused: "bootctl init" makes it);
- * INV_CREATE makes it in a database that has none (the database itself
- * must exist).  Schema versions mean the same on both engines.  Migrations
+ * serves it); INV_RDWR needs the schema there at this binary's version
+ * (a database without the table schema_version, or with an older schema,
+ * is refused: "bootctl init" makes or upgrades it, never a bootd of one
+ * site under the others); INV_CREATE makes it in a database that has none
+ * (the database itself must exist) and migrates an older one.  Schema versions mean the same on both engines.  Migrations
  * take an advisory lock, so that processes opening at once migrate one
  * after the other.  A server that cannot be reached is BOOTD_EDB, with a
  * one-line error that never holds the URI's password.
@@ -182,6 +184,13 @@ int		 inv_stale(struct inv *inv);
  * fail.
  */
 int		 inv_unavailable(const struct inv *inv);
+
+/*
+ * Return 1 when inv reads from a PostgreSQL hot standby (it replays the
+ * primary's changes, a moment late); 0 for SQLite, a primary and NULL.
+ * This function can't fail.
+ */
+int		 inv_is_standby(const struct inv *inv);
 
 /* Authorization ------------------------------------------------------- */
 

@@ -280,6 +280,12 @@ static const struct {
 	{ "{\"database\": \"postgresql://h/db\", \"database_write\": "
 	    "\"/a.db\"}", "database_write: expected a postgresql:// URI" },
 	{ "{\"database_write\": \"\"}", "database_write: must not be empty" },
+	/* One engine for both: no events file beside a PostgreSQL
+	 * inventory, no PostgreSQL events beside an SQLite one. */
+	{ "{\"database\": \"postgresql://h/db\", \"events_database\": "
+	    "\"/e.db\"}", "events_database: expected a postgresql:// URI" },
+	{ "{\"database\": \"/a.db\", \"events_database\": "
+	    "\"postgresql://h/db\"}", "events_database: a PostgreSQL URI only" },
 	/* Found by fuzz_config: an escaped line break in a key went into
 	 * the message; control characters now show as '?'. */
 	{ "{\"d\\u000a0h\": \"d\"}", "d?0h: unknown setting" },
@@ -289,7 +295,8 @@ static const struct {
 
 /*
  * A PostgreSQL "database": database_write and events_database follow it,
- * with target_session_attrs=read-write in place of any other value.
+ * and always have target_session_attrs=read-write in place of any other
+ * value.
  */
 START_TEST(test_uri)
 {
@@ -305,13 +312,15 @@ START_TEST(test_uri)
 	    "passfile=/etc/p&target_session_attrs=read-write");
 	ck_assert_str_eq(cfg->events_database, cfg->database_write);
 	cfg_free(cfg);
-	/* Given separately, both stay as written. */
+	/* Given separately, both get read-write all the same. */
 	ck_assert_int_eq(load_text("{\"database\": \"postgres:///bootd?"
 	    "host=/run/a,/run/b\", \"database_write\": \"postgresql://m/bootd"
-	    "\", \"events_database\": \"/var/lib/bootd/ev.db\"}", &cfg, &err),
-	    BOOTD_OK);
-	ck_assert_str_eq(cfg->database_write, "postgresql://m/bootd");
-	ck_assert_str_eq(cfg->events_database, "/var/lib/bootd/ev.db");
+	    "?target_session_attrs=any\", \"events_database\": "
+	    "\"postgresql://e/ev\"}", &cfg, &err), BOOTD_OK);
+	ck_assert_str_eq(cfg->database_write, "postgresql://m/bootd?"
+	    "target_session_attrs=read-write");
+	ck_assert_str_eq(cfg->events_database, "postgresql://e/ev?"
+	    "target_session_attrs=read-write");
 	cfg_free(cfg);
 	/* An SQLite inventory is written where it is read. */
 	ck_assert_int_eq(load_text("{\"database\": \"/x/i.db\"}", &cfg, &err),

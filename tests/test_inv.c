@@ -1870,7 +1870,8 @@ END_TEST
  * The PostgreSQL schema: its migrations start at version 3 and reach the
  * SQLite inventory's latest.  A database without bootd's schema is
  * refused by INV_RDONLY and INV_RDWR (nothing made), a schema of every
- * older version is refused by INV_RDONLY and migrated by INV_RDWR.
+ * older version is refused by INV_RDONLY and INV_RDWR and migrated by
+ * INV_CREATE.
  */
 START_TEST(test_migrate_pg)
 {
@@ -1910,7 +1911,17 @@ START_TEST(test_migrate_pg)
 		ck_assert_int_eq(inv_open(dbpath, INV_RDONLY, &i2, &err),
 		    BOOTD_EDB);
 		ck_assert_str_eq(err.text, want);
-		OK(inv_open(dbpath, INV_RDWR, &i2, &err_));
+		/*
+		 * Only INV_CREATE (bootctl init) migrates a shared
+		 * database: bootd's writers (INV_RDWR) must not upgrade
+		 * the schema under the other sites' older bootd.
+		 */
+		ck_assert_int_eq(inv_open(dbpath, INV_RDWR, &i2, &err),
+		    BOOTD_EDB);
+		ck_assert_str_eq(err.text, want);
+		ck_assert_int_eq(sql_int(VERSION_SQL()),
+		    pg_inv_migrations[k].version);
+		OK(inv_open(dbpath, INV_CREATE, &i2, &err_));
 		OK(inv_env_get(i2, INV_DEFAULT_ENV, &e, &err_));
 		inv_env_free(e);
 		OK(inv_discovered_forget(i2, "52:54:00:00:00:01", NULL, NULL,

@@ -3,7 +3,8 @@ The recorder with the events on PostgreSQL, through real nginx and bootd:
 a throw-away primary and hot standby (tests/pg.py), bootd configured as
 doc/scale-out.md has a site's: "database" the standby then the primary
 (prefer-standby), "database_write" both (read-write), the events in
-schema "events" of the database written to (created by the recorder).
+schema "events" of the database written to (made beforehand, as by
+bootctl init: bootd never makes or upgrades a shared schema).
 
   - The primary stops: only the standby answers, read-only.  Boots are
     still answered; their events are held (bootd_events_queued), not
@@ -49,11 +50,16 @@ def with_postgresql():
         return False
 
 
-def inventory_schema():
-    """sql/postgresql/NNN-*.sql, in order."""
-    d = os.path.join(harness.SOURCE_DIR, "sql", "postgresql")
-    return [os.path.join(d, n) for n in sorted(os.listdir(d))
-            if re.match(r"[0-9]{3}-.*\.sql$", n)]
+def schema_files():
+    """sql/postgresql/NNN-*.sql, then sql/postgresql/events/NNN-*.sql, in
+    order: what bootctl init applies."""
+    out = []
+    for d in (os.path.join(harness.SOURCE_DIR, "sql", "postgresql"),
+              os.path.join(harness.SOURCE_DIR, "sql", "postgresql",
+                           "events")):
+        out += [os.path.join(d, n) for n in sorted(os.listdir(d))
+                if re.match(r"[0-9]{3}-.*\.sql$", n)]
+    return out
 
 
 def unknown_mac(i):
@@ -69,9 +75,9 @@ class RecorderPg(unittest.TestCase):
         self.c = pg.Cluster()
         self.addCleanup(self.c.close)
         p = self.c.primary
-        # The inventory's schema and one host; the events schema is the
-        # recorder's to create (events_open()).
-        for path in inventory_schema():
+        # Both schemas, as bootctl init makes them (bootd never makes
+        # or upgrades a shared schema), and one host.
+        for path in schema_files():
             with open(path) as f:
                 p.psql("BEGIN;\n" + f.read() + "\nCOMMIT;\n")
         p.psql("INSERT INTO host (fqdn) VALUES ('%s'); INSERT INTO nic "
