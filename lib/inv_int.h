@@ -108,6 +108,7 @@ struct inv {
 	inv_authorizer	 authz;		/* NULL: every change allowed */
 	void		*authz_arg;
 	int		 grouped;	/* inside inv_begin() ... inv_commit() */
+	long		 group_writes;	/* changes begun in the group so far */
 };
 
 /* A resolved host: its row id and FQDN. */

@@ -1933,6 +1933,33 @@ START_TEST(test_migrate_pg)
 END_TEST
 
 /*
+ * A large group refreshes PostgreSQL's statistics when it commits: the
+ * planner must not take tables a bulk change filled for empty (the
+ * lookup of an install token then read every open token).
+ */
+START_TEST(test_group_analyze_pg)
+{
+	char fqdn[64], mac[18];
+	int i;
+
+	PG_ONLY("SQLite plans without statistics of its own here");
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < 120; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%03d.example.org", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:10:%02x", i);
+		host(fqdn, mac);
+	}
+	ck_assert_int_lt(sql_int("SELECT reltuples FROM pg_class WHERE "
+	    "relname = 'nic'"), 120);
+	OK(inv_commit(inv, &err_));
+	ck_assert_int_eq(sql_int("SELECT reltuples FROM pg_class WHERE "
+	    "relname = 'nic'"), 120);
+	ck_assert_int_eq(sql_int("SELECT reltuples FROM pg_class WHERE "
+	    "relname = 'host'"), 120);
+}
+END_TEST
+
+/*
  * Processes that open an empty database with INV_CREATE at once make
  * its schema once: each waits for the migration before it, then finds
  * nothing to do.
@@ -2791,6 +2818,7 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_write_conflict);
+	tcase_add_test(tc, test_group_analyze_pg);
 	tcase_add_test(tc, test_unavailable);
 	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_rdonly);
