@@ -252,6 +252,10 @@ struct worker {
 	 * standby again (CLOCK_MONOTONIC, milliseconds).
 	 */
 	int64_t		 ro_recheck;
+	/* A read handle on a standby: when its replay is checked next, and
+	 * the position it had then (worker.c, replay_stuck()). */
+	int64_t		 lag_check;
+	int64_t		 lag_replayed;
 	struct buf	 body;		/* response body, reset per request */
 	struct buf	 scratch;	/* boot event parameters etc. */
 	char		 dberr[512];	/* why reads are unavailable, "" */

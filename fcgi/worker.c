@@ -66,6 +66,8 @@
 #define DONE_WAIT_MS	5000
 /* Reads on a PostgreSQL primary look for a standby again this often. */
 #define READ_RECHECK_MS	60000
+/* A standby's replay is checked this often (replay_stuck()). */
+#define LAG_CHECK_MS	5000
 /* Seconds a FastCGI connection may stall reading or writing. */
 #define CONN_TIMEOUT	10
 /*
@@ -196,6 +198,33 @@ worker_manual_dists_check(struct inv *inv, const struct cfg *cfg,
 	return 0;
 }
 
+/*
+ * Is w->ro on a standby whose replay stands still behind what it has
+ * received (paused, or held back by a conflicting query)?  Checked every
+ * LAG_CHECK_MS: stuck when the replayed position has not moved since the
+ * last check while log waits to be replayed.  (A standby cut off from its
+ * primary receives nothing either, and looks current: only the primary
+ * could tell; doc/scale-out.md says so.)
+ */
+static int
+replay_stuck(struct worker *w)
+{
+	struct bootd_error e;
+	int64_t replayed, behind, now = now_ms();
+	int stuck;
+
+	if (now < w->lag_check)
+		return 0;
+	w->lag_check = now + LAG_CHECK_MS;
+	if (inv_standby_replay(w->ro, &replayed, &behind, &e) != BOOTD_OK) {
+		blog_warn("standby replay: %s", e.text);
+		return 0;
+	}
+	stuck = behind > 0 && replayed == w->lag_replayed;
+	w->lag_replayed = replayed;
+	return stuck;
+}
+
 struct inv *
 worker_db_ro(struct worker *w)
 {
@@ -205,6 +234,19 @@ worker_db_ro(struct worker *w)
 	char name[256];
 
 	drop_stale(&w->ro, where);
+	/*
+	 * A standby that lags, its replay standing still, answers from the
+	 * past: reads move to the primary (database_write, read-only here)
+	 * and come back to a standby at the next READ_RECHECK_MS, below.
+	 */
+	if (w->ro != NULL && db_is_uri(where) && inv_is_standby(w->ro) &&
+	    replay_stuck(w)) {
+		blog_warn("the standby's replay stands still; reading from "
+		    "the primary for %d s", READ_RECHECK_MS / 1000);
+		inv_close(w->ro);
+		w->ro = NULL;
+		where = w->cfg->database_write;
+	}
 	/*
 	 * Reads that moved to the primary (the standby was down) go back
 	 * to a standby when there is one again: libpq prefers it at each
@@ -242,6 +284,8 @@ worker_db_ro(struct worker *w)
 	 */
 	inv_set_busy_timeout(w->ro, LOOKUP_WAIT_MS);
 	w->ro_recheck = now_ms() + READ_RECHECK_MS;
+	w->lag_check = now_ms() + LAG_CHECK_MS;
+	w->lag_replayed = -1;
 	if (worker_manual_dists_check(w->ro, w->cfg, &e) == -1)
 		blog_warn("%s: left out of every menu", e.text);
 	if (w->dberr[0] != '\0')

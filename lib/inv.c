@@ -1210,6 +1210,23 @@ inv_is_standby(const struct inv *inv)
 	return inv != NULL && inv->db != NULL && db_is_standby(inv->db);
 }
 
+enum bootd_err
+inv_standby_replay(struct inv *inv, int64_t *replayed, int64_t *behind,
+    struct bootd_error *err)
+{
+	if (!inv_is_standby(inv))
+		return bootd_error_set(err, BOOTD_EINVAL, "not a hot standby");
+	if (query_int(inv, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), "
+	    "'0/0')::bigint", replayed) != 1 ||
+	    query_int(inv, "SELECT pg_wal_lsn_diff(coalesce("
+	    "pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), "
+	    "pg_last_wal_replay_lsn())::bigint", behind) != 1)
+		return dberr(inv, "read the standby's replay", err);
+	if (*behind < 0)
+		*behind = 0;
+	return BOOTD_OK;
+}
+
 int
 inv_stale(struct inv *inv)
 {

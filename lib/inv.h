@@ -192,6 +192,17 @@ int		 inv_unavailable(const struct inv *inv);
  */
 int		 inv_is_standby(const struct inv *inv);
 
+/*
+ * For inv on a PostgreSQL hot standby: into *replayed the position of the
+ * primary's log it has replayed, into *behind the bytes of log it has
+ * received and not replayed yet (bytes; 0 when not streaming).  A standby
+ * whose replay stands still while *behind is above 0 serves old answers:
+ * paused, or held back by a query that conflicts.  BOOTD_EINVAL for
+ * SQLite or a primary.
+ */
+enum bootd_err	 inv_standby_replay(struct inv *inv, int64_t *replayed,
+		    int64_t *behind, struct bootd_error *err);
+
 /* Authorization ------------------------------------------------------- */
 
 /*

@@ -10,7 +10,8 @@ standby (tests/pg.py), and every fault of doc/scale-out.md's table:
   has it), done answers 503 with Retry-After,
   health answers 200 "degraded"; the primary back, done works again;
 - a standby that lags (replay paused) never serves the installer of a
-  host whose done the primary has;
+  host whose done the primary has, and once a worker finds its replay
+  standing still, that worker reads from the primary;
 - standby down: every lookup is answered from the primary, none with the
   fail-safe script (a worker whose connection died connects again at
   once);
@@ -253,6 +254,27 @@ class PgFaults(unittest.TestCase):
         self.assertEqual(default_entry(body), "install", body)
         self.assertIn("bootd.token=" + TOKEN2, body)
         self.assertEqual(default_entry(self.config(LOCAL)), "local")
+        sb.psql("SELECT pg_wal_replay_resume()")
+
+    def test_lagging_standby_reads_move_to_primary(self):
+        p, sb = self.c.primary, self.sb
+        new = ("new1.example.org", "52:54:00:00:50:09")
+        self.assertNotIn(new[0], self.config(new))
+        # The standby stops replaying; a host is added on the primary:
+        # the standby receives it, and does not replay it.
+        sb.psql("SELECT pg_wal_replay_pause()")
+        p.psql("INSERT INTO host (fqdn) VALUES ('%s'); INSERT INTO nic "
+               "(mac, host) SELECT '%s', id FROM host WHERE fqdn = '%s'"
+               % (new[0], new[1], new[0]))
+        self.assertEqual(sb.query("SELECT count(*) FROM host WHERE fqdn "
+                                  "= '%s'" % new[0]), [("0",)])
+        # A worker that finds the replay standing still between two
+        # checks reads from the primary: the host is known there.
+        body = eventually(lambda: self.config(new),
+                          lambda b: new[0] in b, tries=2400)
+        self.assertIn(new[0], body)
+        self.assertIn("the standby's replay stands still",
+                      self.srv.bootd_log())
         sb.psql("SELECT pg_wal_replay_resume()")
 
     def test_standby_down(self):
