@@ -665,10 +665,15 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 	 * as empty, and the lookup of an install script's token started from
 	 * every open token: 52 ms instead of 0.3, at the moment those 5,000
 	 * machines boot.  So a large group refreshes them at once (ANALYZE
-	 * samples: a fraction of a second at 1,000,000 hosts).
+	 * samples: a fraction of a second at 1,000,000 hosts), at most once
+	 * a minute per handle: the recorder's groups of fetch notes are
+	 * large too in an install storm.
 	 */
-	if (rc == BOOTD_OK && inv->pg && inv->group_writes >= GROUP_ANALYZE)
+	if (rc == BOOTD_OK && inv->pg && inv->group_writes >= GROUP_ANALYZE &&
+	    time(NULL) - inv->analyzed >= 60) {
+		inv->analyzed = time(NULL);
 		exec_sql(inv, "ANALYZE host, nic, token, host_attr");
+	}
 	return rc;
 }
 

@@ -109,6 +109,7 @@ struct inv {
 	void		*authz_arg;
 	int		 grouped;	/* inside inv_begin() ... inv_commit() */
 	long		 group_writes;	/* changes begun in the group so far */
+	time_t		 analyzed;	/* when inv_commit() last ran ANALYZE */
 };
 
 /* A resolved host: its row id and FQDN. */
