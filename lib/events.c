@@ -456,7 +456,7 @@ static enum bootd_err
 read_version(struct events *ev, int *version, struct bootd_error *err)
 {
 	enum bootd_err rc;
-	int exists;
+	int exists = 0;
 
 	if (!ev->pg)
 		return read_int(ev, "PRAGMA user_version", version, err);

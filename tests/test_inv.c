@@ -64,12 +64,12 @@ rm_db(const char *path)
 	char p[512];		/* paths here are shorter than 300 bytes */
 
 	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-journal", path);
-	unlink(p);
+	if (snprintf(p, sizeof(p), "%s-wal", path) < (int)sizeof(p))
+		unlink(p);
+	if (snprintf(p, sizeof(p), "%s-shm", path) < (int)sizeof(p))
+		unlink(p);
+	if (snprintf(p, sizeof(p), "%s-journal", path) < (int)sizeof(p))
+		unlink(p);
 }
 
 static void
