@@ -265,6 +265,21 @@ class Server:
             raise PgError("psql on %s: %s" % (self.name, r.stderr.strip()))
         return r
 
+    def apply_schema(self, db=DBNAME):
+        """
+        bootd's schemas as bootctl init makes them, from the source tree:
+        sql/postgresql/NNN-*.sql, then sql/postgresql/events/NNN-*.sql,
+        each file in a transaction of its own.
+        """
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                           "sql", "postgresql")
+        for d in (top, os.path.join(top, "events")):
+            for n in sorted(os.listdir(d)):
+                if n[:3].isdigit() and n[3:4] == "-" and n.endswith(".sql"):
+                    with open(os.path.join(d, n)) as f:
+                        self.psql("BEGIN;\n" + f.read() + "\nCOMMIT;\n",
+                                  db=db)
+
     def query(self, sql, db=DBNAME):
         """Rows of a query as tuples of text (NULL as "")."""
         out = self.psql(sql, db=db).stdout

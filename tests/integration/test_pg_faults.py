@@ -51,7 +51,6 @@ import harness  # noqa: E402
 import pg  # noqa: E402
 from harness import eventually  # noqa: E402
 
-SQL_DIR = os.path.join(harness.SOURCE_DIR, "sql", "postgresql")
 
 LOCAL = ("web1.example.org", "52:54:00:00:50:01")
 INST1 = ("inst1.example.org", "52:54:00:00:50:02")
@@ -63,15 +62,6 @@ TOKEN2 = "b2" * 16
 def default_entry(body):
     m = re.search(r"^choose .*--default (\S+)", body, re.M)
     return m.group(1) if m else None
-
-
-def schema_files():
-    """sql/postgresql/NNN-*.sql, then sql/postgresql/events/NNN-*.sql."""
-    out = []
-    for d in (SQL_DIR, os.path.join(SQL_DIR, "events")):
-        out += [os.path.join(d, n) for n in sorted(os.listdir(d))
-                if re.match(r"[0-9]{3}-.*\.sql$", n)]
-    return out
 
 
 def inventory_sql(now):
@@ -100,9 +90,7 @@ class PgFaults(unittest.TestCase):
         self.c = pg.Cluster()
         self.addCleanup(self.c.close)
         p = self.c.primary
-        for path in schema_files():
-            with open(path) as f:
-                p.psql("BEGIN;\n" + f.read() + "\nCOMMIT;\n")
+        p.apply_schema()
         p.psql("BEGIN;\n" + inventory_sql(int(time.time())) + "\nCOMMIT;\n")
         self.sb = self.c.add_standby()
         self.c.wait_replayed(self.sb)

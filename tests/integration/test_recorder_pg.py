@@ -22,7 +22,6 @@ missing.
 
 import http.client
 import os
-import re
 import sys
 import threading
 import unittest
@@ -50,18 +49,6 @@ def with_postgresql():
         return False
 
 
-def schema_files():
-    """sql/postgresql/NNN-*.sql, then sql/postgresql/events/NNN-*.sql, in
-    order: what bootctl init applies."""
-    out = []
-    for d in (os.path.join(harness.SOURCE_DIR, "sql", "postgresql"),
-              os.path.join(harness.SOURCE_DIR, "sql", "postgresql",
-                           "events")):
-        out += [os.path.join(d, n) for n in sorted(os.listdir(d))
-                if re.match(r"[0-9]{3}-.*\.sql$", n)]
-    return out
-
-
 def unknown_mac(i):
     return "52:54:02:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255)
 
@@ -77,9 +64,7 @@ class RecorderPg(unittest.TestCase):
         p = self.c.primary
         # Both schemas, as bootctl init makes them (bootd never makes
         # or upgrades a shared schema), and one host.
-        for path in schema_files():
-            with open(path) as f:
-                p.psql("BEGIN;\n" + f.read() + "\nCOMMIT;\n")
+        p.apply_schema()
         p.psql("INSERT INTO host (fqdn) VALUES ('%s'); INSERT INTO nic "
                "(mac, host) SELECT '%s', id FROM host WHERE fqdn = '%s';"
                % (HOST[0], HOST[1], HOST[0]))
