@@ -236,6 +236,15 @@ def events_execute(where, statements):
         con.close()
 
 
+def with_postgresql():
+    """Was the build configured with the PostgreSQL driver?"""
+    try:
+        with open(os.path.join(BINARY_DIR, "CMakeCache.txt")) as f:
+            return "BOOTD_WITH_POSTGRESQL:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
 def binary(name):
     """Path of a built program, e.g. binary("bootctl")."""
     sub = {"bootd": "fcgi", "bootctl": "tools"}.get(name, "")

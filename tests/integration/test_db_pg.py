@@ -19,21 +19,12 @@ import harness  # noqa: E402
 import pg  # noqa: E402
 
 
-def with_postgresql():
-    """Was the build configured with the PostgreSQL driver?"""
-    try:
-        with open(os.path.join(harness.BINARY_DIR, "CMakeCache.txt")) as f:
-            return "BOOTD_WITH_POSTGRESQL:BOOL=ON" in f.read()
-    except OSError:
-        return False
-
-
 def main():
     test_db = os.path.join(harness.BINARY_DIR, "tests", "test_db")
     if not os.access(test_db, os.X_OK):
         print("skipped: test_db is not built")
         return 77
-    if not with_postgresql():
+    if not harness.with_postgresql():
         print("skipped: built without BOOTD_WITH_POSTGRESQL")
         return 77
     pg.skip_unless_available()

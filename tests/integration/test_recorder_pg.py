@@ -40,22 +40,13 @@ BURST_MAX = 60000           # boots sent at most to get past the bound
 THREADS = 4
 
 
-def with_postgresql():
-    """Was the build configured with the PostgreSQL driver?"""
-    try:
-        with open(os.path.join(harness.BINARY_DIR, "CMakeCache.txt")) as f:
-            return "BOOTD_WITH_POSTGRESQL:BOOL=ON" in f.read()
-    except OSError:
-        return False
-
-
 def unknown_mac(i):
     return "52:54:02:%02x:%02x:%02x" % (i >> 16 & 255, i >> 8 & 255, i & 255)
 
 
 class RecorderPg(unittest.TestCase):
     def setUp(self):
-        if not with_postgresql():
+        if not harness.with_postgresql():
             print("skipped: built without BOOTD_WITH_POSTGRESQL")
             sys.exit(pg.SKIP)
         pg.skip_unless_available()
