@@ -133,6 +133,9 @@ void	 metrics_write(struct buf *out, const struct inv_counts *counts,
 
 /* ratelimit.c ---------------------------------------------------------- */
 
+/* Now on CLOCK_MONOTONIC, in milliseconds (workers' pacing too). */
+int64_t	 now_ms(void);
+
 /*
  * Map the shared table of per-address buckets (before any fork).  Returns
  * -1 with errno set when mmap(2) or the lock's setup fails.  Until it is

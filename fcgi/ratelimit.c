@@ -74,7 +74,7 @@ ratelimit_init(void)
 	return 0;
 }
 
-static int64_t
+int64_t
 now_ms(void)
 {
 	struct timespec ts;

@@ -87,16 +87,6 @@ on_stop(int sig)
 	stop_requested = 1;
 }
 
-/* Now on CLOCK_MONOTONIC, in milliseconds. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * May a handle on where be opened now?  A file always (an open costs
  * little and a replaced file should be seen at once); a PostgreSQL URI
