@@ -150,9 +150,11 @@ enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
 /*
  * Group the changes that follow into one transaction, all or nothing:
  * inv_begin() takes the write lock (waiting at most the busy timeout),
- * every change until inv_commit() joins it (a change that fails undoes only
- * itself and returns its error as usual), inv_commit() makes them durable
- * together and inv_rollback() discards them all.  Without inv_begin() every
+ * every change until inv_commit() joins it, inv_commit() makes them durable
+ * together and inv_rollback() discards them all.  A change that fails
+ * returns its error as usual and fails the group: it may have written part
+ * of itself, so inv_commit() then rolls back and refuses (BOOTD_EDB).  A
+ * read that fails (a host not found) does not.  Without inv_begin() every
  * change is a transaction of its own.
  */
 enum bootd_err	 inv_begin(struct inv *inv, struct bootd_error *err);

@@ -109,6 +109,9 @@ struct inv {
 	void		*authz_arg;
 	int		 grouped;	/* inside inv_begin() ... inv_commit() */
 	long		 group_writes;	/* changes begun in the group so far */
+	int		 group_change;	/* the group's current step is a change,
+					   not a read (tx_begin(), tx_read()) */
+	int		 group_failed;	/* a change in the group failed */
 	time_t		 analyzed;	/* when inv_commit() last ran ANALYZE */
 };
 

@@ -1201,15 +1201,38 @@ START_TEST(test_grouped_transaction)
 	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
 	ck_assert_int_eq(inv_set_reinstall(inv, "nosuch", "d1", 1000, 3600,
 	    NULL, &err), BOOTD_ENOTFOUND);
-	/* The failed change undid only itself: a's change is still there. */
+	/* Inside the group, a's change is seen. */
 	OK(inv_host_get(inv, "a", &h, &err_));
 	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
 	inv_host_free(h);
 	inv_rollback(inv);
 	after = dump();
 	ck_assert_str_eq(before, after);
-	free(before);
 	free(after);
+
+	/* A failed change fails the group: commit refuses, rolls back. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "nosuch", 1000, 3600,
+	    NULL, &err), BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_commit(inv, &err), BOOTD_EDB);
+	ck_assert_ptr_nonnull(strstr(err.text, "nothing was changed"));
+	inv_rollback(inv);		/* already rolled back: no-op */
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(after);
+
+	/* A failed read does not: the recorder's fetch of a token gone. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
+	ck_assert_int_eq(inv_token_fetched(inv, "52:54:00:00:00:02",
+	    "192.0.2.9", 1000, &err), BOOTD_ENOTFOUND);
+	OK(inv_commit(inv, &err_));
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+	OK(inv_set_local(inv, "a", &err_));
+	free(before);
 
 	/* Commit: both changes, audited, in one go; a lookup in between
 	 * sees the group's change and leaves the group open. */
