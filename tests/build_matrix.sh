@@ -8,7 +8,10 @@
 # configuration below, each in SCRATCH_DIR/NAME, and fails when a build
 # fails or prints a warning: -Werror turns the compiler's warnings into
 # errors, and the log is searched for "warning" for whatever else warns
-# (the linker, CMake).  NAMEs pick configurations (default: all).
+# (the linker, CMake).  NAMEs pick configurations (default: all but the
+# three that tools/test builds anyway: gcc-O2 is build/ (RelWithDebInfo),
+# clang-O2 is build-clang/, gcc-hardened is the package test's build
+# (tests/package/); `all` names every one).
 #
 #   gcc-O0 gcc-O2 gcc-O3        gcc 12 at each level (-O3 is CMake's Release)
 #   clang-O0 clang-O2 clang-O3  clang likewise
@@ -36,7 +39,8 @@ jobs=${BUILD_MATRIX_JOBS:-2}
 all=(gcc-O0 gcc-O2 gcc-O3 clang-O0 clang-O2 clang-O3 gcc-hardened
      clang-hardened)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=("${all[@]}")
+[ ${#names[@]} -gt 0 ] || names=(gcc-O0 gcc-O3 clang-O0 clang-O3 clang-hardened)
+[ "${names[*]}" != all ] || names=("${all[@]}")
 
 for cc in gcc clang; do
 	if ! command -v "$cc" >/dev/null; then
