@@ -195,7 +195,7 @@ void
 metrics_write(struct buf *out, const struct inv_counts *c,
     const struct events_counts *ec)
 {
-	uint64_t cum, count, handed, done;
+	uint64_t cum, count, handed, done, held;
 	size_t r, i;
 
 	header(out, "bootd_requests_total", "counter",
@@ -255,6 +255,11 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	single(out, "bootd_events_queued", "gauge",
 	    "Boot events handed to the recorder and not yet recorded or "
 	    "dropped.", handed > done ? (intmax_t)(handed - done) : 0);
+	for (held = 0, i = 0; i < METRICS_RECORDER_SLOTS; i++)
+		held += get(&m->held[i]);
+	single(out, "bootd_events_held", "gauge",
+	    "Of those, boot events the recorder has read into its batch: "
+	    "what a recorder killed now would lose.", (intmax_t)held);
 	header(out, "bootd_recorder_batch_size", "histogram",
 	    "Boot events per recorder transaction.");
 	cum = 0;
