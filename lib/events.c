@@ -710,7 +710,7 @@ events_open_readonly(const char *path, struct events **out,
 	struct stat sb;
 	enum bootd_err rc;
 	char qp[QBUF];
-	int v;
+	int v, tables = 0;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
@@ -726,8 +726,18 @@ events_open_readonly(const char *path, struct events **out,
 	if ((rc = open_db(path, 1, &ev, &v, err)) !=
 	    BOOTD_OK)
 		return rc;
-	/* PostgreSQL: no schema yet is no file yet. */
-	if (ev->pg && v == 0) {
+	/*
+	 * No schema yet is no file yet: on PostgreSQL, and on SQLite an
+	 * empty file, which the recorder has just made and not yet migrated
+	 * (a worker asked for the metrics in that moment, and logged an
+	 * error).  A file of version 0 with tables is not bootd's: older.
+	 */
+	if (v == 0 && !ev->pg && read_int(ev, "SELECT count(*) FROM "
+	    "sqlite_master", &tables, err) != BOOTD_OK) {
+		events_close(ev);
+		return BOOTD_EDB;
+	}
+	if (v == 0 && (ev->pg || tables == 0)) {
 		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "no events schema "
 		    "in database \"%s\" yet", ev->name);
 		events_close(ev);

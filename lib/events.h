@@ -82,7 +82,8 @@ enum bootd_err	 events_open(const char *path, int create, struct events **out,
 /*
  * Open the events database at path for reading only (bootctl): never
  * creates or migrates anything.  BOOTD_ENOTFOUND when the file does not
- * exist (nothing was recorded yet), BOOTD_EVERSION when its schema is
+ * exist or has no schema yet (nothing was recorded yet: the recorder
+ * makes it), BOOTD_EVERSION when its schema is
  * newer than this binary, BOOTD_EDB when it is older.  A PostgreSQL URI
  * is opened read-only (a hot standby does); a database without the
  * schema "events" is BOOTD_ENOTFOUND.

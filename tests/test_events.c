@@ -772,6 +772,16 @@ START_TEST(test_newer_schema)
 	ck_assert_int_eq(schema_version(), events_schema_latest());
 	if (pg != NULL)
 		return;
+	/* An empty SQLite file (the recorder is making it): not yet. */
+	events_close(ev);
+	ev = NULL;
+	rm_db(evpath);
+	ck_assert_int_eq(exec_at(evpath, "PRAGMA user_version = 0"),
+	    SQLITE_OK);
+	ck_assert_int_eq(events_open_readonly(evpath, &e2, &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_ptr_null(e2);
+	OK(events_open(evpath, 0, &ev, &err_));
 	/* An SQLite file of version 0 with a table: not bootd's. */
 	events_close(ev);
 	ev = NULL;
