@@ -436,17 +436,57 @@ ipxe_timeout(const struct cfg *cfg, const struct inv_host *h)
 	return t;
 }
 
+/*
+ * The URLs ipxe_base() made and checked last, by base and path: every menu
+ * has the same two memtest URLs of the configuration, and checking them
+ * again was a tenth of a local boot's answer.  Keyed by the full text, so
+ * a reloaded configuration cannot get an old answer.
+ */
+static struct ipxe_base_memo {
+	char	*base, *path, *url;
+} base_memo[2];
+static size_t base_memo_next;
+
+/* Remember url as BASE/images/PATH; nothing when out of memory. */
+static void
+ipxe_base_remember(const char *base, const char *path, const char *url)
+{
+	struct ipxe_base_memo *m = &base_memo[base_memo_next];
+	char *b = strdup(base), *p = strdup(path), *u = strdup(url);
+
+	if (b == NULL || p == NULL || u == NULL) {
+		free(b);
+		free(p);
+		free(u);
+		return;
+	}
+	free(m->base);
+	free(m->path);
+	free(m->url);
+	m->base = b;
+	m->path = p;
+	m->url = u;
+	base_memo_next = (base_memo_next + 1) % 2;
+}
+
 /* Append BASE/images/PATH, checked as a URL, to c->out. */
 static enum bootd_err
 ipxe_base(struct ipxe_ctx *c, const char *path, const char *what)
 {
 	const char *base = c->cfg->menu.base_url;
 	enum bootd_err rc;
-	size_t blen;
+	size_t blen, i;
 
 	if (base == NULL || path == NULL)
 		return bootd_error_set(c->err, BOOTD_ERENDER, "%s is not set",
 		    what);
+	for (i = 0; i < 2; i++)
+		if (base_memo[i].url != NULL &&
+		    strcmp(base_memo[i].base, base) == 0 &&
+		    strcmp(base_memo[i].path, path) == 0) {
+			buf_puts(c->out, base_memo[i].url);
+			return BOOTD_OK;
+		}
 	blen = strlen(base);
 	if (blen > 0 && base[blen - 1] == '/')
 		blen--;
@@ -465,6 +505,7 @@ ipxe_base(struct ipxe_ctx *c, const char *path, const char *what)
 	    BOOTD_OK)
 		return rc;
 	buf_puts(c->out, buf_str(&c->tmp));
+	ipxe_base_remember(base, path, buf_str(&c->tmp));
 	return BOOTD_OK;
 }
 

@@ -10,6 +10,8 @@
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -1034,6 +1036,28 @@ START_TEST(test_token_fetch_address)
 	/* Addresses. */
 	OK(inv_addr_canon("127.0.0.1", canon, &err_));
 	ck_assert_str_eq(canon, "127.0.0.1");
+	{
+		/* Every byte value in every position, as inet_ntop(3). */
+		char ip[32], want[INET_ADDRSTRLEN];
+		struct in_addr in;
+		int v, pos;
+
+		for (v = 0; v < 256; v++)
+			for (pos = 0; pos < 4; pos++) {
+				snprintf(ip, sizeof(ip), "%d.%d.%d.%d",
+				    pos == 0 ? v : 7, pos == 1 ? v : 0,
+				    pos == 2 ? v : 255, pos == 3 ? v : 10);
+				ck_assert_int_eq(inet_pton(AF_INET, ip, &in),
+				    1);
+				inet_ntop(AF_INET, &in, want, sizeof(want));
+				if (inv_addr_canon(ip, canon, NULL) !=
+				    BOOTD_OK || strcmp(canon, want) != 0)
+					ck_abort_msg("%s: %s, not %s", ip,
+					    canon, want);
+			}
+	}
+	OK(inv_addr_canon("::ffff:10.200.3.255", canon, &err_));
+	ck_assert_str_eq(canon, "10.200.3.255");
 	OK(inv_addr_canon("FE80:0:0::1", canon, &err_));
 	ck_assert_str_eq(canon, "fe80::1");
 	OK(inv_addr_canon("::ffff:192.0.2.7", canon, &err_));

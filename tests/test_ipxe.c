@@ -655,6 +655,33 @@ START_TEST(test_refuse_fields)
 	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
 	ck_assert_ptr_nonnull(strstr(err.text, "base_url"));
 
+	/*
+	 * The memtest URLs are remembered by the text of base and path, not
+	 * by where it is: the same buffer changed gives the new URL, and a
+	 * hostile one is refused after good ones.
+	 */
+	{
+		char base[64];
+
+		scen_init(&s);
+		s.cfg.menu.base_url = base;
+		strcpy(base, "http://a.example.org");
+		ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_OK);
+		ck_assert_ptr_nonnull(strstr(buf_str(&out),
+		    "kernel http://a.example.org/images/memtest86+x64.bin "));
+		strcpy(base, "http://b.example.org");
+		ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_OK);
+		ck_assert_ptr_nonnull(strstr(buf_str(&out),
+		    "chain http://b.example.org/images/memtest86+x64.efi "));
+		ck_assert_ptr_null(strstr(buf_str(&out), "a.example.org"));
+		strcpy(base, "http://c.example.org/${x}");
+		ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
+		strcpy(base, "http://a.example.org");
+		s.cfg.menu.memtest_efi = "m .efi";
+		ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
+		ck_assert_ptr_nonnull(strstr(err.text, "memtest_efi"));
+	}
+
 	scen_init(&s);
 	scen_install(&s);
 	s.dist.ninitrds = 0;
