@@ -76,8 +76,8 @@ const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = $1",
-	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
-	    "JOIN env e ON e.name = h.env WHERE h.id = $1",
+	[S_HOST_ENV] = "SELECT e.name, e.unix_group, h.action, h.dist "
+	    "FROM host h JOIN env e ON e.name = h.env WHERE h.id = $1",
 	/*
 	 * The boot lookup: one row per attribute of the host (one row with
 	 * a NULL key when it has none), in key order, each carrying the
@@ -103,8 +103,10 @@ const char *const sqltab[S__MAX] = {
 	[S_HOST_RENAME] = "UPDATE host SET fqdn = $2 WHERE id = $1",
 	[S_HOST_SET_ENV] = "UPDATE host SET env = $2 WHERE id = $1",
 	[S_HOST_SET_DIST] = "UPDATE host SET dist = $2 WHERE id = $1",
-	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2, dist = $3 "
-	    "WHERE id = $1",
+	/* Without dist: its index is not touched (most changes keep it). */
+	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2 WHERE id = $1",
+	[S_HOST_SET_INSTALL] = "UPDATE host SET action = 'install', "
+	    "dist = $2 WHERE id = $1",
 	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES ($1, $2)",
 	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = $1",
 	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = $1",
@@ -576,6 +578,14 @@ tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/* Forget what the group remembers of the inventory (inv->group_dist). */
+static void
+group_forget(struct inv *inv)
+{
+	inv_dist_free(inv->group_dist);
+	inv->group_dist = NULL;
+}
+
 enum bootd_err
 tx_begin(struct inv *inv, struct bootd_error *err)
 {
@@ -585,6 +595,7 @@ tx_begin(struct inv *inv, struct bootd_error *err)
 	if (inv->grouped) {
 		inv->group_writes++;
 		inv->group_change = 1;
+		group_forget(inv);
 		return BOOTD_OK;
 	}
 	return tx_start(inv, DB_TXN_WRITE, err);
@@ -639,6 +650,7 @@ inv_begin(struct inv *inv, struct bootd_error *err)
 		inv->grouped = 1;
 		inv->group_writes = 0;
 		inv->group_failed = 0;
+		group_forget(inv);
 	}
 	return rc;
 }
@@ -657,6 +669,7 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		    "failed: nothing was changed");
 	}
 	inv->grouped = 0;
+	group_forget(inv);
 	rc = tx_end(inv, BOOTD_OK, err);
 	/*
 	 * PostgreSQL plans by its statistics of each table, which autovacuum
@@ -683,6 +696,7 @@ inv_rollback(struct inv *inv)
 	if (!inv->grouped)
 		return;
 	inv->grouped = 0;
+	group_forget(inv);
 	tx_end(inv, BOOTD_EDB, NULL);
 }
 
@@ -1167,6 +1181,7 @@ inv_close(struct inv *inv)
 	if (inv == NULL)
 		return;
 	db_close(inv->db);	/* and every statement of inv->st */
+	group_forget(inv);
 	free(inv->path);
 	free(inv->actor);
 	free(inv);

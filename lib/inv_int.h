@@ -27,6 +27,7 @@
 
 #define FQDN_BUF	254	/* 253 characters and the NUL */
 #define QBUF		72	/* a user-supplied value quoted in a message */
+#define NAME_BUF	65	/* a distribution's name (64) and the NUL */
 
 /* Every statement this module runs, prepared at most once per handle. */
 enum stmt {
@@ -47,6 +48,7 @@ enum stmt {
 	S_HOST_SET_ENV,
 	S_HOST_SET_DIST,
 	S_HOST_SET_ACTION,
+	S_HOST_SET_INSTALL,
 	S_NIC_INSERT,
 	S_NIC_DELETE,
 	S_NIC_COUNT,
@@ -113,12 +115,22 @@ struct inv {
 					   not a read (tx_begin(), tx_read()) */
 	int		 group_failed;	/* a change in the group failed */
 	time_t		 analyzed;	/* when inv_commit() last ran ANALYZE */
+	struct inv_dist	*group_dist;	/* the distribution the group's last
+					   set-reinstall loaded; forgotten
+					   by any other change and at the
+					   group's end (inv_token.c) */
 };
 
 /* A resolved host: its row id and FQDN. */
 struct href {
 	int64_t	id;
 	char	fqdn[FQDN_BUF];
+};
+
+/* What a host boots, as resolve_for_change() reads it. */
+struct hboot {
+	enum inv_action	action;
+	char		dist[NAME_BUF];	/* "" when it has none */
 };
 
 extern const char *const sqltab[S__MAX];
@@ -194,7 +206,7 @@ resolve(struct inv *inv, const char *name, struct href *ref,
     struct bootd_error *err);
 enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
-    struct bootd_error *err);
+    struct hboot *hb, struct bootd_error *err);
 enum bootd_err
 load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
     struct bootd_error *err);

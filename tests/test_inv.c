@@ -1255,6 +1255,51 @@ START_TEST(test_grouped_transaction)
 }
 END_TEST
 
+/*
+ * A group's set-reinstalls load their distribution once (inv_token.c);
+ * a change of that distribution in the same group is seen by the next.
+ */
+START_TEST(test_group_dist_changed)
+{
+	char *initrds[] = { "http://boot/initrd" };
+	struct inv_dist d = { "d1", "http://boot/{{attr.role}}/linux",
+	    initrds, 1, "" };
+	struct inv_host *h;
+	struct bootd_error err;
+
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	host("c.example.org", "52:54:00:00:00:03");
+	std_dist("d1");
+	OK(inv_attr_set(inv, "a", "role", "web", &err_));
+	OK(inv_attr_set(inv, "c", "role", "db", &err_));
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_local(inv, "b", &err_));
+	/* a, installing d1, has the attribute the new kernel URL uses. */
+	OK(inv_dist_update(inv, &d, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "lacks attribute \"role\""));
+	inv_rollback(inv);
+
+	/* The same without the failure: committed, and c installs d1. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_dist_update(inv, &d, &err_));
+	OK(inv_set_reinstall(inv, "c", "d1", NOW, 60, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	OK(inv_host_get(inv, "c", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	ck_assert_str_eq(h->dist, "d1");
+	inv_host_free(h);
+	/* Outside a group nothing is kept: b is refused again. */
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+}
+END_TEST
+
 START_TEST(test_reinstall_needs_attrs)
 {
 	char tok[INV_TOKEN_LEN + 1];
@@ -2818,6 +2863,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_authorizer_in_transaction);
 	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_grouped_transaction);
+	tcase_add_test(tc, test_group_dist_changed);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);
