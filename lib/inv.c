@@ -76,8 +76,12 @@ const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = $1",
-	[S_HOST_ENV] = "SELECT e.name, e.unix_group, h.action, h.dist "
-	    "FROM host h JOIN env e ON e.name = h.env WHERE h.id = $1",
+	/* A host to change, its environment and what it boots. */
+	[S_HOST_ENV] = "SELECT h.id, h.fqdn, e.name, e.unix_group, h.action, "
+	    "h.dist FROM host h JOIN env e ON e.name = h.env WHERE h.id = $1",
+	[S_HOST_ENV_BY_FQDN] = "SELECT h.id, h.fqdn, e.name, e.unix_group, "
+	    "h.action, h.dist FROM host h JOIN env e ON e.name = h.env "
+	    "WHERE h.fqdn = $1",
 	/*
 	 * The boot lookup: one row per attribute of the host (one row with
 	 * a NULL key when it has none), in key order, each carrying the
@@ -508,8 +512,21 @@ fill_ref(struct db_stmt *s, void *elem, struct bootd_error *err)
 	struct href *ref = elem;
 
 	ref->id = db_column_int64(s, 0);
-	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s", db_column_text(s, 1));
+	col_copy(s, 1, ref->fqdn, sizeof(ref->fqdn));
 	return BOOTD_OK;
+}
+
+void
+col_copy(struct db_stmt *s, int i, char *out, size_t size)
+{
+	const char *t = db_column_text(s, i);
+	size_t n;
+
+	n = t != NULL ? strlen(t) : 0;
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, t != NULL ? t : "", n);
+	out[n] = '\0';
 }
 
 /* Copy s lowercased (ASCII) into out of size bytes; 0, or -1 if too long. */

@@ -19,12 +19,21 @@
 const char *
 audit_time(int64_t t, char out[32])
 {
+	/* A bulk change writes one time thousands of times: the last. */
+	static int64_t last_t;
+	static char last[32];
 	struct tm tm;
 	time_t tt = (time_t)t;
 
+	if (last[0] != '\0' && t == last_t) {
+		memcpy(out, last, sizeof(last));
+		return out;
+	}
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, 32, "%lld", (long long)t);
+	last_t = t;
+	memcpy(last, out, sizeof(last));
 	return out;
 }
 

@@ -140,19 +140,44 @@ authorize_env(struct inv *inv, const char *fqdn, const char *env,
 }
 
 /*
+ * The row of S_HOST_ENV or S_HOST_ENV_BY_FQDN that s is on: the host into
+ * ref, what it boots into hb (when not NULL), then the authorizer's
+ * answer for its environment and group.  Resets s.
+ */
+static enum bootd_err
+authorize_row(struct inv *inv, struct db_stmt *s, struct href *ref,
+    struct hboot *hb, struct bootd_error *err)
+{
+	const char *action;
+	char env[80], group[40];
+
+	fill_ref(s, ref, NULL);
+	col_copy(s, 2, env, sizeof(env));
+	col_copy(s, 3, group, sizeof(group));
+	if (hb != NULL) {
+		action = db_column_text(s, 4);
+		hb->action = action != NULL && strcmp(action, "install") == 0 ?
+		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+		col_copy(s, 5, hb->dist, sizeof(hb->dist));
+	}
+	db_reset(s);
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+}
+
+/*
  * Ask the authorizer about the host ref, by its row id: its environment
  * and group as this transaction reads them, so that a host renamed or
  * moved since the caller looked is judged as it is now.  When hb is not
  * NULL, what the host boots is read into it by the same statement.
  */
 static enum bootd_err
-authorize_host(struct inv *inv, const struct href *ref, struct hboot *hb,
+authorize_host(struct inv *inv, struct href *ref, struct hboot *hb,
     struct bootd_error *err)
 {
 	struct db_stmt *s;
 	enum bootd_err rc;
-	const char *action, *dist;
-	char env[80], group[40];
 
 	if (inv->authz == NULL && hb == NULL)
 		return BOOTD_OK;
@@ -165,34 +190,34 @@ authorize_host(struct inv *inv, const struct href *ref, struct hboot *hb,
 		    "it");
 	if (rc != BOOTD_OK)
 		return rc;
-	snprintf(env, sizeof(env), "%s",
-	    db_column_text(s, 0));
-	snprintf(group, sizeof(group), "%s",
-	    db_column_text(s, 1));
-	if (hb != NULL) {
-		action = db_column_text(s, 2);
-		dist = db_column_text(s, 3);
-		hb->action = action != NULL && strcmp(action, "install") == 0 ?
-		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
-		snprintf(hb->dist, sizeof(hb->dist), "%s",
-		    dist != NULL ? dist : "");
-	}
-	db_reset(s);
-	if (inv->authz == NULL)
-		return BOOTD_OK;
-	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+	return authorize_row(inv, s, ref, hb, err);
 }
 
 /*
  * resolve() for a change: the host found must pass the authorizer.  When
- * hb is not NULL, what the host boots is read into it on the way.
+ * hb is not NULL, what the host boots is read into it on the way.  An
+ * FQDN (the usual name in a bulk change) is found with its environment
+ * in one statement; any other name as resolve() finds it.
  */
 enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
     struct hboot *hb, struct bootd_error *err)
 {
+	char low[FQDN_BUF];
+	struct db_stmt *s;
 	enum bootd_err rc;
 
+	if (name != NULL && strchr(name, '.') != NULL &&
+	    lower_copy(name, low, sizeof(low)) == 0) {
+		if ((s = stmt(inv, S_HOST_ENV_BY_FQDN, err)) == NULL)
+			return inv->dbrc;
+		bind_text(s, 1, low);
+		rc = first_row(inv, s, "find host", err);
+		if (rc == BOOTD_OK)
+			return authorize_row(inv, s, ref, hb, err);
+		if (rc != BOOTD_ENOTFOUND)
+			return rc;
+	}
 	if ((rc = resolve(inv, name, ref, err)) != BOOTD_OK)
 		return rc;
 	return authorize_host(inv, ref, hb, err);

@@ -37,6 +37,7 @@ enum stmt {
 	S_HOST_BY_SHORT,
 	S_HOST_FULL,
 	S_HOST_ENV,
+	S_HOST_ENV_BY_FQDN,
 	S_LOOKUP,
 	S_LOOKUP_DIST,
 	S_HOST_MACS,
@@ -172,6 +173,10 @@ first_row(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err);
 int
 col_dup(struct db_stmt *s, int i, char **out);
+/* Copy the text of column i of s into out of size bytes, cut to fit;
+ * "" for NULL. */
+void
+col_copy(struct db_stmt *s, int i, char *out, size_t size);
 void *
 read_rows(struct inv *inv, struct db_stmt *s, size_t size,
     enum bootd_err (*fill)(struct db_stmt *, void *, struct bootd_error *),
