@@ -586,6 +586,7 @@ tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
 		failed(inv, rc);
 		return dberr(inv, "begin transaction", err);
 	}
+	inv->writing = txn == DB_TXN_WRITE;
 	if (inv->pg && txn == DB_TXN_WRITE &&
 	    exec_sql(inv, PG_WRITER) != BOOTD_OK) {
 		rc = dberr(inv, "begin transaction", err);
@@ -644,6 +645,9 @@ tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 			inv->group_failed = 1;
 		return rc;
 	}
+	/* Counted even when the commit fails: it may have happened. */
+	if (rc == BOOTD_OK && inv->writing)
+		inv->commits++;
 	if (rc == BOOTD_OK &&
 	    (crc = db_commit(inv->db, &inv->dbe)) != BOOTD_OK) {
 		failed(inv, crc);
@@ -1262,6 +1266,33 @@ inv_standby_replay(struct inv *inv, int64_t *replayed, int64_t *behind,
 	if (*behind < 0)
 		*behind = 0;
 	return BOOTD_OK;
+}
+
+/*
+ * SQLite's data_version changes when another connection commits; the
+ * handle's own commits are counted in inv->commits.  PostgreSQL has no
+ * such number.
+ */
+void
+inv_mark(struct inv *inv, struct inv_mark *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (inv->pg || query_int(inv, "PRAGMA data_version", &m->version) <= 0)
+		return;
+	m->commits = inv->commits;
+	m->known = 1;
+}
+
+int
+inv_unchanged(struct inv *inv, const struct inv_mark *m)
+{
+	struct inv_mark now;
+
+	if (!m->known)
+		return 0;
+	inv_mark(inv, &now);
+	return now.known && now.version == m->version &&
+	    now.commits == m->commits;
 }
 
 int

@@ -116,6 +116,9 @@ struct inv {
 					   not a read (tx_begin(), tx_read()) */
 	int		 group_failed;	/* a change in the group failed */
 	time_t		 analyzed;	/* when inv_commit() last ran ANALYZE */
+	long		 commits;	/* write transactions committed
+					   (inv_mark()) */
+	int		 writing;	/* the transaction open is one */
 	struct inv_dist	*group_dist;	/* the distribution the group's last
 					   set-reinstall loaded; forgotten
 					   by any other change and at the

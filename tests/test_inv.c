@@ -1300,6 +1300,51 @@ START_TEST(test_group_dist_changed)
 }
 END_TEST
 
+/*
+ * inv_mark() and inv_unchanged(): on SQLite, any commit since the mark,
+ * by this handle or another connection, and nothing else, counts; on
+ * PostgreSQL the mark is unknown and the answer always "changed".
+ */
+START_TEST(test_mark)
+{
+	struct bootd_error err = { "" };
+	struct inv_host *h;
+	struct inv_mark m;
+	struct db *db;
+
+	host("a.example.org", "52:54:00:00:00:01");
+	inv_mark(inv, &m);
+	if (pguri != NULL) {
+		ck_assert_int_eq(m.known, 0);
+		ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+		return;
+	}
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	/* Reads, and a group rolled back, change nothing. */
+	OK(inv_host_get(inv, "a", &h, &err_));
+	inv_host_free(h);
+	OK(inv_begin(inv, &err_));
+	OK(inv_attr_set(inv, "a", "k", "v", &err_));
+	inv_rollback(inv);
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	/* A change through this handle does. */
+	OK(inv_attr_set(inv, "a", "k", "v", &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+	/* One through another connection, seen inside a group. */
+	inv_mark(inv, &m);
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	inv_rollback(inv);
+	db = own_db(dbpath);
+	ck_assert_msg(db_exec(db, "UPDATE host_attr SET value = 'w'", &err) ==
+	    BOOTD_OK, "%s", err.text);
+	db_close(db);
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+	inv_rollback(inv);
+}
+END_TEST
+
 START_TEST(test_reinstall_needs_attrs)
 {
 	char tok[INV_TOKEN_LEN + 1];
@@ -2864,6 +2909,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_grouped_transaction);
 	tcase_add_test(tc, test_group_dist_changed);
+	tcase_add_test(tc, test_mark);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);
