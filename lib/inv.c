@@ -64,10 +64,32 @@
 /* Bytes of a read-only inventory mapped into memory (PRAGMA mmap_size). */
 #define INV_MMAP_SIZE	"1073741824"
 
+/* One row of S_AUDIT_BATCH's VALUES: placeholders a to f. */
+#define AUDIT_ROW(a, b, c, d, e, f) \
+	"($" #a ", $" #b ", $" #c ", $" #d ", $" #e ", $" #f ")"
+
 /* The text of every statement of enum stmt (inv_int.h). */
 const char *const sqltab[S__MAX] = {
 	[S_AUDIT] = "INSERT INTO audit (time, actor, op, object, old, new) "
 	    "VALUES ($1, $2, $3, $4, $5, $6)",
+	/* AUDIT_BATCH rows at once, in order (ids ascend as they are). */
+	[S_AUDIT_BATCH] = "INSERT INTO audit (time, actor, op, object, old, "
+	    "new) VALUES "
+	    AUDIT_ROW(1, 2, 3, 4, 5, 6) ", " AUDIT_ROW(7, 8, 9, 10, 11, 12) ", "
+	    AUDIT_ROW(13, 14, 15, 16, 17, 18) ", "
+	    AUDIT_ROW(19, 20, 21, 22, 23, 24) ", "
+	    AUDIT_ROW(25, 26, 27, 28, 29, 30) ", "
+	    AUDIT_ROW(31, 32, 33, 34, 35, 36) ", "
+	    AUDIT_ROW(37, 38, 39, 40, 41, 42) ", "
+	    AUDIT_ROW(43, 44, 45, 46, 47, 48) ", "
+	    AUDIT_ROW(49, 50, 51, 52, 53, 54) ", "
+	    AUDIT_ROW(55, 56, 57, 58, 59, 60) ", "
+	    AUDIT_ROW(61, 62, 63, 64, 65, 66) ", "
+	    AUDIT_ROW(67, 68, 69, 70, 71, 72) ", "
+	    AUDIT_ROW(73, 74, 75, 76, 77, 78) ", "
+	    AUDIT_ROW(79, 80, 81, 82, 83, 84) ", "
+	    AUDIT_ROW(85, 86, 87, 88, 89, 90) ", "
+	    AUDIT_ROW(91, 92, 93, 94, 95, 96),
 	[S_HOST_BY_FQDN] = "SELECT id, fqdn FROM host WHERE fqdn = $1",
 	[S_HOST_BY_MAC] = "SELECT h.id, h.fqdn FROM nic n "
 	    "JOIN host h ON h.id = n.host WHERE n.mac = $1",
@@ -604,6 +626,15 @@ group_forget(struct inv *inv)
 	inv->group_dist = NULL;
 }
 
+/* What a group ends with, committed or not: nothing held back. */
+static void
+group_end(struct inv *inv)
+{
+	inv->grouped = 0;
+	group_forget(inv);
+	audit_drop(inv);
+}
+
 enum bootd_err
 tx_begin(struct inv *inv, struct bootd_error *err)
 {
@@ -689,8 +720,11 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EDB, "a change of the group "
 		    "failed: nothing was changed");
 	}
-	inv->grouped = 0;
-	group_forget(inv);
+	if ((rc = audit_flush(inv, err)) != BOOTD_OK) {
+		inv_rollback(inv);
+		return rc;
+	}
+	group_end(inv);
 	rc = tx_end(inv, BOOTD_OK, err);
 	/*
 	 * PostgreSQL plans by its statistics of each table, which autovacuum
@@ -716,8 +750,7 @@ inv_rollback(struct inv *inv)
 {
 	if (!inv->grouped)
 		return;
-	inv->grouped = 0;
-	group_forget(inv);
+	group_end(inv);
 	tx_end(inv, BOOTD_EDB, NULL);
 }
 
@@ -1202,7 +1235,8 @@ inv_close(struct inv *inv)
 	if (inv == NULL)
 		return;
 	db_close(inv->db);	/* and every statement of inv->st */
-	group_forget(inv);
+	group_end(inv);
+	buf_free(&inv->audit_text);
 	free(inv->path);
 	free(inv->actor);
 	free(inv);

@@ -154,8 +154,11 @@ enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
  * together and inv_rollback() discards them all.  A change that fails
  * returns its error as usual and fails the group: it may have written part
  * of itself, so inv_commit() then rolls back and refuses (BOOTD_EDB).  A
- * read that fails (a host not found) does not.  Without inv_begin() every
- * change is a transaction of its own.
+ * read that fails (a host not found) does not.  The group's audit rows
+ * are written a few at a time, the last by inv_commit(): a failure to
+ * write them fails a later change of the group or the commit, and
+ * nothing is changed either way.  Without inv_begin() every change is a
+ * transaction of its own.
  */
 enum bootd_err	 inv_begin(struct inv *inv, struct bootd_error *err);
 enum bootd_err	 inv_commit(struct inv *inv, struct bootd_error *err);

@@ -29,9 +29,12 @@
 #define QBUF		72	/* a user-supplied value quoted in a message */
 #define NAME_BUF	65	/* a distribution's name (64) and the NUL */
 
+#define AUDIT_BATCH	16	/* audit rows a group writes at once */
+
 /* Every statement this module runs, prepared at most once per handle. */
 enum stmt {
 	S_AUDIT,
+	S_AUDIT_BATCH,
 	S_HOST_BY_FQDN,
 	S_HOST_BY_MAC,
 	S_HOST_BY_SHORT,
@@ -92,6 +95,14 @@ enum stmt {
 	"AND t.revoked = 0 AND t.expires > " p " "
 #define LIVE_TOKEN	LIVE_TOKEN_AT("$2")
 
+/* An audit row a group has yet to write (audit()). */
+struct audit_row {
+	int64_t	time;
+	size_t	at[5];		/* actor, op, object, old, new: offsets in
+				   inv->audit_text; AUDIT_NULL for NULL */
+};
+#define AUDIT_NULL	((size_t)-1)
+
 struct inv {
 	struct db	*db;
 	char		*path;		/* as given to inv_open(), a
@@ -119,6 +130,10 @@ struct inv {
 	long		 commits;	/* write transactions committed
 					   (inv_mark()) */
 	int		 writing;	/* the transaction open is one */
+	struct audit_row audit_rows[AUDIT_BATCH]; /* the group's audit rows
+					   not written yet, in order */
+	size_t		 naudit;
+	struct buf	 audit_text;	/* their text */
 	struct inv_dist	*group_dist;	/* the distribution the group's last
 					   set-reinstall loaded; forgotten
 					   by any other change and at the
@@ -207,6 +222,12 @@ audit_time(int64_t t, char out[32]);
 enum bootd_err
 audit(struct inv *inv, int64_t now, const char *op, const char *object,
     const char *old, const char *new_, struct bootd_error *err);
+/* Write the audit rows the group holds back (audit()). */
+enum bootd_err
+audit_flush(struct inv *inv, struct bootd_error *err);
+/* Forget them: the group is rolled back. */
+void
+audit_drop(struct inv *inv);
 
 /* inv_host.c */
 enum bootd_err

@@ -2548,10 +2548,88 @@ START_TEST(test_audit_same_transaction)
 	ck_assert_int_ne(inv_dist_remove(inv, "d1", &err), BOOTD_OK);
 	after = dump();
 	ck_assert_str_eq(before, after);
-	free(before);
 	free(after);
+	/* In a group, the rows held back are refused at the commit. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "web1", "d1", NOW, 60, tok, &err_));
+	ck_assert_int_ne(inv_commit(inv, &err), BOOTD_OK);
+	ck_assert_ptr_nonnull(strstr(err.text, "audit refused"));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(after);
+	free(before);
 	refusal_drop("no_audit", "audit");
 	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+}
+END_TEST
+
+static int
+audit_collect(const struct inv_audit *a, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s %s %s;", a->op, a->object, a->new_value);
+	return 0;
+}
+
+/*
+ * A group holds its audit rows back and writes them AUDIT_BATCH at a
+ * time (inv_audit.c): every row is written, in order, seen by a reading
+ * of the log inside the group, and none is written when it rolls back.
+ */
+START_TEST(test_audit_group_rows)
+{
+	struct buf want = { 0 }, got = { 0 };
+	char fqdn[64], mac[32], *before, *after;
+	const char *p;
+	int i, n = 37;		/* two full batches and some */
+
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		host(fqdn, mac);
+	}
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		OK(inv_attr_set(inv, fqdn, "k", i % 2 ? "odd" : "even",
+		    &err_));
+	}
+	inv_rollback(inv);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		OK(inv_attr_set(inv, fqdn, "k", i % 2 ? "odd" : "even",
+		    &err_));
+		buf_printf(&want, "attr-set %s k=%s;", fqdn,
+		    i % 2 ? "odd" : "even");
+	}
+	/* Read inside the group: every row so far. */
+	OK(inv_audit_each(inv, NULL, audit_collect, &got, &err_));
+	ck_assert_ptr_nonnull(strstr(buf_str(&got), buf_str(&want)));
+	OK(inv_set_local(inv, "h00.example.org", &err_));
+	OK(inv_attr_set(inv, "h00.example.org", "k", "last", &err_));
+	buf_puts(&want, "attr-set h00.example.org k=last;");
+	OK(inv_commit(inv, &err_));
+	buf_reset(&got);
+	OK(inv_audit_each(inv, NULL, audit_collect, &got, &err_));
+	/* After the hosts' own rows, these, in this order. */
+	ck_assert_ptr_nonnull(strstr(buf_str(&got), buf_str(&want)));
+	ck_assert_str_eq(strstr(buf_str(&got), buf_str(&want)),
+	    buf_str(&want));
+	/* And nothing of the group rolled back. */
+	for (i = 0, p = buf_str(&got); (p = strstr(p, "attr-set")) != NULL;
+	    p++)
+		i++;
+	ck_assert_int_eq(i, n + 1);
+	buf_free(&want);
+	buf_free(&got);
 }
 END_TEST
 
@@ -2910,6 +2988,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_grouped_transaction);
 	tcase_add_test(tc, test_group_dist_changed);
 	tcase_add_test(tc, test_mark);
+	tcase_add_test(tc, test_audit_group_rows);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);
