@@ -138,6 +138,8 @@ struct inv {
 					   set-reinstall loaded; forgotten
 					   by any other change and at the
 					   group's end (inv_token.c) */
+	int		 group_dist_plain; /* its templates are well formed
+					   and use no attribute */
 };
 
 /* A resolved host: its row id and FQDN. */
@@ -252,6 +254,8 @@ check_attrs(struct inv *inv, const struct href *ref, const struct inv_dist *d,
     struct bootd_error *err);
 int
 dist_uses_attr(const struct inv_dist *d, const char *key);
+int
+dist_plain(const struct inv_dist *d);
 
 /* inv_env.c */
 enum bootd_err

@@ -135,6 +135,7 @@ reinstall_dist(struct inv *inv, const char *name, struct inv_dist **d,
 	if (inv->grouped) {
 		inv_dist_free(inv->group_dist);
 		inv->group_dist = *d;
+		inv->group_dist_plain = dist_plain(*d);
 	}
 	return BOOTD_OK;
 }
@@ -164,9 +165,13 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if (dist == NULL)
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s has no "
 		    "distribution; name one to install", ref.fqdn);
-	if ((rc = reinstall_dist(inv, dist, &d, err)) != BOOTD_OK ||
-	    (rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK ||
-	    (rc = make_token(tok, err)) != BOOTD_OK ||
+	if ((rc = reinstall_dist(inv, dist, &d, err)) != BOOTD_OK)
+		goto out;
+	/* Any host has what the group's plain distribution needs. */
+	if ((d != inv->group_dist || !inv->group_dist_plain) &&
+	    (rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK)
+		goto out;
+	if ((rc = make_token(tok, err)) != BOOTD_OK ||
 	    (rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_TOKEN_INSERT, err)) == NULL) {

@@ -80,6 +80,7 @@ struct ipxe_shape {
 	char	*tmpl;		/* the template text; NULL: unused */
 	char	*spans;		/* ipxe_spans() with every value "v" */
 	int	 same;		/* and with every value "w", the same */
+	int	 attrs;		/* it names an attribute */
 };
 
 static struct ipxe_shape	ipxe_shapes[IPXE_SHAPES];
@@ -92,6 +93,8 @@ static enum bootd_err	ipxe_tmpl_fill(const char *tmpl,
 			    const struct tmpl_vars *v, const char *fill,
 			    struct buf *out, struct bootd_error *err);
 static int		ipxe_attr_check(const char *key, void *arg);
+static const struct ipxe_shape *ipxe_shape_known(const char *tmpl);
+static int		ipxe_attr_any(const char *key, void *arg);
 static enum bootd_err	ipxe_shape(struct ipxe_ctx *c, const char *what,
 			    const char *tmpl, const struct tmpl_vars *v,
 			    const struct ipxe_shape **out);
@@ -351,6 +354,26 @@ ipxe_attr_check(const char *key, void *arg)
  * must be values tmpl renders with: then so do the neutral ones, and the
  * result depends on the text of tmpl alone.
  */
+/* The shape of tmpl when it is remembered, else NULL. */
+static const struct ipxe_shape *
+ipxe_shape_known(const char *tmpl)
+{
+	size_t i;
+
+	for (i = 0; i < IPXE_SHAPES; i++)
+		if (ipxe_shapes[i].tmpl != NULL &&
+		    strcmp(ipxe_shapes[i].tmpl, tmpl) == 0)
+			return &ipxe_shapes[i];
+	return NULL;
+}
+
+/* tmpl_each_attr() callback: there is one. */
+static int
+ipxe_attr_any(const char *key, void *arg)
+{
+	return 1;
+}
+
 static enum bootd_err
 ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
     const struct tmpl_vars *v, const struct ipxe_shape **out)
@@ -360,13 +383,8 @@ ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	enum bootd_err rc;
 	size_t i;
 
-	for (i = 0; i < IPXE_SHAPES; i++) {
-		sh = &ipxe_shapes[i];
-		if (sh->tmpl != NULL && strcmp(sh->tmpl, tmpl) == 0) {
-			*out = sh;
-			return BOOTD_OK;
-		}
-	}
+	if ((*out = ipxe_shape_known(tmpl)) != NULL)
+		return BOOTD_OK;
 	buf_reset(&c->spans[0]);
 	buf_reset(&c->spans[1]);
 	for (i = 0; i < 2; i++) {
@@ -386,6 +404,9 @@ ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	sh->tmpl = strdup(tmpl);
 	sh->spans = strdup(buf_str(&c->spans[0]));
 	sh->same = strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[1])) == 0;
+	/* It rendered: any failure here is an attribute met. */
+	sh->attrs = tmpl_each_attr(tmpl, ipxe_attr_any, NULL, NULL) !=
+	    BOOTD_OK;
 	if (sh->tmpl == NULL || sh->spans == NULL) {
 		free(sh->tmpl);
 		free(sh->spans);
@@ -444,11 +465,16 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	    BOOTD_OK))
 		return rc;
 	c->values_ok = 1;
-	/* The attributes the template uses; a missing one fails below. */
+	/*
+	 * The attributes the template uses; a missing one fails below.  A
+	 * template known to use none (and to be well formed: it rendered)
+	 * needs no walk.
+	 */
 	ac.h = h;
 	ac.err = c->err;
 	ac.rc = BOOTD_OK;
-	if ((rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
+	if (((sh = ipxe_shape_known(tmpl)) == NULL || sh->attrs) &&
+	    (rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
 	    BOOTD_OK) {
 		if (ac.rc != BOOTD_OK)
 			return ac.rc;

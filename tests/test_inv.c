@@ -1297,6 +1297,13 @@ START_TEST(test_group_dist_changed)
 	/* Outside a group nothing is kept: b is refused again. */
 	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
 	    &err), BOOTD_EINVAL);
+	/* And inside one, after a host that has the attribute. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "c", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "lacks attribute \"role\""));
+	inv_rollback(inv);
 }
 END_TEST
 

@@ -751,6 +751,11 @@ START_TEST(test_shapes)
 	s.host.nattrs = 2;		/* rack is the third */
 	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
 	ck_assert_ptr_nonnull(strstr(err.text, "rack"));
+	/* Or one whose value cannot be placed. */
+	s.host.nattrs = 3;
+	s.attrs[2].value = "r 12";
+	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
+	ck_assert_ptr_nonnull(strstr(err.text, "attribute rack"));
 	buf_free(&out);
 }
 END_TEST
