@@ -116,6 +116,19 @@ static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
 			    const struct inv_boot *b);
 
 /*
+ * The bytes ipxe_scan() passes over without a look: printable ASCII but
+ * the space and '$' (0 for those, control bytes, DEL, non-ASCII, NUL).
+ */
+static const unsigned char ipxe_plain[256] = {
+	[0x20] = 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
+
+/*
  * The one scanner behind the ipxe_check_* functions.  s is one value or
  * the text of several arguments (without IPXE_ONE_TOKEN), as iPXE would
  * split it (core/exec.c split_command, command_terminator).  The reason
@@ -138,10 +151,11 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is empty",
 		    what);
 	for (i = 0; i < len; i++) {
-		ch = (unsigned char)s[i];
 		/* Most bytes are none of those below. */
-		if (ch > ' ' && ch < 0x7f && ch != '$')
-			continue;
+		while (ipxe_plain[(unsigned char)s[i]])
+			i++;
+		if ((ch = (unsigned char)s[i]) == '\0')
+			break;
 		if (ch < 0x20 || ch >= 0x7f) {
 			snprintf(buf, sizeof(buf), "byte 0x%02x at offset %zu "
 			    "cannot be placed in a script", ch, i);
@@ -175,8 +189,7 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		if (*p == '\0')
 			break;
 		tok = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
+		p += strcspn(p, " ");
 		if (tok[0] == '#') {
 			why = "an argument starting with '#' would "
 			    "start a comment";
@@ -621,7 +634,6 @@ static enum bootd_err
 ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
     const struct inv_dist *d)
 {
-	struct buf kernel = { 0 }, cmdline = { 0 };
 	char what[IPXE_WHAT_SIZE];
 	enum bootd_err rc;
 	size_t i;
@@ -633,37 +645,38 @@ ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
 		return bootd_error_set(c->err, BOOTD_ERENDER,
 		    "distribution %s has no initrd", d->name);
 
+	/*
+	 * Written as each part is rendered: on failure the caller cuts
+	 * c->out back (ipxe_render(), ipxe_manual()).  buf_puts, not
+	 * buf_printf: these lines are in every script.
+	 */
 	ipxe_what(what, "kernel URL", 0, d->name);
 	if ((rc = ipxe_tmpl(c, what, d->kernel, b, d, 1)) != BOOTD_OK)
-		goto out;
-	buf_puts(&kernel, buf_str(&c->tmp));
-	ipxe_what(what, "command line", 0, d->name);
-	if ((rc = ipxe_tmpl(c, what, d->cmdline != NULL ? d->cmdline : "", b,
-	    d, 0)) != BOOTD_OK)
-		goto out;
-	buf_puts(&cmdline, buf_str(&c->tmp));
-
-	/* buf_puts, not buf_printf: these lines are in every script. */
+		return rc;
 	buf_puts(c->out, ":");
 	buf_puts(c->out, label);
 	buf_puts(c->out, "\nkernel ");
-	buf_puts(c->out, buf_str(&kernel));
+	buf_puts(c->out, buf_str(&c->tmp));
 	/* UEFI Linux finds its initrds by these names; BIOS ignores them. */
 	for (i = 0; i < d->ninitrds; i++) {
 		buf_puts(c->out, " initrd=initrd");
 		buf_putu(c->out, (unsigned long)i);
 		buf_puts(c->out, ".img");
 	}
-	if (cmdline.len > 0) {
+	ipxe_what(what, "command line", 0, d->name);
+	if ((rc = ipxe_tmpl(c, what, d->cmdline != NULL ? d->cmdline : "", b,
+	    d, 0)) != BOOTD_OK)
+		return rc;
+	if (c->tmp.len > 0) {
 		buf_puts(c->out, " ");
-		buf_puts(c->out, buf_str(&cmdline));
+		buf_puts(c->out, buf_str(&c->tmp));
 	}
 	buf_puts(c->out, " || goto failed\n");
 	for (i = 0; i < d->ninitrds; i++) {
 		ipxe_what(what, "initrd URL", i + 1, d->name);
 		if ((rc = ipxe_tmpl(c, what, d->initrds[i], b, d, 1)) !=
 		    BOOTD_OK)
-			goto out;
+			return rc;
 		buf_puts(c->out, "initrd --name initrd");
 		buf_putu(c->out, (unsigned long)i);
 		buf_puts(c->out, ".img ");
@@ -671,13 +684,7 @@ ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
 		buf_puts(c->out, " || goto failed\n");
 	}
 	buf_puts(c->out, "boot || goto failed\n");
-	rc = BOOTD_OK;
-out:
-	if (rc == BOOTD_OK && (buf_failed(&kernel) || buf_failed(&cmdline)))
-		rc = bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	buf_free(&kernel);
-	buf_free(&cmdline);
-	return rc;
+	return BOOTD_OK;
 }
 
 /*

@@ -159,9 +159,9 @@ tmpl_walk(const char *tmpl, const struct tmpl_walker *w,
 
 		key[0] = '\0';
 		v = TMPL__MAX;
-		for (i = 0; i < TMPL_ATTR; i++)
-			if (strlen(tmpl_names[i]) == nlen &&
-			    memcmp(tmpl_names[i], name, nlen) == 0)
+		for (i = 0; i < TMPL_ATTR && v == TMPL__MAX; i++)
+			if (strncmp(tmpl_names[i], name, nlen) == 0 &&
+			    tmpl_names[i][nlen] == '\0')
 				v = (enum tmpl_var)i;
 		if (v == TMPL__MAX && nlen > strlen(TMPL_ATTR_PREFIX) &&
 		    nlen <= TMPL_NAME_MAX &&
