@@ -343,6 +343,12 @@ bind_text(struct db_stmt *s, int i, const char *v)
 }
 
 void
+bind_ref(struct db_stmt *s, int i, const char *v)
+{
+	db_bind_text_ref(s, i, v, NULL);
+}
+
+void
 bind_int(struct db_stmt *s, int i, int64_t v)
 {
 	db_bind_int64(s, i, v, NULL);

@@ -48,11 +48,11 @@ audit_one(struct inv *inv, int64_t now, const char *actor, const char *op,
 	if ((s = stmt(inv, S_AUDIT, err)) == NULL)
 		return inv->dbrc;
 	bind_int(s, 1, now);
-	bind_text(s, 2, actor);
-	bind_text(s, 3, op);
-	bind_text(s, 4, object);
-	bind_text(s, 5, old);
-	bind_text(s, 6, new_);
+	bind_ref(s, 2, actor);
+	bind_ref(s, 3, op);
+	bind_ref(s, 4, object);
+	bind_ref(s, 5, old);
+	bind_ref(s, 6, new_);
 	return run(inv, s, "audit", err);
 }
 
@@ -120,7 +120,7 @@ audit_flush(struct inv *inv, struct bootd_error *err)
 			r = &inv->audit_rows[i];
 			bind_int(s, (int)i * 6 + 1, r->time);
 			for (c = 0; c < 5; c++)
-				bind_text(s, (int)i * 6 + 2 + c,
+				bind_ref(s, (int)i * 6 + 2 + c,
 				    audit_col(inv, r, c));
 		}
 		rc = run(inv, s, "audit", err);

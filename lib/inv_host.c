@@ -211,7 +211,7 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 	    lower_copy(name, low, sizeof(low)) == 0) {
 		if ((s = stmt(inv, S_HOST_ENV_BY_FQDN, err)) == NULL)
 			return inv->dbrc;
-		bind_text(s, 1, low);
+		bind_ref(s, 1, low);
 		rc = first_row(inv, s, "find host", err);
 		if (rc == BOOTD_OK)
 			return authorize_row(inv, s, ref, hb, err);

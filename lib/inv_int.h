@@ -174,6 +174,9 @@ struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err);
 void
 bind_text(struct db_stmt *s, int i, const char *v);
+/* bind_text() of a v that stays until s is reset (db_bind_text_ref()). */
+void
+bind_ref(struct db_stmt *s, int i, const char *v);
 void
 bind_int(struct db_stmt *s, int i, int64_t v);
 enum bootd_err

@@ -89,7 +89,7 @@ set_action(struct inv *inv, int64_t host, const char *action,
 	if ((s = stmt(inv, S_HOST_SET_ACTION, err)) == NULL)
 		return inv->dbrc;
 	bind_int(s, 1, host);
-	bind_text(s, 2, action);
+	bind_ref(s, 2, action);
 	return run(inv, s, "set boot action", err);
 }
 
@@ -178,7 +178,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 		rc = inv->dbrc;
 		goto out;
 	}
-	bind_text(s, 1, tok);
+	bind_ref(s, 1, tok);
 	bind_int(s, 2, ref.id);
 	bind_int(s, 3, now);
 	bind_int(s, 4, now + (int64_t)ttl);
