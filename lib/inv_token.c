@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,31 @@ revoke_tokens(struct inv *inv, int64_t host, struct bootd_error *err)
 		return inv->dbrc;
 	bind_int(s, 1, host);
 	return run(inv, s, "revoke tokens", err);
+}
+
+/*
+ * Join the strings that follow size, up to a NULL, into out, cut to fit:
+ * an audit value made for every host of a bulk change, without the cost
+ * of snprintf().  Returns out.
+ */
+static const char *
+join(char *out, size_t size, ...)
+{
+	va_list ap;
+	const char *s;
+	size_t n = 0, k;
+
+	va_start(ap, size);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		k = strlen(s);
+		if (k > size - 1 - n)
+			k = size - 1 - n;
+		memcpy(out + n, s, k);
+		n += k;
+	}
+	va_end(ap);
+	out[n] = '\0';
+	return out;
 }
 
 /* Set the boot action of host, keeping its distribution. */
@@ -185,11 +211,11 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if ((rc = run(inv, s, "store token", err)) != BOOTD_OK ||
 	    (rc = set_install(inv, ref.id, &hb, d->name, err)) != BOOTD_OK)
 		goto out;
-	snprintf(o, sizeof(o), "action=%s dist=%s",
-	    hb.action == INV_ACTION_INSTALL ? "install" : "local",
-	    hb.dist[0] != '\0' ? hb.dist : "-");
-	snprintf(n, sizeof(n), "action=install dist=%s expires=%s",
-	    d->name, audit_time(now + (int64_t)ttl, when));
+	join(o, sizeof(o), "action=", hb.action == INV_ACTION_INSTALL ?
+	    "install" : "local", " dist=", hb.dist[0] != '\0' ? hb.dist : "-",
+	    (char *)NULL);
+	join(n, sizeof(n), "action=install dist=", d->name, " expires=",
+	    audit_time(now + (int64_t)ttl, when), (char *)NULL);
 	if ((rc = audit(inv, now, "set-reinstall", ref.fqdn, o, n, err)) !=
 	    BOOTD_OK)
 		goto out;
@@ -230,7 +256,6 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	struct href ref;
 	struct hboot hb;
 	enum bootd_err rc;
-	char o[160];
 
 	if ((rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK)
 		return rc;
@@ -244,9 +269,7 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	if ((rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK ||
 	    (rc = set_action(inv, ref.id, "local", err)) != BOOTD_OK)
 		return rc;
-	snprintf(o, sizeof(o), "action=%s",
-	    hb.action == INV_ACTION_INSTALL ? "install" : "local");
-	return audit(inv, time(NULL), "set-local", ref.fqdn, o,
+	return audit(inv, time(NULL), "set-local", ref.fqdn, "action=install",
 	    "action=local", err);
 }
 
