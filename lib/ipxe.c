@@ -362,7 +362,7 @@ ipxe_attr_check(const char *key, void *arg)
 
 /*
  * The shape of template tmpl (see struct ipxe_shape) into *out, made now
- * when it is not remembered: tmpl rendered with every value of v (only
+ * when *out is NULL (not remembered: ipxe_shape_known()): tmpl rendered with every value of v (only
  * the keys of its attributes are used) replaced by "v" and by "w".  v
  * must be values tmpl renders with: then so do the neutral ones, and the
  * result depends on the text of tmpl alone.
@@ -396,7 +396,7 @@ ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	enum bootd_err rc;
 	size_t i;
 
-	if ((*out = ipxe_shape_known(tmpl)) != NULL)
+	if (*out != NULL)
 		return BOOTD_OK;
 	buf_reset(&c->spans[0]);
 	buf_reset(&c->spans[1]);
@@ -466,11 +466,13 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	v.attrs = h->attrs;
 	v.nattrs = h->nattrs;
 
-	/* The same for every template of the script: checked once. */
+	/*
+	 * The same for every template of the script: checked once.  The
+	 * FQDN and the MAC were checked as whole arguments by ipxe_script()
+	 * (ipxe_check_arg() refuses all that ipxe_check_value() does).
+	 */
 	if (!c->values_ok &&
-	    ((rc = ipxe_check_value("FQDN", v.fqdn, c->err)) != BOOTD_OK ||
-	    (rc = ipxe_check_value("MAC", v.mac, c->err)) != BOOTD_OK ||
-	    (rc = ipxe_check_value("environment", v.env, c->err)) !=
+	    ((rc = ipxe_check_value("environment", v.env, c->err)) !=
 	    BOOTD_OK ||
 	    (rc = ipxe_check_value("install token", v.token, c->err)) !=
 	    BOOTD_OK ||
@@ -486,7 +488,8 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	ac.h = h;
 	ac.err = c->err;
 	ac.rc = BOOTD_OK;
-	if (((sh = ipxe_shape_known(tmpl)) == NULL || sh->attrs) &&
+	sh = ipxe_shape_known(tmpl);
+	if ((sh == NULL || sh->attrs) &&
 	    (rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
 	    BOOTD_OK) {
 		if (ac.rc != BOOTD_OK)
@@ -570,9 +573,13 @@ ipxe_base(struct ipxe_ctx *c, const char *path, const char *what)
 	buf_puts(&c->tmp, path[0] == '/' ? path + 1 : path);
 	if (buf_failed(&c->tmp))
 		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	/* Neither part may bring "${": check each, then the whole. */
-	if ((rc = ipxe_check_value("menu.base_url", base, c->err)) !=
-	    BOOTD_OK || (rc = ipxe_check_value(what, path, c->err)) !=
+	/*
+	 * Neither part may bring "${": check each (the base once per
+	 * script: ipxe_tmpl() may have), then the whole.
+	 */
+	if ((!c->values_ok &&
+	    (rc = ipxe_check_value("menu.base_url", base, c->err)) !=
+	    BOOTD_OK) || (rc = ipxe_check_value(what, path, c->err)) !=
 	    BOOTD_OK)
 		return rc;
 	if ((rc = ipxe_check_url(what, buf_str(&c->tmp), c->err)) !=
@@ -638,7 +645,9 @@ ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
 	enum bootd_err rc;
 	size_t i;
 
-	if ((rc = ipxe_check_arg("distribution name", d->name, c->err)) !=
+	/* The host's own distribution was checked by ipxe_script(). */
+	if (d != b->dist &&
+	    (rc = ipxe_check_arg("distribution name", d->name, c->err)) !=
 	    BOOTD_OK)
 		return rc;
 	if (d->ninitrds == 0 || d->initrds == NULL)

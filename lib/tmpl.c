@@ -254,17 +254,18 @@ tmpl_out_var(enum tmpl_var var, const char *key, void *arg,
 	size_t i;
 
 	fqdn = v->fqdn != NULL ? v->fqdn : "";
-	dot = strchr(fqdn, '.');
 	s = NULL;
 	switch (var) {
 	case TMPL_FQDN:
 		s = fqdn;
 		break;
 	case TMPL_HOSTNAME:
+		dot = strchr(fqdn, '.');
 		buf_append(o->out, fqdn,
 		    dot != NULL ? (size_t)(dot - fqdn) : strlen(fqdn));
 		return BOOTD_OK;
 	case TMPL_DOMAIN:
+		dot = strchr(fqdn, '.');
 		s = dot != NULL ? dot + 1 : "";
 		break;
 	case TMPL_MAC:
