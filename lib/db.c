@@ -597,6 +597,20 @@ db_bind_text(struct db_stmt *st, int i, const char *v,
 }
 
 enum bootd_err
+db_bind_text_ref(struct db_stmt *st, int i, const char *v,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (st->db->drv->bind_text_ref == NULL)
+		return db_bind_text(st, i, v, err);
+	if ((rc = bindable(st, i, err)) != BOOTD_OK)
+		return rc;
+	st->bound = 1;
+	return st->db->drv->bind_text_ref(st, i, v, err);
+}
+
+enum bootd_err
 db_bind_int64(struct db_stmt *st, int i, int64_t v, struct bootd_error *err)
 {
 	enum bootd_err rc;

@@ -264,6 +264,15 @@ enum bootd_err	 db_bind_null(struct db_stmt *st, int i,
 		    struct bootd_error *err);
 
 /*
+ * db_bind_text() without the copy where the engine allows it (SQLite):
+ * v must stay as it is until st is reset or finalized.  For values bound
+ * by the thousand (a bulk change's audit rows), where the copy is a good
+ * part of the statement's cost.
+ */
+enum bootd_err	 db_bind_text_ref(struct db_stmt *st, int i, const char *v,
+		    struct bootd_error *err);
+
+/*
  * Run st (at the first step after a reset) and move to its next row: *row
  * is 1 when a row is there for the db_column_*() functions, 0 when there
  * are no more (then db_changes() is known).  On failure st needs

@@ -75,6 +75,9 @@ struct db_driver {
 	void		 (*reset)(struct db_stmt *);
 	enum bootd_err	 (*bind_text)(struct db_stmt *, int, const char *,
 			    struct bootd_error *);
+	/* bind_text without a copy (db_bind_text_ref()); NULL: copy. */
+	enum bootd_err	 (*bind_text_ref)(struct db_stmt *, int,
+			    const char *, struct bootd_error *);
 	enum bootd_err	 (*bind_int64)(struct db_stmt *, int, int64_t,
 			    struct bootd_error *);
 	/* Run (first call after a reset: set st->changes when done) and

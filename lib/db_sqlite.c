@@ -241,6 +241,22 @@ lite_bind_text(struct db_stmt *st, int i, const char *v,
 	return BOOTD_OK;
 }
 
+/* lite_bind_text() without the copy: v outlives the binding. */
+static enum bootd_err
+lite_bind_text_ref(struct db_stmt *st, int i, const char *v,
+    struct bootd_error *err)
+{
+	int rc;
+
+	if (v == NULL)
+		rc = sqlite3_bind_null(STMT(st), i);
+	else
+		rc = sqlite3_bind_text(STMT(st), i, v, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return fail(st->db, "bind", err);
+	return BOOTD_OK;
+}
+
 static enum bootd_err
 lite_bind_int64(struct db_stmt *st, int i, int64_t v,
     struct bootd_error *err)
@@ -304,6 +320,7 @@ const struct db_driver db_sqlite_driver = {
 	.unprepare = lite_unprepare,
 	.reset = lite_reset,
 	.bind_text = lite_bind_text,
+	.bind_text_ref = lite_bind_text_ref,
 	.bind_int64 = lite_bind_int64,
 	.step = lite_step,
 	.column_count = lite_column_count,

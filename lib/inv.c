@@ -64,10 +64,32 @@
 /* Bytes of a read-only inventory mapped into memory (PRAGMA mmap_size). */
 #define INV_MMAP_SIZE	"1073741824"
 
+/* One row of S_AUDIT_BATCH's VALUES: placeholders a to f. */
+#define AUDIT_ROW(a, b, c, d, e, f) \
+	"($" #a ", $" #b ", $" #c ", $" #d ", $" #e ", $" #f ")"
+
 /* The text of every statement of enum stmt (inv_int.h). */
 const char *const sqltab[S__MAX] = {
 	[S_AUDIT] = "INSERT INTO audit (time, actor, op, object, old, new) "
 	    "VALUES ($1, $2, $3, $4, $5, $6)",
+	/* AUDIT_BATCH rows at once, in order (ids ascend as they are). */
+	[S_AUDIT_BATCH] = "INSERT INTO audit (time, actor, op, object, old, "
+	    "new) VALUES "
+	    AUDIT_ROW(1, 2, 3, 4, 5, 6) ", " AUDIT_ROW(7, 8, 9, 10, 11, 12) ", "
+	    AUDIT_ROW(13, 14, 15, 16, 17, 18) ", "
+	    AUDIT_ROW(19, 20, 21, 22, 23, 24) ", "
+	    AUDIT_ROW(25, 26, 27, 28, 29, 30) ", "
+	    AUDIT_ROW(31, 32, 33, 34, 35, 36) ", "
+	    AUDIT_ROW(37, 38, 39, 40, 41, 42) ", "
+	    AUDIT_ROW(43, 44, 45, 46, 47, 48) ", "
+	    AUDIT_ROW(49, 50, 51, 52, 53, 54) ", "
+	    AUDIT_ROW(55, 56, 57, 58, 59, 60) ", "
+	    AUDIT_ROW(61, 62, 63, 64, 65, 66) ", "
+	    AUDIT_ROW(67, 68, 69, 70, 71, 72) ", "
+	    AUDIT_ROW(73, 74, 75, 76, 77, 78) ", "
+	    AUDIT_ROW(79, 80, 81, 82, 83, 84) ", "
+	    AUDIT_ROW(85, 86, 87, 88, 89, 90) ", "
+	    AUDIT_ROW(91, 92, 93, 94, 95, 96),
 	[S_HOST_BY_FQDN] = "SELECT id, fqdn FROM host WHERE fqdn = $1",
 	[S_HOST_BY_MAC] = "SELECT h.id, h.fqdn FROM nic n "
 	    "JOIN host h ON h.id = n.host WHERE n.mac = $1",
@@ -76,8 +98,12 @@ const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = $1",
-	[S_HOST_ENV] = "SELECT e.name, e.unix_group FROM host h "
-	    "JOIN env e ON e.name = h.env WHERE h.id = $1",
+	/* A host to change, its environment and what it boots. */
+	[S_HOST_ENV] = "SELECT h.id, h.fqdn, e.name, e.unix_group, h.action, "
+	    "h.dist FROM host h JOIN env e ON e.name = h.env WHERE h.id = $1",
+	[S_HOST_ENV_BY_FQDN] = "SELECT h.id, h.fqdn, e.name, e.unix_group, "
+	    "h.action, h.dist FROM host h JOIN env e ON e.name = h.env "
+	    "WHERE h.fqdn = $1",
 	/*
 	 * The boot lookup: one row per attribute of the host (one row with
 	 * a NULL key when it has none), in key order, each carrying the
@@ -103,8 +129,10 @@ const char *const sqltab[S__MAX] = {
 	[S_HOST_RENAME] = "UPDATE host SET fqdn = $2 WHERE id = $1",
 	[S_HOST_SET_ENV] = "UPDATE host SET env = $2 WHERE id = $1",
 	[S_HOST_SET_DIST] = "UPDATE host SET dist = $2 WHERE id = $1",
-	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2, dist = $3 "
-	    "WHERE id = $1",
+	/* Without dist: its index is not touched (most changes keep it). */
+	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2 WHERE id = $1",
+	[S_HOST_SET_INSTALL] = "UPDATE host SET action = 'install', "
+	    "dist = $2 WHERE id = $1",
 	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES ($1, $2)",
 	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = $1",
 	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = $1",
@@ -315,6 +343,12 @@ bind_text(struct db_stmt *s, int i, const char *v)
 }
 
 void
+bind_ref(struct db_stmt *s, int i, const char *v)
+{
+	db_bind_text_ref(s, i, v, NULL);
+}
+
+void
 bind_int(struct db_stmt *s, int i, int64_t v)
 {
 	db_bind_int64(s, i, v, NULL);
@@ -506,8 +540,21 @@ fill_ref(struct db_stmt *s, void *elem, struct bootd_error *err)
 	struct href *ref = elem;
 
 	ref->id = db_column_int64(s, 0);
-	snprintf(ref->fqdn, sizeof(ref->fqdn), "%s", db_column_text(s, 1));
+	col_copy(s, 1, ref->fqdn, sizeof(ref->fqdn));
 	return BOOTD_OK;
+}
+
+void
+col_copy(struct db_stmt *s, int i, char *out, size_t size)
+{
+	const char *t = db_column_text(s, i);
+	size_t n;
+
+	n = t != NULL ? strlen(t) : 0;
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, t != NULL ? t : "", n);
+	out[n] = '\0';
 }
 
 /* Copy s lowercased (ASCII) into out of size bytes; 0, or -1 if too long. */
@@ -567,6 +614,7 @@ tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
 		failed(inv, rc);
 		return dberr(inv, "begin transaction", err);
 	}
+	inv->writing = txn == DB_TXN_WRITE;
 	if (inv->pg && txn == DB_TXN_WRITE &&
 	    exec_sql(inv, PG_WRITER) != BOOTD_OK) {
 		rc = dberr(inv, "begin transaction", err);
@@ -574,6 +622,23 @@ tx_start(struct inv *inv, enum db_txn txn, struct bootd_error *err)
 		return rc;
 	}
 	return BOOTD_OK;
+}
+
+/* Forget what the group remembers of the inventory (inv->group_dist). */
+static void
+group_forget(struct inv *inv)
+{
+	inv_dist_free(inv->group_dist);
+	inv->group_dist = NULL;
+}
+
+/* What a group ends with, committed or not: nothing held back. */
+static void
+group_end(struct inv *inv)
+{
+	inv->grouped = 0;
+	group_forget(inv);
+	audit_drop(inv);
 }
 
 enum bootd_err
@@ -585,6 +650,7 @@ tx_begin(struct inv *inv, struct bootd_error *err)
 	if (inv->grouped) {
 		inv->group_writes++;
 		inv->group_change = 1;
+		group_forget(inv);
 		return BOOTD_OK;
 	}
 	return tx_start(inv, DB_TXN_WRITE, err);
@@ -616,6 +682,9 @@ tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 			inv->group_failed = 1;
 		return rc;
 	}
+	/* Counted even when the commit fails: it may have happened. */
+	if (rc == BOOTD_OK && inv->writing)
+		inv->commits++;
 	if (rc == BOOTD_OK &&
 	    (crc = db_commit(inv->db, &inv->dbe)) != BOOTD_OK) {
 		failed(inv, crc);
@@ -639,6 +708,7 @@ inv_begin(struct inv *inv, struct bootd_error *err)
 		inv->grouped = 1;
 		inv->group_writes = 0;
 		inv->group_failed = 0;
+		group_forget(inv);
 	}
 	return rc;
 }
@@ -656,7 +726,11 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EDB, "a change of the group "
 		    "failed: nothing was changed");
 	}
-	inv->grouped = 0;
+	if ((rc = audit_flush(inv, err)) != BOOTD_OK) {
+		inv_rollback(inv);
+		return rc;
+	}
+	group_end(inv);
 	rc = tx_end(inv, BOOTD_OK, err);
 	/*
 	 * PostgreSQL plans by its statistics of each table, which autovacuum
@@ -682,7 +756,7 @@ inv_rollback(struct inv *inv)
 {
 	if (!inv->grouped)
 		return;
-	inv->grouped = 0;
+	group_end(inv);
 	tx_end(inv, BOOTD_EDB, NULL);
 }
 
@@ -1167,6 +1241,8 @@ inv_close(struct inv *inv)
 	if (inv == NULL)
 		return;
 	db_close(inv->db);	/* and every statement of inv->st */
+	group_end(inv);
+	buf_free(&inv->audit_text);
 	free(inv->path);
 	free(inv->actor);
 	free(inv);
@@ -1230,6 +1306,33 @@ inv_standby_replay(struct inv *inv, int64_t *replayed, int64_t *behind,
 	if (*behind < 0)
 		*behind = 0;
 	return BOOTD_OK;
+}
+
+/*
+ * SQLite's data_version changes when another connection commits; the
+ * handle's own commits are counted in inv->commits.  PostgreSQL has no
+ * such number.
+ */
+void
+inv_mark(struct inv *inv, struct inv_mark *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (inv->pg || query_int(inv, "PRAGMA data_version", &m->version) <= 0)
+		return;
+	m->commits = inv->commits;
+	m->known = 1;
+}
+
+int
+inv_unchanged(struct inv *inv, const struct inv_mark *m)
+{
+	struct inv_mark now;
+
+	if (!m->known)
+		return 0;
+	inv_mark(inv, &now);
+	return now.known && now.version == m->version &&
+	    now.commits == m->commits;
 }
 
 int

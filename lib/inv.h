@@ -154,12 +154,38 @@ enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
  * together and inv_rollback() discards them all.  A change that fails
  * returns its error as usual and fails the group: it may have written part
  * of itself, so inv_commit() then rolls back and refuses (BOOTD_EDB).  A
- * read that fails (a host not found) does not.  Without inv_begin() every
- * change is a transaction of its own.
+ * read that fails (a host not found) does not.  The group's audit rows
+ * are written a few at a time, the last by inv_commit(): a failure to
+ * write them fails a later change of the group or the commit, and
+ * nothing is changed either way.  Without inv_begin() every change is a
+ * transaction of its own.
  */
 enum bootd_err	 inv_begin(struct inv *inv, struct bootd_error *err);
 enum bootd_err	 inv_commit(struct inv *inv, struct bootd_error *err);
 void		 inv_rollback(struct inv *inv);	/* no-op when none is open */
+
+/* A mark of the inventory as one handle saw it (inv_mark()). */
+struct inv_mark {
+	int64_t	version;	/* SQLite's PRAGMA data_version */
+	long	commits;	/* the handle's own commits */
+	int	known;		/* 0: none could be taken */
+};
+
+/*
+ * Mark the inventory as inv sees it now, before reading what a later
+ * change depends on.  On PostgreSQL, or when the mark cannot be read, the
+ * mark is unknown.  This function can't fail.
+ */
+void		 inv_mark(struct inv *inv, struct inv_mark *m);
+
+/*
+ * Return 1 when nothing has been committed to the inventory since m was
+ * taken, by inv or by any other connection: what was read after the mark
+ * is still what the inventory holds, and inside inv_begin()'s transaction
+ * stays so until its end.  0 when something was, or when that cannot be
+ * told (an unknown mark, a failure): the caller then reads again.
+ */
+int		 inv_unchanged(struct inv *inv, const struct inv_mark *m);
 
 /* Milliseconds to wait on a locked database before BOOTD_EBUSY. */
 void		 inv_set_busy_timeout(struct inv *inv, int ms);

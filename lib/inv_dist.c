@@ -227,6 +227,33 @@ dist_uses_attr(const struct inv_dist *d, const char *key)
 	return c.found;
 }
 
+/* tmpl_each_attr() callback: there is one. */
+static int
+any_attr(const char *key, void *arg)
+{
+	return 1;
+}
+
+/*
+ * Return 1 when d's templates are well formed and use no attribute:
+ * check_attrs() would pass any host.
+ */
+int
+dist_plain(const struct inv_dist *d)
+{
+	size_t i;
+
+	if (tmpl_each_attr(d->kernel, any_attr, NULL, NULL) != BOOTD_OK ||
+	    (d->cmdline != NULL &&
+	    tmpl_each_attr(d->cmdline, any_attr, NULL, NULL) != BOOTD_OK))
+		return 0;
+	for (i = 0; i < d->ninitrds; i++)
+		if (tmpl_each_attr(d->initrds[i], any_attr, NULL, NULL) !=
+		    BOOTD_OK)
+			return 0;
+	return 1;
+}
+
 /* Distributions ------------------------------------------------------- */
 
 static enum bootd_err

@@ -140,19 +140,46 @@ authorize_env(struct inv *inv, const char *fqdn, const char *env,
 }
 
 /*
- * Ask the authorizer about the host ref, by its row id: its environment
- * and group as this transaction reads them, so that a host renamed or
- * moved since the caller looked is judged as it is now.
+ * The row of S_HOST_ENV or S_HOST_ENV_BY_FQDN that s is on: the host into
+ * ref, what it boots into hb (when not NULL), then the authorizer's
+ * answer for its environment and group.  Resets s.
  */
 static enum bootd_err
-authorize_host(struct inv *inv, const struct href *ref,
+authorize_row(struct inv *inv, struct db_stmt *s, struct href *ref,
+    struct hboot *hb, struct bootd_error *err)
+{
+	const char *action;
+	char env[80], group[40];
+
+	fill_ref(s, ref, NULL);
+	col_copy(s, 2, env, sizeof(env));
+	col_copy(s, 3, group, sizeof(group));
+	if (hb != NULL) {
+		action = db_column_text(s, 4);
+		hb->action = action != NULL && strcmp(action, "install") == 0 ?
+		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
+		col_copy(s, 5, hb->dist, sizeof(hb->dist));
+	}
+	db_reset(s);
+	if (inv->authz == NULL)
+		return BOOTD_OK;
+	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+}
+
+/*
+ * Ask the authorizer about the host ref, by its row id: its environment
+ * and group as this transaction reads them, so that a host renamed or
+ * moved since the caller looked is judged as it is now.  When hb is not
+ * NULL, what the host boots is read into it by the same statement.
+ */
+static enum bootd_err
+authorize_host(struct inv *inv, struct href *ref, struct hboot *hb,
     struct bootd_error *err)
 {
 	struct db_stmt *s;
 	enum bootd_err rc;
-	char env[80], group[40];
 
-	if (inv->authz == NULL)
+	if (inv->authz == NULL && hb == NULL)
 		return BOOTD_OK;
 	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
 		return inv->dbrc;
@@ -163,24 +190,37 @@ authorize_host(struct inv *inv, const struct href *ref,
 		    "it");
 	if (rc != BOOTD_OK)
 		return rc;
-	snprintf(env, sizeof(env), "%s",
-	    db_column_text(s, 0));
-	snprintf(group, sizeof(group), "%s",
-	    db_column_text(s, 1));
-	db_reset(s);
-	return inv->authz(ref->fqdn, env, group, inv->authz_arg, err);
+	return authorize_row(inv, s, ref, hb, err);
 }
 
-/* resolve() for a change: the host found must pass the authorizer. */
+/*
+ * resolve() for a change: the host found must pass the authorizer.  When
+ * hb is not NULL, what the host boots is read into it on the way.  An
+ * FQDN (the usual name in a bulk change) is found with its environment
+ * in one statement; any other name as resolve() finds it.
+ */
 enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
-    struct bootd_error *err)
+    struct hboot *hb, struct bootd_error *err)
 {
+	char low[FQDN_BUF];
+	struct db_stmt *s;
 	enum bootd_err rc;
 
+	if (name != NULL && strchr(name, '.') != NULL &&
+	    lower_copy(name, low, sizeof(low)) == 0) {
+		if ((s = stmt(inv, S_HOST_ENV_BY_FQDN, err)) == NULL)
+			return inv->dbrc;
+		bind_ref(s, 1, low);
+		rc = first_row(inv, s, "find host", err);
+		if (rc == BOOTD_OK)
+			return authorize_row(inv, s, ref, hb, err);
+		if (rc != BOOTD_ENOTFOUND)
+			return rc;
+	}
 	if ((rc = resolve(inv, name, ref, err)) != BOOTD_OK)
 		return rc;
-	return authorize_host(inv, ref, err);
+	return authorize_host(inv, ref, hb, err);
 }
 
 /* Loading hosts and distributions ------------------------------------- */
@@ -580,7 +620,7 @@ host_remove(struct inv *inv, const char *host, struct bootd_error *err)
 	struct db_stmt *s;
 	enum bootd_err rc;
 
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = describe_host(inv, ref.id, &b, err)) != BOOTD_OK)
 		goto out;
@@ -619,7 +659,7 @@ host_rename(struct inv *inv, const char *host, const char *newfqdn,
 	if ((rc = valid_fqdn(newfqdn, err)) != BOOTD_OK)
 		return rc;
 	lower_copy(newfqdn, low, sizeof(low));
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if (strcmp(ref.fqdn, low) == 0)
 		return bootd_error_set(err, BOOTD_EINVAL, "host %s is already "
@@ -653,7 +693,7 @@ host_set_env(struct inv *inv, const char *host, const char *env,
 
 	if ((rc = valid_name("environment", env, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = env_get(inv, env, NULL, err)) != BOOTD_OK ||
 	    (rc = authorize_env(inv, ref.fqdn, env, err)) != BOOTD_OK)
@@ -700,7 +740,7 @@ host_set_dist(struct inv *inv, const char *host, const char *dist,
 	if (dist != NULL &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if (dist != NULL && (rc = load_dist(inv, dist, &d, err)) != BOOTD_OK)
 		return rc;
@@ -751,7 +791,7 @@ nic_add(struct inv *inv, const char *host, const char *mac,
 	if (mac_canon(mac, canon, &merr) != BOOTD_OK)
 		return bootd_error_set(err, BOOTD_EINVAL, "invalid MAC "
 		    "\"%s\": %s", q(mac, qm), merr.text);
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = insert_nic(inv, ref.id, canon, err)) != BOOTD_OK)
 		return rc;
@@ -785,7 +825,7 @@ nic_remove(struct inv *inv, const char *mac, struct bootd_error *err)
 	if ((rc = find_ref(inv, S_HOST_BY_MAC, canon, &ref, err)) ==
 	    BOOTD_ENOTFOUND)
 		return bootd_error_set(err, rc, "no host has MAC %s", canon);
-	if (rc != BOOTD_OK || (rc = authorize_host(inv, &ref, err)) !=
+	if (rc != BOOTD_OK || (rc = authorize_host(inv, &ref, NULL, err)) !=
 	    BOOTD_OK)
 		return rc;
 	if ((s = stmt(inv, S_NIC_COUNT, err)) == NULL)
@@ -1105,7 +1145,7 @@ attr_set(struct inv *inv, const char *host, const char *key,
 
 	if ((rc = valid_attr(key, value, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = BOOTD_OK;
@@ -1156,7 +1196,7 @@ attr_unset(struct inv *inv, const char *host, const char *key,
 
 	if ((rc = valid_attr_key(key, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve_for_change(inv, host, &ref, err)) != BOOTD_OK)
+	if ((rc = resolve_for_change(inv, host, &ref, NULL, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = attr_get(inv, ref.id, key, &o, err)) == BOOTD_ENOTFOUND)
 		rc = bootd_error_set(err, rc, "host %s has no attribute %s",

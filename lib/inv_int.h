@@ -27,15 +27,20 @@
 
 #define FQDN_BUF	254	/* 253 characters and the NUL */
 #define QBUF		72	/* a user-supplied value quoted in a message */
+#define NAME_BUF	65	/* a distribution's name (64) and the NUL */
+
+#define AUDIT_BATCH	16	/* audit rows a group writes at once */
 
 /* Every statement this module runs, prepared at most once per handle. */
 enum stmt {
 	S_AUDIT,
+	S_AUDIT_BATCH,
 	S_HOST_BY_FQDN,
 	S_HOST_BY_MAC,
 	S_HOST_BY_SHORT,
 	S_HOST_FULL,
 	S_HOST_ENV,
+	S_HOST_ENV_BY_FQDN,
 	S_LOOKUP,
 	S_LOOKUP_DIST,
 	S_HOST_MACS,
@@ -47,6 +52,7 @@ enum stmt {
 	S_HOST_SET_ENV,
 	S_HOST_SET_DIST,
 	S_HOST_SET_ACTION,
+	S_HOST_SET_INSTALL,
 	S_NIC_INSERT,
 	S_NIC_DELETE,
 	S_NIC_COUNT,
@@ -89,6 +95,14 @@ enum stmt {
 	"AND t.revoked = 0 AND t.expires > " p " "
 #define LIVE_TOKEN	LIVE_TOKEN_AT("$2")
 
+/* An audit row a group has yet to write (audit()). */
+struct audit_row {
+	int64_t	time;
+	size_t	at[5];		/* actor, op, object, old, new: offsets in
+				   inv->audit_text; AUDIT_NULL for NULL */
+};
+#define AUDIT_NULL	((size_t)-1)
+
 struct inv {
 	struct db	*db;
 	char		*path;		/* as given to inv_open(), a
@@ -113,12 +127,31 @@ struct inv {
 					   not a read (tx_begin(), tx_read()) */
 	int		 group_failed;	/* a change in the group failed */
 	time_t		 analyzed;	/* when inv_commit() last ran ANALYZE */
+	long		 commits;	/* write transactions committed
+					   (inv_mark()) */
+	int		 writing;	/* the transaction open is one */
+	struct audit_row audit_rows[AUDIT_BATCH]; /* the group's audit rows
+					   not written yet, in order */
+	size_t		 naudit;
+	struct buf	 audit_text;	/* their text */
+	struct inv_dist	*group_dist;	/* the distribution the group's last
+					   set-reinstall loaded; forgotten
+					   by any other change and at the
+					   group's end (inv_token.c) */
+	int		 group_dist_plain; /* its templates are well formed
+					   and use no attribute */
 };
 
 /* A resolved host: its row id and FQDN. */
 struct href {
 	int64_t	id;
 	char	fqdn[FQDN_BUF];
+};
+
+/* What a host boots, as resolve_for_change() reads it. */
+struct hboot {
+	enum inv_action	action;
+	char		dist[NAME_BUF];	/* "" when it has none */
 };
 
 extern const char *const sqltab[S__MAX];
@@ -141,6 +174,9 @@ struct db_stmt *
 stmt(struct inv *inv, enum stmt id, struct bootd_error *err);
 void
 bind_text(struct db_stmt *s, int i, const char *v);
+/* bind_text() of a v that stays until s is reset (db_bind_text_ref()). */
+void
+bind_ref(struct db_stmt *s, int i, const char *v);
 void
 bind_int(struct db_stmt *s, int i, int64_t v);
 enum bootd_err
@@ -160,6 +196,10 @@ first_row(struct inv *inv, struct db_stmt *s, const char *what,
     struct bootd_error *err);
 int
 col_dup(struct db_stmt *s, int i, char **out);
+/* Copy the text of column i of s into out of size bytes, cut to fit;
+ * "" for NULL. */
+void
+col_copy(struct db_stmt *s, int i, char *out, size_t size);
 void *
 read_rows(struct inv *inv, struct db_stmt *s, size_t size,
     enum bootd_err (*fill)(struct db_stmt *, void *, struct bootd_error *),
@@ -187,6 +227,12 @@ audit_time(int64_t t, char out[32]);
 enum bootd_err
 audit(struct inv *inv, int64_t now, const char *op, const char *object,
     const char *old, const char *new_, struct bootd_error *err);
+/* Write the audit rows the group holds back (audit()). */
+enum bootd_err
+audit_flush(struct inv *inv, struct bootd_error *err);
+/* Forget them: the group is rolled back. */
+void
+audit_drop(struct inv *inv);
 
 /* inv_host.c */
 enum bootd_err
@@ -194,7 +240,7 @@ resolve(struct inv *inv, const char *name, struct href *ref,
     struct bootd_error *err);
 enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
-    struct bootd_error *err);
+    struct hboot *hb, struct bootd_error *err);
 enum bootd_err
 load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
     struct bootd_error *err);
@@ -211,6 +257,8 @@ check_attrs(struct inv *inv, const struct href *ref, const struct inv_dist *d,
     struct bootd_error *err);
 int
 dist_uses_attr(const struct inv_dist *d, const char *key);
+int
+dist_plain(const struct inv_dist *d);
 
 /* inv_env.c */
 enum bootd_err

@@ -35,6 +35,9 @@
 #define IPXE_TIMEOUT_ATTR	VALID_MENU_TIMEOUT
 #define IPXE_TEXT_MAX		200	/* bytes of fail-safe reason kept */
 #define IPXE_SHOW_SIZE		64	/* a value as shown in errors */
+#define IPXE_SHAPES		8	/* template texts remembered */
+#define IPXE_WHAT_SIZE		128	/* a template's name in errors */
+#define IPXE_WHAT_NAME		64	/* bytes of its distribution's */
 
 /* Labels of the script; "manual_N" for manual install entries. */
 #define L_INSTALL	"install"
@@ -58,12 +61,30 @@ struct ipxe_ctx {
 	struct bootd_error	*err;
 	struct buf		 tmp;	/* rendered templates */
 	struct buf		 tmp2;	/* the same with neutral values */
-	struct buf		 spans[3]; /* their settings (ipxe_spans) */
+	struct buf		 spans[2]; /* their settings (ipxe_spans) */
 	struct buf		 manual_items;	  /* "item manual_N ..." lines */
 	struct buf		 manual_sections; /* their ":manual_N" sections */
+	int			 values_ok;	/* ipxe_tmpl()'s values passed */
 	size_t			 left_out;	/* manual entries left out */
 	struct bootd_error	 left_why;	/* why the first was */
 };
+
+/*
+ * The settings of one template text rendered with neutral values
+ * (ipxe_tmpl()): they depend on that text alone, so each process makes
+ * them once per text and keeps the last IPXE_SHAPES texts.  The whole
+ * text is the key, never its address: a distribution's text may be
+ * freed, or changed in place, and its memory used for another.
+ */
+struct ipxe_shape {
+	char	*tmpl;		/* the template text; NULL: unused */
+	char	*spans;		/* ipxe_spans() with every value "v" */
+	int	 same;		/* and with every value "w", the same */
+	int	 attrs;		/* it names an attribute */
+};
+
+static struct ipxe_shape	ipxe_shapes[IPXE_SHAPES];
+static size_t			ipxe_shape_next;	/* to replace */
 
 static enum bootd_err	ipxe_scan(const char *what, const char *s,
 			    unsigned flags, struct bootd_error *err);
@@ -72,6 +93,11 @@ static enum bootd_err	ipxe_tmpl_fill(const char *tmpl,
 			    const struct tmpl_vars *v, const char *fill,
 			    struct buf *out, struct bootd_error *err);
 static int		ipxe_attr_check(const char *key, void *arg);
+static const struct ipxe_shape *ipxe_shape_known(const char *tmpl);
+static int		ipxe_attr_any(const char *key, void *arg);
+static enum bootd_err	ipxe_shape(struct ipxe_ctx *c, const char *what,
+			    const char *tmpl, const struct tmpl_vars *v,
+			    const struct ipxe_shape **out);
 static enum bootd_err	ipxe_tmpl(struct ipxe_ctx *c, const char *what,
 			    const char *tmpl, const struct inv_boot *b,
 			    const struct inv_dist *d, int url);
@@ -82,10 +108,25 @@ static enum bootd_err	ipxe_base(struct ipxe_ctx *c, const char *path,
 static void		ipxe_local(struct buf *out);
 static enum bootd_err	ipxe_manual(struct ipxe_ctx *c,
 			    const struct inv_boot *b);
+static void		ipxe_what(char what[IPXE_WHAT_SIZE], const char *prefix,
+			    size_t n, const char *name);
 static enum bootd_err	ipxe_install(struct ipxe_ctx *c, const char *label,
 			    const struct inv_boot *b, const struct inv_dist *d);
 static enum bootd_err	ipxe_script(struct ipxe_ctx *c,
 			    const struct inv_boot *b);
+
+/*
+ * The bytes ipxe_scan() passes over without a look: printable ASCII but
+ * the space and '$' (0 for those, control bytes, DEL, non-ASCII, NUL).
+ */
+static const unsigned char ipxe_plain[256] = {
+	[0x20] = 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
 
 /*
  * The one scanner behind the ipxe_check_* functions.  s is one value or
@@ -110,7 +151,11 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		return bootd_error_set(err, BOOTD_ERENDER, "%s is empty",
 		    what);
 	for (i = 0; i < len; i++) {
-		ch = (unsigned char)s[i];
+		/* Most bytes are none of those below. */
+		while (ipxe_plain[(unsigned char)s[i]])
+			i++;
+		if ((ch = (unsigned char)s[i]) == '\0')
+			break;
 		if (ch < 0x20 || ch >= 0x7f) {
 			snprintf(buf, sizeof(buf), "byte 0x%02x at offset %zu "
 			    "cannot be placed in a script", ch, i);
@@ -144,8 +189,7 @@ ipxe_scan(const char *what, const char *s, unsigned flags,
 		if (*p == '\0')
 			break;
 		tok = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
+		p += strcspn(p, " ");
 		if (tok[0] == '#') {
 			why = "an argument starting with '#' would "
 			    "start a comment";
@@ -317,6 +361,76 @@ ipxe_attr_check(const char *key, void *arg)
 }
 
 /*
+ * The shape of template tmpl (see struct ipxe_shape) into *out, made now
+ * when *out is NULL (not remembered: ipxe_shape_known()): tmpl rendered with every value of v (only
+ * the keys of its attributes are used) replaced by "v" and by "w".  v
+ * must be values tmpl renders with: then so do the neutral ones, and the
+ * result depends on the text of tmpl alone.
+ */
+/* The shape of tmpl when it is remembered, else NULL. */
+static const struct ipxe_shape *
+ipxe_shape_known(const char *tmpl)
+{
+	size_t i;
+
+	for (i = 0; i < IPXE_SHAPES; i++)
+		if (ipxe_shapes[i].tmpl != NULL &&
+		    strcmp(ipxe_shapes[i].tmpl, tmpl) == 0)
+			return &ipxe_shapes[i];
+	return NULL;
+}
+
+/* tmpl_each_attr() callback: there is one. */
+static int
+ipxe_attr_any(const char *key, void *arg)
+{
+	return 1;
+}
+
+static enum bootd_err
+ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
+    const struct tmpl_vars *v, const struct ipxe_shape **out)
+{
+	struct ipxe_shape *sh;
+	struct bootd_error terr;
+	enum bootd_err rc;
+	size_t i;
+
+	if (*out != NULL)
+		return BOOTD_OK;
+	buf_reset(&c->spans[0]);
+	buf_reset(&c->spans[1]);
+	for (i = 0; i < 2; i++) {
+		if ((rc = ipxe_tmpl_fill(tmpl, v, i == 0 ? "v" : "w",
+		    &c->tmp2, &terr)) != BOOTD_OK)
+			return bootd_error_set(c->err, rc == BOOTD_ENOMEM ?
+			    rc : BOOTD_ERENDER, "%s: %s", what, terr.text);
+		ipxe_spans(buf_str(&c->tmp2), &c->spans[i]);
+	}
+	if (buf_failed(&c->tmp2) || buf_failed(&c->spans[0]) ||
+	    buf_failed(&c->spans[1]))
+		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
+	sh = &ipxe_shapes[ipxe_shape_next];
+	ipxe_shape_next = (ipxe_shape_next + 1) % IPXE_SHAPES;
+	free(sh->tmpl);
+	free(sh->spans);
+	sh->tmpl = strdup(tmpl);
+	sh->spans = strdup(buf_str(&c->spans[0]));
+	sh->same = strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[1])) == 0;
+	/* It rendered: any failure here is an attribute met. */
+	sh->attrs = tmpl_each_attr(tmpl, ipxe_attr_any, NULL, NULL) !=
+	    BOOTD_OK;
+	if (sh->tmpl == NULL || sh->spans == NULL) {
+		free(sh->tmpl);
+		free(sh->spans);
+		sh->tmpl = sh->spans = NULL;
+		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
+	}
+	*out = sh;
+	return BOOTD_OK;
+}
+
+/*
  * Render the template tmpl of distribution d for host b->host into c->tmp
  * and check the result for its placement (a URL when url is non-zero,
  * else a kernel command line).
@@ -325,20 +439,21 @@ ipxe_attr_check(const char *key, void *arg)
  * to be sure that every "${...}" in the result is the template's own and
  * not made or changed by a value meeting the text around it ("$" + "{x}",
  * "$" + "" + "{x}", "${net0/" + "x}"), the template is rendered twice
- * more with every value replaced by "v" and by "w": the settings of those
- * two must be the same (no variable inside a setting) and the same as in
- * the real rendering (no value making one).
+ * more with every value replaced by "v" and by "w" (once per text:
+ * ipxe_shape()): the settings of those two must be the same (no variable
+ * inside a setting) and the same as in the real rendering (no value
+ * making one).
  */
 static enum bootd_err
 ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
     const struct inv_boot *b, const struct inv_dist *d, int url)
 {
 	const struct inv_host *h = b->host;
+	const struct ipxe_shape *sh = NULL;
 	struct tmpl_vars v;
 	struct bootd_error terr;
 	struct ipxe_attr_check ac;
 	enum bootd_err rc;
-	size_t i;
 
 	memset(&v, 0, sizeof(v));
 	v.fqdn = h->fqdn;
@@ -351,20 +466,31 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 	v.attrs = h->attrs;
 	v.nattrs = h->nattrs;
 
-	if ((rc = ipxe_check_value("FQDN", v.fqdn, c->err)) != BOOTD_OK ||
-	    (rc = ipxe_check_value("MAC", v.mac, c->err)) != BOOTD_OK ||
-	    (rc = ipxe_check_value("environment", v.env, c->err)) !=
+	/*
+	 * The same for every template of the script: checked once.  The
+	 * FQDN and the MAC were checked as whole arguments by ipxe_script()
+	 * (ipxe_check_arg() refuses all that ipxe_check_value() does).
+	 */
+	if (!c->values_ok &&
+	    ((rc = ipxe_check_value("environment", v.env, c->err)) !=
 	    BOOTD_OK ||
 	    (rc = ipxe_check_value("install token", v.token, c->err)) !=
 	    BOOTD_OK ||
 	    (rc = ipxe_check_value("menu.base_url", v.base_url, c->err)) !=
-	    BOOTD_OK)
+	    BOOTD_OK))
 		return rc;
-	/* The attributes the template uses; a missing one fails below. */
+	c->values_ok = 1;
+	/*
+	 * The attributes the template uses; a missing one fails below.  A
+	 * template known to use none (and to be well formed: it rendered)
+	 * needs no walk.
+	 */
 	ac.h = h;
 	ac.err = c->err;
 	ac.rc = BOOTD_OK;
-	if ((rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
+	sh = ipxe_shape_known(tmpl);
+	if ((sh == NULL || sh->attrs) &&
+	    (rc = tmpl_each_attr(tmpl, ipxe_attr_check, &ac, &terr)) !=
 	    BOOTD_OK) {
 		if (ac.rc != BOOTD_OK)
 			return ac.rc;
@@ -377,26 +503,17 @@ ipxe_tmpl(struct ipxe_ctx *c, const char *what, const char *tmpl,
 		return bootd_error_set(c->err, BOOTD_ERENDER, "%s: %s", what,
 		    terr.text);
 
-	/* The settings with values "v", with values "w", and with ours. */
+	/* The settings with neutral values, and with ours. */
+	if ((rc = ipxe_shape(c, what, tmpl, &v, &sh)) != BOOTD_OK)
+		return rc;
 	buf_reset(&c->spans[0]);
-	buf_reset(&c->spans[1]);
-	buf_reset(&c->spans[2]);
-	for (i = 0; i < 2; i++) {
-		if ((rc = ipxe_tmpl_fill(tmpl, &v, i == 0 ? "v" : "w",
-		    &c->tmp2, &terr)) != BOOTD_OK)
-			return bootd_error_set(c->err, rc == BOOTD_ENOMEM ?
-			    rc : BOOTD_ERENDER, "%s: %s", what, terr.text);
-		ipxe_spans(buf_str(&c->tmp2), &c->spans[i]);
-	}
-	ipxe_spans(buf_str(&c->tmp), &c->spans[2]);
-	if (buf_failed(&c->tmp) || buf_failed(&c->tmp2) ||
-	    buf_failed(&c->spans[0]) || buf_failed(&c->spans[1]) ||
-	    buf_failed(&c->spans[2]))
+	ipxe_spans(buf_str(&c->tmp), &c->spans[0]);
+	if (buf_failed(&c->tmp) || buf_failed(&c->spans[0]))
 		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	if (strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[1])) != 0)
+	if (!sh->same)
 		return bootd_error_set(c->err, BOOTD_ERENDER,
 		    "%s: a variable inside an iPXE setting \"${...}\"", what);
-	if (strcmp(buf_str(&c->spans[0]), buf_str(&c->spans[2])) != 0)
+	if (strcmp(sh->spans, buf_str(&c->spans[0])) != 0)
 		return bootd_error_set(c->err, BOOTD_ERENDER,
 		    "%s: a value next to the template's text makes \"${\"",
 		    what);
@@ -496,9 +613,13 @@ ipxe_base(struct ipxe_ctx *c, const char *path, const char *what)
 	buf_puts(&c->tmp, path[0] == '/' ? path + 1 : path);
 	if (buf_failed(&c->tmp))
 		return bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	/* Neither part may bring "${": check each, then the whole. */
-	if ((rc = ipxe_check_value("menu.base_url", base, c->err)) !=
-	    BOOTD_OK || (rc = ipxe_check_value(what, path, c->err)) !=
+	/*
+	 * Neither part may bring "${": check each (the base once per
+	 * script: ipxe_tmpl() may have), then the whole.
+	 */
+	if ((!c->values_ok &&
+	    (rc = ipxe_check_value("menu.base_url", base, c->err)) !=
+	    BOOTD_OK) || (rc = ipxe_check_value(what, path, c->err)) !=
 	    BOOTD_OK)
 		return rc;
 	if ((rc = ipxe_check_url(what, buf_str(&c->tmp), c->err)) !=
@@ -525,57 +646,95 @@ ipxe_local(struct buf *out)
 	    "exit\n");
 }
 
+/*
+ * Name a template of distribution name in what, for errors: "PREFIX of
+ * NAME", or "PREFIX N of NAME" when n > 0, NAME cut at IPXE_WHAT_NAME
+ * bytes.  Made for every template of every script: no snprintf.
+ */
+static void
+ipxe_what(char what[IPXE_WHAT_SIZE], const char *prefix, size_t n,
+    const char *name)
+{
+	char digits[24];
+	size_t len, k;
+
+	len = strlen(prefix);		/* a short literal */
+	memcpy(what, prefix, len);
+	if (n > 0) {
+		k = sizeof(digits);
+		do {
+			digits[--k] = (char)('0' + n % 10);
+			n /= 10;
+		} while (n > 0 && k > 0);
+		what[len++] = ' ';
+		memcpy(what + len, digits + k, sizeof(digits) - k);
+		len += sizeof(digits) - k;
+	}
+	memcpy(what + len, " of ", 4);
+	len += 4;
+	for (k = 0; name[k] != '\0' && k < IPXE_WHAT_NAME; k++)
+		what[len++] = name[k];
+	what[len] = '\0';
+}
+
 /* The section labelled label installing distribution d. */
 static enum bootd_err
 ipxe_install(struct ipxe_ctx *c, const char *label, const struct inv_boot *b,
     const struct inv_dist *d)
 {
-	struct buf kernel = { 0 }, cmdline = { 0 };
-	char what[128];
+	char what[IPXE_WHAT_SIZE];
 	enum bootd_err rc;
 	size_t i;
 
-	if ((rc = ipxe_check_arg("distribution name", d->name, c->err)) !=
+	/* The host's own distribution was checked by ipxe_script(). */
+	if (d != b->dist &&
+	    (rc = ipxe_check_arg("distribution name", d->name, c->err)) !=
 	    BOOTD_OK)
 		return rc;
 	if (d->ninitrds == 0 || d->initrds == NULL)
 		return bootd_error_set(c->err, BOOTD_ERENDER,
 		    "distribution %s has no initrd", d->name);
 
-	snprintf(what, sizeof(what), "kernel URL of %.64s", d->name);
+	/*
+	 * Written as each part is rendered: on failure the caller cuts
+	 * c->out back (ipxe_render(), ipxe_manual()).  buf_puts, not
+	 * buf_printf: these lines are in every script.
+	 */
+	ipxe_what(what, "kernel URL", 0, d->name);
 	if ((rc = ipxe_tmpl(c, what, d->kernel, b, d, 1)) != BOOTD_OK)
-		goto out;
-	buf_puts(&kernel, buf_str(&c->tmp));
-	snprintf(what, sizeof(what), "command line of %.64s", d->name);
+		return rc;
+	buf_puts(c->out, ":");
+	buf_puts(c->out, label);
+	buf_puts(c->out, "\nkernel ");
+	buf_puts(c->out, buf_str(&c->tmp));
+	/* UEFI Linux finds its initrds by these names; BIOS ignores them. */
+	for (i = 0; i < d->ninitrds; i++) {
+		buf_puts(c->out, " initrd=initrd");
+		buf_putu(c->out, (unsigned long)i);
+		buf_puts(c->out, ".img");
+	}
+	ipxe_what(what, "command line", 0, d->name);
 	if ((rc = ipxe_tmpl(c, what, d->cmdline != NULL ? d->cmdline : "", b,
 	    d, 0)) != BOOTD_OK)
-		goto out;
-	buf_puts(&cmdline, buf_str(&c->tmp));
-
-	buf_printf(c->out, ":%s\nkernel %s", label, buf_str(&kernel));
-	/* UEFI Linux finds its initrds by these names; BIOS ignores them. */
-	for (i = 0; i < d->ninitrds; i++)
-		buf_printf(c->out, " initrd=initrd%zu.img", i);
-	if (cmdline.len > 0)
-		buf_printf(c->out, " %s", buf_str(&cmdline));
+		return rc;
+	if (c->tmp.len > 0) {
+		buf_puts(c->out, " ");
+		buf_puts(c->out, buf_str(&c->tmp));
+	}
 	buf_puts(c->out, " || goto failed\n");
 	for (i = 0; i < d->ninitrds; i++) {
-		snprintf(what, sizeof(what), "initrd URL %zu of %.64s", i + 1,
-		    d->name);
+		ipxe_what(what, "initrd URL", i + 1, d->name);
 		if ((rc = ipxe_tmpl(c, what, d->initrds[i], b, d, 1)) !=
 		    BOOTD_OK)
-			goto out;
-		buf_printf(c->out, "initrd --name initrd%zu.img %s || "
-		    "goto failed\n", i, buf_str(&c->tmp));
+			return rc;
+		buf_puts(c->out, "initrd --name initrd");
+		buf_putu(c->out, (unsigned long)i);
+		buf_puts(c->out, ".img ");
+		buf_puts(c->out, buf_str(&c->tmp));
+		buf_puts(c->out, " || goto failed\n");
 	}
 	buf_puts(c->out, "boot || goto failed\n");
-	rc = BOOTD_OK;
-out:
-	if (rc == BOOTD_OK && (buf_failed(&kernel) || buf_failed(&cmdline)))
-		rc = bootd_error_set(c->err, BOOTD_ENOMEM, "out of memory");
-	buf_free(&kernel);
-	buf_free(&cmdline);
-	return rc;
+	return BOOTD_OK;
 }
 
 /*
@@ -760,7 +919,7 @@ ipxe_render(const struct cfg *cfg, const struct inv_boot *b, const char *mac,
 	buf_free(&c.tmp2);
 	buf_free(&c.manual_items);
 	buf_free(&c.manual_sections);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 2; i++)
 		buf_free(&c.spans[i]);
 	if (rc != BOOTD_OK && !buf_failed(out) && out->data != NULL) {
 		out->len = mark;

@@ -4,6 +4,10 @@
  * Pure: no I/O.  The daemon, `bootctl render` and the tests all use it, so
  * what bootctl prints is what bootd serves.  Output is deterministic: the
  * same inventory state and configuration give byte-identical scripts.
+ * The one state kept is a small cache of what each template text gives
+ * with neutral values (ipxe.c, struct ipxe_shape), keyed by the whole
+ * text, for this process: a render at a time (bootd's workers are
+ * processes, bootctl is one), never from two threads at once.
  *
  * iPXE has no quoting (core/exec.c): a line splits at whitespace, a token
  * starting with '#' starts a comment, "||" "&&" ";" chain commands, "${"

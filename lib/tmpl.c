@@ -159,9 +159,9 @@ tmpl_walk(const char *tmpl, const struct tmpl_walker *w,
 
 		key[0] = '\0';
 		v = TMPL__MAX;
-		for (i = 0; i < TMPL_ATTR; i++)
-			if (strlen(tmpl_names[i]) == nlen &&
-			    memcmp(tmpl_names[i], name, nlen) == 0)
+		for (i = 0; i < TMPL_ATTR && v == TMPL__MAX; i++)
+			if (strncmp(tmpl_names[i], name, nlen) == 0 &&
+			    tmpl_names[i][nlen] == '\0')
 				v = (enum tmpl_var)i;
 		if (v == TMPL__MAX && nlen > strlen(TMPL_ATTR_PREFIX) &&
 		    nlen <= TMPL_NAME_MAX &&
@@ -254,17 +254,18 @@ tmpl_out_var(enum tmpl_var var, const char *key, void *arg,
 	size_t i;
 
 	fqdn = v->fqdn != NULL ? v->fqdn : "";
-	dot = strchr(fqdn, '.');
 	s = NULL;
 	switch (var) {
 	case TMPL_FQDN:
 		s = fqdn;
 		break;
 	case TMPL_HOSTNAME:
+		dot = strchr(fqdn, '.');
 		buf_append(o->out, fqdn,
 		    dot != NULL ? (size_t)(dot - fqdn) : strlen(fqdn));
 		return BOOTD_OK;
 	case TMPL_DOMAIN:
+		dot = strchr(fqdn, '.');
 		s = dot != NULL ? dot + 1 : "";
 		break;
 	case TMPL_MAC:

@@ -420,6 +420,37 @@ START_TEST(test_reset_clears_bindings)
 }
 END_TEST
 
+/*
+ * db_bind_text_ref(): the value as it is at the step; a reset lets go of
+ * it (a buffer changed after the reset is not seen).
+ */
+START_TEST(test_bind_text_ref)
+{
+	struct db_stmt *st;
+	char name[32];
+	int row;
+
+	open_fresh(_i);
+	OK(db_prepare(db, "INSERT INTO host (fqdn) VALUES ($1)", &st, &err_));
+	snprintf(name, sizeof(name), "web2.example.org");
+	OK(db_bind_text_ref(st, 1, name, &err_));
+	OK(db_step(st, &row, &err_));
+	db_reset(st);
+	snprintf(name, sizeof(name), "web3.example.org");
+	/* Unbound is NULL: the NOT NULL constraint refuses it. */
+	FAILS(db, db_step(st, &row, &err_), BOOTD_EINVAL, DB_ERR_CONSTRAINT);
+	db_reset(st);
+	OK(db_bind_text_ref(st, 1, name, &err_));
+	OK(db_step(st, &row, &err_));
+	db_reset(st);
+	OK(db_bind_text_ref(st, 1, NULL, &err_));
+	FAILS(db, db_step(st, &row, &err_), BOOTD_EINVAL, DB_ERR_CONSTRAINT);
+	db_finalize(st);
+	ck_assert_int_eq(one_int(db, "SELECT count(*) FROM host WHERE fqdn IN "
+	    "('web2.example.org', 'web3.example.org')"), 2);
+}
+END_TEST
+
 START_TEST(test_reset_active)
 {
 	struct db_stmt *sel, *done, *bound;
@@ -819,6 +850,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_values_round_trip, 0, n);
 	tcase_add_loop_test(tc, test_rows_and_changes, 0, n);
 	tcase_add_loop_test(tc, test_reset_clears_bindings, 0, n);
+	tcase_add_loop_test(tc, test_bind_text_ref, 0, n);
 	tcase_add_loop_test(tc, test_reset_active, 0, n);
 	tcase_add_loop_test(tc, test_one_statement_only, 0, n);
 	tcase_add_loop_test(tc, test_constraints, 0, n);

@@ -1279,6 +1279,103 @@ START_TEST(test_grouped_transaction)
 }
 END_TEST
 
+/*
+ * A group's set-reinstalls load their distribution once (inv_token.c);
+ * a change of that distribution in the same group is seen by the next.
+ */
+START_TEST(test_group_dist_changed)
+{
+	char *initrds[] = { "http://boot/initrd" };
+	struct inv_dist d = { "d1", "http://boot/{{attr.role}}/linux",
+	    initrds, 1, "" };
+	struct inv_host *h;
+	struct bootd_error err;
+
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	host("c.example.org", "52:54:00:00:00:03");
+	std_dist("d1");
+	OK(inv_attr_set(inv, "a", "role", "web", &err_));
+	OK(inv_attr_set(inv, "c", "role", "db", &err_));
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_local(inv, "b", &err_));
+	/* a, installing d1, has the attribute the new kernel URL uses. */
+	OK(inv_dist_update(inv, &d, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "lacks attribute \"role\""));
+	inv_rollback(inv);
+
+	/* The same without the failure: committed, and c installs d1. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_dist_update(inv, &d, &err_));
+	OK(inv_set_reinstall(inv, "c", "d1", NOW, 60, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	OK(inv_host_get(inv, "c", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	ck_assert_str_eq(h->dist, "d1");
+	inv_host_free(h);
+	/* Outside a group nothing is kept: b is refused again. */
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+	/* And inside one, after a host that has the attribute. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "c", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_eq(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL,
+	    &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "lacks attribute \"role\""));
+	inv_rollback(inv);
+}
+END_TEST
+
+/*
+ * inv_mark() and inv_unchanged(): on SQLite, any commit since the mark,
+ * by this handle or another connection, and nothing else, counts; on
+ * PostgreSQL the mark is unknown and the answer always "changed".
+ */
+START_TEST(test_mark)
+{
+	struct bootd_error err = { "" };
+	struct inv_host *h;
+	struct inv_mark m;
+	struct db *db;
+
+	host("a.example.org", "52:54:00:00:00:01");
+	inv_mark(inv, &m);
+	if (pguri != NULL) {
+		ck_assert_int_eq(m.known, 0);
+		ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+		return;
+	}
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	/* Reads, and a group rolled back, change nothing. */
+	OK(inv_host_get(inv, "a", &h, &err_));
+	inv_host_free(h);
+	OK(inv_begin(inv, &err_));
+	OK(inv_attr_set(inv, "a", "k", "v", &err_));
+	inv_rollback(inv);
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	/* A change through this handle does. */
+	OK(inv_attr_set(inv, "a", "k", "v", &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+	/* One through another connection, seen inside a group. */
+	inv_mark(inv, &m);
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 1);
+	inv_rollback(inv);
+	db = own_db(dbpath);
+	ck_assert_msg(db_exec(db, "UPDATE host_attr SET value = 'w'", &err) ==
+	    BOOTD_OK, "%s", err.text);
+	db_close(db);
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_unchanged(inv, &m), 0);
+	inv_rollback(inv);
+}
+END_TEST
+
 START_TEST(test_reinstall_needs_attrs)
 {
 	char tok[INV_TOKEN_LEN + 1];
@@ -2482,10 +2579,88 @@ START_TEST(test_audit_same_transaction)
 	ck_assert_int_ne(inv_dist_remove(inv, "d1", &err), BOOTD_OK);
 	after = dump();
 	ck_assert_str_eq(before, after);
-	free(before);
 	free(after);
+	/* In a group, the rows held back are refused at the commit. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "web1", "d1", NOW, 60, tok, &err_));
+	ck_assert_int_ne(inv_commit(inv, &err), BOOTD_OK);
+	ck_assert_ptr_nonnull(strstr(err.text, "audit refused"));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(after);
+	free(before);
 	refusal_drop("no_audit", "audit");
 	OK(inv_attr_set(inv, "web1", "k", "v", &err_));
+}
+END_TEST
+
+static int
+audit_collect(const struct inv_audit *a, void *arg)
+{
+	struct buf *b = arg;
+
+	buf_printf(b, "%s %s %s;", a->op, a->object, a->new_value);
+	return 0;
+}
+
+/*
+ * A group holds its audit rows back and writes them AUDIT_BATCH at a
+ * time (inv_audit.c): every row is written, in order, seen by a reading
+ * of the log inside the group, and none is written when it rolls back.
+ */
+START_TEST(test_audit_group_rows)
+{
+	struct buf want = { 0 }, got = { 0 };
+	char fqdn[64], mac[32], *before, *after;
+	const char *p;
+	int i, n = 37;		/* two full batches and some */
+
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		host(fqdn, mac);
+	}
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		OK(inv_attr_set(inv, fqdn, "k", i % 2 ? "odd" : "even",
+		    &err_));
+	}
+	inv_rollback(inv);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < n; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%02d.example.org", i);
+		OK(inv_attr_set(inv, fqdn, "k", i % 2 ? "odd" : "even",
+		    &err_));
+		buf_printf(&want, "attr-set %s k=%s;", fqdn,
+		    i % 2 ? "odd" : "even");
+	}
+	/* Read inside the group: every row so far. */
+	OK(inv_audit_each(inv, NULL, audit_collect, &got, &err_));
+	ck_assert_ptr_nonnull(strstr(buf_str(&got), buf_str(&want)));
+	OK(inv_set_local(inv, "h00.example.org", &err_));
+	OK(inv_attr_set(inv, "h00.example.org", "k", "last", &err_));
+	buf_puts(&want, "attr-set h00.example.org k=last;");
+	OK(inv_commit(inv, &err_));
+	buf_reset(&got);
+	OK(inv_audit_each(inv, NULL, audit_collect, &got, &err_));
+	/* After the hosts' own rows, these, in this order. */
+	ck_assert_ptr_nonnull(strstr(buf_str(&got), buf_str(&want)));
+	ck_assert_str_eq(strstr(buf_str(&got), buf_str(&want)),
+	    buf_str(&want));
+	/* And nothing of the group rolled back. */
+	for (i = 0, p = buf_str(&got); (p = strstr(p, "attr-set")) != NULL;
+	    p++)
+		i++;
+	ck_assert_int_eq(i, n + 1);
+	buf_free(&want);
+	buf_free(&got);
 }
 END_TEST
 
@@ -2842,6 +3017,9 @@ inv_suite(void)
 	tcase_add_test(tc, test_authorizer_in_transaction);
 	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_grouped_transaction);
+	tcase_add_test(tc, test_group_dist_changed);
+	tcase_add_test(tc, test_mark);
+	tcase_add_test(tc, test_audit_group_rows);
 	tcase_add_test(tc, test_reinstall_needs_attrs);
 	tcase_add_test(tc, test_reinstall_without_dist);
 	tcase_add_test(tc, test_lookup);

@@ -704,6 +704,89 @@ START_TEST(test_refuse_fields)
 }
 END_TEST
 
+/*
+ * ipxe_tmpl() remembers what the neutral renders of a template text give
+ * (ipxe_shape()), for the last few texts of the process.  Each render
+ * must still be judged by its own text: another template of the same
+ * length, the same memory with other text, more texts than are kept.
+ */
+START_TEST(test_shapes)
+{
+	static const struct {
+		const char	*cmdline;
+		const char	*rack;
+		const char	*needle;	/* NULL: renders */
+	} seq[] = {
+		/* Its settings are what the next one's value makes. */
+		{ "r=${v}{{attr.rack}}", "r12", NULL },
+		/* The same length, a '$' next to the value. */
+		{ "r=${{attr.rack}}xyz", "{v}", "makes" },
+		{ "r=${v}{{attr.rack}}", "r12", NULL },
+		{ "r=${{attr.rack}}xyz", "r12", NULL },
+		{ "ip=${net0/ip} r={{attr.rack}}", "r12", NULL },
+		{ "ip=${net0/{{attr.rack}}} r=12", "ip", "inside" },
+		{ "ip=${net0/ip} r={{attr.rack}}", "r12", NULL },
+		{ "ip=${net0/{{attr.rack}}} r=12", "ip", "inside" },
+	};
+	struct scen s;
+	struct buf out = { 0 };
+	struct bootd_error err;
+	char text[64];
+	size_t i, k;
+	enum bootd_err rc;
+
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+			scen_init(&s);
+			scen_install(&s);
+			/* One buffer for every text: its address says
+			 * nothing of what it holds. */
+			snprintf(text, sizeof(text), "%s", seq[i].cmdline);
+			s.dist.cmdline = text;
+			s.attrs[2].value = (char *)seq[i].rack;
+			memset(&err, 0, sizeof(err));
+			rc = scen_render(&s, &out, &err);
+			if (seq[i].needle == NULL) {
+				ck_assert_msg(rc == BOOTD_OK, "%zu %zu: %s",
+				    k, i, err.text);
+				continue;
+			}
+			ck_assert_int_eq(rc, BOOTD_ERENDER);
+			ck_assert_msg(strstr(err.text, seq[i].needle) != NULL,
+			    "%zu %zu: \"%s\" lacks \"%s\"", k, i, err.text,
+			    seq[i].needle);
+		}
+		/* More texts than are kept, between the rounds. */
+		for (i = 0; i < 20; i++) {
+			scen_init(&s);
+			scen_install(&s);
+			snprintf(text, sizeof(text), "n=%zu r={{attr.rack}}",
+			    i + k * 20);
+			s.dist.cmdline = text;
+			ck_assert_int_eq(scen_render(&s, &out, &err),
+			    BOOTD_OK);
+			ck_assert_ptr_nonnull(strstr(buf_str(&out), text[2] ==
+			    '0' ? "n=0 r=r12" : " r=r12"));
+		}
+	}
+	/* A template needing an attribute the host lacks, after the same
+	 * text rendered for one that has it. */
+	scen_init(&s);
+	scen_install(&s);
+	s.dist.cmdline = "r={{attr.rack}} ip=${net0/ip}";
+	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_OK);
+	s.host.nattrs = 2;		/* rack is the third */
+	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
+	ck_assert_ptr_nonnull(strstr(err.text, "rack"));
+	/* Or one whose value cannot be placed. */
+	s.host.nattrs = 3;
+	s.attrs[2].value = "r 12";
+	ck_assert_int_eq(scen_render(&s, &out, &err), BOOTD_ERENDER);
+	ck_assert_ptr_nonnull(strstr(err.text, "attribute rack"));
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_check_functions)
 {
 	static const struct {
@@ -1096,6 +1179,7 @@ ipxe_suite(void)
 	tcase_add_loop_test(tc, test_refuse, 0,
 	    sizeof(refuse) / sizeof(refuse[0]));
 	tcase_add_test(tc, test_refuse_fields);
+	tcase_add_test(tc, test_shapes);
 	tcase_add_test(tc, test_check_functions);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_reader);

@@ -152,6 +152,8 @@ struct ctx {
 	int64_t		 now;		/* time of the invocation */
 	char		 note[256];	/* change_apply(): said with the dry
 					 * run's summary and the prompt */
+	struct inv_mark	 selected;	/* the inventory when hosts_select()
+					 * began reading (change_apply()) */
 	char		*authz_group;	/* authorize(): the last group asked */
 	bool		 authz_ok;	/* and its answer */
 	struct bootd_error err;		/* last libboot error */

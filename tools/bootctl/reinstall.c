@@ -60,14 +60,15 @@ dist_cached(struct ctx *ctx, struct dist_cache *c, const char *name)
  * Render the install script h would get with distribution d, with a
  * stand-in token, before marking it: a value that cannot be placed safely
  * would make bootd serve the fail-safe (local boot) script instead, so
- * refuse the change up front and say why.  h is restored.
+ * refuse the change up front and say why.  h is restored; out is the
+ * caller's scratch buffer (one for all hosts: no allocation each).
  */
 static int
-trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d)
+trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
+    struct buf *out)
 {
 	static char token[] = "00000000000000000000000000000000";
 	struct inv_boot b = { 0 };
-	struct buf out = { 0 };
 	struct bootd_error e;
 	enum inv_action action = h->action;
 	char *htoken = h->token, *hdist = h->dist;
@@ -80,11 +81,11 @@ trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d)
 	h->dist = d->name;
 	b.host = h;
 	b.dist = d;
-	rc = ipxe_render_host(ctx->cfg, &b, h->macs[0], &out, &e);
+	buf_reset(out);
+	rc = ipxe_render_host(ctx->cfg, &b, h->macs[0], out, &e);
 	h->action = action;
 	h->token = htoken;
 	h->dist = hdist;
-	buf_free(&out);
 	if (rc != BOOTD_OK)
 		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the "
 		    "install script for %s cannot be made safely, so the host "
@@ -152,6 +153,7 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 	static const struct change c = { reinstall_describe,
 	    reinstall_apply, NULL };
 	struct dist_cache dc = { NULL, 0 };
+	struct buf script = { 0 };
 	struct inv_host **hs;
 	struct inv_dist *d;
 	char t[32];
@@ -168,10 +170,11 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 			goto out;
 		}
 		if ((d = dist_cached(ctx, &dc, a->dist != NULL ? a->dist :
-		    hs[i]->dist)) == NULL || trial_render(ctx, hs[i], d) !=
-		    EXIT_OK)
+		    hs[i]->dist)) == NULL || trial_render(ctx, hs[i], d,
+		    &script) != EXIT_OK)
 			goto out;
 	}
+	buf_free(&script);
 	note_installing(ctx, a, hs, n);
 	status = change_apply(ctx, a, hs, n, &c);
 	/* Say what changed once it is in. */
@@ -183,6 +186,7 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 			    hs[i]->dist,
 			    fmt_time(ctx->now + ctx->cfg->token_ttl, t));
 out:
+	buf_free(&script);
 	dist_cache_free(&dc);
 	hosts_free(hs, n);
 	return status;

@@ -468,6 +468,7 @@ hosts_select(struct ctx *ctx, struct args *a, bool for_change,
 
 	*out = NULL;
 	*n = 0;
+	inv_mark(ctx->inv, &ctx->selected);
 	if (a->env != NULL) {
 		if ((rc = inv_env_get(ctx->inv, a->env, &e, &ctx->err)) !=
 		    BOOTD_OK)
@@ -558,7 +559,9 @@ same_host(const struct inv_host *x, const struct inv_host *y)
  * Inside the write transaction: whether the selection is still what it
  * was when hs was read (before --dry-run, the prompt and the verb's own
  * checks): the same hosts, each as it was, and for selectors no other
- * host that matches now.  The hosts are read again through the same
+ * host that matches now.  When the inventory can tell that nothing was
+ * committed since hosts_select() began (inv_unchanged(): SQLite), that
+ * is the answer; else the hosts are read again through the same
  * functions hosts_select() used.  Returns EXIT_OK when nothing changed,
  * else the exit status, with the reason printed.
  */
@@ -574,6 +577,9 @@ selection_unchanged(struct ctx *ctx, struct args *a, struct inv_host **hs,
 	bool same = true;
 	int i;
 
+	/* Nothing committed since the selection was read: no need to look. */
+	if (inv_unchanged(ctx->inv, &ctx->selected))
+		return EXIT_OK;
 	if (a->nhosts > 0 || a->from != NULL) {
 		for (i = 0; i < n && same; i++) {
 			rc = inv_host_get(ctx->inv, hs[i]->fqdn, &h, &ctx->err);
