@@ -64,6 +64,10 @@
 /* Bytes of a read-only inventory mapped into memory (PRAGMA mmap_size). */
 #define INV_MMAP_SIZE	"1073741824"
 
+/* A host with its environment and what it boots (authorize_row()). */
+#define HOST_ENV "SELECT h.id, h.fqdn, e.name, e.unix_group, h.action, " \
+	"h.dist FROM host h JOIN env e ON e.name = h.env "
+
 /* One row of S_AUDIT_BATCH's VALUES: placeholders a to f. */
 #define AUDIT_ROW(a, b, c, d, e, f) \
 	"($" #a ", $" #b ", $" #c ", $" #d ", $" #e ", $" #f ")"
@@ -99,11 +103,8 @@ const char *const sqltab[S__MAX] = {
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = $1",
 	/* A host to change, its environment and what it boots. */
-	[S_HOST_ENV] = "SELECT h.id, h.fqdn, e.name, e.unix_group, h.action, "
-	    "h.dist FROM host h JOIN env e ON e.name = h.env WHERE h.id = $1",
-	[S_HOST_ENV_BY_FQDN] = "SELECT h.id, h.fqdn, e.name, e.unix_group, "
-	    "h.action, h.dist FROM host h JOIN env e ON e.name = h.env "
-	    "WHERE h.fqdn = $1",
+	[S_HOST_ENV] = HOST_ENV "WHERE h.id = $1",
+	[S_HOST_ENV_BY_FQDN] = HOST_ENV "WHERE h.fqdn = $1",
 	/*
 	 * The boot lookup: one row per attribute of the host (one row with
 	 * a NULL key when it has none), in key order, each carrying the

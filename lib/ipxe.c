@@ -360,13 +360,6 @@ ipxe_attr_check(const char *key, void *arg)
 	return 0;
 }
 
-/*
- * The shape of template tmpl (see struct ipxe_shape) into *out, made now
- * when *out is NULL (not remembered: ipxe_shape_known()): tmpl rendered with every value of v (only
- * the keys of its attributes are used) replaced by "v" and by "w".  v
- * must be values tmpl renders with: then so do the neutral ones, and the
- * result depends on the text of tmpl alone.
- */
 /* The shape of tmpl when it is remembered, else NULL. */
 static const struct ipxe_shape *
 ipxe_shape_known(const char *tmpl)
@@ -387,6 +380,14 @@ ipxe_attr_any(const char *key, void *arg)
 	return 1;
 }
 
+/*
+ * The shape of template tmpl (see struct ipxe_shape) into *out, made now
+ * when *out is NULL (not remembered: ipxe_shape_known()): tmpl rendered
+ * with every value of v (only the keys of its attributes are used)
+ * replaced by "v" and by "w".  v must be values tmpl renders with: then
+ * so do the neutral ones, and the result depends on the text of tmpl
+ * alone.
+ */
 static enum bootd_err
 ipxe_shape(struct ipxe_ctx *c, const char *what, const char *tmpl,
     const struct tmpl_vars *v, const struct ipxe_shape **out)
