@@ -428,6 +428,99 @@ START_TEST(test_record_batch)
 }
 END_TEST
 
+/* Every row of the events' tables, in a fixed order, as text. */
+static char *
+dump(void)
+{
+	static const char *const sql[] = {
+		"SELECT id, time, mac, host, served, params, addr "
+		    "FROM boot_event ORDER BY id",
+		"SELECT mac, host, last_seen, last_served FROM seen "
+		    "ORDER BY mac",
+		"SELECT mac, first_seen, last_seen, count, params, addr "
+		    "FROM discovered ORDER BY mac",
+		"SELECT events, discovered FROM counts",
+	};
+	struct bootd_error err = { "" };
+	struct buf b = { 0 };
+	struct db *db = test_db();
+	struct db_stmt *s;
+	size_t i;
+	int c, row;
+
+	for (i = 0; i < N(sql); i++) {
+		ck_assert_int_eq(db_prepare(db, sql[i], &s, &err), BOOTD_OK);
+		while (db_step(s, &row, &err) == BOOTD_OK && row) {
+			for (c = 0; c < db_column_count(s); c++)
+				buf_printf(&b, "%s|", db_column_is_null(s, c) ?
+				    "NULL" : db_column_text(s, c));
+			buf_puts(&b, "\n");
+		}
+		buf_puts(&b, "--\n");
+	}
+	db_close(db);
+	return b.data;
+}
+
+/*
+ * A batch is stored as its events one by one would be: boot events in
+ * order, "seen", "discovered" and the counts alike, whatever the mix of
+ * known and unknown MACs, MACs met again within the batch (also as a
+ * host's after an unknown boot, and back), times out of order.
+ * events_record() writes runs of different MACs with one statement each.
+ */
+START_TEST(test_batch_as_one_by_one)
+{
+	static const char *const hosts[] = { "a.example.org",
+	    "b.example.org", NULL };
+	static const char *const words[] = { "local", "install", "unknown",
+	    "failsafe" };
+	static const char *const params[] = { "platform=efi", NULL,
+	    "platform=pcbios&buildarch=i386" };
+	struct events_event evs[300];
+	char macs[N(evs)][18];
+	char *batch, *single;
+	size_t i, n = N(evs);
+	unsigned x = 12345;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		/* First all different (whole runs), then 9 MACs over again. */
+		snprintf(macs[i], sizeof(macs[i]), "52:54:00:00:%02x:%02x",
+		    (unsigned)(i < 40 ? i / 256 : 0),
+		    (unsigned)(i < 40 ? i % 256 : (x >> 8) % 9));
+		evs[i] = boot(macs[i], hosts[(x >> 12) % N(hosts)],
+		    NOW + (int64_t)((x >> 16) % 50));
+		if (evs[i].fqdn != NULL)
+			evs[i].served = words[(x >> 20) % N(words)];
+		evs[i].params = params[(x >> 24) % N(params)];
+		evs[i].addr = (x >> 28) % 3 == 0 ? NULL : "10.0.0.9";
+	}
+	OK(events_record(ev, evs, n, NULL, NULL, &err_));
+	batch = dump();
+	/* Again from nothing, one event per call. */
+	events_close(ev);
+	ev = NULL;
+	if (pg != NULL)
+		drop_schema();
+	else
+		rm_db(evpath);
+	OK(events_open(where, 1, &ev, &err_));
+	for (i = 0; i < n; i++)
+		OK(events_record(ev, &evs[i], 1, NULL, NULL, &err_));
+	single = dump();
+	for (i = 0; batch[i] != '\0' && batch[i] == single[i]; i++)
+		;
+	ck_assert_msg(batch[i] == single[i], "batch and one by one differ "
+	    "at byte %zu: \"%.60s\" against \"%.60s\"", i, batch + i,
+	    single + i);
+	ck_assert_ptr_nonnull(strstr(batch, "|NULL|"));	/* some of each */
+	counts_exact("after a mixed batch");
+	free(batch);
+	free(single);
+}
+END_TEST
+
 /* A MAC that boots as a host's leaves the discovered list. */
 START_TEST(test_known_leaves_discovered)
 {
@@ -1172,6 +1265,7 @@ events_suite(void)
 	tcase_add_test(tc, test_open);
 	tcase_add_test(tc, test_default_path);
 	tcase_add_test(tc, test_record_batch);
+	tcase_add_test(tc, test_batch_as_one_by_one);
 	tcase_add_test(tc, test_known_leaves_discovered);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_discovered_each);
