@@ -648,6 +648,9 @@ tx_begin(struct inv *inv, struct bootd_error *err)
 	if (inv->mode == INV_RDONLY)
 		return bootd_error_set(err, BOOTD_EPERM,
 		    "inventory %s is open read-only", inv->path);
+	if (inv->grouped && inv->group_read)
+		return bootd_error_set(err, BOOTD_EINVAL, "a change inside "
+		    "a group of reads");
 	if (inv->grouped) {
 		inv->group_writes++;
 		inv->group_change = 1;
@@ -707,6 +710,7 @@ inv_begin(struct inv *inv, struct bootd_error *err)
 		    "a grouped transaction is already open");
 	if ((rc = tx_begin(inv, err)) == BOOTD_OK) {
 		inv->grouped = 1;
+		inv->group_read = 0;
 		inv->group_writes = 0;
 		inv->group_failed = 0;
 		group_forget(inv);
@@ -719,7 +723,7 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 {
 	enum bootd_err rc;
 
-	if (!inv->grouped)
+	if (!inv->grouped || inv->group_read)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no grouped transaction is open");
 	if (inv->group_failed) {
@@ -759,6 +763,30 @@ inv_rollback(struct inv *inv)
 		return;
 	group_end(inv);
 	tx_end(inv, BOOTD_EDB, NULL);
+}
+
+enum bootd_err
+inv_read_begin(struct inv *inv, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (inv->grouped)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "a grouped transaction is already open");
+	if ((rc = tx_start(inv, DB_TXN_READ, err)) == BOOTD_OK) {
+		inv->grouped = 1;
+		inv->group_read = 1;
+		inv->group_failed = 0;
+		group_forget(inv);
+	}
+	return rc;
+}
+
+void
+inv_read_end(struct inv *inv)
+{
+	if (inv->grouped && inv->group_read)
+		inv_rollback(inv);	/* a read: nothing to keep */
 }
 
 /* Open, close, schema ------------------------------------------------- */

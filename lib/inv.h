@@ -164,6 +164,18 @@ enum bootd_err	 inv_begin(struct inv *inv, struct bootd_error *err);
 enum bootd_err	 inv_commit(struct inv *inv, struct bootd_error *err);
 void		 inv_rollback(struct inv *inv);	/* no-op when none is open */
 
+/*
+ * Group the reads that follow into one read transaction, until
+ * inv_read_end(): they see the inventory as it was at the first of them,
+ * and pay for one transaction instead of one each (thousands of hosts
+ * named to bootctl: on SQLite a lock and an unlock of the WAL each, and
+ * the page cache dropped whenever bootd had committed in between).  A
+ * change inside fails (BOOTD_EINVAL).  inv_read_end() without a group of
+ * reads open does nothing.
+ */
+enum bootd_err	 inv_read_begin(struct inv *inv, struct bootd_error *err);
+void		 inv_read_end(struct inv *inv);
+
 /* A mark of the inventory as one handle saw it (inv_mark()). */
 struct inv_mark {
 	int64_t	version;	/* SQLite's PRAGMA data_version */

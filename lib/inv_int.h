@@ -121,7 +121,9 @@ struct inv {
 					   (inv_unavailable()) */
 	inv_authorizer	 authz;		/* NULL: every change allowed */
 	void		*authz_arg;
-	int		 grouped;	/* inside inv_begin() ... inv_commit() */
+	int		 grouped;	/* inside inv_begin() ... inv_commit(),
+					   or inv_read_begin() ... _end() */
+	int		 group_read;	/* the group is inv_read_begin()'s */
 	long		 group_writes;	/* changes begun in the group so far */
 	int		 group_change;	/* the group's current step is a change,
 					   not a read (tx_begin(), tx_read()) */

@@ -1280,6 +1280,57 @@ START_TEST(test_grouped_transaction)
 END_TEST
 
 /*
+ * A group of reads (bootctl's selection) sees the inventory as at its
+ * first read, and changes nothing: a change inside it is refused, and
+ * neither inv_begin() nor inv_commit() mistake it for a group of changes.
+ */
+START_TEST(test_read_group)
+{
+	const char *m1[] = { "52:54:00:00:00:01" };
+	struct inv *other;
+	struct inv_host *h;
+	struct bootd_error err;
+	char *after;
+
+	std_dist("d1");
+	OK(inv_host_add(inv, "a.example.org", m1, 1, NULL, &err_));
+	OK(inv_open(dbpath, INV_RDWR, &other, &err_));
+
+	OK(inv_read_begin(inv, &err_));
+	ck_assert_int_eq(inv_read_begin(inv, &err), BOOTD_EINVAL);
+	ck_assert_int_eq(inv_begin(inv, &err), BOOTD_EINVAL);
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
+	inv_host_free(h);
+	/* Another connection's change is not seen until the end... */
+	OK(inv_set_reinstall(other, "a", "d1", 1000, 3600, NULL, &err_));
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
+	inv_host_free(h);
+	/* ...and one of its own is refused, leaving the group open. */
+	ck_assert_int_eq(inv_set_local(inv, "a", &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "group of reads"));
+	ck_assert_int_eq(inv_commit(inv, &err), BOOTD_EINVAL);
+	inv_read_end(inv);
+	inv_read_end(inv);		/* none open: no-op */
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+
+	/* After it, changes and groups of changes go on as usual. */
+	OK(inv_set_local(inv, "a", &err_));
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", 1000, 3600, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	OK(inv_set_local(inv, "a", &err_));
+	inv_close(other);
+	after = dump();
+	ck_assert_ptr_nonnull(strstr(after, "set-reinstall"));
+	free(after);
+}
+END_TEST
+
+/*
  * A group's set-reinstalls load their distribution once (inv_token.c);
  * a change of that distribution in the same group is seen by the next.
  */
@@ -3017,6 +3068,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_authorizer_in_transaction);
 	tcase_add_test(tc, test_host_add_dist_atomic);
 	tcase_add_test(tc, test_grouped_transaction);
+	tcase_add_test(tc, test_read_group);
 	tcase_add_test(tc, test_group_dist_changed);
 	tcase_add_test(tc, test_mark);
 	tcase_add_test(tc, test_audit_group_rows);

@@ -443,19 +443,9 @@ hosts_named(struct ctx *ctx, struct args *a, struct inv_host ***out, int *n)
 	return EXIT_OK;
 }
 
-/*
- * The hosts a verb names or selects (see the top of this file), in the
- * order named, else sorted by FQDN.  No hosts and no selectors select
- * every host (a verb that changes hosts was refused that earlier, by
- * split_hosts()).  With for_change, the caller must be allowed to change
- * every host selected, and a selection of none is an error ("no host
- * matches"); without, an empty selection is an empty result.
- * Reads only: no transaction is left open.  Returns the exit status; on
- * success *out holds *n hosts, which the caller frees with
- * hosts_free(*out, *n).  Reasons are printed.
- */
-int
-hosts_select(struct ctx *ctx, struct args *a, bool for_change,
+/* hosts_select() inside its read transaction. */
+static int
+select_hosts(struct ctx *ctx, struct args *a, bool for_change,
     struct inv_host ***out, int *n)
 {
 	const char *dist = selector_dist(a);
@@ -468,7 +458,6 @@ hosts_select(struct ctx *ctx, struct args *a, bool for_change,
 
 	*out = NULL;
 	*n = 0;
-	inv_mark(ctx->inv, &ctx->selected);
 	if (a->env != NULL) {
 		if ((rc = inv_env_get(ctx->inv, a->env, &e, &ctx->err)) !=
 		    BOOTD_OK)
@@ -522,6 +511,35 @@ hosts_select(struct ctx *ctx, struct args *a, bool for_change,
 	*out = hs;
 	*n = count;
 	return EXIT_OK;
+}
+
+/*
+ * The hosts a verb names or selects (see the top of this file), in the
+ * order named, else sorted by FQDN.  No hosts and no selectors select
+ * every host (a verb that changes hosts was refused that earlier, by
+ * split_hosts()).  With for_change, the caller must be allowed to change
+ * every host selected, and a selection of none is an error ("no host
+ * matches"); without, an empty selection is an empty result.
+ * Reads only, in one read transaction (inv_read_begin()), not left
+ * open.  Returns the exit status; on success *out holds *n hosts, which
+ * the caller frees with hosts_free(*out, *n).  Reasons are printed.
+ */
+int
+hosts_select(struct ctx *ctx, struct args *a, bool for_change,
+    struct inv_host ***out, int *n)
+{
+	enum bootd_err rc;
+	int status;
+
+	*out = NULL;
+	*n = 0;
+	inv_mark(ctx->inv, &ctx->selected);
+	/* One read transaction for all of it: 10,000 hosts named, say. */
+	if ((rc = inv_read_begin(ctx->inv, &ctx->err)) != BOOTD_OK)
+		return fail(ctx, rc);
+	status = select_hosts(ctx, a, for_change, out, n);
+	inv_read_end(ctx->inv);
+	return status;
 }
 
 /* Whether two strings, either of which may be NULL, are the same. */
