@@ -89,6 +89,7 @@ enum metrics_counter {
 	METRICS_EVENTS_LOST,		/* of those, dropped after handover */
 	METRICS_EVENTS_MALFORMED,	/* datagrams the recorder refused */
 	METRICS_EVENTS_EVICTED,		/* stored rows removed by a cap */
+	METRICS_FETCH_NOTES,		/* install fetches noted on tokens */
 	METRICS_ERRORS,			/* inventory, render, system errors */
 	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
 					 * the install script's fetch */

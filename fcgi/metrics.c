@@ -245,6 +245,10 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	    "Stored boot events and discovered MACs removed, oldest first, "
 	    "to stay under daemon.events_max and daemon.discovered_max.",
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_EVICTED]));
+	single(out, "bootd_fetch_notes_total", "counter",
+	    "Install script fetches the recorder noted on their hosts' "
+	    "tokens (the address written, or found noted already).",
+	    (intmax_t)get(&m->counter[METRICS_FETCH_NOTES]));
 	single(out, "bootd_events_malformed_total", "counter",
 	    "Datagrams the recorder refused as not a well-formed boot event.",
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_MALFORMED]));

@@ -71,7 +71,8 @@
  * At most lost.  SIGKILL of the recorder: what it holds, counted as
  * dropped: its batch (at most daemon.event_batch_max events,
  * daemon.event_batch_ms of boots) and the records it has read from the
- * pipe but not yet put in the batch (at most one read, IN_MAX bytes).
+ * pipe but not yet put in the batch (at most one read, IN_MAX bytes);
+ * and the fetch notes it holds, at most NOTE_MS of them (write_notes()).
  * Both count as held from the moment they are read (held_from()), except
  * in the instant between the read(2) and that count: a recorder killed
  * there loses what the read took without counting it.  SIGKILL or crash of all of bootd, or a power loss:
@@ -126,6 +127,9 @@
 #define PRUNE_INTERVAL	3600		/* seconds between retention runs */
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
 #define NOTE_WAIT_MS	5000		/* fetch notes: wait on a busy inventory */
+#define NOTE_MS		1000		/* fetch notes: written this long after
+					 * the oldest one noted, at most... */
+#define NOTES_MAX	1024		/* ...or when this many are held */
 #define RETRY_MIN_MS	100		/* PostgreSQL unavailable: first retry */
 #define RETRY_MAX_MS	2000		/* ...doubling up to this */
 #define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this,
@@ -168,6 +172,13 @@ static const char *const served_words[] = {
 	"install", "local", "unknown", "failsafe"
 };
 
+/* A fetch note held for write_notes(): an install script's fetch. */
+struct note {
+	char		 mac[MAC_STRLEN + 1];
+	char		 addr[64 + 1];	/* field_max[FIELD_ADDR] */
+	int64_t		 time;
+};
+
 /* The recorder's state: one per process. */
 struct recorder {
 	const struct cfg *cfg;
@@ -177,6 +188,9 @@ struct recorder {
 	struct inv	*inv;		/* inventory, for fetch notes; NULL
 					   until needed */
 	char		 inverr[512];	/* its last failure, logged once */
+	struct note	 notes[NOTES_MAX]; /* fetch notes not written yet */
+	size_t		 nnotes;
+	struct timespec	 notes_due;	/* when they are written (NOTE_MS) */
 	struct events_limits limits;	/* caps and retention, from cfg */
 	int		 imported;	/* legacy events moved (events_import) */
 	int		 import_failed;	/* its failure was logged */
@@ -447,32 +461,37 @@ note_failed(struct recorder *r, const char *what, const char *text)
 
 /*
  * Note, on each host's install token, the address that fetched its
- * install script: every "install" event of the batch is one such fetch.
- * done compares it with its own (daemon.done_requires_fetch_address), and
- * the audit log shows it.  The note is a write of the inventory, durable
+ * install script: every "install" event is one such fetch.  done
+ * compares it with its own (daemon.done_requires_fetch_address), and the
+ * audit log shows it.  The note is a write of the inventory, durable
  * (synchronous=FULL, or a PostgreSQL commit) and through database_write:
  * done by the worker that served the script, after the answer, it made
  * every install boot wait for a commit, one writer at a time, and at
  * 100,000 hosts, 5% of them installing, bootd's p99 was 2.5 times
- * fcgi-hello's (bench/run).  Here it is one transaction per batch, and
- * nothing for an address already noted (the usual repeat: a read).  An
- * event dropped before it got here (a full queue) leaves no note, as a
- * worker's failed write did; a done that requires the address is then
- * refused and the host installs again at its next boot.
+ * fcgi-hello's (bench/run).  Here the notes of NOTE_MS (a second) are
+ * one transaction (write_notes()), and an address already noted (the
+ * usual repeat) is a read.  Not one per batch: each was a commit of the
+ * inventory, which takes its write lock (bootctl waited on it, and a
+ * set-reinstall of 10,000 hosts under load took 2.4 s) and makes every
+ * worker drop its page cache and mapping of the inventory (SQLite does
+ * on any change) to read the pages again.  A note is late by that
+ * second at most; an installer reports done minutes after its script.
+ * An event dropped before it got here (a full queue), or a note held by
+ * a recorder killed, leaves no note, as a worker's failed write did; a
+ * done that requires the address is then refused and the host installs
+ * again at its next boot.  write_notes() writes those held, in one
+ * transaction.
  */
 static void
-note_fetches(struct recorder *r)
+write_notes(struct recorder *r)
 {
 	struct bootd_error e;
 	enum bootd_err rc;
-	size_t i, k;
+	size_t i, n = r->nnotes;
 
-	for (i = k = 0; i < r->n; i++)
-		if (strcmp(r->evs[i].served, "install") == 0 &&
-		    r->evs[i].addr != NULL)
-			k++;
+	r->nnotes = 0;
 	/* Given up on an unavailable server at stop: no more tries. */
-	if (k == 0 || (r->give_up && r->holding))
+	if (n == 0 || (r->give_up && r->holding))
 		return;
 	if (r->inv != NULL && inv_stale(r->inv)) {
 		inv_close(r->inv);	/* the file was replaced */
@@ -490,12 +509,9 @@ note_fetches(struct recorder *r)
 	}
 	if ((rc = inv_begin(r->inv, &e)) != BOOTD_OK)
 		goto fail;
-	for (i = 0; i < r->n; i++) {
-		if (strcmp(r->evs[i].served, "install") != 0 ||
-		    r->evs[i].addr == NULL)
-			continue;
-		rc = inv_token_fetched(r->inv, r->evs[i].mac, r->evs[i].addr,
-		    r->evs[i].time, &e);
+	for (i = 0; i < n; i++) {
+		rc = inv_token_fetched(r->inv, r->notes[i].mac,
+		    r->notes[i].addr, r->notes[i].time, &e);
 		/* ENOTFOUND: the token went meanwhile (done, set-local). */
 		if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND) {
 			inv_rollback(r->inv);
@@ -504,6 +520,7 @@ note_fetches(struct recorder *r)
 	}
 	if ((rc = inv_commit(r->inv, &e)) != BOOTD_OK)
 		goto fail;
+	metrics_add(METRICS_FETCH_NOTES, n);
 	if (r->inverr[0] != '\0')
 		blog_notice("recorder: fetch notes are written again");
 	r->inverr[0] = '\0';
@@ -513,6 +530,35 @@ fail:
 	if (rc == BOOTD_EDB || inv_unavailable(r->inv)) {
 		inv_close(r->inv);	/* open anew for the next batch */
 		r->inv = NULL;
+	}
+}
+
+/* Milliseconds until the fetch notes are due (0: now), -1 when none. */
+static int
+notes_due_ms(const struct recorder *r)
+{
+	return r->nnotes == 0 ? -1 : ms_until(&r->notes_due);
+}
+
+/* Hold the fetch notes of the batch, writing those held when full. */
+static void
+hold_notes(struct recorder *r)
+{
+	struct note *nt;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(r->evs[i].served, "install") != 0 ||
+		    r->evs[i].addr == NULL)
+			continue;
+		if (r->nnotes == NOTES_MAX)
+			write_notes(r);
+		if (r->nnotes == 0)
+			after_ms(&r->notes_due, NOTE_MS);
+		nt = &r->notes[r->nnotes++];
+		snprintf(nt->mac, sizeof(nt->mac), "%s", r->evs[i].mac);
+		snprintf(nt->addr, sizeof(nt->addr), "%s", r->evs[i].addr);
+		nt->time = r->evs[i].time;
 	}
 }
 
@@ -536,7 +582,7 @@ flush(struct recorder *r, uint64_t after)
 		return;
 	}
 	metrics_recorder_batch(r->slot, n, rc == BOOTD_OK);
-	note_fetches(r);
+	hold_notes(r);
 	r->n = 0;
 	metrics_recorder_held(r->slot, after);
 	if (rc == BOOTD_OK) {
@@ -847,6 +893,25 @@ sleep_until_prune(const struct recorder *r, struct timespec *ts)
 	return ts;
 }
 
+/*
+ * How long an idle recorder may sleep: until the fetch notes are due or
+ * the next retention run (sleep_until_prune()); NULL (for ever) when
+ * neither is coming.  Fills ts.
+ */
+static struct timespec *
+sleep_idle(const struct recorder *r, struct timespec *ts)
+{
+	struct timespec *t = sleep_until_prune(r, ts);
+	int ms = notes_due_ms(r);
+
+	if (ms >= 0 && (t == NULL || ms < t->tv_sec * 1000)) {
+		ts->tv_sec = ms / 1000;
+		ts->tv_nsec = (long)(ms % 1000) * 1000000;
+		t = ts;
+	}
+	return t;
+}
+
 /* Milliseconds until the batch is due (0: now), or -1 when empty. */
 static int
 due_ms(const struct recorder *r)
@@ -923,6 +988,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	pfd.events = POLLIN;
 	while (!stop_requested) {
 		prune(&r);
+		if (notes_due_ms(&r) == 0)
+			write_notes(&r);
 		if (r.holding) {
 			/*
 			 * The database is unavailable: sleep until the next
@@ -941,14 +1008,19 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			continue;
 		}
 		if (r.n == 0) {
-			/* Idle: wait for an event, or the next retention run. */
-			if (ppoll(&pfd, 1, sleep_until_prune(&r, &ts),
+			/*
+			 * Idle: wait for an event, the fetch notes or the
+			 * next retention run.
+			 */
+			if (ppoll(&pfd, 1, sleep_idle(&r, &ts),
 			    &waitmask) > 0)
 				take(&r);
 			continue;
 		}
 		if (r.n < (size_t)cfg->daemon.event_batch_max &&
 		    (ms = due_ms(&r)) > 0) {
+			if (r.nnotes > 0 && notes_due_ms(&r) < ms)
+				ms = notes_due_ms(&r);
 			/*
 			 * Let the batch fill in the pipe and sleep until it
 			 * is due, rather than wake for every event: under
@@ -990,6 +1062,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		blog_warn("recorder: events database still unavailable at "
 		    "stop; dropping the boot events held");
 		flush(&r, held_from(&r, 0) - r.n);
+		write_notes(&r);
 		events_close(r.ev);
 		inv_close(r.inv);
 		free(r.evs);
@@ -1009,6 +1082,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		avail -= got < (size_t)avail ? (int)got : avail;
 	parse(&r, 1);
 	flush(&r, 0);
+	write_notes(&r);	/* and the fetch notes held */
 	events_close(r.ev);
 	inv_close(r.inv);
 	free(r.evs);

@@ -123,15 +123,22 @@ class FetchAddress(unittest.TestCase):
                       "fetched", log)
         self.srv.bootctl("set-local", FQDN)
 
+    def notes(self):
+        return self.srv.metric(self.srv.metrics(), "bootd_fetch_notes_total")
+
     def test_3_a_new_fetch_address_replaces_the_old(self):
         self.mark_and_fetch("127.0.0.1")
         # Within a minute of the last change the address stays, and no
         # audit row is written: alternating fetches cannot grow the
-        # inventory.
+        # inventory.  The recorder notes fetches a second together:
+        # wait until it has noted both.
+        before = self.notes()
         st, _ = self.srv.config_script(MAC, source="127.0.0.7")
         self.assertEqual(st, 200)
         st, _ = self.srv.config_script(MAC, source="127.0.0.1")
         self.assertEqual(st, 200)
+        self.assertEqual(eventually(self.notes, lambda n: n >= before + 2),
+                         before + 2)
         self.assertEqual(fetched_from(self.srv.db, FQDN), "127.0.0.1")
         self.assertNotIn("127.0.0.7", self.srv.bootctl("audit").stdout)
         # A minute on, a fetch from a new address replaces it.
@@ -185,6 +192,20 @@ class FetchAddress(unittest.TestCase):
                 mismatches + 1)
         finally:
             self.set_bound(True)
+
+    def test_5_notes_held_are_written_at_stop(self):
+        # The recorder holds fetch notes up to a second; SIGTERM writes
+        # them before bootd exits.
+        self.srv.bootctl("set-reinstall", FQDN)
+        st, _ = self.srv.config_script(MAC, source="127.0.0.3")
+        self.assertEqual(st, 200)
+        self.assertEqual(self.srv.stop_bootd(), 0)
+        try:
+            self.assertEqual(fetched_from(self.srv.db, FQDN), "127.0.0.3")
+        finally:
+            self.srv.start_bootd()
+            self.srv.wait_ready()
+        self.srv.bootctl("set-local", FQDN)
 
 
 class DoneRateLimit(unittest.TestCase):
