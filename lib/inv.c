@@ -700,22 +700,30 @@ tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err)
 	return rc;
 }
 
-enum bootd_err
-inv_begin(struct inv *inv, struct bootd_error *err)
+/* Open a group: of changes (inv_begin()), or of reads (inv_read_begin()). */
+static enum bootd_err
+group_open(struct inv *inv, int read, struct bootd_error *err)
 {
 	enum bootd_err rc;
 
 	if (inv->grouped)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "a grouped transaction is already open");
-	if ((rc = tx_begin(inv, err)) == BOOTD_OK) {
+	rc = read ? tx_start(inv, DB_TXN_READ, err) : tx_begin(inv, err);
+	if (rc == BOOTD_OK) {
 		inv->grouped = 1;
-		inv->group_read = 0;
+		inv->group_read = read;
 		inv->group_writes = 0;
 		inv->group_failed = 0;
 		group_forget(inv);
 	}
 	return rc;
+}
+
+enum bootd_err
+inv_begin(struct inv *inv, struct bootd_error *err)
+{
+	return group_open(inv, 0, err);
 }
 
 enum bootd_err
@@ -768,18 +776,7 @@ inv_rollback(struct inv *inv)
 enum bootd_err
 inv_read_begin(struct inv *inv, struct bootd_error *err)
 {
-	enum bootd_err rc;
-
-	if (inv->grouped)
-		return bootd_error_set(err, BOOTD_EINVAL,
-		    "a grouped transaction is already open");
-	if ((rc = tx_start(inv, DB_TXN_READ, err)) == BOOTD_OK) {
-		inv->grouped = 1;
-		inv->group_read = 1;
-		inv->group_failed = 0;
-		group_forget(inv);
-	}
-	return rc;
+	return group_open(inv, 1, err);
 }
 
 void
