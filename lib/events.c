@@ -927,7 +927,7 @@ record_discovered(struct events *ev, const struct events_event *e,
 
 /*
  * The statement *sp, made on first use from head, rows rows of (cols
- * placeholders) and tail: record_chunk()'s statements, whose number of
+ * placeholders) and tail: record_rows()'s statements, whose number of
  * rows varies.  NULL with err filled when it cannot be prepared.
  */
 static struct db_stmt *
@@ -981,9 +981,10 @@ served(const struct events_event *e)
  * (in order, so ids ascend as they came), one upsert of "seen" and one
  * delete from "discovered" for the known MACs among them (a MAC that
  * boots as a host's is no longer discovered), and an upsert of
- * "discovered" for each unknown one.  Statements cost more than rows:
- * a statement per row made a batch cost about twice as many
- * instructions (bench/profile).  With every MAC different no two
+ * "discovered" for each unknown one.  Three statements per event cost
+ * the recorder 35.0k instructions an event, these 31.6k (bench/profile,
+ * 100,000 hosts): the rows' b-tree work is most of what is left.  With
+ * every MAC different no two
  * statements touch the same row, so their order does not matter;
  * events_record() splits the batch before a MAC met again (a host that
  * booted twice, or was added or deleted, within the batch), so each
