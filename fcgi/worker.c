@@ -3,11 +3,16 @@
  * handles
  *
  * A worker keeps SIGTERM, SIGINT and SIGHUP blocked except while it waits
- * for a connection in pselect(2), so a signal never interrupts a request
- * half-way (libfcgi does not retry an interrupted read) and a worker told
- * to stop finishes its in-flight request, then exits.  The listening
- * socket is non-blocking: when another worker took the connection,
- * FCGX_Accept_r() returns -EAGAIN and the loop waits again.
+ * for a connection in epoll_pwait(2), so a signal never interrupts a
+ * request half-way (libfcgi does not retry an interrupted read) and a
+ * worker told to stop finishes its in-flight request, then exits.  Each
+ * worker waits on its own epoll instance holding the listening socket
+ * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all
+ * of them: with pselect(2) every idle worker woke, and all but one found
+ * nothing to accept, two wasted system calls and a context switch each,
+ * on the cores the busy workers and nginx need.  The listening socket is
+ * non-blocking: when another worker took the connection, accept4(2) fails
+ * with EAGAIN and the loop waits again.
  * FCGX_ShutdownPending() is not used: libfcgi then reads EOF on every
  * read, which would cut the request in hand short instead of finishing it.
  * A new connection that stays silent for FIRST_BYTE_MS is dropped before
@@ -43,9 +48,9 @@
  */
 #define _GNU_SOURCE		/* accept4() */
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <poll.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -408,19 +413,48 @@ worker_events_close(struct worker *w)
 }
 
 /*
- * Wait until fd is readable or a signal arrives.  Signals are unblocked
- * only inside pselect(2).  Returns 1 when readable, 0 when interrupted,
- * -1 on error.
+ * The epoll instance a worker waits on for connections to fd: one idle
+ * worker is woken per connection (EPOLLEXCLUSIVE; kernels before 4.5
+ * refuse the flag and wake every waiter, as pselect(2) did).  Returns it,
+ * or -1 with errno set.
  */
 static int
-wait_readable(int fd, const sigset_t *waitmask)
+wait_open(int fd)
 {
-	fd_set rfds;
+	struct epoll_event ev;
+	int ep, rc, e;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = fd;
+	rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	if (rc == -1 && errno == EINVAL) {
+		ev.events = EPOLLIN;
+		rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+	if (rc == -1) {
+		e = errno;
+		close(ep);
+		errno = e;
+		return -1;
+	}
+	return ep;
+}
+
+/*
+ * Wait until the listening socket of epoll instance ep is readable or a
+ * signal arrives.  Signals are unblocked only inside epoll_pwait(2).
+ * Returns 1 when readable, 0 when interrupted, -1 on error.
+ */
+static int
+wait_readable(int ep, const sigset_t *waitmask)
+{
+	struct epoll_event ev;
 	int n;
 
-	FD_ZERO(&rfds);
-	FD_SET(fd, &rfds);
-	n = pselect(fd + 1, &rfds, NULL, NULL, NULL, waitmask);
+	n = epoll_pwait(ep, &ev, 1, -1, waitmask);
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
 	return n > 0;
@@ -479,7 +513,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	long served = 0;
-	int conn, rc, status = 0, unix_socket;
+	int conn, ep, rc, status = 0, unix_socket;
 
 	w.cfg = cfg;
 	w.events = events;
@@ -504,7 +538,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	/* After FCGX_Init(), which installs handlers of its own. */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;		/* no SA_RESTART: pselect returns */
+	sa.sa_flags = 0;	/* no SA_RESTART: epoll_pwait returns */
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -523,6 +557,10 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		blog_err("FCGX_InitRequest failed");
 		return 1;
 	}
+	if ((ep = wait_open(fd)) == -1) {
+		blog_err("epoll(listen socket): %s", strerror(errno));
+		return 1;
+	}
 	blog_debug("worker started");
 	worker_db_ro(&w);		/* open early; failures are retried */
 
@@ -538,10 +576,10 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		 * carries the next request: read it from there.
 		 */
 		if (req.ipcFd < 0) {
-			if ((rc = wait_readable(fd, &waitmask)) == 0)
+			if ((rc = wait_readable(ep, &waitmask)) == 0)
 				continue;
 			if (rc < 0) {
-				blog_err("pselect(listen socket): %s",
+				blog_err("epoll_pwait(listen socket): %s",
 				    strerror(errno));
 				status = 1;	/* a death: back-off */
 				break;
@@ -585,6 +623,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		served++;
 	}
 	FCGX_Finish_r(&req);
+	close(ep);
 	worker_db_close(&w);
 	worker_events_close(&w);
 	buf_free(&w.body);
