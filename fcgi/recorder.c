@@ -65,6 +65,14 @@
  * SQLite a file that cannot be written is no passing outage: its
  * batches are dropped and counted as before.
  *
+ * Hosts' last seen times (SQLite).  The recorder holds them in memory
+ * (events_defer_seen()) and writes them in sweeps: SEEN_MS after the
+ * first boot held, sorted by MAC, SEEN_SLICE MACs per transaction, one
+ * slice after each batch (write_seen()).  Written with each batch they
+ * were half of its time at 1,000,000 hosts: a row picked at random in a
+ * large b-tree for nearly every boot.  Readers stay exact and a killed
+ * recorder loses none of them: see lib/events.c.
+ *
  * Retention pruning (daemon.event_retention_days) is done here too: the
  * recorder is the only writer of boot events.
  *
@@ -72,7 +80,8 @@
  * dropped: its batch (at most daemon.event_batch_max events,
  * daemon.event_batch_ms of boots) and the records it has read from the
  * pipe but not yet put in the batch (at most one read, IN_MAX bytes);
- * and the fetch notes it holds, at most NOTE_MS of them (write_notes()).
+ * and the fetch notes it holds, at most NOTE_MS of them (write_notes());
+ * not the last seen times it holds, which the next recorder takes again.
  * Both count as held from the moment they are read (held_from()), except
  * in the instant between the read(2) and that count: a recorder killed
  * there loses what the read took without counting it.  SIGKILL or crash of all of bootd, or a power loss:
@@ -130,6 +139,10 @@
 #define NOTE_MS		1000		/* fetch notes: written this long after
 					 * the oldest one noted, at most... */
 #define NOTES_MAX	1024		/* ...or when this many are held */
+#define SEEN_MS		10000		/* last seen times: a sweep begins this
+					 * long after the first boot held... */
+#define SEEN_SLICE	1024L		/* ...and writes this many MACs per
+					 * transaction (events_write_seen()) */
 #define RETRY_MIN_MS	100		/* PostgreSQL unavailable: first retry */
 #define RETRY_MAX_MS	2000		/* ...doubling up to this */
 #define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this,
@@ -205,6 +218,10 @@ struct recorder {
 	size_t		 n;		/* events in the batch */
 	struct timespec	 first;		/* when the oldest one came */
 	time_t		 pruned;	/* last retention run */
+	int		 seen_held;	/* last seen times held, not swept */
+	struct timespec	 seen_due;	/* when their sweep begins (SEEN_MS) */
+	int		 sweeping;	/* a sweep has MACs left */
+	char		 seenerr[512];	/* its last failure, logged once */
 	uint64_t	 dropping;	/* events dropped since the last batch
 					 * written; 0 while all is well */
 	unsigned char	 in[IN_MAX];	/* bytes read, not yet parsed */
@@ -355,6 +372,32 @@ import_legacy(struct recorder *r)
 	r->import_failed = 1;
 }
 
+/* Milliseconds from now until t (monotonic), 0 when past. */
+static int
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* *t = now + ms (monotonic). */
+static void
+after_ms(struct timespec *t, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
 /*
  * The events database, opened (and created) as needed; NULL on failure.
  * The recorder is its one writer.
@@ -384,36 +427,23 @@ db(struct recorder *r)
 			    "again");
 		r->dberr[0] = '\0';
 		events_set_busy_timeout(r->ev, r->cfg->daemon.event_wait_ms);
+		/*
+		 * Last seen times written by write_seen(), and what a
+		 * recorder before this one held taken again; should that
+		 * fail, each batch writes them itself, as on PostgreSQL.
+		 */
+		if (events_defer_seen(r->ev, &e) != BOOTD_OK)
+			blog_warn("recorder: last seen times written with "
+			    "each batch: %s", e.text);
+		else if (!r->pg && !r->seen_held) {
+			r->seen_held = 1;
+			after_ms(&r->seen_due, SEEN_MS);
+		}
+		r->sweeping = 0;
 	}
 	if (!r->imported)
 		import_legacy(r);
 	return r->ev;
-}
-
-/* Milliseconds from now until t (monotonic), 0 when past. */
-static int
-ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	int64_t ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)(t->tv_sec - now.tv_sec) * 1000 +
-	    (t->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
-/* *t = now + ms (monotonic). */
-static void
-after_ms(struct timespec *t, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (t->tv_nsec >= 1000000000) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000;
-	}
 }
 
 /*
@@ -586,6 +616,10 @@ flush(struct recorder *r, uint64_t after)
 	r->n = 0;
 	metrics_recorder_held(r->slot, after);
 	if (rc == BOOTD_OK) {
+		if (!r->pg && !r->seen_held) {
+			r->seen_held = 1;
+			after_ms(&r->seen_due, SEEN_MS);
+		}
 		if (r->holding)
 			blog_notice("recorder: events database available "
 			    "again; writing the boot events held");
@@ -617,6 +651,58 @@ flush(struct recorder *r, uint64_t after)
 			    e.text);
 	}
 	r->dropping += n;
+}
+
+/*
+ * Milliseconds until the next slice of last seen times is due (0: now),
+ * -1 when none is coming.  A sweep under way writes a slice per batch
+ * under load, one per event_batch_ms when idle: never a transaction long
+ * enough to hold the batches up.
+ */
+static int
+seen_due_ms(const struct recorder *r)
+{
+	if (r->sweeping)
+		return r->cfg->daemon.event_batch_ms;
+	return r->seen_held ? ms_until(&r->seen_due) : -1;
+}
+
+/*
+ * The next slice of the last seen times held (events_write_seen()), when
+ * due: SEEN_MS after the first boot held since the last sweep began, or
+ * sooner when half of EVENTS_HELD_MAX are held.  A sweep writes every MAC
+ * held when it began, SEEN_SLICE per transaction in MAC order; a page of
+ * "seen" is then written once for all the boots of the last SEEN_MS, not
+ * once for each boot.  A failure
+ * leaves them held (and readers exact): the next call tries again.
+ * Returns 1 when it wrote a slice.
+ */
+static int
+write_seen(struct recorder *r)
+{
+	struct bootd_error e;
+	struct events *ev;
+	char prev[sizeof(r->seenerr)];
+	int more;
+
+	if (!r->sweeping && (!r->seen_held || (ms_until(&r->seen_due) > 0 &&
+	    (r->ev == NULL || events_seen_held(r->ev) < EVENTS_HELD_MAX / 2))))
+		return 0;
+	if (r->holding || (ev = db(r)) == NULL)
+		return 0;
+	if (events_write_seen(ev, SEEN_SLICE, &more, &e) != BOOTD_OK) {
+		memcpy(prev, r->seenerr, sizeof(prev));
+		snprintf(r->seenerr, sizeof(r->seenerr), "%s", e.text);
+		if (strcmp(prev, r->seenerr) != 0)
+			blog_warn("recorder: writing last seen times: %s; "
+			    "trying again", e.text);
+		return 0;
+	}
+	r->seenerr[0] = '\0';
+	if (!r->sweeping)	/* began: holds what came before */
+		r->seen_held = 0;
+	r->sweeping = more;
+	return 1;
 }
 
 /* Retention: at most once an hour, a bounded batch of old events. */
@@ -894,16 +980,19 @@ sleep_until_prune(const struct recorder *r, struct timespec *ts)
 }
 
 /*
- * How long an idle recorder may sleep: until the fetch notes are due or
- * the next retention run (sleep_until_prune()); NULL (for ever) when
- * neither is coming.  Fills ts.
+ * How long an idle recorder may sleep: until the fetch notes are due,
+ * the next slice of last seen times (seen_due_ms()) or the next retention
+ * run (sleep_until_prune()); NULL (for ever) when none is coming.  Fills
+ * ts.
  */
 static struct timespec *
 sleep_idle(const struct recorder *r, struct timespec *ts)
 {
 	struct timespec *t = sleep_until_prune(r, ts);
-	int ms = notes_due_ms(r);
+	int ms = notes_due_ms(r), seen = seen_due_ms(r);
 
+	if (seen >= 0 && (ms < 0 || seen < ms))
+		ms = seen;
 	if (ms >= 0 && (t == NULL || ms < t->tv_sec * 1000)) {
 		ts->tv_sec = ms / 1000;
 		ts->tv_nsec = (long)(ms % 1000) * 1000000;
@@ -990,6 +1079,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		prune(&r);
 		if (notes_due_ms(&r) == 0)
 			write_notes(&r);
+		write_seen(&r);
 		if (r.holding) {
 			/*
 			 * The database is unavailable: sleep until the next
@@ -1083,6 +1173,10 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	parse(&r, 1);
 	flush(&r, 0);
 	write_notes(&r);	/* and the fetch notes held */
+	/* And the last seen times held; what fails, the next one takes. */
+	clock_gettime(CLOCK_MONOTONIC, &r.seen_due);	/* due: now */
+	while ((r.seen_held || r.sweeping) && write_seen(&r))
+		;
 	events_close(r.ev);
 	inv_close(r.inv);
 	free(r.evs);

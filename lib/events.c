@@ -107,8 +107,19 @@ enum stmt {
 	S_DISC_PAGE,
 	S_DISC_GET,
 	S_BOOT_PAGE,
+	S_SEEN_UPTO,
+	S_SEEN_MARK,
+	S_SEEN_MARK_ALL,
+	S_SEEN_TAIL,
+	S_SEEN_FOLD,
 	S__MAX
 };
+
+/* The upsert that keeps a MAC's newest boot: the later one of a tie. */
+#define NEWEST(table) " ON CONFLICT (mac) DO UPDATE SET " \
+	"host = excluded.host, last_seen = excluded.last_seen, " \
+	"last_served = excluded.last_served " \
+	"WHERE excluded.last_seen >= " table ".last_seen"
 
 static const char *const sqltab[S__MAX] = {
 	/*
@@ -148,6 +159,22 @@ static const char *const sqltab[S__MAX] = {
 	[S_BOOT_PAGE] = "SELECT id, time, mac, host, served, params, addr "
 	    "FROM boot_event WHERE time >= $1 AND time <= $3 "
 	    "AND (time > $1 OR id > $2) ORDER BY time, id LIMIT $4",
+	/*
+	 * SQLite only, where "seen" is written later (events_defer_seen()):
+	 * how far it is complete, and the newest event.
+	 */
+	[S_SEEN_UPTO] = "SELECT seen_upto, "
+	    "(SELECT coalesce(max(id), 0) FROM boot_event) FROM counts",
+	[S_SEEN_MARK] = "UPDATE counts SET seen_upto = $1 "
+	    "WHERE seen_upto < $1",
+	[S_SEEN_MARK_ALL] = "UPDATE counts SET seen_upto = "
+	    "(SELECT coalesce(max(id), 0) FROM boot_event)",
+	/* Known MACs' boots past the mark, each MAC's newest last. */
+	[S_SEEN_TAIL] = "SELECT mac, time, served FROM boot_event "
+	    "WHERE id > $1 AND host IS NOT NULL ORDER BY mac, time, id",
+	/* What a recorder killed before writing it held: again, in order. */
+	[S_SEEN_FOLD] = "SELECT mac, host, time, served FROM boot_event "
+	    "WHERE id > $1 AND host IS NOT NULL ORDER BY id",
 };
 
 /*
@@ -210,6 +237,32 @@ static const char *const import_sql[] = {
 	"WHERE type = 'table' AND name IN ('legacy_boot_event', " \
 	"'legacy_discovered', 'legacy_seen')"
 
+/* A known MAC's boot held for "seen" (events_defer_seen()). */
+struct held {
+	char		 mac[MAC_STRLEN + 1];
+	char		 served[16];
+	int64_t		 time;
+	size_t		 host;		/* its FQDN: offset in the list's text */
+	size_t		 seq;		/* order held: of a tie, the later wins */
+};
+
+/* Boots held in the order they came, and their FQDNs one after another. */
+struct held_list {
+	struct held	*v;
+	size_t		 n;
+	size_t		 cap;
+	char		*text;
+	size_t		 len;
+	size_t		 size;
+};
+
+/* A MAC's newest boot past "seen"'s mark. */
+struct tail_row {
+	char		 mac[MAC_STRLEN + 1];
+	char		 served[16];
+	int64_t		 time;
+};
+
 struct events {
 	struct db	*db;
 	char		*path;		/* as given to events_open() */
@@ -225,9 +278,39 @@ struct events {
 	struct db_stmt	*forget_k[CHUNK + 1];
 	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
 	struct bootd_error dbe;		/* and its text (dberr()) */
+	/*
+	 * Last seen times held (events_defer_seen()): the boots held since
+	 * the sweep began, and those the sweep (events_write_seen()) is
+	 * writing, sorted, from sweep.v[sweep_next] on; the newest boot
+	 * event when it began.
+	 */
+	int		 defer_seen;
+	struct held_list held;
+	struct held_list sweep;
+	size_t		 sweep_next;
+	int		 sweeping;
+	int64_t		 sweep_upto;
+	/*
+	 * A reader's copy of the boots past "seen"'s mark (events_seen()),
+	 * by MAC, each MAC's newest; taken for the mark and newest event
+	 * tail_upto and tail_max.
+	 */
+	struct tail_row	*tail;
+	size_t		 ntail;
+	int		 tail_taken;
+	int64_t		 tail_upto;
+	int64_t		 tail_max;
 };
 
 /* Helpers ------------------------------------------------------------- */
+
+static void
+held_free(struct held_list *l)
+{
+	free(l->v);
+	free(l->text);
+	memset(l, 0, sizeof(*l));
+}
 
 /*
  * Quote a path or URI for a message, shortened to fit; a URI's password
@@ -762,6 +845,9 @@ events_close(struct events *ev)
 	if (ev == NULL)
 		return;
 	db_close(ev->db);	/* and every statement of ev->st */
+	free(ev->tail);
+	held_free(&ev->held);
+	held_free(&ev->sweep);
 	free(ev->path);
 	free(ev);
 }
@@ -976,9 +1062,115 @@ served(const struct events_event *e)
 }
 
 /*
+ * Upsert k (<= CHUNK) rows of "seen" with one statement: mac[i] booted
+ * as host[i] at when[i] and got what[i], unless it booted later.  Inside
+ * a transaction.
+ */
+static enum bootd_err
+upsert_seen(struct events *ev, size_t k, const char *const *mac,
+    const char *const *host, const int64_t *when, const char *const *what,
+    struct bootd_error *err)
+{
+	struct db_stmt *s;
+	size_t i;
+
+	if ((s = rows_stmt(ev, &ev->seen_k[k], "INSERT INTO seen "
+	    "(mac, host, last_seen, last_served) VALUES ", (int)k, 4,
+	    NEWEST("seen"), err)) == NULL)
+		return BOOTD_EDB;
+	for (i = 0; i < k; i++) {
+		bind_ref(s, (int)i * 4 + 1, mac[i]);
+		bind_ref(s, (int)i * 4 + 2, host[i]);
+		bind_int(s, (int)i * 4 + 3, when[i]);
+		bind_ref(s, (int)i * 4 + 4, what[i]);
+	}
+	return run(ev, s, "record last seen", err);
+}
+
+/* Upsert the last seen times of known[0..k) (k <= CHUNK) now. */
+static enum bootd_err
+write_seen(struct events *ev, const struct events_event *const *known,
+    size_t k, struct bootd_error *err)
+{
+	const char *mac[CHUNK], *host[CHUNK], *what[CHUNK];
+	int64_t when[CHUNK];
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		mac[i] = known[i]->mac;
+		host[i] = known[i]->fqdn;
+		when[i] = known[i]->time;
+		what[i] = served(known[i]);
+	}
+	return upsert_seen(ev, k, mac, host, when, what, err);
+}
+
+/* Hold one boot at the end of l; -1 when out of memory. */
+static int
+held_add(struct held_list *l, const char *mac, const char *host,
+    const char *what, int64_t when)
+{
+	struct held *h;
+	size_t need = strlen(host) + 1, cap;
+	void *p;
+
+	if (l->n == l->cap) {
+		cap = l->cap > 0 ? l->cap * 2 : 256;
+		if ((p = realloc(l->v, cap * sizeof(*l->v))) == NULL)
+			return -1;
+		l->v = p;
+		l->cap = cap;
+	}
+	if (l->size - l->len < need) {
+		cap = l->size > 0 ? l->size * 2 : 8192;
+		while (cap - l->len < need)
+			cap *= 2;
+		if ((p = realloc(l->text, cap)) == NULL)
+			return -1;
+		l->text = p;
+		l->size = cap;
+	}
+	h = &l->v[l->n];
+	snprintf(h->mac, sizeof(h->mac), "%s", mac);
+	snprintf(h->served, sizeof(h->served), "%s", what);
+	h->time = when;
+	h->host = l->len;
+	h->seq = l->n++;
+	memcpy(l->text + l->len, host, need);
+	l->len += need;
+	return 0;
+}
+
+/*
+ * Hold the last seen times of known[0..k) for the sweep: 1 when held, 0
+ * when they are to be written now (not deferred, EVENTS_HELD_MAX held
+ * already, out of memory, or a "served" too long to hold).
+ */
+static int
+hold_seen(struct events *ev, const struct events_event *const *known,
+    size_t k)
+{
+	struct held_list *l = &ev->held;
+	size_t i, n = l->n, len = l->len;
+
+	if (!ev->defer_seen || l->n + k > EVENTS_HELD_MAX)
+		return 0;
+	for (i = 0; i < k; i++)
+		if (strlen(served(known[i])) >= sizeof(l->v->served) ||
+		    held_add(l, known[i]->mac, known[i]->fqdn,
+		    served(known[i]), known[i]->time) == -1) {
+			l->n = n;	/* none of them */
+			l->len = len;
+			return 0;
+		}
+	return 1;
+}
+
+/*
  * Store evs[0..n) (MACs checked, all different, n <= CHUNK), adding the
  * rows they inserted and deleted to d: one INSERT of their boot events
- * (in order, so ids ascend as they came), one upsert of "seen" and one
+ * (in order, so ids ascend as they came), one upsert of "seen" (or
+ * they are held to be written later: events_defer_seen()) and one
  * delete from "discovered" for the known MACs among them (a MAC that
  * boots as a host's is no longer discovered), and an upsert of
  * "discovered" for each unknown one.  Three statements per event cost
@@ -1018,20 +1210,8 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 		return rc;
 	d->events += (int64_t)n;
 	if (k > 0) {
-		if ((s = rows_stmt(ev, &ev->seen_k[k], "INSERT INTO seen "
-		    "(mac, host, last_seen, last_served) VALUES ", (int)k, 4,
-		    " ON CONFLICT (mac) DO UPDATE SET host = excluded.host, "
-		    "last_seen = excluded.last_seen, "
-		    "last_served = excluded.last_served "
-		    "WHERE excluded.last_seen >= seen.last_seen", err)) == NULL)
-			return BOOTD_EDB;
-		for (i = 0; i < k; i++) {
-			bind_ref(s, (int)i * 4 + 1, known[i]->mac);
-			bind_ref(s, (int)i * 4 + 2, known[i]->fqdn);
-			bind_int(s, (int)i * 4 + 3, known[i]->time);
-			bind_ref(s, (int)i * 4 + 4, served(known[i]));
-		}
-		if ((rc = run(ev, s, "record last seen", err)) != BOOTD_OK)
+		if (!hold_seen(ev, known, k) &&
+		    (rc = write_seen(ev, known, k, err)) != BOOTD_OK)
 			return rc;
 		if ((s = rows_stmt(ev, &ev->forget_k[k], "DELETE FROM "
 		    "discovered WHERE mac IN (", (int)k, 1, ")", err)) == NULL)
@@ -1049,6 +1229,40 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 	return rc;
 }
 
+/*
+ * A handle that writes "seen" with each batch (not deferred, on SQLite)
+ * keeps its mark complete, so that readers have no boots past it to read
+ * (events_seen()): *complete is 1 when the mark is at the newest boot
+ * event, before the batch; then mark_complete() moves it past the batch.
+ * A mark behind means boots held by a recorder: it stays for its sweep.
+ */
+static enum bootd_err
+mark_was_complete(struct events *ev, int *complete, struct bootd_error *err)
+{
+	struct db_stmt *s;
+	int row;
+
+	*complete = 0;
+	if (ev->pg || ev->defer_seen)
+		return BOOTD_OK;
+	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
+		return BOOTD_EDB;
+	if ((row = step(ev, s)) > 0)
+		*complete = db_column_int64(s, 0) == db_column_int64(s, 1);
+	db_reset(s);
+	return row > 0 ? BOOTD_OK : dberr(ev, "read last seen mark", err);
+}
+
+static enum bootd_err
+mark_complete(struct events *ev, struct bootd_error *err)
+{
+	struct db_stmt *s;
+
+	if ((s = stmt(ev, S_SEEN_MARK_ALL, err)) == NULL)
+		return BOOTD_EDB;
+	return run(ev, s, "mark last seen times written", err);
+}
+
 enum bootd_err
 events_record(struct events *ev, const struct events_event *evs, size_t n,
     const struct events_limits *lim, struct events_stats *st,
@@ -1058,8 +1272,8 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 	struct events_stats local = { 0, 0 };
 	struct delta d = { 0, 0 };
 	enum bootd_err rc = BOOTD_OK;
-	size_t i, k;
-	int try;
+	size_t i, k, held_n, held_len;
+	int try, complete;
 
 	if (st == NULL)
 		st = &local;
@@ -1080,10 +1294,16 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 		st->evicted = 0;
 		if ((rc = tx_begin(ev, err)) != BOOTD_OK)
 			return rc;
+		held_n = ev->held.n;
+		held_len = ev->held.len;
+		if ((rc = mark_was_complete(ev, &complete, err)) != BOOTD_OK)
+			return tx_end(ev, rc, err);
 		for (i = 0; i < n && rc == BOOTD_OK; i += k) {
 			k = distinct_run(&evs[i], n - i);
 			rc = record_rows(ev, &evs[i], k, &d, err);
 		}
+		if (rc == BOOTD_OK && complete)
+			rc = mark_complete(ev, err);
 		if (rc == BOOTD_OK)
 			rc = evict(ev, lim, &d, &st->evicted, err);
 		if (rc == BOOTD_OK)
@@ -1092,6 +1312,8 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 			st->written = (long)n;
 			return BOOTD_OK;
 		}
+		ev->held.n = held_n;	/* their boots were not stored */
+		ev->held.len = held_len;
 		st->evicted = 0;
 		if (rc != BOOTD_EBUSY || !ev->pg || try >= PG_TRIES)
 			return rc;
@@ -1270,14 +1492,289 @@ detach:
 	return rc;
 }
 
-/* Reading ------------------------------------------------------------- */
+/*
+ * Hosts' last seen times written later (SQLite).  A recorder that wrote
+ * "seen" with each batch changed a row of it picked at random for nearly
+ * every boot, in a b-tree of a row per MAC: at 1,000,000 hosts under
+ * bench/run's load that was half of the recorder's time (17% of a core
+ * against 8.5% without), and bootd's p99 was 1.4 times as long.  The
+ * same upserts into a temporary table were hardly cheaper: the cost is
+ * the random place in a large b-tree, not the file.  So the boots of
+ * known MACs are held in memory as they come (hold_seen(), an append),
+ * and a sweep writes them some seconds later (events_write_seen()):
+ * sorted by MAC, only each MAC's newest boot, in slices of rows, one
+ * transaction each, so that consecutive rows land on the same pages and
+ * no transaction is long enough to hold the batches up.
+ *
+ * Nothing is lost and nothing is late for a reader.  counts.seen_upto
+ * marks how far "seen" is complete: a sweep notes the newest boot event
+ * when it begins and, with its last slice, moves the mark there.
+ * events_seen() reads the boots past the mark from boot_event itself.
+ * A recorder killed with boots held loses only its copy: the next
+ * handle that defers takes the boots past the mark again (S_SEEN_FOLD).
+ * Were boot events evicted (daemon.events_max) before a sweep wrote
+ * them, a recorder killed then would lose those boots' last seen times:
+ * with the default cap that takes a million boots within a sweep's few
+ * seconds.  At most EVENTS_HELD_MAX boots are held: past that (a sweep
+ * that cannot keep up), batches write their own, as before.  PostgreSQL
+ * keeps writing "seen" with each batch: the recorders of several sites
+ * share its tables, and one's mark could not cover what another holds.
+ */
+enum bootd_err
+events_defer_seen(struct events *ev, struct bootd_error *err)
+{
+	struct db_stmt *s;
+	const char *mac, *host, *what;
+	int64_t upto = 0;
+	int row;
+
+	if (ev->pg || ev->defer_seen)
+		return BOOTD_OK;
+	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
+		return BOOTD_EDB;
+	if ((row = step(ev, s)) > 0)
+		upto = db_column_int64(s, 0);
+	db_reset(s);
+	if (row <= 0)
+		return dberr(ev, "read last seen mark", err);
+	if ((s = stmt(ev, S_SEEN_FOLD, err)) == NULL)
+		return BOOTD_EDB;
+	bind_int(s, 1, upto);
+	while ((row = step(ev, s)) > 0) {
+		mac = db_column_text(s, 0);
+		host = db_column_text(s, 1);
+		what = db_column_text(s, 3);
+		if (mac == NULL || host == NULL)
+			continue;
+		if (held_add(&ev->held, mac, host, what != NULL ? what : "",
+		    db_column_int64(s, 2)) == -1) {
+			db_reset(s);
+			ev->held.n = ev->held.len = 0;
+			return bootd_error_set(err, BOOTD_ENOMEM, "hold last "
+			    "seen times: out of memory");
+		}
+	}
+	db_reset(s);
+	if (row < 0) {
+		ev->held.n = ev->held.len = 0;
+		return dberr(ev, "read boot events past the last seen mark",
+		    err);
+	}
+	ev->defer_seen = 1;
+	return BOOTD_OK;
+}
+
+size_t
+events_seen_held(const struct events *ev)
+{
+	return ev->held.n;
+}
+
+/* By MAC, then time, then order held: each MAC's newest last. */
+static int
+held_cmp(const void *a, const void *b)
+{
+	const struct held *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->mac, y->mac)) != 0)
+		return c;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Begin a sweep: what is held becomes the sweep's, sorted by MAC with
+ * only each MAC's newest boot, and the newest boot event now is where
+ * the mark goes when it is all written.
+ */
+static enum bootd_err
+sweep_begin(struct events *ev, struct bootd_error *err)
+{
+	struct held_list t;
+	struct db_stmt *s;
+	size_t i, n;
+	int row;
+
+	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
+		return BOOTD_EDB;
+	if ((row = step(ev, s)) > 0)
+		ev->sweep_upto = db_column_int64(s, 1);
+	db_reset(s);
+	if (row <= 0)
+		return dberr(ev, "read newest boot event", err);
+	/* The sweep's empty list, and its memory, take the next boots. */
+	t = ev->sweep;
+	ev->sweep = ev->held;
+	ev->held = t;
+	ev->held.n = ev->held.len = 0;
+	qsort(ev->sweep.v, ev->sweep.n, sizeof(*ev->sweep.v), held_cmp);
+	for (i = n = 0; i < ev->sweep.n; i++) {
+		if (n > 0 && strcmp(ev->sweep.v[n - 1].mac,
+		    ev->sweep.v[i].mac) == 0)
+			n--;	/* an older boot of the same MAC */
+		ev->sweep.v[n++] = ev->sweep.v[i];
+	}
+	ev->sweep.n = n;
+	ev->sweep_next = 0;
+	ev->sweeping = 1;
+	return BOOTD_OK;
+}
+
+/*
+ * Write the next at most rows MACs of the sweep, CHUNK to a statement,
+ * in one transaction; the last slice moves the mark too.
+ */
+static enum bootd_err
+write_slice(struct events *ev, long rows, struct bootd_error *err)
+{
+	const char *mac[CHUNK], *host[CHUNK], *what[CHUNK];
+	const struct held *h;
+	struct db_stmt *s;
+	enum bootd_err rc;
+	int64_t when[CHUNK];
+	size_t i, k, end = ev->sweep_next + (size_t)rows;
+
+	if (end > ev->sweep.n)
+		end = ev->sweep.n;
+	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+		return rc;
+	for (i = ev->sweep_next; i < end && rc == BOOTD_OK; i += k) {
+		for (k = 0; k < CHUNK && i + k < end; k++) {
+			h = &ev->sweep.v[i + k];
+			mac[k] = h->mac;
+			host[k] = ev->sweep.text + h->host;
+			when[k] = h->time;
+			what[k] = h->served;
+		}
+		rc = upsert_seen(ev, k, mac, host, when, what, err);
+	}
+	if (rc == BOOTD_OK && end == ev->sweep.n) {
+		if ((s = stmt(ev, S_SEEN_MARK, err)) == NULL)
+			rc = BOOTD_EDB;
+		else {
+			bind_int(s, 1, ev->sweep_upto);
+			rc = run(ev, s, "mark last seen times written", err);
+		}
+	}
+	if ((rc = tx_end(ev, rc, err)) != BOOTD_OK)
+		return rc;
+	ev->sweep_next = end;
+	if (end == ev->sweep.n) {
+		ev->sweeping = 0;
+		ev->sweep.n = ev->sweep.len = 0;
+	}
+	return BOOTD_OK;
+}
+
+enum bootd_err
+events_write_seen(struct events *ev, long rows, int *more,
+    struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	*more = 0;
+	if (!ev->defer_seen)
+		return BOOTD_OK;
+	if (!ev->sweeping && (rc = sweep_begin(ev, err)) != BOOTD_OK)
+		return rc;
+	if ((rc = write_slice(ev, rows < 1 ? 1 : rows, err)) != BOOTD_OK)
+		return rc;
+	*more = ev->sweeping;
+	return BOOTD_OK;
+}
+
+/*
+ * Take ev's copy of the boots past "seen"'s mark (SQLite; on PostgreSQL
+ * "seen" is complete), unless the mark and the newest boot are where
+ * they were when it was taken.  These are the few seconds of boots the
+ * recorder holds (events_defer_seen()): one read of them for all the
+ * hosts of a listing, not one per host.
+ */
+static enum bootd_err
+take_tail(struct events *ev, struct bootd_error *err)
+{
+	struct tail_row *t, *grown;
+	struct db_stmt *s;
+	const char *mac, *served;
+	size_t cap = 0;
+	int64_t upto = 0, max = 0;
+	int row;
+
+	if (ev->pg)
+		return BOOTD_OK;
+	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
+		return BOOTD_EDB;
+	if ((row = step(ev, s)) > 0) {
+		upto = db_column_int64(s, 0);
+		max = db_column_int64(s, 1);
+	}
+	db_reset(s);
+	if (row <= 0)
+		return dberr(ev, "read last seen mark", err);
+	if (ev->tail_taken && upto == ev->tail_upto && max == ev->tail_max)
+		return BOOTD_OK;
+	ev->tail_taken = 0;
+	ev->ntail = 0;
+	if ((s = stmt(ev, S_SEEN_TAIL, err)) == NULL)
+		return BOOTD_EDB;
+	bind_int(s, 1, upto);
+	free(ev->tail);
+	ev->tail = NULL;
+	while ((row = step(ev, s)) > 0) {
+		if ((mac = db_column_text(s, 0)) == NULL)
+			continue;
+		served = db_column_text(s, 2);
+		/* Rows come by MAC, each MAC's newest last. */
+		if (ev->ntail == 0 ||
+		    strcmp(ev->tail[ev->ntail - 1].mac, mac) != 0) {
+			if (ev->ntail == cap) {
+				cap = cap > 0 ? cap * 2 : 64;
+				if ((grown = realloc(ev->tail, cap *
+				    sizeof(*grown))) == NULL) {
+					db_reset(s);
+					ev->ntail = 0;
+					return bootd_error_set(err,
+					    BOOTD_ENOMEM, "read last seen "
+					    "times: out of memory");
+				}
+				ev->tail = grown;
+			}
+			ev->ntail++;
+		}
+		t = &ev->tail[ev->ntail - 1];
+		snprintf(t->mac, sizeof(t->mac), "%s", mac);
+		snprintf(t->served, sizeof(t->served), "%s",
+		    served != NULL ? served : "");
+		t->time = db_column_int64(s, 1);
+	}
+	db_reset(s);
+	if (row < 0) {
+		ev->ntail = 0;
+		return dberr(ev, "read last seen times", err);
+	}
+	ev->tail_taken = 1;
+	ev->tail_upto = upto;
+	ev->tail_max = max;
+	return BOOTD_OK;
+}
+
+static int
+tail_cmp(const void *key, const void *row)
+{
+	return strcmp(key, ((const struct tail_row *)row)->mac);
+}
 
 enum bootd_err
 events_seen(struct events *ev, const char *const *macs, size_t n,
     int64_t *last_seen, char *served, size_t size, struct bootd_error *err)
 {
+	const struct tail_row *t;
 	struct db_stmt *s;
-	const char *t;
+	enum bootd_err rc;
+	const char *what;
+	char mserved[sizeof(t->served)];
 	int64_t when;
 	size_t i;
 	int src;
@@ -1285,24 +1782,36 @@ events_seen(struct events *ev, const char *const *macs, size_t n,
 	*last_seen = 0;
 	if (size > 0)
 		served[0] = '\0';
+	if ((rc = take_tail(ev, err)) != BOOTD_OK)
+		return rc;
 	for (i = 0; i < n; i++) {
+		/* The MAC's newest boot: in "seen", or past its mark. */
 		if ((s = stmt(ev, S_SEEN_GET, err)) == NULL)
 			return BOOTD_EDB;
 		bind_text(s, 1, macs[i]);
+		when = 0;
+		mserved[0] = '\0';
 		if ((src = step(ev, s)) > 0) {
 			when = db_column_int64(s, 0);
-			t = db_column_text(s, 1);
-			if (when > *last_seen) {
-				*last_seen = when;
-				if (size > 0)
-					snprintf(served, size, "%s",
-					    t != NULL ? t : "");
-			}
-		} else if (src < 0) {
-			db_reset(s);
-			return dberr(ev, "read last seen", err);
+			what = db_column_text(s, 1);
+			snprintf(mserved, sizeof(mserved), "%s",
+			    what != NULL ? what : "");
 		}
 		db_reset(s);
+		if (src < 0)
+			return dberr(ev, "read last seen", err);
+		t = ev->ntail > 0 ? bsearch(macs[i], ev->tail, ev->ntail,
+		    sizeof(*ev->tail), tail_cmp) : NULL;
+		if (t != NULL && t->time >= when) {
+			when = t->time;
+			memcpy(mserved, t->served, sizeof(mserved));
+		}
+		/* The host's: the newest of its MACs'. */
+		if (when > *last_seen) {
+			*last_seen = when;
+			if (size > 0)
+				snprintf(served, size, "%s", mserved);
+		}
 	}
 	return BOOTD_OK;
 }

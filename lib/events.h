@@ -140,6 +140,36 @@ enum bootd_err	 events_record(struct events *ev,
 		    struct bootd_error *err);
 
 /*
+ * From now on, the last seen times of ev's batches are held in memory
+ * and written to the file later, by events_write_seen(), until ev is
+ * closed; first it takes again what a handle closed or killed before
+ * writing held (the boots past the mark: see events.c).  events_seen()
+ * stays exact meanwhile.  For the recorder: "seen" is then written once
+ * per page for many boots, not once per boot.  At most EVENTS_HELD_MAX
+ * are held; past that, batches write theirs themselves.  SQLite only; on
+ * PostgreSQL nothing changes (BOOTD_OK).
+ */
+#define EVENTS_HELD_MAX	65536
+enum bootd_err	 events_defer_seen(struct events *ev,
+		    struct bootd_error *err);
+
+/* How many boots' last seen times ev holds for the next sweep. */
+size_t		 events_seen_held(const struct events *ev);
+
+/*
+ * Write, in one transaction, the next at most rows (>= 1) last seen
+ * times of a sweep (events_defer_seen()): a sweep writes, in MAC order,
+ * the newest boot of every MAC held when it began, and with its last
+ * slice marks "seen" complete up to the newest boot event of that
+ * moment.  A call with no sweep under way begins one.  *more is 1 while
+ * the sweep has MACs left, 0 when it has written them all.  Not
+ * deferred: BOOTD_OK, *more 0.  On failure nothing of the slice is
+ * written; the next call tries it again.
+ */
+enum bootd_err	 events_write_seen(struct events *ev, long rows, int *more,
+		    struct bootd_error *err);
+
+/*
  * Retention: delete at most max boot events older than before (unix
  * time), oldest first, and at most max discovered MACs last seen before
  * it.  Last seen times of hosts stay.  deleted (may be NULL) receives the

@@ -521,6 +521,205 @@ START_TEST(test_batch_as_one_by_one)
 }
 END_TEST
 
+/*
+ * The events of test_seen_*: 400 boots over 12 known MACs and 3 unknown
+ * ones, times out of order and tied, served words varying, the first
+ * boots of MAC 9 as an unknown machine's.
+ */
+#define SEEN_EVENTS	400
+static char seen_macs[SEEN_EVENTS][18];
+
+static void
+seen_events(struct events_event *evs, size_t n, unsigned seed)
+{
+	static const char *const words[] = { "local", "install", "failsafe" };
+	static const char *const hosts[] = { "a.example.org",
+	    "b.example.org" };
+	unsigned x = seed;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		snprintf(seen_macs[i], sizeof(seen_macs[i]),
+		    "52:54:00:00:00:%02x", (x >> 8) % 15);
+		evs[i] = boot(seen_macs[i], (x >> 8) % 15 >= 12 ||
+		    ((x >> 8) % 15 == 9 && i < 50) ? NULL :
+		    hosts[(x >> 14) % 2], NOW + (int64_t)((x >> 16) % 20));
+		if (evs[i].fqdn != NULL)
+			evs[i].served = words[(x >> 20) % N(words)];
+	}
+}
+
+/* Each MAC's last seen time and what it got, as a reader has them. */
+static char *
+seen_read(void)
+{
+	struct events *r;
+	struct buf b = { 0 };
+	char mac[18], served[16];
+	const char *m = mac;
+	int64_t when;
+	int i;
+
+	OK(events_open_readonly(where, &r, &err_));
+	for (i = 0; i < 16; i++) {
+		snprintf(mac, sizeof(mac), "52:54:00:00:00:%02x", i);
+		OK(events_seen(r, &m, 1, &when, served, sizeof(served),
+		    &err_));
+		buf_printf(&b, "%s %lld %s\n", mac, (long long)when, served);
+	}
+	events_close(r);
+	buf_puts(&b, "");
+	return b.data;
+}
+
+/* Sweep until done; the number of slices. */
+static int
+sweep_all(long rows)
+{
+	int more, slices = 0;
+
+	do {
+		OK(events_write_seen(ev, rows, &more, &err_));
+		slices++;
+		ck_assert_int_lt(slices, 10000);
+	} while (more);
+	return slices;
+}
+
+/*
+ * Last seen times held and written later (events_defer_seen()) end as
+ * those written with each batch, byte for byte; meanwhile "seen" is not
+ * written, yet a reader's last seen times are exact (it reads the boots
+ * past the mark), and a sweep ends although boots keep coming, its mark
+ * at the newest boot event of when it began.
+ */
+START_TEST(test_seen_deferred)
+{
+	struct events_event evs[SEEN_EVENTS];
+	char *direct, *direct_read, *deferred, *now;
+	size_t i;
+	int more, slices;
+
+	seen_events(evs, N(evs), 777);
+	for (i = 0; i < N(evs); i += 40)
+		OK(events_record(ev, evs + i, 40, NULL, NULL, &err_));
+	direct = dump();
+	direct_read = seen_read();
+	/* Not deferred: as before; on PostgreSQL, deferring changes nothing. */
+	ck_assert_int_gt(sql_int("SELECT count(*) FROM seen"), 8);
+	if (pg == NULL)		/* complete, readers have nothing past it */
+		ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"),
+		    sql_int("SELECT max(id) FROM boot_event"));
+	if (pg != NULL) {
+		OK(events_defer_seen(ev, &err_));
+		OK(events_write_seen(ev, 5, &more, &err_));
+		ck_assert_int_eq(more, 0);
+		ck_assert_uint_eq(events_seen_held(ev), 0);
+		free(direct);
+		free(direct_read);
+		return;
+	}
+
+	events_close(ev);
+	rm_db(evpath);
+	OK(events_open(where, 1, &ev, &err_));
+	OK(events_defer_seen(ev, &err_));
+	for (i = 0; i < 200; i += 40)
+		OK(events_record(ev, evs + i, 40, NULL, NULL, &err_));
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM seen"), 0);
+	ck_assert_uint_gt(events_seen_held(ev), 100);
+	/* A sweep of 2 MACs a slice, the rest of the boots coming. */
+	OK(events_write_seen(ev, 2, &more, &err_));
+	ck_assert_int_eq(more, 1);
+	ck_assert_uint_eq(events_seen_held(ev), 0);	/* the sweep's now */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM seen"), 2);
+	for (i = 200, slices = 1; i < N(evs); i += 40) {
+		OK(events_record(ev, evs + i, 40, NULL, NULL, &err_));
+		if (more) {
+			OK(events_write_seen(ev, 2, &more, &err_));
+			slices++;
+		}
+	}
+	if (more)
+		slices += sweep_all(2);
+	ck_assert_int_le(slices, 12 / 2);	/* its 12 MACs, no more */
+	/* Complete up to the 200 boots held when it began. */
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"),
+	    sql_int("SELECT id FROM boot_event ORDER BY id LIMIT 1 "
+	    "OFFSET 199"));
+	now = seen_read();
+	ck_assert_str_eq(now, direct_read);
+	free(now);
+	/* The next sweep writes the rest: the same tables. */
+	sweep_all(1000);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"),
+	    sql_int("SELECT max(id) FROM boot_event"));
+	deferred = dump();
+	ck_assert_str_eq(deferred, direct);
+	now = seen_read();
+	ck_assert_str_eq(now, direct_read);
+	free(now);
+	free(deferred);
+	free(direct);
+	free(direct_read);
+}
+END_TEST
+
+/*
+ * A handle closed (a recorder killed) with boots held and a sweep half
+ * done: readers stay exact, and the next handle that defers takes the
+ * boots past the mark again and writes them: the same tables as written
+ * with each batch.
+ */
+START_TEST(test_seen_recovered)
+{
+	struct events_event evs[SEEN_EVENTS];
+	char *direct, *direct_read, *now;
+	size_t i;
+	int more;
+
+	seen_events(evs, N(evs), 4242);
+	for (i = 0; i < N(evs); i += 50)
+		OK(events_record(ev, evs + i, 50, NULL, NULL, &err_));
+	direct = dump();
+	direct_read = seen_read();
+	events_close(ev);
+	rm_db(evpath);
+
+	OK(events_open(where, 1, &ev, &err_));
+	OK(events_defer_seen(ev, &err_));
+	for (i = 0; i < 250; i += 50)
+		OK(events_record(ev, evs + i, 50, NULL, NULL, &err_));
+	sweep_all(1000);
+	for (i = 250; i < N(evs); i += 50)
+		OK(events_record(ev, evs + i, 50, NULL, NULL, &err_));
+	OK(events_write_seen(ev, 3, &more, &err_));
+	ck_assert_int_eq(more, 1);
+	events_close(ev);		/* what it held is gone */
+	ev = NULL;
+	now = seen_read();
+	ck_assert_str_eq(now, direct_read);
+	free(now);
+
+	OK(events_open(where, 0, &ev, &err_));
+	OK(events_defer_seen(ev, &err_));
+	ck_assert_uint_eq(events_seen_held(ev), (size_t)sql_int(
+	    "SELECT count(*) FROM boot_event WHERE host IS NOT NULL AND "
+	    "id > (SELECT seen_upto FROM counts)"));
+	ck_assert_uint_gt(events_seen_held(ev), 100);
+	sweep_all(4);
+	now = dump();
+	ck_assert_str_eq(now, direct);
+	free(now);
+	now = seen_read();
+	ck_assert_str_eq(now, direct_read);
+	free(now);
+	free(direct);
+	free(direct_read);
+}
+END_TEST
+
 /* A MAC that boots as a host's leaves the discovered list. */
 START_TEST(test_known_leaves_discovered)
 {
@@ -953,7 +1152,7 @@ START_TEST(test_upgrade_v1_counts)
 	ck_assert_int_eq(triggers(), 4);
 
 	OK(events_open(where, pg != NULL, &ev, &err_));
-	ck_assert_int_eq(schema_version(), 2);
+	ck_assert_int_eq(schema_version(), events_schema_latest());
 	ck_assert_int_eq(triggers(), 0);
 	OK(events_counts(ev, &c, &err_));
 	ck_assert_int_eq(c.events, 3);
@@ -1266,6 +1465,9 @@ events_suite(void)
 	tcase_add_test(tc, test_default_path);
 	tcase_add_test(tc, test_record_batch);
 	tcase_add_test(tc, test_batch_as_one_by_one);
+	tcase_add_test(tc, test_seen_deferred);
+	if (pg == NULL)
+		tcase_add_test(tc, test_seen_recovered);
 	tcase_add_test(tc, test_known_leaves_discovered);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_discovered_each);
