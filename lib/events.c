@@ -1609,7 +1609,9 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 	ev->sweep = ev->held;
 	ev->held = t;
 	ev->held.n = ev->held.len = 0;
-	qsort(ev->sweep.v, ev->sweep.n, sizeof(*ev->sweep.v), held_cmp);
+	if (ev->sweep.n > 1)
+		qsort(ev->sweep.v, ev->sweep.n, sizeof(*ev->sweep.v),
+		    held_cmp);
 	for (i = n = 0; i < ev->sweep.n; i++) {
 		if (n > 0 && strcmp(ev->sweep.v[n - 1].mac,
 		    ev->sweep.v[i].mac) == 0)
