@@ -6,7 +6,8 @@ were handed over before the answer left); a stopped recorder does not stop
 answers, its queue fills and what does not fit is counted as dropped, and
 everything else is recorded once it runs again; SIGTERM writes what is
 queued before bootd exits; a killed recorder is replaced and counted, and
-recording resumes; records that are not boot events are refused without
+recording resumes, and the hosts' last seen times it held are neither lost
+nor ever shown wrong; records that are not boot events are refused without
 harm.  No timing assertions: every effect is polled for, a bounded number
 of times.
 """
@@ -246,6 +247,40 @@ class Recorder(unittest.TestCase):
         self.assertEqual(n, 5)
         self.assertRegex(s.bootd_log(), r"recorder %d killed by signal 9; "
                          r"replacing it" % rec)
+
+    def test_last_seen_kept_across_a_killed_recorder(self):
+        # On SQLite the recorder holds hosts' last seen times in memory
+        # and writes them some seconds later; bootctl reads the boots past
+        # the file's mark meanwhile.  Killed with them held, the recorder
+        # loses only its copy: its replacement takes them again from the
+        # boot events and, at SIGTERM, writes them to "seen" and moves the
+        # mark.  What bootctl shows never changes.
+        s = self.srv
+        for i in range(3):
+            self.assertEqual(self.booter.boot(HOST[1]), 200)
+        eventually(lambda: event_count(s.events_db, HOST[1]),
+                   lambda n: n == 3)
+        shown = (s.host_field(HOST[0], "last-seen"),
+                 s.host_field(HOST[0], "last-served"))
+        self.assertNotEqual(shown[0], "-")
+        self.assertEqual(shown[1], "local")
+        rec = s.wait_recorder()
+        os.kill(rec, signal.SIGKILL)
+        s.wait_recorder(exclude=[rec])
+        self.assertEqual((s.host_field(HOST[0], "last-seen"),
+                          s.host_field(HOST[0], "last-served")), shown)
+        s.stop_bootd()
+        newest = s.events("SELECT max(time) FROM boot_event WHERE mac = ?",
+                          (HOST[1],))[0][0]
+        self.assertEqual(s.events("SELECT host, last_seen, last_served "
+                                  "FROM seen WHERE mac = ?", (HOST[1],)),
+                         [(HOST[0], newest, "local")])
+        if not harness.is_uri(s.events_db):
+            self.assertEqual(
+                s.events("SELECT seen_upto FROM counts"),
+                s.events("SELECT max(id) FROM boot_event"))
+        self.assertEqual((s.host_field(HOST[0], "last-seen"),
+                          s.host_field(HOST[0], "last-served")), shown)
 
     def test_reload_replaces_recorder_without_loss(self):
         s = self.srv
