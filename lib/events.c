@@ -1495,16 +1495,19 @@ detach:
 /*
  * Hosts' last seen times written later (SQLite).  A recorder that wrote
  * "seen" with each batch changed a row of it picked at random for nearly
- * every boot, in a b-tree of a row per MAC: at 1,000,000 hosts under
- * bench/run's load that was half of the recorder's time (17% of a core
- * against 8.5% without), and bootd's p99 was 1.4 times as long.  The
- * same upserts into a temporary table were hardly cheaper: the cost is
+ * every boot, in a b-tree of a row per MAC.  At 1,000,000 hosts under
+ * bench/run's load, before the boot events reached their cap, a recorder
+ * that skipped it spent 8.5% of a core against 17%.  The same upserts
+ * into a temporary table were hardly cheaper (14 to 16%): the cost is
  * the random place in a large b-tree, not the file.  So the boots of
  * known MACs are held in memory as they come (hold_seen(), an append),
  * and a sweep writes them some seconds later (events_write_seen()):
  * sorted by MAC, only each MAC's newest boot, in slices of rows, one
  * transaction each, so that consecutive rows land on the same pages and
- * no transaction is long enough to hold the batches up.
+ * no transaction is long enough to hold the batches up.  Measured against
+ * writing with each batch, interleaved, at 1,000,000 hosts with the boot
+ * events at their cap: the recorder 13.7% of a core against 17.5%, bootd
+ * 13.1k requests a second against 11.5k, p99 12.1 ms against 15.4.
  *
  * Nothing is lost and nothing is late for a reader.  counts.seen_upto
  * marks how far "seen" is complete: a sweep notes the newest boot event
