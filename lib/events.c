@@ -1230,6 +1230,28 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 }
 
 /*
+ * Where "seen" is complete up to (*upto, counts.seen_upto) and the newest
+ * boot event (*max, 0 when none).  SQLite only: PostgreSQL has no mark.
+ */
+static enum bootd_err
+read_mark(struct events *ev, int64_t *upto, int64_t *max,
+    struct bootd_error *err)
+{
+	struct db_stmt *s;
+	int row;
+
+	*upto = *max = 0;
+	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
+		return BOOTD_EDB;
+	if ((row = step(ev, s)) > 0) {
+		*upto = db_column_int64(s, 0);
+		*max = db_column_int64(s, 1);
+	}
+	db_reset(s);
+	return row > 0 ? BOOTD_OK : dberr(ev, "read last seen mark", err);
+}
+
+/*
  * A handle that writes "seen" with each batch (not deferred, on SQLite)
  * keeps its mark complete, so that readers have no boots past it to read
  * (events_seen()): *complete is 1 when the mark is at the newest boot
@@ -1239,18 +1261,15 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 static enum bootd_err
 mark_was_complete(struct events *ev, int *complete, struct bootd_error *err)
 {
-	struct db_stmt *s;
-	int row;
+	enum bootd_err rc;
+	int64_t upto, max;
 
 	*complete = 0;
 	if (ev->pg || ev->defer_seen)
 		return BOOTD_OK;
-	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
-		return BOOTD_EDB;
-	if ((row = step(ev, s)) > 0)
-		*complete = db_column_int64(s, 0) == db_column_int64(s, 1);
-	db_reset(s);
-	return row > 0 ? BOOTD_OK : dberr(ev, "read last seen mark", err);
+	if ((rc = read_mark(ev, &upto, &max, err)) == BOOTD_OK)
+		*complete = upto == max;
+	return rc;
 }
 
 static enum bootd_err
@@ -1527,19 +1546,15 @@ enum bootd_err
 events_defer_seen(struct events *ev, struct bootd_error *err)
 {
 	struct db_stmt *s;
+	enum bootd_err rc;
 	const char *mac, *host, *what;
-	int64_t upto = 0;
+	int64_t upto, max;
 	int row;
 
 	if (ev->pg || ev->defer_seen)
 		return BOOTD_OK;
-	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
-		return BOOTD_EDB;
-	if ((row = step(ev, s)) > 0)
-		upto = db_column_int64(s, 0);
-	db_reset(s);
-	if (row <= 0)
-		return dberr(ev, "read last seen mark", err);
+	if ((rc = read_mark(ev, &upto, &max, err)) != BOOTD_OK)
+		return rc;
 	if ((s = stmt(ev, S_SEEN_FOLD, err)) == NULL)
 		return BOOTD_EDB;
 	bind_int(s, 1, upto);
@@ -1596,17 +1611,12 @@ static enum bootd_err
 sweep_begin(struct events *ev, struct bootd_error *err)
 {
 	struct held_list t;
-	struct db_stmt *s;
+	enum bootd_err rc;
+	int64_t upto;
 	size_t i, n;
-	int row;
 
-	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
-		return BOOTD_EDB;
-	if ((row = step(ev, s)) > 0)
-		ev->sweep_upto = db_column_int64(s, 1);
-	db_reset(s);
-	if (row <= 0)
-		return dberr(ev, "read newest boot event", err);
+	if ((rc = read_mark(ev, &upto, &ev->sweep_upto, err)) != BOOTD_OK)
+		return rc;
 	/* The sweep's empty list, and its memory, take the next boots. */
 	t = ev->sweep;
 	ev->sweep = ev->held;
@@ -1702,22 +1712,16 @@ take_tail(struct events *ev, struct bootd_error *err)
 {
 	struct tail_row *t, *grown;
 	struct db_stmt *s;
+	enum bootd_err rc;
 	const char *mac, *served;
 	size_t cap = 0;
-	int64_t upto = 0, max = 0;
+	int64_t upto, max;
 	int row;
 
 	if (ev->pg)
 		return BOOTD_OK;
-	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
-		return BOOTD_EDB;
-	if ((row = step(ev, s)) > 0) {
-		upto = db_column_int64(s, 0);
-		max = db_column_int64(s, 1);
-	}
-	db_reset(s);
-	if (row <= 0)
-		return dberr(ev, "read last seen mark", err);
+	if ((rc = read_mark(ev, &upto, &max, err)) != BOOTD_OK)
+		return rc;
 	if (ev->tail_taken && upto == ev->tail_upto && max == ev->tail_max)
 		return BOOTD_OK;
 	ev->tail_taken = 0;
