@@ -1132,8 +1132,14 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * up: drop and count the batch; what in[] still holds is counted
 	 * by the master when this recorder ends (held), what the pipe holds
 	 * by the master when it exits, or is written by the next recorder
-	 * after a reload.
+	 * after a reload.  A batch not yet tried is tried first, as in the
+	 * loop: a server found unavailable only now gets the same wait.
 	 */
+	if (!r.holding) {
+		take(&r);
+		if (!r.holding)
+			flush(&r, r.partial ? 1 : 0);
+	}
 	if (r.holding) {
 		/* Half the master's wait at most: then it kills us. */
 		after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout *

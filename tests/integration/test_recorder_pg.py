@@ -222,6 +222,26 @@ class RecorderPg(unittest.TestCase):
         self.assertIn("boot events dropped", log)
         self.assertEqual(self.rows(self.sb), 1)
 
+    def test_sigterm_before_the_batch_was_tried(self):
+        # SIGTERM comes while the recorder still waits for its batch to
+        # fill (a long event_batch_ms): it finds the server unavailable
+        # only at stop, and gives it the same bounded wait.
+        srv = self.srv
+        self.assertEqual(srv.stop_bootd(), 0)
+        srv.write_config(daemon={"event_batch_ms": 10000})
+        srv.start_bootd()
+        srv.wait_ready()
+        self.primary_down()
+        for i in range(3):
+            self.assertEqual(self.boot(unknown_mac(i)), 200)
+        eventually(lambda: self.metric("bootd_events_queued"),
+                   lambda n: n == 3)
+        self.assertEqual(srv.stop_bootd(), 0)
+        log = srv.bootd_log()
+        self.assertIn("holding the boot events queued", log)
+        self.assertIn("still unavailable at stop", log)
+        self.assertEqual(self.rows(self.sb), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
