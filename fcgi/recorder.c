@@ -72,7 +72,7 @@
  * picked at random in a large b-tree for nearly every boot, they cost
  * the recorder 17.5% of a core against 13.7% now (1,000,000 hosts, under
  * bench/run's load, interleaved runs).  Readers stay exact and a killed
- * recorder loses none of them: see lib/events.c.
+ * recorder loses none of them: see lib/events_seen.c.
  *
  * Retention pruning (daemon.event_retention_days) is done here too: the
  * recorder is the only writer of boot events.

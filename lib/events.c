@@ -40,6 +40,9 @@
  * Known MACs get a row in "seen" (last seen, what was served): only MACs
  * that belonged to a host when they booted, so the boot network cannot
  * grow it.  A host's last seen time is the newest of its MACs'.
+ * events_seen.c keeps those rows: written with each batch, or held and
+ * written later by a sweep (SQLite), and read past the sweep's mark.
+ * events_int.h is what the two files share.
  *
  * On PostgreSQL (events_database a URI) the events are the schema
  * "events" of the inventory's database, for the reasons given in
@@ -77,12 +80,9 @@
 
 #include "db.h"
 #include "db_sqlite.h"
-#include "events.h"
-#include "mac.h"
+#include "events_int.h"
 #include "migrations.h"
 
-#define QBUF		 72		/* a path quoted in a message */
-#define CHUNK		 16		/* events written by one statement */
 #define PAGE_ROWS	 256		/* rows per page of a listing */
 /*
  * The WAL is cut back to EVENTS_WAL_LIMIT bytes whenever a checkpoint
@@ -94,32 +94,6 @@
  */
 #define EVENTS_WAL_LIMIT	(4L * 1024 * 1024)
 #define WAL_CHECKPOINT_PAGES	1000
-
-enum stmt {
-	S_DISC_UPSERT,
-	S_COUNTS,
-	S_COUNTS_ADD,
-	S_EVENT_EVICT,
-	S_DISC_EVICT,
-	S_EVENT_PRUNE,
-	S_DISC_PRUNE,
-	S_SEEN_GET,
-	S_DISC_PAGE,
-	S_DISC_GET,
-	S_BOOT_PAGE,
-	S_SEEN_UPTO,
-	S_SEEN_MARK,
-	S_SEEN_MARK_ALL,
-	S_SEEN_TAIL,
-	S_SEEN_FOLD,
-	S__MAX
-};
-
-/* The upsert that keeps a MAC's newest boot: the later one of a tie. */
-#define NEWEST(table) " ON CONFLICT (mac) DO UPDATE SET " \
-	"host = excluded.host, last_seen = excluded.last_seen, " \
-	"last_served = excluded.last_served " \
-	"WHERE excluded.last_seen >= " table ".last_seen"
 
 static const char *const sqltab[S__MAX] = {
 	/*
@@ -237,80 +211,7 @@ static const char *const import_sql[] = {
 	"WHERE type = 'table' AND name IN ('legacy_boot_event', " \
 	"'legacy_discovered', 'legacy_seen')"
 
-/* A known MAC's boot held for "seen" (events_defer_seen()). */
-struct held {
-	char		 mac[MAC_STRLEN + 1];
-	char		 served[16];
-	int64_t		 time;
-	size_t		 host;		/* its FQDN: offset in the list's text */
-	size_t		 seq;		/* order held: of a tie, the later wins */
-};
-
-/* Boots held in the order they came, and their FQDNs one after another. */
-struct held_list {
-	struct held	*v;
-	size_t		 n;
-	size_t		 cap;
-	char		*text;
-	size_t		 len;
-	size_t		 size;
-};
-
-/* A MAC's newest boot past "seen"'s mark. */
-struct tail_row {
-	char		 mac[MAC_STRLEN + 1];
-	char		 served[16];
-	int64_t		 time;
-};
-
-struct events {
-	struct db	*db;
-	char		*path;		/* as given to events_open() */
-	char		 name[QBUF];	/* path, or URI without secrets: q() */
-	int		 pg;		/* on PostgreSQL (schema "events") */
-	int		 rdonly;
-	enum db_errclass lastclass;	/* of the last failure: unavailable */
-	struct db_stmt	*st[S__MAX];	/* prepared on first use */
-	/* record_rows()'s statements, by their number of rows: prepared
-	 * on first use. */
-	struct db_stmt	*insert_k[CHUNK + 1];
-	struct db_stmt	*seen_k[CHUNK + 1];
-	struct db_stmt	*forget_k[CHUNK + 1];
-	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
-	struct bootd_error dbe;		/* and its text (dberr()) */
-	/*
-	 * Last seen times held (events_defer_seen()): the boots held since
-	 * the sweep began, and those the sweep (events_write_seen()) is
-	 * writing, sorted, from sweep.v[sweep_next] on; the newest boot
-	 * event when it began.
-	 */
-	int		 defer_seen;
-	struct held_list held;
-	struct held_list sweep;
-	size_t		 sweep_next;
-	int		 sweeping;
-	int64_t		 sweep_upto;
-	/*
-	 * A reader's copy of the boots past "seen"'s mark (events_seen()),
-	 * by MAC, each MAC's newest; taken for the mark and newest event
-	 * tail_upto and tail_max.
-	 */
-	struct tail_row	*tail;
-	size_t		 ntail;
-	int		 tail_taken;
-	int64_t		 tail_upto;
-	int64_t		 tail_max;
-};
-
 /* Helpers ------------------------------------------------------------- */
-
-static void
-held_free(struct held_list *l)
-{
-	free(l->v);
-	free(l->text);
-	memset(l, 0, sizeof(*l));
-}
 
 /*
  * Quote a path or URI for a message, shortened to fit; a URI's password
@@ -323,14 +224,14 @@ q(const char *s, char buf[QBUF])
 }
 
 /*
- * Turn the last failure of a db.h call on ev (kept by step(), exec_sql()
+ * Turn the last failure of a db.h call on ev (kept by ev_step(), exec_sql()
  * and the others in ev->dbrc and ev->dbe) into a bootd error: busy and
  * locked become BOOTD_EBUSY, constraint failures BOOTD_EINVAL, out of
  * memory BOOTD_ENOMEM, the rest BOOTD_EDB.  The text is "what: engine
  * message".
  */
-static enum bootd_err
-dberr(struct events *ev, const char *what, struct bootd_error *err)
+enum bootd_err
+ev_dberr(struct events *ev, const char *what, struct bootd_error *err)
 {
 	enum bootd_err code = ev->dbrc == BOOTD_EEXIST ? BOOTD_EINVAL :
 	    ev->dbrc;
@@ -340,7 +241,7 @@ dberr(struct events *ev, const char *what, struct bootd_error *err)
 }
 
 /*
- * Keep rc, the failure of a db.h call, for dberr(), and its class for
+ * Keep rc, the failure of a db.h call, for ev_dberr(), and its class for
  * events_unavailable() (later calls, a rollback say, change the handle's).
  */
 static int
@@ -353,10 +254,10 @@ failed(struct events *ev, enum bootd_err rc)
 
 /*
  * Step s to its next row: 1 when there is one, 0 when there are no more,
- * -1 on failure (dberr() says which).
+ * -1 on failure (ev_dberr() says which).
  */
-static int
-step(struct events *ev, struct db_stmt *s)
+int
+ev_step(struct events *ev, struct db_stmt *s)
 {
 	enum bootd_err rc;
 	int row;
@@ -367,7 +268,7 @@ step(struct events *ev, struct db_stmt *s)
 	return row;
 }
 
-/* Run sql (no parameters, no rows): BOOTD_OK, or dberr()'s failure. */
+/* Run sql (no parameters, no rows): BOOTD_OK, or ev_dberr()'s failure. */
 static enum bootd_err
 exec_sql(struct events *ev, const char *sql)
 {
@@ -391,7 +292,7 @@ prepare_once(struct events *ev, const char *sql, const char *what,
 
 	if ((rc = db_prepare(ev->db, sql, &s, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
-		dberr(ev, what, err);
+		ev_dberr(ev, what, err);
 		return NULL;
 	}
 	return s;
@@ -401,8 +302,8 @@ prepare_once(struct events *ev, const char *sql, const char *what,
  * Return statement id of ev, prepared on first use, reset and with its
  * bindings cleared; NULL (with err filled) if it cannot be prepared.
  */
-static struct db_stmt *
-stmt(struct events *ev, enum stmt id, struct bootd_error *err)
+struct db_stmt *
+ev_stmt(struct events *ev, enum stmt id, struct bootd_error *err)
 {
 	struct db_stmt *s;
 
@@ -417,41 +318,21 @@ stmt(struct events *ev, enum stmt id, struct bootd_error *err)
 	return s;
 }
 
-/* Bind parameter i of s (binding fails only for a mistake here). */
-static void
-bind_text(struct db_stmt *s, int i, const char *v)
-{
-	db_bind_text(s, i, v, NULL);
-}
-
-/* bind_text() without a copy: v stays as it is until s is reset. */
-static void
-bind_ref(struct db_stmt *s, int i, const char *v)
-{
-	db_bind_text_ref(s, i, v, NULL);
-}
-
-static void
-bind_int(struct db_stmt *s, int i, int64_t v)
-{
-	db_bind_int64(s, i, v, NULL);
-}
-
 /* Step s, which returns no row, and reset it.  what names it in errors. */
-static enum bootd_err
-run(struct events *ev, struct db_stmt *s, const char *what,
+enum bootd_err
+ev_run(struct events *ev, struct db_stmt *s, const char *what,
     struct bootd_error *err)
 {
 	enum bootd_err rc = BOOTD_OK;
 
-	if (step(ev, s) != 0)
-		rc = dberr(ev, what, err);
+	if (ev_step(ev, s) != 0)
+		rc = ev_dberr(ev, what, err);
 	db_reset(s);
 	return rc;
 }
 
-static enum bootd_err
-tx_begin(struct events *ev, struct bootd_error *err)
+enum bootd_err
+ev_tx_begin(struct events *ev, struct bootd_error *err)
 {
 	enum bootd_err rc;
 
@@ -460,10 +341,10 @@ tx_begin(struct events *ev, struct bootd_error *err)
 		    "events database %s is open read-only", ev->name);
 	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
-		return dberr(ev, "begin transaction", err);
+		return ev_dberr(ev, "begin transaction", err);
 	}
 	if (ev->pg && exec_sql(ev, PG_TXN) != BOOTD_OK) {
-		rc = dberr(ev, "begin transaction", err);
+		rc = ev_dberr(ev, "begin transaction", err);
 		db_rollback(ev->db, NULL);
 		return rc;
 	}
@@ -471,11 +352,11 @@ tx_begin(struct events *ev, struct bootd_error *err)
 }
 
 /*
- * End the transaction begun by tx_begin(): commit when rc is BOOTD_OK,
+ * End the transaction begun by ev_tx_begin(): commit when rc is BOOTD_OK,
  * else roll back.  Returns rc, or the commit's error.
  */
-static enum bootd_err
-tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
+enum bootd_err
+ev_tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
 {
 	enum bootd_err crc;
 
@@ -484,7 +365,7 @@ tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err)
 	if (rc == BOOTD_OK &&
 	    (crc = db_commit(ev->db, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, crc);
-		rc = dberr(ev, "commit", err);
+		rc = ev_dberr(ev, "commit", err);
 	}
 	/* Nothing to do when no transaction is open (db.h). */
 	if (rc != BOOTD_OK)
@@ -522,11 +403,11 @@ read_int(struct events *ev, const char *sql, int *v, struct bootd_error *err)
 
 	if ((s = prepare_once(ev, sql, "read schema version", err)) == NULL)
 		return ev->dbrc;
-	if ((row = step(ev, s)) > 0)
+	if ((row = ev_step(ev, s)) > 0)
 		*v = (int)db_column_int64(s, 0);
 	db_finalize(s);
 	if (row <= 0)
-		return dberr(ev, "read schema version", err);
+		return ev_dberr(ev, "read schema version", err);
 	return BOOTD_OK;
 }
 
@@ -575,12 +456,12 @@ migrate(struct events *ev, struct bootd_error *err)
 	m = migrations(ev, &n);
 	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
-		return dberr(ev, "begin migration", err);
+		return ev_dberr(ev, "begin migration", err);
 	}
 	if (ev->pg && (exec_sql(ev, "SET TRANSACTION ISOLATION LEVEL "
 	    "READ COMMITTED") != BOOTD_OK || exec_sql(ev, PG_MIGRATE_LOCK) !=
 	    BOOTD_OK)) {
-		rc = dberr(ev, "lock the events schema", err);
+		rc = ev_dberr(ev, "lock the events schema", err);
 		goto fail;
 	}
 	/* Read again: another worker may have migrated meanwhile. */
@@ -599,13 +480,13 @@ migrate(struct events *ev, struct bootd_error *err)
 	if (!ev->pg && v < latest) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
 		if (exec_sql(ev, sql) != BOOTD_OK) {
-			rc = dberr(ev, "set schema version", err);
+			rc = ev_dberr(ev, "set schema version", err);
 			goto fail;
 		}
 	}
 	if ((rc = db_commit(ev->db, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
-		rc = dberr(ev, "commit migration", err);
+		rc = ev_dberr(ev, "commit migration", err);
 		goto fail;
 	}
 	return BOOTD_OK;
@@ -683,7 +564,7 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 	 * connection the caller opens a new handle (events_unavailable()).
 	 */
 	if (ev->pg && exec_sql(ev, PG_SEARCH_PATH) != BOOTD_OK) {
-		rc = dberr(ev, "set connection options", err);
+		rc = ev_dberr(ev, "set connection options", err);
 		goto fail;
 	}
 	/*
@@ -710,7 +591,7 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 	/* Temporary tables in memory: bootctl runs setgid. */
 	if (!ev->pg && exec_sql(ev, "PRAGMA temp_store = MEMORY") !=
 	    BOOTD_OK) {
-		rc = dberr(ev, "set connection options", err);
+		rc = ev_dberr(ev, "set connection options", err);
 		goto fail;
 	}
 	*out = ev;
@@ -772,7 +653,7 @@ events_open(const char *path, int create, struct events **out,
 	    "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = %ld",
 	    EVENTS_WAL_LIMIT);
 	if (exec_sql(ev, sql) != BOOTD_OK) {
-		rc = dberr(ev, "set connection options", err);
+		rc = ev_dberr(ev, "set connection options", err);
 		goto fail;
 	}
 	db_sqlite_checkpoint_after(ev->db, WAL_CHECKPOINT_PAGES, NULL);
@@ -846,8 +727,8 @@ events_close(struct events *ev)
 		return;
 	db_close(ev->db);	/* and every statement of ev->st */
 	free(ev->tail);
-	held_free(&ev->held);
-	held_free(&ev->sweep);
+	seen_held_free(&ev->held);
+	seen_held_free(&ev->sweep);
 	free(ev->path);
 	free(ev);
 }
@@ -903,13 +784,13 @@ read_counts(struct events *ev, int64_t *events, int64_t *discovered,
 	enum bootd_err rc = BOOTD_OK;
 
 	*events = *discovered = 0;
-	if ((s = stmt(ev, S_COUNTS, err)) == NULL)
+	if ((s = ev_stmt(ev, S_COUNTS, err)) == NULL)
 		return BOOTD_EDB;
-	if (step(ev, s) > 0) {
+	if (ev_step(ev, s) > 0) {
 		*events = db_column_int64(s, 0);
 		*discovered = db_column_int64(s, 1);
 	} else
-		rc = dberr(ev, "count events", err);
+		rc = ev_dberr(ev, "count events", err);
 	db_reset(s);
 	return rc;
 }
@@ -933,11 +814,11 @@ add_counts(struct events *ev, const struct delta *d, struct bootd_error *err)
 
 	if (d->events == 0 && d->discovered == 0)
 		return BOOTD_OK;
-	if ((s = stmt(ev, S_COUNTS_ADD, err)) == NULL)
+	if ((s = ev_stmt(ev, S_COUNTS_ADD, err)) == NULL)
 		return BOOTD_EDB;
 	bind_int(s, 1, d->events);
 	bind_int(s, 2, d->discovered);
-	return run(ev, s, "count boot events", err);
+	return ev_run(ev, s, "count boot events", err);
 }
 
 /*
@@ -961,20 +842,20 @@ evict(struct events *ev, const struct events_limits *lim, struct delta *d,
 	nev += d->events;
 	ndisc += d->discovered;
 	if (lim->max_events > 0 && nev > lim->max_events) {
-		if ((s = stmt(ev, S_EVENT_EVICT, err)) == NULL)
+		if ((s = ev_stmt(ev, S_EVENT_EVICT, err)) == NULL)
 			return BOOTD_EDB;
 		bind_int(s, 1, nev - lim->max_events);
-		if ((rc = run(ev, s, "evict old boot events", err)) !=
+		if ((rc = ev_run(ev, s, "evict old boot events", err)) !=
 		    BOOTD_OK)
 			return rc;
 		*evicted += db_changes(s);
 		d->events -= db_changes(s);
 	}
 	if (lim->max_discovered > 0 && ndisc > lim->max_discovered) {
-		if ((s = stmt(ev, S_DISC_EVICT, err)) == NULL)
+		if ((s = ev_stmt(ev, S_DISC_EVICT, err)) == NULL)
 			return BOOTD_EDB;
 		bind_int(s, 1, ndisc - lim->max_discovered);
-		if ((rc = run(ev, s, "evict old discovered MACs", err)) !=
+		if ((rc = ev_run(ev, s, "evict old discovered MACs", err)) !=
 		    BOOTD_OK)
 			return rc;
 		*evicted += db_changes(s);
@@ -994,18 +875,18 @@ record_discovered(struct events *ev, const struct events_event *e,
 	struct db_stmt *s;
 	int row;
 
-	if ((s = stmt(ev, S_DISC_UPSERT, err)) == NULL)
+	if ((s = ev_stmt(ev, S_DISC_UPSERT, err)) == NULL)
 		return BOOTD_EDB;
 	bind_ref(s, 1, e->mac);
 	bind_int(s, 2, e->time);
 	bind_ref(s, 3, e->params);
 	bind_ref(s, 4, e->addr);
 	/* One row back, its count: 1 for a MAC new to the list. */
-	if ((row = step(ev, s)) > 0 && db_column_int64(s, 0) == 1)
+	if ((row = ev_step(ev, s)) > 0 && db_column_int64(s, 0) == 1)
 		d->discovered++;
 	db_reset(s);
 	if (row <= 0)
-		return row < 0 ? dberr(ev, "record discovered MAC", err) :
+		return row < 0 ? ev_dberr(ev, "record discovered MAC", err) :
 		    bootd_error_set(err, BOOTD_EDB, "record discovered MAC: "
 		    "no row returned");
 	return BOOTD_OK;
@@ -1016,8 +897,8 @@ record_discovered(struct events *ev, const struct events_event *e,
  * placeholders) and tail: record_rows()'s statements, whose number of
  * rows varies.  NULL with err filled when it cannot be prepared.
  */
-static struct db_stmt *
-rows_stmt(struct events *ev, struct db_stmt **sp, const char *head,
+struct db_stmt *
+ev_rows_stmt(struct events *ev, struct db_stmt **sp, const char *head,
     int rows, int cols, const char *tail, struct bootd_error *err)
 {
 	char sql[4096];
@@ -1055,115 +936,10 @@ distinct_run(const struct events_event *evs, size_t n)
 }
 
 /* What an event served, as stored. */
-static const char *
-served(const struct events_event *e)
+const char *
+ev_served(const struct events_event *e)
 {
 	return e->served != NULL ? e->served : "unknown";
-}
-
-/*
- * Upsert k (<= CHUNK) rows of "seen" with one statement: mac[i] booted
- * as host[i] at when[i] and got what[i], unless it booted later.  Inside
- * a transaction.
- */
-static enum bootd_err
-upsert_seen(struct events *ev, size_t k, const char *const *mac,
-    const char *const *host, const int64_t *when, const char *const *what,
-    struct bootd_error *err)
-{
-	struct db_stmt *s;
-	size_t i;
-
-	if ((s = rows_stmt(ev, &ev->seen_k[k], "INSERT INTO seen "
-	    "(mac, host, last_seen, last_served) VALUES ", (int)k, 4,
-	    NEWEST("seen"), err)) == NULL)
-		return BOOTD_EDB;
-	for (i = 0; i < k; i++) {
-		bind_ref(s, (int)i * 4 + 1, mac[i]);
-		bind_ref(s, (int)i * 4 + 2, host[i]);
-		bind_int(s, (int)i * 4 + 3, when[i]);
-		bind_ref(s, (int)i * 4 + 4, what[i]);
-	}
-	return run(ev, s, "record last seen", err);
-}
-
-/* Upsert the last seen times of known[0..k) (k <= CHUNK) now. */
-static enum bootd_err
-write_seen(struct events *ev, const struct events_event *const *known,
-    size_t k, struct bootd_error *err)
-{
-	const char *mac[CHUNK], *host[CHUNK], *what[CHUNK];
-	int64_t when[CHUNK];
-	size_t i;
-
-	for (i = 0; i < k; i++) {
-		mac[i] = known[i]->mac;
-		host[i] = known[i]->fqdn;
-		when[i] = known[i]->time;
-		what[i] = served(known[i]);
-	}
-	return upsert_seen(ev, k, mac, host, when, what, err);
-}
-
-/* Hold one boot at the end of l; -1 when out of memory. */
-static int
-held_add(struct held_list *l, const char *mac, const char *host,
-    const char *what, int64_t when)
-{
-	struct held *h;
-	size_t need = strlen(host) + 1, cap;
-	void *p;
-
-	if (l->n == l->cap) {
-		cap = l->cap > 0 ? l->cap * 2 : 256;
-		if ((p = realloc(l->v, cap * sizeof(*l->v))) == NULL)
-			return -1;
-		l->v = p;
-		l->cap = cap;
-	}
-	if (l->size - l->len < need) {
-		cap = l->size > 0 ? l->size * 2 : 8192;
-		while (cap - l->len < need)
-			cap *= 2;
-		if ((p = realloc(l->text, cap)) == NULL)
-			return -1;
-		l->text = p;
-		l->size = cap;
-	}
-	h = &l->v[l->n];
-	snprintf(h->mac, sizeof(h->mac), "%s", mac);
-	snprintf(h->served, sizeof(h->served), "%s", what);
-	h->time = when;
-	h->host = l->len;
-	h->seq = l->n++;
-	memcpy(l->text + l->len, host, need);
-	l->len += need;
-	return 0;
-}
-
-/*
- * Hold the last seen times of known[0..k) for the sweep: 1 when held, 0
- * when they are to be written now (not deferred, EVENTS_HELD_MAX held
- * already, out of memory, or a "served" too long to hold).
- */
-static int
-hold_seen(struct events *ev, const struct events_event *const *known,
-    size_t k)
-{
-	struct held_list *l = &ev->held;
-	size_t i, n = l->n, len = l->len;
-
-	if (!ev->defer_seen || l->n + k > EVENTS_HELD_MAX)
-		return 0;
-	for (i = 0; i < k; i++)
-		if (strlen(served(known[i])) >= sizeof(l->v->served) ||
-		    held_add(l, known[i]->mac, known[i]->fqdn,
-		    served(known[i]), known[i]->time) == -1) {
-			l->n = n;	/* none of them */
-			l->len = len;
-			return 0;
-		}
-	return 1;
 }
 
 /*
@@ -1192,7 +968,7 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 	enum bootd_err rc = BOOTD_OK;
 	size_t i, k = 0;
 
-	if ((s = rows_stmt(ev, &ev->insert_k[n], "INSERT INTO boot_event "
+	if ((s = ev_rows_stmt(ev, &ev->insert_k[n], "INSERT INTO boot_event "
 	    "(time, mac, host, served, params, addr) VALUES ", (int)n, 6, "",
 	    err)) == NULL)
 		return BOOTD_EDB;
@@ -1200,25 +976,25 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 		bind_int(s, (int)i * 6 + 1, evs[i].time);
 		bind_ref(s, (int)i * 6 + 2, evs[i].mac);
 		bind_ref(s, (int)i * 6 + 3, evs[i].fqdn);
-		bind_ref(s, (int)i * 6 + 4, served(&evs[i]));
+		bind_ref(s, (int)i * 6 + 4, ev_served(&evs[i]));
 		bind_ref(s, (int)i * 6 + 5, evs[i].params);
 		bind_ref(s, (int)i * 6 + 6, evs[i].addr);
 		if (evs[i].fqdn != NULL)
 			known[k++] = &evs[i];
 	}
-	if ((rc = run(ev, s, "record boot", err)) != BOOTD_OK)
+	if ((rc = ev_run(ev, s, "record boot", err)) != BOOTD_OK)
 		return rc;
 	d->events += (int64_t)n;
 	if (k > 0) {
-		if (!hold_seen(ev, known, k) &&
-		    (rc = write_seen(ev, known, k, err)) != BOOTD_OK)
+		if (!seen_hold(ev, known, k) &&
+		    (rc = seen_write(ev, known, k, err)) != BOOTD_OK)
 			return rc;
-		if ((s = rows_stmt(ev, &ev->forget_k[k], "DELETE FROM "
+		if ((s = ev_rows_stmt(ev, &ev->forget_k[k], "DELETE FROM "
 		    "discovered WHERE mac IN (", (int)k, 1, ")", err)) == NULL)
 			return BOOTD_EDB;
 		for (i = 0; i < k; i++)
 			bind_ref(s, (int)i + 1, known[i]->mac);
-		if ((rc = run(ev, s, "update discovered MACs", err)) !=
+		if ((rc = ev_run(ev, s, "update discovered MACs", err)) !=
 		    BOOTD_OK)
 			return rc;
 		d->discovered -= db_changes(s);
@@ -1227,59 +1003,6 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 		if (evs[i].fqdn == NULL)
 			rc = record_discovered(ev, &evs[i], d, err);
 	return rc;
-}
-
-/*
- * Where "seen" is complete up to (*upto, counts.seen_upto) and the newest
- * boot event (*max, 0 when none).  SQLite only: PostgreSQL has no mark.
- */
-static enum bootd_err
-read_mark(struct events *ev, int64_t *upto, int64_t *max,
-    struct bootd_error *err)
-{
-	struct db_stmt *s;
-	int row;
-
-	*upto = *max = 0;
-	if ((s = stmt(ev, S_SEEN_UPTO, err)) == NULL)
-		return BOOTD_EDB;
-	if ((row = step(ev, s)) > 0) {
-		*upto = db_column_int64(s, 0);
-		*max = db_column_int64(s, 1);
-	}
-	db_reset(s);
-	return row > 0 ? BOOTD_OK : dberr(ev, "read last seen mark", err);
-}
-
-/*
- * A handle that writes "seen" with each batch (not deferred, on SQLite)
- * keeps its mark complete, so that readers have no boots past it to read
- * (events_seen()): *complete is 1 when the mark is at the newest boot
- * event, before the batch; then mark_complete() moves it past the batch.
- * A mark behind means boots held by a recorder: it stays for its sweep.
- */
-static enum bootd_err
-mark_was_complete(struct events *ev, int *complete, struct bootd_error *err)
-{
-	enum bootd_err rc;
-	int64_t upto, max;
-
-	*complete = 0;
-	if (ev->pg || ev->defer_seen)
-		return BOOTD_OK;
-	if ((rc = read_mark(ev, &upto, &max, err)) == BOOTD_OK)
-		*complete = upto == max;
-	return rc;
-}
-
-static enum bootd_err
-mark_complete(struct events *ev, struct bootd_error *err)
-{
-	struct db_stmt *s;
-
-	if ((s = stmt(ev, S_SEEN_MARK_ALL, err)) == NULL)
-		return BOOTD_EDB;
-	return run(ev, s, "mark last seen times written", err);
 }
 
 enum bootd_err
@@ -1311,23 +1034,24 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 	for (try = 1; ; try++) {
 		d.events = d.discovered = 0;
 		st->evicted = 0;
-		if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+		if ((rc = ev_tx_begin(ev, err)) != BOOTD_OK)
 			return rc;
 		held_n = ev->held.n;
 		held_len = ev->held.len;
-		if ((rc = mark_was_complete(ev, &complete, err)) != BOOTD_OK)
-			return tx_end(ev, rc, err);
+		rc = seen_mark_was_complete(ev, &complete, err);
+		if (rc != BOOTD_OK)
+			return ev_tx_end(ev, rc, err);
 		for (i = 0; i < n && rc == BOOTD_OK; i += k) {
 			k = distinct_run(&evs[i], n - i);
 			rc = record_rows(ev, &evs[i], k, &d, err);
 		}
 		if (rc == BOOTD_OK && complete)
-			rc = mark_complete(ev, err);
+			rc = seen_mark_complete(ev, err);
 		if (rc == BOOTD_OK)
 			rc = evict(ev, lim, &d, &st->evicted, err);
 		if (rc == BOOTD_OK)
 			rc = add_counts(ev, &d, err);
-		if ((rc = tx_end(ev, rc, err)) == BOOTD_OK) {
+		if ((rc = ev_tx_end(ev, rc, err)) == BOOTD_OK) {
 			st->written = (long)n;
 			return BOOTD_OK;
 		}
@@ -1353,30 +1077,30 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
 	if (max <= 0)
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "prune boot events: batch size must be positive");
-	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
+	if ((rc = ev_tx_begin(ev, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(ev, S_EVENT_PRUNE, err)) == NULL) {
+	if ((s = ev_stmt(ev, S_EVENT_PRUNE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
 	}
 	bind_int(s, 1, before);
 	bind_int(s, 2, max);
-	if ((rc = run(ev, s, "prune boot events", err)) != BOOTD_OK)
+	if ((rc = ev_run(ev, s, "prune boot events", err)) != BOOTD_OK)
 		goto out;
 	d.events = -db_changes(s);
-	if ((s = stmt(ev, S_DISC_PRUNE, err)) == NULL) {
+	if ((s = ev_stmt(ev, S_DISC_PRUNE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;
 	}
 	bind_int(s, 1, before);
 	bind_int(s, 2, max);
-	if ((rc = run(ev, s, "prune discovered MACs", err)) != BOOTD_OK)
+	if ((rc = ev_run(ev, s, "prune discovered MACs", err)) != BOOTD_OK)
 		goto out;
 	d.discovered = -db_changes(s);
 	n = -(d.events + d.discovered);
 	rc = add_counts(ev, &d, err);
 out:
-	if ((rc = tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
+	if ((rc = ev_tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
 		*deleted = n;
 	return rc;
 }
@@ -1397,11 +1121,11 @@ import_step(struct events *ev, const char *sql, long max_events,
 		bind_int(s, 1, max_events > 0 ? max_events : -1);
 	if (strstr(sql, "$2") != NULL)
 		bind_int(s, 2, max_discovered > 0 ? max_discovered : -1);
-	row = step(ev, s);
+	row = ev_step(ev, s);
 	changes = db_changes(s);
 	db_finalize(s);
 	if (row != 0)
-		return dberr(ev, "move old boot events", err);
+		return ev_dberr(ev, "move old boot events", err);
 	/* Rows moved: those the INSERTs wrote, not the DROPs' count. */
 	if (strncmp(sql, "INSERT", 6) == 0)
 		*moved += changes;
@@ -1418,7 +1142,7 @@ legacy_tables(struct events *ev)
 	if ((s = prepare_once(ev, LEGACY_COUNT, "read inventory schema",
 	    NULL)) == NULL)
 		return -1;
-	if (step(ev, s) > 0)
+	if (ev_step(ev, s) > 0)
 		n = db_column_int64(s, 0);
 	db_finalize(s);
 	return n;
@@ -1448,8 +1172,8 @@ events_import(struct events *ev, const char *inventory_path,
 	    "attach inventory", err)) == NULL)
 		return ev->dbrc;
 	bind_text(s, 1, inventory_path);
-	if (step(ev, s) != 0) {
-		rc = dberr(ev, "attach inventory", err);
+	if (ev_step(ev, s) != 0) {
+		rc = ev_dberr(ev, "attach inventory", err);
 		db_finalize(s);
 		return rc;
 	}
@@ -1461,7 +1185,7 @@ events_import(struct events *ev, const char *inventory_path,
 	 * inventory's legacy tables, a change to it like any other.
 	 */
 	if (exec_sql(ev, "PRAGMA inv.synchronous = FULL") != BOOTD_OK) {
-		rc = dberr(ev, "set the inventory's durability", err);
+		rc = ev_dberr(ev, "set the inventory's durability", err);
 		goto detach;
 	}
 
@@ -1474,12 +1198,12 @@ events_import(struct events *ev, const char *inventory_path,
 	 */
 	if ((rc = db_begin(ev->db, DB_TXN_WRITE, &ev->dbe)) != BOOTD_OK) {
 		failed(ev, rc);
-		rc = dberr(ev, "lock inventory and events database", err);
+		rc = ev_dberr(ev, "lock inventory and events database", err);
 		goto detach;
 	}
 	/* Look again under the lock: another worker may have moved it. */
 	if ((found = legacy_tables(ev)) < 0)
-		rc = dberr(ev, "read inventory schema", err);
+		rc = ev_dberr(ev, "read inventory schema", err);
 	else if (found > 0 && found < 3)
 		rc = bootd_error_set(err, BOOTD_EDB, "inventory %s has only "
 		    "some of the legacy_* tables of boot events", inventory_path);
@@ -1493,7 +1217,7 @@ events_import(struct events *ev, const char *inventory_path,
 	 * upserts do not say what they inserted.
 	 */
 	if (found == 3 && rc == BOOTD_OK && exec_sql(ev, RECOUNT) != BOOTD_OK)
-		rc = dberr(ev, "count boot events", err);
+		rc = ev_dberr(ev, "count boot events", err);
 	if (rc == BOOTD_OK)
 		rc = evict(ev, lim, &none, &evicted, err);
 	/*
@@ -1503,326 +1227,12 @@ events_import(struct events *ev, const char *inventory_path,
 	 * them once more (events duplicated, discovered MACs and last seen
 	 * times merge).  Nothing is lost.
 	 */
-	rc = tx_end(ev, rc, err);
+	rc = ev_tx_end(ev, rc, err);
 detach:
 	exec_sql(ev, "DETACH DATABASE inv");
 	if (rc == BOOTD_OK && moved != NULL)
 		*moved = n;
 	return rc;
-}
-
-/*
- * Hosts' last seen times written later (SQLite).  A recorder that wrote
- * "seen" with each batch changed a row of it picked at random for nearly
- * every boot, in a b-tree of a row per MAC.  At 1,000,000 hosts under
- * bench/run's load, before the boot events reached their cap, a recorder
- * that skipped it spent 8.5% of a core against 17%.  The same upserts
- * into a temporary table were hardly cheaper (14 to 16%): the cost is
- * the random place in a large b-tree, not the file.  So the boots of
- * known MACs are held in memory as they come (hold_seen(), an append),
- * and a sweep writes them some seconds later (events_write_seen()):
- * sorted by MAC, only each MAC's newest boot, in slices of rows, one
- * transaction each, so that consecutive rows land on the same pages and
- * no transaction is long enough to hold the batches up.  Measured against
- * writing with each batch, interleaved, at 1,000,000 hosts with the boot
- * events at their cap: the recorder 13.7% of a core against 17.5%, bootd
- * 13.1k requests a second against 11.5k, p99 12.1 ms against 15.4.
- *
- * Nothing is lost and nothing is late for a reader.  counts.seen_upto
- * marks how far "seen" is complete: a sweep notes the newest boot event
- * when it begins and, with its last slice, moves the mark there.
- * events_seen() reads the boots past the mark from boot_event itself.
- * A recorder killed with boots held loses only its copy: the next
- * handle that defers takes the boots past the mark again (S_SEEN_FOLD).
- * Were boot events evicted (daemon.events_max) before a sweep wrote
- * them, a recorder killed then would lose those boots' last seen times:
- * with the default cap that takes a million boots within a sweep's few
- * seconds.  At most EVENTS_HELD_MAX boots are held: past that (a sweep
- * that cannot keep up), batches write their own, as before.  PostgreSQL
- * keeps writing "seen" with each batch: the recorders of several sites
- * share its tables, and one's mark could not cover what another holds.
- */
-enum bootd_err
-events_defer_seen(struct events *ev, struct bootd_error *err)
-{
-	struct db_stmt *s;
-	enum bootd_err rc;
-	const char *mac, *host, *what;
-	int64_t upto, max;
-	int row;
-
-	if (ev->pg || ev->defer_seen)
-		return BOOTD_OK;
-	if ((rc = read_mark(ev, &upto, &max, err)) != BOOTD_OK)
-		return rc;
-	if ((s = stmt(ev, S_SEEN_FOLD, err)) == NULL)
-		return BOOTD_EDB;
-	bind_int(s, 1, upto);
-	while ((row = step(ev, s)) > 0) {
-		mac = db_column_text(s, 0);
-		host = db_column_text(s, 1);
-		what = db_column_text(s, 3);
-		if (mac == NULL || host == NULL)
-			continue;
-		if (held_add(&ev->held, mac, host, what != NULL ? what : "",
-		    db_column_int64(s, 2)) == -1) {
-			db_reset(s);
-			ev->held.n = ev->held.len = 0;
-			return bootd_error_set(err, BOOTD_ENOMEM, "hold last "
-			    "seen times: out of memory");
-		}
-	}
-	db_reset(s);
-	if (row < 0) {
-		ev->held.n = ev->held.len = 0;
-		return dberr(ev, "read boot events past the last seen mark",
-		    err);
-	}
-	ev->defer_seen = 1;
-	return BOOTD_OK;
-}
-
-size_t
-events_seen_held(const struct events *ev)
-{
-	return ev->held.n;
-}
-
-/* By MAC, then time, then order held: each MAC's newest last. */
-static int
-held_cmp(const void *a, const void *b)
-{
-	const struct held *x = a, *y = b;
-	int c;
-
-	if ((c = strcmp(x->mac, y->mac)) != 0)
-		return c;
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/*
- * Begin a sweep: what is held becomes the sweep's, sorted by MAC with
- * only each MAC's newest boot, and the newest boot event now is where
- * the mark goes when it is all written.
- */
-static enum bootd_err
-sweep_begin(struct events *ev, struct bootd_error *err)
-{
-	struct held_list t;
-	enum bootd_err rc;
-	int64_t upto;
-	size_t i, n;
-
-	if ((rc = read_mark(ev, &upto, &ev->sweep_upto, err)) != BOOTD_OK)
-		return rc;
-	/* The sweep's empty list, and its memory, take the next boots. */
-	t = ev->sweep;
-	ev->sweep = ev->held;
-	ev->held = t;
-	ev->held.n = ev->held.len = 0;
-	if (ev->sweep.n > 1)
-		qsort(ev->sweep.v, ev->sweep.n, sizeof(*ev->sweep.v),
-		    held_cmp);
-	for (i = n = 0; i < ev->sweep.n; i++) {
-		if (n > 0 && strcmp(ev->sweep.v[n - 1].mac,
-		    ev->sweep.v[i].mac) == 0)
-			n--;	/* an older boot of the same MAC */
-		ev->sweep.v[n++] = ev->sweep.v[i];
-	}
-	ev->sweep.n = n;
-	ev->sweep_next = 0;
-	ev->sweeping = 1;
-	return BOOTD_OK;
-}
-
-/*
- * Write the next at most rows MACs of the sweep, CHUNK to a statement,
- * in one transaction; the last slice moves the mark too.
- */
-static enum bootd_err
-write_slice(struct events *ev, long rows, struct bootd_error *err)
-{
-	const char *mac[CHUNK], *host[CHUNK], *what[CHUNK];
-	const struct held *h;
-	struct db_stmt *s;
-	enum bootd_err rc;
-	int64_t when[CHUNK];
-	size_t i, k, end = ev->sweep_next + (size_t)rows;
-
-	if (end > ev->sweep.n)
-		end = ev->sweep.n;
-	if ((rc = tx_begin(ev, err)) != BOOTD_OK)
-		return rc;
-	for (i = ev->sweep_next; i < end && rc == BOOTD_OK; i += k) {
-		for (k = 0; k < CHUNK && i + k < end; k++) {
-			h = &ev->sweep.v[i + k];
-			mac[k] = h->mac;
-			host[k] = ev->sweep.text + h->host;
-			when[k] = h->time;
-			what[k] = h->served;
-		}
-		rc = upsert_seen(ev, k, mac, host, when, what, err);
-	}
-	if (rc == BOOTD_OK && end == ev->sweep.n) {
-		if ((s = stmt(ev, S_SEEN_MARK, err)) == NULL)
-			rc = BOOTD_EDB;
-		else {
-			bind_int(s, 1, ev->sweep_upto);
-			rc = run(ev, s, "mark last seen times written", err);
-		}
-	}
-	if ((rc = tx_end(ev, rc, err)) != BOOTD_OK)
-		return rc;
-	ev->sweep_next = end;
-	if (end == ev->sweep.n) {
-		ev->sweeping = 0;
-		ev->sweep.n = ev->sweep.len = 0;
-	}
-	return BOOTD_OK;
-}
-
-enum bootd_err
-events_write_seen(struct events *ev, long rows, int *more,
-    struct bootd_error *err)
-{
-	enum bootd_err rc;
-
-	*more = 0;
-	if (!ev->defer_seen)
-		return BOOTD_OK;
-	if (!ev->sweeping && (rc = sweep_begin(ev, err)) != BOOTD_OK)
-		return rc;
-	if ((rc = write_slice(ev, rows < 1 ? 1 : rows, err)) != BOOTD_OK)
-		return rc;
-	*more = ev->sweeping;
-	return BOOTD_OK;
-}
-
-/*
- * Take ev's copy of the boots past "seen"'s mark (SQLite; on PostgreSQL
- * "seen" is complete), unless the mark and the newest boot are where
- * they were when it was taken.  These are the few seconds of boots the
- * recorder holds (events_defer_seen()): one read of them for all the
- * hosts of a listing, not one per host.
- */
-static enum bootd_err
-take_tail(struct events *ev, struct bootd_error *err)
-{
-	struct tail_row *t, *grown;
-	struct db_stmt *s;
-	enum bootd_err rc;
-	const char *mac, *served;
-	size_t cap = 0;
-	int64_t upto, max;
-	int row;
-
-	if (ev->pg)
-		return BOOTD_OK;
-	if ((rc = read_mark(ev, &upto, &max, err)) != BOOTD_OK)
-		return rc;
-	if (ev->tail_taken && upto == ev->tail_upto && max == ev->tail_max)
-		return BOOTD_OK;
-	ev->tail_taken = 0;
-	ev->ntail = 0;
-	if ((s = stmt(ev, S_SEEN_TAIL, err)) == NULL)
-		return BOOTD_EDB;
-	bind_int(s, 1, upto);
-	free(ev->tail);
-	ev->tail = NULL;
-	while ((row = step(ev, s)) > 0) {
-		if ((mac = db_column_text(s, 0)) == NULL)
-			continue;
-		served = db_column_text(s, 2);
-		/* Rows come by MAC, each MAC's newest last. */
-		if (ev->ntail == 0 ||
-		    strcmp(ev->tail[ev->ntail - 1].mac, mac) != 0) {
-			if (ev->ntail == cap) {
-				cap = cap > 0 ? cap * 2 : 64;
-				if ((grown = realloc(ev->tail, cap *
-				    sizeof(*grown))) == NULL) {
-					db_reset(s);
-					ev->ntail = 0;
-					return bootd_error_set(err,
-					    BOOTD_ENOMEM, "read last seen "
-					    "times: out of memory");
-				}
-				ev->tail = grown;
-			}
-			ev->ntail++;
-		}
-		t = &ev->tail[ev->ntail - 1];
-		snprintf(t->mac, sizeof(t->mac), "%s", mac);
-		snprintf(t->served, sizeof(t->served), "%s",
-		    served != NULL ? served : "");
-		t->time = db_column_int64(s, 1);
-	}
-	db_reset(s);
-	if (row < 0) {
-		ev->ntail = 0;
-		return dberr(ev, "read last seen times", err);
-	}
-	ev->tail_taken = 1;
-	ev->tail_upto = upto;
-	ev->tail_max = max;
-	return BOOTD_OK;
-}
-
-static int
-tail_cmp(const void *key, const void *row)
-{
-	return strcmp(key, ((const struct tail_row *)row)->mac);
-}
-
-enum bootd_err
-events_seen(struct events *ev, const char *const *macs, size_t n,
-    int64_t *last_seen, char *served, size_t size, struct bootd_error *err)
-{
-	const struct tail_row *t;
-	struct db_stmt *s;
-	enum bootd_err rc;
-	const char *what;
-	char mserved[sizeof(t->served)];
-	int64_t when;
-	size_t i;
-	int src;
-
-	*last_seen = 0;
-	if (size > 0)
-		served[0] = '\0';
-	if ((rc = take_tail(ev, err)) != BOOTD_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		/* The MAC's newest boot: in "seen", or past its mark. */
-		if ((s = stmt(ev, S_SEEN_GET, err)) == NULL)
-			return BOOTD_EDB;
-		bind_text(s, 1, macs[i]);
-		when = 0;
-		mserved[0] = '\0';
-		if ((src = step(ev, s)) > 0) {
-			when = db_column_int64(s, 0);
-			what = db_column_text(s, 1);
-			snprintf(mserved, sizeof(mserved), "%s",
-			    what != NULL ? what : "");
-		}
-		db_reset(s);
-		if (src < 0)
-			return dberr(ev, "read last seen", err);
-		t = ev->ntail > 0 ? bsearch(macs[i], ev->tail, ev->ntail,
-		    sizeof(*ev->tail), tail_cmp) : NULL;
-		if (t != NULL && t->time >= when) {
-			when = t->time;
-			memcpy(mserved, t->served, sizeof(mserved));
-		}
-		/* The host's: the newest of its MACs'. */
-		if (when > *last_seen) {
-			*last_seen = when;
-			if (size > 0)
-				snprintf(served, size, "%s", mserved);
-		}
-	}
-	return BOOTD_OK;
 }
 
 enum bootd_err
@@ -1843,13 +1253,13 @@ events_discovered_each(struct events *ev, long limit,
 			want = limit - total;
 		if (want <= 0)
 			return BOOTD_OK;
-		if ((s = stmt(ev, S_DISC_PAGE, err)) == NULL)
+		if ((s = ev_stmt(ev, S_DISC_PAGE, err)) == NULL)
 			return BOOTD_EDB;
 		/* Bound by value: last changes while the page is read. */
 		bind_text(s, 1, last);
 		bind_int(s, 2, want);
 		rows = 0;
-		while ((src = step(ev, s)) > 0) {
+		while ((src = ev_step(ev, s)) > 0) {
 			mac = db_column_text(s, 0);
 			if (mac == NULL)
 				continue;
@@ -1870,7 +1280,7 @@ events_discovered_each(struct events *ev, long limit,
 		}
 		if (src < 0) {
 			db_reset(s);
-			return dberr(ev, "list discovered MACs", err);
+			return ev_dberr(ev, "list discovered MACs", err);
 		}
 		/* Reset ends the page's read transaction. */
 		db_reset(s);
@@ -1904,16 +1314,16 @@ events_discovered_get(struct events *ev, const char *mac,
 	enum bootd_err rc = BOOTD_OK;
 	int src;
 
-	if ((s = stmt(ev, S_DISC_GET, err)) == NULL)
+	if ((s = ev_stmt(ev, S_DISC_GET, err)) == NULL)
 		return BOOTD_EDB;
 	bind_text(s, 1, mac);
-	if ((src = step(ev, s)) > 0 && disc_row(s, &d) == 0)
+	if ((src = ev_step(ev, s)) > 0 && disc_row(s, &d) == 0)
 		fn(&d, arg);
 	else if (src >= 0)
 		rc = bootd_error_set(err, BOOTD_ENOTFOUND, "MAC %s is not in "
 		    "the discovered list", mac);
 	else
-		rc = dberr(ev, "read discovered MAC", err);
+		rc = ev_dberr(ev, "read discovered MAC", err);
 	db_reset(s);
 	return rc;
 }
@@ -1932,14 +1342,14 @@ events_boots_each(struct events *ev, int64_t since, int64_t until,
 	if (until <= 0)
 		until = INT64_MAX;
 	for (;;) {
-		if ((s = stmt(ev, S_BOOT_PAGE, err)) == NULL)
+		if ((s = ev_stmt(ev, S_BOOT_PAGE, err)) == NULL)
 			return BOOTD_EDB;
 		bind_int(s, 1, last_time);
 		bind_int(s, 2, last_id);
 		bind_int(s, 3, until);
 		bind_int(s, 4, PAGE_ROWS);
 		rows = 0;
-		while ((src = step(ev, s)) > 0) {
+		while ((src = ev_step(ev, s)) > 0) {
 			rows++;
 			last_id = db_column_int64(s, 0);
 			last_time = db_column_int64(s, 1);
@@ -1959,7 +1369,7 @@ events_boots_each(struct events *ev, int64_t since, int64_t until,
 		}
 		if (src < 0) {
 			db_reset(s);
-			return dberr(ev, "list boot events", err);
+			return ev_dberr(ev, "list boot events", err);
 		}
 		/* Reset ends the page's read transaction. */
 		db_reset(s);
