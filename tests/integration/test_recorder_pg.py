@@ -206,19 +206,26 @@ class RecorderPg(unittest.TestCase):
         self.assertEqual(self.metric("bootd_events_dropped_total"),
                          dropped0)
 
-    def test_sigterm_while_down(self):
-        srv = self.srv
-        self.recorded_once()
+    def stop_while_down(self):
+        """
+        Stop the primary, boot 3 unknown MACs and wait until their events
+        are queued, then SIGTERM bootd: it ends (the harness waits up to
+        60 s), the recorder having given up after its bounded wait and
+        counted what it held.  Returns bootd's log.
+        """
         self.primary_down()
         for i in range(3):
             self.assertEqual(self.boot(unknown_mac(i)), 200)
         eventually(lambda: self.metric("bootd_events_queued"),
                    lambda n: n == 3)
-        # bootd ends (the harness waits up to 60 s); the recorder gave
-        # up after its bounded wait and counted what it held.
-        self.assertEqual(srv.stop_bootd(), 0)
-        log = srv.bootd_log()
+        self.assertEqual(self.srv.stop_bootd(), 0)
+        log = self.srv.bootd_log()
         self.assertIn("still unavailable at stop", log)
+        return log
+
+    def test_sigterm_while_down(self):
+        self.recorded_once()
+        log = self.stop_while_down()
         self.assertIn("boot events dropped", log)
         self.assertEqual(self.rows(self.sb), 1)
 
@@ -231,17 +238,9 @@ class RecorderPg(unittest.TestCase):
         srv.write_config(daemon={"event_batch_ms": 10000})
         srv.start_bootd()
         srv.wait_ready()
-        self.primary_down()
-        for i in range(3):
-            self.assertEqual(self.boot(unknown_mac(i)), 200)
-        eventually(lambda: self.metric("bootd_events_queued"),
-                   lambda n: n == 3)
-        self.assertEqual(srv.stop_bootd(), 0)
-        log = srv.bootd_log()
+        log = self.stop_while_down()
         self.assertIn("holding the boot events queued", log)
-        self.assertIn("still unavailable at stop", log)
         self.assertEqual(self.rows(self.sb), 0)
-
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
