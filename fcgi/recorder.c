@@ -935,6 +935,19 @@ take(struct recorder *r)
 	return total;
 }
 
+/*
+ * Top the batch up from the pipe and write it, unless the database was
+ * found unavailable meanwhile (parse() holds the batch then): what the
+ * loop does once a batch is due, and the stop path first.
+ */
+static void
+take_and_flush(struct recorder *r)
+{
+	take(r);
+	if (!r->holding)
+		flush(r, r->partial ? 1 : 0);
+}
+
 long
 recorder_leftover(int fd)
 {
@@ -1122,9 +1135,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			ppoll(NULL, 0, &ts, &waitmask);
 			continue;
 		}
-		take(&r);		/* top the batch up from the pipe */
-		if (!r.holding)		/* else parse() found it unavailable */
-			flush(&r, r.partial ? 1 : 0);
+		take_and_flush(&r);
 	}
 	/*
 	 * Stopping with the database unavailable (PostgreSQL): retry for at
@@ -1135,11 +1146,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * after a reload.  A batch not yet tried is tried first, as in the
 	 * loop: a server found unavailable only now gets the same wait.
 	 */
-	if (!r.holding) {
-		take(&r);
-		if (!r.holding)
-			flush(&r, r.partial ? 1 : 0);
-	}
+	if (!r.holding)
+		take_and_flush(&r);
 	if (r.holding) {
 		/* Half the master's wait at most: then it kills us. */
 		after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout *
