@@ -1088,6 +1088,8 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
 	if ((rc = ev_run(ev, s, "prune boot events", err)) != BOOTD_OK)
 		goto out;
 	d.events = -db_changes(s);
+	if (d.events != 0 && (rc = seen_mark_pruned(ev, err)) != BOOTD_OK)
+		goto out;
 	if ((s = ev_stmt(ev, S_DISC_PRUNE, err)) == NULL) {
 		rc = BOOTD_EDB;
 		goto out;

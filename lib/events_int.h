@@ -163,6 +163,8 @@ seen_mark_was_complete(struct events *ev, int *complete,
     struct bootd_error *err);
 enum bootd_err
 seen_mark_complete(struct events *ev, struct bootd_error *err);
+enum bootd_err
+seen_mark_pruned(struct events *ev, struct bootd_error *err);
 void
 seen_held_free(struct held_list *l);
 

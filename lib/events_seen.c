@@ -152,6 +152,9 @@ read_mark(struct events *ev, int64_t *upto, int64_t *max,
 		*max = db_column_int64(s, 1);
 	}
 	db_reset(s);
+	if (row == 0)
+		return bootd_error_set(err, BOOTD_EDB, "read last seen mark: "
+		    "the counts row is missing");
 	return row > 0 ? BOOTD_OK : ev_dberr(ev, "read last seen mark", err);
 }
 
@@ -185,6 +188,31 @@ seen_mark_complete(struct events *ev, struct bootd_error *err)
 	if ((s = ev_stmt(ev, S_SEEN_MARK_ALL, err)) == NULL)
 		return BOOTD_EDB;
 	return ev_run(ev, s, "mark last seen times written", err);
+}
+
+/*
+ * After boot events were deleted, inside the transaction that deleted
+ * them (events_prune()).  SQLite numbers a new row one past the newest
+ * left, so a prune that took the newest boots (all of them, after a
+ * quiet spell longer than the retention) would give the next boots
+ * numbers at or below the mark, and readers, and the next handle that
+ * takes the boots past the mark, would count them as written.  So the
+ * mark, and the end of a sweep under way, go back to the newest boot
+ * left: every boot at or below it is in "seen" or in that sweep.
+ */
+enum bootd_err
+seen_mark_pruned(struct events *ev, struct bootd_error *err)
+{
+	enum bootd_err rc;
+	int64_t upto, max;
+
+	if (ev->pg)
+		return BOOTD_OK;
+	if ((rc = read_mark(ev, &upto, &max, err)) != BOOTD_OK)
+		return rc;
+	if (ev->sweeping && ev->sweep_upto > max)
+		ev->sweep_upto = max;
+	return upto > max ? seen_mark_complete(ev, err) : BOOTD_OK;
 }
 
 /*

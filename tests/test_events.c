@@ -720,6 +720,62 @@ START_TEST(test_seen_recovered)
 }
 END_TEST
 
+/*
+ * A prune that takes the newest boots makes SQLite number the next ones
+ * from below the mark again: the mark goes back with them, and so does
+ * the end of a sweep under way, so that a reader stays exact and a
+ * handle that comes next takes the new boots again.  Fails without
+ * seen_mark_pruned() (the reader and the fold miss the boot at NOW).
+ */
+START_TEST(test_seen_after_prune)
+{
+	const char *mac[] = { "52:54:00:00:00:01", "52:54:00:00:00:02",
+	    "52:54:00:00:00:03", "52:54:00:00:00:04" };
+	struct events *r;
+	int64_t deleted, when;
+	char served[16];
+	int i, more;
+
+	OK(events_defer_seen(ev, &err_));
+	for (i = 0; i < 5; i++)
+		record1(mac[0], "web1.example.org", NOW - 1000 + i, NULL,
+		    NULL);
+	sweep_all(1024);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"), 5);
+	OK(events_prune(ev, NOW - 10, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 5);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"), 0);
+	record1(mac[0], "web1.example.org", NOW, NULL, NULL);	/* held */
+	ck_assert_int_eq(sql_int("SELECT max(id) FROM boot_event"), 1);
+	OK(events_open_readonly(where, &r, &err_));
+	OK(events_seen(r, &mac[0], 1, &when, served, sizeof(served), &err_));
+	events_close(r);
+	ck_assert_int_eq(when, NOW);
+	events_close(ev);		/* killed: what it held is gone */
+	OK(events_open(where, 0, &ev, &err_));
+	OK(events_defer_seen(ev, &err_));
+	ck_assert_uint_eq(events_seen_held(ev), 1);
+	sweep_all(1024);
+	ck_assert_int_eq(sql_int("SELECT last_seen FROM seen"), NOW);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"), 1);
+
+	/* A prune in the middle of a sweep: its end goes back too. */
+	for (i = 1; i < 4; i++)
+		record1(mac[i], "web2.example.org", NOW + i, NULL, NULL);
+	OK(events_write_seen(ev, 1, &more, &err_));
+	ck_assert_int_eq(more, 1);
+	OK(events_prune(ev, NOW + 100, 100, &deleted, &err_));
+	ck_assert_int_eq(deleted, 4);
+	record1(mac[0], "web1.example.org", NOW + 200, NULL, NULL);
+	sweep_all(1);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"), 0);
+	OK(events_open_readonly(where, &r, &err_));
+	OK(events_seen(r, &mac[0], 1, &when, served, sizeof(served), &err_));
+	events_close(r);
+	ck_assert_int_eq(when, NOW + 200);
+}
+END_TEST
+
 /* A MAC that boots as a host's leaves the discovered list. */
 START_TEST(test_known_leaves_discovered)
 {
@@ -1466,8 +1522,10 @@ events_suite(void)
 	tcase_add_test(tc, test_record_batch);
 	tcase_add_test(tc, test_batch_as_one_by_one);
 	tcase_add_test(tc, test_seen_deferred);
-	if (pg == NULL)
+	if (pg == NULL) {
 		tcase_add_test(tc, test_seen_recovered);
+		tcase_add_test(tc, test_seen_after_prune);
+	}
 	tcase_add_test(tc, test_known_leaves_discovered);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_discovered_each);
