@@ -67,8 +67,9 @@
  *
  * Hosts' last seen times (SQLite).  The recorder holds them in memory
  * (events_defer_seen()) and writes them in sweeps: SEEN_MS after the
- * first boot held, sorted by MAC, SEEN_SLICE MACs per transaction, one
- * slice after each batch (write_seen()).  Written with each batch, a row
+ * first boot held, sorted by MAC, SEEN_SLICE MACs per transaction, a
+ * slice at each turn of the main loop (write_seen()): one or more per
+ * batch under load.  Written with each batch, a row
  * picked at random in a large b-tree for nearly every boot, they cost
  * the recorder 17.5% of a core against 13.7% now (1,000,000 hosts, under
  * bench/run's load, interleaved runs).  Readers stay exact and a killed
@@ -144,6 +145,7 @@
 					 * long after the first boot held... */
 #define SEEN_SLICE	1024L		/* ...and writes this many MACs per
 					 * transaction (events_write_seen()) */
+#define SEEN_RETRY_MS	1000		/* after a failed slice, the next try */
 #define RETRY_MIN_MS	100		/* PostgreSQL unavailable: first retry */
 #define RETRY_MAX_MS	2000		/* ...doubling up to this */
 #define STOP_WAIT_MS	3000		/* at SIGTERM, retrying at most this,
@@ -222,6 +224,7 @@ struct recorder {
 	int		 seen_held;	/* last seen times held, not swept */
 	struct timespec	 seen_due;	/* when their sweep begins (SEEN_MS) */
 	int		 sweeping;	/* a sweep has MACs left */
+	struct timespec	 seen_retry;	/* after a failure, not before this */
 	char		 seenerr[512];	/* its last failure, logged once */
 	uint64_t	 dropping;	/* events dropped since the last batch
 					 * written; 0 while all is well */
@@ -656,16 +659,23 @@ flush(struct recorder *r, uint64_t after)
 
 /*
  * Milliseconds until the next slice of last seen times is due (0: now),
- * -1 when none is coming.  A sweep under way writes a slice per batch
- * under load, one per event_batch_ms when idle: never a transaction long
- * enough to hold the batches up.
+ * -1 when none is coming.  A sweep under way writes a slice at each turn
+ * of the main loop under load (one or more per batch), one per
+ * event_batch_ms when idle, none before seen_retry after a failure: never
+ * a transaction long enough to hold the batches up.
  */
 static int
 seen_due_ms(const struct recorder *r)
 {
+	int ms, retry = ms_until(&r->seen_retry);
+
 	if (r->sweeping)
-		return r->cfg->daemon.event_batch_ms;
-	return r->seen_held ? ms_until(&r->seen_due) : -1;
+		ms = r->cfg->daemon.event_batch_ms;
+	else if (r->seen_held)
+		ms = ms_until(&r->seen_due);
+	else
+		return -1;
+	return retry > ms ? retry : ms;
 }
 
 /*
@@ -674,9 +684,10 @@ seen_due_ms(const struct recorder *r)
  * sooner when half of EVENTS_HELD_MAX are held.  A sweep writes every MAC
  * held when it began, SEEN_SLICE per transaction in MAC order; a page of
  * "seen" is then written once for all the boots of the last SEEN_MS, not
- * once for each boot.  A failure
- * leaves them held (and readers exact): the next call tries again.
- * Returns 1 when it wrote a slice.
+ * once for each boot.  A failure leaves them held (and readers exact):
+ * the next call after SEEN_RETRY_MS tries again, so that a database that
+ * keeps failing (a full disk) is not retried in a busy loop.  Returns 1
+ * when it wrote a slice.
  */
 static int
 write_seen(struct recorder *r)
@@ -689,19 +700,28 @@ write_seen(struct recorder *r)
 	if (!r->sweeping && (!r->seen_held || (ms_until(&r->seen_due) > 0 &&
 	    (r->ev == NULL || events_seen_held(r->ev) < EVENTS_HELD_MAX / 2))))
 		return 0;
-	if (r->holding || (ev = db(r)) == NULL)
+	if (r->holding || ms_until(&r->seen_retry) > 0)
 		return 0;
+	if ((ev = db(r)) == NULL) {
+		after_ms(&r->seen_retry, SEEN_RETRY_MS);
+		return 0;
+	}
 	if (events_write_seen(ev, SEEN_SLICE, &more, &e) != BOOTD_OK) {
 		memcpy(prev, r->seenerr, sizeof(prev));
 		snprintf(r->seenerr, sizeof(r->seenerr), "%s", e.text);
 		if (strcmp(prev, r->seenerr) != 0)
 			blog_warn("recorder: writing last seen times: %s; "
 			    "trying again", e.text);
+		after_ms(&r->seen_retry, SEEN_RETRY_MS);
 		return 0;
 	}
 	r->seenerr[0] = '\0';
-	if (!r->sweeping)	/* began: holds what came before */
-		r->seen_held = 0;
+	/*
+	 * What the handle holds now came after its sweep began: the next
+	 * sweep's.  (Asked of the handle, not inferred from r->sweeping: a
+	 * sweep whose first slice failed has begun all the same.)
+	 */
+	r->seen_held = events_seen_held(ev) > 0;
 	r->sweeping = more;
 	return 1;
 }
@@ -1190,6 +1210,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	write_notes(&r);	/* and the fetch notes held */
 	/* And the last seen times held; what fails, the next one takes. */
 	clock_gettime(CLOCK_MONOTONIC, &r.seen_due);	/* due: now */
+	r.seen_retry = r.seen_due;			/* even after a failure */
 	while ((r.seen_held || r.sweeping) && write_seen(&r))
 		;
 	events_close(r.ev);

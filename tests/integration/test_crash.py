@@ -402,6 +402,22 @@ class ImportKilled(KilledMidWrite, unittest.TestCase):
         return "none" if hosts == 0 else "all"
 
 
+def cpu_ticks(pid):
+    """utime + stime of pid (clock ticks), from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def seen_rows(events_db):
+    """Rows of the events database's "seen" (hosts' last seen times)."""
+    con = sqlite3.connect(events_db, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM seen").fetchone()[0]
+    finally:
+        con.close()
+
+
 class DiskFull(unittest.TestCase):
     """The inventory's filesystem full, under a running daemon."""
 
@@ -470,6 +486,31 @@ class DiskFull(unittest.TestCase):
     def test_disk_full(self):
         self.record_one()
         self.full_then_space()
+
+    def test_disk_full_last_seen_not_retried_in_a_loop(self):
+        # The sweep of hosts' last seen times fails on the full disk.  An
+        # idle recorder then waits SEEN_RETRY_MS between tries; before,
+        # it tried again at once, for ever: a core at 100% (299 clock
+        # ticks of 300 in 3 s).  The bound, a third of that, is no
+        # speed: a loop takes all it gets, a wait next to none.
+        s = self.srv
+        self.record_one()               # a known MAC: its time held
+        filler = self.fill()
+        try:
+            log = eventually(s.bootd_log, lambda t: "writing last seen "
+                             "times" in t, tries=400)
+            self.assertIn("writing last seen times", log)
+            rec = s.recorder_pid()
+            t0 = cpu_ticks(rec)
+            time.sleep(3)
+            spent = cpu_ticks(rec) - t0
+            self.assertLess(spent, os.sysconf("SC_CLK_TCK"),
+                            "the recorder spins on a failing sweep")
+        finally:
+            os.unlink(filler)
+        # Space is back: the next try writes them.
+        self.assertEqual(eventually(lambda: seen_rows(s.events_db),
+                                    lambda n: n == 1), 1)
 
     def test_disk_full_at_start(self):
         # bootd starts on a full disk without its events database: the
