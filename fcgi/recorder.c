@@ -546,8 +546,15 @@ write_notes(struct recorder *r)
 	for (i = 0; i < n; i++) {
 		rc = inv_token_fetched(r->inv, r->notes[i].mac,
 		    r->notes[i].addr, r->notes[i].time, &e);
-		/* ENOTFOUND: the token went meanwhile (done, set-local). */
-		if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND) {
+		/*
+		 * ENOTFOUND: the token went meanwhile (done, set-local).
+		 * EINVAL: a MAC or address the inventory refuses, found
+		 * before any write (workers send canonical ones: a broken
+		 * record), so that note alone is skipped; one refused by a
+		 * write would fail the group, which inv_commit() refuses.
+		 */
+		if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND &&
+		    rc != BOOTD_EINVAL) {
 			inv_rollback(r->inv);
 			goto fail;
 		}
@@ -1166,12 +1173,17 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * after a reload.  A batch not yet tried is tried first, as in the
 	 * loop: a server found unavailable only now gets the same wait.
 	 */
+	/*
+	 * Half the master's wait at most (then it kills us), counted from
+	 * the first try: tries begin before the deadline, and the one under
+	 * way when it passes ends first (a connection attempt waits up to
+	 * libpq's connect_timeout for each host).
+	 */
+	after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout * 500 ?
+	    STOP_WAIT_MS : cfg->daemon.drain_timeout * 500);
 	if (!r.holding)
 		take_and_flush(&r);
 	if (r.holding) {
-		/* Half the master's wait at most: then it kills us. */
-		after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout *
-		    500 ? STOP_WAIT_MS : cfg->daemon.drain_timeout * 500);
 		while (r.holding && ms_until(&deadline) > 0) {
 			ms = ms_until(&r.retry_at);
 			if (ms > ms_until(&deadline))

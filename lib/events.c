@@ -547,7 +547,8 @@ open_db(const char *path, int rdonly, struct events **out, int *v,
 	q(path, ev->name);
 	/*
 	 * SQLite: busy timeout 5 s, extended codes, foreign keys on;
-	 * PostgreSQL: connect_timeout 10 s (db_open()).
+	 * PostgreSQL: connect_timeout 2 s a host unless the URI sets it
+	 * (db_pg.c pg_connect()).
 	 */
 	if ((rc = db_open(path, rdonly ? DB_RDONLY : DB_RDWR, &ev->db,
 	    &ev->dbe)) != BOOTD_OK) {
