@@ -247,7 +247,8 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	    (intmax_t)get(&m->counter[METRICS_EVENTS_EVICTED]));
 	single(out, "bootd_fetch_notes_total", "counter",
 	    "Install script fetches the recorder noted on their hosts' "
-	    "tokens (the address written, or found noted already).",
+	    "tokens (the address written, or found noted already), and "
+	    "those whose token was gone by then (done, set-local).",
 	    (intmax_t)get(&m->counter[METRICS_FETCH_NOTES]));
 	single(out, "bootd_events_malformed_total", "counter",
 	    "Datagrams the recorder refused as not a well-formed boot event.",

@@ -473,13 +473,6 @@ hold(struct recorder *r, const char *why)
 	after_ms(&r->retry_at, r->backoff_ms);
 }
 
-/*
- * Write the batch in one transaction, or drop and count it, or (events on
- * PostgreSQL, the server unavailable) keep it for a retry: hold().  The
- * one place boot events reach the database.  after: the events this
- * recorder holds besides the batch (read, not yet in a batch), published
- * as held once the batch is counted.
- */
 /* Log a failure of the inventory for fetch notes once while it lasts. */
 static void
 note_failed(struct recorder *r, const char *what, const char *text)
@@ -603,6 +596,13 @@ hold_notes(struct recorder *r)
 	}
 }
 
+/*
+ * Write the batch in one transaction, or drop and count it, or (events on
+ * PostgreSQL, the server unavailable) keep it for a retry: hold().  The
+ * one place boot events reach the database.  after: the events this
+ * recorder holds besides the batch (read, not yet in a batch), published
+ * as held once the batch is counted.
+ */
 static void
 flush(struct recorder *r, uint64_t after)
 {

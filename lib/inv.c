@@ -732,7 +732,8 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 	enum bootd_err rc;
 
 	if (!inv->grouped || inv->group_read)
-		return bootd_error_set(err, BOOTD_EINVAL,
+		return bootd_error_set(err, BOOTD_EINVAL, inv->grouped ?
+		    "the group open is of reads: nothing to commit" :
 		    "no grouped transaction is open");
 	if (inv->group_failed) {
 		inv_rollback(inv);

@@ -6,7 +6,7 @@
 -- and a page to write for nearly every boot.  The recorder now gathers
 -- last seen times in memory and writes them in MAC order, a slice at a
 -- time, some seconds later (events_defer_seen(), events_write_seen() in
--- lib/events.c): a page written once for all the boots it took
+-- lib/events_seen.c): a page written once for all the boots it took
 -- meanwhile.  Under bench/run's load the recorder went from 17.5% of a
 -- core to 13.7%.
 --
