@@ -5,7 +5,13 @@
  * A worker keeps SIGTERM, SIGINT and SIGHUP blocked except while it waits
  * for a connection in epoll_pwait(2), so a signal never interrupts a
  * request half-way (libfcgi does not retry an interrupted read) and a
- * worker told to stop finishes its in-flight request, then exits.  Each
+ * worker told to stop finishes its in-flight request, then exits.  A stop
+ * that comes while the worker serves stays pending, and epoll_pwait(2)
+ * does not deliver it when a connection is already waiting: a signalfd
+ * of SIGTERM and SIGINT in the same epoll set shows it there, so that a
+ * backlog that never empties (a boot storm) does not keep a worker of
+ * the old configuration serving after a reload, or one told to stop
+ * serving until the master kills it.  Each
  * worker waits on its own epoll instance holding the listening socket
  * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all
  * of them: with pselect(2) every idle worker woke, and all but one found
@@ -13,6 +19,10 @@
  * on the cores the busy workers and nginx need.  The listening socket is
  * non-blocking: when another worker took the connection, accept4(2) fails
  * with EAGAIN and the loop waits again.
+ * libfcgi is given no listening socket (-1): it reads the connection
+ * accept_conn() hands it, and when that one fails it returns instead of
+ * accepting the next connection itself, which would skip the peer check
+ * and the timeouts below.
  * FCGX_ShutdownPending() is not used: libfcgi then reads EOF on every
  * read, which would cut the request in hand short instead of finishing it.
  * A new connection that stays silent for FIRST_BYTE_MS is dropped before
@@ -50,6 +60,7 @@
 
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -415,15 +426,17 @@ worker_events_close(struct worker *w)
 /*
  * The epoll instance a worker waits on for connections to fd: one idle
  * worker is woken per connection (EPOLLEXCLUSIVE; kernels before 4.5
- * refuse the flag and wake every waiter, as pselect(2) did).  Returns it,
- * or -1 with errno set.
+ * refuse the flag and wake every waiter, as pselect(2) did), and *sfd, a
+ * signalfd of the signals in stops, for a stop that came while it was
+ * busy (see the top of this file).  Returns it, or -1 with errno set.
  */
 static int
-wait_open(int fd)
+wait_open(int fd, const sigset_t *stops, int *sfd)
 {
 	struct epoll_event ev;
 	int ep, rc, e;
 
+	*sfd = -1;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
@@ -434,8 +447,19 @@ wait_open(int fd)
 		ev.events = EPOLLIN;
 		rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	}
+	if (rc == 0 && (*sfd = signalfd(-1, stops, SFD_CLOEXEC |
+	    SFD_NONBLOCK)) == -1)
+		rc = -1;
+	if (rc == 0) {
+		ev.events = EPOLLIN;
+		ev.data.fd = *sfd;
+		rc = epoll_ctl(ep, EPOLL_CTL_ADD, *sfd, &ev);
+	}
 	if (rc == -1) {
 		e = errno;
+		if (*sfd != -1)
+			close(*sfd);
+		*sfd = -1;
 		close(ep);
 		errno = e;
 		return -1;
@@ -445,19 +469,23 @@ wait_open(int fd)
 
 /*
  * Wait until the listening socket of epoll instance ep is readable or a
- * signal arrives.  Signals are unblocked only inside epoll_pwait(2).
- * Returns 1 when readable, 0 when interrupted, -1 on error.
+ * signal arrives.  Signals are unblocked only inside epoll_pwait(2); one
+ * that came before, while the worker served, shows on sfd.  Returns 1
+ * when readable, 0 when stopped or interrupted, -1 on error.
  */
 static int
-wait_readable(int ep, const sigset_t *waitmask)
+wait_readable(int ep, int sfd, const sigset_t *waitmask)
 {
-	struct epoll_event ev;
-	int n;
+	struct epoll_event ev[2];
+	int i, n;
 
-	n = epoll_pwait(ep, &ev, 1, -1, waitmask);
+	n = epoll_pwait(ep, ev, 2, -1, waitmask);
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	return n > 0;
+	for (i = 0; i < n; i++)
+		if (ev[i].data.fd == sfd)
+			stop_requested = 1;	/* pending: left so */
+	return n > 0 && !stop_requested;
 }
 
 /*
@@ -507,13 +535,13 @@ worker_run(const struct cfg *cfg, int fd, int events)
 {
 	static struct worker w;		/* zeroed; one per process */
 	struct sigaction sa;
-	sigset_t block, waitmask;
+	sigset_t block, waitmask, stops;
 	FCGX_Request req;
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	long served = 0;
-	int conn, ep, rc, status = 0, unix_socket;
+	int conn, ep, sfd, rc, status = 0, unix_socket;
 
 	w.cfg = cfg;
 	w.events = events;
@@ -553,11 +581,14 @@ worker_run(const struct cfg *cfg, int fd, int events)
 
 	unix_socket = getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    ss.ss_family == AF_UNIX;
-	if (FCGX_InitRequest(&req, fd, 0) != 0) {
+	if (FCGX_InitRequest(&req, -1, 0) != 0) {
 		blog_err("FCGX_InitRequest failed");
 		return 1;
 	}
-	if ((ep = wait_open(fd)) == -1) {
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	if ((ep = wait_open(fd, &stops, &sfd)) == -1) {
 		blog_err("epoll(listen socket): %s", strerror(errno));
 		return 1;
 	}
@@ -576,7 +607,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		 * carries the next request: read it from there.
 		 */
 		if (req.ipcFd < 0) {
-			if ((rc = wait_readable(ep, &waitmask)) == 0)
+			if ((rc = wait_readable(ep, sfd, &waitmask)) == 0)
 				continue;
 			if (rc < 0) {
 				blog_err("epoll_pwait(listen socket): %s",
@@ -612,9 +643,13 @@ worker_run(const struct cfg *cfg, int fd, int events)
 			req.detached = unix_socket;
 		}
 		if ((rc = FCGX_Accept_r(&req)) < 0) {
-			/* A broken or stalled connection, closed by libfcgi;
-			 * the listen socket had nothing else. */
-			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR)
+			/*
+			 * A broken or stalled connection, closed by libfcgi,
+			 * which then finds no listening socket of its own
+			 * (EBADF): the next one comes through accept_conn().
+			 */
+			if (rc != -EBADF && rc != -EAGAIN &&
+			    rc != -EWOULDBLOCK && rc != -EINTR)
 				blog_debug("FCGX_Accept_r: %s", rc < -4095 ?
 				    "libfcgi error" : strerror(-rc));
 			continue;
@@ -623,6 +658,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		served++;
 	}
 	FCGX_Finish_r(&req);
+	close(sfd);
 	close(ep);
 	worker_db_close(&w);
 	worker_events_close(&w);

@@ -411,6 +411,67 @@ class Process(unittest.TestCase):
         self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
         self.assertEqual(self.d.stop(), 0)
 
+    def test_broken_connection_then_the_next_one_checked(self):
+        # A connection that breaks before its request is read (closed
+        # inside a record header) is closed by libfcgi, which then
+        # accepted the next connection itself when it held the listening
+        # socket: no peer check, no read timeout, so a peer that sent one
+        # byte held the only worker for good.  Now the next connection
+        # comes through the worker's own accept, and is dropped at the
+        # read timeout.
+        self.d = Daemon(workers=1).start()
+        worker = self.d.workers()[0]
+        fds = len(os.listdir("/proc/%d/fd" % worker))
+        with self.d.connect() as broken, self.d.connect() as slow:
+            broken.sendall(b"\x01\x01\x00")      # 3 bytes of 8
+            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
+                       lambda n: n > fds)
+            slow.sendall(b"\x01")                # waits in the backlog
+            broken.close()
+            try:
+                rest = slow.recv(4096)          # 60 s at most
+            except ConnectionResetError:
+                rest = b""
+            self.assertEqual(rest, b"")
+        st, _, body = self.d.call("GET", "/ipxe/v1/health")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_stop_noticed_with_connections_waiting(self):
+        # SIGTERM while the only worker has a request in hand stays
+        # pending, and epoll_pwait(2) did not deliver it while more
+        # connections waited: the worker served every one of them first
+        # (in a boot storm, for ever: after a reload the old workers kept
+        # the old configuration).  Now it ends after the request in hand.
+        self.d = Daemon(workers=1).start()
+        worker = self.d.workers()[0]
+        fds = len(os.listdir("/proc/%d/fd" % worker))
+        data = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
+        waiting = []
+        try:
+            with self.d.connect() as s:
+                s.sendall(data[:20])
+                eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
+                           lambda n: n > fds)
+                for _ in range(5):
+                    w = self.d.connect()
+                    waiting.append(w)
+                    w.sendall(data)
+                os.kill(worker, signal.SIGTERM)     # pending: it is busy
+                s.sendall(data[20:])
+                st, _, body = read_response(s)
+                self.assertEqual(st, 200, body)
+            eventually(lambda: os.path.exists("/proc/%d" % worker),
+                       lambda alive: not alive)
+            self.assertFalse(os.path.exists("/proc/%d" % worker))
+            self.assertRegex(self.d.log_text(), r"\[%d\].*worker exiting "
+                             r"after 1 requests" % worker)
+        finally:
+            for w in waiting:
+                w.close()
+        self.assertEqual(self.d.stop(), 0)
+
     def test_silent_connection_dropped(self):
         # A peer that connects and sends nothing is dropped after a short
         # bound (FIRST_BYTE_MS, 2 s) instead of holding the only worker for
