@@ -869,6 +869,37 @@ fk_violations(struct inv *inv)
  * that a migration may rebuild a table the way SQLite documents for
  * ALTER TABLE; the result is checked before the commit.
  */
+/*
+ * SQLite: migrate only a file that holds an inventory of version v (its
+ * tables env and host) or nothing at all (a new one).  Any other database
+ * named by mistake is left as it is: the events database, whose versions
+ * count from 1 too, took the inventory's later migrations and was then
+ * refused by bootd as newer than its own; another program's file took
+ * the whole schema.  PostgreSQL: its schema is bootd's own (pg_tables).
+ */
+static enum bootd_err
+inventory_or_empty(struct inv *inv, int v, struct bootd_error *err)
+{
+	char qp[QBUF];
+	int64_t n;
+
+	if (inv->pg)
+		return BOOTD_OK;
+	if (query_int(inv, v > 0 ? "SELECT count(*) FROM sqlite_schema "
+	    "WHERE type = 'table' AND name IN ('env', 'host')" :
+	    "SELECT count(*) FROM sqlite_schema", &n) <= 0)
+		return dberr(inv, "read the schema", err);
+	if (v > 0 && n != 2)
+		return bootd_error_set(err, BOOTD_EDB, "\"%s\" is not a bootd "
+		    "inventory (schema version %d without its tables): left "
+		    "as it is", q(inv->path, qp), v);
+	if (v == 0 && n != 0)
+		return bootd_error_set(err, BOOTD_EDB, "\"%s\" is not a bootd "
+		    "inventory (tables of another schema): left as it is",
+		    q(inv->path, qp));
+	return BOOTD_OK;
+}
+
 static enum bootd_err
 migrate(struct inv *inv, struct bootd_error *err)
 {
@@ -895,7 +926,8 @@ migrate(struct inv *inv, struct bootd_error *err)
 		return dberr(inv, "begin migration", err);
 	}
 	/* Read again: another process may have migrated meanwhile. */
-	if ((rc = read_version(inv, &v, err)) != BOOTD_OK)
+	if ((rc = read_version(inv, &v, err)) != BOOTD_OK ||
+	    (rc = inventory_or_empty(inv, v, err)) != BOOTD_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (m[i].version <= v)

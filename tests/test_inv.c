@@ -383,6 +383,59 @@ START_TEST(test_open_create)
 }
 END_TEST
 
+/*
+ * A change opened on an SQLite file that is no inventory refuses and
+ * leaves the file as it was: the events database named by mistake took
+ * the inventory's later migrations (its versions count from 1 too), and
+ * bootd then refused it as newer than its own; another program's file
+ * took the whole schema.  A new, empty file is still made an inventory.
+ */
+START_TEST(test_open_not_an_inventory)
+{
+	struct bootd_error err;
+	struct inv *i2 = NULL;
+	char other[600];
+	struct db *db;
+	struct db_stmt *s;
+	int row, k;
+	static const char *const made[] = {
+		"CREATE TABLE boot_event (id INTEGER PRIMARY KEY); "
+		    "PRAGMA user_version = 3",
+		"CREATE TABLE t (x); PRAGMA user_version = 0",
+	};
+	static const char *const why[] = {
+		"(schema version 3 without its tables)",
+		"(tables of another schema)",
+	};
+
+	snprintf(other, sizeof(other), "%s/other.db", dir);
+	for (k = 0; k < 2; k++) {
+		rm_db(other);
+		ck_assert_int_eq(sql_exec(other, made[k]), 0);
+		ck_assert_int_eq(inv_open(other, INV_RDWR, &i2, &err),
+		    BOOTD_EDB);
+		ck_assert_ptr_null(i2);
+		ck_assert_msg(strstr(err.text, "is not a bootd inventory") &&
+		    strstr(err.text, why[k]), "%s", err.text);
+		db = own_db(other);
+		OK(db_prepare(db, "SELECT (SELECT user_version FROM "
+		    "pragma_user_version), (SELECT count(*) FROM sqlite_schema)",
+		    &s, &err_));
+		OK(db_step(s, &row, &err_));
+		ck_assert_int_eq(db_column_int64(s, 0), k == 0 ? 3 : 0);
+		ck_assert_int_eq(db_column_int64(s, 1), 1);
+		db_close(db);
+	}
+	rm_db(other);
+	ck_assert_int_eq(close(open(other, O_WRONLY | O_CREAT | O_EXCL,
+	    0600)), 0);
+	OK(inv_open(other, INV_RDWR, &i2, &err_));	/* empty: made one */
+	inv_close(i2);
+	OK(inv_open(other, INV_RDWR, &i2, &err_));
+	inv_close(i2);
+}
+END_TEST
+
 /* Foreign keys are on for a handle that did not migrate, too. */
 START_TEST(test_fk_on_reopen)
 {
@@ -2957,9 +3010,22 @@ START_TEST(test_migrate_failure_rolls_back)
 		pg_reset();
 	else
 		rm_db(dbpath);
-	/* Version 0 but a table in the way of the first migration. */
-	ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host (x integer); "
-	    "CREATE TABLE keepme (y integer)"), 0);
+	if (pguri != NULL) {
+		/* Version 0 but a table in the way of the first migration. */
+		ck_assert_int_eq(sql_exec(dbpath, "CREATE TABLE host "
+		    "(x integer); CREATE TABLE keepme (y integer)"), 0);
+	} else {
+		/*
+		 * An inventory of version 1 (a file with tables of another
+		 * schema is refused before any migration:
+		 * test_open_not_an_inventory) with a column in the way of
+		 * the second migration.
+		 */
+		ck_assert_int_eq(sql_exec(dbpath, inv_migrations[0].sql), 0);
+		ck_assert_int_eq(sql_exec(dbpath, "PRAGMA user_version = 1; "
+		    "ALTER TABLE token ADD COLUMN fetched_from TEXT; "
+		    "CREATE TABLE keepme (y integer)"), 0);
+	}
 	/* (PostgreSQL: only INV_CREATE makes a schema where none is.) */
 	ck_assert_int_eq(inv_open(dbpath, pguri != NULL ? INV_CREATE :
 	    INV_RDWR, &i2, &err), BOOTD_EDB);
@@ -2967,9 +3033,12 @@ START_TEST(test_migrate_failure_rolls_back)
 	assert_clean(&err);
 	ck_assert_int_eq(sql_int(TABLE_COUNT("schema_version")),
 	    pguri != NULL ? 0 : 1);
-	if (pguri == NULL)
-		ck_assert_int_eq(sql_int(VERSION_SQL()), 0);
-	ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
+	if (pguri == NULL) {
+		ck_assert_int_eq(sql_int(VERSION_SQL()), 1);
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM "
+		    "pragma_table_info('token') WHERE name = 'fetched_at'"), 0);
+	} else
+		ck_assert_int_eq(sql_int(TABLE_COUNT("env")), 0);
 	ck_assert_int_eq(sql_int(TABLE_COUNT("keepme")), 1);
 }
 END_TEST
@@ -3053,6 +3122,8 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
+	if (pguri == NULL)
+		tcase_add_test(tc, test_open_not_an_inventory);
 	tcase_add_test(tc, test_open_uri_errors);
 	tcase_add_test(tc, test_statements_prepare);
 	tcase_add_test(tc, test_host_add_get);
