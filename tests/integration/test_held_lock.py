@@ -225,16 +225,24 @@ class HeldLock(unittest.TestCase):
                                        if comm(k) == "bootctl"])
             self.assertEqual(len(kids), 1, kids)
             bootctl = kids[0]
-            self.assertIn(eventually(lambda: proc_state(bootctl),
-                                     lambda x: x in ("T", "t")), ("T", "t"),
-                          p.poll() is not None and p.communicate())
-            self.assertTrue(write_locked(s.db))
+            # Traced, it shows "t" at each of its system calls too, not
+            # only once stopped inside its commit: the lock tells.
+            self.assertTrue(eventually(lambda: write_locked(s.db)),
+                            p.poll() is not None and p.communicate())
+            self.assertIn(proc_state(bootctl), ("T", "t"))
             self.check_done_refused_then_served(lambda: write_locked(s.db))
             # Its change is not visible while it is stopped.
             self.assertIsNone(s.token(OTHERS[0][0]))
         finally:
-            if p.poll() is None and proc_state(bootctl):
-                os.kill(bootctl, signal.SIGCONT)
+            # Until it ends: a SIGCONT sent before strace stopped it
+            # would leave it stopped for good.
+            for _ in range(240):
+                if p.poll() is not None:
+                    break
+                for k in s.child_pids(p.pid):
+                    if comm(k) == "bootctl" and proc_state(k):
+                        os.kill(k, signal.SIGCONT)
+                time.sleep(0.5)
             out, err = p.communicate(timeout=120)
         self.assertEqual(p.returncode, 0, err)
         for fqdn, _ in OTHERS:
