@@ -298,7 +298,19 @@ enum bootd_err	 inv_nic_add(struct inv *inv, const char *host, const char *mac,
 enum bootd_err	 inv_nic_remove(struct inv *inv, const char *mac,
 		    struct bootd_error *err);	/* a host keeps >= 1 NIC */
 
-/* Resolve a host name (FQDN, short name, MAC) to its FQDN; caller frees. */
+/*
+ * fqdn as a name that resolves to that host alone: itself when dotted,
+ * else with a dot after it ("db1." is the host named db1; plain "db1"
+ * is also db1.example.org's short name, and then ambiguous).  For
+ * naming a host already selected; returns fqdn or buf.
+ */
+#define INV_EXACT_NAME_MAX	256
+const char	*inv_exact_name(const char *fqdn,
+		    char buf[INV_EXACT_NAME_MAX]);
+/*
+ * Resolve a host name (FQDN, short name, MAC; a name ending in a dot is
+ * a whole FQDN only) to its FQDN; caller frees.
+ */
 enum bootd_err	 inv_host_resolve(struct inv *inv, const char *host,
 		    char **fqdn, struct bootd_error *err);
 /* The whole host.  The caller frees *out with inv_host_free(). */

@@ -45,10 +45,28 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 	struct buf list = { 0 };
 	struct db_stmt *s;
 	enum bootd_err rc;
+	size_t len;
 	int n, src;
 
 	if (name == NULL || *name == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
+	/*
+	 * A name ending in one dot is a whole FQDN, as in DNS: "db1." is the
+	 * host named db1, never db1.example.org.  So bootctl names the hosts
+	 * it selected (inv_exact_name()): a dotless FQDN is otherwise looked
+	 * up among the short names, where another host's makes it
+	 * ambiguous, and a change of that host could never be made.
+	 */
+	len = strlen(name);
+	if (len > 1 && name[len - 1] == '.' && name[len - 2] != '.' &&
+	    lower_copy(name, low, sizeof(low)) == 0) {
+		low[len - 1] = '\0';
+		if ((rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) ==
+		    BOOTD_ENOTFOUND)
+			return bootd_error_set(err, rc, "no host with the FQDN "
+			    "\"%s\"", q(low, qn));
+		return rc;
+	}
 	/*
 	 * A dotted name is an FQDN; a dotless one is looked up among short
 	 * names, which include dotless FQDNs, so that a host named "db1"
@@ -93,6 +111,15 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 	}
 	return bootd_error_set(err, BOOTD_ENOTFOUND, "no host \"%s\" (by "
 	    "FQDN, MAC or short name)", q(name, qn));
+}
+
+const char *
+inv_exact_name(const char *fqdn, char buf[INV_EXACT_NAME_MAX])
+{
+	if (fqdn == NULL || strchr(fqdn, '.') != NULL)
+		return fqdn;
+	snprintf(buf, INV_EXACT_NAME_MAX, "%s.", fqdn);
+	return buf;
 }
 
 enum bootd_err
@@ -531,7 +558,7 @@ inv_host_add_dist(struct inv *inv, const char *fqdn,
     const char *const *macs, size_t nmacs, const char *env,
     const char *dist, struct bootd_error *err)
 {
-	char low[FQDN_BUF];
+	char low[FQDN_BUF], x[INV_EXACT_NAME_MAX];
 	enum bootd_err rc;
 
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
@@ -540,7 +567,7 @@ inv_host_add_dist(struct inv *inv, const char *fqdn,
 	/* The new host by its FQDN: this transaction holds the write lock. */
 	if (rc == BOOTD_OK && dist != NULL) {
 		lower_copy(fqdn, low, sizeof(low));
-		rc = host_set_dist(inv, low, dist, err);
+		rc = host_set_dist(inv, inv_exact_name(low, x), dist, err);
 	}
 	return tx_end(inv, rc, err);
 }

@@ -584,6 +584,25 @@ START_TEST(test_resolve)
 	OK(inv_host_resolve(inv, "52:54:00:00:00:0d", &fqdn, &err_));
 	ck_assert_str_eq(fqdn, "web2");
 	free(fqdn);
+	/* A name ending in a dot is a whole FQDN, and nothing else. */
+	{
+		char x[INV_EXACT_NAME_MAX];
+
+		ck_assert_str_eq(inv_exact_name("web2", x), "web2.");
+		ck_assert_str_eq(inv_exact_name("web2.b.org", x), "web2.b.org");
+		OK(inv_host_resolve(inv, "WEB2.", &fqdn, &err_));
+		ck_assert_str_eq(fqdn, "web2");
+		free(fqdn);
+		OK(inv_host_resolve(inv, "web2.b.org.", &fqdn, &err_));
+		ck_assert_str_eq(fqdn, "web2.b.org");
+		free(fqdn);
+		OK(inv_set_local(inv, inv_exact_name("web2", x), &err_));
+		ck_assert_int_eq(inv_host_resolve(inv, "db1.", &fqdn, &err),
+		    BOOTD_ENOTFOUND);
+		ck_assert_ptr_nonnull(strstr(err.text, "FQDN \"db1\""));
+		ck_assert_int_eq(inv_host_resolve(inv, "web2..", &fqdn, &err),
+		    BOOTD_ENOTFOUND);
+	}
 	/* A name that reads as a MAC is never an FQDN. */
 	{
 		const char *m[] = { "52:54:00:00:00:0e" };

@@ -509,6 +509,41 @@ class TestReviewFixes(FleetCase):
         self.assertEqual(self.dump(), before)
 
 
+class TestDotlessHost(FleetCase):
+    """A host named without a dot ("mail") beside another whose short name
+    is the same (mail.example.org): "mail" names neither (ambiguous), yet
+    every change of a selection that holds the dotless one is made.
+    bootctl names the hosts it selected exactly ("mail.", lib/inv_host.c
+    resolve()); by name it made them ambiguous, and a campaign over --all
+    changed nothing."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("host", "add", "mail", mac(40), "--dist", "debian-12")
+
+    def test_changes_of_the_dotless_host(self):
+        self.refused(1, r"ambiguous: mail, mail\.example\.org", "host",
+                     "show", "mail")
+        m = mac(40)
+        self.ok("attr", "set", m, "rack", "r9")
+        self.assertEqual(self.sql("SELECT value FROM host_attr a JOIN host "
+                                  "h ON h.id = a.host WHERE h.fqdn = "
+                                  "'mail' AND a.key = 'rack'"), [("r9",)])
+        self.ok("set-reinstall", "--all", "--dist", "debian-12", "--yes",
+                "-q")
+        self.assertEqual(self.action("mail"), "install")
+        self.assertEqual(self.action(OTHER), "install")
+        self.ok("set-local", "--all", "--yes", "-q")
+        self.assertEqual(self.action("mail"), "local")
+        self.ok("set-reinstall", "mail.", "-q")         # a whole FQDN
+        self.assertEqual(self.action("mail"), "install")
+        self.ok("host", "rename", m, "mail2.example.org")
+        self.ok("host", "rename", "mail2.example.org", "mail")
+        self.ok("host", "remove", "--name", "mail", "--yes", "-q")
+        self.assertEqual(self.sql("SELECT count(*) FROM host WHERE fqdn = "
+                                  "'mail'"), [(0,)])
+
+
 class TestPermissionsInSelections(FleetCase):
 
     def setUp(self):

@@ -61,7 +61,9 @@ remove_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 remove_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_host_remove(ctx->inv, h->fqdn, &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_host_remove(ctx->inv, inv_exact_name(h->fqdn, x), &ctx->err);
 }
 
 int
@@ -76,9 +78,11 @@ verb_host_remove(struct ctx *ctx, struct args *a)
 int
 verb_host_rename(struct ctx *ctx, struct args *a)
 {
+	char x[INV_EXACT_NAME_MAX];
 	enum bootd_err rc;
 
-	rc = inv_host_rename(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
+	rc = inv_host_rename(ctx->inv, inv_exact_name(ctx->host->fqdn, x),
+	    a->argv[1], &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -331,7 +335,10 @@ set_env_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 set_env_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_host_set_env(ctx->inv, h->fqdn, a->values[0], &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_host_set_env(ctx->inv, inv_exact_name(h->fqdn, x),
+	    a->values[0], &ctx->err);
 }
 
 int
@@ -356,10 +363,11 @@ set_dist_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 set_dist_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
+	char x[INV_EXACT_NAME_MAX];
 	const char *dist = a->values[0];
 
-	return inv_host_set_dist(ctx->inv, h->fqdn, strcmp(dist, "-") == 0 ?
-	    NULL : dist, &ctx->err);
+	return inv_host_set_dist(ctx->inv, inv_exact_name(h->fqdn, x),
+	    strcmp(dist, "-") == 0 ? NULL : dist, &ctx->err);
 }
 
 int
@@ -377,9 +385,11 @@ verb_host_set_dist(struct ctx *ctx, struct args *a)
 int
 verb_nic_add(struct ctx *ctx, struct args *a)
 {
+	char x[INV_EXACT_NAME_MAX];
 	enum bootd_err rc;
 
-	rc = inv_nic_add(ctx->inv, ctx->host->fqdn, a->argv[1], &ctx->err);
+	rc = inv_nic_add(ctx->inv, inv_exact_name(ctx->host->fqdn, x),
+	    a->argv[1], &ctx->err);
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
@@ -422,8 +432,10 @@ attr_set_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 attr_set_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_attr_set(ctx->inv, h->fqdn, a->values[0], a->values[1],
-	    &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_attr_set(ctx->inv, inv_exact_name(h->fqdn, x), a->values[0],
+	    a->values[1], &ctx->err);
 }
 
 int
@@ -472,7 +484,10 @@ attr_unset_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 attr_unset_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_attr_unset(ctx->inv, h->fqdn, a->values[0], &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_attr_unset(ctx->inv, inv_exact_name(h->fqdn, x),
+	    a->values[0], &ctx->err);
 }
 
 int

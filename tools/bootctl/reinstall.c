@@ -116,8 +116,10 @@ reinstall_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 reinstall_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_set_reinstall(ctx->inv, h->fqdn, a->dist, ctx->now,
-	    ctx->cfg->token_ttl, NULL, &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_set_reinstall(ctx->inv, inv_exact_name(h->fqdn, x), a->dist,
+	    ctx->now, ctx->cfg->token_ttl, NULL, &ctx->err);
 }
 
 /*
@@ -204,7 +206,9 @@ local_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 local_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	return inv_set_local(ctx->inv, h->fqdn, &ctx->err);
+	char x[INV_EXACT_NAME_MAX];
+
+	return inv_set_local(ctx->inv, inv_exact_name(h->fqdn, x), &ctx->err);
 }
 
 int

@@ -587,6 +587,7 @@ static int
 selection_unchanged(struct ctx *ctx, struct args *a, struct inv_host **hs,
     int n)
 {
+	char x[INV_EXACT_NAME_MAX];
 	const char *dist = selector_dist(a);
 	struct inv_host **now = NULL, *h;
 	size_t all = 0, j;
@@ -600,7 +601,8 @@ selection_unchanged(struct ctx *ctx, struct args *a, struct inv_host **hs,
 		return EXIT_OK;
 	if (a->nhosts > 0 || a->from != NULL) {
 		for (i = 0; i < n && same; i++) {
-			rc = inv_host_get(ctx->inv, hs[i]->fqdn, &h, &ctx->err);
+			rc = inv_host_get(ctx->inv, inv_exact_name(hs[i]->fqdn, x),
+			    &h, &ctx->err);
 			if (rc != BOOTD_OK && rc != BOOTD_ENOTFOUND)
 				return fail(ctx, rc);
 			same = rc == BOOTD_OK && same_host(hs[i], h);

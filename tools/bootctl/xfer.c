@@ -232,6 +232,8 @@ apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_change *c,
 	struct bootd_error *e = &ctx->err;
 	const struct inv_host *h = c->op == XFER_HOST_REMOVE ? NULL :
 	    &doc->hosts[c->idx];
+	char x[INV_EXACT_NAME_MAX];
+	const char *host = inv_exact_name(c->name, x);	/* host changes */
 
 	switch (c->op) {
 	case XFER_ENV_ADD:
@@ -243,9 +245,9 @@ apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_change *c,
 	case XFER_DIST_UPDATE:
 		return inv_dist_update(inv, &doc->dists[c->idx], e);
 	case XFER_NIC_ADD:
-		return inv_nic_add(inv, c->name, c->key, e);
+		return inv_nic_add(inv, host, c->key, e);
 	case XFER_HOST_REMOVE:
-		return inv_host_remove(inv, c->name, e);
+		return inv_host_remove(inv, host, e);
 	case XFER_NIC_REMOVE:
 		return inv_nic_remove(inv, c->key, e);
 	case XFER_HOST_ADD:
@@ -258,18 +260,18 @@ apply(struct ctx *ctx, const struct xfer_doc *doc, const struct xfer_change *c,
 			return inv_host_import(inv, &local, e);
 		}
 	case XFER_HOST_SET_ENV:
-		return inv_host_set_env(inv, c->name, c->new_env, e);
+		return inv_host_set_env(inv, host, c->new_env, e);
 	case XFER_ATTR_SET:
-		return inv_attr_set(inv, c->name, c->key, c->value, e);
+		return inv_attr_set(inv, host, c->key, c->value, e);
 	case XFER_SET_LOCAL:
-		return inv_set_local(inv, c->name, e);
+		return inv_set_local(inv, host, e);
 	case XFER_HOST_SET_DIST:
-		return inv_host_set_dist(inv, c->name, c->value, e);
+		return inv_host_set_dist(inv, host, c->value, e);
 	case XFER_SET_REINSTALL:
-		return inv_set_reinstall(inv, c->name, NULL, now,
+		return inv_set_reinstall(inv, host, NULL, now,
 		    ctx->cfg->token_ttl, NULL, e);
 	case XFER_ATTR_UNSET:
-		return inv_attr_unset(inv, c->name, c->key, e);
+		return inv_attr_unset(inv, host, c->key, e);
 	case XFER_DIST_REMOVE:
 		return inv_dist_remove(inv, c->name, e);
 	case XFER_ENV_REMOVE:
