@@ -544,6 +544,36 @@ class TestDotlessHost(FleetCase):
                                   "'mail'"), [(0,)])
 
 
+class TestInstallScriptKept(FleetCase):
+    """A change of a host marked install that would leave an install
+    script bootd cannot make safely (an attribute that makes "${" beside
+    the template's text, another distribution) is refused with the
+    reason, as set-reinstall refuses such a host: it took the change,
+    and bootd then booted the host locally instead of installing it."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("dist", "add", "spoil", "--kernel", "{{base_url}}/k",
+                "--initrd", "{{base_url}}/i",
+                "--cmdline", "a={{attr.p}}{net0/ip} tok={{token}}")
+        self.ok("attr", "set", LAB[1], "p", "x")
+        self.ok("set-reinstall", LAB[1], "--dist", "spoil", "-q")
+
+    def test_attr_set_refused(self):
+        self.refused(1, r"%s: the install script for spoil cannot be "
+                     r"made safely" % re.escape(LAB[1]),
+                     "attr", "set", LAB[1], "p", "$")
+        self.refused(1, r"no host was changed", "attr", "set", "--env",
+                     "lab", "p", "$", "--yes")
+        self.ok("attr", "set", LAB[2], "p", "$")    # not marked install
+
+    def test_set_dist_refused(self):
+        self.ok("attr", "set", LAB[0], "p", "$")    # debian-12: unused
+        self.refused(1, r"cannot be made safely", "host", "set-dist",
+                     LAB[0], "spoil")
+        self.ok("host", "set-dist", LAB[2], "spoil")  # not marked install
+
+
 class TestPermissionsInSelections(FleetCase):
 
     def setUp(self):

@@ -204,7 +204,17 @@ struct change {
 			    const struct inv_host *);
 	bool		(*skip)(struct ctx *, struct args *,
 			    const struct inv_host *);
+	/* The change may spoil a host's install script: install_renders(). */
+	bool		 rerender;
 };
+
+/*
+ * A host marked install has an install script that can be made safely,
+ * as changed (inside the change's transaction): else BOOTD_EINVAL or the
+ * like with the reason in ctx->err, and the change is refused, as
+ * set-reinstall refuses up front.  reinstall.c.
+ */
+enum bootd_err	install_renders(struct ctx *, const struct inv_host *);
 
 int	verb_init(struct ctx *, struct args *);
 int	verb_host_add(struct ctx *, struct args *);

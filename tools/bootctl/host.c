@@ -70,7 +70,7 @@ int
 verb_host_remove(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { remove_describe,
-	    remove_apply, NULL };
+	    remove_apply, NULL, false };
 
 	return select_and_apply(ctx, a, &c);
 }
@@ -345,7 +345,7 @@ int
 verb_host_set_env(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { set_env_describe,
-	    set_env_apply, NULL };
+	    set_env_apply, NULL, false };
 
 	if (env_for_change(ctx, a->values[0]) != EXIT_OK)
 		return EXIT_FAIL;
@@ -374,7 +374,7 @@ int
 verb_host_set_dist(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { set_dist_describe,
-	    set_dist_apply, NULL };
+	    set_dist_apply, NULL, true };
 
 	if (strcmp(a->values[0], "-") != 0 &&
 	    dist_exists(ctx, a->values[0]) != EXIT_OK)
@@ -442,7 +442,7 @@ int
 verb_attr_set(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { attr_set_describe,
-	    attr_set_apply, NULL };
+	    attr_set_apply, NULL, true };
 	enum bootd_err rc;
 
 	/* Checked before any host is, as libboot checks them again. */
@@ -494,7 +494,7 @@ int
 verb_attr_unset(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { attr_unset_describe,
-	    attr_unset_apply, attr_unset_skip };
+	    attr_unset_apply, attr_unset_skip, false };
 
 	return select_and_apply(ctx, a, &c);
 }

@@ -58,13 +58,14 @@ dist_cached(struct ctx *ctx, struct dist_cache *c, const char *name)
 
 /*
  * Render the install script h would get with distribution d, with a
- * stand-in token, before marking it: a value that cannot be placed safely
- * would make bootd serve the fail-safe (local boot) script instead, so
- * refuse the change up front and say why.  h is restored; out is the
- * caller's scratch buffer (one for all hosts: no allocation each).
+ * stand-in token: a value that cannot be placed safely would make bootd
+ * serve the fail-safe (local boot) script instead, so a change that
+ * leads there is refused, and says why (in ctx->err).  h is restored;
+ * out is the caller's scratch buffer (one for all hosts: no allocation
+ * each).
  */
-static int
-trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
+static enum bootd_err
+render_check(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
     struct buf *out)
 {
 	static char token[] = "00000000000000000000000000000000";
@@ -75,7 +76,7 @@ trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
 	enum bootd_err rc;
 
 	if (h->nmacs == 0)
-		return EXIT_OK;		/* never boots: nothing to render */
+		return BOOTD_OK;	/* never boots: nothing to render */
 	h->action = INV_ACTION_INSTALL;
 	h->token = token;
 	h->dist = d->name;
@@ -87,10 +88,47 @@ trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
 	h->token = htoken;
 	h->dist = hdist;
 	if (rc != BOOTD_OK)
-		return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: the "
-		    "install script for %s cannot be made safely, so the host "
-		    "would boot locally: %s", h->fqdn, d->name, e.text));
-	return EXIT_OK;
+		return bootd_error_set(&ctx->err, rc, "the install script for "
+		    "%s cannot be made safely, so the host would boot "
+		    "locally: %s", d->name, e.text);
+	return BOOTD_OK;
+}
+
+/* render_check() before marking h, the reason named after it. */
+static int
+trial_render(struct ctx *ctx, struct inv_host *h, struct inv_dist *d,
+    struct buf *out)
+{
+	char why[sizeof(ctx->err.text)];
+	enum bootd_err rc;
+
+	if ((rc = render_check(ctx, h, d, out)) == BOOTD_OK)
+		return EXIT_OK;
+	snprintf(why, sizeof(why), "%s", ctx->err.text);
+	return fail(ctx, bootd_error_set(&ctx->err, rc, "%s: %s", h->fqdn,
+	    why));
+}
+
+enum bootd_err
+install_renders(struct ctx *ctx, const struct inv_host *sel)
+{
+	char x[INV_EXACT_NAME_MAX];
+	struct inv_host *h;
+	struct inv_dist *d = NULL;
+	struct buf out = { 0 };
+	enum bootd_err rc;
+
+	if ((rc = inv_host_get(ctx->inv, inv_exact_name(sel->fqdn, x), &h,
+	    &ctx->err)) != BOOTD_OK)
+		return rc;
+	if (h->action == INV_ACTION_INSTALL && h->dist != NULL &&
+	    (rc = inv_dist_get(ctx->inv, h->dist, &d, &ctx->err)) ==
+	    BOOTD_OK)
+		rc = render_check(ctx, h, d, &out);
+	buf_free(&out);
+	inv_dist_free(d);
+	inv_host_free(h);
+	return rc;
 }
 
 /* "install debian-12" or "local": what a host boots now. */
@@ -153,7 +191,7 @@ int
 verb_set_reinstall(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { reinstall_describe,
-	    reinstall_apply, NULL };
+	    reinstall_apply, NULL, false };
 	struct dist_cache dc = { NULL, 0 };
 	struct buf script = { 0 };
 	struct inv_host **hs;
@@ -215,7 +253,7 @@ int
 verb_set_local(struct ctx *ctx, struct args *a)
 {
 	static const struct change c = { local_describe,
-	    local_apply, NULL };
+	    local_apply, NULL, false };
 	struct inv_host **hs;
 	int n, status;
 

@@ -746,10 +746,14 @@ change_apply(struct ctx *ctx, struct args *a, struct inv_host **hs, int n,
 		inv_rollback(ctx->inv);
 		return status;
 	}
-	for (i = 0; i < n; i++)
-		if ((c->skip == NULL || !c->skip(ctx, a, hs[i])) &&
-		    (rc = c->apply(ctx, a, hs[i])) != BOOTD_OK)
+	for (i = 0; i < n; i++) {
+		if (c->skip != NULL && c->skip(ctx, a, hs[i]))
+			continue;
+		if ((rc = c->apply(ctx, a, hs[i])) != BOOTD_OK ||
+		    (c->rerender && (rc = install_renders(ctx, hs[i])) !=
+		    BOOTD_OK))
 			return group_fail(ctx, rc, hs[i]->fqdn, n);
+	}
 	if ((status = group_commit(ctx)) != EXIT_OK)
 		return status;
 	if (ctx->verbose)
