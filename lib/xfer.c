@@ -1266,7 +1266,9 @@ xfer_check(const struct xfer_doc *cur, const struct xfer_doc *doc,
 			    "--env %s takes hosts of that environment only",
 			    h->env, o->env);
 		else if (find_env(doc, h->env) == NULL &&
-		    (removes_envs(doc, o) || find_env(cur, h->env) == NULL))
+		    ((removes_envs(doc, o) &&
+		    strcmp(h->env, INV_DEFAULT_ENV) != 0) ||
+		    find_env(cur, h->env) == NULL))	/* default stays */
 			xfer_problem(probs, path, "no environment %s, neither "
 			    "in the document nor in the inventory", h->env);
 		pathf(path, sizeof(path), "hosts[%zu].distribution",

@@ -342,6 +342,19 @@ class TestImport(XferCase):
         self.import_refused(json.loads(self.export()), r"hosts[0].environment",
                             extra=("--replace", "--env", "default"))
 
+    def test_replace_keeps_default_unnamed(self):
+        # "default" is never removed, so a document with an environments
+        # list that leaves it out still has it for its hosts: it was
+        # refused ("no environment default, neither in the document nor
+        # in the inventory").
+        d = json.loads(self.export())
+        d["environments"] = [e for e in d.get("environments", [])
+                             if e["name"] != "default"]
+        self.assertIn("default", [h.get("environment", "default")
+                                  for h in d["hosts"]])
+        self.ok("import", "--replace", self.write_doc(d))
+        self.assertIn(("default",), self.sql("SELECT name FROM env"))
+
     def test_replace_frees_macs_and_moves_them(self):
         # web2's MAC goes to a new host; web2 is left out and removed.
         d = json.loads(self.export())
