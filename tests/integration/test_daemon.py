@@ -357,6 +357,18 @@ class Process(unittest.TestCase):
         log = self.d.close()
         self.assertIsNone(harness.SANITIZER_RE.search(log), log)
 
+    def taken(self, worker, fds):
+        """Wait until worker, which had fds open, accepted a connection."""
+        eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
+                   lambda n: n > fds)
+
+    def assert_serves_then_stops(self):
+        """The daemon answers, no worker died, and it stops cleanly."""
+        st, _, body = self.d.call("GET", "/ipxe/v1/health")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
+        self.assertEqual(self.d.stop(), 0)
+
     def test_request_in_flight_across_sigterm(self):
         self.d = Daemon(workers=1).start()
         data = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
@@ -365,8 +377,7 @@ class Process(unittest.TestCase):
         with self.d.connect() as s:
             s.sendall(data[:20])
             # The worker accepted (one more fd) and waits for the rest.
-            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
-                       lambda n: n > fds)
+            self.taken(worker, fds)
             self.d.proc.send_signal(signal.SIGTERM)
             eventually(self.d.log_text, lambda l: "stopping" in l)
             s.sendall(data[20:])
@@ -382,8 +393,7 @@ class Process(unittest.TestCase):
         fds = len(os.listdir("/proc/%d/fd" % worker))
         with self.d.connect() as s:
             s.sendall(record(BEGIN, struct.pack("!HB5x", 1, 0)))
-            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
-                       lambda n: n > fds)
+            self.taken(worker, fds)
             self.d.proc.send_signal(signal.SIGTERM)
             self.assertEqual(self.d.proc.wait(60), 0)
         self.assertIn("still busy", self.d.log_text())
@@ -424,8 +434,7 @@ class Process(unittest.TestCase):
         fds = len(os.listdir("/proc/%d/fd" % worker))
         with self.d.connect() as broken, self.d.connect() as slow:
             broken.sendall(b"\x01\x01\x00")      # 3 bytes of 8
-            eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
-                       lambda n: n > fds)
+            self.taken(worker, fds)
             slow.sendall(b"\x01")                # waits in the backlog
             broken.close()
             try:
@@ -433,10 +442,7 @@ class Process(unittest.TestCase):
             except ConnectionResetError:
                 rest = b""
             self.assertEqual(rest, b"")
-        st, _, body = self.d.call("GET", "/ipxe/v1/health")
-        self.assertEqual(st, 200, body)
-        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
-        self.assertEqual(self.d.stop(), 0)
+        self.assert_serves_then_stops()
 
     def test_stop_noticed_with_connections_waiting(self):
         # SIGTERM while the only worker has a request in hand stays
@@ -452,8 +458,7 @@ class Process(unittest.TestCase):
         try:
             with self.d.connect() as s:
                 s.sendall(data[:20])
-                eventually(lambda: len(os.listdir("/proc/%d/fd" % worker)),
-                           lambda n: n > fds)
+                self.taken(worker, fds)
                 for _ in range(5):
                     w = self.d.connect()
                     waiting.append(w)
@@ -500,10 +505,7 @@ class Process(unittest.TestCase):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             self.assertNotIn(b"Status: 200", data)
-        st, _, body = self.d.call("GET", "/ipxe/v1/health")
-        self.assertEqual(st, 200, body)
-        self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
-        self.assertEqual(self.d.stop(), 0)
+        self.assert_serves_then_stops()
 
     def test_kept_connection_serves_the_next_request(self):
         # A web server asking to keep the connection (FCGI_KEEP_CONN) gets
