@@ -1172,12 +1172,10 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 * by the master when it exits, or is written by the next recorder
 	 * after a reload.  A batch not yet tried is tried first, as in the
 	 * loop: a server found unavailable only now gets the same wait.
-	 */
-	/*
-	 * Half the master's wait at most (then it kills us), counted from
-	 * the first try: tries begin before the deadline, and the one under
-	 * way when it passes ends first (a connection attempt waits up to
-	 * libpq's connect_timeout for each host).
+	 * The wait is half the master's at most (then it kills us), counted
+	 * from the first try: tries begin before the deadline, and the one
+	 * under way when it passes ends first (a connection attempt waits up
+	 * to libpq's connect_timeout for each host).
 	 */
 	after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout * 500 ?
 	    STOP_WAIT_MS : cfg->daemon.drain_timeout * 500);

@@ -864,12 +864,6 @@ fk_violations(struct inv *inv)
 }
 
 /*
- * Bring the schema from its version to the latest, in one transaction.
- * Foreign keys are off meanwhile (the caller turns them on afterwards), so
- * that a migration may rebuild a table the way SQLite documents for
- * ALTER TABLE; the result is checked before the commit.
- */
-/*
  * SQLite: migrate only a file that holds an inventory of version v (its
  * tables env and host) or nothing at all (a new one).  Any other database
  * named by mistake is left as it is: the events database, whose versions
@@ -900,6 +894,12 @@ inventory_or_empty(struct inv *inv, int v, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+/*
+ * Bring the schema from its version to the latest, in one transaction.
+ * Foreign keys are off meanwhile (the caller turns them on afterwards), so
+ * that a migration may rebuild a table the way SQLite documents for
+ * ALTER TABLE; the result is checked before the commit.
+ */
 static enum bootd_err
 migrate(struct inv *inv, struct bootd_error *err)
 {
