@@ -209,7 +209,13 @@ def events_rows(where, sql, params=()):
         return pg.rows(where, sql, params, search_path="events")
     if not os.path.exists(where):
         return []
-    return inv_rows(where, sql, params)
+    try:
+        return inv_rows(where, sql, params)
+    except sqlite3.OperationalError as e:
+        # Made, its schema not yet committed by the recorder: none yet.
+        if "no such table" not in str(e):
+            raise
+        return []
 
 
 def events_execute(where, statements):
