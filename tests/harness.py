@@ -209,6 +209,7 @@ def events_rows(where, sql, params=()):
         return pg.rows(where, sql, params, search_path="events")
     if not os.path.exists(where):
         return []
+    import sqlite3
     try:
         return inv_rows(where, sql, params)
     except sqlite3.OperationalError as e:
