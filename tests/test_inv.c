@@ -449,6 +449,39 @@ START_TEST(test_fk_on_reopen)
 }
 END_TEST
 
+/* PRAGMA cache_size of inv's own connection (SQLite). */
+static int64_t
+cache_size(void)
+{
+	struct bootd_error err = { "" };
+	struct db_stmt *s;
+	int64_t v;
+	int row;
+
+	ck_assert_int_eq(db_prepare(inv->db, "PRAGMA cache_size", &s, &err),
+	    BOOTD_OK);
+	ck_assert_int_eq(db_step(s, &row, &err), BOOTD_OK);
+	ck_assert_int_eq(row, 1);
+	v = db_column_int64(s, 0);
+	db_finalize(s);
+	return v;
+}
+
+/* inv_cache_mib() sizes the handle's own page cache (SQLite only). */
+START_TEST(test_cache_mib)
+{
+	if (inv->pg)
+		return;		/* nothing to size: the server caches */
+	ck_assert_int_eq(cache_size(), -2000);	/* SQLite's default */
+	inv_cache_mib(inv, 16);
+	ck_assert_int_eq(cache_size(), -16 * 1024);
+	inv_cache_mib(inv, 0);	/* no size: left as it was */
+	ck_assert_int_eq(cache_size(), -16 * 1024);
+	host("web1.example.org", "52:54:00:00:00:01");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM host"), 1);
+}
+END_TEST
+
 /*
  * A PostgreSQL URI that names no reachable server, or that libpq cannot
  * parse, fails with one line that names the URI with its password
@@ -3141,6 +3174,7 @@ inv_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_open_create);
 	tcase_add_test(tc, test_fk_on_reopen);
+	tcase_add_test(tc, test_cache_mib);
 	if (pguri == NULL)
 		tcase_add_test(tc, test_open_not_an_inventory);
 	tcase_add_test(tc, test_open_uri_errors);

@@ -69,6 +69,9 @@
 #include "db.h"
 #include "dbdir.h"
 
+/* The page cache of an SQLite inventory, in MiB (inv_cache_mib()). */
+#define BOOTCTL_CACHE_MIB	16
+
 /* The options of a verb that takes hosts by selector (see select.c). */
 #define SEL	(OPT_ENV | OPT_DIST | OPT_SELECT)
 
@@ -919,7 +922,10 @@ open_inventory(struct ctx *ctx, const struct verb *v)
 		ctx->setid = true;
 	}
 	ctx->dbuid = dir.uid;
-	return inv_open(ctx->dbpath, mode, &ctx->inv, &ctx->err);
+	if ((rc = inv_open(ctx->dbpath, mode, &ctx->inv, &ctx->err)) ==
+	    BOOTD_OK)
+		inv_cache_mib(ctx->inv, BOOTCTL_CACHE_MIB);
+	return rc;
 }
 
 int
