@@ -306,17 +306,25 @@ plan_text(const struct xfer_doc *cur, const struct xfer_doc *d,
 	xfer_problems_free(&p);
 }
 
-START_TEST(test_plan_same_inventory_changes_nothing)
+/* The plan that makes cur_text what text says under o is want. */
+static void
+assert_plan(const char *text, const struct xfer_opts *o, const char *want)
 {
-	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(cur_text);
-	struct xfer_opts o = { 1, 1, NULL };
+	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
 	struct buf b = { 0 };
 
-	plan_text(cur, d, &o, &b);
-	ck_assert_str_eq(buf_str(&b), "");
+	plan_text(cur, d, o, &b);
+	ck_assert_str_eq(buf_str(&b), want);
 	buf_free(&b);
 	xfer_doc_free(d);
 	xfer_doc_free(cur);
+}
+
+START_TEST(test_plan_same_inventory_changes_nothing)
+{
+	struct xfer_opts o = { 1, 1, NULL };
+
+	assert_plan(cur_text, &o, "");
 }
 END_TEST
 
@@ -339,15 +347,9 @@ START_TEST(test_plan_order)
 	    "set reinstall new1.example.org\n"
 	    "set local boot web1.example.org\n"
 	    "unset attribute web1.example.org role\n";
-	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
 	struct xfer_opts o = { 1, 0, NULL };
-	struct buf b = { 0 };
 
-	plan_text(cur, d, &o, &b);
-	ck_assert_str_eq(buf_str(&b), want);
-	buf_free(&b);
-	xfer_doc_free(d);
-	xfer_doc_free(cur);
+	assert_plan(text, &o, want);
 }
 END_TEST
 
@@ -369,15 +371,9 @@ START_TEST(test_plan_keeps_a_nic)
 	    "add NIC db1.example.org 52:54:00:00:00:01\n"
 	    "remove NIC db1.example.org 52:54:00:00:00:03\n"
 	    "add NIC web1.example.org 52:54:00:00:00:03\n";
-	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
 	struct xfer_opts o = { 0, 1, NULL };
-	struct buf b = { 0 };
 
-	plan_text(cur, d, &o, &b);
-	ck_assert_str_eq(buf_str(&b), want);
-	buf_free(&b);
-	xfer_doc_free(d);
-	xfer_doc_free(cur);
+	assert_plan(text, &o, want);
 }
 END_TEST
 
