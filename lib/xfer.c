@@ -1232,16 +1232,23 @@ removes_host(const struct xfer_doc *doc, const struct xfer_opts *o,
 	    NULL && (o->env == NULL || strcmp(o->env, h->env) == 0);
 }
 
+/*
+ * Whether the import removes the distributions (environments) the
+ * document lacks: --replace by an admin, of a document with that
+ * section, not narrowed to one environment.  --env ENV replaces the
+ * hosts of ENV; the distributions and environments are the whole
+ * inventory's, which an export of ENV holds a part of.
+ */
 static int
 removes_dists(const struct xfer_doc *doc, const struct xfer_opts *o)
 {
-	return o->replace && o->admin && doc->has_dists;
+	return o->replace && o->admin && o->env == NULL && doc->has_dists;
 }
 
 static int
 removes_envs(const struct xfer_doc *doc, const struct xfer_opts *o)
 {
-	return o->replace && o->admin && doc->has_envs;
+	return o->replace && o->admin && o->env == NULL && doc->has_envs;
 }
 
 size_t

@@ -138,8 +138,9 @@ struct xfer_opts {
 					 * distributions; --replace removes
 					 * those only for admins */
 	const char	*env;		/* NULL, or --replace removes only
-					 * hosts of this environment and the
-					 * document may hold no others */
+					 * hosts of this environment (no
+					 * environment or distribution) and
+					 * the document may hold no others */
 };
 
 /*

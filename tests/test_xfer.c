@@ -271,13 +271,12 @@ END_TEST
 START_TEST(test_check_replace_keeps_what_stays_usable)
 {
 	static const char text[] = HEAD "\"distributions\": [],"
-	    "\"environments\": [{\"name\": \"default\", \"group\": \"\"}],"
-	    "\"hosts\": []}";
+	    "\"environments\": [{\"name\": \"default\", \"group\": \"\"}]}";
 	struct xfer_doc *cur = parse_ok(cur_text), *d = parse_ok(text);
 	struct xfer_problems p = { 0 };
-	struct xfer_opts o = { 1, 1, "default" };
+	struct xfer_opts o = { 1, 1, NULL };
 
-	/* Hosts of lab stay (--env default), and use debian-12 and lab. */
+	/* Hosts of lab stay (no hosts section), and use debian-12 and lab. */
 	xfer_check(cur, d, &o, &p);
 	ck_assert(has(&p, "distributions", "remove distribution debian-12"));
 	ck_assert(has(&p, "environments", "remove environment lab"));
@@ -377,6 +376,17 @@ START_TEST(test_plan_keeps_a_nic)
 }
 END_TEST
 
+START_TEST(test_replace_env_removes_hosts_only)
+{
+	static const char text[] = HEAD "\"distributions\": [],"
+	    "\"environments\": [], \"hosts\": []}";
+	struct xfer_opts o = { 1, 1, "lab" };
+
+	/* web1 goes; debian-12 and lab, not in the document, stay. */
+	assert_plan(text, &o, "remove host web1.example.org\n");
+}
+END_TEST
+
 static Suite *
 xfer_suite(void)
 {
@@ -391,6 +401,7 @@ xfer_suite(void)
 	tcase_add_test(core, test_plan_same_inventory_changes_nothing);
 	tcase_add_test(core, test_plan_order);
 	tcase_add_test(core, test_plan_keeps_a_nic);
+	tcase_add_test(core, test_replace_env_removes_hosts_only);
 	tcase_add_loop_test(malformed, test_parse_problems, 0, (int)N(bad));
 	tcase_add_test(malformed, test_parse_reports_every_problem);
 	suite_add_tcase(s, core);

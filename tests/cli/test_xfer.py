@@ -355,6 +355,25 @@ class TestImport(XferCase):
         self.ok("import", "--replace", self.write_doc(d))
         self.assertIn(("default",), self.sql("SELECT name FROM env"))
 
+    def test_replace_env_leaves_environments_and_distributions(self):
+        # --replace --env lab replaces the hosts of lab.  Environments
+        # and distributions are the whole inventory's, and an export of
+        # lab holds only those of its hosts: run by an admin, it removed
+        # environment prod and distribution rocky-9.
+        self.ok("env", "add", "prod")
+        self.ok("dist", "add", "rocky-9", "--kernel", "http://x/k",
+                "--initrd", "http://x/i", "--cmdline", "quiet")
+        self.ok("host", "add", "new.lab.example.org", MAC3, "--env", "lab")
+        d = json.loads(self.export("--env", "lab"))
+        d["hosts"] = [h for h in d["hosts"] if h["fqdn"] == FQDN1]
+        self.ok("import", "--replace", "--env", "lab", self.write_doc(d))
+        self.assertEqual(self.sql("SELECT name FROM env ORDER BY name"),
+                         [("default",), ("lab",), ("prod",)])
+        self.assertEqual(self.sql("SELECT name FROM dist ORDER BY name"),
+                         [("debian-12",), ("rocky-9",)])
+        self.assertEqual(self.sql("SELECT fqdn FROM host ORDER BY fqdn"),
+                         [(FQDN1,), (FQDN2,)])
+
     def test_replace_frees_macs_and_moves_them(self):
         # web2's MAC goes to a new host; web2 is left out and removed.
         d = json.loads(self.export())
