@@ -637,9 +637,17 @@ group_forget(struct inv *inv)
 static void
 group_end(struct inv *inv)
 {
+	size_t i;
+
 	inv->grouped = 0;
 	group_forget(inv);
 	audit_drop(inv);
+	for (i = 0; i < inv->ngroup_updated; i++)
+		free(inv->group_updated[i]);
+	free(inv->group_updated);
+	inv->group_updated = NULL;
+	inv->ngroup_updated = 0;
+	inv->group_defer = 0;
 }
 
 enum bootd_err
@@ -740,7 +748,8 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EDB, "a change of the group "
 		    "failed: nothing was changed");
 	}
-	if ((rc = audit_flush(inv, err)) != BOOTD_OK) {
+	if ((rc = dist_check_deferred(inv, err)) != BOOTD_OK ||
+	    (rc = audit_flush(inv, err)) != BOOTD_OK) {
 		inv_rollback(inv);
 		return rc;
 	}
@@ -763,6 +772,16 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		exec_sql(inv, "ANALYZE host, nic, token, host_attr");
 	}
 	return rc;
+}
+
+enum bootd_err
+inv_defer_dist_checks(struct inv *inv, struct bootd_error *err)
+{
+	if (!inv->grouped || inv->group_read)
+		return bootd_error_set(err, BOOTD_EINVAL,
+		    "no group of changes is open");
+	inv->group_defer = 1;
+	return BOOTD_OK;
 }
 
 void

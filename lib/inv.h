@@ -174,6 +174,20 @@ enum bootd_err	 inv_commit(struct inv *inv, struct bootd_error *err);
 void		 inv_rollback(struct inv *inv);	/* no-op when none is open */
 
 /*
+ * In the group of changes open (inv_begin()), check each distribution
+ * inv_dist_update() changes as the group ends instead of at once: every
+ * host then marked install with it must have each attribute its
+ * templates use.  A group that updates a distribution and gives its
+ * hosts what the new templates use (or moves them off it, or sets them
+ * to local boot) is consistent in the end though not after each change:
+ * bootctl import.  inv_commit() makes the checks and refuses the group
+ * (rolled back, the host and the attribute named, BOOTD_EINVAL) when a
+ * host lacks one.  BOOTD_EINVAL when no group of changes is open.
+ */
+enum bootd_err	 inv_defer_dist_checks(struct inv *inv,
+		    struct bootd_error *err);
+
+/*
  * Group the reads that follow into one read transaction, until
  * inv_read_end(): they see the inventory as it was at the first of them,
  * and pay for one transaction instead of one each (thousands of hosts

@@ -359,16 +359,80 @@ inv_dist_add(struct inv *inv, const struct inv_dist *d,
 	return tx_end(inv, dist_add(inv, d, err), err);
 }
 
+/*
+ * Check that every host marked install with d has each attribute d's
+ * templates use: BOOTD_EINVAL naming the first host that lacks one.
+ */
+static enum bootd_err
+check_installing(struct inv *inv, const struct inv_dist *d,
+    struct bootd_error *err)
+{
+	struct href *refs;
+	struct db_stmt *s;
+	enum bootd_err rc;
+	size_t i, nr = 0;
+
+	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL)
+		return inv->dbrc;
+	bind_text(s, 1, d->name);
+	refs = read_rows(inv, s, sizeof(*refs), fill_ref, &nr, &rc,
+	    "list hosts", err);
+	for (i = 0; rc == BOOTD_OK && i < nr; i++)
+		rc = check_attrs(inv, &refs[i], d, err);
+	free(refs);
+	return rc;
+}
+
+/*
+ * Remember that the group updated distribution name, once, for
+ * dist_check_deferred().
+ */
+static enum bootd_err
+defer_check(struct inv *inv, const char *name, struct bootd_error *err)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < inv->ngroup_updated; i++)
+		if (strcmp(inv->group_updated[i], name) == 0)
+			return BOOTD_OK;
+	if ((v = reallocarray(inv->group_updated, inv->ngroup_updated + 1,
+	    sizeof(*v))) == NULL)
+		return nomem(err);
+	inv->group_updated = v;
+	if ((v[inv->ngroup_updated] = strdup(name)) == NULL)
+		return nomem(err);
+	inv->ngroup_updated++;
+	return BOOTD_OK;
+}
+
+enum bootd_err
+dist_check_deferred(struct inv *inv, struct bootd_error *err)
+{
+	struct inv_dist *d;
+	enum bootd_err rc = BOOTD_OK;
+	size_t i;
+
+	for (i = 0; rc == BOOTD_OK && i < inv->ngroup_updated; i++) {
+		rc = load_dist(inv, inv->group_updated[i], &d, err);
+		if (rc == BOOTD_ENOTFOUND) {
+			rc = BOOTD_OK;	/* removed since: no host has it */
+			continue;
+		}
+		if (rc == BOOTD_OK)
+			rc = check_installing(inv, d, err);
+		inv_dist_free(d);
+	}
+	return rc;
+}
+
 static enum bootd_err
 dist_update(struct inv *inv, const struct inv_dist *d,
     struct bootd_error *err)
 {
 	struct inv_dist *old = NULL;
 	struct buf o = { 0 }, n = { 0 };
-	struct href *refs = NULL;
-	struct db_stmt *s;
 	enum bootd_err rc;
-	size_t i, nr = 0;
 
 	if ((rc = check_dist(d, err)) != BOOTD_OK)
 		return rc;
@@ -380,16 +444,10 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 	    err)) != BOOTD_OK ||
 	    (rc = insert_initrds(inv, d, err)) != BOOTD_OK)
 		goto out;
-	/* Hosts about to install it must have what its templates use. */
-	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
-		rc = inv->dbrc;
-		goto out;
-	}
-	bind_text(s, 1, d->name);
-	refs = read_rows(inv, s, sizeof(*refs), fill_ref, &nr, &rc,
-	    "list hosts", err);
-	for (i = 0; rc == BOOTD_OK && i < nr; i++)
-		rc = check_attrs(inv, &refs[i], d, err);
+	/* Hosts about to install it must have what its templates use:
+	 * now, or as the group ends (inv_defer_dist_checks()). */
+	rc = inv->grouped && inv->group_defer ? defer_check(inv, d->name,
+	    err) : check_installing(inv, d, err);
 	if (rc != BOOTD_OK)
 		goto out;
 	describe_dist(old, &o);
@@ -399,7 +457,6 @@ dist_update(struct inv *inv, const struct inv_dist *d,
 out:
 	buf_free(&o);
 	buf_free(&n);
-	free(refs);
 	inv_dist_free(old);
 	return rc;
 }

@@ -142,6 +142,11 @@ struct inv {
 					   group's end (inv_token.c) */
 	int		 group_dist_plain; /* its templates are well formed
 					   and use no attribute */
+	int		 group_defer;	/* inv_defer_dist_checks(): the
+					   distributions updated are checked
+					   by inv_commit() */
+	char		**group_updated; /* their names, each once */
+	size_t		 ngroup_updated;
 };
 
 /* A resolved host: its row id and FQDN. */
@@ -261,6 +266,10 @@ int
 dist_uses_attr(const struct inv_dist *d, const char *key);
 int
 dist_plain(const struct inv_dist *d);
+/* The checks inv_defer_dist_checks() held back, on the inventory as the
+ * group leaves it. */
+enum bootd_err
+dist_check_deferred(struct inv *inv, struct bootd_error *err);
 
 /* inv_env.c */
 enum bootd_err

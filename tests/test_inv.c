@@ -1488,6 +1488,57 @@ START_TEST(test_group_dist_changed)
 END_TEST
 
 /*
+ * inv_defer_dist_checks(): a distribution update is checked against the
+ * hosts marked install with it as the group ends, not at once.
+ */
+START_TEST(test_group_dist_checked_at_commit)
+{
+	char *initrds[] = { "http://boot/initrd" };
+	struct inv_dist d = { "d1", "http://boot/{{attr.role}}/linux",
+	    initrds, 1, "" };
+	struct inv_host *h;
+	struct bootd_error err;
+	char *before, *after;
+
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	std_dist("d1");
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_eq(inv_defer_dist_checks(inv, &err), BOOTD_EINVAL);
+	/* The update before a gets what it uses, and b set local: kept. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_defer_dist_checks(inv, &err_));
+	OK(inv_dist_update(inv, &d, &err_));
+	OK(inv_attr_set(inv, "a", "role", "web", &err_));
+	OK(inv_set_local(inv, "b", &err_));
+	OK(inv_commit(inv, &err_));
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	inv_host_free(h);
+	/* a lacks what the next update uses: the group is refused whole,
+	 * at its end. */
+	d.kernel = "http://boot/{{attr.rack}}/linux";
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	OK(inv_defer_dist_checks(inv, &err_));
+	OK(inv_dist_update(inv, &d, &err_));
+	OK(inv_attr_set(inv, "b", "rack", "r1", &err_));
+	ck_assert_int_eq(inv_commit(inv, &err), BOOTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.text, "host a.example.org lacks "
+	    "attribute \"rack\""));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	/* Without the deferral the update is checked at once. */
+	OK(inv_begin(inv, &err_));
+	ck_assert_int_eq(inv_dist_update(inv, &d, &err), BOOTD_EINVAL);
+	inv_rollback(inv);
+}
+END_TEST
+
+/*
  * inv_mark() and inv_unchanged(): on SQLite, any commit since the mark,
  * by this handle or another connection, and nothing else, counts; on
  * PostgreSQL the mark is unknown and the answer always "changed".
@@ -3194,6 +3245,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_grouped_transaction);
 	tcase_add_test(tc, test_read_group);
 	tcase_add_test(tc, test_group_dist_changed);
+	tcase_add_test(tc, test_group_dist_checked_at_commit);
 	tcase_add_test(tc, test_mark);
 	tcase_add_test(tc, test_audit_group_rows);
 	tcase_add_test(tc, test_reinstall_needs_attrs);

@@ -423,6 +423,43 @@ class TestImport(XferCase):
         self.assertEqual(self.sql("SELECT action FROM host WHERE fqdn = ?",
                                   (FQDN2,)), [("local",)])
 
+    def test_dist_update_checked_as_the_import_ends(self):
+        # A distribution that comes to use an attribute, and the host
+        # marked install with it given that attribute, in one document:
+        # consistent in the end, it was refused, the update checked
+        # before the attribute was set.
+        self.ok("set-reinstall", FQDN1, "-q")
+        tokens = "SELECT token FROM token WHERE revoked = 0"
+        tok = self.sql(tokens)
+        d = json.loads(self.export())
+        d["distributions"][0]["cmdline"] += " foo={{attr.foo}}"
+        web1, web2 = d["hosts"]
+        web1["attributes"]["foo"] = "bar"
+        self.ok("import", self.write_doc(d))
+        self.assertTrue(self.sql("SELECT cmdline FROM dist")[0][0]
+                        .endswith(" foo={{attr.foo}}"))
+        self.assertEqual(self.sql("SELECT value FROM host_attr WHERE "
+                                  "key = 'foo'"), [("bar",)])
+        self.assertEqual(self.sql(tokens), tok)
+        # Inconsistent in the end: web2, marked install with it too,
+        # lacks what it comes to use.  Refused whole, web2 named.
+        self.ok("attr", "set", FQDN2, "foo", "bar")
+        self.ok("set-reinstall", FQDN2, "--dist", "debian-12", "-q")
+        d = json.loads(self.export())
+        d["distributions"][0]["cmdline"] += " baz={{attr.baz}}"
+        web1, web2 = d["hosts"]
+        web1["attributes"]["baz"] = "qux"
+        lines = self.import_refused(d)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn(FQDN2, lines[0])
+        self.assertIn("baz", lines[0])
+        # Set to local boot in the same document, web2 needs nothing.
+        web2["action"] = "local"
+        self.ok("import", self.write_doc(d))
+        self.assertEqual(self.sql("SELECT fqdn, action FROM host ORDER BY "
+                                  "fqdn"), [(FQDN1, "install"),
+                                            (FQDN2, "local")])
+
     def test_stdin(self):
         d = json.loads(self.export())
         d["hosts"][0]["attributes"]["role"] = "web"

@@ -17,7 +17,11 @@
  * from, nothing is changed.  Each change goes through the same
  * inv_ function the single verb uses (with its validation, its
  * authorizer call and its audit row), and inv_commit() makes them durable
- * together.  A change that fails there rolls all of them back.
+ * together.  A change that fails there rolls all of them back.  What a
+ * distribution's update needs of the hosts that install it is checked by
+ * inv_commit(), on the inventory as the import leaves it
+ * (inv_defer_dist_checks()): the plan updates distributions before it
+ * sets the attributes their new templates use.
  *
  * A host marked install is exported as "action": "install" without its
  * token; importing it into an inventory where it is not marked install
@@ -417,9 +421,15 @@ verb_import(struct ctx *ctx, struct args *a)
 		ret = EXIT_OK;
 		goto out;
 	}
-	/* Everything that can be checked was: now the write lock. */
+	/* Everything that can be checked was: now the write lock.  What a
+	 * distribution's hosts need is checked as the import leaves them. */
 	if ((ret = group_begin(ctx)) != EXIT_OK)
 		goto out;
+	if ((rc = inv_defer_dist_checks(ctx->inv, &ctx->err)) != BOOTD_OK) {
+		inv_rollback(ctx->inv);
+		ret = fail(ctx, rc);
+		goto out;
+	}
 	if ((ret = unchanged_since(ctx, cur)) != EXIT_OK) {
 		inv_rollback(ctx->inv);
 		goto out;
@@ -437,7 +447,12 @@ verb_import(struct ctx *ctx, struct args *a)
 			goto out;
 		}
 	}
-	ret = group_commit(ctx);
+	if ((rc = inv_commit(ctx->inv, &ctx->err)) != BOOTD_OK) {
+		inv_rollback(ctx->inv);
+		warnmsg("import: %s; nothing was changed", ctx->err.text[0] !=
+		    '\0' ? ctx->err.text : bootd_strerror(rc));
+		ret = EXIT_FAIL;
+	}
 out:
 	xfer_plan_free(&plan);
 	xfer_problems_free(&probs);
