@@ -499,6 +499,59 @@ class TestImport(XferCase):
         self.assert_one_error_line(err, "No such file")
 
 
+class TestImportInstallScript(XferCase):
+    """A document after which a host marked install would get an install
+    script bootd cannot make safely (an attribute "$" before the
+    template's "{net0/ip}" makes "${") is refused whole, the host named,
+    as set-reinstall, attr set and host set-dist refuse such a change:
+    import took it, and bootd then booted the host locally instead of
+    installing it."""
+
+    SPOIL = "a={{attr.p}}{net0/ip} tok={{token}}"
+
+    def setUp(self):
+        super().setUp()
+        self.populate()                 # web1: lab, debian-12
+        self.ok("dist", "add", "spoil", "--kernel", "{{base_url}}/k",
+                "--initrd", "{{base_url}}/i", "--cmdline", self.SPOIL)
+        self.ok("attr", "set", FQDN1, "p", "x")
+
+    def refused_naming_web1(self, d, path):
+        lines = self.import_refused(d, path)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("%s: the install script for spoil cannot be made "
+                      "safely" % FQDN1, lines[0])
+
+    def test_marked_install(self):
+        d = json.loads(self.export())
+        web1 = d["hosts"][0]
+        web1.update(action="install", distribution="spoil")
+        web1["attributes"]["p"] = "$"
+        self.refused_naming_web1(d, "hosts[0]")
+        web1["attributes"]["p"] = "y"
+        self.ok("import", self.write_doc(d))
+        self.assertEqual(self.sql("SELECT action, dist FROM host"),
+                         [("install", "spoil")])
+
+    def test_attribute_of_a_host_marked_install(self):
+        self.ok("set-reinstall", FQDN1, "--dist", "spoil", "-q")
+        d = json.loads(self.export())
+        d["hosts"][0]["attributes"]["p"] = "$"
+        self.refused_naming_web1(d, "hosts[0]")
+
+    def test_distribution_update(self):
+        # web1 is not in the document: the update alone spoils it.
+        self.ok("dist", "update", "spoil", "--cmdline", "a={{attr.p}} "
+                "tok={{token}}")
+        self.ok("attr", "set", FQDN1, "p", "$")
+        self.ok("set-reinstall", FQDN1, "--dist", "spoil", "-q")
+        d = json.loads(self.export())
+        spoil = [x for x in d["distributions"] if x["name"] == "spoil"]
+        spoil[0]["cmdline"] = self.SPOIL
+        self.refused_naming_web1(doc(distributions=spoil),
+                                 "distributions[0]")
+
+
 class TestImportPermissions(XferCase):
     """Import as nobody (group nogroup: environment lab) on a real store."""
 

@@ -21,7 +21,9 @@
  * distribution's update needs of the hosts that install it is checked by
  * inv_commit(), on the inventory as the import leaves it
  * (inv_defer_dist_checks()): the plan updates distributions before it
- * sets the attributes their new templates use.
+ * sets the attributes their new templates use.  So is the install script
+ * of every host marked install the import changes, before the commit
+ * (installs_render()), as attr set and host set-dist check theirs.
  *
  * A host marked install is exported as "action": "install" without its
  * token; importing it into an inventory where it is not marked install
@@ -169,6 +171,23 @@ env_perm(struct ctx *ctx, struct env_perm *cache, size_t *n, size_t cap,
 	return cache[i].rc;
 }
 
+/* Whether op changes an environment or a distribution, not a host. */
+static bool
+admin_change(enum xfer_op op)
+{
+	switch (op) {
+	case XFER_ENV_ADD:
+	case XFER_ENV_SET_GROUP:
+	case XFER_DIST_ADD:
+	case XFER_DIST_UPDATE:
+	case XFER_DIST_REMOVE:
+	case XFER_ENV_REMOVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * Check the caller may make every change of plan; each refusal is a
  * problem naming the document's path, the host and the group it needs.
@@ -187,21 +206,13 @@ check_permissions(struct ctx *ctx, const struct xfer_doc *doc,
 	for (i = 0; i < plan->n; i++) {
 		c = &plan->v[i];
 		xfer_path(doc, c->op, c->idx, path, sizeof(path));
-		switch (c->op) {
-		case XFER_ENV_ADD:
-		case XFER_ENV_SET_GROUP:
-		case XFER_DIST_ADD:
-		case XFER_DIST_UPDATE:
-		case XFER_DIST_REMOVE:
-		case XFER_ENV_REMOVE:
+		if (admin_change(c->op)) {
 			if (!ctx->admin)
 				xfer_problem(probs, path, "permission denied: "
 				    "%s %s needs root or group %s",
 				    xfer_op_name(c->op), c->name,
 				    group_label(ctx->cfg->admin_group));
 			continue;
-		default:
-			break;
 		}
 		envs[0] = c->env;
 		envs[1] = c->new_env;
@@ -354,6 +365,79 @@ unchanged_since(struct ctx *ctx, const struct xfer_doc *cur)
 	return ret;
 }
 
+/*
+ * install_renders() of h, on the inventory as the import leaves it; the
+ * reason printed with path, the change that touches h.  EXIT_OK or
+ * EXIT_FAIL.
+ */
+static int
+import_renders(struct ctx *ctx, const struct inv_host *h, const char *path)
+{
+	enum bootd_err rc;
+
+	if ((rc = install_renders(ctx, h)) == BOOTD_OK)
+		return EXIT_OK;
+	warnmsg("import: %s: %s: %s; nothing was changed", path, h->fqdn,
+	    ctx->err.text[0] != '\0' ? ctx->err.text : bootd_strerror(rc));
+	return EXIT_FAIL;
+}
+
+/*
+ * Every host marked install whose install script the applied plan may
+ * change can have it made safely, as attr set and host set-dist check: a
+ * host of the document marked install that the plan changes, and a host
+ * marked install with a distribution the plan updates, in the document or
+ * not.  Else bootd would boot it locally instead of installing it.  Run
+ * inside the import's transaction.  Returns the exit status (the first
+ * reason printed).
+ */
+static int
+installs_render(struct ctx *ctx, const struct xfer_doc *cur,
+    const struct xfer_doc *doc, const struct xfer_plan *plan)
+{
+	const struct xfer_change *c;
+	const struct inv_host *h;
+	char path[64];
+	bool *done, *gone;
+	size_t i, j;
+	int ret = EXIT_OK;
+
+	done = calloc(doc->nhosts + 1, sizeof(*done));
+	gone = calloc(cur->nhosts + 1, sizeof(*gone));
+	if (done == NULL || gone == NULL) {
+		warnmsg("import: out of memory; nothing was changed");
+		ret = EXIT_FAIL;
+	}
+	for (i = 0; ret == EXIT_OK && i < plan->n; i++) {
+		c = &plan->v[i];
+		if (c->op == XFER_HOST_REMOVE)
+			gone[c->idx] = true;
+		/* The other changes are of the document's hosts. */
+		if (admin_change(c->op) || c->op == XFER_HOST_REMOVE ||
+		    done[c->idx])
+			continue;
+		done[c->idx] = true;
+		if (doc->hosts[c->idx].action == INV_ACTION_INSTALL)
+			ret = import_renders(ctx, &doc->hosts[c->idx],
+			    xfer_path(doc, c->op, c->idx, path, sizeof(path)));
+	}
+	for (i = 0; ret == EXIT_OK && i < plan->n; i++) {
+		c = &plan->v[i];
+		if (c->op != XFER_DIST_UPDATE)
+			continue;
+		xfer_path(doc, c->op, c->idx, path, sizeof(path));
+		for (j = 0; ret == EXIT_OK && j < cur->nhosts; j++) {
+			h = &cur->hosts[j];
+			if (!gone[j] && h->action == INV_ACTION_INSTALL &&
+			    h->dist != NULL && strcmp(h->dist, c->name) == 0)
+				ret = import_renders(ctx, h, path);
+		}
+	}
+	free(done);
+	free(gone);
+	return ret;
+}
+
 int
 verb_import(struct ctx *ctx, struct args *a)
 {
@@ -446,6 +530,10 @@ verb_import(struct ctx *ctx, struct args *a)
 			ret = EXIT_FAIL;
 			goto out;
 		}
+	}
+	if ((ret = installs_render(ctx, cur, doc, &plan)) != EXIT_OK) {
+		inv_rollback(ctx->inv);
+		goto out;
 	}
 	if ((rc = inv_commit(ctx->inv, &ctx->err)) != BOOTD_OK) {
 		inv_rollback(ctx->inv);
