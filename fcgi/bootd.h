@@ -110,7 +110,7 @@ void	 metrics_script(enum metrics_action action);
 void	 metrics_inc(enum metrics_counter counter);
 void	 metrics_add(enum metrics_counter counter, uint64_t n);
 void	 metrics_set_workers(int n);
-#define METRICS_RECORDER_SLOTS	512	/* one per child slot of the master */
+#define METRICS_RECORDER_SLOTS	MASTER_CHILDREN	/* one per child slot */
 /*
  * The recorder in slot (its child slot in the master, 0 to
  * METRICS_RECORDER_SLOTS - 1) now holds n events it took from the queue
@@ -364,6 +364,16 @@ int		 recorder_run(const struct cfg *cfg, int fd, int slot);
 void		 route_handle(struct worker *w, FCGX_Request *req);
 
 /* master.c ------------------------------------------------------------- */
+
+/*
+ * The master's child slots: the most children it can have at once is
+ * during a reload at the largest daemon.workers, when the new generation
+ * starts while every worker of the old one is still running, beside the
+ * one recorder (the new one starts only once the old one has exited:
+ * master.c fill()).  A reload while an earlier one is still draining
+ * starts the rest of its workers as the older ones exit.
+ */
+#define MASTER_CHILDREN		(2 * CFG_WORKERS_MAX + 1)
 
 /*
  * Supervise workers on listen fd and the recorder on the event socket

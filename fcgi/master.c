@@ -12,11 +12,11 @@
  *                   a loop: workers and the recorder each have their own);
  *                   the events a dead recorder held are counted as dropped;
  *   SIGHUP          reload the configuration; on success start a new
- *                   generation of workers and a new recorder with it and
- *                   tell the old ones to stop (a worker finishes its
- *                   current request, a recorder writes what it holds);
- *                   both recorders read the one pipe meanwhile, so no
- *                   event is left behind; on error keep the old
+ *                   generation of workers with it and tell the old ones
+ *                   to stop (a worker finishes its current request, the
+ *                   recorder writes what it read); the new recorder
+ *                   starts once the old one has exited, the pipe holding
+ *                   the events in between; on error keep the old
  *                   configuration;
  *   SIGTERM/SIGINT  tell every worker to stop, wait up to drain_timeout
  *                   seconds, SIGKILL the stragglers; only then tell the
@@ -39,12 +39,14 @@
 #include "db.h"
 #include "dbdir.h"
 
-#define MAX_CHILDREN	512	/* current generation plus draining ones */
 #define DEATH_WINDOW	10	/* seconds: deaths counted over this... */
 #define DEATH_LIMIT	5	/* ...above this many means back off */
 #define BACKOFF_MAX	30	/* seconds */
 
-_Static_assert(MAX_CHILDREN <= METRICS_RECORDER_SLOTS,
+_Static_assert(MASTER_CHILDREN >= 2 * CFG_WORKERS_MAX + 1,
+    "a reload at the largest daemon.workers fits: two generations and the "
+    "recorder");
+_Static_assert(MASTER_CHILDREN <= METRICS_RECORDER_SLOTS,
     "every child slot has its recorder counters");
 
 enum role {
@@ -77,7 +79,7 @@ struct master {
 	int		 events[2];	/* recorder queue: reading, writing end */
 	unsigned	 gen;
 	int		 want;		/* workers of the current generation */
-	struct child	 children[MAX_CHILDREN];
+	struct child	 children[MASTER_CHILDREN];
 	struct backoff	 bo[2];		/* by enum role */
 	int		 draining;	/* 1: workers, 2: then the recorder */
 	time_t		 deadline;	/* draining: SIGKILL after this */
@@ -100,7 +102,7 @@ nworkers(int configured)
 	if (configured > 0)
 		return configured;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+	return n < 1 ? 1 : n > CFG_WORKERS_MAX ? CFG_WORKERS_MAX : (int)n;
 }
 
 /* Live children of role of the current generation not told to stop. */
@@ -109,7 +111,7 @@ count_current(const struct master *m, enum role role)
 {
 	int i, n = 0;
 
-	for (i = 0; i < MAX_CHILDREN; i++)
+	for (i = 0; i < MASTER_CHILDREN; i++)
 		if (m->children[i].pid != 0 && m->children[i].gen == m->gen &&
 		    m->children[i].role == role && !m->children[i].stopping)
 			n++;
@@ -122,7 +124,7 @@ count_all(const struct master *m, enum role role)
 {
 	int i, n = 0;
 
-	for (i = 0; i < MAX_CHILDREN; i++)
+	for (i = 0; i < MASTER_CHILDREN; i++)
 		if (m->children[i].pid != 0 && m->children[i].role == role)
 			n++;
 	return n;
@@ -136,12 +138,13 @@ spawn(struct master *m, enum role role)
 	pid_t pid;
 	int i;
 
-	for (i = 0; i < MAX_CHILDREN && c == NULL; i++)
+	for (i = 0; i < MASTER_CHILDREN && c == NULL; i++)
 		if (m->children[i].pid == 0)
 			c = &m->children[i];
 	if (c == NULL) {
-		blog_err("fork: %d workers still running; not starting more",
-		    MAX_CHILDREN);
+		blog_err("fork: all %d child slots taken (workers still "
+		    "draining after a reload); not starting more",
+		    MASTER_CHILDREN);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
@@ -211,7 +214,7 @@ signal_children(struct master *m, enum role role, int sig, unsigned keep)
 {
 	int i;
 
-	for (i = 0; i < MAX_CHILDREN; i++) {
+	for (i = 0; i < MASTER_CHILDREN; i++) {
 		struct child *c = &m->children[i];
 
 		if (c->pid == 0 || c->role != role ||
@@ -275,7 +278,7 @@ reap(struct master *m)
 	int i, st;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (c = NULL, i = 0; i < MAX_CHILDREN && c == NULL; i++)
+		for (c = NULL, i = 0; i < MASTER_CHILDREN && c == NULL; i++)
 			if (m->children[i].pid == pid)
 				c = &m->children[i];
 		if (c == NULL)
@@ -310,7 +313,7 @@ kill_all(struct master *m, enum role role)
 	struct child *c;
 	int i;
 
-	for (i = 0; i < MAX_CHILDREN; i++) {
+	for (i = 0; i < MASTER_CHILDREN; i++) {
 		c = &m->children[i];
 		if (c->pid == 0 || c->role != role)
 			continue;

@@ -59,6 +59,7 @@
 #define CFG_EVENTS_MAX		1000000L
 #define CFG_DISCOVERED_MAX	10000L
 #define CFG_EVENT_BATCH_MAX	4096	/* largest daemon.event_batch_max */
+#define CFG_WORKERS_MAX		256	/* largest daemon.workers */
 
 enum cfg_log {
 	CFG_LOG_STDERR,

@@ -2,8 +2,9 @@
 The bootd process itself, spoken to over FastCGI without nginx: startup
 checks (stale, live and foreign socket files, a busy TCP port, a root
 worker user, -t), a request in flight across SIGTERM, the drain timeout,
-max_requests recycling, back-off when workers die in a loop, the done form
-body limits and the shape of the metrics exposition.
+max_requests recycling, a reload at the largest daemon.workers, back-off
+when workers die in a loop, the done form body limits and the shape of the
+metrics exposition.
 """
 
 import grp
@@ -140,12 +141,19 @@ class Daemon:
                        else [], lambda w: len(w) >= 1)
         return self
 
-    def workers(self):
-        """The master's children but the recorder."""
+    def children(self):
+        """The master's children."""
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
-        return sorted(int(p) for p in out.split()
-                      if not harness.is_recorder(int(p)))
+        return sorted(int(p) for p in out.split())
+
+    def workers(self):
+        """The master's children but the recorder."""
+        return [p for p in self.children() if not harness.is_recorder(p)]
+
+    def recorders(self):
+        """The master's recorder (a list: none, or one)."""
+        return [p for p in self.children() if harness.is_recorder(p)]
 
     def log_text(self):
         with open(self.log_path, errors="replace") as f:
@@ -565,6 +573,28 @@ class Process(unittest.TestCase):
         self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
         self.assertIn("recycling", self.d.log_text())
         self.assertEqual(self.d.stop(), 0)
+
+    def test_reload_at_the_largest_worker_count(self):
+        # A reload starts the new generation while every worker of the
+        # old one still runs, beside the recorder: at daemon.workers 256,
+        # 513 children.  The master had room for 512, so the last new
+        # worker was refused ("not starting more") until an old one left.
+        n = 256
+        self.d = Daemon(workers=n).start()
+        old = eventually(self.d.workers, lambda w: len(w) == n)
+        self.assertEqual(len(old), n)
+        self.assertEqual(len(eventually(self.d.recorders, bool)), 1)
+        self.d.proc.send_signal(signal.SIGHUP)
+        log = eventually(self.d.log_text,
+                         lambda l: "configuration reloaded" in l)
+        self.assertEqual(re.findall(r"configuration reloaded; \d+ workers "
+                                    r"started|.*not starting more", log),
+                         ["configuration reloaded; %d workers started" % n])
+        new = eventually(self.d.workers,
+                         lambda w: len(w) == n and not set(w) & set(old))
+        self.assertEqual(len(new), n)
+        self.assertFalse(set(new) & set(old))
+        self.assert_serves_then_stops()
 
     def test_crash_loop_backs_off_then_recovers(self):
         self.d = Daemon(workers=1).start()
