@@ -45,7 +45,10 @@ void	 blog_init(const struct cfg *cfg);
 void	 blog_forked(void);
 /* Would a line at syslog priority prio be logged?  Can't fail. */
 int	 blog_enabled(int prio);
-/* Log one line at syslog priority prio.  Control characters become '?'. */
+/*
+ * Log one line at syslog priority prio.  Every byte that is not printable
+ * ASCII (control characters, DEL, 0x80 and up) becomes '?'.
+ */
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*

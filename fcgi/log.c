@@ -3,8 +3,10 @@
  *
  * stderr lines look like "bootd[PID]: LEVEL message" and are written with
  * one write(2) each, so lines from several workers never interleave.
- * Control characters in a message become '?', so nothing a client sends
- * can forge a log line.
+ * Every byte of a message that is not printable ASCII (control characters,
+ * DEL, and bytes 0x80 and up: whatever a client, a database error or a
+ * path holds) becomes '?', so nothing can forge a log line or put text
+ * that is not ASCII, valid UTF-8 or not, into it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,12 +54,12 @@ blog_init(const struct cfg *cfg)
 	}
 }
 
-/* Replace control characters (and DEL) in s by '?'. */
+/* Replace every byte of s that is not printable ASCII by '?'. */
 static void
 sanitize(char *s)
 {
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			*s = '?';
 }
 

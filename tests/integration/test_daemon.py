@@ -269,6 +269,30 @@ class Startup(unittest.TestCase):
                          r".*rhel-9\.4.*ks" % MAC)
         self.assertNotIn("failsafe", log)
 
+    @unittest.skipUnless(harness.with_postgresql(),
+                         "built without BOOTD_WITH_POSTGRESQL")
+    def test_log_lines_are_printable_ascii(self):
+        # A log line holds what it names: here the error libpq gives for
+        # a server it cannot reach, naming the socket directory the URI
+        # spells with escapes, bytes 0xc3 0xa9 ("\u00e9" in UTF-8), 0xff
+        # (no UTF-8 at all) and ESC.  Each is logged as '?', as control
+        # characters always were: neither invalid UTF-8 nor any other
+        # non-ASCII text reaches the log.  (What a request sends is
+        # refused or replaced before it is logged: test_hostile.)
+        self.d.config["database"] = ("postgresql:///bootd?host="
+                                     "%2Fnonexistent%2Fcaf%C3%A9%FF%1B")
+        self.d.write_config()
+        self.d.start()
+        st, _, body = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200, body)         # the fail-safe script
+        eventually(self.d.log_text, lambda l: "inv_open" in l)
+        self.assertEqual(self.d.stop(), 0)
+        with open(self.d.log_path, "rb") as f:
+            log = f.read()
+        self.assertEqual([l for l in log.splitlines()
+                          if not all(0x20 <= b < 0x7f for b in l)], [])
+        self.assertIn(b'socket "/nonexistent/caf????/.s.PGSQL.5432"', log)
+
     def test_usage(self):
         r = self.d.run("-h")
         self.assertEqual(r.returncode, 0)

@@ -210,6 +210,10 @@ class Hostile(unittest.TestCase):
         # Refused requests are not recorded as discovered machines.
         out = self.srv.bootctl("discovered", "list").stdout
         self.assertNotRegex(out, r"(?m)^52:54:00:00:20:02")
+        # Nor do their bytes reach the log: every line printable ASCII.
+        with open(self.srv.bootd_log_path, "rb") as f:
+            self.assertEqual([l for l in f.read().splitlines()
+                              if not all(0x20 <= b < 0x7f for b in l)], [])
 
     def test_hostile_done_queries(self):
         for q in ("token=%00", "token=%ZZ", "token=" + "a" * 500,
