@@ -26,6 +26,7 @@
  * The master never opens the database.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -135,7 +136,7 @@ static int
 spawn(struct master *m, enum role role)
 {
 	struct child *c = NULL;
-	pid_t pid;
+	pid_t pid, master = getpid();
 	int i;
 
 	for (i = 0; i < MASTER_CHILDREN && c == NULL; i++)
@@ -153,6 +154,15 @@ spawn(struct master *m, enum role role)
 		return -1;
 	}
 	if (pid == 0) {
+		/*
+		 * If the master dies, do not live on with nobody watching:
+		 * SIGTERM then (blocked until the child's handler is set).
+		 * A master that died before the request, after fork(), sends
+		 * nothing: this process was already handed to another parent.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(1);
 		if (role == ROLE_RECORDER) {
 			close(m->fd);
 			close(m->events[1]);

@@ -1081,7 +1081,6 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	/* An inventory there never had events of its own to move. */
 	r.imported = r.pg || db_is_uri(cfg->database);
 	prctl(PR_SET_NAME, "bootd-recorder");
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);

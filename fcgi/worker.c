@@ -59,7 +59,6 @@
 #define _GNU_SOURCE		/* accept4() */
 
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -546,9 +545,6 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	w.cfg = cfg;
 	w.events = events;
 	blog_forked();
-
-	/* If the master dies, do not linger serving with nobody watching. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);

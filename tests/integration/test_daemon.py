@@ -85,6 +85,22 @@ def read_response(sock):
     return status, headers, body.decode()
 
 
+def children(pid):
+    """The children of pid."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def running(pid):
+    """Does pid exist, and not as a zombie?"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 class Daemon:
     """bootd on a unix socket in a temporary directory."""
 
@@ -143,9 +159,7 @@ class Daemon:
 
     def children(self):
         """The master's children."""
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
-        return sorted(int(p) for p in out.split())
+        return children(self.proc.pid)
 
     def workers(self):
         """The master's children but the recorder."""
@@ -619,6 +633,39 @@ class Process(unittest.TestCase):
         self.assertEqual(len(new), n)
         self.assertFalse(set(new) & set(old))
         self.assert_serves_then_stops()
+
+    @unittest.skipUnless(shutil.which("gdb"), "needs gdb")
+    def test_children_of_a_master_dead_before_they_are_set_up_exit(self):
+        # A worker or the recorder asks to be sent SIGTERM when the
+        # master dies (PR_SET_PDEATHSIG); a master that died between the
+        # fork and that request sends nothing, and the child lived on,
+        # serving with nobody watching.  gdb holds each child at its fork
+        # (detach-on-fork off) while the master runs on; the master is
+        # killed, then gdb lets the children go: each must see that its
+        # parent is no longer the master, and exit.
+        self.d = Daemon(workers=2)
+        self.d.log = open(self.d.log_path, "ab")
+        self.d.proc = subprocess.Popen(
+            ["gdb", "-nx", "-batch", "-ex", "set detach-on-fork off",
+             "-ex", "set follow-fork-mode parent", "-ex", "run",
+             "-ex", "python [gdb.execute('detach inferiors %d' % i.num) "
+                    "for i in gdb.inferiors() if i.pid]",
+             "--args", harness.binary("bootd"), "-c", self.d.conf],
+            stdin=subprocess.DEVNULL, stdout=self.d.log, stderr=self.d.log,
+            env=harness.run_env())
+        master = eventually(lambda: children(self.d.proc.pid),
+                            lambda c: len(c) == 1)
+        self.assertEqual(len(master), 1, self.d.log_text())
+        held = eventually(lambda: children(master[0]),
+                          lambda c: len(c) == 3)     # 2 workers, recorder
+        self.assertEqual(len(held), 3, self.d.log_text())
+        os.kill(master[0], signal.SIGKILL)
+        self.d.proc.wait(60)
+        left = eventually(lambda: [p for p in held if running(p)],
+                          lambda p: not p)
+        for p in left:
+            os.kill(p, signal.SIGKILL)
+        self.assertEqual(left, [])
 
     def test_crash_loop_backs_off_then_recovers(self):
         self.d = Daemon(workers=1).start()
