@@ -2,6 +2,7 @@
  * main.c - bootd: the FastCGI daemon that answers iPXE boot requests
  *
  * Startup order, in main():
+ *   0. signals: SIGHUP held for the master, which reloads (signals_start())
  *   1. command line, configuration (cfg_load), logger
  *   2. -t: check configuration and database, then exit
  *   3. the database directory, for a path (dbdir_check(): nobody but
@@ -29,6 +30,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +465,32 @@ set_nonblock(int fd)
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/*
+ * Signals, first thing: SIGHUP (reload) is blocked, so that one sent
+ * while bootd starts (systemctl reload) waits for the master, which then
+ * reloads (master_run() takes it with sigtimedwait(2)), instead of ending
+ * the start; SIGPIPE, SIGUSR1 and SIGUSR2 (log rotation hooks send them)
+ * are ignored, by the master and the children it forks.  SIGTERM and
+ * SIGINT keep their default until master_run() blocks them: they end a
+ * start, or bootd -t, at once, with nothing to drain yet.
+ */
+static void
+signals_start(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -473,6 +501,7 @@ main(int argc, char *argv[])
 	char *unlink_path = NULL;
 	int ch, test = 0, fd = -1, status, events[2] = { -1, -1 };
 
+	signals_start();
 	while ((ch = getopt(argc, argv, "c:ht")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -428,6 +428,11 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd,
 	m.gen = 1;
 	m.want = nworkers(cfg->daemon.workers);
 
+	/*
+	 * SIGHUP has been blocked since main() began: one sent while bootd
+	 * started is taken below, a reload.  SIGPIPE, SIGUSR1 and SIGUSR2
+	 * are ignored since then too (main.c signals_start()).
+	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -439,11 +444,6 @@ master_run(struct cfg *cfg, const char *cfgpath, int fd,
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	/* Not ours to act on (log rotation hooks send them): no death. */
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
 
 	blog_info("starting %d workers", m.want);
 	fill(&m);

@@ -1,10 +1,11 @@
 """
 The bootd process itself, spoken to over FastCGI without nginx: startup
 checks (stale, live and foreign socket files, a busy TCP port, a root
-worker user, -t), a request in flight across SIGTERM, the drain timeout,
-max_requests recycling, a reload at the largest daemon.workers, back-off
-when workers die in a loop, the done form body limits and the shape of the
-metrics exposition.
+worker user, -t), log lines of printable ASCII only, a request in flight
+across SIGTERM, the drain timeout, max_requests recycling, a SIGHUP while
+bootd starts, a reload at the largest daemon.workers, children whose master
+died before they were set up, back-off when workers die in a loop, the done
+form body limits and the shape of the metrics exposition.
 """
 
 import grp
@@ -611,6 +612,47 @@ class Process(unittest.TestCase):
         self.assertEqual(self.d.metric("bootd_worker_restarts_total"), 0)
         self.assertIn("recycling", self.d.log_text())
         self.assertEqual(self.d.stop(), 0)
+
+    def test_sighup_while_starting_is_a_reload(self):
+        # A SIGHUP (systemctl reload) that came before the master blocked
+        # it killed bootd: its default action.  Here bootd reads its
+        # configuration from a FIFO, so it is held at the start of main()
+        # until the test writes it, and the SIGHUP comes then.  The start
+        # goes on, and the master reloads (reading the FIFO again).
+        self.d = Daemon(workers=1)
+        with open(self.d.conf) as f:
+            text = f.read().encode()
+        os.unlink(self.d.conf)
+        os.mkfifo(self.d.conf, 0o644)
+
+        def writer():
+            """The FIFO opened for writing once bootd reads it, or None."""
+            try:
+                return os.open(self.d.conf, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                return None
+
+        def feed(sig=None, then="starting 1 workers"):
+            """
+            Wait for bootd to open the FIFO, send sig, write the
+            configuration, wait until bootd logs then.
+            """
+            fd = eventually(writer, lambda fd: fd is not None or
+                            self.d.proc.poll() is not None)
+            if fd is not None:
+                if sig is not None:
+                    self.d.proc.send_signal(sig)    # bootd is in main()
+                os.write(fd, text)
+                os.close(fd)
+            eventually(lambda: self.d.proc.poll() is not None or
+                       then in self.d.log_text())
+            self.assertIsNone(self.d.proc.poll(), self.d.log_text())
+            self.assertIn(then, self.d.log_text())
+
+        self.d.start(wait=False)
+        feed(signal.SIGHUP)
+        feed(then="configuration reloaded; 1 workers started")
+        self.assert_serves_then_stops()
 
     def test_reload_at_the_largest_worker_count(self):
         # A reload starts the new generation while every worker of the
