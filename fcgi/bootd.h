@@ -147,14 +147,20 @@ int64_t	 now_ms(void);
  */
 int	 ratelimit_init(void);
 /*
- * May client address addr (REMOTE_ADDR; NULL or "" share one bucket) make
- * another attempt?  Each address holds at most burst attempts, refilled
- * at rate a minute; rate 0 means no limit.  Returns 1 yes, 0 no.  Does not
- * take an attempt: ratelimit_charge() does, for a failed one.
+ * Take one attempt from the bucket of client address addr (REMOTE_ADDR;
+ * NULL or "" share one bucket), checking and taking in one step under the
+ * table's lock.  Each address holds at most burst attempts, refilled at
+ * rate a minute; rate 0 means no limit.  Returns 1 when it may go on (an
+ * attempt was taken, or nothing is limited), 0 when its bucket is empty
+ * (nothing taken).  An attempt that did not fail on the client's side is
+ * handed back with ratelimit_give_back().
  */
-int	 ratelimit_allow(const char *addr, int rate, int burst);
-/* Take one attempt from addr's bucket.  This function can't fail. */
-void	 ratelimit_charge(const char *addr, int rate, int burst);
+int	 ratelimit_take(const char *addr, int rate, int burst);
+/*
+ * Give back to addr's bucket the attempt ratelimit_take() took, never
+ * beyond burst.  This function can't fail.
+ */
+void	 ratelimit_give_back(const char *addr, int rate, int burst);
 
 /* query.c -------------------------------------------------------------- */
 

@@ -12,9 +12,12 @@
  * token away from one.
  *
  * One process-shared robust mutex guards the table: each call holds it
- * for a hash and a few comparisons.  A worker that dies holding it leaves
- * the table consistent (a bucket is two integers written together), so the
- * next taker marks the mutex consistent and goes on.
+ * for a hash and a few comparisons, and checks and takes an attempt under
+ * it in one step, so that reports in flight at once from one address, in
+ * several workers, cannot all pass on its last attempt.  A worker that
+ * dies holding it leaves the table consistent (a bucket is two integers
+ * written together), so the next taker marks the mutex consistent and
+ * goes on.
  *
  * Buckets count in thousandths of an attempt and refill by the monotonic
  * clock, so neither a clock step nor integer rounding gives an address
@@ -148,40 +151,48 @@ bucket(const char *addr, int rate, int burst, int64_t now)
 	return s;
 }
 
-int
-ratelimit_allow(const char *addr, int rate, int burst)
+/*
+ * The bucket of addr (NULL or "" and overlong ones share one each),
+ * refilled up to now, with the lock held: the caller unlocks.  NULL when
+ * nothing is limited (no table, rate 0) or the lock cannot be taken.
+ */
+static struct rl_slot *
+lock_bucket(const char *addr, int rate, int burst)
 {
-	struct rl_slot *s;
-	int ok;
-
 	if (tab == NULL || rate <= 0)
-		return 1;
+		return NULL;
 	if (addr == NULL || *addr == '\0')
 		addr = "-";		/* no address: one shared bucket */
 	if (strlen(addr) >= RL_ADDR_MAX)
 		addr = "?";		/* not an address: one shared bucket */
 	if (lock() != 0)
+		return NULL;
+	return bucket(addr, rate, burst, now_ms());
+}
+
+int
+ratelimit_take(const char *addr, int rate, int burst)
+{
+	struct rl_slot *s;
+	int ok;
+
+	if ((s = lock_bucket(addr, rate, burst)) == NULL)
 		return 1;		/* never refuse for our own failure */
-	s = bucket(addr, rate, burst, now_ms());
-	ok = s->milli >= 1000;
+	if ((ok = s->milli >= 1000))
+		s->milli -= 1000;
 	pthread_mutex_unlock(&tab->lock);
 	return ok;
 }
 
 void
-ratelimit_charge(const char *addr, int rate, int burst)
+ratelimit_give_back(const char *addr, int rate, int burst)
 {
 	struct rl_slot *s;
 
-	if (tab == NULL || rate <= 0)
+	if ((s = lock_bucket(addr, rate, burst)) == NULL)
 		return;
-	if (addr == NULL || *addr == '\0')
-		addr = "-";		/* no address: one shared bucket */
-	if (strlen(addr) >= RL_ADDR_MAX)
-		addr = "?";
-	if (lock() != 0)
-		return;
-	s = bucket(addr, rate, burst, now_ms());
-	s->milli = s->milli >= 1000 ? s->milli - 1000 : 0;
+	s->milli += 1000;
+	if (s->milli > (int64_t)burst * 1000)
+		s->milli = (int64_t)burst * 1000;
 	pthread_mutex_unlock(&tab->lock);
 }

@@ -428,15 +428,17 @@ done_report(struct worker *w, FCGX_Request *req, struct rq *r)
  * done: refused with 429 while the client's address has no attempt left;
  * every refused report (4xx: unknown, malformed, expired or used token,
  * another address) takes one, so a flood of guessed tokens costs a lookup
- * in shared memory, not in the inventory.  A report that succeeds, or
- * fails on our side (503), takes none.
+ * in shared memory, not in the inventory.  The attempt is taken before
+ * the report is looked at, in one step with the check, so that reports
+ * from one address in flight at once cannot all pass on its last attempt;
+ * a report that succeeds, or fails on our side (503), gives it back.
  */
 static void
 handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 {
 	const struct cfg_daemon *d = &w->cfg->daemon;
 
-	if (!ratelimit_allow(r->addr, d->done_rate, d->done_burst)) {
+	if (!ratelimit_take(r->addr, d->done_rate, d->done_burst)) {
 		r->status = 429;
 		set_reason(r, "too many failed install reports from this "
 		    "address; try again later");
@@ -447,8 +449,8 @@ handle_done(struct worker *w, FCGX_Request *req, struct rq *r)
 		return;
 	}
 	done_report(w, req, r);
-	if (r->status >= 400 && r->status < 500)
-		ratelimit_charge(r->addr, d->done_rate, d->done_burst);
+	if (r->status < 400 || r->status >= 500)
+		ratelimit_give_back(r->addr, d->done_rate, d->done_burst);
 	memset(r->q.v[QUERY_TOKEN], 0, sizeof(r->q.v[QUERY_TOKEN]));
 }
 

@@ -406,6 +406,28 @@ def eventually(fn, pred=bool, tries=READY_TRIES, pause=READY_PAUSE):
     return r
 
 
+def syscall_nr(pid):
+    """The system call pid is blocked in, or None."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            word = f.read().split()[0]
+    except (OSError, IndexError):
+        return None
+    return int(word) if word.lstrip("-").isdigit() else None
+
+
+# x86-64 sleeping calls (SQLite's busy handler sleeps in one of them).
+SLEEPS = {35, 230}     # nanosleep, clock_nanosleep
+
+
+def sleeping(pid):
+    """
+    Is pid asleep in nanosleep(2) or clock_nanosleep(2)?  A worker is
+    while SQLite's busy handler waits for a lock another process holds.
+    """
+    return syscall_nr(pid) in SLEEPS
+
+
 def ipxe_lines(body):
     """The command lines of a script body (str), without blank lines."""
     return [l.strip() for l in body.splitlines() if l.strip()]

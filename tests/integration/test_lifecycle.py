@@ -28,20 +28,6 @@ def timeout_ms(body):
     return int(m.group(1)) if m else None
 
 
-def syscall_nr(pid):
-    """The system call pid is blocked in, or None."""
-    try:
-        with open("/proc/%d/syscall" % pid) as f:
-            word = f.read().split()[0]
-    except (OSError, IndexError):
-        return None
-    return int(word) if word.lstrip("-").isdigit() else None
-
-
-# x86-64 sleeping calls (SQLite's busy handler sleeps in one of them).
-SLEEPS = {35, 230}     # nanosleep, clock_nanosleep
-
-
 class Workers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -152,7 +138,7 @@ class Drain(unittest.TestCase):
                 t.start()
             # Ready when every worker sleeps in SQLite's busy handler.
             busy = eventually(
-                lambda: [syscall_nr(p) in SLEEPS for p in workers],
+                lambda: [harness.sleeping(p) for p in workers],
                 all, tries=400)
             self.assertTrue(all(busy), "workers not waiting on the lock")
             s.bootd.send_signal(signal.SIGTERM)

@@ -3,7 +3,8 @@ The install token through real nginx and bootd: the address that fetched
 an install script is recorded, a done from another address is logged,
 counted and audited (and with daemon.done_requires_fetch_address refused
 with 403, changing nothing), and failed dones are rate-limited per client
-address (429) without touching the inventory.
+address (429) without touching the inventory, even when several are in
+flight at once.
 
 Loopback accepts all of 127/8, so a client socket bound to 127.0.0.2 (or
 .3, .4) reaches nginx listening on 127.0.0.1 and nginx's $remote_addr,
@@ -12,7 +13,9 @@ passed to bootd as REMOTE_ADDR, is that source address.
 
 import os
 import re
+import sqlite3
 import sys
+import threading
 import time
 import unittest
 
@@ -291,6 +294,43 @@ class DoneRateLimit(unittest.TestCase):
             st, _, body = srv.get("/ipxe/v1/done?token=" + srv.token(fqdn),
                                   source="127.0.0.7")
             self.assertEqual((st, body), (200, b"ok\n"), fqdn)
+
+
+@harness.sqlite_only("holds the inventory's write lock with sqlite3")
+class DoneRateLimitInFlight(unittest.TestCase):
+    def test_reports_in_flight_share_the_last_attempt(self):
+        """
+        Failed reports from one address in flight at once, in several
+        workers, with one attempt left: the check and the charge were two
+        steps, so every report passed the check before any was charged,
+        and each was looked up in the inventory.  A write lock on the
+        inventory holds inside bootd each report that passes (it waits
+        for the lock); once each is answered or held, the lock goes.
+        Exactly one may have passed: the others got 429 at once.
+        """
+        n = 3
+        with harness.BootServer(
+                workers=n, nginx_unlimited="127.0.0.0/8",
+                config={"daemon": {"done_rate": 1, "done_burst": 1}}) as s:
+            workers = s.wait_workers(n)
+            lock = sqlite3.connect(s.db, timeout=10, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            codes = []
+
+            def done():
+                codes.append(s.get("/ipxe/v1/done?token=" + WRONG,
+                                   source="127.0.0.5", timeout=60)[0])
+
+            threads = [threading.Thread(target=done) for _ in range(n)]
+            for t in threads:
+                t.start()
+            eventually(lambda: len(codes) + sum(
+                harness.sleeping(p) for p in workers), lambda k: k >= n)
+            lock.execute("COMMIT")
+            lock.close()
+            for t in threads:
+                t.join(90)
+            self.assertEqual(sorted(codes), [404] + [429] * (n - 1))
 
 
 if __name__ == "__main__":
