@@ -573,6 +573,22 @@ class TestInstallScriptKept(FleetCase):
                      LAB[0], "spoil")
         self.ok("host", "set-dist", LAB[2], "spoil")  # not marked install
 
+    def test_dist_update_refused(self):
+        # LAB[2] installs safe with p="$": a space keeps "$" from the
+        # template's {net0/ip}, until an update takes it out.
+        self.ok("dist", "add", "safe", "--kernel", "{{base_url}}/k",
+                "--initrd", "{{base_url}}/i",
+                "--cmdline", "a={{attr.p}} {net0/ip} tok={{token}}")
+        self.ok("attr", "set", LAB[2], "p", "$")
+        self.ok("set-reinstall", LAB[2], "--dist", "safe", "-q")
+        spoiled = "a={{attr.p}}{net0/ip} tok={{token}}"
+        self.refused(1, r"^bootctl: dist update: %s: the install script "
+                     r"for safe cannot be made safely.*nothing was "
+                     r"changed$" % re.escape(LAB[2]), "dist", "update",
+                     "safe", "--cmdline", spoiled)
+        self.ok("set-local", LAB[2])
+        self.ok("dist", "update", "safe", "--cmdline", spoiled)
+
 
 class TestPermissionsInSelections(FleetCase):
 

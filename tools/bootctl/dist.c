@@ -113,28 +113,71 @@ verb_dist_add(struct ctx *ctx, struct args *a)
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
+/*
+ * Every host marked install with distribution name can have its install
+ * script made safely with the distribution as the update leaves it, as
+ * set-reinstall checks (install_renders()): else bootd would boot it
+ * locally instead of installing it.  Inside the update's transaction.
+ * Returns the exit status, the reason printed with the host.
+ */
+static int
+installs_render(struct ctx *ctx, const char *name)
+{
+	struct inv_host **hs;
+	enum bootd_err rc;
+	size_t i, n;
+	int status = EXIT_OK;
+
+	if ((rc = inv_host_list(ctx->inv, &hs, &n, &ctx->err)) != BOOTD_OK)
+		return fail(ctx, rc);
+	for (i = 0; i < n && status == EXIT_OK; i++) {
+		if (hs[i]->action != INV_ACTION_INSTALL ||
+		    hs[i]->dist == NULL || strcmp(hs[i]->dist, name) != 0 ||
+		    (rc = install_renders(ctx, hs[i])) == BOOTD_OK)
+			continue;
+		warnmsg("dist update: %s: %s; nothing was changed",
+		    hs[i]->fqdn, ctx->err.text[0] != '\0' ? ctx->err.text :
+		    bootd_strerror(rc));
+		status = EXIT_FAIL;
+	}
+	inv_host_list_free(hs, n);
+	return status;
+}
+
 int
 verb_dist_update(struct ctx *ctx, struct args *a)
 {
 	struct inv_dist *old = NULL, d;
 	enum bootd_err rc;
+	int status;
 
 	if (a->kernel == NULL && a->ninitrds == 0 && a->cmdline == NULL) {
 		warnmsg("dist update: nothing to change (see bootctl dist "
 		    "update --help)");
 		return EXIT_USAGE;
 	}
+	if (group_begin(ctx) != EXIT_OK)
+		return EXIT_FAIL;
 	if ((rc = inv_dist_get(ctx->inv, a->argv[0], &old, &ctx->err)) !=
-	    BOOTD_OK)
+	    BOOTD_OK) {
+		inv_rollback(ctx->inv);
 		return fail(ctx, rc);
+	}
 	d.name = old->name;
 	d.kernel = a->kernel != NULL ? (char *)a->kernel : old->kernel;
 	d.initrds = a->ninitrds != 0 ? a->initrds : old->initrds;
 	d.ninitrds = a->ninitrds != 0 ? a->ninitrds : old->ninitrds;
 	d.cmdline = a->cmdline != NULL ? (char *)a->cmdline : old->cmdline;
-	rc = inv_dist_update(ctx->inv, &d, &ctx->err);
+	if ((rc = inv_dist_update(ctx->inv, &d, &ctx->err)) != BOOTD_OK)
+		status = fail(ctx, rc);
+	else
+		status = installs_render(ctx, d.name);
+	if (status == EXIT_OK)
+		status = group_commit(ctx);
+	else
+		inv_rollback(ctx->inv);
 	inv_dist_free(old);
-	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
+	return status;
 }
 
 static int
