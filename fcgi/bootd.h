@@ -49,6 +49,7 @@ int	 blog_enabled(int prio);
  * Log one line at syslog priority prio.  Every byte that is not printable
  * ASCII (control characters, DEL, 0x80 and up) becomes '?'.
  */
+void	 blog_line(int prio, const char *msg);	/* no formatting */
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*

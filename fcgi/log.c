@@ -16,7 +16,8 @@
 
 #include "bootd.h"
 
-#define LOG_LINE_MAX	1024
+#define LOG_LINE_MAX	1024	/* a message, with its NUL or newline */
+#define LOG_PREFIX_MAX	64	/* "bootd[PID]: warning " */
 
 static enum cfg_log	log_dest = CFG_LOG_STDERR;
 static int		log_level = LOG_INFO;
@@ -77,29 +78,71 @@ write_stderr(const char *line, size_t len)
 	}
 }
 
+/*
+ * Put "bootd[PID]: LEVEL " at the start of line (LOG_PREFIX_MAX bytes at
+ * least) and return its length.
+ */
+static size_t
+prefix(char *line, int prio)
+{
+	int n;
+
+	n = snprintf(line, LOG_PREFIX_MAX, "bootd[%ld]: %s ",
+	    (long)(log_pid != 0 ? log_pid : getpid()), level_name(prio));
+	return n > 0 && n < LOG_PREFIX_MAX ? (size_t)n : 0;
+}
+
+/*
+ * Log the message of n bytes at line + p (line has room for a newline
+ * after it) to syslog, or with the prefix already in line[0..p) as one
+ * line to stderr.
+ */
+static void
+emit(int prio, char *line, size_t p, size_t n)
+{
+	line[p + n] = '\0';
+	sanitize(line + p);
+	if (log_dest == CFG_LOG_SYSLOG) {
+		syslog(prio, "%s", line + p);
+		return;
+	}
+	line[p + n] = '\n';
+	write_stderr(line, p + n + 1);
+}
+
 static void
 vblog(int prio, const char *fmt, va_list ap)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 64];
+	char line[LOG_PREFIX_MAX + LOG_LINE_MAX];
+	size_t p;
 	int n;
 
 	if (prio > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	sanitize(msg);
-	if (log_dest == CFG_LOG_SYSLOG) {
-		syslog(prio, "%s", msg);
+	p = prefix(line, prio);
+	if ((n = vsnprintf(line + p, LOG_LINE_MAX, fmt, ap)) < 0)
 		return;
-	}
-	n = snprintf(line, sizeof(line), "bootd[%ld]: %s %s\n",
-	    (long)(log_pid != 0 ? log_pid : getpid()), level_name(prio), msg);
-	if (n < 0)
+	emit(prio, line, p, (size_t)n < LOG_LINE_MAX ? (size_t)n :
+	    LOG_LINE_MAX - 1);
+}
+
+/*
+ * blog(prio, "%s", msg) without the formatting: the line every boot logs
+ * (route.c) is put together by its caller.
+ */
+void
+blog_line(int prio, const char *msg)
+{
+	char line[LOG_PREFIX_MAX + LOG_LINE_MAX];
+	size_t p, n;
+
+	if (prio > log_level)
 		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	write_stderr(line, (size_t)n);
+	p = prefix(line, prio);
+	if ((n = strlen(msg)) >= LOG_LINE_MAX)
+		n = LOG_LINE_MAX - 1;
+	memcpy(line + p, msg, n);
+	emit(prio, line, p, n);
 }
 
 void
@@ -135,7 +178,7 @@ blog_fatal(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	sanitize(msg);
-	blog(LOG_ERR, "%s", msg);
+	blog_line(LOG_ERR, msg);
 	if (log_dest == CFG_LOG_SYSLOG || log_level < LOG_ERR) {
 		n = snprintf(line, sizeof(line), "bootd: %s\n", msg);
 		if (n > 0 && (size_t)n < sizeof(line))

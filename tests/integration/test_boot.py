@@ -246,6 +246,24 @@ class Boot(unittest.TestCase):
                                   r'mac="52-54-00-00-10-99" '
                                   r'rt=\d+\.\d{3} urt=\d+\.\d{3} us=200 ')
 
+    def test_bootd_logs_each_boot_on_one_line(self):
+        # The line route.c puts together (log_config()), as blog_line()
+        # writes it: prefix, level, fields, one newline; the known host's
+        # name and decision, and an unknown MAC's.
+        self.script(LOCAL[1].replace(":", "-"))
+        self.script("52:54:00:00:10:98")
+        log = eventually(self.srv.bootd_log,
+                         lambda l: "mac=52:54:00:00:10:98 " in l)
+        lines = [l for l in log.split("\n")
+                 if "mac=%s " % LOCAL[1] in l or "mac=52:54:00:00:10:98 " in l]
+        self.assertEqual(len(lines), 2, lines)
+        self.assertRegex(lines[0], r"^bootd\[\d+\]: info mac=%s host=%s "
+                         r"action=local status=200 us=\d+$"
+                         % (LOCAL[1], re.escape(LOCAL[0])))
+        self.assertRegex(lines[1], r"^bootd\[\d+\]: info "
+                         r"mac=52:54:00:00:10:98 host=- action=unknown "
+                         r"status=200 us=\d+$")
+
 
 class Metrics(unittest.TestCase):
     """Exact counter deltas after known traffic, on a server of its own."""
