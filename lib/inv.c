@@ -1344,6 +1344,7 @@ inv_close(struct inv *inv)
 	buf_free(&inv->audit_text);
 	free(inv->path);
 	free(inv->actor);
+	explicit_bzero(inv->rnd, sizeof(inv->rnd));	/* future tokens */
 	free(inv);
 }
 

@@ -103,6 +103,12 @@ struct audit_row {
 };
 #define AUDIT_NULL	((size_t)-1)
 
+/*
+ * Random bytes fetched at once for install tokens: a set-reinstall of
+ * 10,000 hosts made 10,000 getrandom(2) calls, 16 bytes each.
+ */
+#define INV_RND_BYTES	(64 * (INV_TOKEN_LEN / 2))
+
 struct inv {
 	struct db	*db;
 	char		*path;		/* as given to inv_open(), a
@@ -147,6 +153,9 @@ struct inv {
 					   by inv_commit() */
 	char		**group_updated; /* their names, each once */
 	size_t		 ngroup_updated;
+	unsigned char	 rnd[INV_RND_BYTES]; /* random bytes for tokens, one
+					   getrandom(2) for many (inv_token.c) */
+	size_t		 nrnd;		/* how many at the start are unused */
 };
 
 /* A resolved host: its row id and FQDN. */

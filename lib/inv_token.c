@@ -23,49 +23,76 @@
 
 /* Reinstall ----------------------------------------------------------- */
 
-/*
- * Fill out with INV_TOKEN_LEN random lowercase hex digits and a NUL.
- */
+/* Fill buf with len bytes from the kernel's random number generator. */
 static enum bootd_err
-make_token(char out[INV_TOKEN_LEN + 1], struct bootd_error *err)
+random_bytes(unsigned char *buf, size_t len, struct bootd_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[INV_TOKEN_LEN / 2];
 	size_t got = 0;
 	ssize_t r;
-	int fd, i;
+	int fd;
 
-	while (got < sizeof(raw)) {
-		r = getrandom(raw + got, sizeof(raw) - got, 0);
+	while (got < len) {
+		r = getrandom(buf + got, len - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			break;
 		got += (size_t)r;
 	}
-	if (got < sizeof(raw)) {
-		if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+	if (got == len)
+		return BOOTD_OK;
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+		return bootd_error_set(err, BOOTD_ESYS, "/dev/urandom: %s",
+		    strerror(errno));
+	while (got < len) {
+		r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			close(fd);
 			return bootd_error_set(err, BOOTD_ESYS, "/dev/urandom: "
-			    "%s", strerror(errno));
-		while (got < sizeof(raw)) {
-			r = read(fd, raw + got, sizeof(raw) - got);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				close(fd);
-				return bootd_error_set(err, BOOTD_ESYS,
-				    "/dev/urandom: %s", r < 0 ?
-				    strerror(errno) : "short read");
-			}
-			got += (size_t)r;
+			    "%s", r < 0 ? strerror(errno) : "short read");
 		}
-		close(fd);
+		got += (size_t)r;
 	}
-	for (i = 0; i < INV_TOKEN_LEN / 2; i++) {
+	close(fd);
+	return BOOTD_OK;
+}
+
+/*
+ * Fill out with INV_TOKEN_LEN random lowercase hex digits and a NUL, from
+ * the random bytes inv holds, fetched again when they run out.  Bytes
+ * are wiped once used: none serves twice, and no token's bytes stay
+ * behind it.  The bytes live as long as the handle, which, like SQLite's,
+ * never crosses a fork(2).
+ */
+static enum bootd_err
+make_token(struct inv *inv, char out[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	const size_t need = INV_TOKEN_LEN / 2;
+	unsigned char *raw;
+	enum bootd_err rc;
+	size_t i;
+
+	if (inv->nrnd < need) {
+		if ((rc = random_bytes(inv->rnd, sizeof(inv->rnd), err)) !=
+		    BOOTD_OK) {
+			explicit_bzero(inv->rnd, sizeof(inv->rnd));
+			inv->nrnd = 0;
+			return rc;
+		}
+		inv->nrnd = sizeof(inv->rnd);
+	}
+	inv->nrnd -= need;
+	raw = inv->rnd + inv->nrnd;
+	for (i = 0; i < need; i++) {
 		out[i * 2] = hex[raw[i] >> 4];
 		out[i * 2 + 1] = hex[raw[i] & 0xf];
 	}
 	out[INV_TOKEN_LEN] = '\0';
+	explicit_bzero(raw, need);
 	return BOOTD_OK;
 }
 
@@ -197,7 +224,7 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if ((d != inv->group_dist || !inv->group_dist_plain) &&
 	    (rc = check_attrs(inv, &ref, d, err)) != BOOTD_OK)
 		goto out;
-	if ((rc = make_token(tok, err)) != BOOTD_OK ||
+	if ((rc = make_token(inv, tok, err)) != BOOTD_OK ||
 	    (rc = revoke_tokens(inv, ref.id, err)) != BOOTD_OK)
 		goto out;
 	if ((s = stmt(inv, S_TOKEN_INSERT, err)) == NULL) {

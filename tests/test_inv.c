@@ -911,6 +911,48 @@ START_TEST(test_dists)
 }
 END_TEST
 
+/*
+ * Tokens come from random bytes a handle fetches 64 tokens' worth at a
+ * time (make_token()): over several fetches, and from two handles, every
+ * token is new, none is made of bytes already used and wiped (zeros).
+ */
+START_TEST(test_tokens_from_fetched_bytes)
+{
+	enum { N = 150 };
+	static char tok[N + 1][INV_TOKEN_LEN + 1];
+	static const char zeros[INV_TOKEN_LEN / 2 + 1] = "0000000000000000";
+	char fqdn[64], mac[32];
+	struct inv *other;
+	int i, j;
+
+	std_dist("debian-12");
+	for (i = 0; i < N; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%d.example.org", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:%02x:%02x", i / 256,
+		    i % 256);
+		host(fqdn, mac);
+	}
+	OK(inv_begin(inv, &err_));
+	for (i = 0; i < N; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%d.example.org", i);
+		OK(inv_set_reinstall(inv, fqdn, "debian-12", NOW, 3600, tok[i],
+		    &err_));
+	}
+	OK(inv_commit(inv, &err_));
+	OK(inv_open(dbpath, INV_RDWR, &other, &err_));
+	OK(inv_set_reinstall(other, "h0.example.org", NULL, NOW, 3600, tok[N],
+	    &err_));
+	inv_close(other);
+	for (i = 0; i <= N; i++) {
+		ck_assert_uint_eq(strspn(tok[i], "0123456789abcdef"),
+		    INV_TOKEN_LEN);
+		ck_assert_ptr_null(strstr(tok[i], zeros));
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(tok[i], tok[j]);
+	}
+}
+END_TEST
+
 START_TEST(test_token_lifecycle)
 {
 	char tok[INV_TOKEN_LEN + 1], tok2[INV_TOKEN_LEN + 1], a[512];
@@ -3238,6 +3280,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_attr_unset_used_by_dist);
 	tcase_add_test(tc, test_envs);
 	tcase_add_test(tc, test_dists);
+	tcase_add_test(tc, test_tokens_from_fetched_bytes);
 	tcase_add_test(tc, test_token_lifecycle);
 	tcase_add_test(tc, test_token_fetch_address);
 	tcase_add_test(tc, test_authorizer_in_transaction);
