@@ -50,6 +50,14 @@ int	 blog_enabled(int prio);
  * ASCII (control characters, DEL, 0x80 and up) becomes '?'.
  */
 void	 blog_line(int prio, const char *msg);	/* no formatting */
+/*
+ * As blog_line(), but to stderr the line may be held and written later
+ * with others (log.c says when): for the line of each boot.
+ */
+void	 blog_held(int prio, const char *msg);
+/* Write the lines held now; whether any are.  Can't fail. */
+void	 blog_flush(void);
+int	 blog_pending(void);
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*

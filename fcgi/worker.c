@@ -469,8 +469,10 @@ wait_open(int fd, const sigset_t *stops, int *sfd)
 /*
  * Wait until the listening socket of epoll instance ep is readable or a
  * signal arrives.  Signals are unblocked only inside epoll_pwait(2); one
- * that came before, while the worker served, shows on sfd.  Returns 1
- * when readable, 0 when stopped or interrupted, -1 on error.
+ * that came before, while the worker served, shows on sfd.  The log lines
+ * of boots held (log.c) are written before the worker waits, not while
+ * connections wait for it.  Returns 1 when readable, 0 when stopped or
+ * interrupted, -1 on error.
  */
 static int
 wait_readable(int ep, int sfd, const sigset_t *waitmask)
@@ -478,7 +480,11 @@ wait_readable(int ep, int sfd, const sigset_t *waitmask)
 	struct epoll_event ev[2];
 	int i, n;
 
-	n = epoll_pwait(ep, ev, 2, -1, waitmask);
+	n = epoll_pwait(ep, ev, 2, blog_pending() ? 0 : -1, waitmask);
+	if (n == 0) {
+		blog_flush();
+		n = epoll_pwait(ep, ev, 2, -1, waitmask);
+	}
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
 	for (i = 0; i < n; i++)
@@ -654,6 +660,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		served++;
 	}
 	FCGX_Finish_r(&req);
+	blog_flush();
 	close(sfd);
 	close(ep);
 	worker_db_close(&w);

@@ -8,6 +8,7 @@ import os
 import re
 import ssl
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -263,6 +264,40 @@ class Boot(unittest.TestCase):
         self.assertRegex(lines[1], r"^bootd\[\d+\]: info "
                          r"mac=52:54:00:00:10:98 host=- action=unknown "
                          r"status=200 us=\d+$")
+
+    def test_boot_lines_whole_under_load(self):
+        # Workers hold the lines of boots and write several at once
+        # (log.c): with 8 clients at once against 2 workers, every boot
+        # has its line, whole, once; none is torn or lost.
+        macs = ["52:54:00:00:2a:%02x" % i for i in range(240)]
+        todo = list(macs)
+        lock = threading.Lock()
+
+        def client():
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    mac = todo.pop()
+                status, _ = self.srv.config_script(mac)
+                self.assertEqual(status, 200)
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mine = re.compile(r"mac=52:54:00:00:2a:")
+
+        def lines():
+            return [l for l in self.srv.bootd_log().split("\n")
+                    if mine.search(l)]
+        got = eventually(lines, lambda ls: len(ls) >= len(macs))
+        self.assertEqual(len(got), len(macs), got[:5])
+        for l in got:
+            self.assertRegex(l, r"^bootd\[\d+\]: info mac=52:54:00:00:"
+                             r"2a:[0-9a-f]{2} host=- action=unknown "
+                             r"status=200 us=\d+$")
+        self.assertEqual(sorted(l.split()[2][4:] for l in got), macs)
 
 
 class Metrics(unittest.TestCase):
