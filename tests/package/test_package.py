@@ -14,7 +14,8 @@ would (issue: "Install it like a Debian service").
    sources, in its own mount and network namespaces (its loopback is its
    own, so nginx listens on 80 and 443 as packaged, no port is changed).
    There the README's "Installing on a server" section is followed as
-   written: each command of its blocks, `#` as root, `$` as alice, in a
+   written: each command of its blocks, `#` as root, `$` as alice in a
+   login of hers (`su -`: a user's PATH, no sbin directory), in a
    directory holding what the section says the operator brings
    (fullchain.pem, privkey.pem, ca.pem for boot.lab.example.net, made as
    doc/tls.md shows, by tests/harness.py) and with boot.lab.example.net in
@@ -36,12 +37,15 @@ would (issue: "Install it like a Debian service").
    group behind: the root's paths, users and groups are compared with a
    snapshot taken before the install; it says how to find files the
    removed user and groups may still own elsewhere.
-5. Upgrade: the previous commit's package (HEAD~1 when it has debian/;
-   otherwise, as today, this tree; labelled VERSION~prev either way so the
-   install is an upgrade) is installed, alice adds hosts, the new package
-   is installed over it: the hosts are still there, the inventory file is
-   the same, bootctl's statoverride survives, and a mode the administrator
-   gave /var/lib/bootd stays.  Then the previous package again with an
+5. Upgrade: the previous commit's package (HEAD~1, or the commit
+   BOOTD_PREV_REV names, when it has debian/; otherwise this tree;
+   labelled VERSION~prev either way so the install is an upgrade) is
+   installed, alice adds hosts, the new package is installed over it: the
+   hosts are still there, the inventory file is the same, bootctl's
+   statoverride survives, moved to /usr/bin/bootctl with none left for
+   /usr/sbin/bootctl (BOOTD_PREV_REV=<a commit before the move> checks
+   the upgrade from a package that had it there), and a mode the
+   administrator gave /var/lib/bootd stays.  Then the previous package again with an
    inventory of schema version 1 (tests/data/inv-v1.sql, as an older bootd
    wrote it), and the upgrade's postinst migrates it, with bootd.service
    stopped: there the root gets a /run/systemd/system and stand-ins for
@@ -158,14 +162,15 @@ def export_tree(commit, dest):
 def previous_source(tmp):
     """Source of the package to upgrade from, and how it was chosen."""
     dest = os.path.join(tmp, "prev")
-    git = run(["git", "-C", SRC, "rev-parse", "--verify", "-q", "HEAD~1"],
-              check_rc=False)
+    rev = os.environ.get("BOOTD_PREV_REV") or "HEAD~1"
+    git = run(["git", "-C", SRC, "rev-parse", "--verify", "-q",
+               rev + "^{commit}"], check_rc=False)
     has = git.returncode == 0 and run(
-        ["git", "-C", SRC, "cat-file", "-e", "HEAD~1:debian/control"],
+        ["git", "-C", SRC, "cat-file", "-e", rev + ":debian/control"],
         check_rc=False).returncode == 0
     if has:
-        export_tree("HEAD~1", dest)
-        how = "HEAD~1 (%s)" % git.stdout.strip()[:10]
+        export_tree(rev, dest)
+        how = "%s (%s)" % (rev, git.stdout.strip()[:10])
     else:
         export_tree(None, dest)
         how = "this tree (no earlier commit has debian/)"
@@ -203,7 +208,7 @@ def check_contents(deb):
         entries[path[1:].rstrip("/") or "/"] = (f[0], f[1])
     want = {
         "/usr/sbin/bootd": "-rwxr-xr-x",
-        "/usr/sbin/bootctl": "-rwxr-xr-x",
+        "/usr/bin/bootctl": "-rwxr-xr-x",
         "/usr/sbin/build-ipxe": "-rwxr-xr-x",
         "/usr/share/bootd/ipxe-config/general.h": "-rw-r--r--",
         "/usr/share/bootd/ipxe-config/crypto.h": "-rw-r--r--",
@@ -242,8 +247,8 @@ def check_contents(deb):
     tmp = tempfile.mkdtemp(prefix="bootd-deb-x-")
     try:
         run(["dpkg-deb", "-x", deb, tmp])
-        for prog in ("bootd", "bootctl"):
-            p = os.path.join(tmp, "usr", "sbin", prog)
+        for prog in ("sbin/bootd", "bin/bootctl"):
+            p = os.path.join(tmp, "usr", prog)
             h = run(["readelf", "-W", "-h", "-l", "-d", "--dyn-syms", p]).stdout
             check(re.search(r"Type:\s+DYN", h), "%s is not PIE" % prog)
             check("GNU_RELRO" in h, "%s has no RELRO" % prog)
@@ -297,17 +302,17 @@ class Root:
                 "--net", "chroot", self.path]
 
     def sh(self, command, user=None, check_rc=True, cwd=OPERATOR_DIR):
-        """Run a shell command in the root as root, or as user."""
+        """Run a shell command in the root as root, or as user in a login
+        of theirs (`su -`: the PATH, HOME and groups a new login gets from
+        /etc/login.defs and /etc/profile, without /usr/sbin)."""
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                        "/sbin:/bin", "LANG": "C.UTF-8",
                "DEBIAN_FRONTEND": "noninteractive", "HOME": "/root"}
-        cmd = self.ns()
+        script = ['cd "$0" && eval "$1"', cwd, command]
         if user:
-            env["HOME"] = "/home/" + user
-            cmd += ["setpriv", "--reuid=" + user, "--regid=" + user,
-                    "--init-groups"]
-        cmd += ["sh", "-c", 'cd "$1" && shift && eval "$1"', "sh", cwd,
-                command]
+            cmd = self.ns() + ["su", "-", user, "-c"] + script
+        else:
+            cmd = self.ns() + ["sh", "-c"] + script
         return run(cmd, check_rc=check_rc, env=env, timeout=600)
 
     def file(self, path):
@@ -537,7 +542,7 @@ def install_and_operate(root, deb):
     for path, want in (("/var/lib/bootd", (0, 0, 0o755)),
                        ("/var/lib/bootd/db", (uid, gid, 0o770)),
                        ("/var/lib/bootd/db/bootd.db", (uid, gid, 0o660)),
-                       ("/usr/sbin/bootctl", (0, gid, 0o2755))):
+                       ("/usr/bin/bootctl", (0, gid, 0o2755))):
         st = os.lstat(root.file(path))
         check((st.st_uid, st.st_gid, st.st_mode & 0o7777) == want,
               "%s: %s, want %s" % (path, (st.st_uid, st.st_gid,
@@ -685,15 +690,18 @@ def upgrade(root, prev_deb, deb):
     check(schema_version(root.file("/var/lib/bootd/db/bootd.db")) > 0,
           "postinst made no inventory (bootctl init)")
     root.sh("adduser --quiet alice bootadm")
-    root.sh("bootctl dist add debian-12 --kernel '{{base_url}}/linux' "
-            "--initrd '{{base_url}}/initrd.gz' --cmdline 'auto=true'",
+    # By the name the previous package gave it: packages before bootctl
+    # moved to /usr/bin had it in /usr/sbin, off alice's PATH.
+    old = installed_bootctl(root)
+    root.sh("%s dist add debian-12 --kernel '{{base_url}}/linux' "
+            "--initrd '{{base_url}}/initrd.gz' --cmdline 'auto=true'" % old,
             user="alice")
     for i in range(3):
-        root.sh("bootctl host add old%d.lab.example.net 52:54:00:00:00:%02x "
-                "--dist debian-12" % (i, i), user="alice")
-    root.sh("bootctl set-reinstall old1", user="alice")
+        root.sh("%s host add old%d.lab.example.net 52:54:00:00:00:%02x "
+                "--dist debian-12" % (old, i, i), user="alice")
+    root.sh("%s set-reinstall old1" % old, user="alice")
     ino = os.stat(root.file("/var/lib/bootd/db/bootd.db")).st_ino
-    hosts_before = root.sh("bootctl host list", user="alice").stdout
+    hosts_before = root.sh("%s host list" % old, user="alice").stdout
     # The administrator's choice for the state directory (no listing
     # for others) survives the upgrade.
     os.chmod(root.file("/var/lib/bootd"), 0o711)
@@ -707,8 +715,7 @@ def upgrade(root, prev_deb, deb):
         check("old%d.lab.example.net" % i in hosts_after, "old%d lost" % i)
     check(os.stat(root.file("/var/lib/bootd/db/bootd.db")).st_ino == ino,
           "the inventory was replaced, not kept")
-    st = os.lstat(root.file("/usr/sbin/bootctl"))
-    check(st.st_mode & 0o7777 == 0o2755, "bootctl lost its setgid bit")
+    check_bootctl_override(root)
     st = os.lstat(root.file("/var/lib/bootd"))
     check((st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o711),
           "/var/lib/bootd reset by the upgrade: %s" % (
@@ -761,8 +768,34 @@ def upgrade(root, prev_deb, deb):
     hosts = root.sh("bootctl host list", user="alice").stdout
     check("web1.example.org" in hosts and "db1.example.org" in hosts,
           "the version-1 hosts are gone:\n" + hosts)
+    check_bootctl_override(root)
     print("   inventory of schema %d migrated to %d by the upgrade, hosts "
           "kept" % (old_version, new_version))
+
+
+def installed_bootctl(root):
+    """Where the installed package has bootctl."""
+    files = root.sh("dpkg -L bootd").stdout.split()
+    found = [f for f in files if re.match(r"^/usr/s?bin/bootctl$", f)]
+    check(len(found) == 1, "the package has bootctl as %s" % found)
+    return found[0]
+
+
+def check_bootctl_override(root):
+    """After an upgrade: bootctl is /usr/bin/bootctl, setgid bootd by the
+    one statoverride there is for it; none is left for /usr/sbin/bootctl,
+    where packages before the move had it."""
+    st = os.lstat(root.file("/usr/bin/bootctl"))
+    check((st.st_uid, st.st_gid, st.st_mode & 0o7777) ==
+          (0, root.ids(group="bootd"), 0o2755),
+          "/usr/bin/bootctl lost its group or setgid bit: %s" % (
+              (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)),))
+    check(not os.path.lexists(root.file("/usr/sbin/bootctl")),
+          "/usr/sbin/bootctl is still there")
+    listed = [l for l in root.sh("dpkg-statoverride --list").stdout
+              .splitlines() if "bootctl" in l]
+    check(listed == ["root bootd 2755 /usr/bin/bootctl"],
+          "statoverrides for bootctl: %s" % listed)
 
 
 # Stand-ins for systemd in the root: /run/systemd/system (what maintainer
