@@ -7,6 +7,7 @@ section 1), each reproduction done by that user (nobody, through setpriv):
   files and a root-only directory, byte for byte and mode for mode as
   they were; a run/ that nobody may write is refused; the socket belongs
   to nginx's group (www-data), and bootd's own user cannot connect to it;
+  python3 missing is said as such, not as a busy port;
 - bootd started as root with its socket in a directory nobody may write:
   a racer swapping the socket for a link to a root-only file, through many
   starts, never gets that file chowned or chmodded;
@@ -109,12 +110,16 @@ class ToolsUp(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def up(self, *args):
-        env = dict(harness.run_env(), BOOTD_RUN_DIR=self.run_dir,
-                   BOOTD_BINARY_DIR=harness.BINARY_DIR,
+    def up(self, *args, run_dir=None, cmd=(UP,), **env):
+        """tools/up --once ARGS in BOOTD_RUN_DIR run_dir (None: the test's;
+        "": unset, tools/up's own choice), through cmd, with env added."""
+        env = dict(harness.run_env(), BOOTD_BINARY_DIR=harness.BINARY_DIR,
                    BOOTD_HTTP_PORT=str(harness.free_port()),
-                   BOOTD_HTTPS_PORT=str(harness.free_port()))
-        return subprocess.run([UP, "--once", *args], capture_output=True,
+                   BOOTD_HTTPS_PORT=str(harness.free_port()), **env)
+        env["BOOTD_RUN_DIR"] = self.run_dir if run_dir is None else run_dir
+        if not env["BOOTD_RUN_DIR"]:
+            del env["BOOTD_RUN_DIR"]
+        return subprocess.run([*cmd, "--once", *args], capture_output=True,
                               text=True, env=env, timeout=300,
                               stdin=subprocess.DEVNULL)
 
@@ -207,6 +212,21 @@ class ToolsUp(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assert_victims_unchanged()
         self.assertEqual(os.lstat(run).st_uid, 0)
+
+    def test_python3_missing_is_said(self):
+        """
+        On a machine without python3 (tools/setup installs it; skipped
+        here with BOOTD_BINARY_DIR), up says that, not that a port is
+        busy: only bash and dirname on PATH.
+        """
+        bindir = os.path.join(self.tmp, "bin")
+        os.mkdir(bindir)
+        for prog in ("bash", "dirname"):
+            os.symlink(shutil.which(prog), os.path.join(bindir, prog))
+        r = self.up(PATH=bindir)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "up: python3 is not installed (tools/setup "
+                         "installs it: tools/packages.txt)\n")
 
 
 @unittest.skipUnless(IS_ROOT, "needs root (bootd as root, setpriv)")
