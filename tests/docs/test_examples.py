@@ -53,7 +53,9 @@ directory holding `bootctl` (a copy of the build's, root:bootd, setgid, as
 installed), `bootd` and `build-ipxe` (the build's and the tree's).  The
 working directory is a clone of the tree: the sources linked, build/ the
 build under test (BOOTD_BINARY_DIR, also in the examples' environment, so
-tools/up uses it and skips tools/setup), owned by alice.
+tools/up uses it and skips tools/setup), owned by alice.  The links lead
+to bind mounts of the tree and the build in the scratch directory, so
+alice reaches them from a checkout in /root too (mode 0700).
 
 Run it: BOOTD_BINARY_DIR=$PWD/build python3 tests/docs/test_examples.py
 [FILE...] (needs root; exits 77, skipped, otherwise, and in a sanitizer
@@ -353,29 +355,36 @@ def make_world(scratch):
        "/var/lib/bootd", "/etc/bootd", "/srv/bootd", "/srv/bootd/images")
     sh("install", "-d", "-o", "bootd", "-g", "bootd", "-m", "0770",
        "/var/lib/bootd/db")
+    os.chmod(scratch, 0o755)
+    # The sources and the build, mounted where alice reaches them: the
+    # checkout may sit below a directory closed to her (a clone in /root,
+    # mode 0700), and every link into it would fail her.
+    src, build = os.path.join(scratch, "src"), os.path.join(scratch, "build")
+    for path, mnt in ((SOURCE_DIR, src), (BINARY_DIR, build)):
+        os.makedirs(mnt)
+        sh("mount", "--bind", path, mnt)
     # PATH: bootctl installed setgid bootd, bootd and build-ipxe.
     bindir = os.path.join(scratch, "bin")
     os.makedirs(bindir)
-    os.chmod(scratch, 0o755)
     os.chmod(bindir, 0o755)
     bootctl = os.path.join(bindir, "bootctl")
-    shutil.copy(os.path.join(BINARY_DIR, "tools", "bootctl"), bootctl)
+    shutil.copy(os.path.join(build, "tools", "bootctl"), bootctl)
     sh("chgrp", "bootd", bootctl)
     os.chmod(bootctl, 0o2755)
-    os.symlink(os.path.join(BINARY_DIR, "fcgi", "bootd"),
+    os.symlink(os.path.join(build, "fcgi", "bootd"),
                os.path.join(bindir, "bootd"))
-    os.symlink(os.path.join(SOURCE_DIR, "tools", "build-ipxe"),
+    os.symlink(os.path.join(src, "tools", "build-ipxe"),
                os.path.join(bindir, "build-ipxe"))
     # The clone: the tree's files linked, build/ the build under test.
     tree = os.path.join(scratch, "tree")
     os.makedirs(tree)
-    for name in os.listdir(SOURCE_DIR):
+    for name in os.listdir(src):
         if name in ("build", "run", ".git") or name.startswith("build-"):
             continue
-        os.symlink(os.path.join(SOURCE_DIR, name), os.path.join(tree, name))
-    os.symlink(BINARY_DIR, os.path.join(tree, "build"))
+        os.symlink(os.path.join(src, name), os.path.join(tree, name))
+    os.symlink(build, os.path.join(tree, "build"))
     sh("chown", "-h", "-R", OPERATOR + ":" + OPERATOR, tree)
-    return bindir, tree
+    return src, bindir, tree
 
 
 def run_world(spec_path):
@@ -383,14 +392,14 @@ def run_world(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
     scratch = spec["scratch"]
-    bindir, tree = make_world(scratch)
+    src, bindir, tree = make_world(scratch)
     env = {
         "PATH": bindir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                 "/sbin:/bin",
         "LANG": "C.UTF-8",
         "TERM": "dumb",
         "BOOTD_BINARY_DIR": os.path.join(tree, "build"),
-        "BOOTD_SOURCE_DIR": SOURCE_DIR,
+        "BOOTD_SOURCE_DIR": src,
     }
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if k in os.environ:

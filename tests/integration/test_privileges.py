@@ -7,6 +7,8 @@ section 1), each reproduction done by that user (nobody, through setpriv):
   files and a root-only directory, byte for byte and mode for mode as
   they were; a run/ that nobody may write is refused; the socket belongs
   to nginx's group (www-data), and bootd's own user cannot connect to it;
+  from a tree below a directory of mode 0700 (a clone in /root), which
+  nobody and www-data cannot reach, it runs in /run/bootd-up and says so;
   python3 missing is said as such, not as a busy port;
 - bootd started as root with its socket in a directory nobody may write:
   a racer swapping the socket for a link to a root-only file, through many
@@ -212,6 +214,46 @@ class ToolsUp(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assert_victims_unchanged()
         self.assertEqual(os.lstat(run).st_uid, 0)
+
+    @unittest.skipUnless(shutil.which("unshare"), "needs unshare")
+    def test_tree_closed_to_the_service_users(self):
+        """
+        A tree below a directory of mode 0700, as a clone in /root: nobody
+        (bootd's workers) and www-data (nginx's) cannot reach its run/, so
+        up runs in /run/bootd-up, says so, and serves (in a mount namespace
+        of its own whose /run is an overlay: the machine's stays as it
+        is).  A BOOTD_RUN_DIR in that tree is refused with one line.
+        """
+        home = os.path.join(self.tmp, "home")
+        os.mkdir(home, 0o700)
+        tree = os.path.join(home, "bootd")
+        os.mkdir(tree)
+        for name in os.listdir(harness.SOURCE_DIR):
+            if name not in ("build", "run", ".git"):
+                os.symlink(os.path.join(harness.SOURCE_DIR, name),
+                           os.path.join(tree, name))
+        ov = {d: os.path.join(self.tmp, d) for d in ("upper", "work")}
+        for d in ov.values():
+            os.mkdir(d)
+        r = self.up(run_dir="", cmd=(
+            "unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount -t overlay overlay -o "lowerdir=/run,upperdir=$1,'
+            'workdir=$2" /run && shift 2 && exec "$@"', "sh", ov["upper"],
+            ov["work"], os.path.join(tree, "tools", "up")))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("up: nobody cannot reach %s/run (%s is mode 700): "
+                      "using /run/bootd-up instead" % (tree, home), r.stdout)
+        self.assertIn("(CA: /run/bootd-up/ca.pem)", r.stdout)
+        self.assertFalse(os.path.lexists(os.path.join(tree, "run")))
+        self.assertTrue(os.path.isfile(os.path.join(
+            ov["upper"], "bootd-up", "db", "bootd.db")))
+
+        r = self.up(run_dir=os.path.join(tree, "run"))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "up: nobody cannot reach %s/run (%s is "
+                         "mode 700); choose another BOOTD_RUN_DIR\n"
+                         % (tree, home))
+        self.assertFalse(os.path.lexists(os.path.join(tree, "run")))
 
     def test_python3_missing_is_said(self):
         """
