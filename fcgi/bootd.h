@@ -309,6 +309,19 @@ struct inv	*worker_db_ro(struct worker *w);
 struct inv	*worker_db_rw(struct worker *w);
 #define WORKER_REOPEN_MS	1000
 /*
+ * PostgreSQL: how long one statement may wait for its server before the
+ * connection is given up and the next use connects again, libpq picking
+ * among the URI's servers (inv_set_deadline()).  A boot's reads are one
+ * indexed lookup, well under a millisecond, with at most LOOKUP_WAIT_MS on
+ * a lock: past 1.5 s the machine boots its disk (the fail-safe script)
+ * rather than wait.  Writes (done, the recorder's batches) wait up to
+ * 5 s on the writers' lock and then commit, maybe for a synchronous
+ * standby: 10 s, under nginx's fastcgi_read_timeout (15 s), so that an
+ * installer gets bootd's 503 and retries.
+ */
+#define LOOKUP_DEADLINE_MS	1500
+#define WRITE_DEADLINE_MS	10000
+/*
  * A call on inv (w->ro or w->rw) failed with rc: close that handle when
  * it can no longer serve (a PostgreSQL connection lost, no server, or a
  * write on a standby: inv_unavailable(); any BOOTD_EDB for SQLite), so

@@ -431,6 +431,7 @@ db(struct recorder *r)
 			    "again");
 		r->dberr[0] = '\0';
 		events_set_busy_timeout(r->ev, r->cfg->daemon.event_wait_ms);
+		events_set_deadline(r->ev, WRITE_DEADLINE_MS);
 		/*
 		 * Last seen times written by write_seen(), and what a
 		 * recorder before this one held taken again; should that
@@ -532,6 +533,7 @@ write_notes(struct recorder *r)
 			return;
 		}
 		inv_set_busy_timeout(r->inv, NOTE_WAIT_MS);
+		inv_set_deadline(r->inv, WRITE_DEADLINE_MS);
 		inv_set_actor(r->inv, "bootd");
 	}
 	if ((rc = inv_begin(r->inv, &e)) != BOOTD_OK)

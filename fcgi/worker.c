@@ -288,6 +288,7 @@ worker_db_ro(struct worker *w)
 	 * recovery; a boot must not wait long for that: fail safe instead.
 	 */
 	inv_set_busy_timeout(w->ro, LOOKUP_WAIT_MS);
+	inv_set_deadline(w->ro, LOOKUP_DEADLINE_MS);
 	w->ro_recheck = now_ms() + READ_RECHECK_MS;
 	w->lag_check = now_ms() + LAG_CHECK_MS;
 	w->lag_replayed = -1;
@@ -324,6 +325,7 @@ worker_db_rw(struct worker *w)
 	 * lost one leaves the host reinstalling.
 	 */
 	inv_set_busy_timeout(w->rw, DONE_WAIT_MS);
+	inv_set_deadline(w->rw, WRITE_DEADLINE_MS);
 	inv_set_actor(w->rw, "bootd");
 	if (w->rwerr[0] != '\0')
 		blog_notice("database %s takes writes again",
@@ -404,6 +406,7 @@ worker_events(struct worker *w)
 		open_failed(where, &w->ev_next);
 		return NULL;
 	}
+	events_set_deadline(w->ev, LOOKUP_DEADLINE_MS);
 	w->everr[0] = '\0';
 	return w->ev;
 }

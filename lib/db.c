@@ -423,6 +423,16 @@ db_set_timeout(struct db *db, int ms, struct bootd_error *err)
 }
 
 enum bootd_err
+db_set_deadline(struct db *db, int ms, struct bootd_error *err)
+{
+	clear(db);
+	db->deadline_ms = ms < 0 ? 0 : ms;
+	if (db->conn == NULL)
+		return BOOTD_OK;	/* applied by the next connect */
+	return db->drv->set_timeout(db, err);
+}
+
+enum bootd_err
 db_exec(struct db *db, const char *sql, struct bootd_error *err)
 {
 	clear(db);

@@ -22,8 +22,8 @@
  * A statement is prepared once (db_prepare) and kept: each use is
  * db_reset(), the db_bind_*() calls, then db_step() until it reports no
  * more rows.  PostgreSQL statements are named server-side prepared
- * statements (PQprepare/PQexecPrepared, text results, the whole result
- * read at the first step); SQLite's are sqlite3_stmt.  Prepared
+ * statements (PQsendPrepare/PQsendQueryPrepared, text results, the whole
+ * result read at the first step); SQLite's are sqlite3_stmt.  Prepared
  * statements belong to one connection: db_reconnect() opens a new one and
  * prepares every statement of the handle again on it.
  *
@@ -179,6 +179,22 @@ int		 db_is_standby(const struct db *db);
  * kept across db_reconnect().  The default is 5000.
  */
 enum bootd_err	 db_set_timeout(struct db *db, int ms, struct bootd_error *err);
+
+/*
+ * How long one call may wait for the PostgreSQL server, in milliseconds,
+ * from sending a statement to its last row (0, the default: no bound).
+ * Past it the server is taken for gone, though its kernel may still
+ * acknowledge every packet (a stopped backend, a COMMIT waiting for a
+ * synchronous standby that is away): the running statement is cancelled,
+ * the connection closed, and the call fails BOOTD_EDB with class
+ * DB_ERR_CONN, so that db_reconnect() lets libpq pick a server again.
+ * The server's statement_timeout is set to the same value, which ends a
+ * statement that is merely slow with an error on a connection that stays
+ * good.  Kept across db_reconnect().  Nothing for SQLite, whose file
+ * answers or is locked (db_set_timeout()).
+ */
+enum bootd_err	 db_set_deadline(struct db *db, int ms,
+		    struct bootd_error *err);
 
 /*
  * The class of the last failure of a call on db or one of its statements;

@@ -23,6 +23,7 @@ struct db {
 	enum db_mode		 mode;
 	char			*where;		/* path or URI, to reconnect */
 	int			 timeout_ms;	/* db_set_timeout() */
+	int			 deadline_ms;	/* db_set_deadline(), 0: none */
 	enum db_errclass	 errclass;	/* of the last call */
 	unsigned		 names;		/* statements named so far */
 	struct db_stmt		*stmts;		/* every statement, a list */
@@ -51,7 +52,10 @@ struct db_stmt {
 /*
  * A driver.  Functions that can fail report through db_fail().  db.c
  * calls them only with a connection (db->conn != NULL, except connect)
- * and, for statement functions, a prepared statement (st->prepared).
+ * and, for statement functions, a prepared statement (st->prepared).  A
+ * driver that gives up its connection inside a call (a server silent past
+ * db->deadline_ms) closes it, sets db->conn NULL and fails DB_ERR_CONN;
+ * its statements stay st->prepared until db_reconnect() or db_finalize().
  */
 struct db_driver {
 	/* Connect to db->where as db->mode says, applying db->timeout_ms;
@@ -61,6 +65,7 @@ struct db_driver {
 	void		 (*disconnect)(struct db *);
 	int		 (*is_standby)(const struct db *);
 	int		 (*in_txn)(const struct db *);
+	/* Apply db->timeout_ms and db->deadline_ms to db->conn. */
 	enum bootd_err	 (*set_timeout)(struct db *, struct bootd_error *);
 	enum bootd_err	 (*exec)(struct db *, const char *,
 			    struct bootd_error *);

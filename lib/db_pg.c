@@ -3,10 +3,18 @@
  *
  * A connection is one PGconn, opened from the URI as given (libpq picks
  * among several hosts by target_session_attrs); a statement is a named
- * server-side prepared statement ("b<n>", PQprepare) with its parameters
- * kept here as text until PQexecPrepared runs it at the first step.
+ * server-side prepared statement ("b<n>", PQsendPrepare) with its
+ * parameters kept here as text until PQsendQueryPrepared runs it at the
+ * first step.
  * Results come as text, all rows at once: bootd reads single rows and
  * pages of at most a few hundred.
+ *
+ * Every statement is sent without waiting (the connection is
+ * non-blocking) and its results awaited with poll(2), for at most the
+ * handle's deadline (db_set_deadline(); await()): the server's kernel
+ * may acknowledge every packet of a server that never answers (a backend
+ * stopped, a COMMIT waiting for a synchronous standby that is gone), where
+ * connect_timeout, keepalives and tcp_user_timeout see nothing wrong.
  *
  * Errors are classified by SQLSTATE, and by the connection's state: a
  * connection that libpq reports bad is DB_ERR_CONN whatever the message
@@ -14,10 +22,16 @@
  * connection due to administrator command" when a server shuts down).
  * Notices (e.g. DROP ... IF EXISTS) are dropped: libboot never prints.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -42,6 +56,9 @@
 #define KEEPALIVES_INTERVAL "2"		/* seconds between probes */
 #define KEEPALIVES_COUNT "2"		/* probes lost: connection lost */
 #define TCP_USER_TIMEOUT "5000"		/* ms a sent query may go unacked */
+
+/* Cancel requests under way at once in a process (cancel()). */
+#define CANCELS_MAX	4
 
 struct pgstmt {
 	char		 name[16];	/* "b<n>": n unique in the db */
@@ -129,20 +146,175 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 	return db_fail(db, class, code, err, "%s: %s", what, msg);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_int cancels;	/* cancel() requests under way */
+
+static void *
+cancel_run(void *arg)
+{
+	char buf[256];
+
+	PQcancel(arg, buf, sizeof(buf));	/* nobody to tell if it fails */
+	PQfreeCancel(arg);
+	atomic_fetch_sub(&cancels, 1);
+	return NULL;
+}
+
+/*
+ * Ask the server of c to cancel what c runs, without waiting: a stopped
+ * backend then stops its statement when it runs again, and a COMMIT
+ * waiting for a synchronous standby lets go of its locks (the advisory
+ * lock of the inventory's writers among them).  The request is a
+ * connection of its own to the postmaster, and PQcancel() waits for the
+ * postmaster to close it, without a bound: a postmaster stopped with its
+ * backends would hold the caller.  So it is sent by a detached thread,
+ * with every signal blocked, at most CANCELS_MAX at a time in the process
+ * (beyond that, or when a thread cannot be made, nothing is sent: the
+ * backend ends when it finds its client gone).  Call it before PQfinish(c).
+ */
+static void
+cancel(PGconn *c)
+{
+	PGcancel *cn;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int made = 0;
+
+	if (atomic_fetch_add(&cancels, 1) >= CANCELS_MAX ||
+	    (cn = PQgetCancel(c)) == NULL) {
+		atomic_fetch_sub(&cancels, 1);
+		return;
+	}
+	sigfillset(&all);
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		made = pthread_attr_setdetachstate(&attr,
+		    PTHREAD_CREATE_DETACHED) == 0 &&
+		    pthread_create(&t, &attr, cancel_run, cn) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (!made) {
+		PQfreeCancel(cn);
+		atomic_fetch_sub(&cancels, 1);
+	}
+}
+
+/*
+ * Wait for the results of what was just sent on db's connection (sent:
+ * what the PQsend* call returned) and return the last, or the first that
+ * failed: *out, freed by the caller with PQclear().  Waits at most
+ * db->deadline_ms (0: no bound); past it the statement is cancelled and
+ * the connection closed (db->conn NULL).  BOOTD_OK with *out set, else
+ * what fail() or db_fail() say with *out NULL: DB_ERR_CONN when the
+ * connection is lost or given up, BOOTD_ENOMEM when no result could be
+ * made.
+ */
+static enum bootd_err
+await(struct db *db, int sent, const char *what, PGresult **out,
+    struct bootd_error *err)
+{
+	PGconn *c = CONN(db);
+	PGresult *res, *last = NULL;
+	struct pollfd pfd;
+	int64_t end = 0, left = -1;
+	int flushed = 0, broken = !sent, late = 0;
+
+	*out = NULL;
+	if (db->deadline_ms > 0)
+		end = mono_ms() + db->deadline_ms;
+	for (;;) {
+		/*
+		 * A connection libpq found broken gives its error result
+		 * (and then NULL) at once, busy or not.
+		 */
+		if (!broken && (flushed = PQflush(c)) < 0)
+			broken = 1;
+		if (broken || (flushed == 0 && !PQisBusy(c))) {
+			if ((res = PQgetResult(c)) == NULL)
+				break;
+			if (last == NULL ||
+			    PQresultStatus(last) != PGRES_FATAL_ERROR) {
+				PQclear(last);
+				last = res;
+			} else {
+				PQclear(res);
+			}
+			continue;
+		}
+		if (end > 0 && (left = end - mono_ms()) <= 0) {
+			late = 1;
+			break;
+		}
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN | (flushed == 1 ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			broken = 1;
+		else if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
+		    !PQconsumeInput(c))
+			broken = 1;
+		pfd.revents = 0;
+	}
+	if (late) {			/* past the deadline: give up */
+		PQclear(last);
+		cancel(c);
+		PQfinish(c);
+		db->conn = NULL;
+		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "%s: no "
+		    "answer from the server in %d ms: connection closed", what,
+		    db->deadline_ms);
+	}
+	if (last == NULL)
+		return fail(db, NULL, what, err);
+	*out = last;
+	return BOOTD_OK;
+}
+
+/*
+ * Send sql (one statement or several) and await() its results; "what"
+ * names it in errors.  On success *out (may be NULL: not wanted) gets
+ * the last result, freed by the caller with PQclear().
+ */
+static enum bootd_err
+query(struct db *db, const char *sql, const char *what, PGresult **out,
+    struct bootd_error *err)
+{
+	PGresult *res;
+	enum bootd_err rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if ((rc = await(db, PQsendQuery(CONN(db), sql), what, &res, err)) !=
+	    BOOTD_OK)
+		return rc;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = fail(db, res, what, err);
+		PQclear(res);
+		return rc;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return BOOTD_OK;
+}
+
 /* Run sql and expect no rows; "what" names it in errors. */
 static enum bootd_err
 run(struct db *db, const char *sql, const char *what,
     struct bootd_error *err)
 {
-	PGresult *res;
-	enum bootd_err rc = BOOTD_OK;
-
-	res = PQexec(CONN(db), sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = fail(db, res, what, err);
-	PQclear(res);
-	return rc;
+	return query(db, sql, what, NULL, err);
 }
 
 static void
@@ -150,15 +322,26 @@ no_notices(void *arg, const char *msg)
 {
 }
 
+/*
+ * The lock timeout, and the deadline as the server's statement_timeout:
+ * a backstop that ends a statement merely slow with an error and keeps
+ * the connection, or one whose client is gone.  Without a deadline, the
+ * session's own statement_timeout (a role's or database's) stays.
+ */
 static enum bootd_err
 pg_set_timeout(struct db *db, struct bootd_error *err)
 {
-	char sql[48];
+	char sql[96], st[48];
 
+	if (db->deadline_ms > 0)
+		snprintf(st, sizeof(st), "SET statement_timeout = %d",
+		    db->deadline_ms);
+	else
+		snprintf(st, sizeof(st), "RESET statement_timeout");
 	/* 0 would mean "wait forever" to PostgreSQL: 1 ms is "do not". */
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d",
-	    db->timeout_ms > 0 ? db->timeout_ms : 1);
-	return run(db, sql, "set lock timeout", err);
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; %s",
+	    db->timeout_ms > 0 ? db->timeout_ms : 1, st);
+	return run(db, sql, "set timeouts", err);
 }
 
 static enum bootd_err
@@ -190,6 +373,12 @@ pg_connect(struct db *db, struct bootd_error *err)
 		return rc;
 	}
 	PQsetNoticeProcessor(c, no_notices, NULL);
+	if (PQsetnonblocking(c, 1) != 0) {
+		PQfinish(c);
+		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "cannot "
+		    "connect to PostgreSQL: cannot make the connection "
+		    "non-blocking");
+	}
 	db->conn = c;
 	if (db->mode == DB_RDONLY && (rc = run(db,
 	    "SET default_transaction_read_only = on",
@@ -199,7 +388,8 @@ pg_connect(struct db *db, struct bootd_error *err)
 		goto fail;
 	return BOOTD_OK;
 fail:
-	PQfinish(c);
+	if (db->conn != NULL)		/* not given up by await() */
+		PQfinish(c);
 	db->conn = NULL;
 	return rc;
 }
@@ -283,9 +473,11 @@ pg_prepare(struct db_stmt *st, struct bootd_error *err)
 	}
 	snprintf(s->name, sizeof(s->name), "b%u", st->name);
 	s->row = -1;
-	res = PQprepare(CONN(db), s->name, st->sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = fail(db, res, "prepare", err);
+	if ((rc = await(db, PQsendPrepare(CONN(db), s->name, st->sql, 0,
+	    NULL), "prepare", &res, err)) != BOOTD_OK ||
+	    PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (res != NULL)
+			rc = fail(db, res, "prepare", err);
 		PQclear(res);
 		free(s->vals);
 		free(s);
@@ -322,7 +514,7 @@ pg_unprepare(struct db_stmt *st, int server)
 	if (server && PQstatus(CONN(st->db)) == CONNECTION_OK &&
 	    PQtransactionStatus(CONN(st->db)) != PQTRANS_INERROR) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-		PQclear(PQexec(CONN(st->db), sql));
+		run(st->db, sql, "deallocate", NULL);
 	}
 	free(s->vals);
 	free(s);
@@ -380,8 +572,10 @@ pg_step(struct db_stmt *st, int *row, struct bootd_error *err)
 	enum bootd_err rc;
 
 	if (s->res == NULL) {
-		res = PQexecPrepared(CONN(st->db), s->name, st->nparams,
-		    (const char *const *)s->vals, NULL, NULL, 0);
+		if ((rc = await(st->db, PQsendQueryPrepared(CONN(st->db),
+		    s->name, st->nparams, (const char *const *)s->vals, NULL,
+		    NULL, 0), "step", &res, err)) != BOOTD_OK)
+			return rc;
 		status = PQresultStatus(res);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 			rc = fail(st->db, res, "step", err);

@@ -740,6 +740,12 @@ events_set_busy_timeout(struct events *ev, int ms)
 	db_set_timeout(ev->db, ms, NULL);
 }
 
+void
+events_set_deadline(struct events *ev, int ms)
+{
+	db_set_deadline(ev->db, ms, NULL);
+}
+
 int
 events_unavailable(const struct events *ev)
 {

@@ -102,6 +102,13 @@ int		 events_schema_latest(void);
 void		 events_set_busy_timeout(struct events *ev, int ms);
 
 /*
+ * PostgreSQL: milliseconds one statement may wait for the server before
+ * the connection is given up (db_set_deadline(); 0, the default: no
+ * bound); events_unavailable() is then 1.  Nothing for SQLite.
+ */
+void		 events_set_deadline(struct events *ev, int ms);
+
+/*
  * After a call on ev failed: 1 when the failure means that this server
  * cannot serve it now (the connection is lost, no server is reachable,
  * or a write met a read-only server, a hot standby whose primary is

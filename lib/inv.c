@@ -1360,6 +1360,12 @@ inv_set_busy_timeout(struct inv *inv, int ms)
 	db_set_timeout(inv->db, ms, NULL);
 }
 
+void
+inv_set_deadline(struct inv *inv, int ms)
+{
+	db_set_deadline(inv->db, ms, NULL);
+}
+
 enum bootd_err
 inv_set_actor(struct inv *inv, const char *actor)
 {

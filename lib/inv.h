@@ -225,6 +225,13 @@ int		 inv_unchanged(struct inv *inv, const struct inv_mark *m);
 /* Milliseconds to wait on a locked database before BOOTD_EBUSY. */
 void		 inv_set_busy_timeout(struct inv *inv, int ms);
 
+/*
+ * PostgreSQL: milliseconds one statement may wait for the server before
+ * the connection is given up (db_set_deadline(); 0, the default: no
+ * bound); inv_unavailable() is then 1.  Nothing for SQLite.
+ */
+void		 inv_set_deadline(struct inv *inv, int ms);
+
 /* Who is making changes, for the audit log.  Copied. */
 enum bootd_err	 inv_set_actor(struct inv *inv, const char *actor);
 

@@ -17,6 +17,14 @@ standby (tests/pg.py), and every fault of doc/scale-out.md's table:
   once);
 - every server down: the fail-safe local-boot script, health 503, done
   503; the servers back, bootd answers again without a restart;
+- a server that takes every packet and never answers (stopped with
+  SIGSTOP: the backends of bootd's connections, or the standby's
+  postmaster and every process of it; a COMMIT waiting for a synchronous
+  standby that does not exist): every boot is answered by bootd itself
+  (the fail-safe script, or the script read on another server of the
+  URI), never nginx's page for a bootd that did not answer, a done with
+  bootd's 503; the processes continued, boots are served as before, and
+  the COMMIT left waiting was cancelled;
 - failover (the primary stopped, the standby promoted with pg_ctl
   promote): done writes again, on the promoted server, without a restart
   of bootd; the write connection was in use on the old primary before, so
@@ -37,6 +45,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -316,6 +325,113 @@ class PgFaults(unittest.TestCase):
                          lambda r: r == (200, "ok schema=4\n"))
         self.assertEqual(got, (200, "ok schema=4\n"))
         self.assert_same_bootd(pid)
+
+    # -- servers that take every packet and never answer --------------
+
+    def sigstop(self, pids):
+        """SIGSTOP pids (this test's servers'), SIGCONT them at cleanup."""
+        self.addCleanup(self.sigcont, pids)
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass        # a child that has just exited
+
+    def sigcont(self, pids):
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    @staticmethod
+    def processes_of(server):
+        """The postmaster of server (by its data directory) and children."""
+        with open(os.path.join(server.data, "postmaster.pid")) as f:
+            pm = int(f.readline())
+        pids = [pm]
+        for d in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except (OSError, ValueError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pm:
+                pids.append(int(d))
+        return pids
+
+    def answered_by_bootd(self, host):
+        """A boot of host, answered by bootd: not nginx's page for none."""
+        status, body = self.srv.config_script(host[1], timeout=60)
+        self.assertEqual(status, 200, body)
+        self.assertNotIn("boot server unavailable", body)
+        self.assertTrue(body.startswith("#!ipxe\n"), body)
+        return body
+
+    def test_backends_stopped(self):
+        sb = self.sb
+        pid = self.srv.master_pid
+        eventually(lambda: self.bootd_backends(sb), lambda n: n >= 2)
+        backends = [int(p) for p, in sb.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = "
+            "'bootd' AND backend_type = 'client backend'")]
+        self.sigstop(backends)
+        # Each worker gives its connection up and boots fail safe, or
+        # connects again (a new backend) and reads: never no answer.
+        for _ in range(6):
+            self.answered_by_bootd(LOCAL)
+            self.answered_by_bootd(INST1)
+        self.assertIn("no answer from the server", self.srv.bootd_log())
+        self.sigcont(backends)
+        body = eventually(lambda: self.config(INST1),
+                          lambda b: default_entry(b) == "install")
+        self.assertEqual(default_entry(body), "install", body)
+        self.assertEqual(default_entry(self.config(LOCAL)), "local")
+        self.assert_same_bootd(pid)
+
+    def test_standby_stopped(self):
+        pid = self.srv.master_pid
+        eventually(lambda: self.bootd_backends(self.sb), lambda n: n >= 2)
+        stopped = self.processes_of(self.sb)
+        self.sigstop(stopped)
+        # libpq tries the next server of the URI once a worker has given
+        # its connection up: the installer, as the primary has it.
+        for _ in range(4):
+            self.answered_by_bootd(LOCAL)
+        body = eventually(lambda: self.answered_by_bootd(INST1),
+                          lambda b: default_entry(b) == "install")
+        self.assertEqual(default_entry(body), "install", body)
+        self.assertGreaterEqual(self.bootd_backends(self.c.primary), 1)
+        self.sigcont(stopped)
+        for _ in range(4):
+            self.assertEqual(default_entry(self.config(LOCAL)), "local")
+        self.assert_same_bootd(pid)
+
+    def test_commit_waits_for_a_missing_standby(self):
+        p = self.c.primary
+        p.psql("ALTER SYSTEM SET synchronous_standby_names = 'gone'; "
+               "SELECT pg_reload_conf()")
+        self.addCleanup(p.psql, "ALTER SYSTEM RESET synchronous_standby_names"
+                        "; SELECT pg_reload_conf()")
+        # A new session has it once the postmaster has reloaded, and
+        # passed the reload on to bootd's sessions, before done asks.
+        self.assertEqual(eventually(lambda: p.query(
+            "SHOW synchronous_standby_names"), lambda r: r == [("gone",)]),
+            [("gone",)])
+        # The COMMIT of a done waits for a standby that never comes:
+        # bootd gives up, 503, and cancels it (its locks go with it, the
+        # writers' among them).
+        status, headers, body = self.done(TOKEN1)
+        self.assertEqual((status, body), (503, b"unavailable\n"))
+        self.assertEqual(headers.get("retry-after"), "10")
+        waiting = lambda: p.query("SELECT count(*) FROM pg_stat_activity "
+                                  "WHERE wait_event = 'SyncRep'")
+        self.assertEqual(eventually(waiting, lambda r: r == [("0",)]),
+                         [("0",)])
+        p.psql("ALTER SYSTEM RESET synchronous_standby_names; "
+               "SELECT pg_reload_conf()")
+        got = eventually(lambda: self.done(TOKEN2)[0], lambda s: s != 503)
+        self.assertEqual(got, 200, self.srv.bootd_log()[-3000:])
 
     def test_failover(self):
         p, sb = self.c.primary, self.sb
