@@ -384,6 +384,17 @@ pg_connect(struct db *db, struct bootd_error *err)
 	    "SET default_transaction_read_only = on",
 	    "set connection options", err)) != BOOTD_OK)
 		goto fail;
+	/*
+	 * Writes that are answered as done are on disk when the server says
+	 * committed, whatever a role's or database's synchronous_commit:
+	 * off, a common tuning, becomes on; local, remote_write, on and
+	 * remote_apply stay as they are.
+	 */
+	if (db->mode != DB_RDONLY && (rc = run(db, "SELECT set_config("
+	    "'synchronous_commit', 'on', false) WHERE current_setting("
+	    "'synchronous_commit') = 'off'", "set connection options",
+	    err)) != BOOTD_OK)
+		goto fail;
 	if ((rc = pg_set_timeout(db, err)) != BOOTD_OK)
 		goto fail;
 	return BOOTD_OK;

@@ -655,6 +655,52 @@ START_TEST(test_read_only_handle)
 }
 END_TEST
 
+/* The current value of the server setting name on h, in buf. */
+static const char *
+setting(struct db *h, const char *name, char *buf, size_t size)
+{
+	struct db_stmt *st;
+	int row;
+
+	OK(db_prepare(h, "SELECT current_setting($1)", &st, &err_));
+	OK(db_bind_text(st, 1, name, &err_));
+	OK(db_step(st, &row, &err_));
+	ck_assert_int_eq(row, 1);
+	snprintf(buf, size, "%s", db_column_text(st, 0));
+	db_finalize(st);
+	return buf;
+}
+
+/*
+ * A database (or role) made asynchronous, a common tuning: a writer's
+ * connection commits durably all the same, a reader's keeps the setting.
+ */
+START_TEST(test_writers_commit_durably)
+{
+	struct db *rw, *ro;
+	char buf[64];
+
+	if (pg_uri() == NULL)
+		return;
+	OK(db_open(pg_uri(), DB_RDWR, &db, &err_));
+	OK(db_exec(db, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET "
+	    "synchronous_commit = off', current_database()); END$$", &err_));
+	OK(db_open(pg_uri(), DB_RDONLY, &ro, &err_));
+	OK(db_open(pg_uri(), DB_RDWR, &rw, &err_));
+	ck_assert_str_eq(setting(ro, "synchronous_commit", buf, sizeof(buf)),
+	    "off");
+	ck_assert_str_eq(setting(rw, "synchronous_commit", buf, sizeof(buf)),
+	    "on");
+	OK(db_reconnect(rw, &err_));
+	ck_assert_str_eq(setting(rw, "synchronous_commit", buf, sizeof(buf)),
+	    "on");
+	db_close(rw);
+	db_close(ro);
+	OK(db_exec(db, "DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET "
+	    "synchronous_commit', current_database()); END$$", &err_));
+}
+END_TEST
+
 /* Reconnecting ---------------------------------------------------------- */
 
 START_TEST(test_reconnect)
@@ -859,6 +905,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_read_only_handle, 0, n);
 	tcase_add_loop_test(tc, test_reconnect, 0, n);
 	tcase_add_test(tc, test_standby);
+	tcase_add_test(tc, test_writers_commit_durably);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failover");
