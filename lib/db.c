@@ -223,7 +223,8 @@ db_uri_param_is(const char *s, size_t n, const char *want)
 /*
  * Where the passwords of the PostgreSQL URI uri are, as written there:
  * in the user information ("postgresql://user:PASSWORD@host/..."; the
- * last @ of the authority ends it) and as any password= parameter.  Fill
+ * last @ of the authority ends it) and as any password= or sslpassword=
+ * parameter (the latter unlocks the client's key).  Fill
  * at[] and len[] with at most max of them; return how many.
  */
 #define URI_MAX_PASSWORDS	8
@@ -248,7 +249,8 @@ uri_passwords(const char *uri, const char *at[], size_t len[], int max)
 	for (p++; *p != '\0' && *p != '#' && n < max; ) {
 		end = p + strcspn(p, "&#");
 		if ((eq = memchr(p, '=', (size_t)(end - p))) != NULL &&
-		    db_uri_param_is(p, (size_t)(eq - p), "password") &&
+		    (db_uri_param_is(p, (size_t)(eq - p), "password") ||
+		    db_uri_param_is(p, (size_t)(eq - p), "sslpassword")) &&
 		    end > eq + 1) {
 			at[n] = eq + 1;
 			len[n++] = (size_t)(end - eq - 1);

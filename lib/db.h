@@ -106,7 +106,7 @@ int		 db_is_uri(const char *where);
 /*
  * Write where (a path, or a URI) into out (size bytes, at least 1) for a
  * log line or a message: a URI's passwords, in its user information and
- * as password= parameters, become "***".  Returns out.  This function
+ * as password= and sslpassword= parameters, become "***".  Returns out.  This function
  * can't fail (a longer text is cut).
  */
 const char	*db_where_print(const char *where, char *out, size_t size);

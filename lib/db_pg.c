@@ -96,6 +96,24 @@ oneline(const char *msg, char *buf, size_t size)
 }
 
 /*
+ * Copy libpq's message msg into buf as oneline() does, every password of
+ * db's URI masked first (libpq may quote the URI, or a part of it): a
+ * password cut at the end of buf, then masked, would show its beginning.
+ */
+static const char *
+message(const struct db *db, const char *msg, char *buf, size_t size)
+{
+	char *copy;
+
+	if ((copy = strdup(msg)) == NULL)
+		return oneline("out of memory", buf, size);
+	db_scrub(copy, db->where);
+	oneline(copy, buf, size);
+	free(copy);
+	return buf;
+}
+
+/*
  * Record a failure: res (may be NULL) is the failed result; the class
  * comes from its SQLSTATE, or is DB_ERR_CONN when the connection is gone.
  */
@@ -113,7 +131,7 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 	}
 	if (msg == NULL)
 		msg = PQerrorMessage(CONN(db));
-	msg = oneline(msg, buf, sizeof(buf));
+	msg = message(db, msg, buf, sizeof(buf));
 	if (*msg == '\0')
 		msg = "out of memory";
 	if (state == NULL)
@@ -365,8 +383,7 @@ pg_connect(struct db *db, struct bootd_error *err)
 		return db_fail(db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
 		    "out of memory");
 	if (PQstatus(c) != CONNECTION_OK) {
-		oneline(PQerrorMessage(c), buf, sizeof(buf));
-		db_scrub(buf, db->where);	/* libpq may quote the URI */
+		message(db, PQerrorMessage(c), buf, sizeof(buf));
 		rc = db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "cannot "
 		    "connect to PostgreSQL: %s", buf);
 		PQfinish(c);

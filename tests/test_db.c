@@ -265,6 +265,57 @@ START_TEST(test_open_fails)
 }
 END_TEST
 
+/*
+ * Does text show any 8 characters in a row of secret?  (A password cut
+ * short still gives its beginning away.)
+ */
+static int
+shows(const char *text, const char *secret)
+{
+	char part[9];
+	size_t i;
+
+	for (i = 0; i + 8 <= strlen(secret); i++) {
+		memcpy(part, secret + i, 8);
+		part[8] = '\0';
+		if (strstr(text, part) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Passwords never reach a message, however long, wherever libpq cuts. */
+START_TEST(test_passwords_masked)
+{
+	struct bootd_error err = { "" };
+	struct db *h = NULL;
+	char pw[101], uri[256], out[256], text[256];
+
+	memset(pw, 'p', 100);
+	memcpy(pw, "Sekr3t-", 7);
+	pw[100] = '\0';
+	/* An unparsable URI: libpq quotes it whole in its message. */
+	snprintf(uri, sizeof(uri), "postgresql://bootd:%s@[::1/bootd", pw);
+	ck_assert_int_ne(db_open(uri, DB_RDWR, &h, &err), BOOTD_OK);
+	ck_assert_msg(!shows(err.text, pw), "%s", err.text);
+	ck_assert_msg(!shows(err.text, "Sekr3t-pp"), "%s", err.text);
+	ck_assert_ptr_null(h);
+	/* sslpassword (the client key's) is as secret, as written. */
+	ck_assert_int_ne(db_open("postgresql://[::1/db?sslpassword=key-"
+	    "Secret", DB_RDWR, &h, &err), BOOTD_OK);
+	ck_assert_ptr_null(strstr(err.text, "key-Secret"));
+	ck_assert_str_eq(db_where_print("postgresql://h/db?sslmode=verify-"
+	    "full&sslpassword=key-Secret&ssl%70assword=x", out, sizeof(out)),
+	    "postgresql://h/db?sslmode=verify-full&sslpassword=***&"
+	    "ssl%70assword=***");
+	snprintf(text, sizeof(text), "invalid URI: \"postgresql://h/db?"
+	    "sslpassword=key-Secret\"");
+	db_scrub(text, "postgresql://h/db?sslpassword=key-Secret");
+	ck_assert_str_eq(text, "invalid URI: \"postgresql://h/db?"
+	    "sslpassword=***\"");
+}
+END_TEST
+
 /* Statements ------------------------------------------------------------ */
 
 START_TEST(test_placeholders_by_number)
@@ -886,6 +937,10 @@ db_suite(void)
 
 	tc = tcase_create("placeholders");
 	tcase_add_test(tc, test_params_rewrite);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("masking");
+	tcase_add_test(tc, test_passwords_masked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("engines");
