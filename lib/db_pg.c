@@ -56,6 +56,15 @@
 #define KEEPALIVES_INTERVAL "2"		/* seconds between probes */
 #define KEEPALIVES_COUNT "2"		/* probes lost: connection lost */
 #define TCP_USER_TIMEOUT "5000"		/* ms a sent query may go unacked */
+/*
+ * A session left idle inside a transaction (a bootctl suspended with ^Z
+ * or cut off in the middle of a change) ends after this, unless the role
+ * or database sets a bound of its own: it would hold the writers' lock,
+ * every done answered 503 meanwhile.  No client of bootd's waits for
+ * anything but the server inside a transaction: bootctl asks for
+ * confirmation and reads its input before it begins.
+ */
+#define IDLE_IN_TRANSACTION "30s"
 
 /* Cancel requests under way at once in a process (cancel()). */
 #define CANCELS_MAX	4
@@ -399,6 +408,12 @@ pg_connect(struct db *db, struct bootd_error *err)
 	db->conn = c;
 	if (db->mode == DB_RDONLY && (rc = run(db,
 	    "SET default_transaction_read_only = on",
+	    "set connection options", err)) != BOOTD_OK)
+		goto fail;
+	if ((rc = run(db, "SELECT set_config("
+	    "'idle_in_transaction_session_timeout', '" IDLE_IN_TRANSACTION
+	    "', false) WHERE current_setting("
+	    "'idle_in_transaction_session_timeout') = '0'",
 	    "set connection options", err)) != BOOTD_OK)
 		goto fail;
 	/*

@@ -25,6 +25,10 @@ standby (tests/pg.py), and every fault of doc/scale-out.md's table:
   URI), never nginx's page for a bootd that did not answer, a done with
   bootd's 503; the processes continued, boots are served as before, and
   the COMMIT left waiting was cancelled;
+- a bootctl stopped (SIGSTOP) in the middle of its change, holding the
+  writers' lock: the server ends its session once it has been idle in
+  its transaction for 30 s, and a done that waited meanwhile then
+  succeeds; bootctl, continued, fails with one line, its change undone;
 - failover (the primary stopped, the standby promoted with pg_ctl
   promote): done writes again, on the promoted server, without a restart
   of bootd; the write connection was in use on the old primary before, so
@@ -432,6 +436,60 @@ class PgFaults(unittest.TestCase):
                "SELECT pg_reload_conf()")
         got = eventually(lambda: self.done(TOKEN2)[0], lambda s: s != 503)
         self.assertEqual(got, 200, self.srv.bootd_log()[-3000:])
+
+    def test_stopped_bootctl_lets_go(self):
+        p = self.c.primary
+        # bootctl's UPDATE waits, holding the writers' lock ("boot", 2),
+        # for an advisory lock this test holds (a trigger, without
+        # bootctl's lock_timeout); stopped then, bootctl leaves its
+        # session idle in the transaction once the lock is let go.
+        p.psql("CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql "
+               "SET lock_timeout = 0 AS $$BEGIN PERFORM "
+               "pg_advisory_xact_lock(42); RETURN NEW; END$$; "
+               "CREATE TRIGGER hold BEFORE UPDATE ON host FOR EACH ROW "
+               "EXECUTE FUNCTION hold()")
+        holder = subprocess.Popen(
+            [os.path.join(pg.PG_BIN, "psql"), "-X", "-q", "-d", p.uri()],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.stdin.close)
+        holder.stdin.write("BEGIN; SELECT pg_advisory_xact_lock(42);\n")
+        holder.stdin.flush()
+        locks = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                 "AND objid = %d AND granted = %s")
+        eventually(lambda: p.query(locks % (42, "true")),
+                   lambda r: r == [("1",)])
+        bootctl = subprocess.Popen(
+            [harness.binary("bootctl"), "-c", self.srv.conf_path, "--db",
+             self.write_uri, "set-reinstall", LOCAL[0]],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=harness.run_env())
+        self.addCleanup(bootctl.kill)
+        got = eventually(lambda: (p.query(locks % (2, "true")),
+                                  p.query(locks % (42, "false"))),
+                         lambda r: r == ([("1",)], [("1",)]))
+        self.assertEqual(got, ([("1",)], [("1",)]))
+        self.sigstop([bootctl.pid])
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.flush()
+        # The change made, bootctl stopped before its COMMIT: idle in
+        # its transaction, the writers' lock held.
+        idle = ("SELECT count(*) FROM pg_stat_activity WHERE state = "
+                "'idle in transaction'")
+        self.assertEqual(eventually(lambda: p.query(idle),
+                                    lambda r: r == [("1",)]), [("1",)])
+        # Each done waits 5 s on the lock, then 503, until the server
+        # ends the idle session: then one succeeds.
+        got = eventually(lambda: self.done(TOKEN1)[0], lambda s: s == 200,
+                         tries=40)
+        self.assertEqual(got, 200, self.srv.bootd_log()[-3000:])
+        self.assertIn("idle-in-transaction timeout", p.log_text())
+        self.sigcont([bootctl.pid])
+        out, err = bootctl.communicate(timeout=60)
+        self.assertNotEqual(bootctl.returncode, 0, out)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertEqual(p.query("SELECT action FROM host WHERE fqdn = "
+                                 "'%s'" % LOCAL[0]), [("local",)])
 
     def test_failover(self):
         p, sb = self.c.primary, self.sb
