@@ -167,8 +167,9 @@ enum bootd_err	 db_reconnect(struct db *db, struct bootd_error *err);
 /*
  * Is db connected to a PostgreSQL hot standby (in recovery)?  Reported by
  * the server with every change (a promotion clears it), read without a
- * round trip.  0 for SQLite and when not connected.  This function can't
- * fail.
+ * round trip; a server before PostgreSQL 14, which reports no such thing,
+ * is asked once at connect, so a promotion shows at the next connection.
+ * 0 for SQLite and when not connected.  This function can't fail.
  */
 int		 db_is_standby(const struct db *db);
 

@@ -24,6 +24,8 @@ struct db {
 	char			*where;		/* path or URI, to reconnect */
 	int			 timeout_ms;	/* db_set_timeout() */
 	int			 deadline_ms;	/* db_set_deadline(), 0: none */
+	int			 recovery;	/* PostgreSQL before 14: in
+						   recovery at connect */
 	enum db_errclass	 errclass;	/* of the last call */
 	unsigned		 names;		/* statements named so far */
 	struct db_stmt		*stmts;		/* every statement, a list */

@@ -385,6 +385,7 @@ pg_connect(struct db *db, struct bootd_error *err)
 	    KEEPALIVES_INTERVAL, KEEPALIVES_COUNT, TCP_USER_TIMEOUT, "bootd",
 	    db->where, "UTF8", NULL };
 	enum bootd_err rc;
+	PGresult *res;
 	PGconn *c;
 	char buf[200];
 
@@ -429,6 +430,21 @@ pg_connect(struct db *db, struct bootd_error *err)
 		goto fail;
 	if ((rc = pg_set_timeout(db, err)) != BOOTD_OK)
 		goto fail;
+	/*
+	 * Servers before PostgreSQL 14 do not report in_hot_standby: ask
+	 * them once per connection.  One promoted later refuses no write:
+	 * pg_begin() does, as on a standby, and the connection made again
+	 * asks again.
+	 */
+	db->recovery = 0;
+	if (PQparameterStatus(c, "in_hot_standby") == NULL) {
+		if ((rc = query(db, "SELECT pg_is_in_recovery()",
+		    "ask for recovery", &res, err)) != BOOTD_OK)
+			goto fail;
+		db->recovery = PQntuples(res) == 1 &&
+		    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+	}
 	return BOOTD_OK;
 fail:
 	if (db->conn != NULL)		/* not given up by await() */
@@ -444,12 +460,18 @@ pg_disconnect(struct db *db)
 	db->conn = NULL;
 }
 
+/*
+ * The server reports in_hot_standby with every change (PostgreSQL 14 and
+ * later); before, what it said at connect (pg_connect()).
+ */
 static int
 pg_is_standby(const struct db *db)
 {
 	const char *v = PQparameterStatus(CONN(db), "in_hot_standby");
 
-	return v != NULL && strcmp(v, "on") == 0;
+	if (v == NULL)
+		return db->recovery;
+	return strcmp(v, "on") == 0;
 }
 
 static int
