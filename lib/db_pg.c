@@ -129,7 +129,7 @@ message(const struct db *db, const char *msg, char *buf, size_t size)
 static enum bootd_err
 fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 {
-	const char *state = NULL, *msg = NULL;
+	const char *state = NULL, *msg = NULL, *severity = NULL;
 	enum db_errclass class = DB_ERR_OTHER;
 	enum bootd_err code = BOOTD_EDB;
 	char buf[200];
@@ -137,6 +137,8 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 	if (res != NULL) {
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		severity = PQresultErrorField(res,
+		    PG_DIAG_SEVERITY_NONLOCALIZED);
 	}
 	if (msg == NULL)
 		msg = PQerrorMessage(CONN(db));
@@ -150,9 +152,13 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 	 * the server went away.  Its status may still read CONNECTION_OK
 	 * then (libpq 15 after "server closed the connection unexpectedly"
 	 * once a server is killed, pg_ctl stop -m immediate or a crash):
-	 * only the next call finds the connection bad.
+	 * only the next call finds the connection bad.  So does a FATAL
+	 * error, whatever its SQLSTATE: the server ends the session (40001
+	 * for a recovery conflict that terminates it, not a busy one).
 	 */
 	if (PQstatus(CONN(db)) == CONNECTION_BAD ||
+	    (severity != NULL && (strcmp(severity, "FATAL") == 0 ||
+	    strcmp(severity, "PANIC") == 0)) ||
 	    (res != NULL && *state == '\0') ||
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
