@@ -414,24 +414,27 @@ db_reconnect(struct db *db, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
-enum bootd_err
-db_set_timeout(struct db *db, int ms, struct bootd_error *err)
+/* Set *field to ms (0 for less) and apply it, or leave it to connect. */
+static enum bootd_err
+set_ms(struct db *db, int *field, int ms, struct bootd_error *err)
 {
 	clear(db);
-	db->timeout_ms = ms < 0 ? 0 : ms;
+	*field = ms < 0 ? 0 : ms;
 	if (db->conn == NULL)
 		return BOOTD_OK;	/* applied by the next connect */
 	return db->drv->set_timeout(db, err);
 }
 
 enum bootd_err
+db_set_timeout(struct db *db, int ms, struct bootd_error *err)
+{
+	return set_ms(db, &db->timeout_ms, ms, err);
+}
+
+enum bootd_err
 db_set_deadline(struct db *db, int ms, struct bootd_error *err)
 {
-	clear(db);
-	db->deadline_ms = ms < 0 ? 0 : ms;
-	if (db->conn == NULL)
-		return BOOTD_OK;	/* applied by the next connect */
-	return db->drv->set_timeout(db, err);
+	return set_ms(db, &db->deadline_ms, ms, err);
 }
 
 enum bootd_err
