@@ -119,7 +119,7 @@ check_render(struct cfg *c)
 
 	if (!shape(c, &got))
 		return;
-	if (!got.magic || got.dangling || ic_unknown_command(&got) != NULL ||
+	if (!got.magic || got.dangling || ic_unknown_command(&got, NULL) != NULL ||
 	    ic_unknown_setting(&got, allowed) != NULL)
 		fuzz_fail("script with a foreign command or setting");
 	c->menu.base_url = "http://boot.example.org";

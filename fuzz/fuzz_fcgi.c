@@ -278,7 +278,7 @@ check_script(const char *body)
 		fuzz_fail("out of memory");
 	if (!ic.magic || ic.dangling)
 		fuzz_fail("config answer is no script, or ends dangling");
-	if (ic_unknown_command(&ic) != NULL)
+	if (ic_unknown_command(&ic, NULL) != NULL)
 		fuzz_fail("config answer holds an unexpected command");
 	if (ic_unknown_setting(&ic, allowed) != NULL)
 		fuzz_fail("config answer holds an unexpected setting");

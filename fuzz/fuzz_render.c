@@ -123,7 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("script lost #!ipxe or ends in a continuation");
 		if (strcmp(buf_str(&got.shape), buf_str(&want.shape)) != 0)
 			fuzz_fail("script structure changed by a value");
-		if (ic_unknown_command(&got) != NULL)
+		if (ic_unknown_command(&got, NULL) != NULL)
 			fuzz_fail("unexpected command");
 		if (ic_unknown_setting(&got, allowed) != NULL)
 			fuzz_fail("unexpected setting");

@@ -18,12 +18,19 @@ static const char *const ic_allowed[] = {
 
 /* Commands whose arguments may carry values: shown as counts. */
 static const char *const ic_valued[] = {
-	"kernel", "initrd", "imgfetch", "chain", "menu", "item", "echo", NULL
+	"kernel", "initrd", "imgfetch", "chain", "menu", "item", "echo",
+	"prompt", NULL
 };
 
 /* Options of those commands that take an argument. */
 static const char *const ic_optarg[] = {
 	"--name", "-n", "--timeout", "-t", "--menu", "-m", "--key", "-k", NULL
+};
+
+/* Options of choose and prompt taking an argument (dynui_cmd.c, script.c). */
+static const char *const ic_keyopt[] = {
+	"--timeout", "-t", "--key", "-k", "--default", "-d", "--retimeout",
+	"-r", "--menu", "-m", NULL
 };
 
 /* isspace() of iPXE's core/ctype.c */
@@ -58,9 +65,49 @@ ic_settings(struct ic_script *s, const char *tok)
 	}
 }
 
-/* One command: argv[0..argc); after is non-zero after a terminator. */
-static void
-ic_command(struct ic_script *s, char **argv, size_t argc, int after)
+/*
+ * The timeout of choose or prompt argv[0..argc), in milliseconds as iPXE
+ * reads it (parse_timeout(): an integer, "0x" for hex), or 0 when it has
+ * none, a zero one or one that is not a plain number (a setting, say).
+ * Options end at the first other argument or "--", as iPXE's getopt.
+ */
+static unsigned long
+ic_timeout(char **argv, size_t argc)
+{
+	const char *v;
+	char *end;
+	unsigned long ms;
+	size_t i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		v = NULL;
+		if (strncmp(argv[i], "--timeout=", 10) == 0)
+			v = argv[i] + 10;
+		else if (strcmp(argv[i], "--timeout") == 0 ||
+		    strcmp(argv[i], "-t") == 0)
+			v = i + 1 < argc ? argv[++i] : NULL;
+		else if (ic_in(ic_keyopt, argv[i]))
+			i++;
+		if (v == NULL)
+			continue;
+		if (*v < '0' || *v > '9')
+			return 0;
+		ms = strtoul(v, &end, 0);
+		return *end == '\0' ? ms : 0;
+	}
+	return 0;
+}
+
+/*
+ * One command: argv[0..argc); after is non-zero after a terminator, and
+ * guarded when that terminator is "&&" after a prompt with a timeout.
+ * Returns non-zero when the command is such a prompt.
+ */
+static int
+ic_command(struct ic_script *s, char **argv, size_t argc, int after,
+    int guarded)
 {
 	size_t i, n;
 	int valued, item, positional, options;
@@ -68,9 +115,14 @@ ic_command(struct ic_script *s, char **argv, size_t argc, int after)
 	if (argc == 0) {
 		if (after)
 			buf_puts(&s->shape, "()");
-		return;
+		return 0;
 	}
 	s->ncommands++;
+	/* Waits for a key for ever: see ic_script.waits. */
+	if ((strcmp(argv[0], "shell") == 0 && !guarded) ||
+	    ((strcmp(argv[0], "prompt") == 0 ||
+	    strcmp(argv[0], "choose") == 0) && ic_timeout(argv, argc) == 0))
+		buf_printf(&s->waits, "%s\n", argv[0]);
 	buf_puts(&s->commands, argv[0]);
 	buf_puts(&s->commands, "\n");
 	ic_settings(s, argv[0]);
@@ -112,6 +164,7 @@ ic_command(struct ic_script *s, char **argv, size_t argc, int after)
 	}
 	if (valued)
 		buf_printf(&s->shape, " <%zu>", n);
+	return strcmp(argv[0], "prompt") == 0 && ic_timeout(argv, argc) > 0;
 }
 
 /* One line, label already removed. */
@@ -120,6 +173,7 @@ ic_line(struct ic_script *s, char *cmd)
 {
 	char **tok = NULL, **ntok;
 	size_t ntoks = 0, i, start;
+	int timed = 0;
 	char *p;
 
 	for (p = cmd; ; ) {
@@ -142,12 +196,15 @@ ic_line(struct ic_script *s, char *cmd)
 			/* End of line or comment: the rest is ignored.  An
 			 * empty line has no token array at all. */
 			ic_command(s, tok != NULL ? tok + start : NULL,
-			    i - start, start > 0);
+			    i - start, start > 0, timed && start > 0 &&
+			    strcmp(tok[start - 1], "&&") == 0);
 			break;
 		}
 		if (strcmp(tok[i], "||") == 0 || strcmp(tok[i], "&&") == 0 ||
 		    strcmp(tok[i], ";") == 0) {
-			ic_command(s, tok + start, i - start, start > 0);
+			timed = ic_command(s, tok + start, i - start, start > 0,
+			    timed && start > 0 &&
+			    strcmp(tok[start - 1], "&&") == 0);
 			buf_printf(&s->shape, " %s ", tok[i]);
 			start = i + 1;
 		}
@@ -218,7 +275,8 @@ ic_parse(const char *script, struct ic_script *s)
 	}
 	buf_free(&line);
 	if (buf_failed(&s->shape) || buf_failed(&s->commands) ||
-	    buf_failed(&s->settings) || buf_failed(&s->labels))
+	    buf_failed(&s->settings) || buf_failed(&s->labels) ||
+	    buf_failed(&s->waits))
 		return -1;
 	return 0;
 fail:
@@ -233,14 +291,16 @@ ic_free(struct ic_script *s)
 	buf_free(&s->commands);
 	buf_free(&s->settings);
 	buf_free(&s->labels);
+	buf_free(&s->waits);
 }
 
 /*
- * The first line of list (a "\n"-separated list) not in allowed, or NULL.
- * Points into a static buffer.
+ * The first line of list (a "\n"-separated list) in neither allowed nor
+ * also (which may be NULL), or NULL.  Points into a static buffer.
  */
 static const char *
-ic_first_not_in(const struct buf *list, const char *const *allowed)
+ic_first_not_in(const struct buf *list, const char *const *allowed,
+    const char *const *also)
 {
 	static char name[256];
 	const char *p, *nl;
@@ -253,22 +313,22 @@ ic_first_not_in(const struct buf *list, const char *const *allowed)
 			len = sizeof(name) - 1;
 		memcpy(name, p, len);
 		name[len] = '\0';
-		if (!ic_in(allowed, name))
+		if (!ic_in(allowed, name) && (also == NULL || !ic_in(also, name)))
 			return name;
 	}
 	return NULL;
 }
 
 const char *
-ic_unknown_command(const struct ic_script *s)
+ic_unknown_command(const struct ic_script *s, const char *const *extra)
 {
-	return ic_first_not_in(&s->commands, ic_allowed);
+	return ic_first_not_in(&s->commands, ic_allowed, extra);
 }
 
 const char *
 ic_unknown_setting(const struct ic_script *s, const char *const *allowed)
 {
-	return ic_first_not_in(&s->settings, allowed);
+	return ic_first_not_in(&s->settings, allowed, NULL);
 }
 
 size_t

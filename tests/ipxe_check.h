@@ -11,7 +11,8 @@
  *
  * The result is a "shape": one text line per script line with its label
  * and commands, so that tests can compare the structure of two scripts
- * and list the commands and settings a script can reach.
+ * and list the commands and settings a script can reach, and the commands
+ * that would keep a machine nobody attends waiting for a key for ever.
  */
 #ifndef BOOTD_IPXE_CHECK_H
 #define BOOTD_IPXE_CHECK_H
@@ -30,6 +31,12 @@ struct ic_script {
 	struct buf	commands;	/* command names, one per line */
 	struct buf	settings;	/* each "${...}", one per line */
 	struct buf	labels;		/* each ":label", one per line */
+	struct buf	waits;		/* each command that can wait for a
+					 * key for ever, one per line: a
+					 * shell not right after "prompt
+					 * --timeout N ... &&" (N > 0), a
+					 * prompt or choose without such a
+					 * timeout */
 };
 
 /*
@@ -47,10 +54,12 @@ int		 ic_parse(const char *script, struct ic_script *s);
 void		 ic_free(struct ic_script *s);
 
 /*
- * The first command of s not in the list of commands a bootd script may
- * use, or NULL when all are allowed.  Points into a static buffer.
+ * The first command of s neither in the list of commands a bootd script
+ * may use nor in extra (a NULL-terminated list, or NULL), or NULL when
+ * all are allowed.  Points into a static buffer.
  */
-const char	*ic_unknown_command(const struct ic_script *s);
+const char	*ic_unknown_command(const struct ic_script *s,
+		    const char *const *extra);
 
 /*
  * The first "${...}" of s that is not in allowed (a NULL-terminated list

@@ -2,7 +2,7 @@
  * ipxe_check_main.c - the script reader of ipxe_check.c as a program, for
  * the Python integration tests
  *
- * Usage: ipxe_check [-s SETTING]... FILE...
+ * Usage: ipxe_check [-u] [-c COMMAND]... [-s SETTING]... FILE...
  *
  * Reads each file as iPXE reads a script and prints one line per file:
  *
@@ -10,13 +10,15 @@
  *   FILE bad REASON
  *
  * "ok" when the script starts with #!ipxe, does not end in a
- * continuation, uses only the commands a bootd script may use and no
+ * continuation, uses only the commands a bootd script may use and each
+ * -c COMMAND (as "dhcp": one build-ipxe's embedded script uses), no
  * "${...}" setting but ${platform}, ${target} and each -s SETTING (as
- * "${net0/ip}": one an administrator's template uses), and has exactly one
- * ":local" label; SHAPE is its structure (ipxe_check.h) with each line
- * ended by '|' instead of a newline, so that two scripts can be compared.
- * Exit status 0 when every file is ok, 1 otherwise, 2 on a usage or I/O
- * error.
+ * "${net0/ip}": one an administrator's template uses), has exactly one
+ * ":local" label and, with -u (a script for machines nobody attends), no
+ * command that can wait for a key for ever (ipxe_check.h, waits); SHAPE
+ * is its structure (ipxe_check.h) with each line ended by '|' instead of
+ * a newline, so that two scripts can be compared.  Exit status 0 when
+ * every file is ok, 1 otherwise, 2 on a usage or I/O error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@
 #define EXTRA_MAX	16
 
 static const char *allowed[EXTRA_MAX + 3] = { "${platform}", "${target}" };
+static const char *commands[EXTRA_MAX + 1];
+static int unattended;
 
 /* Read path whole, NUL-terminated; NULL on failure. */
 static char *
@@ -63,7 +67,7 @@ check(const char *path, const char *text)
 		bad = "no #!ipxe line";
 	else if (s.dangling)
 		bad = "ends inside a continuation";
-	else if ((p = ic_unknown_command(&s)) != NULL) {
+	else if ((p = ic_unknown_command(&s, commands)) != NULL) {
 		snprintf(why, sizeof(why), "command %.200s", p);
 		bad = why;
 	} else if ((p = ic_unknown_setting(&s, allowed)) != NULL) {
@@ -71,6 +75,11 @@ check(const char *path, const char *text)
 		bad = why;
 	} else if (ic_count(&s.labels, "local") != 1)
 		bad = "not exactly one :local label";
+	else if (unattended && s.waits.len > 0) {
+		snprintf(why, sizeof(why), "waits for a key for ever: %.*s",
+		    (int)strcspn(buf_str(&s.waits), "\n"), buf_str(&s.waits));
+		bad = why;
+	}
 	if (bad != NULL)
 		printf("%s bad %s\n", path, bad);
 	else {
@@ -86,16 +95,24 @@ check(const char *path, const char *text)
 int
 main(int argc, char *argv[])
 {
-	int i, n = 2, bad = 0;
+	int i, n = 2, nc = 0, bad = 0;
 	char *text;
 
-	for (i = 1; i + 1 < argc && strcmp(argv[i], "-s") == 0; i += 2) {
-		if (n == EXTRA_MAX + 2)
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-u") == 0)
+			unattended = 1;
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc &&
+		    n < EXTRA_MAX + 2)
+			allowed[n++] = argv[++i];
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc &&
+		    nc < EXTRA_MAX)
+			commands[nc++] = argv[++i];
+		else
 			break;
-		allowed[n++] = argv[i + 1];
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: ipxe_check [-s SETTING]... FILE...\n");
+	if (i >= argc || argv[i][0] == '-') {
+		fprintf(stderr, "usage: ipxe_check [-u] [-c COMMAND]... "
+		    "[-s SETTING]... FILE...\n");
 		return 2;
 	}
 	for (; i < argc; i++) {

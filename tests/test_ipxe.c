@@ -151,7 +151,7 @@ check_script(const char *script, const char *const *extra)
 	ck_assert_int_eq(ic_parse(script, &ic), 0);
 	ck_assert_msg(ic.magic, "no #!ipxe line");
 	ck_assert_int_eq(ic.dangling, 0);
-	bad = ic_unknown_command(&ic);
+	bad = ic_unknown_command(&ic, NULL);
 	ck_assert_msg(bad == NULL, "command %s in\n%s", bad, script);
 	bad = ic_unknown_setting(&ic, allowed);
 	ck_assert_msg(bad == NULL, "setting %s in\n%s", bad, script);
@@ -350,6 +350,7 @@ START_TEST(test_golden_failsafe)
 	ck_assert_int_eq(ic_parse(buf_str(&out), &ic), 0);
 	ck_assert_uint_eq(ic.ncommands, 7);
 	ck_assert_uint_eq(ic_count(&ic.commands, "shell"), 0);
+	ck_assert_uint_eq(ic.waits.len, 0);	/* nobody need be there */
 	ic_free(&ic);
 
 	/* No reason at all. */
@@ -1005,7 +1006,7 @@ prop_one(enum field f, const char *v, struct prop *p, struct buf *out)
 		ck_assert_ptr_null(strstr(buf_str(out), "manual_1"));
 		ck_assert_int_eq(ic_parse(buf_str(out), &ic), 0);
 		ck_assert(ic.magic && !ic.dangling);
-		ck_assert(ic_unknown_command(&ic) == NULL);
+		ck_assert(ic_unknown_command(&ic, NULL) == NULL);
 		ic_free(&ic);
 		p->refused++;
 		return;
@@ -1026,8 +1027,8 @@ prop_one(enum field f, const char *v, struct prop *p, struct buf *out)
 	    " (a line ending in '\\')" : "");
 	ck_assert_int_eq(ic_parse(buf_str(out), &ic), 0);
 	ck_assert(ic.magic && !ic.dangling);
-	ck_assert_msg(ic_unknown_command(&ic) == NULL, "%s: command %s",
-	    field_names[f], ic_unknown_command(&ic));
+	ck_assert_msg(ic_unknown_command(&ic, NULL) == NULL, "%s: command %s",
+	    field_names[f], ic_unknown_command(&ic, NULL));
 	snprintf(shape, sizeof(shape), "%s", buf_str(&ic.shape));
 	if (f == F_CMDLINE || f == F_REASON)
 		uncount(shape);	/* text written with spaces by hand */
@@ -1142,17 +1143,67 @@ START_TEST(test_reader)
 	ck_assert_str_eq(buf_str(&ic.commands),
 	    "echo\nkernel\ngoto\niseq\ngoto\nitem\nitem\n");
 	ck_assert_str_eq(buf_str(&ic.labels), "a\n");
-	ck_assert_ptr_null(ic_unknown_command(&ic));
+	ck_assert_ptr_null(ic_unknown_command(&ic, NULL));
 	ic_free(&ic);
 
 	ck_assert_int_eq(ic_parse("#!ipxe\necho ${a}${b\n${x}y z\n", &ic), 0);
 	ck_assert_str_eq(buf_str(&ic.settings), "${a}\n${b\n${x}\n");
-	ck_assert_str_eq(ic_unknown_command(&ic), "${x}y");
+	ck_assert_str_eq(ic_unknown_command(&ic, NULL), "${x}y");
 	ic_free(&ic);
 
 	ck_assert_int_eq(ic_parse("#!ipxes\n", &ic), 0);
 	ck_assert(!ic.magic);
 	ic_free(&ic);
+}
+END_TEST
+
+/*
+ * What can keep a machine nobody attends waiting for a key for ever: a
+ * shell iPXE reaches without a key pressed within a prompt's timeout, a
+ * prompt or a menu without a timeout.
+ */
+static const struct {
+	const char	*script;
+	const char	*waits;		/* ic_script.waits */
+} waits[] = {
+	{ "shell\n", "shell\n" },
+	{ "shell ||\ngoto local\n", "shell\n" },
+	{ "prompt --key 0x02 --timeout 10000 Press Ctrl-B && shell ||\n",
+	    "" },
+	{ "prompt -k 0x02 -t 0x10 x && shell ||\n", "" },
+	{ "prompt --timeout=5000 x && shell ||\n", "" },
+	/* No key within the timeout runs the shell. */
+	{ "prompt --timeout 10000 x || shell\n", "shell\n" },
+	/* The shell must come right after the prompt. */
+	{ "prompt --timeout 10000 x && echo y && shell\n", "shell\n" },
+	{ "prompt --timeout 10000 x\nshell\n", "shell\n" },
+	/* No timeout, a zero one, one iPXE only knows at run time. */
+	{ "prompt --key 0x02 Press Ctrl-B && shell ||\n",
+	    "prompt\nshell\n" },
+	{ "prompt --timeout 0 x && shell ||\n", "prompt\nshell\n" },
+	{ "prompt --timeout ${t} x && shell ||\n", "prompt\nshell\n" },
+	/* A number in the prompt's text is no option. */
+	{ "prompt x --timeout 10000 && shell ||\n", "prompt\nshell\n" },
+	{ "choose --default local --timeout 5000 target || goto local\n",
+	    "" },
+	{ "choose -d local -t 5000 target || goto local\n", "" },
+	{ "choose --default local target || goto local\n", "choose\n" },
+	{ "# shell\necho shell\nsleep 3\n", "" },
+};
+
+START_TEST(test_reader_waits)
+{
+	struct buf script = { 0 };
+	struct ic_script ic;
+
+	buf_puts(&script, "#!ipxe\n");
+	buf_puts(&script, waits[_i].script);
+	ck_assert_int_eq(ic_parse(buf_str(&script), &ic), 0);
+	ck_assert_msg(strcmp(buf_str(&ic.waits), waits[_i].waits) == 0,
+	    "%s: waits \"%s\", want \"%s\"", waits[_i].script,
+	    buf_str(&ic.waits), waits[_i].waits);
+	ic_free(&ic);
+	buf_free(&script);
 }
 END_TEST
 
@@ -1183,6 +1234,8 @@ ipxe_suite(void)
 	tcase_add_test(tc, test_check_functions);
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_reader);
+	tcase_add_loop_test(tc, test_reader_waits, 0,
+	    sizeof(waits) / sizeof(waits[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	/* Thousands of renders of the same paths: not under valgrind. */
