@@ -20,6 +20,11 @@ and bootd's own record (bootctl status / discovered list).
                         502 in the access log); with nginx stopped too,
                         boot.ipxe retries a bounded number of times, then
                         boots locally
+  no DHCP answer        boot.ipxe (as Debian's ipxe.lkrn's initrd, on a
+                        machine without a NIC) retries DHCP five times,
+                        offers the shell for 10 s (Ctrl-B) and then boots
+                        locally; Ctrl-B gives the shell, leaving it boots
+                        locally
   memtest (BIOS, UEFI)  picked from the menu with keys sent through QEMU's
                         monitor; memtest86+ prints its banner on serial
   shell                 menu.unknown = "shell": an unknown MAC lands at the
@@ -58,6 +63,7 @@ SOURCE_DIR = harness.SOURCE_DIR
 BUILD_IPXE = os.path.join(SOURCE_DIR, "tools", "build-ipxe")
 GUEST_BASE = "http://%s" % GUEST_SERVER
 BOOTFILE = GUEST_BASE + "/images/boot.ipxe"
+IPXE_LKRN = "/usr/lib/ipxe/ipxe.lkrn"	# Debian's, for NoDhcp
 
 # Bounds (seconds) for one VM step under TCG on a busy 2-core machine;
 # a typical run needs a fraction of each.
@@ -381,6 +387,45 @@ class ServerDown(E2E):
             "bootd: the boot server gave no script, retrying"), 2, serial)
         self.assertIn("Booting from SAN device 0x80", serial)
         self.assertNotIn(MARKER, serial)
+
+
+class NoDhcp(E2E):
+    """No DHCP answer (a machine without a network card here: iPXE's dhcp
+    fails at once): boot.ipxe, given to Debian's ipxe.lkrn as its initrd,
+    tries five times, offers the shell for 10 s and, with nobody at the
+    console, boots the local disk; Ctrl-B in time gives the shell, and
+    leaving it boots the local disk."""
+
+    def vm_without_nic(self, name):
+        if not os.path.isfile(IPXE_LKRN):
+            self.skipTest("%s not found (Debian package ipxe)" % IPXE_LKRN)
+        v = VM("bios", "52:54:00:e2:00:30", self.srv.http_port, self.work,
+               None, name=name, kernel=IPXE_LKRN, nic=False,
+               initrd=os.path.join(assets(), "boot.ipxe"))
+        self.addCleanup(v.kill)
+        v.start()
+        v.wait_for("bootd: no DHCP answer on any interface", BOUND_STEP,
+                   fail=LOCAL_ANY)
+        v.wait_for(r"Press Ctrl-B within 10 s for the iPXE shell",
+                   BOUND_STEP, fail=LOCAL_ANY + "|iPXE>")
+        return v
+
+    def test_unattended_boots_the_disk(self):
+        v = self.vm_without_nic("no-dhcp-bios")
+        v.wait_for(LOCAL_BIOS, BOUND_STEP, fail="iPXE>")
+        serial = v.serial()
+        self.assertEqual(serial.count("bootd: no DHCP answer, retrying"), 4,
+                         serial)
+        self.assertIn("bootd: booting from the local disk", serial)
+        self.assertIn("Booting from SAN device 0x80", serial)
+
+    def test_ctrl_b_gives_the_shell(self):
+        v = self.vm_without_nic("no-dhcp-shell-bios")
+        v.sendkeys(["ctrl-b"])
+        v.wait_for(r"iPXE>", BOUND_KEYS, fail=LOCAL_ANY)
+        v.sendkeys(list("exit") + ["ret"])
+        v.wait_for(LOCAL_BIOS, BOUND_STEP)
+        self.assertIn("bootd: booting from the local disk", v.serial())
 
 
 class Menu(E2E):

@@ -5,7 +5,10 @@ Runs tools/build-ipxe with --print-script and --dry-run against a stand-in
 directory that has the files build-ipxe checks for (no iPXE code), so nothing
 is built.  The embedded script is also walked by a small model of iPXE's
 script semantics (labels, goto, && / ||, stop on failure) to show that every
-failure path ends in the local-boot branch or the shell, never in a loop.
+failure path ends in the local-boot branch, never in a loop, and that the
+shell comes only for a key pressed at the console; and read by ipxe_check
+(tests/ipxe_check.c) -u, which refuses any command that could keep a
+machine nobody attends waiting for a key for ever.
 
 With BOOTD_IPXE_SRC=/path/to/ipxe (a checkout) a real build runs as well
 (several minutes the first time).  Otherwise that test is reported skipped.
@@ -68,9 +71,11 @@ class Machine:
     Runs a script the way iPXE's script.c/exec.c do: a line's commands
     joined by && and || (left to right, sh-like), a failing line ends the
     script, goto jumps to ":label".  Commands behave as `outcomes` says:
-    a dict of command name -> callable(args) -> bool (success).
-    Records the commands run; stops at "exit", "sanboot", "shell" when
-    they succeed, or after max_steps (a loop).
+    a dict of command name -> callable(args) -> bool (success); "prompt"
+    fails unless it says otherwise (nobody at the console: no key before
+    the timeout), any other command succeeds.  Records the commands run;
+    stops at "exit", "sanboot", "shell" when they succeed, or after
+    max_steps (a loop).
     """
 
     TERMINAL = ("exit", "shell")
@@ -105,7 +110,7 @@ class Machine:
             return args[0] == args[1]
         if name in ("echo", "sleep"):
             return True
-        ok = self.outcomes.get(name, lambda a: True)(args)
+        ok = self.outcomes.get(name, lambda a: name != "prompt")(args)
         if ok and name in self.TERMINAL:
             return ("end", name)
         if ok and name == "sanboot":
@@ -215,15 +220,54 @@ class EmbeddedScript(unittest.TestCase):
                                     "sanboot": lambda a: False}).run()
         self.assertEqual(m.end, "exit", m.trace)
 
-    def test_no_dhcp_is_bounded_then_shell(self):
-        m = Machine(self.script(), {"dhcp": lambda a: False}).run()
+    def test_no_dhcp_is_bounded_then_local(self):
+        # A DHCP outage while a fleet powers on: nobody at the consoles,
+        # every machine boots its disk after a bounded wait.
+        for platform, end in (("pcbios", "sanboot"), ("efi", "exit")):
+            m = Machine(self.script(), {"dhcp": lambda a: False})
+            m.vars["platform"] = platform
+            m.run()
+            self.assertEqual(m.end, end, m.trace)
+            self.assertEqual(sum(t == "dhcp" for t in m.trace), 5, m.trace)
+            self.assertFalse(any(t.startswith("chain") for t in m.trace))
+            self.assertNotIn("shell", m.trace)
+            prompts = [t for t in m.trace if t.startswith("prompt ")]
+            self.assertEqual(len(prompts), 1, m.trace)
+            self.assertRegex(prompts[0], r"^prompt --key 0x02 --timeout "
+                                         r"10000 Press Ctrl-B ")
+
+    def test_no_dhcp_ctrl_b_gives_the_shell(self):
+        # Someone at the console presses Ctrl-B in time: the shell.
+        m = Machine(self.script(), {"dhcp": lambda a: False,
+                                    "prompt": lambda a: True}).run()
         self.assertEqual(m.end, "shell", m.trace)
-        self.assertEqual(sum(t == "dhcp" for t in m.trace), 5, m.trace)
-        self.assertFalse(any(t.startswith("chain") for t in m.trace))
         # Leaving the shell goes on to local boot.
         m = Machine(self.script(), {"dhcp": lambda a: False,
+                                    "prompt": lambda a: True,
                                     "shell": lambda a: False}).run()
         self.assertEqual(m.end, "sanboot", m.trace)
+
+    def test_nothing_waits_for_a_key_for_ever(self):
+        # ipxe_check -u: no shell but right after a prompt with a timeout,
+        # no prompt or menu without one.
+        prog = os.path.join(os.environ.get("BOOTD_BINARY_DIR", ""), "tests",
+                            "ipxe_check")
+        if not os.access(prog, os.X_OK):
+            self.skipTest("ipxe_check is not built (BOOTD_BINARY_DIR)")
+        with tempfile.NamedTemporaryFile("w", suffix=".ipxe") as f:
+            f.write(self.script())
+            f.flush()
+            argv = [prog, "-u"]
+            for c in ("dhcp", "inc", "prompt"):
+                argv += ["-c", c]
+            for v in ("${attempt}", "${netX/mac}", "${buildarch}",
+                      "${uuid}", "${serial:uristring}",
+                      "${manufacturer:uristring}", "${product:uristring}"):
+                argv += ["-s", v]
+            r = subprocess.run(argv + [f.name], capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(r.stdout.startswith(f.name + " ok "), r.stdout)
 
     def test_dhcp_second_try(self):
         tries = []
@@ -272,10 +316,11 @@ class DryRun(unittest.TestCase):
                          "TRUST=%s bin/ipxe.lkrn" % (self.src, embed, self.ca))
         self.assertTrue(mk[1].endswith(" bin-x86_64-efi/ipxe.efi"), mk[1])
         self.assertIn("CONFIG=bootd", mk[1])
-        # The script and the headers are shown.
-        self.assertIn("#!ipxe\n", r.stdout)
-        self.assertIn("chain https://boot.example.org/ipxe/v1/config?",
-                      r.stdout)
+        # The script (the one --print-script prints) and the headers are
+        # shown.
+        script = run("--url", "https://boot.example.org", "--print-script")
+        self.assertEqual(script.returncode, 0, script.stderr)
+        self.assertIn("\n" + script.stdout, r.stdout)
         for h in sorted(os.listdir(CONFIG_DIR)):
             with open(os.path.join(CONFIG_DIR, h)) as f:
                 self.assertIn(f.read(), r.stdout, h)

@@ -84,13 +84,15 @@ class VM:
     or "uefi" (OVMF + Debian's iPXE EFI ROM).  graphics=True gives the guest
     a VGA card without a display (memtest86+'s EFI build needs one).
     kernel, when given, boots that file directly (-kernel) instead of the
-    NIC's ROM, e.g. an ipxe.lkrn built by tools/build-ipxe.  tftp names a
-    directory QEMU serves by TFTP (bootfile then a name in it).
+    NIC's ROM, e.g. an ipxe.lkrn built by tools/build-ipxe, with initrd
+    (-initrd: iPXE runs a script given so).  tftp names a directory QEMU
+    serves by TFTP (bootfile then a name in it).  nic=False: a machine
+    without a network card (no DHCP answer, ever).
     """
 
     def __init__(self, firmware, mac, http_port, workdir, bootfile,
                  name=None, graphics=False, kernel=None, memory=512,
-                 extra_forwards=(), tftp=None):
+                 extra_forwards=(), tftp=None, initrd=None, nic=True):
         if firmware not in ROMS:
             raise ValueError("firmware must be bios or uefi")
         self.firmware = firmware
@@ -120,11 +122,14 @@ class VM:
             QEMU, "-name", self.name, "-machine", "pc",
             "-accel", self.accel, "-m", str(memory), "-smp", "1",
             "-nodefaults", "-no-user-config", "-no-reboot",
-            "-netdev", netdev,
-            "-device", "e1000,netdev=n0,mac=%s,romfile=%s" % (mac, rom),
             "-serial", "file:" + self.serial_path,
             "-monitor", "unix:%s,server=on,wait=off" % self.monitor_path,
         ]
+        if nic:
+            self.argv += [
+                "-netdev", netdev,
+                "-device", "e1000,netdev=n0,mac=%s,romfile=%s" % (mac, rom),
+            ]
         if graphics:
             self.argv += ["-vga", "std", "-display", "none"]
         else:
@@ -135,6 +140,8 @@ class VM:
             self.argv += ["-bios", OVMF]
         if kernel:
             self.argv += ["-kernel", kernel]
+            if initrd:
+                self.argv += ["-initrd", initrd]
         else:
             self.argv += ["-boot", "n"]
 
