@@ -16,8 +16,9 @@ and bootd's own record (bootctl status / discovered list).
                         rendered template) and powers off; the test reports
                         done?token=..., and the next boot goes to local boot
   unknown MAC           local boot, and the MAC is in the discovered list
-  bootd stopped         nginx answers with its local-boot script (upstream
-                        502 in the access log); with nginx stopped too,
+  bootd stopped         nginx answers with bootd's fail-safe script
+                        (upstream 502 in the access log): SAN boot on BIOS,
+                        exit on UEFI; with nginx stopped too,
                         boot.ipxe retries a bounded number of times, then
                         boots locally
   no DHCP answer        boot.ipxe (as Debian's ipxe.lkrn's initrd, on a
@@ -356,21 +357,30 @@ class Install(E2E):
 
 
 class ServerDown(E2E):
-    """bootd stopped: nginx answers with its own local-boot script (the
-    upstream status, 502, is in the access log).  nginx gone as well:
+    """bootd stopped: nginx answers with bootd's fail-safe script (the
+    upstream status, 502, is in the access log), BIOS and UEFI.  nginx gone as well:
     boot.ipxe retries a bounded number of times, then boots locally."""
 
-    def test_a_bootd_stopped(self):
+    def bootd_stopped(self, firmware, mac):
         self.srv.stop_bootd()
-        v = self.vm("bios", "52:54:00:e2:00:03", "bootd-down-bios")
+        v = self.vm(firmware, mac, "bootd-down-" + firmware)
         log = self.boot(v)
-        v.wait_for("boot server unavailable: booting from the local disk",
-                   BOUND_STEP)
-        self.assert_local_boot(v, "bios", log, "bootd stopped")
+        v.wait_for("bootd: boot server unavailable", BOUND_STEP)
+        self.assert_local_boot(v, firmware, log, "bootd stopped")
         config = [l for l in log() if '"GET /ipxe/v1/config"' in l]
         self.assertEqual(len(config), 1, log())
         self.assertRegex(config[0], r'" 200 .* us=502 ')
         self.assertNotIn("bootd: the boot server gave no script", v.serial())
+        return v
+
+    def test_a_bootd_stopped(self):
+        self.bootd_stopped("bios", "52:54:00:e2:00:03")
+
+    def test_a_bootd_stopped_uefi(self):
+        # exit to the firmware's next boot option, as bootd's own local
+        # boot does on UEFI: no SAN boot of drive 0x80.
+        v = self.bootd_stopped("uefi", "52:54:00:e2:00:05")
+        self.assertNotIn("SAN device", v.serial())
 
     def test_b_nothing_listening(self):
         # boot.ipxe comes from QEMU's TFTP server here, as if embedded.

@@ -24,6 +24,9 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from ipxe_model import Machine  # noqa: E402
+
 SOURCE_DIR = os.environ.get("BOOTD_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(HERE))
 TOOL = os.path.join(SOURCE_DIR, "tools", "build-ipxe")
@@ -62,105 +65,6 @@ def tree(root):
     for d, _, files in os.walk(root):
         out += [os.path.relpath(os.path.join(d, f), root) for f in files]
     return sorted(out)
-
-
-# -- a model of the iPXE script language, enough for the embedded script --
-
-class Machine:
-    """
-    Runs a script the way iPXE's script.c/exec.c do: a line's commands
-    joined by && and || (left to right, sh-like), a failing line ends the
-    script, goto jumps to ":label".  Commands behave as `outcomes` says:
-    a dict of command name -> callable(args) -> bool (success); "prompt"
-    fails unless it says otherwise (nobody at the console: no key before
-    the timeout), any other command succeeds.  Records the commands run;
-    stops at "exit", "sanboot", "shell" when they succeed, or after
-    max_steps (a loop).
-    """
-
-    TERMINAL = ("exit", "shell")
-
-    def __init__(self, script, outcomes, max_steps=500):
-        self.lines = script.split("\n")
-        self.outcomes = outcomes
-        self.max_steps = max_steps
-        self.trace = []
-        self.vars = {"platform": "pcbios"}
-        self.end = None
-
-    def expand(self, tok):
-        def sub(m):
-            name = m.group(1).split(":")[0]
-            return str(self.vars.get(name, ""))
-        return re.sub(r"\$\{([^}]*)\}", sub, tok)
-
-    def command(self, argv):
-        name, args = argv[0], [self.expand(a) for a in argv[1:]]
-        self.trace.append(" ".join([name] + args))
-        if name == "goto":
-            return ("goto", args[0])
-        if name == "set":
-            key = args[0].split(":")[0]
-            self.vars[key] = int(args[1]) if ":int" in args[0] else args[1]
-            return True
-        if name == "inc":
-            self.vars[args[0]] = int(self.vars.get(args[0], 0)) + 1
-            return True
-        if name == "iseq":
-            return args[0] == args[1]
-        if name in ("echo", "sleep"):
-            return True
-        ok = self.outcomes.get(name, lambda a: name != "prompt")(args)
-        if ok and name in self.TERMINAL:
-            return ("end", name)
-        if ok and name == "sanboot":
-            return ("end", "sanboot")
-        return ok
-
-    def run(self):
-        pc = 0
-        for _ in range(self.max_steps):
-            if pc >= len(self.lines):
-                self.end = "end of script"
-                return self
-            line = self.lines[pc].strip()
-            pc += 1
-            if not line or line.startswith("#") or line.startswith(":"):
-                continue
-            toks = line.split()
-            # Split into commands and operators; evaluate left to right.
-            status, op, cmd = None, None, []
-            jump = None
-            for t in toks + [None]:
-                if t in ("&&", "||", None):
-                    if cmd and (status is None or (op == "&&" and status)
-                                or (op == "||" and not status)):
-                        r = self.command(cmd)
-                        if isinstance(r, tuple):
-                            if r[0] == "goto":
-                                jump = r[1]
-                                break
-                            self.end = r[1]
-                            return self
-                        status = r
-                    elif not cmd and op == "||":
-                        status = True	# trailing "||": ignore failure
-                    op, cmd = t, []
-                else:
-                    cmd.append(t)
-            if jump is not None:
-                labels = [i for i, l in enumerate(self.lines)
-                          if l.strip() == ":" + jump]
-                if not labels:
-                    self.end = "missing label " + jump
-                    return self
-                pc = labels[0] + 1
-                continue
-            if status is False:
-                self.end = "script failed at: " + line
-                return self
-        self.end = "loop"
-        return self
 
 
 class EmbeddedScript(unittest.TestCase):

@@ -21,10 +21,22 @@ import warnings
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 import harness  # noqa: E402
+from ipxe_model import Machine  # noqa: E402
 
 PROD = os.path.join(harness.SOURCE_DIR, "nginx", "bootd.conf")
 DHPARAM = os.path.join(harness.SOURCE_DIR, "nginx", "ffdhe2048.pem")
 TEMPLATE = os.path.join(harness.SOURCE_DIR, "nginx", "test.conf.in")
+
+
+def uncomment(line):
+    """line without its "#" comment (a "#" inside double quotes is text)."""
+    quoted = False
+    for i, c in enumerate(line):
+        if c == '"' and (i == 0 or line[i - 1] != "\\"):
+            quoted = not quoted
+        elif c == "#" and not quoted:
+            return line[:i].strip()
+    return line.strip()
 
 
 def directives(text):
@@ -32,7 +44,7 @@ def directives(text):
     out = set()
     depth_loc = 0
     for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = uncomment(line)
         if not line:
             continue
         if line.startswith("location"):
@@ -57,7 +69,7 @@ def server_directives(text):
     out = set()
     depth = 0
     for line in text[text.index("server {") + 8:].splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = uncomment(line)
         if not line:
             continue
         if line.endswith("{"):
@@ -79,7 +91,7 @@ def limit_zones(text):
     out = []
     keep = False
     for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = uncomment(line)
         if line == "@UNLIMITED@":	# the tests' own exemptions, if any
             continue
         if re.match(r"(geo|map) \$bootd_", line):
@@ -227,6 +239,7 @@ class ProductionConfig(unittest.TestCase):
         self.assertEqual(server_directives(self.prod),
                          server_directives(tmpl))
         self.assertEqual(limit_zones(self.prod), limit_zones(tmpl))
+        self.assertIn('return 200 "#!ipxe\\n', "\n".join(directives(tmpl)))
         self.assertTrue(limit_zones(self.prod))
         self.assertIn("listen 127.0.0.1:@HTTP_PORT@;", tmpl)
         self.assertNotRegex(tmpl, r"\n\s*listen (?!127\.0\.0\.1:)")
@@ -339,16 +352,38 @@ class StaticThroughNginx(unittest.TestCase):
         self.assertEqual(st, 502)
 
     def test_config_failsafe_when_bootd_is_down(self):
-        # bootd is not running: the boot script still boots the local disk.
+        # bootd is not running: the boot script still boots the local
+        # disk, with bootd's own fail-safe script (what bootctl render
+        # prints when the inventory cannot be opened) for another reason.
+        r = self.srv.bootctl("render", "52:54:00:12:34:56", check=False,
+                             db=os.path.join(self.srv.tmp, "none", "x.db"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        own = r.stdout.split("\n")
+        self.assertTrue(own[1].startswith("echo bootd: "), r.stdout)
+        want = "\n".join(own[:1] + ["echo bootd: boot server unavailable"] +
+                         own[2:])
         for mac in ("52:54:00:12:34:56", "nonsense"):
             st, h, body = self.srv.get("/ipxe/v1/config?mac=" + mac)
             self.assertEqual(st, 200)
             self.assertEqual(h["content-type"], "text/plain")
             self.assertEqual(h["cache-control"], "no-store")
-            self.assertEqual(
-                body, b"#!ipxe\necho boot server unavailable: booting from "
-                      b"the local disk\nsanboot --no-describe --drive 0x80 "
-                      b"|| exit\n")
+            self.assertEqual(body.decode(), want)
+        # What each does on BIOS and UEFI, and when sanboot fails: the
+        # same, and exit (never sanboot) on UEFI.
+        for platform in ("pcbios", "efi"):
+            for sanboot in (True, False):
+                runs = []
+                for script in (body.decode(), r.stdout):
+                    m = Machine(script, {"sanboot": lambda a: sanboot})
+                    m.vars["platform"] = platform
+                    runs.append(m.run())
+                what = (platform, sanboot, runs[0].trace, runs[1].trace)
+                self.assertEqual(runs[0].end, runs[1].end, what)
+                self.assertEqual(runs[0].trace[1:], runs[1].trace[1:], what)
+                if platform == "efi":
+                    self.assertEqual(runs[0].end, "exit", what)
+                    self.assertFalse([t for t in runs[0].trace
+                                      if t.startswith("sanboot")], what)
         log = self.srv.access_log()
         self.assertRegex(log, r'"GET /ipxe/v1/config" 200 .* us=502 ')
         # Everything else says that bootd is down.
