@@ -181,6 +181,17 @@ class ProductionConfig(unittest.TestCase):
         self.assertIn("fastcgi_pass unix:/run/bootd/bootd.sock;", self.prod)
         self.assertIn("alias /srv/bootd/images/;", self.prod)
 
+    def test_no_token_in_the_error_log(self):
+        # done's errors go nowhere, and the site's error log stays at its
+        # default level, error: nginx's info notes on malformed requests
+        # carry the request line, query included (test_nginx_limits.py).
+        done = self.prod[self.prod.index("location = /ipxe/v1/done {"):]
+        done = done[:done.index("\n\t}")]
+        self.assertRegex(done, r"\n\t\terror_log /dev/null;")
+        self.assertEqual(re.findall(r"\n\s*error_log .*", self.prod),
+                         ["\n\terror_log /var/log/nginx/bootd.error.log;",
+                          "\n\t\terror_log /dev/null;"])
+
     def handshake(self, port, ciphers):
         """The suite a TLS 1.2 client offering ciphers gets, or None."""
         import http.client

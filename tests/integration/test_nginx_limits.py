@@ -5,7 +5,8 @@ nginx/test.conf.in): per client address, a flood of config requests, of
 it reaches bootd, while other addresses, a fleet at distinct addresses and
 127.0.0.1 keep being answered.  Real nginx and bootd (tests/harness.py);
 Linux routes all of 127.0.0.0/8 to loopback, so each address below is a
-different client.
+different client.  And none of it writes an install token sent in a
+query (GET done?token=...) into a log: not a refusal, not bootd down.
 """
 
 import http.client
@@ -157,6 +158,53 @@ class Limits(unittest.TestCase):
             probe, lambda st: st == 200, tries=150, pause=0.2), 200)
         self.assertTrue(re.search(r"limiting connections by zone "
                                   r'"bootd_conn"', self.srv.nginx_log()))
+
+
+class TokensStayOutOfLogs(unittest.TestCase):
+    """nginx writes a request's whole request line into every error it
+    logs for it; for done, whose token may be in the query, nothing."""
+
+    TOKEN = "deadbeef" * 4
+
+    def setUp(self):
+        if not harness.have_binary("bootd"):
+            self.skipTest("bootd is not built")
+        self.srv = harness.BootServer(
+            config={"daemon": {"log_level": "warning"}})
+        self.addCleanup(self.srv.close)
+
+    def test_refused_failed_and_malformed_dones(self):
+        srv, done = self.srv, "/ipxe/v1/done?token=" + self.TOKEN
+        # The rate limit (1 r/s, burst 5) refuses the rest.
+        got = statuses(srv, "GET", done, 12, "127.0.0.2")
+        self.assertIn(503, got)
+        self.assertEqual(srv.post(done, body=b"a" * 8192)[0], 413)
+        # Malformed requests: nginx notes them before it knows the location.
+        for extra in (b"Bad Header\r\n", b"Host: b\r\n"):
+            reply = srv.raw(b"GET " + done.encode() + b" HTTP/1.1\r\n"
+                            b"Host: a\r\n" + extra + b"\r\n")
+            self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply)
+        with socket.create_connection(("127.0.0.1", srv.http_port),
+                                      timeout=30) as s:
+            s.sendall(b"GET " + done.encode() + b" HTTP/1.1\r\n")
+        # bootd down: nginx cannot reach its socket.
+        srv.stop_bootd()
+        self.assertEqual(srv.get(done)[0], 502)
+        # The same failure elsewhere is logged with its query: the error
+        # log would show a token if done's errors went there.
+        self.assertEqual(srv.get("/ipxe/v1/health?probe=p1b2")[0], 502)
+        harness.eventually(lambda: "probe=p1b2" in srv.nginx_log())
+        self.assertIn("probe=p1b2", srv.nginx_log())
+        srv.stop_nginx()
+        for name, text in (("nginx error log", srv.nginx_log()),
+                           ("access log", srv.access_log()),
+                           ("bootd's log", srv.bootd_log())):
+            self.assertNotIn(self.TOKEN, text, name)
+        # Each answer is still in the access log, by status.
+        for answer in ('"GET /ipxe/v1/done" 503 ', '"POST /ipxe/v1/done" 413 ',
+                       '"GET /ipxe/v1/done" 502 '):
+            self.assertIn(answer, srv.access_log())
+
 
 if __name__ == "__main__":
     unittest.main()
