@@ -250,6 +250,17 @@ class DryRun(unittest.TestCase):
                         mk[0])
         self.assertTrue(mk[1].endswith(" bin-x86_64-efi/snponly.efi"), mk[1])
 
+    def test_jobs_spellings(self):
+        # -j N, -jN, --jobs N and --jobs=N, like the other options.
+        for args in (["-j", "3"], ["-j3"], ["--jobs", "3"], ["--jobs=3"]):
+            with self.subTest(args=args):
+                r = self.dry(*args)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                mk = self.make_lines(r.stdout)
+                self.assertEqual(len(mk), 2, r.stdout)
+                for line in mk:
+                    self.assertIn(" -j3 ", line)
+
     def test_uristring_and_header(self):
         r = self.dry()
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -440,6 +451,19 @@ class Refusals(unittest.TestCase):
         self.refused(["--src", self.src, "--url", "http://x", "--dry-run"],
                      2, r"no src/core/exec\.c")
 
+    def test_src_path_for_make(self):
+        # The embedded script's path under --src goes into EMBED=, a
+        # comma-separated make variable: a checkout whose path has a
+        # comma or whitespace is refused, as the other files' are.
+        for name in ("a b", "x,y", "t\tab"):
+            with self.subTest(name=name):
+                src = fake_checkout(os.path.join(self.tmp, name, "ipxe"))
+                line = self.refused(["--src", src, "--url", "http://x",
+                                     "--dry-run"], 2,
+                                    "^build-ipxe: --src: path must not "
+                                    "contain commas or whitespace: ")
+                self.assertIn(name.replace("\t", "?"), line)
+
     def test_other_usage_errors(self):
         base = ["--src", self.src, "--url", "http://x", "--dry-run"]
         self.refused(["--src", self.src, "--dry-run"], 2, "--url is required")
@@ -449,6 +473,8 @@ class Refusals(unittest.TestCase):
         self.refused(base + ["--targets", "ipxe.efi,ipxe.efi"], 2, "twice")
         self.refused(base + ["-j", "zero"], 2, "positive number")
         self.refused(base + ["-j", "0"], 2, "positive number")
+        self.refused(base + ["--jobs", "0"], 2, "positive number")
+        self.refused(base + ["--jobs"], 2, "--jobs needs an argument")
         self.refused(base + ["--bogus"], 2, "unknown option")
         self.refused(base + ["stray"], 2, "unexpected argument")
         self.refused(base + ["--cert"], 2, "needs an argument")
