@@ -2,8 +2,7 @@
 
     from ipxe_model import Machine
 
-    m = Machine(script, {"dhcp": lambda args: False})
-    m.vars["platform"] = "efi"
+    m = Machine(script, {"dhcp": lambda args: False}, platform="efi")
     m.run()
     m.end       # "exit", "sanboot", "shell", "loop", "script failed at: ..."
     m.trace     # the commands run, settings expanded
@@ -31,12 +30,12 @@ class Machine:
 
     TERMINAL = ("exit", "shell")
 
-    def __init__(self, script, outcomes, max_steps=500):
+    def __init__(self, script, outcomes, max_steps=500, platform="pcbios"):
         self.lines = script.split("\n")
         self.outcomes = outcomes
         self.max_steps = max_steps
         self.trace = []
-        self.vars = {"platform": "pcbios"}
+        self.vars = {"platform": platform}
         self.end = None
 
     def expand(self, tok):

@@ -358,8 +358,9 @@ class Install(E2E):
 
 class ServerDown(E2E):
     """bootd stopped: nginx answers with bootd's fail-safe script (the
-    upstream status, 502, is in the access log), BIOS and UEFI.  nginx gone as well:
-    boot.ipxe retries a bounded number of times, then boots locally."""
+    upstream status, 502, is in the access log), BIOS and UEFI.  nginx
+    gone as well: boot.ipxe retries a bounded number of times, then boots
+    locally."""
 
     def bootd_stopped(self, firmware, mac):
         self.srv.stop_bootd()

@@ -103,16 +103,20 @@ class EmbeddedScript(unittest.TestCase):
         self.assertIn("chain http://10.0.2.100:8080/boot/ipxe/v1/config?",
                       s)
 
+    def on_each_firmware(self, outcomes):
+        """[(how local boot ends there, the script run with outcomes)] for
+        BIOS and UEFI."""
+        return [(end, Machine(self.script(), outcomes,
+                              platform=platform).run())
+                for platform, end in (("pcbios", "sanboot"), ("efi", "exit"))]
+
     def test_everything_works(self):
         m = Machine(self.script(), {"chain": lambda a: True}).run()
         self.assertEqual(m.end, "sanboot", m.trace)
         self.assertEqual(sum(t.startswith("chain ") for t in m.trace), 1)
 
     def test_server_down_is_bounded_then_local(self):
-        for platform, end in (("pcbios", "sanboot"), ("efi", "exit")):
-            m = Machine(self.script(), {"chain": lambda a: False})
-            m.vars["platform"] = platform
-            m.run()
+        for end, m in self.on_each_firmware({"chain": lambda a: False}):
             self.assertEqual(m.end, end, m.trace)
             chains = [t for t in m.trace if t.startswith("chain ")]
             self.assertEqual(len(chains), 3, m.trace)
@@ -127,10 +131,7 @@ class EmbeddedScript(unittest.TestCase):
     def test_no_dhcp_is_bounded_then_local(self):
         # A DHCP outage while a fleet powers on: nobody at the consoles,
         # every machine boots its disk after a bounded wait.
-        for platform, end in (("pcbios", "sanboot"), ("efi", "exit")):
-            m = Machine(self.script(), {"dhcp": lambda a: False})
-            m.vars["platform"] = platform
-            m.run()
+        for end, m in self.on_each_firmware({"dhcp": lambda a: False}):
             self.assertEqual(m.end, end, m.trace)
             self.assertEqual(sum(t == "dhcp" for t in m.trace), 5, m.trace)
             self.assertFalse(any(t.startswith("chain") for t in m.trace))

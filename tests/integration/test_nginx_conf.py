@@ -385,9 +385,8 @@ class StaticThroughNginx(unittest.TestCase):
             for sanboot in (True, False):
                 runs = []
                 for script in (body.decode(), r.stdout):
-                    m = Machine(script, {"sanboot": lambda a: sanboot})
-                    m.vars["platform"] = platform
-                    runs.append(m.run())
+                    runs.append(Machine(script, {"sanboot": lambda a: sanboot},
+                                        platform=platform).run())
                 what = (platform, sanboot, runs[0].trace, runs[1].trace)
                 self.assertEqual(runs[0].end, runs[1].end, what)
                 self.assertEqual(runs[0].trace[1:], runs[1].trace[1:], what)
