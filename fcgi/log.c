@@ -8,8 +8,9 @@
  * time (PIPE_BUF: one write(2) to a pipe is never split), when no more
  * fit, when the worker has nothing left to answer (blog_flush(), before
  * it waits) and before any other line.  Written one by one to a file,
- * they cost bootd a seventh of its processor time per answer under load
- * (7 µs of 54, bench/run's CPU figures); a worker killed outright loses
+ * they cost bootd 58.8 µs of processor time an answer against 56.9 held
+ * (100,000 hosts, 64 connections, 6 rounds interleaved on one stack);
+ * no log line at all saves about 4 µs.  A worker killed outright loses
  * at most the HOLD_MAX bytes held, about 30 lines, which the boot
  * events database records anyway.
  * Every byte of a message that is not printable ASCII (control characters,
