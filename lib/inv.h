@@ -413,6 +413,14 @@ void		 inv_dist_clear(struct inv_dist *d);
 enum bootd_err	 inv_dist_each(struct inv *inv,
 		    int (*fn)(const struct inv_dist *, void *), void *arg,
 		    struct bootd_error *err);
+/*
+ * Call fn with the FQDN of every host marked install with distribution
+ * name, sorted, read from one snapshot (an index range, not every host).
+ * A non-zero return stops.
+ */
+enum bootd_err	 inv_dist_installing(struct inv *inv, const char *name,
+		    int (*fn)(const char *, void *), void *arg,
+		    struct bootd_error *err);
 
 /* Reinstall ----------------------------------------------------------- */
 

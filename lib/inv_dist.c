@@ -549,6 +549,32 @@ inv_dist_get(struct inv *inv, const char *name, struct inv_dist **out,
 }
 
 enum bootd_err
+inv_dist_installing(struct inv *inv, const char *name,
+    int (*fn)(const char *, void *), void *arg, struct bootd_error *err)
+{
+	struct href *refs = NULL;
+	struct db_stmt *s;
+	enum bootd_err rc;
+	size_t i, n = 0;
+
+	if ((rc = tx_read(inv, err)) != BOOTD_OK)
+		return rc;
+	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL)
+		rc = inv->dbrc;
+	else {
+		bind_text(s, 1, name);
+		refs = read_rows(inv, s, sizeof(*refs), fill_ref, &n, &rc,
+		    "list hosts", err);
+	}
+	rc = tx_end(inv, rc, err);
+	for (i = 0; rc == BOOTD_OK && i < n; i++)
+		if (fn(refs[i].fqdn, arg) != 0)
+			break;
+	free(refs);
+	return rc;
+}
+
+enum bootd_err
 inv_dist_each(struct inv *inv, int (*fn)(const struct inv_dist *, void *),
     void *arg, struct bootd_error *err)
 {

@@ -953,6 +953,43 @@ START_TEST(test_tokens_from_fetched_bytes)
 }
 END_TEST
 
+/* inv_dist_installing()'s call: append fqdn and a space; stop at "b." */
+static int
+installing_cb(const char *fqdn, void *arg)
+{
+	buf_printf(arg, "%s ", fqdn);
+	return strncmp(fqdn, "b.", 2) == 0;
+}
+
+/* The hosts marked install with a distribution, and only those. */
+START_TEST(test_dist_installing)
+{
+	struct buf b = { 0 };
+
+	std_dist("d1");
+	std_dist("d2");
+	host("c.example.org", "52:54:00:00:00:03");
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	host("d.example.org", "52:54:00:00:00:04");
+	host("e.example.org", "52:54:00:00:00:05");
+	OK(inv_set_reinstall(inv, "c", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_reinstall(inv, "a", "d1", NOW, 60, NULL, &err_));
+	OK(inv_set_reinstall(inv, "d", "d2", NOW, 60, NULL, &err_));
+	OK(inv_host_set_dist(inv, "e", "d1", &err_));	/* boots locally */
+	OK(inv_dist_installing(inv, "d1", installing_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "a.example.org c.example.org ");
+	OK(inv_set_reinstall(inv, "b", "d1", NOW, 60, NULL, &err_));
+	buf_reset(&b);
+	OK(inv_dist_installing(inv, "d1", installing_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "a.example.org b.example.org ");
+	buf_reset(&b);
+	OK(inv_dist_installing(inv, "none", installing_cb, &b, &err_));
+	ck_assert_str_eq(buf_str(&b), "");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_token_lifecycle)
 {
 	char tok[INV_TOKEN_LEN + 1], tok2[INV_TOKEN_LEN + 1], a[512];
@@ -3280,6 +3317,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_attr_unset_used_by_dist);
 	tcase_add_test(tc, test_envs);
 	tcase_add_test(tc, test_dists);
+	tcase_add_test(tc, test_dist_installing);
 	tcase_add_test(tc, test_tokens_from_fetched_bytes);
 	tcase_add_test(tc, test_token_lifecycle);
 	tcase_add_test(tc, test_token_fetch_address);

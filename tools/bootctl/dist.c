@@ -113,6 +113,30 @@ verb_dist_add(struct ctx *ctx, struct args *a)
 	return rc == BOOTD_OK ? EXIT_OK : fail(ctx, rc);
 }
 
+/* What installs_render() asks of each host: its exit status so far. */
+struct renders {
+	struct ctx	*ctx;
+	int		 status;
+};
+
+/* inv_dist_installing()'s call: check fqdn; 1 (stop) when refused. */
+static int
+install_renders_cb(const char *fqdn, void *arg)
+{
+	struct renders *r = arg;
+	struct inv_host h = { 0 };
+	enum bootd_err rc;
+
+	h.fqdn = (char *)fqdn;
+	if ((rc = install_renders(r->ctx, &h)) == BOOTD_OK)
+		return 0;
+	warnmsg("dist update: %s: %s; nothing was changed", fqdn,
+	    r->ctx->err.text[0] != '\0' ? r->ctx->err.text :
+	    bootd_strerror(rc));
+	r->status = EXIT_FAIL;
+	return 1;
+}
+
 /*
  * Every host marked install with distribution name can have its install
  * script made safely with the distribution as the update leaves it, as
@@ -123,25 +147,13 @@ verb_dist_add(struct ctx *ctx, struct args *a)
 static int
 installs_render(struct ctx *ctx, const char *name)
 {
-	struct inv_host **hs;
+	struct renders r = { ctx, EXIT_OK };
 	enum bootd_err rc;
-	size_t i, n;
-	int status = EXIT_OK;
 
-	if ((rc = inv_host_list(ctx->inv, &hs, &n, &ctx->err)) != BOOTD_OK)
+	if ((rc = inv_dist_installing(ctx->inv, name, install_renders_cb, &r,
+	    &ctx->err)) != BOOTD_OK)
 		return fail(ctx, rc);
-	for (i = 0; i < n && status == EXIT_OK; i++) {
-		if (hs[i]->action != INV_ACTION_INSTALL ||
-		    hs[i]->dist == NULL || strcmp(hs[i]->dist, name) != 0 ||
-		    (rc = install_renders(ctx, hs[i])) == BOOTD_OK)
-			continue;
-		warnmsg("dist update: %s: %s; nothing was changed",
-		    hs[i]->fqdn, ctx->err.text[0] != '\0' ? ctx->err.text :
-		    bootd_strerror(rc));
-		status = EXIT_FAIL;
-	}
-	inv_host_list_free(hs, n);
-	return status;
+	return r.status;
 }
 
 int
