@@ -360,6 +360,26 @@ inv_dist_add(struct inv *inv, const struct inv_dist *d,
 }
 
 /*
+ * The hosts marked install with distribution name, sorted by FQDN: *n of
+ * them, freed by the caller; *rc says whether they could be read.
+ */
+static struct href *
+installing(struct inv *inv, const char *name, size_t *n,
+    enum bootd_err *rc, struct bootd_error *err)
+{
+	struct db_stmt *s;
+
+	*n = 0;
+	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL) {
+		*rc = inv->dbrc;
+		return NULL;
+	}
+	bind_text(s, 1, name);
+	return read_rows(inv, s, sizeof(struct href), fill_ref, n, rc,
+	    "list hosts", err);
+}
+
+/*
  * Check that every host marked install with d has each attribute d's
  * templates use: BOOTD_EINVAL naming the first host that lacks one.
  */
@@ -368,15 +388,10 @@ check_installing(struct inv *inv, const struct inv_dist *d,
     struct bootd_error *err)
 {
 	struct href *refs;
-	struct db_stmt *s;
 	enum bootd_err rc;
-	size_t i, nr = 0;
+	size_t i, nr;
 
-	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL)
-		return inv->dbrc;
-	bind_text(s, 1, d->name);
-	refs = read_rows(inv, s, sizeof(*refs), fill_ref, &nr, &rc,
-	    "list hosts", err);
+	refs = installing(inv, d->name, &nr, &rc, err);
 	for (i = 0; rc == BOOTD_OK && i < nr; i++)
 		rc = check_attrs(inv, &refs[i], d, err);
 	free(refs);
@@ -552,20 +567,13 @@ enum bootd_err
 inv_dist_installing(struct inv *inv, const char *name,
     int (*fn)(const char *, void *), void *arg, struct bootd_error *err)
 {
-	struct href *refs = NULL;
-	struct db_stmt *s;
+	struct href *refs;
 	enum bootd_err rc;
-	size_t i, n = 0;
+	size_t i, n;
 
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
-	if ((s = stmt(inv, S_DIST_INSTALLING, err)) == NULL)
-		rc = inv->dbrc;
-	else {
-		bind_text(s, 1, name);
-		refs = read_rows(inv, s, sizeof(*refs), fill_ref, &n, &rc,
-		    "list hosts", err);
-	}
+	refs = installing(inv, name, &n, &rc, err);
 	rc = tx_end(inv, rc, err);
 	for (i = 0; rc == BOOTD_OK && i < n; i++)
 		if (fn(refs[i].fqdn, arg) != 0)
