@@ -93,13 +93,15 @@ write_stderr(const char *line, size_t len)
 
 /*
  * Put "bootd[PID]: LEVEL " at the start of line (LOG_PREFIX_MAX bytes at
- * least) and return its length.
+ * least) and return its length; none for syslog(3), which adds its own.
  */
 static size_t
 prefix(char *line, int prio)
 {
 	int n;
 
+	if (log_dest == CFG_LOG_SYSLOG)
+		return 0;
 	n = snprintf(line, LOG_PREFIX_MAX, "bootd[%ld]: %s ",
 	    (long)(log_pid != 0 ? log_pid : getpid()), level_name(prio));
 	return n > 0 && n < LOG_PREFIX_MAX ? (size_t)n : 0;
