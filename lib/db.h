@@ -83,8 +83,9 @@ enum db_errclass {
 	DB_ERR_READONLY,	/* a write on a read-only handle, file or
 				   hot standby: writes need the primary */
 	DB_ERR_CONN,		/* no connection: lost, server shut down,
-				   none reachable, file cannot be opened;
-				   db_reconnect() */
+				   none reachable, file cannot be opened,
+				   or a session whose prepared statements
+				   a migration outdated; db_reconnect() */
 	DB_ERR_CONSTRAINT,	/* unique, check, foreign key or not null
 				   refused the values */
 	DB_ERR_OTHER,		/* anything else: SQL error, out of memory */

@@ -129,7 +129,7 @@ message(const struct db *db, const char *msg, char *buf, size_t size)
 static enum bootd_err
 fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 {
-	const char *state = NULL, *msg = NULL, *severity = NULL;
+	const char *state = NULL, *msg = NULL, *severity = NULL, *file = NULL;
 	enum db_errclass class = DB_ERR_OTHER;
 	enum bootd_err code = BOOTD_EDB;
 	char buf[200];
@@ -139,6 +139,7 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 		severity = PQresultErrorField(res,
 		    PG_DIAG_SEVERITY_NONLOCALIZED);
+		file = PQresultErrorField(res, PG_DIAG_SOURCE_FILE);
 	}
 	if (msg == NULL)
 		msg = PQerrorMessage(CONN(db));
@@ -155,13 +156,21 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 	 * only the next call finds the connection bad.  So does a FATAL
 	 * error, whatever its SQLSTATE: the server ends the session (40001
 	 * for a recovery conflict that terminates it, not a busy one).
+	 * And so is a session whose prepared statements no longer fit the
+	 * schema: a migration changed a type they return, and the server
+	 * refuses to run them again ("cached plan must not change result
+	 * type", 0A000 from plancache.c); only a new session prepares them
+	 * anew, so the handle is as good as lost and its user connects
+	 * again (db_reconnect(), the worker's lost()).
 	 */
 	if (PQstatus(CONN(db)) == CONNECTION_BAD ||
 	    (severity != NULL && (strcmp(severity, "FATAL") == 0 ||
 	    strcmp(severity, "PANIC") == 0)) ||
 	    (res != NULL && *state == '\0') ||
 	    strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0) {
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    (strcmp(state, "0A000") == 0 && file != NULL &&
+	    strcmp(file, "plancache.c") == 0)) {
 		class = DB_ERR_CONN;		/* connection, shutdown */
 	} else if (strcmp(state, "40001") == 0 ||
 	    strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {

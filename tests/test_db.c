@@ -802,6 +802,44 @@ START_TEST(test_reconnect)
 }
 END_TEST
 
+/*
+ * A migration under prepared statements.  SQLite prepares a statement
+ * again by itself.  PostgreSQL refuses to run a prepared statement whose
+ * result type changed ("cached plan must not change result type"): the
+ * handle is then as good as lost (DB_ERR_CONN), so that its user
+ * connects again (the worker's lost()) and the statements are prepared
+ * anew on the new session.
+ */
+START_TEST(test_schema_changed)
+{
+	struct db *other;
+	struct db_stmt *st;
+	int row;
+
+	open_fresh(_i);
+	OK(db_prepare(db, "SELECT fqdn FROM host WHERE id = $1", &st, &err_));
+	OK(db_bind_int64(st, 1, 1, &err_));
+	OK(db_step(st, &row, &err_));
+	ck_assert_int_eq(row, 1);
+	db_reset(st);
+	OK(db_open(where(engine), DB_RDWR, &other, &err_));
+	OK(db_exec(other, engine == DB_POSTGRESQL ?
+	    "ALTER TABLE host ALTER COLUMN fqdn TYPE varchar(253)" :
+	    "ALTER TABLE host ADD COLUMN note TEXT", &err_));
+	db_close(other);
+	OK(db_bind_int64(st, 1, 1, &err_));
+	if (engine == DB_POSTGRESQL) {
+		FAILS(db, db_step(st, &row, &err_), BOOTD_EDB, DB_ERR_CONN);
+		db_reset(st);
+		OK(db_reconnect(db, &err_));
+		OK(db_bind_int64(st, 1, 1, &err_));
+	}
+	OK(db_step(st, &row, &err_));
+	ck_assert_int_eq(row, 1);
+	ck_assert_str_eq(db_column_text(st, 0), "web1.example.org");
+}
+END_TEST
+
 /* A hot standby (PostgreSQL only) ------------------------------------------ */
 
 static const char *
@@ -959,6 +997,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_busy, 0, n);
 	tcase_add_loop_test(tc, test_read_only_handle, 0, n);
 	tcase_add_loop_test(tc, test_reconnect, 0, n);
+	tcase_add_loop_test(tc, test_schema_changed, 0, n);
 	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_writers_commit_durably);
 	suite_add_tcase(s, tc);
