@@ -217,14 +217,18 @@ verb_set_reinstall(struct ctx *ctx, struct args *a)
 	buf_free(&script);
 	note_installing(ctx, a, hs, n);
 	status = change_apply(ctx, a, hs, n, &c);
-	/* Say what changed once it is in. */
+	/*
+	 * Say what changed once it is in.  Every token expires at the same
+	 * time: formatted once, not for each host.
+	 */
 	if (status == EXIT_OK && !a->dry_run && !ctx->quiet &&
-	    !ctx->verbose)
+	    !ctx->verbose) {
+		fmt_time(ctx->now + ctx->cfg->token_ttl, t);
 		for (i = 0; i < n; i++)
 			printf("%s: install %s at next boot, token expires "
 			    "%s\n", hs[i]->fqdn, a->dist != NULL ? a->dist :
-			    hs[i]->dist,
-			    fmt_time(ctx->now + ctx->cfg->token_ttl, t));
+			    hs[i]->dist, t);
+	}
 out:
 	buf_free(&script);
 	dist_cache_free(&dc);
