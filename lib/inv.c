@@ -134,6 +134,21 @@ const char *const sqltab[S__MAX] = {
 	[S_HOST_SET_ACTION] = "UPDATE host SET action = $2 WHERE id = $1",
 	[S_HOST_SET_INSTALL] = "UPDATE host SET action = 'install', "
 	    "dist = $2 WHERE id = $1",
+	/*
+	 * INSTALL_BATCH hosts at once (a group's set-reinstalls): SQLite
+	 * keeps a statement journal for each UPDATE that sets dist (its
+	 * foreign key), a copy of every page the statement touches.
+	 */
+	[S_HOST_SET_INSTALL_BATCH] = "UPDATE host SET action = 'install', "
+	    "dist = $1 WHERE id IN ("
+	    "$2, $3, $4, $5, $6, $7, $8, $9, "
+	    "$10, $11, $12, $13, $14, $15, $16, $17, "
+	    "$18, $19, $20, $21, $22, $23, $24, $25, "
+	    "$26, $27, $28, $29, $30, $31, $32, $33, "
+	    "$34, $35, $36, $37, $38, $39, $40, $41, "
+	    "$42, $43, $44, $45, $46, $47, $48, $49, "
+	    "$50, $51, $52, $53, $54, $55, $56, $57, "
+	    "$58, $59, $60, $61, $62, $63, $64, $65)",
 	[S_NIC_INSERT] = "INSERT INTO nic (mac, host) VALUES ($1, $2)",
 	[S_NIC_DELETE] = "DELETE FROM nic WHERE mac = $1",
 	[S_NIC_COUNT] = "SELECT count(*) FROM nic WHERE host = $1",
@@ -648,6 +663,23 @@ group_end(struct inv *inv)
 	inv->group_updated = NULL;
 	inv->ngroup_updated = 0;
 	inv->group_defer = 0;
+	inv->ninstall = 0;
+}
+
+/*
+ * Inside a group of changes, write the hosts its set-reinstalls hold back
+ * marked install, for a read or change of them; a failure fails the group.
+ */
+enum bootd_err
+group_reads(struct inv *inv, struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (!inv->grouped || inv->ninstall == 0)
+		return BOOTD_OK;
+	if ((rc = install_flush(inv, err)) != BOOTD_OK)
+		inv->group_failed = 1;
+	return rc;
 }
 
 enum bootd_err
@@ -663,7 +695,7 @@ tx_begin(struct inv *inv, struct bootd_error *err)
 		inv->group_writes++;
 		inv->group_change = 1;
 		group_forget(inv);
-		return BOOTD_OK;
+		return group_reads(inv, err);
 	}
 	return tx_start(inv, DB_TXN_WRITE, err);
 }
@@ -673,7 +705,7 @@ tx_read(struct inv *inv, struct bootd_error *err)
 {
 	if (inv->grouped) {
 		inv->group_change = 0;
-		return BOOTD_OK;
+		return group_reads(inv, err);
 	}
 	return tx_start(inv, DB_TXN_READ, err);
 }
@@ -748,7 +780,8 @@ inv_commit(struct inv *inv, struct bootd_error *err)
 		return bootd_error_set(err, BOOTD_EDB, "a change of the group "
 		    "failed: nothing was changed");
 	}
-	if ((rc = dist_check_deferred(inv, err)) != BOOTD_OK ||
+	if ((rc = install_flush(inv, err)) != BOOTD_OK ||
+	    (rc = dist_check_deferred(inv, err)) != BOOTD_OK ||
 	    (rc = audit_flush(inv, err)) != BOOTD_OK) {
 		inv_rollback(inv);
 		return rc;
@@ -1461,6 +1494,8 @@ inv_counts(struct inv *inv, struct inv_counts *c, struct bootd_error *err)
 	enum bootd_err rc = BOOTD_OK;
 
 	memset(c, 0, sizeof(*c));
+	if ((rc = group_reads(inv, err)) != BOOTD_OK)
+		return rc;
 	if ((s = stmt(inv, S_COUNTS, err)) == NULL)
 		return inv->dbrc;
 	if (step(inv, s) > 0) {

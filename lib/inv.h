@@ -164,8 +164,10 @@ enum bootd_err	 inv_schema_version(struct inv *inv, int *version,
  * returns its error as usual and fails the group: it may have written part
  * of itself, so inv_commit() then rolls back and refuses (BOOTD_EDB).  A
  * read that fails (a host not found) does not.  The group's audit rows
- * are written a few at a time, the last by inv_commit(): a failure to
- * write them fails a later change of the group or the commit, and
+ * are written a few at a time, the last by inv_commit(), and so are the
+ * hosts its set-reinstalls give a new distribution, whatever of the group
+ * reads or changes hosts next seeing them written: a failure to write
+ * them fails that later change or read of the group, or the commit, and
  * nothing is changed either way.  Without inv_begin() every change is a
  * transaction of its own.
  */

@@ -172,6 +172,9 @@ inv_lookup(struct inv *inv, const char *mac, int64_t now,
 	if ((rc = mac_canon(mac, canon, err)) != BOOTD_OK)
 		return rc;
 	end_reads(inv);
+	/* Inside the caller's group: with the hosts it holds back. */
+	if ((rc = group_reads(inv, err)) != BOOTD_OK)
+		return rc;
 	/*
 	 * PostgreSQL gives each statement outside a transaction a snapshot
 	 * of its own.  A boot whose answer is S_LOOKUP alone (local boot,

@@ -30,6 +30,7 @@
 #define NAME_BUF	65	/* a distribution's name (64) and the NUL */
 
 #define AUDIT_BATCH	16	/* audit rows a group writes at once */
+#define INSTALL_BATCH	64	/* hosts a group marks install at once */
 
 /* Every statement this module runs, prepared at most once per handle. */
 enum stmt {
@@ -53,6 +54,7 @@ enum stmt {
 	S_HOST_SET_DIST,
 	S_HOST_SET_ACTION,
 	S_HOST_SET_INSTALL,
+	S_HOST_SET_INSTALL_BATCH,
 	S_NIC_INSERT,
 	S_NIC_DELETE,
 	S_NIC_COUNT,
@@ -153,6 +155,12 @@ struct inv {
 					   by inv_commit() */
 	char		**group_updated; /* their names, each once */
 	size_t		 ngroup_updated;
+	int64_t		 install_ids[INSTALL_BATCH]; /* hosts the group's
+					   set-reinstalls mark install with
+					   install_dist, not written yet
+					   (inv_token.c) */
+	size_t		 ninstall;
+	char		 install_dist[NAME_BUF];
 	unsigned char	 rnd[INV_RND_BYTES]; /* random bytes for tokens, one
 					   getrandom(2) for many (inv_token.c) */
 	size_t		 nrnd;		/* how many at the start are unused */
@@ -237,6 +245,15 @@ tx_read(struct inv *inv, struct bootd_error *err);
 enum bootd_err
 tx_end(struct inv *inv, enum bootd_err rc, struct bootd_error *err);
 
+/*
+ * The hosts a group holds back marked install (set_reinstall()) are
+ * written by every change and read of the group but set-reinstall's own
+ * (tx_begin(), tx_read()), and by what reads hosts outside those
+ * (group_reads()) and inv_commit().
+ */
+enum bootd_err
+group_reads(struct inv *inv, struct bootd_error *err);
+
 /* inv_audit.c */
 const char *
 audit_time(int64_t t, char out[32]);
@@ -260,6 +277,11 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 enum bootd_err
 load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
     struct bootd_error *err);
+
+/* inv_token.c */
+/* Write the hosts the group holds back marked install. */
+enum bootd_err
+install_flush(struct inv *inv, struct bootd_error *err);
 
 /* inv_dist.c */
 enum bootd_err

@@ -146,24 +146,77 @@ set_action(struct inv *inv, int64_t host, const char *action,
 	return run(inv, s, "set boot action", err);
 }
 
+enum bootd_err
+install_flush(struct inv *inv, struct bootd_error *err)
+{
+	struct db_stmt *s;
+	size_t i;
+
+	if (inv->ninstall == 0)
+		return BOOTD_OK;
+	if ((s = stmt(inv, S_HOST_SET_INSTALL_BATCH, err)) == NULL) {
+		inv->ninstall = 0;
+		return inv->dbrc;
+	}
+	bind_ref(s, 1, inv->install_dist);
+	/* Slots past the last host name it again: one row all the same. */
+	for (i = 0; i < INSTALL_BATCH; i++)
+		bind_int(s, (int)i + 2, inv->install_ids[i < inv->ninstall ?
+		    i : inv->ninstall - 1]);
+	inv->ninstall = 0;
+	return run(inv, s, "set boot action", err);
+}
+
+/* Whether the group holds host back marked install. */
+static int
+install_held(const struct inv *inv, int64_t host)
+{
+	size_t i;
+
+	for (i = 0; i < inv->ninstall; i++)
+		if (inv->install_ids[i] == host)
+			return 1;
+	return 0;
+}
+
 /*
  * Mark host for installing dist.  Only a change of distribution writes
  * it: an UPDATE naming the column rewrites its index entry even when
  * the value stays (a quarter of the statement's cost in SQLite).
+ *
+ * Inside a group a change of distribution is held back and written with
+ * the group's next INSTALL_BATCH - 1 (S_HOST_SET_INSTALL_BATCH), by the
+ * group's next change or read of another kind, or by inv_commit()
+ * (group_reads()): one UPDATE each that sets dist was a third of a bulk
+ * set-reinstall, most of it SQLite's statement journal.  As with audit
+ * rows, a failure to write them fails the change that filled the batch,
+ * or the commit: the group is rolled back either way.
  */
 static enum bootd_err
 set_install(struct inv *inv, int64_t host, const struct hboot *hb,
     const char *dist, struct bootd_error *err)
 {
 	struct db_stmt *s;
+	enum bootd_err rc;
 
 	if (strcmp(hb->dist, dist) == 0)
 		return set_action(inv, host, "install", err);
-	if ((s = stmt(inv, S_HOST_SET_INSTALL, err)) == NULL)
-		return inv->dbrc;
-	bind_int(s, 1, host);
-	bind_text(s, 2, dist);
-	return run(inv, s, "set boot action", err);
+	if (!inv->grouped) {
+		if ((s = stmt(inv, S_HOST_SET_INSTALL, err)) == NULL)
+			return inv->dbrc;
+		bind_int(s, 1, host);
+		bind_text(s, 2, dist);
+		return run(inv, s, "set boot action", err);
+	}
+	if ((inv->ninstall == INSTALL_BATCH || (inv->ninstall > 0 &&
+	    strcmp(inv->install_dist, dist) != 0)) &&
+	    (rc = install_flush(inv, err)) != BOOTD_OK)
+		return rc;
+	if (inv->ninstall == 0)
+		snprintf(inv->install_dist, sizeof(inv->install_dist), "%s",
+		    dist);
+	inv->install_ids[inv->ninstall++] = host;
+	return BOOTD_OK;
 }
 
 /*
@@ -213,6 +266,11 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 		return rc;
 	if ((rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK)
 		return rc;
+	/* Marked install earlier in the group: its row as it is to be. */
+	if (install_held(inv, ref.id) &&
+	    ((rc = install_flush(inv, err)) != BOOTD_OK ||
+	    (rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK))
+		return rc;
 	if (dist == NULL && hb.dist[0] != '\0')
 		dist = hb.dist;
 	if (dist == NULL)
@@ -261,14 +319,22 @@ inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
 {
 	struct inv_dist *keep;
 	enum bootd_err rc;
+	size_t held;
 
 	/*
 	 * tx_begin() forgets the group's distribution, as any change might
-	 * alter it: this one does not, so it is kept across.
+	 * alter it, and writes the hosts the group holds back marked
+	 * install, as any change might read them: this one does neither
+	 * (set_reinstall() writes a host it holds back before reading it
+	 * again), so both are kept across.
 	 */
 	keep = inv->group_dist;
+	held = inv->ninstall;
 	inv->group_dist = NULL;
-	if ((rc = tx_begin(inv, err)) != BOOTD_OK) {
+	inv->ninstall = 0;
+	rc = tx_begin(inv, err);
+	inv->ninstall = held;
+	if (rc != BOOTD_OK) {
 		inv_dist_free(keep);
 		return rc;
 	}

@@ -1566,6 +1566,111 @@ START_TEST(test_group_dist_changed)
 }
 END_TEST
 
+/* The action and distribution of host, as "install d1" or "local -". */
+static const char *
+boots(const char *fqdn, char *out, size_t size)
+{
+	struct inv_host *h;
+
+	OK(inv_host_get(inv, fqdn, &h, &err_));
+	snprintf(out, size, "%s %s", h->action == INV_ACTION_INSTALL ?
+	    "install" : "local", h->dist != NULL ? h->dist : "-");
+	inv_host_free(h);
+	return out;
+}
+
+/*
+ * A group's set-reinstalls that give hosts a new distribution write them
+ * INSTALL_BATCH (64) at a time (inv_token.c): whatever the group reads or
+ * changes next sees them written, a host marked twice is read as the
+ * first change left it, a failure to write them fails the group, and a
+ * rollback writes none of them.
+ */
+START_TEST(test_group_install_held)
+{
+	char fqdn[64], mac[32], a[512], want[32];
+	struct inv_counts c;
+	struct inv_boot b;
+	struct bootd_error err;
+	char *before, *after;
+	int i;
+
+	std_dist("d1");
+	std_dist("d2");
+	for (i = 0; i < 70; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%d.example.org", i);
+		snprintf(mac, sizeof(mac), "52:54:00:00:01:%02x", i);
+		host(fqdn, mac);
+	}
+
+	/* A rollback writes none, and leaves none for the next group. */
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "h0", "d1", NOW, 60, NULL, &err_));
+	inv_rollback(inv);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "h1", "d1", NOW, 60, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	ck_assert_str_eq(boots("h0", a, sizeof(a)), "local -");
+	ck_assert_str_eq(boots("h1", a, sizeof(a)), "install d1");
+
+	/* Failing to write them fails the read that needed them... */
+	refusal("no_host_update", "UPDATE", "host", "no update");
+	before = dump();
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "h2", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_ne(inv_counts(inv, &c, &err), BOOTD_OK);
+	ck_assert_int_eq(inv_commit(inv, &err), BOOTD_EDB);
+	/* ...or the commit. */
+	OK(inv_begin(inv, &err_));
+	OK(inv_set_reinstall(inv, "h2", "d1", NOW, 60, NULL, &err_));
+	ck_assert_int_ne(inv_commit(inv, &err), BOOTD_OK);
+	ck_assert_ptr_nonnull(strstr(err.text, "no update"));
+	after = dump();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	refusal_drop("no_host_update", "host");
+
+	/* More than a batch, the distribution changing on the way. */
+	OK(inv_begin(inv, &err_));
+	for (i = 2; i < 70; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%d.example.org", i);
+		OK(inv_set_reinstall(inv, fqdn, i < 60 || i % 2 ? "d1" : "d2",
+		    NOW, 60, NULL, &err_));
+	}
+	/* Marked again, its own distribution: read as the first left it. */
+	OK(inv_set_reinstall(inv, "h69", NULL, NOW, 60, NULL, &err_));
+	ck_assert_int_eq(last_audit("h69.example.org", a, sizeof(a)), 3);
+	ck_assert_ptr_nonnull(strstr(a, "|action=install dist=d1|"));
+	/* A lookup, a count and a change of another kind see them. */
+	OK(inv_set_reinstall(inv, "h67", "d2", NOW, 60, NULL, &err_));
+	memset(&b, 0, sizeof(b));
+	OK(inv_lookup(inv, "52:54:00:00:01:43", NOW, NULL, 0, &b, &err_));
+	ck_assert_ptr_nonnull(b.dist);
+	ck_assert_str_eq(b.dist->name, "d2");
+	inv_boot_free(&b);
+	OK(inv_set_reinstall(inv, "h65", "d2", NOW, 60, NULL, &err_));
+	OK(inv_counts(inv, &c, &err_));
+	ck_assert_int_eq(c.installing, 69);
+	OK(inv_set_reinstall(inv, "h63", "d2", NOW, 60, NULL, &err_));
+	OK(inv_set_local(inv, "h63", &err_));
+	OK(inv_set_reinstall(inv, "h61", "d2", NOW, 60, NULL, &err_));
+	OK(inv_commit(inv, &err_));
+	for (i = 0; i < 70; i++) {
+		snprintf(fqdn, sizeof(fqdn), "h%d.example.org", i);
+		snprintf(want, sizeof(want), "%s", i == 0 ? "local -" :
+		    i == 63 ? "local d2" : i < 60 || (i % 2 && i != 67 &&
+		    i != 65 && i != 61) ? "install d1" : "install d2");
+		ck_assert_str_eq(boots(fqdn, a, sizeof(a)), want);
+	}
+}
+END_TEST
+
 /*
  * inv_defer_dist_checks(): a distribution update is checked against the
  * hosts marked install with it as the group ends, not at once.
@@ -3326,6 +3431,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_grouped_transaction);
 	tcase_add_test(tc, test_read_group);
 	tcase_add_test(tc, test_group_dist_changed);
+	tcase_add_test(tc, test_group_install_held);
 	tcase_add_test(tc, test_group_dist_checked_at_commit);
 	tcase_add_test(tc, test_mark);
 	tcase_add_test(tc, test_audit_group_rows);
