@@ -102,6 +102,8 @@ const char *const sqltab[S__MAX] = {
 	    "ORDER BY fqdn LIMIT 4",
 	[S_HOST_FULL] = "SELECT " HOST_COLS " FROM host h " LIVE_TOKEN
 	    "WHERE h.id = $1",
+	[S_HOST_FULL_BY_FQDN] = "SELECT " HOST_COLS " FROM host h "
+	    LIVE_TOKEN "WHERE h.fqdn = $1",
 	/* A host to change, its environment and what it boots. */
 	[S_HOST_ENV] = HOST_ENV "WHERE h.id = $1",
 	[S_HOST_ENV_BY_FQDN] = HOST_ENV "WHERE h.fqdn = $1",

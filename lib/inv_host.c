@@ -37,6 +37,42 @@ find_ref(struct inv *inv, enum stmt id, const char *key, struct href *ref,
 	return rc;
 }
 
+/*
+ * The FQDN that name spells first, lowercased into low: FQDN_EXACT for
+ * a name ending in one dot, which is that FQDN (without the dot) and
+ * nothing else, FQDN_FIRST for another dotted name, looked up as an FQDN
+ * first; else FQDN_NONE.
+ */
+enum fqdn_kind { FQDN_NONE, FQDN_FIRST, FQDN_EXACT };
+
+static enum fqdn_kind
+fqdn_of(const char *name, char low[FQDN_BUF])
+{
+	size_t len = strlen(name);
+
+	/*
+	 * A name ending in one dot is a whole FQDN, as in DNS: "db1." is the
+	 * host named db1, never db1.example.org.  So bootctl names the hosts
+	 * it selected (inv_exact_name()): a dotless FQDN is otherwise looked
+	 * up among the short names, where another host's makes it
+	 * ambiguous, and a change of that host could never be made.
+	 */
+	if (len > 1 && name[len - 1] == '.' && name[len - 2] != '.' &&
+	    lower_copy(name, low, FQDN_BUF) == 0) {
+		low[len - 1] = '\0';
+		return FQDN_EXACT;
+	}
+	/*
+	 * A dotted name is an FQDN; a dotless one is looked up among short
+	 * names, which include dotless FQDNs, so that a host named "db1"
+	 * cannot silently shadow db1.example.org: both make it ambiguous.
+	 * valid_fqdn() keeps MAC-shaped names out of the FQDNs.
+	 */
+	if (strchr(name, '.') != NULL && lower_copy(name, low, FQDN_BUF) == 0)
+		return FQDN_FIRST;
+	return FQDN_NONE;
+}
+
 enum bootd_err
 resolve(struct inv *inv, const char *name, struct href *ref,
     struct bootd_error *err)
@@ -45,36 +81,19 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 	struct buf list = { 0 };
 	struct db_stmt *s;
 	enum bootd_err rc;
-	size_t len;
+	enum fqdn_kind k;
 	int n, src;
 
 	if (name == NULL || *name == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
-	/*
-	 * A name ending in one dot is a whole FQDN, as in DNS: "db1." is the
-	 * host named db1, never db1.example.org.  So bootctl names the hosts
-	 * it selected (inv_exact_name()): a dotless FQDN is otherwise looked
-	 * up among the short names, where another host's makes it
-	 * ambiguous, and a change of that host could never be made.
-	 */
-	len = strlen(name);
-	if (len > 1 && name[len - 1] == '.' && name[len - 2] != '.' &&
-	    lower_copy(name, low, sizeof(low)) == 0) {
-		low[len - 1] = '\0';
+	if ((k = fqdn_of(name, low)) == FQDN_EXACT) {
 		if ((rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) ==
 		    BOOTD_ENOTFOUND)
 			return bootd_error_set(err, rc, "no host with the FQDN "
 			    "\"%s\"", q(low, qn));
 		return rc;
 	}
-	/*
-	 * A dotted name is an FQDN; a dotless one is looked up among short
-	 * names, which include dotless FQDNs, so that a host named "db1"
-	 * cannot silently shadow db1.example.org: both make it ambiguous.
-	 * valid_fqdn() keeps MAC-shaped names out of the FQDNs.
-	 */
-	if (strchr(name, '.') != NULL &&
-	    lower_copy(name, low, sizeof(low)) == 0 &&
+	if (k == FQDN_FIRST &&
 	    (rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) !=
 	    BOOTD_ENOTFOUND)
 		return rc;
@@ -297,7 +316,7 @@ fill_kv(struct db_stmt *s, void *elem, struct bootd_error *err)
 }
 
 /*
- * Load the host whose row s (S_HOST_FULL, bound) returns, with
+ * Load the host whose row s (S_HOST_FULL or _BY_FQDN, bound) returns, with
  * its MACs and attributes.  BOOTD_ENOTFOUND (err untouched) when s returns
  * no row.  The caller frees *out with inv_host_free().
  */
@@ -884,13 +903,29 @@ enum bootd_err
 inv_host_get(struct inv *inv, const char *host, struct inv_host **out,
     struct bootd_error *err)
 {
+	char low[FQDN_BUF];
 	struct href ref;
+	struct db_stmt *s;
 	enum bootd_err rc;
 
 	*out = NULL;
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve(inv, host, &ref, err)) == BOOTD_OK)
+	/*
+	 * A name that is an FQDN first (the usual one, and every one bootctl
+	 * names the hosts it selected by) is read with its host in one
+	 * statement; any other, or one no host has, as resolve() finds it.
+	 */
+	if (host != NULL && fqdn_of(host, low) != FQDN_NONE) {
+		if ((s = stmt(inv, S_HOST_FULL_BY_FQDN, err)) == NULL)
+			return tx_end(inv, inv->dbrc, err);
+		bind_ref(s, 1, low);
+		bind_int(s, 2, (int64_t)time(NULL));
+		rc = load_host(inv, s, out, err);
+	} else
+		rc = BOOTD_ENOTFOUND;
+	if (rc == BOOTD_ENOTFOUND &&
+	    (rc = resolve(inv, host, &ref, err)) == BOOTD_OK)
 		rc = load_host_id(inv, ref.id, (int64_t)time(NULL), out, err);
 	rc = tx_end(inv, rc, err);
 	if (rc != BOOTD_OK) {

@@ -587,6 +587,7 @@ START_TEST(test_resolve)
 		"web2.b.org", "xyz.a.org", "xyz.b.org",
 	};
 	struct bootd_error err;
+	struct inv_host *h;
 	char *fqdn;
 	size_t i;
 
@@ -600,6 +601,25 @@ START_TEST(test_resolve)
 		OK(inv_host_resolve(inv, names[i], &fqdn, &err_));
 		ck_assert_str_eq(fqdn, want[i]);
 		free(fqdn);
+		/* inv_host_get() reads an FQDN with its host: the same. */
+		OK(inv_host_get(inv, names[i], &h, &err_));
+		ck_assert_str_eq(h->fqdn, want[i]);
+		inv_host_free(h);
+	}
+	/* And fails as resolving does, with the same reason. */
+	{
+		const char *bad[] = { "db1.", "web2..", "web1.a", "nope",
+		    "5254.0000.0099", "xyz.a.org.x" };
+		struct bootd_error e2;
+
+		for (i = 0; i < N(bad); i++) {
+			ck_assert_int_eq(inv_host_resolve(inv, bad[i], &fqdn,
+			    &err), BOOTD_ENOTFOUND);
+			ck_assert_int_eq(inv_host_get(inv, bad[i], &h, &e2),
+			    BOOTD_ENOTFOUND);
+			ck_assert_ptr_null(h);
+			ck_assert_str_eq(e2.text, err.text);
+		}
 	}
 	ck_assert_int_eq(inv_host_resolve(inv, "web1", &fqdn, &err),
 	    BOOTD_EINVAL);
