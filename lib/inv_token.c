@@ -261,7 +261,9 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	if (ttl <= 0)
 		return bootd_error_set(err, BOOTD_EINVAL, "token lifetime "
 		    "must be positive, not %ld", ttl);
-	if (dist != NULL &&
+	/* The group's distribution came from the inventory: a valid name. */
+	if (dist != NULL && (inv->group_dist == NULL ||
+	    strcmp(inv->group_dist->name, dist) != 0) &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
 	if ((rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK)
