@@ -76,6 +76,8 @@ struct inv_host {
 	size_t		  nattrs;
 	char		 *token;	/* live install token, or NULL */
 	int64_t		  token_expires; /* unix time; 0 when no token */
+	int64_t		  id;		/* its row, as read; 0 when not read
+					   from the inventory */
 };
 
 /* Everything needed to answer one boot request. */
@@ -436,6 +438,17 @@ enum bootd_err	 inv_dist_installing(struct inv *inv, const char *name,
 enum bootd_err	 inv_set_reinstall(struct inv *inv, const char *host,
 		    const char *dist, int64_t now, long ttl,
 		    char token[INV_TOKEN_LEN + 1], struct bootd_error *err);
+/*
+ * inv_set_reinstall() of h, a host as the caller read it (inv_host_get(),
+ * inv_host_list()): found by its row (h->id) while that row still has
+ * h->fqdn, a search cheaper than by name, else by that FQDN as
+ * inv_set_reinstall() finds it.  What h holds besides is not used: the
+ * host's environment, action and distribution are read again.
+ */
+enum bootd_err	 inv_set_reinstall_host(struct inv *inv,
+		    const struct inv_host *h, const char *dist, int64_t now,
+		    long ttl, char token[INV_TOKEN_LEN + 1],
+		    struct bootd_error *err);
 /* Back to local boot; the token, if any, is invalidated.  A host already
  * booting locally changes nothing and writes no audit row. */
 enum bootd_err	 inv_set_local(struct inv *inv, const char *host,

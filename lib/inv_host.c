@@ -269,6 +269,31 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 	return authorize_host(inv, ref, hb, err);
 }
 
+/*
+ * resolve_for_change() of the host whose row is id, if it is still called
+ * fqdn (a host the caller read earlier): a search by row id instead of one
+ * by name.  BOOTD_ENOTFOUND (err untouched) when no host has both.
+ */
+enum bootd_err
+resolve_id_for_change(struct inv *inv, int64_t id, const char *fqdn,
+    struct href *ref, struct hboot *hb, struct bootd_error *err)
+{
+	struct db_stmt *s;
+	enum bootd_err rc;
+	const char *t;
+
+	if ((s = stmt(inv, S_HOST_ENV, err)) == NULL)
+		return inv->dbrc;
+	bind_int(s, 1, id);
+	if ((rc = first_row(inv, s, "find host", err)) != BOOTD_OK)
+		return rc;
+	if ((t = db_column_text(s, 1)) == NULL || strcmp(t, fqdn) != 0) {
+		db_reset(s);
+		return BOOTD_ENOTFOUND;
+	}
+	return authorize_row(inv, s, ref, hb, err);
+}
+
 /* Loading hosts and distributions ------------------------------------- */
 
 void
@@ -337,7 +362,7 @@ load_host(struct inv *inv, struct db_stmt *s, struct inv_host **out,
 		db_reset(s);
 		return nomem(err);
 	}
-	id = db_column_int64(s, 0);
+	h->id = id = db_column_int64(s, 0);
 	action = db_column_text(s, 3);
 	h->action = action != NULL && strcmp(action, "install") == 0 ?
 	    INV_ACTION_INSTALL : INV_ACTION_LOCAL;
@@ -1057,7 +1082,7 @@ host_list(struct inv *inv, struct inv_host ***out, size_t *n,
 			goto out;
 		}
 		hs[*n] = h;
-		ids[(*n)++] = db_column_int64(s[0], 0);
+		h->id = ids[(*n)++] = db_column_int64(s[0], 0);
 		action = db_column_text(s[0], 3);
 		h->action = action != NULL && strcmp(action, "install") == 0 ?
 		    INV_ACTION_INSTALL : INV_ACTION_LOCAL;

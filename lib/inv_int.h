@@ -276,6 +276,9 @@ enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
     struct hboot *hb, struct bootd_error *err);
 enum bootd_err
+resolve_id_for_change(struct inv *inv, int64_t id, const char *fqdn,
+    struct href *ref, struct hboot *hb, struct bootd_error *err);
+enum bootd_err
 load_host_id(struct inv *inv, int64_t id, int64_t now, struct inv_host **out,
     struct bootd_error *err);
 

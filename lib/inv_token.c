@@ -246,10 +246,32 @@ reinstall_dist(struct inv *inv, const char *name, struct inv_dist **d,
 	return BOOTD_OK;
 }
 
+/*
+ * resolve_for_change() of host for set_reinstall(): by row id first when
+ * id is not 0 (a host the caller read, called fqdn then).
+ */
 static enum bootd_err
-set_reinstall(struct inv *inv, const char *host, const char *dist,
-    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+resolve_host(struct inv *inv, const char *host, int64_t id,
+    const char *fqdn, struct href *ref, struct hboot *hb,
     struct bootd_error *err)
+{
+	enum bootd_err rc;
+
+	if (id != 0 && fqdn != NULL && (rc = resolve_id_for_change(inv, id,
+	    fqdn, ref, hb, err)) != BOOTD_ENOTFOUND)
+		return rc;
+	return resolve_for_change(inv, host, ref, hb, err);
+}
+
+/*
+ * Mark host for reinstall of dist.  When id is not 0, host is the exact
+ * name of a host the caller read with that row id: found by id while
+ * the row still has that FQDN (resolve_id_for_change()), else by name.
+ */
+static enum bootd_err
+set_reinstall(struct inv *inv, const char *host, int64_t id,
+    const char *fqdn, const char *dist, int64_t now, long ttl,
+    char token[INV_TOKEN_LEN + 1], struct bootd_error *err)
 {
 	char tok[INV_TOKEN_LEN + 1], o[160], n[160], when[32];
 	struct href ref;
@@ -266,12 +288,14 @@ set_reinstall(struct inv *inv, const char *host, const char *dist,
 	    strcmp(inv->group_dist->name, dist) != 0) &&
 	    (rc = valid_name("distribution", dist, err)) != BOOTD_OK)
 		return rc;
-	if ((rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK)
+	if ((rc = resolve_host(inv, host, id, fqdn, &ref, &hb, err)) !=
+	    BOOTD_OK)
 		return rc;
 	/* Marked install earlier in the group: its row as it is to be. */
 	if (install_held(inv, ref.id) &&
 	    ((rc = install_flush(inv, err)) != BOOTD_OK ||
-	    (rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK))
+	    (rc = resolve_host(inv, host, id, fqdn, &ref, &hb, err)) !=
+	    BOOTD_OK))
 		return rc;
 	if (dist == NULL && hb.dist[0] != '\0')
 		dist = hb.dist;
@@ -314,9 +338,10 @@ out:
 	return rc;
 }
 
-enum bootd_err
-inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
-    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+/* inv_set_reinstall() and _host(): set_reinstall() in a transaction. */
+static enum bootd_err
+reinstall(struct inv *inv, const char *host, int64_t id, const char *fqdn,
+    const char *dist, int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
     struct bootd_error *err)
 {
 	struct inv_dist *keep;
@@ -341,8 +366,27 @@ inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
 		return rc;
 	}
 	inv->group_dist = keep;
-	return tx_end(inv, set_reinstall(inv, host, dist, now, ttl, token,
-	    err), err);
+	return tx_end(inv, set_reinstall(inv, host, id, fqdn, dist, now, ttl,
+	    token, err), err);
+}
+
+enum bootd_err
+inv_set_reinstall(struct inv *inv, const char *host, const char *dist,
+    int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	return reinstall(inv, host, 0, NULL, dist, now, ttl, token, err);
+}
+
+enum bootd_err
+inv_set_reinstall_host(struct inv *inv, const struct inv_host *h,
+    const char *dist, int64_t now, long ttl, char token[INV_TOKEN_LEN + 1],
+    struct bootd_error *err)
+{
+	char x[INV_EXACT_NAME_MAX];
+
+	return reinstall(inv, inv_exact_name(h->fqdn, x), h->id, h->fqdn,
+	    dist, now, ttl, token, err);
 }
 
 static enum bootd_err

@@ -1692,6 +1692,91 @@ START_TEST(test_group_install_held)
 END_TEST
 
 /*
+ * inv_set_reinstall_host(): the host as the caller read it, found by its
+ * row while the row still has its FQDN, else by that FQDN; judged by the
+ * authorizer and changed as inv_set_reinstall() changes it.
+ */
+START_TEST(test_set_reinstall_host)
+{
+	char a[512], tok[INV_TOKEN_LEN + 1];
+	struct inv_host *h, *ha, *hb, **hs;
+	struct bootd_error err, e2;
+	char *before, *after;
+	int calls = 0;
+	size_t i, n;
+
+	OK(inv_env_add(inv, "a", "ga", &err_));
+	OK(inv_env_add(inv, "b", "gb", &err_));
+	std_dist("d1");
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	OK(inv_host_get(inv, "a", &ha, &err_));
+	OK(inv_host_get(inv, "b", &hb, &err_));
+	ck_assert(ha->id != 0 && hb->id != 0 && ha->id != hb->id);
+	OK(inv_host_list(inv, &hs, &n, &err_));
+	ck_assert_uint_eq(n, 2);
+	for (i = 0; i < n; i++)
+		ck_assert(hs[i]->id == (strcmp(hs[i]->fqdn, ha->fqdn) == 0 ?
+		    ha->id : hb->id));
+	inv_host_list_free(hs, n);
+
+	/* As it was read: marked, its token given, audited. */
+	OK(inv_set_reinstall_host(inv, ha, "d1", (int64_t)time(NULL), 3600,
+	    tok, &err_));
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_INSTALL);
+	ck_assert_str_eq(h->dist, "d1");
+	ck_assert_str_eq(h->token, tok);
+	inv_host_free(h);
+	ck_assert_int_eq(last_audit("a.example.org", a, sizeof(a)), 2);
+	ck_assert_ptr_nonnull(strstr(a, "|set-reinstall|a.example.org|"
+	    "action=local dist=-|action=install dist=d1 expires="));
+
+	/* Renamed since: its old name is gone, and nothing changes. */
+	OK(inv_host_rename(inv, "a", "c.example.org", &err_));
+	before = dump();
+	ck_assert_int_eq(inv_set_reinstall(inv, "a.example.org", "d1", NOW,
+	    60, NULL, &err), BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_set_reinstall_host(inv, ha, "d1", NOW, 60, NULL,
+	    &e2), BOOTD_ENOTFOUND);
+	ck_assert_str_eq(e2.text, err.text);
+	/* Removed, and its row (SQLite) or its name given to another. */
+	OK(inv_host_remove(inv, "b", &err_));
+	host("d.example.org", "52:54:00:00:00:02");
+	ck_assert_int_eq(inv_set_reinstall_host(inv, hb, "d1", NOW, 60, NULL,
+	    &err), BOOTD_ENOTFOUND);
+	ck_assert_str_eq(boots("d.example.org", a, sizeof(a)), "local -");
+	host("b.example.org", "52:54:00:00:00:03");
+	OK(inv_set_reinstall_host(inv, hb, "d1", NOW, 60, NULL, &err_));
+	ck_assert_str_eq(boots("b.example.org", a, sizeof(a)), "install d1");
+	after = dump();
+	ck_assert_ptr_null(strstr(before, "|set-reinstall|b.example.org|"));
+	ck_assert_ptr_nonnull(strstr(after, "|set-reinstall|b.example.org|"));
+	ck_assert_ptr_null(strstr(after, "|set-reinstall|d.example.org|"));
+	free(before);
+	free(after);
+
+	/* Judged as it is now: moved to an environment not allowed. */
+	OK(inv_host_get(inv, "c", &h, &err_));
+	OK(inv_host_set_env(inv, "c", "b", &err_));
+	inv_set_authorizer(inv, only_env_a, &calls);
+	before = dump();
+	ck_assert_int_eq(inv_set_reinstall_host(inv, h, "d1", NOW, 60, NULL,
+	    &err), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+	ck_assert_int_eq(calls, 1);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	inv_set_authorizer(inv, NULL, NULL);
+	free(before);
+	free(after);
+	inv_host_free(h);
+	inv_host_free(ha);
+	inv_host_free(hb);
+}
+END_TEST
+
+/*
  * inv_defer_dist_checks(): a distribution update is checked against the
  * hosts marked install with it as the group ends, not at once.
  */
@@ -3452,6 +3537,7 @@ inv_suite(void)
 	tcase_add_test(tc, test_read_group);
 	tcase_add_test(tc, test_group_dist_changed);
 	tcase_add_test(tc, test_group_install_held);
+	tcase_add_test(tc, test_set_reinstall_host);
 	tcase_add_test(tc, test_group_dist_checked_at_commit);
 	tcase_add_test(tc, test_mark);
 	tcase_add_test(tc, test_audit_group_rows);

@@ -154,10 +154,8 @@ reinstall_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 reinstall_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	char x[INV_EXACT_NAME_MAX];
-
-	return inv_set_reinstall(ctx->inv, inv_exact_name(h->fqdn, x), a->dist,
-	    ctx->now, ctx->cfg->token_ttl, NULL, &ctx->err);
+	return inv_set_reinstall_host(ctx->inv, h, a->dist, ctx->now,
+	    ctx->cfg->token_ttl, NULL, &ctx->err);
 }
 
 /*
