@@ -318,17 +318,40 @@ db_scrub(char *text, const char *where)
 		}
 }
 
+/*
+ * Does the authority of URI uri hold more than one "@"?  libpq ends the
+ * user information at the first, uri_passwords() at the last (a password
+ * may hold one written as it is): libpq would take the password's rest
+ * for a host and quote it in its message, unmasked.
+ */
+static int
+uri_ambiguous(const char *uri)
+{
+	const char *p = strstr(uri, "://") + 3, *end;
+	int n = 0;
+
+	for (end = p + strcspn(p, "/?#"); p < end; p++)
+		if (*p == '@')
+			n++;
+	return n > 1;
+}
+
 enum bootd_err
 db_open(const char *where, enum db_mode mode, struct db **out,
     struct bootd_error *err)
 {
 	struct db *db;
 	enum bootd_err rc;
+	char shown[512];
 
 	*out = NULL;
 	if (where == NULL || *where == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL,
 		    "no database path or URI given");
+	if (db_is_uri(where) && uri_ambiguous(where))
+		return bootd_error_set(err, BOOTD_EINVAL, "database URI %s: "
+		    "an \"@\" in its user or password must be written %%40",
+		    db_where_print(where, shown, sizeof(shown)));
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return nomem(NULL, err);
 	if (db_is_uri(where)) {

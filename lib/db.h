@@ -138,8 +138,9 @@ int		 db_uri_param_is(const char *s, size_t n, const char *want);
  * busy timeout 5 s and extended result codes.
  *
  * On success *out is the handle, closed with db_close().  On failure *out
- * is NULL: BOOTD_EINVAL (no path, or a URI and no PostgreSQL driver built
- * in), BOOTD_ENOMEM, or BOOTD_EDB (no server reachable, or the file cannot
+ * is NULL: BOOTD_EINVAL (no path, a URI and no PostgreSQL driver built
+ * in, or a URI with an "@" in its user or password not written %40),
+ * BOOTD_ENOMEM, or BOOTD_EDB (no server reachable, or the file cannot
  * be opened; err says why, without the URI's password).
  */
 enum bootd_err	 db_open(const char *where, enum db_mode mode, struct db **out,

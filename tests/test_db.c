@@ -313,6 +313,20 @@ START_TEST(test_passwords_masked)
 	db_scrub(text, "postgresql://h/db?sslpassword=key-Secret");
 	ck_assert_str_eq(text, "invalid URI: \"postgresql://h/db?"
 	    "sslpassword=***\"");
+	/*
+	 * An "@" written as it is in the password: bootd's masking reads
+	 * the password up to the last "@", libpq up to the first, and took
+	 * the rest of it for the host, quoted in its message ("could not
+	 * translate host name \"word-Word@nohost.invalid\"").  Refused
+	 * before libpq sees it, the password masked whole.
+	 */
+	ck_assert_int_eq(db_open("postgresql://bootd:Sekr3t@word-Word@"
+	    "nohost.invalid/bootd", DB_RDWR, &h, &err), BOOTD_EINVAL);
+	ck_assert_ptr_null(h);
+	ck_assert_msg(strstr(err.text, "word-Word") == NULL &&
+	    strstr(err.text, "Sekr3t") == NULL, "%s", err.text);
+	ck_assert_msg(strstr(err.text, "%40") != NULL, "%s", err.text);
+	ck_assert_ptr_null(strchr(err.text, '\n'));
 }
 END_TEST
 
