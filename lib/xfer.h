@@ -179,7 +179,7 @@ enum xfer_op {
 	XFER_SET_LOCAL,		/* doc host */
 	XFER_HOST_SET_DIST,	/* doc host */
 	XFER_SET_REINSTALL,	/* doc host: a fresh token */
-	XFER_ATTR_UNSET,	/* cur host, key */
+	XFER_ATTR_UNSET,	/* doc host (an attribute only its current row has), key */
 	XFER_DIST_REMOVE,	/* cur dist */
 	XFER_ENV_REMOVE,	/* cur env */
 	XFER_OP__MAX
