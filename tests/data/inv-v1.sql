@@ -1,9 +1,10 @@
 -- inv-v1.sql - a populated bootd inventory at schema version 1, frozen.
 --
--- test_inv loads this file into a new database and opens it read-write:
--- whatever migrations come after version 1 must carry these rows over.
+-- test_inv_schema loads this file into a new database and opens it
+-- read-write: whatever migrations come after version 1 must carry these
+-- rows over.
 -- The schema part must stay byte-identical in meaning to what
--- sql/001-initial.sql creates (test_inv compares them): a released
+-- sql/001-initial.sql creates (test_inv_schema compares them): a released
 -- migration never changes.
 CREATE TABLE env (
 	name		TEXT NOT NULL PRIMARY KEY
