@@ -286,7 +286,7 @@ class BulkChangeKilled(KilledMidWrite, unittest.TestCase):
     """set-reinstall of HOSTS hosts named one by one."""
     HOSTS = 400
     WHAT = "set-reinstall"
-    FIRST = "inv_set_reinstall"
+    FIRST = "inv_set_reinstall_host"
 
     @classmethod
     def setUpClass(cls):
