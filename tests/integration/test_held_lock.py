@@ -110,6 +110,16 @@ def comm(pid):
         return ""
 
 
+def stopped(pid):
+    """pid is stopped (T, t) on 5 reads 50 ms apart."""
+    for i in range(5):
+        if i > 0:
+            time.sleep(0.05)
+        if proc_state(pid) not in ("T", "t"):
+            return False
+    return True
+
+
 def proc_state(pid):
     """The state letter of /proc/PID/stat (T, t: stopped), "" when gone."""
     try:
@@ -229,7 +239,11 @@ class HeldLock(unittest.TestCase):
             # only once stopped inside its commit: the lock tells.
             self.assertTrue(eventually(lambda: write_locked(s.db)),
                             p.poll() is not None and p.communicate())
-            self.assertIn(proc_state(bootctl), ("T", "t"))
+            # The lock is taken at BEGIN, before the commit's first
+            # write: wait for the stop itself, seen on several reads in a
+            # row (a stop at a traced system call lasts an instant).
+            self.assertTrue(eventually(lambda: stopped(bootctl)),
+                            proc_state(bootctl))
             self.check_done_refused_then_served(lambda: write_locked(s.db))
             # Its change is not visible while it is stopped.
             self.assertIsNone(s.token(OTHERS[0][0]))
