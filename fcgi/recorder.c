@@ -86,7 +86,9 @@
  * not the last seen times it holds, which the next recorder takes again.
  * Both count as held from the moment they are read (held_from()), except
  * in the instant between the read(2) and that count: a recorder killed
- * there loses what the read took without counting it.  SIGKILL or crash of all of bootd, or a power loss:
+ * there loses what the read took without counting it.  One killed between
+ * a batch's commit and its count leaves the batch stored and counted as
+ * dropped: the counts err on that side only.  SIGKILL or crash of all of bootd, or a power loss:
  * that batch plus what is in the pipe (at most its size, logged at start),
  * plus whatever the database's synchronous=NORMAL may lose on a power cut.
  *

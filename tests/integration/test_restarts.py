@@ -160,8 +160,15 @@ class Restarts(unittest.TestCase):
                          delta("bootd_events_dropped_total"), n)
         self.assertLessEqual(delta("bootd_events_dropped_total"),
                              kills * (batch + 65536 // 48))
-        self.assertEqual(srv.events("SELECT count(*) FROM boot_event")[0][0],
-                         srv.metric(m, "bootd_events_recorded_total"))
+        # Stored: every boot counted recorded, and at most those a kill
+        # caught between a batch's commit and its count (bootd(8): such a
+        # batch is stored and counted as dropped), never one more.
+        stored = srv.events("SELECT count(*) FROM boot_event")[0][0]
+        self.assertGreaterEqual(stored, srv.metric(
+            m, "bootd_events_recorded_total"))
+        self.assertLessEqual(stored, srv.metric(
+            m, "bootd_events_recorded_total") + delta(
+            "bootd_events_dropped_total"))
         print("recorder killed %d times under %d boots: %d recorded, %d "
               "dropped" % (kills, n, delta("bootd_events_recorded_total"),
                            delta("bootd_events_dropped_total")),
