@@ -245,10 +245,11 @@ enum bootd_err	 db_rollback(struct db *db, struct bootd_error *err);
 
 /*
  * Prepare sql, one statement with placeholders $1..$n (at most
- * DB_MAX_PARAMS), on db.  On success *out belongs to db: free it with
+ * DB_MAX_PARAMS: SQLite's own limit before 3.32, so every SQLite takes
+ * it; the events' statements of many rows use up to 384), on db.  On success *out belongs to db: free it with
  * db_finalize(), or db_close() frees it.
  */
-#define DB_MAX_PARAMS	99
+#define DB_MAX_PARAMS	999
 enum bootd_err	 db_prepare(struct db *db, const char *sql,
 		    struct db_stmt **out, struct bootd_error *err);
 

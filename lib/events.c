@@ -95,20 +95,22 @@
 #define EVENTS_WAL_LIMIT	(4L * 1024 * 1024)
 #define WAL_CHECKPOINT_PAGES	1000
 
+/*
+ * The upsert of "discovered" (record_discovered()): the rows, then this.
+ * Each row's count comes back: 1 when the MAC is new (inserted), more
+ * when it was there (updated), so the caller knows which without a
+ * second statement.  Columns of the table are named with it: PostgreSQL
+ * finds a bare name ambiguous beside "excluded".
+ */
+#define DISC_HEAD	"INSERT INTO discovered " \
+	"(mac, first_seen, last_seen, count, params, addr) VALUES "
+#define DISC_TAIL	" ON CONFLICT (mac) DO UPDATE SET " \
+	"last_seen = CASE WHEN excluded.last_seen > discovered.last_seen " \
+	"THEN excluded.last_seen ELSE discovered.last_seen END, " \
+	"count = discovered.count + 1, params = excluded.params, " \
+	"addr = excluded.addr RETURNING count"
+
 static const char *const sqltab[S__MAX] = {
-	/*
-	 * Its row's count: 1 when the MAC is new (inserted), more when it
-	 * was there (updated), so the caller knows which without a second
-	 * statement.  Columns of the table are named with it: PostgreSQL
-	 * finds a bare name ambiguous beside "excluded".
-	 */
-	[S_DISC_UPSERT] = "INSERT INTO discovered "
-	    "(mac, first_seen, last_seen, count, params, addr) "
-	    "VALUES ($1, $2, $2, 1, $3, $4) ON CONFLICT (mac) DO UPDATE SET "
-	    "last_seen = CASE WHEN excluded.last_seen > discovered.last_seen "
-	    "THEN excluded.last_seen ELSE discovered.last_seen END, "
-	    "count = discovered.count + 1, params = excluded.params, "
-	    "addr = excluded.addr RETURNING count",
 	[S_COUNTS] = "SELECT events, discovered FROM counts",
 	[S_COUNTS_ADD] = "UPDATE counts SET events = events + $1, "
 	    "discovered = discovered + $2",
@@ -872,30 +874,41 @@ evict(struct events *ev, const struct events_limits *lim, struct delta *d,
 }
 
 /*
- * Add or update the "discovered" row of e, an unknown MAC's event, and
- * count it in d when it is new.  Inside a transaction.
+ * Add or update the "discovered" rows of unknown[0..n) (n <= CHUNK, MACs
+ * all different), unknown MACs' events, with one statement, and count
+ * in d those new to the list.  Inside a transaction.
  */
 static enum bootd_err
-record_discovered(struct events *ev, const struct events_event *e,
-    struct delta *d, struct bootd_error *err)
+record_discovered(struct events *ev, const struct events_event *const *unknown,
+    size_t n, struct delta *d, struct bootd_error *err)
 {
 	struct db_stmt *s;
+	size_t i, rows = 0;
 	int row;
 
-	if ((s = ev_stmt(ev, S_DISC_UPSERT, err)) == NULL)
+	if ((s = ev_rows_stmt(ev, &ev->disc_k[n], DISC_HEAD, (int)n, 6,
+	    DISC_TAIL, err)) == NULL)
 		return BOOTD_EDB;
-	bind_ref(s, 1, e->mac);
-	bind_int(s, 2, e->time);
-	bind_ref(s, 3, e->params);
-	bind_ref(s, 4, e->addr);
-	/* One row back, its count: 1 for a MAC new to the list. */
-	if ((row = ev_step(ev, s)) > 0 && db_column_int64(s, 0) == 1)
-		d->discovered++;
+	for (i = 0; i < n; i++) {
+		bind_ref(s, (int)i * 6 + 1, unknown[i]->mac);
+		bind_int(s, (int)i * 6 + 2, unknown[i]->time);
+		bind_int(s, (int)i * 6 + 3, unknown[i]->time);
+		bind_int(s, (int)i * 6 + 4, 1);
+		bind_ref(s, (int)i * 6 + 5, unknown[i]->params);
+		bind_ref(s, (int)i * 6 + 6, unknown[i]->addr);
+	}
+	/* A row back for each, its count: 1 for a MAC new to the list. */
+	while ((row = ev_step(ev, s)) > 0) {
+		rows++;
+		if (db_column_int64(s, 0) == 1)
+			d->discovered++;
+	}
 	db_reset(s);
-	if (row <= 0)
-		return row < 0 ? ev_dberr(ev, "record discovered MAC", err) :
-		    bootd_error_set(err, BOOTD_EDB, "record discovered MAC: "
-		    "no row returned");
+	if (row < 0)
+		return ev_dberr(ev, "record discovered MACs", err);
+	if (rows != n)
+		return bootd_error_set(err, BOOTD_EDB, "record discovered "
+		    "MACs: %zu rows returned for %zu", rows, n);
 	return BOOTD_OK;
 }
 
@@ -917,28 +930,51 @@ ev_rows_stmt(struct events *ev, struct db_stmt **sp, const char *head,
 		return *sp;
 	}
 	len = (size_t)snprintf(sql, sizeof(sql), "%s", head);
-	for (r = 0; r < rows; r++)
-		for (c = 0; c < cols; c++)
+	for (r = 0; r < rows && len < sizeof(sql); r++)
+		for (c = 0; c < cols && len < sizeof(sql); c++)
 			len += (size_t)snprintf(sql + len, sizeof(sql) - len,
 			    "%s$%d%s", c > 0 ? ", " : r > 0 ? ", (" : "(",
 			    ++n, c == cols - 1 ? ")" : "");
-	snprintf(sql + len, sizeof(sql) - len, "%s", tail);
+	if (len < sizeof(sql))
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s",
+		    tail);
+	if (len >= sizeof(sql)) {
+		bootd_error_set(err, BOOTD_EDB, "prepare: a statement of %d "
+		    "rows of %d values is longer than %zu bytes", rows, cols,
+		    sizeof(sql) - 1);
+		return NULL;
+	}
 	return *sp = prepare_once(ev, sql, "prepare", err);
 }
 
 /*
  * How many of evs[0..n), at most CHUNK, from the first on, have MACs all
- * different: record_rows() takes them together.
+ * different: record_rows() takes them together.  The MACs taken so far
+ * are kept in a small hash table (open addressing, RUN_SLOTS slots, each
+ * an index + 1, 0 when empty): comparing each MAC with all before it
+ * made CHUNK * CHUNK / 2 string compares a run.
  */
+#define RUN_SLOTS	(2 * CHUNK)	/* a power of two, CHUNK < 256 */
+
 static size_t
 distinct_run(const struct events_event *evs, size_t n)
 {
-	size_t i, j;
+	unsigned char slot[RUN_SLOTS];
+	const unsigned char *p;
+	uint32_t h;
+	size_t i;
 
-	for (i = 1; i < n && i < CHUNK; i++)
-		for (j = 0; j < i; j++)
-			if (strcmp(evs[i].mac, evs[j].mac) == 0)
+	memset(slot, 0, sizeof(slot));
+	for (i = 0; i < n && i < CHUNK; i++) {
+		h = 2166136261u;		/* FNV-1a */
+		for (p = (const unsigned char *)evs[i].mac; *p != '\0'; p++)
+			h = (h ^ *p) * 16777619u;
+		for (h &= RUN_SLOTS - 1; slot[h] != 0; h = (h + 1) &
+		    (RUN_SLOTS - 1))
+			if (strcmp(evs[slot[h] - 1].mac, evs[i].mac) == 0)
 				return i;
+		slot[h] = (unsigned char)(i + 1);
+	}
 	return i;
 }
 
@@ -955,25 +991,27 @@ ev_served(const struct events_event *e)
  * (in order, so ids ascend as they came), one upsert of "seen" (or
  * they are held to be written later: events_defer_seen()) and one
  * delete from "discovered" for the known MACs among them (a MAC that
- * boots as a host's is no longer discovered), and an upsert of
- * "discovered" for each unknown one.  Three statements per event cost
- * the recorder 35.0k instructions an event, these 31.6k (bench/profile,
- * 100,000 hosts): the rows' b-tree work is most of what is left.  With
- * every MAC different no two
- * statements touch the same row, so their order does not matter;
- * events_record() splits the batch before a MAC met again (a host that
- * booted twice, or was added or deleted, within the batch), so each
- * event is stored after the ones before it.  PostgreSQL would refuse an
- * upsert that met the same row twice.  Inside a transaction.
+ * boots as a host's is no longer discovered), and one upsert of
+ * "discovered" for the unknown ones: at most four statements for CHUNK
+ * events.  On PostgreSQL each statement is a round trip to the server,
+ * and with CHUNK 16 and an upsert per unknown MAC a batch of 256 boots
+ * took about 70 of them: on two busy cores, where the server waits for
+ * one too, the recorder fell behind a bootd-pg under wrk and dropped
+ * events.  With every MAC different no two statements touch the same
+ * row, so their order does not matter; events_record() splits the batch
+ * before a MAC met again (a host that booted twice, or was added or
+ * deleted, within the batch), so each event is stored after the ones
+ * before it.  PostgreSQL would refuse an upsert that met the same row
+ * twice.  Inside a transaction.
  */
 static enum bootd_err
 record_rows(struct events *ev, const struct events_event *evs, size_t n,
     struct delta *d, struct bootd_error *err)
 {
-	const struct events_event *known[CHUNK];
+	const struct events_event *known[CHUNK], *unknown[CHUNK];
 	struct db_stmt *s;
 	enum bootd_err rc = BOOTD_OK;
-	size_t i, k = 0;
+	size_t i, k = 0, u = 0;
 
 	if ((s = ev_rows_stmt(ev, &ev->insert_k[n], "INSERT INTO boot_event "
 	    "(time, mac, host, served, params, addr) VALUES ", (int)n, 6, "",
@@ -988,6 +1026,8 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 		bind_ref(s, (int)i * 6 + 6, evs[i].addr);
 		if (evs[i].fqdn != NULL)
 			known[k++] = &evs[i];
+		else
+			unknown[u++] = &evs[i];
 	}
 	if ((rc = ev_run(ev, s, "record boot", err)) != BOOTD_OK)
 		return rc;
@@ -1006,9 +1046,8 @@ record_rows(struct events *ev, const struct events_event *evs, size_t n,
 			return rc;
 		d->discovered -= db_changes(s);
 	}
-	for (i = 0; i < n && rc == BOOTD_OK; i++)
-		if (evs[i].fqdn == NULL)
-			rc = record_discovered(ev, &evs[i], d, err);
+	if (u > 0)
+		rc = record_discovered(ev, unknown, u, d, err);
 	return rc;
 }
 

@@ -23,11 +23,10 @@
 #include "mac.h"
 
 #define QBUF		 72		/* a path quoted in a message */
-#define CHUNK		 16		/* events written by one statement */
+#define CHUNK		 64		/* events written by one statement */
 
 /* Every statement of the module, prepared at most once per handle. */
 enum stmt {
-	S_DISC_UPSERT,
 	S_COUNTS,
 	S_COUNTS_ADD,
 	S_EVENT_EVICT,
@@ -85,6 +84,7 @@ struct events {
 	struct db_stmt	*insert_k[CHUNK + 1];
 	struct db_stmt	*seen_k[CHUNK + 1];
 	struct db_stmt	*forget_k[CHUNK + 1];
+	struct db_stmt	*disc_k[CHUNK + 1];
 	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
 	struct bootd_error dbe;		/* and its text (dberr()) */
 	/*

@@ -230,7 +230,8 @@ START_TEST(test_params_rewrite)
 		ck_assert_str_eq(out, v[i].out);
 		ck_assert_int_eq(db_params(v[i].in, NULL), v[i].n);
 	}
-	ck_assert_int_eq(db_params("SELECT $100", NULL), -1);
+	ck_assert_int_eq(db_params("SELECT $1000", NULL), -1);
+	ck_assert_int_eq(db_params("SELECT $999", NULL), 999);
 	ck_assert_int_eq(db_is_uri("postgresql:///bootd"), 1);
 	ck_assert_int_eq(db_is_uri("postgres://h/bootd"), 1);
 	ck_assert_int_eq(db_is_uri("/var/lib/bootd/bootd.db"), 0);
@@ -572,7 +573,7 @@ START_TEST(test_one_statement_only)
 	ck_assert_int_ne(db_prepare(db, "SELECT 1; SELECT 2", &st, NULL),
 	    BOOTD_OK);
 	ck_assert_int_eq(db_errclass(db), DB_ERR_OTHER);
-	ck_assert_int_ne(db_prepare(db, "SELECT $100", &st, NULL), BOOTD_OK);
+	ck_assert_int_ne(db_prepare(db, "SELECT $1000", &st, NULL), BOOTD_OK);
 	OK(db_exec(db, "CREATE TABLE t1 (x bigint); INSERT INTO t1 VALUES (1);"
 	    " INSERT INTO t1 VALUES (2)", &err_));
 	ck_assert_int_eq(one_int(db, "SELECT sum(x) FROM t1"), 3);

@@ -485,10 +485,11 @@ START_TEST(test_batch_as_one_by_one)
 
 	for (i = 0; i < n; i++) {
 		x = x * 1103515245u + 12345u;
-		/* First all different (whole runs), then 9 MACs over again. */
+		/* First all different (whole runs of CHUNK and part of one),
+		 * then 9 MACs over again. */
 		snprintf(macs[i], sizeof(macs[i]), "52:54:00:00:%02x:%02x",
-		    (unsigned)(i < 40 ? i / 256 : 0),
-		    (unsigned)(i < 40 ? i % 256 : (x >> 8) % 9));
+		    (unsigned)(i < 150 ? i / 256 : 0),
+		    (unsigned)(i < 150 ? i % 256 : (x >> 8) % 9));
 		evs[i] = boot(macs[i], hosts[(x >> 12) % N(hosts)],
 		    NOW + (int64_t)((x >> 16) % 50));
 		if (evs[i].fqdn != NULL)
