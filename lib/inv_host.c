@@ -73,39 +73,37 @@ fqdn_of(const char *name, char low[FQDN_BUF])
 	return FQDN_NONE;
 }
 
-enum bootd_err
-resolve(struct inv *inv, const char *name, struct href *ref,
-    struct bootd_error *err)
+/*
+ * What resolve() does after its FQDN lookup: name (k and low as fqdn_of()
+ * gave them) spells no FQDN, or one no host has.  A whole FQDN ("db1.")
+ * is then not found; any other name is tried as a MAC, then as a short
+ * name.  inv_host_get() looks the FQDN up its own way and goes on here,
+ * so that a name no host has costs one FQDN lookup, not two.
+ */
+static enum bootd_err
+resolve_rest(struct inv *inv, const char *name, enum fqdn_kind k,
+    const char *low, struct href *ref, struct bootd_error *err)
 {
-	char low[FQDN_BUF], canon[MAC_STRLEN + 1], qn[QBUF];
+	char shortn[FQDN_BUF], canon[MAC_STRLEN + 1], qn[QBUF];
 	struct buf list = { 0 };
 	struct db_stmt *s;
 	enum bootd_err rc;
-	enum fqdn_kind k;
 	int n, src;
 
 	if (name == NULL || *name == '\0')
 		return bootd_error_set(err, BOOTD_EINVAL, "host name is empty");
-	if ((k = fqdn_of(name, low)) == FQDN_EXACT) {
-		if ((rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) ==
-		    BOOTD_ENOTFOUND)
-			return bootd_error_set(err, rc, "no host with the FQDN "
-			    "\"%s\"", q(low, qn));
-		return rc;
-	}
-	if (k == FQDN_FIRST &&
-	    (rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) !=
-	    BOOTD_ENOTFOUND)
-		return rc;
+	if (k == FQDN_EXACT)
+		return bootd_error_set(err, BOOTD_ENOTFOUND, "no host with the "
+		    "FQDN \"%s\"", q(low, qn));
 	if (mac_canon(name, canon, NULL) == BOOTD_OK &&
 	    (rc = find_ref(inv, S_HOST_BY_MAC, canon, ref, err)) !=
 	    BOOTD_ENOTFOUND)
 		return rc;
 	if (strchr(name, '.') == NULL &&
-	    lower_copy(name, low, sizeof(low)) == 0) {
+	    lower_copy(name, shortn, sizeof(shortn)) == 0) {
 		if ((s = stmt(inv, S_HOST_BY_SHORT, err)) == NULL)
 			return inv->dbrc;
-		bind_text(s, 1, low);
+		bind_text(s, 1, shortn);
 		n = 0;
 		rc = BOOTD_OK;
 		while ((src = step(inv, s)) > 0) {
@@ -130,6 +128,21 @@ resolve(struct inv *inv, const char *name, struct href *ref,
 	}
 	return bootd_error_set(err, BOOTD_ENOTFOUND, "no host \"%s\" (by "
 	    "FQDN, MAC or short name)", q(name, qn));
+}
+
+enum bootd_err
+resolve(struct inv *inv, const char *name, struct href *ref,
+    struct bootd_error *err)
+{
+	char low[FQDN_BUF];
+	enum fqdn_kind k = FQDN_NONE;
+	enum bootd_err rc;
+
+	if (name != NULL && (k = fqdn_of(name, low)) != FQDN_NONE &&
+	    (rc = find_ref(inv, S_HOST_BY_FQDN, low, ref, err)) !=
+	    BOOTD_ENOTFOUND)
+		return rc;
+	return resolve_rest(inv, name, k, low, ref, err);
 }
 
 const char *
@@ -932,6 +945,7 @@ inv_host_get(struct inv *inv, const char *host, struct inv_host **out,
 	struct href ref;
 	struct db_stmt *s;
 	enum bootd_err rc;
+	enum fqdn_kind k = FQDN_NONE;
 
 	*out = NULL;
 	if ((rc = tx_read(inv, err)) != BOOTD_OK)
@@ -939,9 +953,10 @@ inv_host_get(struct inv *inv, const char *host, struct inv_host **out,
 	/*
 	 * A name that is an FQDN first (the usual one, and every one bootctl
 	 * names the hosts it selected by) is read with its host in one
-	 * statement; any other, or one no host has, as resolve() finds it.
+	 * statement; any other, or one no host has, as resolve() goes on
+	 * after its own FQDN lookup (resolve_rest()), not looked up again.
 	 */
-	if (host != NULL && fqdn_of(host, low) != FQDN_NONE) {
+	if (host != NULL && (k = fqdn_of(host, low)) != FQDN_NONE) {
 		if ((s = stmt(inv, S_HOST_FULL_BY_FQDN, err)) == NULL)
 			return tx_end(inv, inv->dbrc, err);
 		bind_ref(s, 1, low);
@@ -950,7 +965,7 @@ inv_host_get(struct inv *inv, const char *host, struct inv_host **out,
 	} else
 		rc = BOOTD_ENOTFOUND;
 	if (rc == BOOTD_ENOTFOUND &&
-	    (rc = resolve(inv, host, &ref, err)) == BOOTD_OK)
+	    (rc = resolve_rest(inv, host, k, low, &ref, err)) == BOOTD_OK)
 		rc = load_host_id(inv, ref.id, (int64_t)time(NULL), out, err);
 	rc = tx_end(inv, rc, err);
 	if (rc != BOOTD_OK) {

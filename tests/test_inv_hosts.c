@@ -74,17 +74,24 @@ START_TEST(test_resolve)
 		ck_assert_str_eq(h->fqdn, want[i]);
 		inv_host_free(h);
 	}
-	/* And fails as resolving does, with the same reason. */
+	/*
+	 * And fails as resolving does, with the same reason: no such host,
+	 * an empty name, an ambiguous short name.
+	 */
 	{
 		const char *bad[] = { "db1.", "web2..", "web1.a", "nope",
-		    "5254.0000.0099", "xyz.a.org.x" };
+		    "5254.0000.0099", "xyz.a.org.x", "", "web1" };
+		const enum bootd_err why[] = { BOOTD_ENOTFOUND,
+		    BOOTD_ENOTFOUND, BOOTD_ENOTFOUND, BOOTD_ENOTFOUND,
+		    BOOTD_ENOTFOUND, BOOTD_ENOTFOUND, BOOTD_EINVAL,
+		    BOOTD_EINVAL };
 		struct bootd_error e2;
 
 		for (i = 0; i < N(bad); i++) {
 			ck_assert_int_eq(inv_host_resolve(inv, bad[i], &fqdn,
-			    &err), BOOTD_ENOTFOUND);
+			    &err), why[i]);
 			ck_assert_int_eq(inv_host_get(inv, bad[i], &h, &e2),
-			    BOOTD_ENOTFOUND);
+			    why[i]);
 			ck_assert_ptr_null(h);
 			ck_assert_str_eq(e2.text, err.text);
 		}
