@@ -453,6 +453,13 @@ enum bootd_err	 inv_set_reinstall_host(struct inv *inv,
  * booting locally changes nothing and writes no audit row. */
 enum bootd_err	 inv_set_local(struct inv *inv, const char *host,
 		    struct bootd_error *err);
+/*
+ * inv_set_local() of h, a host as the caller read it: found by its row
+ * while that row still has h->fqdn, else by that FQDN, as
+ * inv_set_reinstall_host() finds it.  What h holds besides is not used.
+ */
+enum bootd_err	 inv_set_local_host(struct inv *inv,
+		    const struct inv_host *h, struct bootd_error *err);
 /* What inv_install_done() found out about a done request. */
 struct inv_done {
 	char	fqdn[INV_FQDN_MAX + 1];	/* the token's host; "" when unknown */

@@ -247,8 +247,9 @@ reinstall_dist(struct inv *inv, const char *name, struct inv_dist **d,
 }
 
 /*
- * resolve_for_change() of host for set_reinstall(): by row id first when
- * id is not 0 (a host the caller read, called fqdn then).
+ * resolve_for_change() of host for set_reinstall() and set_local(): by
+ * row id first when id is not 0 (a host the caller read, called fqdn
+ * then).
  */
 static enum bootd_err
 resolve_host(struct inv *inv, const char *host, int64_t id,
@@ -389,14 +390,21 @@ inv_set_reinstall_host(struct inv *inv, const struct inv_host *h,
 	    dist, now, ttl, token, err);
 }
 
+/*
+ * Set host back to local boot.  When id is not 0, host is the exact name
+ * of a host the caller read with that row id, found as set_reinstall()
+ * finds it.
+ */
 static enum bootd_err
-set_local(struct inv *inv, const char *host, struct bootd_error *err)
+set_local(struct inv *inv, const char *host, int64_t id, const char *fqdn,
+    struct bootd_error *err)
 {
 	struct href ref;
 	struct hboot hb;
 	enum bootd_err rc;
 
-	if ((rc = resolve_for_change(inv, host, &ref, &hb, err)) != BOOTD_OK)
+	if ((rc = resolve_host(inv, host, id, fqdn, &ref, &hb, err)) !=
+	    BOOTD_OK)
 		return rc;
 	/*
 	 * Already booting locally: a token it may still hold (an expired
@@ -412,14 +420,31 @@ set_local(struct inv *inv, const char *host, struct bootd_error *err)
 	    "action=local", err);
 }
 
-enum bootd_err
-inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
+/* inv_set_local() and _host(): set_local() in a transaction. */
+static enum bootd_err
+to_local(struct inv *inv, const char *host, int64_t id, const char *fqdn,
+    struct bootd_error *err)
 {
 	enum bootd_err rc;
 
 	if ((rc = tx_begin(inv, err)) != BOOTD_OK)
 		return rc;
-	return tx_end(inv, set_local(inv, host, err), err);
+	return tx_end(inv, set_local(inv, host, id, fqdn, err), err);
+}
+
+enum bootd_err
+inv_set_local(struct inv *inv, const char *host, struct bootd_error *err)
+{
+	return to_local(inv, host, 0, NULL, err);
+}
+
+enum bootd_err
+inv_set_local_host(struct inv *inv, const struct inv_host *h,
+    struct bootd_error *err)
+{
+	char x[INV_EXACT_NAME_MAX];
+
+	return to_local(inv, inv_exact_name(h->fqdn, x), h->id, h->fqdn, err);
 }
 
 /*

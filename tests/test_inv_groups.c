@@ -3,8 +3,8 @@
  * inside the write transaction, groups of changes and of reads
  * (inv_begin(), inv_commit()), set-reinstalls in a group (their
  * distribution loaded once, hosts written in batches, checks at commit),
- * inv_set_reinstall_host(), inv_mark(), and refused changes leaving the
- * database as it was.
+ * inv_set_reinstall_host(), inv_set_local_host(), inv_mark(), and refused
+ * changes leaving the database as it was.
  * One of the test_inv_*.c programs: fixture and helpers in inv_fixture.c.
  */
 #include <stdio.h>
@@ -437,6 +437,38 @@ START_TEST(test_group_install_held)
 END_TEST
 
 /*
+ * change (inv_set_reinstall_host(), inv_set_local_host()) of h, a host
+ * read before it moved to environment b: refused by the authorizer, asked
+ * once, and nothing changes.
+ */
+static void
+refused_after_move(struct inv_host *h, enum bootd_err (*change)(struct inv *,
+    const struct inv_host *, struct bootd_error *))
+{
+	struct bootd_error err;
+	char *before, *after;
+	int calls = 0;
+
+	inv_set_authorizer(inv, only_env_a, &calls);
+	before = dump();
+	ck_assert_int_eq(change(inv, h, &err), BOOTD_EPERM);
+	ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
+	ck_assert_int_eq(calls, 1);
+	after = dump();
+	ck_assert_str_eq(before, after);
+	inv_set_authorizer(inv, NULL, NULL);
+	free(before);
+	free(after);
+}
+
+/* inv_set_reinstall_host() of h with distribution d1, for a minute. */
+static enum bootd_err
+reinstall_d1(struct inv *i, const struct inv_host *h, struct bootd_error *err)
+{
+	return inv_set_reinstall_host(i, h, "d1", NOW, 60, NULL, err);
+}
+
+/*
  * inv_set_reinstall_host(): the host as the caller read it, found by its
  * row while the row still has its FQDN, else by that FQDN; judged by the
  * authorizer and changed as inv_set_reinstall() changes it.
@@ -447,7 +479,6 @@ START_TEST(test_set_reinstall_host)
 	struct inv_host *h, *ha, *hb, **hs;
 	struct bootd_error err, e2;
 	char *before, *after;
-	int calls = 0;
 	size_t i, n;
 
 	OK(inv_env_add(inv, "a", "ga", &err_));
@@ -504,17 +535,86 @@ START_TEST(test_set_reinstall_host)
 	/* Judged as it is now: moved to an environment not allowed. */
 	OK(inv_host_get(inv, "c", &h, &err_));
 	OK(inv_host_set_env(inv, "c", "b", &err_));
-	inv_set_authorizer(inv, only_env_a, &calls);
+	refused_after_move(h, reinstall_d1);
+	inv_host_free(h);
+	inv_host_free(ha);
+	inv_host_free(hb);
+}
+END_TEST
+
+/*
+ * inv_set_local_host(): the host as the caller read it, found by its row
+ * while the row still has its FQDN, else by that FQDN; judged by the
+ * authorizer and changed as inv_set_local() changes it.
+ */
+START_TEST(test_set_local_host)
+{
+	char a[512];
+	struct inv_host *h, *ha, *hb;
+	struct bootd_error err, e2;
+	char *before, *after;
+	int64_t now = (int64_t)time(NULL);
+
+	OK(inv_env_add(inv, "a", "ga", &err_));
+	OK(inv_env_add(inv, "b", "gb", &err_));
+	std_dist("d1");
+	host("a.example.org", "52:54:00:00:00:01");
+	host("b.example.org", "52:54:00:00:00:02");
+	host("e.example.org", "52:54:00:00:00:05");
+	OK(inv_set_reinstall(inv, "a", "d1", now, 3600, NULL, &err_));
+	OK(inv_set_reinstall(inv, "b", "d1", now, 3600, NULL, &err_));
+	OK(inv_set_reinstall(inv, "e", "d1", now, 3600, NULL, &err_));
+	OK(inv_host_get(inv, "a", &ha, &err_));
+	OK(inv_host_get(inv, "b", &hb, &err_));
+	ck_assert_ptr_nonnull(ha->token);
+
+	/* As it was read: local, its token revoked, audited as by name. */
+	OK(inv_set_local_host(inv, ha, &err_));
+	OK(inv_set_local(inv, "e.example.org", &err_));
+	OK(inv_host_get(inv, "a", &h, &err_));
+	ck_assert_int_eq(h->action, INV_ACTION_LOCAL);
+	ck_assert_ptr_null(h->token);
+	inv_host_free(h);
+	ck_assert_int_eq(last_audit("a.example.org", a, sizeof(a)), 3);
+	ck_assert_str_eq(a, "unknown|set-local|a.example.org|action=install|"
+	    "action=local");
+	ck_assert_int_eq(last_audit("e.example.org", a, sizeof(a)), 3);
+	ck_assert_str_eq(a, "unknown|set-local|e.example.org|action=install|"
+	    "action=local");
+	/* Already local: nothing to read in the audit log. */
+	OK(inv_set_local_host(inv, ha, &err_));
+	ck_assert_int_eq(last_audit("a.example.org", a, sizeof(a)), 3);
+
+	/* Renamed since: its old name is gone, and nothing changes. */
+	OK(inv_host_rename(inv, "a", "c.example.org", &err_));
 	before = dump();
-	ck_assert_int_eq(inv_set_reinstall_host(inv, h, "d1", NOW, 60, NULL,
-	    &err), BOOTD_EPERM);
-	ck_assert_ptr_nonnull(strstr(err.text, "environment b"));
-	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(inv_set_local(inv, "a.example.org", &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_int_eq(inv_set_local_host(inv, ha, &e2), BOOTD_ENOTFOUND);
+	ck_assert_str_eq(e2.text, err.text);
 	after = dump();
 	ck_assert_str_eq(before, after);
-	inv_set_authorizer(inv, NULL, NULL);
 	free(before);
 	free(after);
+	/* Removed, and its row (SQLite) or its name given to another. */
+	OK(inv_host_remove(inv, "b", &err_));
+	host("d.example.org", "52:54:00:00:00:02");
+	OK(inv_set_reinstall(inv, "d", "d1", now, 3600, NULL, &err_));
+	ck_assert_int_eq(inv_set_local_host(inv, hb, &err), BOOTD_ENOTFOUND);
+	ck_assert_str_eq(boots("d.example.org", a, sizeof(a)), "install d1");
+	host("b.example.org", "52:54:00:00:00:03");
+	OK(inv_set_reinstall(inv, "b", "d1", now, 3600, NULL, &err_));
+	OK(inv_set_local_host(inv, hb, &err_));
+	ck_assert_str_eq(boots("b.example.org", a, sizeof(a)), "local d1");
+	ck_assert_str_eq(boots("d.example.org", a, sizeof(a)), "install d1");
+	ck_assert_int_eq(last_audit("d.example.org", a, sizeof(a)), 2);
+	ck_assert_ptr_null(strstr(a, "|set-local|"));
+
+	/* Judged as it is now: moved to an environment not allowed. */
+	OK(inv_set_reinstall(inv, "c", "d1", now, 3600, NULL, &err_));
+	OK(inv_host_get(inv, "c", &h, &err_));
+	OK(inv_host_set_env(inv, "c", "b", &err_));
+	refused_after_move(h, inv_set_local_host);
 	inv_host_free(h);
 	inv_host_free(ha);
 	inv_host_free(hb);
@@ -807,6 +907,7 @@ inv_groups_suite(void)
 	tcase_add_test(tc, test_group_dist_changed);
 	tcase_add_test(tc, test_group_install_held);
 	tcase_add_test(tc, test_set_reinstall_host);
+	tcase_add_test(tc, test_set_local_host);
 	tcase_add_test(tc, test_group_dist_checked_at_commit);
 	tcase_add_test(tc, test_mark);
 	suite_add_tcase(s, tc);

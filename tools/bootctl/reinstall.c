@@ -246,9 +246,7 @@ local_describe(struct ctx *ctx, struct args *a, const struct inv_host *h,
 static enum bootd_err
 local_apply(struct ctx *ctx, struct args *a, const struct inv_host *h)
 {
-	char x[INV_EXACT_NAME_MAX];
-
-	return inv_set_local(ctx->inv, inv_exact_name(h->fqdn, x), &ctx->err);
+	return inv_set_local_host(ctx->inv, h, &ctx->err);
 }
 
 int
