@@ -11,11 +11,9 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "db.h"
 #include "inv.h"
-
-#define N(a)	(sizeof(a) / sizeof((a)[0]))
-#define NOW	1700000000LL
 
 extern char		 dir[64];
 extern char		 dbpath[512];	/* the file, or the URI */
@@ -41,13 +39,6 @@ extern struct inv	*inv;
 		    __func__, why);					\
 		return;							\
 	}								\
-} while (0)
-
-#define OK(call) do {							\
-	struct bootd_error err_ = { "" };				\
-	enum bootd_err rc_ = (call);					\
-	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
-	    bootd_strerror(rc_), err_.text);				\
 } while (0)
 
 /* The schema version, as SQL for the engine under test. */

@@ -22,6 +22,7 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "db.h"
 #include "db_driver.h"
 #include "migrations.h"
@@ -32,13 +33,6 @@ static char		 dir[64];
 static char		 path[128];
 static struct db	*db;		/* the case's handle */
 static int		 engine;	/* the case's engine, DB_SQLITE... */
-
-#define OK(call) do {							\
-	struct bootd_error err_ = { "" };				\
-	enum bootd_err rc_ = (call);					\
-	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
-	    bootd_strerror(rc_), err_.text);				\
-} while (0)
 
 /* call fails with code and the handle h says class; the text is a line. */
 #define FAILS(h, call, code, class) do {				\

@@ -22,13 +22,11 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "check_util.h"
 #include "db.h"
 #include "events.h"
 #include "inv.h"
 #include "migrations.h"
-
-#define N(a)	(sizeof(a) / sizeof((a)[0]))
-#define NOW	1700000000LL
 
 static char		 dir[64];
 static char		 evpath[128];
@@ -36,13 +34,6 @@ static char		 invpath[128];
 static const char	*pg;		/* BOOTD_TEST_PG, or NULL: SQLite */
 static const char	*where;		/* of the events: evpath, or pg */
 static struct events	*ev;
-
-#define OK(call) do {							\
-	struct bootd_error err_ = { "" };				\
-	enum bootd_err rc_ = (call);					\
-	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
-	    bootd_strerror(rc_), err_.text);				\
-} while (0)
 
 /* Fixture -------------------------------------------------------------- */
 

@@ -7,9 +7,8 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "valid.h"
-
-#define N(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
  * An error text is one line, names the field, and carries no raw control

@@ -8,9 +8,9 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "xfer.h"
 
-#define N(a)	(sizeof(a) / sizeof((a)[0]))
 #define HEAD	"{\"format\": \"bootd-inventory\", \"version\": 1, "
 
 /* The inventory documents are checked against. */
