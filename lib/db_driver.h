@@ -56,8 +56,9 @@ struct db_stmt {
  * calls them only with a connection (db->conn != NULL, except connect)
  * and, for statement functions, a prepared statement (st->prepared).  A
  * driver that gives up its connection inside a call (a server silent past
- * db->deadline_ms) closes it, sets db->conn NULL and fails DB_ERR_CONN;
- * its statements stay st->prepared until db_reconnect() or db_finalize().
+ * db->deadline_ms, or one it cannot wait for) closes it, sets db->conn
+ * NULL and fails DB_ERR_CONN; its statements stay st->prepared until
+ * db_reconnect() or db_finalize().
  */
 struct db_driver {
 	/* Connect to db->where as db->mode says, applying db->timeout_ms;

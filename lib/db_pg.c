@@ -255,11 +255,11 @@ cancel(PGconn *c)
  * Wait for the results of what was just sent on db's connection (sent:
  * what the PQsend* call returned) and return the last, or the first that
  * failed: *out, freed by the caller with PQclear().  Waits at most
- * db->deadline_ms (0: no bound); past it the statement is cancelled and
- * the connection closed (db->conn NULL).  BOOTD_OK with *out set, else
- * what fail() or db_fail() say with *out NULL: DB_ERR_CONN when the
- * connection is lost or given up, BOOTD_ENOMEM when no result could be
- * made.
+ * db->deadline_ms (0: no bound).  Past it, or when the connection cannot
+ * be waited on (poll(2) fails), the statement is cancelled and the
+ * connection closed (db->conn NULL).  BOOTD_OK with *out set, else what
+ * fail() or db_fail() say with *out NULL: DB_ERR_CONN when the connection
+ * is lost or given up, BOOTD_ENOMEM when no result could be made.
  */
 static enum bootd_err
 await(struct db *db, int sent, const char *what, PGresult **out,
@@ -269,19 +269,22 @@ await(struct db *db, int sent, const char *what, PGresult **out,
 	PGresult *res, *last = NULL;
 	struct pollfd pfd;
 	int64_t end = 0, left = -1;
-	int flushed = 0, broken = !sent, late = 0;
+	int flushed = 0, broken = !sent, gone = 0;
+	char why[200];
 
 	*out = NULL;
 	if (db->deadline_ms > 0)
 		end = mono_ms() + db->deadline_ms;
 	for (;;) {
-		/*
-		 * A connection libpq found broken gives its error result
-		 * (and then NULL) at once, busy or not.
-		 */
 		if (!broken && (flushed = PQflush(c)) < 0)
 			broken = 1;
-		if (broken || (flushed == 0 && !PQisBusy(c))) {
+		/*
+		 * PQgetResult() waits, without a bound, while libpq is busy:
+		 * it is called only when libpq is not, with a result in, or
+		 * with the connection found broken and closed (its error
+		 * result, then NULL, at once).
+		 */
+		if ((broken || flushed == 0) && !PQisBusy(c)) {
 			if ((res = PQgetResult(c)) == NULL)
 				break;
 			if (last == NULL ||
@@ -293,27 +296,39 @@ await(struct db *db, int sent, const char *what, PGresult **out,
 			}
 			continue;
 		}
+		if (broken) {		/* but open: libpq would wait */
+			if (*message(db, PQerrorMessage(c), why,
+			    sizeof(why)) == '\0')
+				snprintf(why, sizeof(why), "connection broken");
+			gone = 1;
+			break;
+		}
 		if (end > 0 && (left = end - mono_ms()) <= 0) {
-			late = 1;
+			snprintf(why, sizeof(why), "no answer from the server "
+			    "in %d ms", db->deadline_ms);
+			gone = 1;
 			break;
 		}
 		pfd.fd = PQsocket(c);
 		pfd.events = POLLIN | (flushed == 1 ? POLLOUT : 0);
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			broken = 1;
-		else if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+			snprintf(why, sizeof(why), "cannot wait for the "
+			    "server: poll: %s", strerror(errno));
+			gone = 1;
+			break;
+		}
+		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) != 0 &&
 		    !PQconsumeInput(c))
 			broken = 1;
 		pfd.revents = 0;
 	}
-	if (late) {			/* past the deadline: give up */
+	if (gone) {			/* given up */
 		PQclear(last);
 		cancel(c);
 		PQfinish(c);
 		db->conn = NULL;
-		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "%s: no "
-		    "answer from the server in %d ms: connection closed", what,
-		    db->deadline_ms);
+		return db_fail(db, DB_ERR_CONN, BOOTD_EDB, err, "%s: %s: "
+		    "connection closed", what, why);
 	}
 	if (last == NULL)
 		return fail(db, NULL, what, err);

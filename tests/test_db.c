@@ -15,6 +15,9 @@
  *                          run alone by CK_INCLUDE_TAGS=failover)
  * Without them the PostgreSQL cases are not run (and say so).
  */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +852,90 @@ START_TEST(test_schema_changed)
 }
 END_TEST
 
+/* Deadlines (PostgreSQL only) --------------------------------------------- */
+
+/*
+ * poll(2) as libboot calls it in this program, linked with
+ * -Wl,--wrap=poll (tests/CMakeLists.txt): the real one, unless poll_fails
+ * is set; then it fails once with that errno.  libpq's own calls, in its
+ * shared library, are not wrapped.
+ */
+static int	poll_fails;
+
+int	__real_poll(struct pollfd *, nfds_t, int);
+int	__wrap_poll(struct pollfd *, nfds_t, int);
+
+int
+__wrap_poll(struct pollfd *fds, nfds_t nfds, int ms)
+{
+	if (poll_fails != 0) {
+		errno = poll_fails;
+		poll_fails = 0;
+		return -1;
+	}
+	return __real_poll(fds, nfds, ms);
+}
+
+/*
+ * Stop the server process pid (SIGSTOP) for the rest of the case: its
+ * kernel still takes every packet, it answers none.  A child continues
+ * it once the case's process has exited, however (the pipe's end that
+ * process holds is closed then), so that no case, failed or killed on
+ * its timeout, leaves a server stopped.
+ */
+static void
+stop_for_the_case(pid_t pid)
+{
+	int p[2];
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	switch (fork()) {
+	case -1:
+		ck_abort_msg("fork: %s", strerror(errno));
+		break;
+	case 0:
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		kill(pid, SIGCONT);
+		_exit(0);
+	default:
+		close(p[0]);		/* p[1] stays open until exit */
+		ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	}
+}
+
+/*
+ * poll(2) failing while the server is silent (a backend stopped): the
+ * call fails at once, the connection given up, where it used to wait in
+ * PQgetResult() for an answer that never came (this case then hung until
+ * its timeout).
+ */
+START_TEST(test_poll_fails_on_a_silent_server)
+{
+	struct bootd_error err = { "" };
+	pid_t backend;
+
+	if (pg_uri() == NULL)
+		return;
+	OK(db_open(pg_uri(), DB_RDONLY, &db, &err_));
+	OK(db_set_deadline(db, 1500, &err_));
+	backend = (pid_t)one_int(db, "SELECT pg_backend_pid()");
+	stop_for_the_case(backend);
+	poll_fails = ENOMEM;
+	ck_assert_int_eq(db_exec(db, "SELECT 1", &err), BOOTD_EDB);
+	ck_assert_int_eq(db_errclass(db), DB_ERR_CONN);
+	ck_assert_msg(strstr(err.text, "exec: cannot wait for the server: "
+	    "poll: ") != NULL && strstr(err.text, ": connection closed") !=
+	    NULL, "%s", err.text);
+	ck_assert_ptr_null(db->conn);
+	kill(backend, SIGCONT);
+	OK(db_reconnect(db, &err_));
+	ck_assert_int_ne(one_int(db, "SELECT pg_backend_pid()"), backend);
+}
+END_TEST
+
 /* A hot standby (PostgreSQL only) ------------------------------------------ */
 
 static const char *
@@ -1009,6 +1096,12 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_schema_changed, 0, n);
 	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_writers_commit_durably);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deadlines");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_poll_fails_on_a_silent_server);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failover");
