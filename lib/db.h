@@ -191,9 +191,10 @@ enum bootd_err	 db_set_timeout(struct db *db, int ms, struct bootd_error *err);
  * synchronous standby that is away): the running statement is cancelled,
  * the connection closed, and the call fails BOOTD_EDB with class
  * DB_ERR_CONN, so that db_reconnect() lets libpq pick a server again.
- * The server's statement_timeout is set to the same value, which ends a
- * statement that is merely slow with an error on a connection that stays
- * good.  Kept across db_reconnect().  Nothing for SQLite, whose file
+ * The server's statement_timeout is set a tenth shorter, which ends a
+ * statement that is merely slow with an error (class DB_ERR_OTHER) on a
+ * connection that stays good, before the deadline gives the connection
+ * up.  Kept across db_reconnect().  Nothing for SQLite, whose file
  * answers or is locked (db_set_timeout()).
  */
 enum bootd_err	 db_set_deadline(struct db *db, int ms,

@@ -66,6 +66,12 @@
  */
 #define IDLE_IN_TRANSACTION "30s"
 
+/*
+ * The server's statement_timeout: the deadline less this fraction of it,
+ * 1/10 (pg_set_timeout()).
+ */
+#define STATEMENT_MARGIN 10
+
 /* Cancel requests under way at once in a process (cancel()). */
 #define CANCELS_MAX	4
 
@@ -380,19 +386,28 @@ no_notices(void *arg, const char *msg)
 }
 
 /*
- * The lock timeout, and the deadline as the server's statement_timeout:
- * a backstop that ends a statement merely slow with an error and keeps
- * the connection, or one whose client is gone.  Without a deadline, the
+ * The lock timeout, and the server's statement_timeout a tenth shorter
+ * than the deadline (STATEMENT_MARGIN): a backstop that ends a statement
+ * merely slow with an error and keeps the connection, or one whose
+ * client is gone.  Equal, the two would race, and the client's deadline,
+ * counted from before the send where the server's timeout starts with
+ * the statement, would mostly win: the connection closed and made again
+ * for every slow statement.  A tenth (150 ms of a lookup's 1.5 s) leaves
+ * room for the round trip and the server's error to arrive first; the
+ * deadline still bounds a server that does not answer at all, and a
+ * COMMIT, which the server runs outside statement_timeout (a COMMIT
+ * waiting for a synchronous standby).  Without a deadline, the
  * session's own statement_timeout (a role's or database's) stays.
  */
 static enum bootd_err
 pg_set_timeout(struct db *db, struct bootd_error *err)
 {
 	char sql[96], st[48];
+	int d = db->deadline_ms;
 
-	if (db->deadline_ms > 0)
+	if (d > 0)
 		snprintf(st, sizeof(st), "SET statement_timeout = %d",
-		    db->deadline_ms);
+		    d - d / STATEMENT_MARGIN);
 	else
 		snprintf(st, sizeof(st), "RESET statement_timeout");
 	/* 0 would mean "wait forever" to PostgreSQL: 1 ms is "do not". */

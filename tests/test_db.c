@@ -936,6 +936,30 @@ START_TEST(test_poll_fails_on_a_silent_server)
 }
 END_TEST
 
+/*
+ * A statement merely slow: the server cancels it (statement_timeout,
+ * shorter than the deadline) and the connection stays, where the client
+ * used to give it up first (both equal) and connect again.
+ */
+START_TEST(test_slow_statement_cancelled_by_the_server)
+{
+	struct bootd_error err = { "" };
+	int64_t backend;
+
+	if (pg_uri() == NULL)
+		return;
+	OK(db_open(pg_uri(), DB_RDONLY, &db, &err_));
+	OK(db_set_deadline(db, 5000, &err_));
+	backend = one_int(db, "SELECT pg_backend_pid()");
+	ck_assert_int_eq(db_exec(db, "SELECT pg_sleep(60)", &err), BOOTD_EDB);
+	ck_assert_msg(db_errclass(db) == DB_ERR_OTHER &&
+	    strstr(err.text, "statement timeout") != NULL, "class %s: %s",
+	    db_errclass_name(db_errclass(db)), err.text);
+	ck_assert_ptr_nonnull(db->conn);
+	ck_assert_int_eq(one_int(db, "SELECT pg_backend_pid()"), backend);
+}
+END_TEST
+
 /* A hot standby (PostgreSQL only) ------------------------------------------ */
 
 static const char *
@@ -1102,6 +1126,7 @@ db_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_poll_fails_on_a_silent_server);
+	tcase_add_test(tc, test_slow_statement_cancelled_by_the_server);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failover");
