@@ -58,6 +58,10 @@ void	 blog_held(int prio, const char *msg);
 /* Write the lines held now; whether any are.  Can't fail. */
 void	 blog_flush(void);
 int	 blog_pending(void);
+/*
+ * As blog_line(), the message formatted as printf(3) does; a NUL that
+ * formatting writes ("%c" of 0) becomes '?' too, the line whole.
+ */
 void	 blog(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*

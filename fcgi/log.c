@@ -16,7 +16,10 @@
  * Every byte of a message that is not printable ASCII (control characters,
  * DEL, and bytes 0x80 and up: whatever a client, a database error or a
  * path holds) becomes '?', so nothing can forge a log line or put text
- * that is not ASCII, valid UTF-8 or not, into it.
+ * that is not ASCII, valid UTF-8 or not, into it.  That includes a NUL
+ * that formatting writes ("%c" of 0): it neither ends the message early
+ * (syslog(3) and blog_fatal() would have cut it there) nor reaches a
+ * stderr line, which would have kept what follows it unescaped.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,13 +71,31 @@ blog_init(const struct cfg *cfg)
 	}
 }
 
-/* Replace every byte of s that is not printable ASCII by '?'. */
+/*
+ * Replace every byte of the n at s that is not printable ASCII, NUL
+ * included, by '?'.
+ */
 static void
-sanitize(char *s)
+sanitize(char *s, size_t n)
 {
-	for (; *s != '\0'; s++)
+	for (; n > 0; s++, n--)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			*s = '?';
+}
+
+/*
+ * Format fmt and ap into msg (LOG_LINE_MAX bytes) as vsnprintf(3) does
+ * and return the length of what msg holds, cut to fit; -1 when it cannot
+ * be formatted.  A NUL a conversion writes counts in it.
+ */
+static int
+format_msg(char *msg, const char *fmt, va_list ap)
+{
+	int n;
+
+	if ((n = vsnprintf(msg, LOG_LINE_MAX, fmt, ap)) < 0)
+		return -1;
+	return n < LOG_LINE_MAX ? n : LOG_LINE_MAX - 1;
 }
 
 static void
@@ -122,16 +143,16 @@ blog_pending(void)
 }
 
 /*
- * Log the message of n bytes at line + p (line has room for a newline
- * after it) to syslog, or with the prefix already in line[0..p) as one
+ * Log the message of n bytes at line + p (any bytes, sanitize()d here;
+ * line has room for a newline after it) to syslog, or with the prefix already in line[0..p) as one
  * line to stderr: at once, after the lines held, or, with hold set,
  * added to them.
  */
 static void
 emit(int prio, char *line, size_t p, size_t n, int hold)
 {
+	sanitize(line + p, n);
 	line[p + n] = '\0';
-	sanitize(line + p);
 	if (log_dest == CFG_LOG_SYSLOG) {
 		syslog(prio, "%s", line + p);
 		return;
@@ -158,10 +179,9 @@ vblog(int prio, const char *fmt, va_list ap)
 	if (prio > log_level)
 		return;
 	p = prefix(line, prio);
-	if ((n = vsnprintf(line + p, LOG_LINE_MAX, fmt, ap)) < 0)
+	if ((n = format_msg(line + p, fmt, ap)) < 0)
 		return;
-	emit(prio, line, p, (size_t)n < LOG_LINE_MAX ? (size_t)n :
-	    LOG_LINE_MAX - 1, 0);
+	emit(prio, line, p, (size_t)n, 0);
 }
 
 /* One line of msg, not formatted; held with hold set. */
@@ -223,9 +243,11 @@ blog_fatal(const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if ((n = format_msg(msg, fmt, ap)) < 0)
+		n = 0;
 	va_end(ap);
-	sanitize(msg);
+	sanitize(msg, (size_t)n);
+	msg[n] = '\0';
 	blog_line(LOG_ERR, msg);
 	if (log_dest == CFG_LOG_SYSLOG || log_level < LOG_ERR) {
 		n = snprintf(line, sizeof(line), "bootd: %s\n", msg);
