@@ -906,6 +906,27 @@ stop_for_the_case(pid_t pid)
 	}
 }
 
+/* The pid of the server process of h's connection. */
+static pid_t
+backend(struct db *h)
+{
+	return (pid_t)one_int(h, "SELECT pg_backend_pid()");
+}
+
+/*
+ * Open the case's handle on PostgreSQL with a deadline of ms and return
+ * the pid of its server process; 0 without BOOTD_TEST_PG (not run).
+ */
+static pid_t
+open_with_deadline(int ms)
+{
+	if (pg_uri() == NULL)
+		return 0;
+	OK(db_open(pg_uri(), DB_RDONLY, &db, &err_));
+	OK(db_set_deadline(db, ms, &err_));
+	return backend(db);
+}
+
 /*
  * poll(2) failing while the server is silent (a backend stopped): the
  * call fails at once, the connection given up, where it used to wait in
@@ -915,14 +936,11 @@ stop_for_the_case(pid_t pid)
 START_TEST(test_poll_fails_on_a_silent_server)
 {
 	struct bootd_error err = { "" };
-	pid_t backend;
+	pid_t pid;
 
-	if (pg_uri() == NULL)
+	if ((pid = open_with_deadline(1500)) == 0)
 		return;
-	OK(db_open(pg_uri(), DB_RDONLY, &db, &err_));
-	OK(db_set_deadline(db, 1500, &err_));
-	backend = (pid_t)one_int(db, "SELECT pg_backend_pid()");
-	stop_for_the_case(backend);
+	stop_for_the_case(pid);
 	poll_fails = ENOMEM;
 	ck_assert_int_eq(db_exec(db, "SELECT 1", &err), BOOTD_EDB);
 	ck_assert_int_eq(db_errclass(db), DB_ERR_CONN);
@@ -930,9 +948,9 @@ START_TEST(test_poll_fails_on_a_silent_server)
 	    "poll: ") != NULL && strstr(err.text, ": connection closed") !=
 	    NULL, "%s", err.text);
 	ck_assert_ptr_null(db->conn);
-	kill(backend, SIGCONT);
+	kill(pid, SIGCONT);
 	OK(db_reconnect(db, &err_));
-	ck_assert_int_ne(one_int(db, "SELECT pg_backend_pid()"), backend);
+	ck_assert_int_ne(backend(db), pid);
 }
 END_TEST
 
@@ -944,19 +962,16 @@ END_TEST
 START_TEST(test_slow_statement_cancelled_by_the_server)
 {
 	struct bootd_error err = { "" };
-	int64_t backend;
+	pid_t pid;
 
-	if (pg_uri() == NULL)
+	if ((pid = open_with_deadline(5000)) == 0)
 		return;
-	OK(db_open(pg_uri(), DB_RDONLY, &db, &err_));
-	OK(db_set_deadline(db, 5000, &err_));
-	backend = one_int(db, "SELECT pg_backend_pid()");
 	ck_assert_int_eq(db_exec(db, "SELECT pg_sleep(60)", &err), BOOTD_EDB);
 	ck_assert_msg(db_errclass(db) == DB_ERR_OTHER &&
 	    strstr(err.text, "statement timeout") != NULL, "class %s: %s",
 	    db_errclass_name(db_errclass(db)), err.text);
 	ck_assert_ptr_nonnull(db->conn);
-	ck_assert_int_eq(one_int(db, "SELECT pg_backend_pid()"), backend);
+	ck_assert_int_eq(backend(db), pid);
 }
 END_TEST
 
