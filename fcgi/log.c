@@ -144,9 +144,9 @@ blog_pending(void)
 
 /*
  * Log the message of n bytes at line + p (any bytes, sanitize()d here;
- * line has room for a newline after it) to syslog, or with the prefix already in line[0..p) as one
- * line to stderr: at once, after the lines held, or, with hold set,
- * added to them.
+ * line has room for a newline after it) to syslog, or with the prefix
+ * already in line[0..p) as one line to stderr: at once, after the lines
+ * held, or, with hold set, added to them.
  */
 static void
 emit(int prio, char *line, size_t p, size_t n, int hold)
