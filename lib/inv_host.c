@@ -254,9 +254,12 @@ authorize_host(struct inv *inv, struct href *ref, struct hboot *hb,
 
 /*
  * resolve() for a change: the host found must pass the authorizer.  When
- * hb is not NULL, what the host boots is read into it on the way.  An
- * FQDN (the usual name in a bulk change) is found with its environment
- * in one statement; any other name as resolve() finds it.
+ * hb is not NULL, what the host boots is read into it on the way.  A
+ * name that spells an FQDN (the usual name in a bulk change, and "db1."
+ * by which bootctl names a dotless host) is found with its environment
+ * in one statement, without the dot a whole FQDN ends in; any other, or
+ * one no host has, as resolve() goes on after its own FQDN lookup
+ * (resolve_rest()), so that a name no host has costs one FQDN lookup.
  */
 enum bootd_err
 resolve_for_change(struct inv *inv, const char *name, struct href *ref,
@@ -265,9 +268,9 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 	char low[FQDN_BUF];
 	struct db_stmt *s;
 	enum bootd_err rc;
+	enum fqdn_kind k = FQDN_NONE;
 
-	if (name != NULL && strchr(name, '.') != NULL &&
-	    lower_copy(name, low, sizeof(low)) == 0) {
+	if (name != NULL && (k = fqdn_of(name, low)) != FQDN_NONE) {
 		if ((s = stmt(inv, S_HOST_ENV_BY_FQDN, err)) == NULL)
 			return inv->dbrc;
 		bind_ref(s, 1, low);
@@ -277,7 +280,7 @@ resolve_for_change(struct inv *inv, const char *name, struct href *ref,
 		if (rc != BOOTD_ENOTFOUND)
 			return rc;
 	}
-	if ((rc = resolve(inv, name, ref, err)) != BOOTD_OK)
+	if ((rc = resolve_rest(inv, name, k, low, ref, err)) != BOOTD_OK)
 		return rc;
 	return authorize_host(inv, ref, hb, err);
 }

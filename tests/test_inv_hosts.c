@@ -12,8 +12,37 @@
 #include <check.h>
 
 #include "buf.h"
+#include "db.h"
 #include "inv.h"
 #include "inv_fixture.h"
+
+/*
+ * Every db_step() counted: this program is linked with
+ * -Wl,--wrap=db_step (tests/CMakeLists.txt), so the library's calls come
+ * here.  What a call costs is the difference of steps around it.
+ */
+enum bootd_err	__real_db_step(struct db_stmt *, int *, struct bootd_error *);
+enum bootd_err	__wrap_db_step(struct db_stmt *, int *, struct bootd_error *);
+
+static long steps;
+
+enum bootd_err
+__wrap_db_step(struct db_stmt *st, int *row, struct bootd_error *err)
+{
+	steps++;
+	return __real_db_step(st, row, err);
+}
+
+/* The db_step() calls of inv_set_local(host), its code into *rc. */
+static long
+set_local_steps(const char *host, enum bootd_err *rc,
+    struct bootd_error *err)
+{
+	long before = steps;
+
+	*rc = inv_set_local(inv, host, err);
+	return steps - before;
+}
 
 START_TEST(test_host_add_get)
 {
@@ -76,7 +105,7 @@ START_TEST(test_resolve)
 	}
 	/*
 	 * And fails as resolving does, with the same reason: no such host,
-	 * an empty name, an ambiguous short name.
+	 * an empty name, an ambiguous short name; so does a change by name.
 	 */
 	{
 		const char *bad[] = { "db1.", "web2..", "web1.a", "nope",
@@ -93,6 +122,9 @@ START_TEST(test_resolve)
 			ck_assert_int_eq(inv_host_get(inv, bad[i], &h, &e2),
 			    why[i]);
 			ck_assert_ptr_null(h);
+			ck_assert_str_eq(e2.text, err.text);
+			ck_assert_int_eq(inv_set_local(inv, bad[i], &e2),
+			    why[i]);
 			ck_assert_str_eq(e2.text, err.text);
 		}
 	}
@@ -154,6 +186,49 @@ START_TEST(test_resolve)
 	    BOOTD_ENOTFOUND);
 	assert_clean(&err);
 	ck_assert_ptr_nonnull(strstr(err.text, "web\\x0a1"));
+}
+END_TEST
+
+START_TEST(test_resolve_for_change_steps)
+{
+	struct bootd_error err;
+	enum bootd_err rc;
+	long fqdn, mac;
+
+	host("web1.a.org", "52:54:00:00:00:01");
+	host("web2", "52:54:00:00:00:02");
+	/*
+	 * A name no host has costs one lookup by FQDN (it cost two: one with
+	 * the host's environment, then resolve()'s), and a dotted MAC one
+	 * by FQDN and one by MAC.  Codes and texts are resolving's.
+	 */
+	ck_assert_int_eq(set_local_steps("nope.a.org", &rc, &err), 1);
+	ck_assert_int_eq(rc, BOOTD_ENOTFOUND);
+	ck_assert_str_eq(err.text, "no host \"nope.a.org\" (by FQDN, MAC or "
+	    "short name)");
+	ck_assert_int_eq(set_local_steps("nope.", &rc, &err), 1);
+	ck_assert_int_eq(rc, BOOTD_ENOTFOUND);
+	ck_assert_str_eq(err.text, "no host with the FQDN \"nope\"");
+	ck_assert_int_eq(set_local_steps("5254.0000.0099", &rc, &err), 2);
+	ck_assert_int_eq(rc, BOOTD_ENOTFOUND);
+	/*
+	 * A host found costs as much by FQDN with or without the final dot
+	 * (with it, the dot was kept in a first lookup that could never
+	 * match), and by a dotless FQDN's exact name ("web2.", as bootctl
+	 * names such a host in every change).  A dotted MAC costs one
+	 * lookup by FQDN more than the MAC in colons.
+	 */
+	fqdn = set_local_steps("web1.a.org", &rc, &err);
+	ck_assert_int_eq(rc, BOOTD_OK);
+	ck_assert_int_eq(set_local_steps("WEB1.A.ORG.", &rc, &err), fqdn);
+	ck_assert_int_eq(rc, BOOTD_OK);
+	ck_assert_int_eq(set_local_steps("web2.", &rc, &err), fqdn);
+	ck_assert_int_eq(rc, BOOTD_OK);
+	mac = set_local_steps("52:54:00:00:00:01", &rc, &err);
+	ck_assert_int_eq(rc, BOOTD_OK);
+	ck_assert_int_eq(set_local_steps("5254.0000.0001", &rc, &err),
+	    mac + 1);
+	ck_assert_int_eq(rc, BOOTD_OK);
 }
 END_TEST
 
@@ -630,6 +705,7 @@ inv_hosts_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown_dir);
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
+	tcase_add_test(tc, test_resolve_for_change_steps);
 	tcase_add_test(tc, test_host_changes_audited);
 	tcase_add_test(tc, test_nics);
 	tcase_add_test(tc, test_attrs);

@@ -150,6 +150,23 @@ class BootctlCase(unittest.TestCase):
                          "bootctl %s: stdout %r" % (" ".join(args), out))
         return out
 
+    def statements(self, *args, **kw):
+        """
+        Run bootctl, expect success as ok() does, and return how many
+        statements it ran (tests/count_statements.c, preloaded): to
+        compare what two commands cost on one engine.
+        """
+        lib = os.path.join(BLD, "tests", "libcount_statements.so")
+        count = os.path.join(self.dir, "statements")
+        env = dict(kw.pop("env", None) or {})
+        env["LD_PRELOAD"] = lib
+        env["BOOTD_COUNT_FILE"] = count
+        # An ASan build wants its runtime first; it still is in bootctl.
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0"
+        self.ok(*args, env=env, **kw)
+        with open(count) as f:
+            return int(f.read())
+
     def refused(self, code, pattern, *args, **kw):
         """
         Run bootctl, expect exit status code, empty stdout, one line on

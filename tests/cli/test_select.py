@@ -543,6 +543,19 @@ class TestDotlessHost(FleetCase):
         self.assertEqual(self.sql("SELECT count(*) FROM host WHERE fqdn = "
                                   "'mail'"), [(0,)])
 
+    def test_dotless_host_costs_no_more(self):
+        """A change of the dotless host named exactly ("mail.") runs as
+        many statements as the same change of a dotted one: libboot looked
+        "mail." up with its dot first, which no FQDN has, then again."""
+        self.ok("host", "add", "dot.example.org", mac(41), "--dist",
+                "debian-12")
+        for change in (["host", "set-env"], ["attr", "set"]):
+            values = ["lab"] if change[1] == "set-env" else ["k", "v"]
+            self.assertEqual(
+                self.statements(*change, "mail.", *values),
+                self.statements(*change, "dot.example.org", *values),
+                change)
+
 
 class TestInstallScriptKept(FleetCase):
     """A change of a host marked install that would leave an install
