@@ -342,6 +342,15 @@ enum bootd_err	 inv_nic_remove(struct inv *inv, const char *mac,
 const char	*inv_exact_name(const char *fqdn,
 		    char buf[INV_EXACT_NAME_MAX]);
 /*
+ * The FQDN a host name spells, for a host that may be gone (the audit
+ * log names hosts by FQDN): name lowercased, without the dot that ends a
+ * whole FQDN ("Db1." is db1, "Web1.Example.ORG." web1.example.org), when
+ * it is dotted or a whole FQDN and a valid FQDN; else name itself.
+ * Returns name or buf.
+ */
+const char	*inv_name_fqdn(const char *name,
+		    char buf[INV_EXACT_NAME_MAX]);
+/*
  * Resolve a host name (FQDN, short name, MAC; a name ending in a dot is
  * a whole FQDN only) to its FQDN; caller frees.
  */

@@ -10,7 +10,6 @@
 #include "buf.h"
 #include "inv.h"
 #include "inv_int.h"
-#include "valid.h"
 
 /*
  * A time in an audit row's values, as every output of bootctl gives
@@ -181,7 +180,7 @@ inv_audit_each(struct inv *inv, const char *object,
 {
 	struct inv_audit *as;
 	struct href ref;
-	char low[FQDN_BUF];
+	char low[INV_EXACT_NAME_MAX];
 	size_t i, n;
 	struct db_stmt *s;
 	enum bootd_err rc;
@@ -192,12 +191,12 @@ inv_audit_each(struct inv *inv, const char *object,
 		return rc;
 	}
 	if (object != NULL) {
-		/* A host named any way it can be named, else the name. */
+		/* A host named any way it can be named, else the FQDN the
+		 * name spells (a host that is gone), else the name. */
 		if (resolve(inv, object, &ref, NULL) == BOOTD_OK)
 			object = ref.fqdn;
-		else if (lower_copy(object, low, sizeof(low)) == 0 &&
-		    valid_fqdn(low, NULL) == BOOTD_OK && strchr(low, '.'))
-			object = low;
+		else
+			object = inv_name_fqdn(object, low);
 	}
 	if ((s = stmt(inv, object != NULL ? S_AUDIT_OBJ : S_AUDIT_ALL,
 	    err)) == NULL)

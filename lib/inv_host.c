@@ -154,6 +154,15 @@ inv_exact_name(const char *fqdn, char buf[INV_EXACT_NAME_MAX])
 	return buf;
 }
 
+const char *
+inv_name_fqdn(const char *name, char buf[INV_EXACT_NAME_MAX])
+{
+	if (name == NULL || fqdn_of(name, buf) == FQDN_NONE ||
+	    valid_fqdn(buf, NULL) != BOOTD_OK)
+		return name;
+	return buf;
+}
+
 enum bootd_err
 inv_host_resolve(struct inv *inv, const char *host, char **fqdn,
     struct bootd_error *err)

@@ -44,6 +44,24 @@ set_local_steps(const char *host, enum bootd_err *rc,
 	return steps - before;
 }
 
+/*
+ * name resolves to the host fqdn; inv_host_get(), which reads an FQDN
+ * with its host, finds the same one.
+ */
+static void
+resolves_to(const char *name, const char *fqdn)
+{
+	struct inv_host *h;
+	char *got;
+
+	OK(inv_host_resolve(inv, name, &got, &err_));
+	ck_assert_str_eq(got, fqdn);
+	free(got);
+	OK(inv_host_get(inv, name, &h, &err_));
+	ck_assert_str_eq(h->fqdn, fqdn);
+	inv_host_free(h);
+}
+
 START_TEST(test_host_add_get)
 {
 	const char *macs[] = { "52-54-00-AB-CD-EF", "5254.0012.3456" };
@@ -94,15 +112,8 @@ START_TEST(test_resolve)
 	host("web2.b.org", "52:54:00:00:00:0a");
 	host("xyz.b.org", "52:54:00:00:00:0b");
 	host("xyz.a.org", "52:54:00:00:00:0c");
-	for (i = 0; i < N(names); i++) {
-		OK(inv_host_resolve(inv, names[i], &fqdn, &err_));
-		ck_assert_str_eq(fqdn, want[i]);
-		free(fqdn);
-		/* inv_host_get() reads an FQDN with its host: the same. */
-		OK(inv_host_get(inv, names[i], &h, &err_));
-		ck_assert_str_eq(h->fqdn, want[i]);
-		inv_host_free(h);
-	}
+	for (i = 0; i < N(names); i++)
+		resolves_to(names[i], want[i]);
 	/*
 	 * And fails as resolving does, with the same reason: no such host,
 	 * an empty name, an ambiguous short name; so does a change by name.
@@ -229,6 +240,76 @@ START_TEST(test_resolve_for_change_steps)
 	ck_assert_int_eq(set_local_steps("5254.0000.0001", &rc, &err),
 	    mac + 1);
 	ck_assert_int_eq(rc, BOOTD_OK);
+}
+END_TEST
+
+START_TEST(test_whole_fqdn)
+{
+	const char *names[] = { "WEB1.A.ORG.", "db1." };
+	const char *want[] = { "web1.a.org", "db1" };
+	char x[INV_EXACT_NAME_MAX], a[512], b[512];
+	struct bootd_error err;
+	size_t i;
+	int n;
+
+	/*
+	 * A name ending in a dot is that FQDN, as in DNS, wherever a host
+	 * is named: db1. is the dotless host, which plain db1 cannot name
+	 * beside db1.a.org.
+	 */
+	host("web1.a.org", "52:54:00:00:00:01");
+	host("db1", "52:54:00:00:00:02");
+	host("db1.a.org", "52:54:00:00:00:03");
+	std_dist("debian-12");
+	for (i = 0; i < N(names); i++) {
+		resolves_to(names[i], want[i]);
+		OK(inv_attr_set(inv, names[i], "k", "v", &err_));
+		OK(inv_attr_unset(inv, names[i], "k", &err_));
+		OK(inv_host_set_dist(inv, names[i], "debian-12", &err_));
+		OK(inv_host_set_env(inv, names[i], "default", &err_));
+		OK(inv_nic_add(inv, names[i], i == 0 ? "52:54:00:00:00:11" :
+		    "52:54:00:00:00:12", &err_));
+		OK(inv_set_reinstall(inv, names[i], NULL, NOW, 60, NULL,
+		    &err_));
+		OK(inv_set_local(inv, names[i], &err_));
+		last_audit(want[i], a, sizeof(a));
+		ck_assert_ptr_nonnull(strstr(a, "|set-local|"));
+	}
+	ck_assert_int_eq(inv_host_remove(inv, "nope.a.org.", &err),
+	    BOOTD_ENOTFOUND);
+	ck_assert_str_eq(err.text, "no host with the FQDN \"nope.a.org\"");
+
+	/*
+	 * The FQDN a name spells: lowercased, without the final dot, when
+	 * it is a valid FQDN, dotted or whole; else the name as given.
+	 */
+	ck_assert_str_eq(inv_name_fqdn("Web1.A.Org.", x), "web1.a.org");
+	ck_assert_str_eq(inv_name_fqdn("Web1.A.Org", x), "web1.a.org");
+	ck_assert_str_eq(inv_name_fqdn("DB1.", x), "db1");
+	{
+		const char *same[] = { "DB1", "web2..", "5254.0000.0001",
+		    "bad_name.a.org." };
+
+		for (i = 0; i < N(same); i++)
+			ck_assert_ptr_eq(inv_name_fqdn(same[i], x), same[i]);
+		ck_assert_ptr_null(inv_name_fqdn(NULL, x));
+	}
+
+	/*
+	 * A host that is gone is found in the audit log by that FQDN too,
+	 * all its rows; plain db1 now names db1.a.org.
+	 */
+	OK(inv_host_remove(inv, "web1.a.org.", &err_));
+	OK(inv_host_remove(inv, "db1.", &err_));
+	for (i = 0; i < N(names); i++) {
+		n = last_audit(names[i], a, sizeof(a));
+		ck_assert_int_gt(n, 1);
+		snprintf(b, sizeof(b), "|host-remove|%s|", want[i]);
+		ck_assert_ptr_nonnull(strstr(a, b));
+	}
+	ck_assert_int_eq(last_audit("web1.a.org", b, sizeof(b)),
+	    last_audit("WEB1.A.ORG.", a, sizeof(a)));
+	ck_assert_int_eq(last_audit("db1", a, sizeof(a)), 1);
 }
 END_TEST
 
@@ -706,6 +787,7 @@ inv_hosts_suite(void)
 	tcase_add_test(tc, test_host_add_get);
 	tcase_add_test(tc, test_resolve);
 	tcase_add_test(tc, test_resolve_for_change_steps);
+	tcase_add_test(tc, test_whole_fqdn);
 	tcase_add_test(tc, test_host_changes_audited);
 	tcase_add_test(tc, test_nics);
 	tcase_add_test(tc, test_attrs);

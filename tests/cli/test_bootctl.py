@@ -427,6 +427,8 @@ class TestHosts(BootctlCase):
         for verb in (["host", "show"], ["host", "remove"], ["status"],
                      ["set-local"], ["set-reinstall"], ["render"]):
             self.refused(1, "nosuch", *verb, "nosuch.example.org")
+            self.refused(1, r'no host with the FQDN "nosuch\.example\.org"$',
+                         *verb, "nosuch.example.org.")
 
 
 class TestNicsAndAttrs(BootctlCase):

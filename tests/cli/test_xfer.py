@@ -886,9 +886,16 @@ class TestAuditPolish(XferCase):
                                    "now or in the audit log")
         rc, out, err = self.run_ctl("audit", "--json", "nosuch")
         self.assertEqual(rc, 1)
-        # A host that is gone still has its rows.
+        # A host that is gone still has its rows, by its FQDN written
+        # either way: a final dot makes it the whole FQDN, as anywhere.
         self.ok("host", "remove", FQDN1)
-        self.assertIn("host-remove", self.ok("audit", FQDN1))
+        out = self.ok("audit", FQDN1)
+        self.assertIn("host-remove", out)
+        self.assertEqual(self.ok("audit", FQDN1.upper() + "."), out)
+        rc, out, err = self.run_ctl("audit", "nosuch.example.org.")
+        self.assertEqual((rc, out), (1, ""))
+        self.assert_one_error_line(err, "no host \"nosuch.example.org.\", "
+                                   "now or in the audit log")
 
     def test_set_local_twice_one_row(self):
         self.populate()
@@ -999,6 +1006,12 @@ class TestHistory(unittest.TestCase):
         self.assertFalse(hosts[0]["exists"])
         ops = [e.get("op") for e in hosts[0]["entries"]]
         self.assertIn("host-add", ops)
+        self.assertIn("boot", [e["kind"] for e in hosts[0]["entries"]])
+        # Its FQDN written with the final dot, or in capitals: the same
+        # timeline, with the boots recorded under that FQDN; named
+        # twice, shown once.
+        self.assertEqual(self.history(FQDN1 + "."), hosts)
+        self.assertEqual(self.history(FQDN1.upper(), FQDN1 + "."), hosts)
 
     def test_text_and_usage(self):
         out = self.srv.bootctl("history", "web9").stdout

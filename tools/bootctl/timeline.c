@@ -434,6 +434,7 @@ static int
 select_hosts(struct ctx *ctx, struct args *a, struct history *hi)
 {
 	struct select_arg sa = { hi, 0 };
+	char x[INV_EXACT_NAME_MAX];
 	struct inv_host *h;
 	struct bootd_error e;
 	enum bootd_err rc;
@@ -451,7 +452,9 @@ select_hosts(struct ctx *ctx, struct args *a, struct history *hi)
 			warnmsg("%s", e.text);
 			return EXIT_FAIL;
 		}
-		if (add_timeline(hi, &sa.cap, h, a->argv[i]) == -1)
+		/* A host that is gone: under the FQDN the name spells. */
+		if (add_timeline(hi, &sa.cap, h, inv_name_fqdn(a->argv[i],
+		    x)) == -1)
 			hi->nomem = true;
 	}
 	if (a->argc == 0) {
