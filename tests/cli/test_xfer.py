@@ -782,6 +782,16 @@ class TestDiscovered(XferCase):
         self.ok("host", "remove", "new.example.org")
         self.assertNotIn("52:54:00:aa:00:01", self.listed())
 
+    def test_adopt_dotless_with_attrs(self):
+        # "web1" is also web1.lab.example.org's short name: the
+        # attributes go to the new host all the same.
+        self.ok("discovered", "adopt", "52:54:00:aa:00:01", "web1",
+                "--attr", "rack=r1")
+        self.assertEqual(self.sql(
+            "SELECT h.fqdn, a.key, a.value FROM host_attr a JOIN host h "
+            "ON h.id = a.host WHERE a.key = 'rack' ORDER BY h.fqdn"),
+            [("web1", "rack", "r1"), (FQDN1, "rack", "r12")])
+
     def test_adopt_refusals_change_nothing(self):
         self.refused(1, r"not in the discovered list", "discovered", "adopt",
                      "52:54:00:bb:00:01", "new.example.org")

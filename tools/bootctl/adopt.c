@@ -74,6 +74,7 @@ verb_discovered_adopt(struct ctx *ctx, struct args *a)
 	const char *env = a->env != NULL ? a->env : INV_DEFAULT_ENV;
 	const char *mac = a->argv[0], *fqdn = a->argv[1];
 	char canon[MAC_STRLEN + 1], *eq, *key, low[INV_FQDN_MAX + 1];
+	char x[INV_EXACT_NAME_MAX];
 	struct buf ev = { 0 };
 	enum bootd_err rc;
 	size_t i;
@@ -116,11 +117,14 @@ verb_discovered_adopt(struct ctx *ctx, struct args *a)
 	for (i = 0; low[i] != '\0'; i++)
 		if (low[i] >= 'A' && low[i] <= 'Z')
 			low[i] = (char)(low[i] - 'A' + 'a');
+	/* The new host by its exact name: a dotless one is also a short
+	 * name, which another host's may make ambiguous. */
 	for (i = 0; rc == BOOTD_OK && i < a->nattrs; i++) {
 		key = a->attrs[i];
 		eq = strchr(key, '=');
 		*eq = '\0';
-		rc = inv_attr_set(ctx->inv, low, key, eq + 1, &ctx->err);
+		rc = inv_attr_set(ctx->inv, inv_exact_name(low, x), key,
+		    eq + 1, &ctx->err);
 		*eq = '=';
 	}
 	if (rc == BOOTD_OK)
