@@ -346,11 +346,11 @@ void		 worker_db_close(struct worker *w);
 int		 worker_manual_dists_check(struct inv *inv,
 		    const struct cfg *cfg, struct bootd_error *e);
 /*
- * The events database, opened read-only on first use, for the metrics
- * (the recorder creates and writes it); with PostgreSQL, where the
- * inventory is read when the events are in its database (the default).  NULL when it does not exist yet
- * or cannot be opened; the next call tries again (for a URI at most once
- * a second).
+ * The events database, opened read-only on first use, for the metrics (the
+ * recorder creates and writes it); with PostgreSQL, where the inventory is
+ * read when the events are in its database (the default).  NULL when it does
+ * not exist yet or cannot be opened; the next call tries again (for a URI at
+ * most once a second).
  */
 struct events	*worker_events(struct worker *w);
 /*

@@ -78,19 +78,19 @@
  * Retention pruning (daemon.event_retention_days) is done here too: the
  * recorder is the only writer of boot events.
  *
- * At most lost.  SIGKILL of the recorder: what it holds, counted as
- * dropped: its batch (at most daemon.event_batch_max events,
- * daemon.event_batch_ms of boots) and the records it has read from the
- * pipe but not yet put in the batch (at most one read, IN_MAX bytes);
- * and the fetch notes it holds, at most NOTE_MS of them (write_notes());
- * not the last seen times it holds, which the next recorder takes again.
- * Both count as held from the moment they are read (held_from()), except
- * in the instant between the read(2) and that count: a recorder killed
- * there loses what the read took without counting it.  One killed between
- * a batch's commit and its count leaves the batch stored and counted as
- * dropped: the counts err on that side only.  SIGKILL or crash of all of bootd, or a power loss:
- * that batch plus what is in the pipe (at most its size, logged at start),
- * plus whatever the database's synchronous=NORMAL may lose on a power cut.
+ * At most lost.  SIGKILL of the recorder: what it holds, counted as dropped:
+ * its batch (at most daemon.event_batch_max events, daemon.event_batch_ms of
+ * boots) and the records it has read from the pipe but not yet put in the
+ * batch (at most one read, IN_MAX bytes); and the fetch notes it holds, at
+ * most NOTE_MS of them (write_notes()); not the last seen times it holds,
+ * which the next recorder takes again.  Both count as held from the moment
+ * they are read (held_from()), except in the instant between the read(2) and
+ * that count: a recorder killed there loses what the read took without
+ * counting it.  One killed between a batch's commit and its count leaves the
+ * batch stored and counted as dropped: the counts err on that side only.
+ * SIGKILL or crash of all of bootd, or a power loss: that batch plus what
+ * is in the pipe (at most its size, logged at start), plus whatever the
+ * database's synchronous=NORMAL may lose on a power cut.
  *
  * Signals.  The recorder blocks SIGTERM and SIGINT except while it waits
  * in ppoll(2), so a signal never cuts a transaction short.  On SIGTERM it

@@ -37,24 +37,23 @@
  * three system calls a request and held the worker until nginx had read
  * the answer.  On TCP the lingering close stays.
  *
- * Each worker opens the inventory itself, lazily: one read-only handle
- * for lookups on "database" (its prepared statements are kept by
- * lib/inv.c) and, only when an installer reports completion, a read-write
- * handle on "database_write" for that, kept from then on.  For SQLite
- * both are the same file, reopened when it was deleted or replaced.  For
- * PostgreSQL they are two connections, typically the local standby
+ * Each worker opens the inventory itself, lazily: one read-only handle for
+ * lookups on "database" (its prepared statements are kept by lib/inv.c) and,
+ * only when an installer reports completion, a read-write handle on
+ * "database_write" for that, kept from then on.  For SQLite both are the
+ * same file, reopened when it was deleted or replaced.  For PostgreSQL they
+ * are two connections, typically the local standby
  * (target_session_attrs=prefer-standby) and the primary (read-write): a
- * handle whose server went away, or that found a standby where it
- * writes, is closed (worker_db_failed()) and the next use connects again,
- * libpq picking the server anew: the standby back, or after a promotion
- * the new primary; inv prepares its statements again on the new
- * connection.  A connection that failed is retried at most once a second
- * (WORKER_REOPEN_MS), answering "unavailable" meanwhile.  When the
- * database cannot be opened the request gets the fail-safe answer (a
- * lookup) or 503 (an install report).  A worker never writes boot events: it hands
- * them to the recorder (recorder.c), which owns the events database,
- * creates it, and prunes old events; a worker reads that file only for
- * the metrics.
+ * handle whose server went away, or that found a standby where it writes, is
+ * closed (worker_db_failed()) and the next use connects again, libpq picking
+ * the server anew: the standby back, or after a promotion the new primary;
+ * inv prepares its statements again on the new connection.  A connection
+ * that failed is retried at most once a second (WORKER_REOPEN_MS), answering
+ * "unavailable" meanwhile.  When the database cannot be opened the request
+ * gets the fail-safe answer (a lookup) or 503 (an install report).  A worker
+ * never writes boot events: it hands them to the recorder (recorder.c),
+ * which owns the events database, creates it, and prunes old events; a
+ * worker reads that file only for the metrics.
  */
 #define _GNU_SOURCE		/* accept4() */
 

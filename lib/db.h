@@ -105,10 +105,10 @@ enum db_txn {
 int		 db_is_uri(const char *where);
 
 /*
- * Write where (a path, or a URI) into out (size bytes, at least 1) for a
- * log line or a message: a URI's passwords, in its user information and
- * as password= and sslpassword= parameters, become "***".  Returns out.  This function
- * can't fail (a longer text is cut).
+ * Write where (a path, or a URI) into out (size bytes, at least 1) for a log
+ * line or a message: a URI's passwords, in its user information and as
+ * password= and sslpassword= parameters, become "***".  Returns out.  This
+ * function can't fail (a longer text is cut).
  */
 const char	*db_where_print(const char *where, char *out, size_t size);
 
@@ -131,11 +131,11 @@ int		 db_uri_param_is(const char *s, size_t n, const char *want);
  * passed to libpq as it is, so that it may name several hosts
  * ("postgresql://db1,db2/bootd?target_session_attrs=read-write" or, over
  * unix sockets, "postgresql:///bootd?host=/run/a,/run/b") and carry any
- * libpq parameter.  PostgreSQL connections get connect_timeout=2 (per
- * host), TCP keepalives after 5 s idle and tcp_user_timeout=5000, unless
- * the URI says otherwise (db_pg.c says why), application_name "bootd"
- * unless it names one, and client_encoding UTF8.  SQLite connections get foreign keys on, the
- * busy timeout 5 s and extended result codes.
+ * libpq parameter.  PostgreSQL connections get connect_timeout=2 (per host),
+ * TCP keepalives after 5 s idle and tcp_user_timeout=5000, unless the URI
+ * says otherwise (db_pg.c says why), application_name "bootd" unless it
+ * names one, and client_encoding UTF8.  SQLite connections get foreign keys
+ * on, the busy timeout 5 s and extended result codes.
  *
  * On success *out is the handle, closed with db_close().  On failure *out
  * is NULL: BOOTD_EINVAL (no path, a URI and no PostgreSQL driver built
@@ -246,9 +246,9 @@ enum bootd_err	 db_rollback(struct db *db, struct bootd_error *err);
 
 /*
  * Prepare sql, one statement with placeholders $1..$n (at most
- * DB_MAX_PARAMS: SQLite's own limit before 3.32, so every SQLite takes
- * it; the events' statements of many rows use up to 384), on db.  On success *out belongs to db: free it with
- * db_finalize(), or db_close() frees it.
+ * DB_MAX_PARAMS: SQLite's own limit before 3.32, so every SQLite takes it;
+ * the events' statements of many rows use up to 384), on db.  On success
+ * *out belongs to db: free it with db_finalize(), or db_close() frees it.
  */
 #define DB_MAX_PARAMS	999
 enum bootd_err	 db_prepare(struct db *db, const char *sql,

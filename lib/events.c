@@ -44,29 +44,28 @@
  * written later by a sweep (SQLite), and read past the sweep's mark.
  * events_int.h is what the two files share.
  *
- * On PostgreSQL (events_database a URI) the events are the schema
- * "events" of the inventory's database, for the reasons given in
- * sql/postgresql/events/001-initial.sql; the connection's search_path
- * is "events", so the same statements find the same tables.  What
- * differs: the schema version is a row (events.schema_version), not
- * PRAGMA user_version; migrations wait for each other on an advisory
- * lock; the SQLite file's PRAGMAs, WAL checkpoints and legacy import do
- * not exist there; writers run in parallel, READ COMMITTED, and a batch
- * that deadlocks with another is done again (PG_TXN says why).  The statements are written
- * once for both: no two-argument max(), every column beside "excluded"
- * named with its table, no placeholder left unused.  Listings page by
- * MAC in the database's collation: canonical MACs (fixed width, hex
- * digits and colons at the same places) sort alike in every collation.
- * A lost connection or a read-only server (a hot standby) makes a call
- * fail as unavailable (events_unavailable()); the caller opens a new
- * handle later, never db_reconnect() (which would lose the
- * search_path).
+ * On PostgreSQL (events_database a URI) the events are the schema "events"
+ * of the inventory's database, for the reasons given in
+ * sql/postgresql/events/001-initial.sql; the connection's search_path is
+ * "events", so the same statements find the same tables.  What differs: the
+ * schema version is a row (events.schema_version), not PRAGMA user_version;
+ * migrations wait for each other on an advisory lock; the SQLite file's
+ * PRAGMAs, WAL checkpoints and legacy import do not exist there; writers run
+ * in parallel, READ COMMITTED, and a batch that deadlocks with another is
+ * done again (PG_TXN says why).  The statements are written once for both:
+ * no two-argument max(), every column beside "excluded" named with its
+ * table, no placeholder left unused.  Listings page by MAC in the database's
+ * collation: canonical MACs (fixed width, hex digits and colons at the same
+ * places) sort alike in every collation.  A lost connection or a read-only
+ * server (a hot standby) makes a call fail as unavailable
+ * (events_unavailable()); the caller opens a new handle later, never
+ * db_reconnect() (which would lose the search_path).
  *
- * The events speak SQL through db.h, as the inventory does (inv.c): what
- * is SQLite's own is PRAGMAs, run as SQL, and the two calls of
- * db_sqlite.h.  Statements are prepared once per handle, on first use,
- * and reset after each use, as in inv.c.  The schema is sql/events/NNN-*.sql, compiled in
- * as events_migrations[] and versioned with PRAGMA user_version, separately
+ * The events speak SQL through db.h, as the inventory does (inv.c): what is
+ * SQLite's own is PRAGMAs, run as SQL, and the two calls of db_sqlite.h.
+ * Statements are prepared once per handle, on first use, and reset after
+ * each use, as in inv.c.  The schema is sql/events/NNN-*.sql, compiled in as
+ * events_migrations[] and versioned with PRAGMA user_version, separately
  * from the inventory's.
  */
 #include <sys/stat.h>

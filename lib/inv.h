@@ -128,15 +128,16 @@ struct inv_counts {
  * directory: callers run dbdir_check() first.  The caller closes *out with
  * inv_close().
  *
- * On PostgreSQL, INV_RDONLY is a read-only connection (a hot standby
- * serves it); INV_RDWR needs the schema there at this binary's version
- * (a database without the table schema_version, or with an older schema,
- * is refused: "bootctl init" makes or upgrades it, never a bootd of one
- * site under the others); INV_CREATE makes it in a database that has none
- * (the database itself must exist) and migrates an older one.  Schema versions mean the same on both engines.  Migrations
- * take an advisory lock, so that processes opening at once migrate one
- * after the other.  A server that cannot be reached is BOOTD_EDB, with a
- * one-line error that never holds the URI's password.
+ * On PostgreSQL, INV_RDONLY is a read-only connection (a hot standby serves
+ * it); INV_RDWR needs the schema there at this binary's version (a database
+ * without the table schema_version, or with an older schema, is refused:
+ * "bootctl init" makes or upgrades it, never a bootd of one site under the
+ * others); INV_CREATE makes it in a database that has none (the database
+ * itself must exist) and migrates an older one.  Schema versions mean the
+ * same on both engines.  Migrations take an advisory lock, so that processes
+ * opening at once migrate one after the other.  A server that cannot be
+ * reached is BOOTD_EDB, with a one-line error that never holds the URI's
+ * password.
  */
 enum bootd_err	 inv_open(const char *path, enum inv_mode mode, struct inv **out,
 		    struct bootd_error *err);

@@ -40,14 +40,14 @@ struct ic_script {
 };
 
 /*
- * Read script into s (zeroed by the call).  The shape of a line is its
- * label (":name "), then its commands joined by their terminators; a
- * command is its name, then its arguments: verbatim for commands whose
- * arguments are all fixed text (goto, iseq, sanboot...), else its
- * options as iPXE's getopt sees them (arguments starting with '-' before
- * the first other argument or "--"; an option's own argument shows as
- * "<arg>") plus "<N>" for the number of other arguments (kernel, initrd,
- * chain, menu, item, echo; item also keeps its label).  An empty command (after a trailing "||") shows as "()".
+ * Read script into s (zeroed by the call).  The shape of a line is its label
+ * (":name "), then its commands joined by their terminators; a command is
+ * its name, then its arguments: verbatim for commands whose arguments are
+ * all fixed text (goto, iseq, sanboot...), else its options as iPXE's getopt
+ * sees them (arguments starting with '-' before the first other argument or
+ * "--"; an option's own argument shows as "<arg>") plus "<N>" for the number
+ * of other arguments (kernel, initrd, chain, menu, item, echo; item also
+ * keeps its label).  An empty command (after a trailing "||") shows as "()".
  * Returns 0, or -1 on allocation failure.  Free with ic_free().
  */
 int		 ic_parse(const char *script, struct ic_script *s);

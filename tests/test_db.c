@@ -2,10 +2,10 @@
  * test_db.c - the SQL drivers (db.h), the same cases on every engine
  *
  * Every case runs on SQLite (a fresh file under /tmp, the real inventory
- * migrations) and, when BOOTD_TEST_PG holds a PostgreSQL URI, on
- * PostgreSQL too (the public schema dropped and made again from
- * sql/postgresql/, as compiled in).  tests/integration/test_db_pg.py starts a throw-away
- * primary and hot standby with tests/pg.py and runs this program with:
+ * migrations) and, when BOOTD_TEST_PG holds a PostgreSQL URI, on PostgreSQL
+ * too (the public schema dropped and made again from sql/postgresql/, as
+ * compiled in).  tests/integration/test_db_pg.py starts a throw-away primary
+ * and hot standby with tests/pg.py and runs this program with:
  *   BOOTD_TEST_PG          the primary's URI
  *   BOOTD_TEST_PG_STANDBY  the standby's URI (standby cases)
  *   BOOTD_TEST_PG_BOTH     a multi-host URI: standby first, then primary
