@@ -18,6 +18,7 @@ static const char *const classtab[DB_ERR__MAX] = {
 	[DB_ERR_CONN] = "connection",
 	[DB_ERR_CONSTRAINT] = "constraint",
 	[DB_ERR_OTHER] = "other",
+	[DB_ERR_CANCELLED] = "cancelled",
 };
 
 static enum bootd_err

@@ -89,6 +89,11 @@ enum db_errclass {
 	DB_ERR_CONSTRAINT,	/* unique, check, foreign key or not null
 				   refused the values */
 	DB_ERR_OTHER,		/* anything else: SQL error, out of memory */
+	DB_ERR_CANCELLED,	/* the server cancelled the statement: past
+				   its statement_timeout (a tenth under the
+				   deadline), or by an administrator; the
+				   server is slow, not gone, and the
+				   connection stays good: try again later */
 	DB_ERR__MAX
 };
 
@@ -192,8 +197,8 @@ enum bootd_err	 db_set_timeout(struct db *db, int ms, struct bootd_error *err);
  * the connection closed, and the call fails BOOTD_EDB with class
  * DB_ERR_CONN, so that db_reconnect() lets libpq pick a server again.
  * The server's statement_timeout is set a tenth shorter, which ends a
- * statement that is merely slow with an error (class DB_ERR_OTHER) on a
- * connection that stays good, before the deadline gives the connection
+ * statement that is merely slow with an error (class DB_ERR_CANCELLED) on
+ * a connection that stays good, before the deadline gives the connection
  * up.  Kept across db_reconnect().  Nothing for SQLite, whose file
  * answers or is locked (db_set_timeout()).
  */

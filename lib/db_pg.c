@@ -184,6 +184,8 @@ fail(struct db *db, PGresult *res, const char *what, struct bootd_error *err)
 		code = BOOTD_EBUSY;
 	} else if (strcmp(state, "25006") == 0) {
 		class = DB_ERR_READONLY;	/* read-only transaction */
+	} else if (strcmp(state, "57014") == 0) {
+		class = DB_ERR_CANCELLED;	/* statement_timeout */
 	} else if (strncmp(state, "23", 2) == 0) {
 		class = DB_ERR_CONSTRAINT;
 		code = strcmp(state, "23505") == 0 ? BOOTD_EEXIST :

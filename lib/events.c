@@ -751,7 +751,8 @@ int
 events_unavailable(const struct events *ev)
 {
 	return ev != NULL && (ev->lastclass == DB_ERR_CONN ||
-	    ev->lastclass == DB_ERR_READONLY);
+	    ev->lastclass == DB_ERR_READONLY ||
+	    ev->lastclass == DB_ERR_CANCELLED);
 }
 
 char *

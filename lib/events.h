@@ -104,15 +104,19 @@ void		 events_set_busy_timeout(struct events *ev, int ms);
 /*
  * PostgreSQL: milliseconds one statement may wait for the server before
  * the connection is given up (db_set_deadline(); 0, the default: no
- * bound); events_unavailable() is then 1.  Nothing for SQLite.
+ * bound); events_unavailable() is then 1, as it is when the server
+ * cancels a statement that ran a tenth shorter than that (its
+ * statement_timeout).  Nothing for SQLite.
  */
 void		 events_set_deadline(struct events *ev, int ms);
 
 /*
  * After a call on ev failed: 1 when the failure means that this server
  * cannot serve it now (the connection is lost, no server is reachable,
- * or a write met a read-only server, a hot standby whose primary is
- * down), else 0.  The caller then closes ev and opens a new handle
+ * a write met a read-only server, a hot standby whose primary is down,
+ * or the server cancelled a statement that ran past its
+ * statement_timeout: slow, as a primary in a storm of writes can be),
+ * else 0.  The caller then closes ev and opens a new handle
  * later: libpq picks the server again, after a failover the promoted
  * one.  For SQLite: the file cannot be opened, or is read-only.  ev may
  * be NULL (0).  This function can't fail.

@@ -967,7 +967,7 @@ START_TEST(test_slow_statement_cancelled_by_the_server)
 	if ((pid = open_with_deadline(5000)) == 0)
 		return;
 	ck_assert_int_eq(db_exec(db, "SELECT pg_sleep(60)", &err), BOOTD_EDB);
-	ck_assert_msg(db_errclass(db) == DB_ERR_OTHER &&
+	ck_assert_msg(db_errclass(db) == DB_ERR_CANCELLED &&
 	    strstr(err.text, "statement timeout") != NULL, "class %s: %s",
 	    db_errclass_name(db_errclass(db)), err.text);
 	ck_assert_ptr_nonnull(db->conn);

@@ -14,6 +14,9 @@ bootctl init: bootd never makes or upgrades a shared schema).
     bootd, every held event is written, nothing more is dropped.
   - SIGTERM while no server takes writes: bootd still ends, after the
     recorder's bounded wait, dropping and counting what it held.
+  - A primary up but slow, ending the recorder's statement at its
+    statement_timeout: the batch is kept and written once it is quick
+    again, not dropped.
 
 No timing assertions: every effect is polled for, a bounded number of
 times.  Skipped (77) where PostgreSQL 15 or the build's driver is
@@ -203,6 +206,36 @@ class RecorderPg(unittest.TestCase):
         self.c.primary.start()
         eventually(lambda: self.rows(self.c.primary), lambda n: n == 4)
         self.assertEqual(self.rows(self.c.primary), 4)
+        self.assertEqual(self.metric("bootd_events_dropped_total"),
+                         dropped0)
+
+    def test_slow_statement_keeps_the_batch(self):
+        # A primary that is up but slow: a trigger makes every INSERT of
+        # boot events sleep past the recorder's deadline, so the server
+        # ends the statement at its statement_timeout (a tenth shorter).
+        # The batch is kept and tried again, as when no server takes
+        # writes, not dropped; once the primary is quick again it is
+        # written.
+        srv = self.srv
+        p = self.c.primary
+        self.recorded_once()
+        dropped0 = self.metric("bootd_events_dropped_total")
+        p.psql("CREATE FUNCTION events.slow() RETURNS trigger "
+               "LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); "
+               "RETURN NULL; END $$; CREATE TRIGGER slow BEFORE INSERT "
+               "ON events.boot_event FOR EACH STATEMENT EXECUTE FUNCTION "
+               "events.slow();")
+        self.assertEqual(self.boot(unknown_mac(1)), 200)
+        log = eventually(srv.bootd_log,
+                         lambda l: "statement timeout" in l, tries=2400)
+        self.assertIn("statement timeout", log)
+        self.assertIn("holding the boot events queued", log)
+        self.assertEqual(self.metric("bootd_events_dropped_total"),
+                         dropped0)
+        p.psql("DROP TRIGGER slow ON events.boot_event; "
+               "DROP FUNCTION events.slow();")
+        eventually(lambda: self.rows(p), lambda n: n == 2, tries=2400)
+        self.assertEqual(self.rows(p), 2)
         self.assertEqual(self.metric("bootd_events_dropped_total"),
                          dropped0)
 
