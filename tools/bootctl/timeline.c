@@ -426,8 +426,8 @@ in_audit(struct ctx *ctx, const char *name)
 /*
  * The hosts whose history is shown: those named, else those the
  * selectors choose (hosts_select(); none: all).  A name that is no host
- * (any more) is kept as given, for the audit rows and boots of a host
- * that is gone.
+ * (any more) is kept as the FQDN it spells (inv_name_fqdn()), for the
+ * audit rows and boots of a host that is gone.
  * Returns the exit status.
  */
 static int
