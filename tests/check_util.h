@@ -1,12 +1,13 @@
 /*
  * check_util.h - what the Check programs of tests/ share: the number of
- * elements of an array, a fixed time, and OK() for a call that must
- * succeed.
+ * elements of an array, a fixed time, OK() for a call that must succeed,
+ * and check_run(), the end of every main().
  */
 #ifndef BOOTD_CHECK_UTIL_H
 #define BOOTD_CHECK_UTIL_H
 
 #include <check.h>
+#include <stdlib.h>
 
 #include "err.h"
 
@@ -23,5 +24,18 @@
 	ck_assert_msg(rc_ == BOOTD_OK, "%s: %s (%s)", #call,		\
 	    bootd_strerror(rc_), err_.text);				\
 } while (0)
+
+/* Run suite s; the exit status of the program that runs it. */
+static inline int
+check_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
 
 #endif

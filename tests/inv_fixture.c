@@ -17,6 +17,7 @@
 #include <check.h>
 
 #include "buf.h"
+#include "check_util.h"
 #include "db.h"
 #include "inv.h"
 #include "inv_fixture.h"
@@ -335,9 +336,6 @@ use_icu_db(const char *uri)
 int
 inv_test_main(Suite *(*suite)(void))
 {
-	SRunner *sr;
-	int failed;
-
 	if ((pguri = getenv("BOOTD_TEST_PG")) != NULL && *pguri == '\0')
 		pguri = NULL;
 	if (pguri == NULL)
@@ -353,9 +351,5 @@ inv_test_main(Suite *(*suite)(void))
 	} else
 		sburi = NULL;
 
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite());
 }

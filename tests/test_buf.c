@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "buf.h"
+#include "check_util.h"
 
 START_TEST(test_printf_empty)
 {
@@ -98,12 +99,5 @@ buf_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(buf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(buf_suite());
 }

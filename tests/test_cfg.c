@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include "cfg.h"
+#include "check_util.h"
 #include "db.h"
 
 static char dir[] = "/tmp/bootd-test-cfg-XXXXXX";
@@ -450,11 +451,5 @@ cfg_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cfg_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cfg_suite());
 }

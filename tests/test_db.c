@@ -1155,15 +1155,8 @@ db_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (pg_uri() == NULL)
 		printf("BOOTD_TEST_PG not set: SQLite only "
 		    "(tests/integration/test_db_pg.py runs PostgreSQL)\n");
-	sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(db_suite());
 }

@@ -18,6 +18,7 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "dbdir.h"
 
 static char	top[64], state[128], dir[192], db[256];
@@ -197,12 +198,5 @@ dbdir_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(dbdir_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(dbdir_suite());
 }

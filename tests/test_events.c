@@ -1569,8 +1569,6 @@ main(void)
 {
 	struct bootd_error err = { "" };
 	struct db *db;
-	SRunner *sr;
-	int failed;
 
 	pg = getenv("BOOTD_TEST_PG");
 	if (pg != NULL && *pg == '\0')
@@ -1585,9 +1583,5 @@ main(void)
 		db_close(db);
 		printf("events on PostgreSQL (BOOTD_TEST_PG)\n");
 	}
-	sr = srunner_create(events_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(events_suite());
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../fcgi/bootd.h"
+#include "check_util.h"
 
 static char	logged[2048];	/* the last message handed to syslog(3) */
 static int	logged_prio = -1;
@@ -28,15 +29,22 @@ __wrap_openlog(const char *ident, int option, int facility)
 {
 }
 
+/* Keep what syslog(3) was handed: both of its names come here. */
+static void
+keep(int prio, const char *fmt, va_list ap)
+{
+	vsnprintf(logged, sizeof(logged), fmt, ap);
+	logged_prio = prio;
+}
+
 void
 __wrap_syslog(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(logged, sizeof(logged), fmt, ap);
+	keep(prio, fmt, ap);
 	va_end(ap);
-	logged_prio = prio;
 }
 
 void
@@ -45,9 +53,8 @@ __wrap___syslog_chk(int prio, int flag, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(logged, sizeof(logged), fmt, ap);
+	keep(prio, fmt, ap);
 	va_end(ap);
-	logged_prio = prio;
 }
 
 /* stderr, captured: a temporary file in its place (capture()), read back. */
@@ -188,12 +195,5 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(log_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(log_suite());
 }

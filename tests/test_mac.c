@@ -6,6 +6,7 @@
 
 #include <check.h>
 
+#include "check_util.h"
 #include "mac.h"
 
 static const struct {
@@ -135,11 +136,5 @@ mac_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mac_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(mac_suite());
 }

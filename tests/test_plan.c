@@ -28,6 +28,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "check_util.h"
 #include "db.h"
 #include "inv.h"
 
@@ -409,17 +410,10 @@ plan_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if ((pguri = getenv("BOOTD_TEST_PG")) != NULL && *pguri == '\0')
 		pguri = NULL;
 	if (pguri == NULL)
 		printf("BOOTD_TEST_PG not set: SQLite only\n");
 
-	sr = srunner_create(plan_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(plan_suite());
 }

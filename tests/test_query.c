@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../fcgi/bootd.h"
+#include "check_util.h"
 
 /* Parse s (as a C string) into q; returns the code, reason in err. */
 static enum bootd_err
@@ -354,11 +355,5 @@ query_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(query_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(query_suite());
 }

@@ -412,11 +412,5 @@ xfer_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(xfer_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(xfer_suite());
 }
