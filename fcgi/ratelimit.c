@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "bootd.h"
+#include "hash.h"
 
 #define RL_SLOTS	4096	/* addresses remembered */
 #define RL_PROBE	8	/* slots tried per address */
@@ -86,18 +87,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint32_t
-hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static int
 lock(void)
 {
@@ -121,7 +110,7 @@ bucket(const char *addr, int rate, int burst, int64_t now)
 {
 	struct rl_slot *s, *free_ = NULL, *lru = NULL;
 	int64_t full = (int64_t)burst * 1000, add;
-	uint32_t h = hash(addr);
+	uint32_t h = str_hash(addr);
 	int i;
 
 	for (i = 0; i < RL_PROBE; i++) {

@@ -80,6 +80,7 @@
 #include "db.h"
 #include "db_sqlite.h"
 #include "events_int.h"
+#include "hash.h"
 #include "migrations.h"
 
 #define PAGE_ROWS	 256		/* rows per page of a listing */
@@ -960,17 +961,13 @@ static size_t
 distinct_run(const struct events_event *evs, size_t n)
 {
 	unsigned char slot[RUN_SLOTS];
-	const unsigned char *p;
 	uint32_t h;
 	size_t i;
 
 	memset(slot, 0, sizeof(slot));
 	for (i = 0; i < n && i < CHUNK; i++) {
-		h = 2166136261u;		/* FNV-1a */
-		for (p = (const unsigned char *)evs[i].mac; *p != '\0'; p++)
-			h = (h ^ *p) * 16777619u;
-		for (h &= RUN_SLOTS - 1; slot[h] != 0; h = (h + 1) &
-		    (RUN_SLOTS - 1))
+		for (h = str_hash(evs[i].mac) & (RUN_SLOTS - 1); slot[h] != 0;
+		    h = (h + 1) & (RUN_SLOTS - 1))
 			if (strcmp(evs[slot[h] - 1].mac, evs[i].mac) == 0)
 				return i;
 		slot[h] = (unsigned char)(i + 1);
