@@ -30,20 +30,6 @@ struct inv	*inv;
 
 /* Fixture -------------------------------------------------------------- */
 
-void
-rm_db(const char *path)
-{
-	char p[512];		/* paths here are shorter than 300 bytes */
-
-	unlink(path);
-	if (snprintf(p, sizeof(p), "%s-wal", path) < (int)sizeof(p))
-		unlink(p);
-	if (snprintf(p, sizeof(p), "%s-shm", path) < (int)sizeof(p))
-		unlink(p);
-	if (snprintf(p, sizeof(p), "%s-journal", path) < (int)sizeof(p))
-		unlink(p);
-}
-
 static void
 setup_dir(void)
 {

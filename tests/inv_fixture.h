@@ -51,7 +51,6 @@ struct audit_seen {
 };
 
 /* Fixture */
-void		 rm_db(const char *);
 void		 pg_reset(void);
 void		 setup(void);
 void		 teardown_dir(void);

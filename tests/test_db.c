@@ -179,17 +179,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char p[160];
-
 	db_close(db);
 	db = NULL;
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-journal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	rm_db(path);
 	rmdir(dir);
 }
 

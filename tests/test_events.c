@@ -37,20 +37,6 @@ static struct events	*ev;
 
 /* Fixture -------------------------------------------------------------- */
 
-static void
-rm_db(const char *path)
-{
-	char p[256];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-journal", path);
-	unlink(p);
-}
-
 static void	sql_exec(const char *sql);
 static void	counts_exact(const char *when);
 static int	exec_at(const char *path, const char *sql);
@@ -1258,24 +1244,6 @@ END_TEST
 
 /* Moving events out of an upgraded inventory ---------------------------- */
 
-/* Read a file of the source tree; the caller frees. */
-static char *
-slurp(const char *rel)
-{
-	char path[512], chunk[4096];
-	struct buf b = { 0 };
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", BOOTD_SOURCE_DIR, rel);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	ck_assert(!buf_failed(&b));
-	return b.data;
-}
-
 /*
  * tests/data/inv-v1.sql, a version-1 inventory with boot events: opened
  * read-write it sets them aside; events_import() moves them here once,
@@ -1292,7 +1260,7 @@ START_TEST(test_import_v1)
 	char *sql, served[32];
 	int64_t moved = -1, seen;
 
-	sql = slurp("tests/data/inv-v1.sql");
+	sql = source_file("tests/data/inv-v1.sql");
 	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
 	free(sql);
 	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
@@ -1343,7 +1311,7 @@ START_TEST(test_import_capped)
 	char *sql;
 	int64_t moved;
 
-	sql = slurp("tests/data/inv-v1.sql");
+	sql = source_file("tests/data/inv-v1.sql");
 	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
 	free(sql);
 	OK(inv_open(invpath, INV_RDWR, &inv, &err_));
@@ -1368,7 +1336,7 @@ START_TEST(test_import_locks_inventory)
 	char *sql;
 	int64_t moved = -1;
 
-	sql = slurp("tests/data/inv-v1.sql");
+	sql = source_file("tests/data/inv-v1.sql");
 	ck_assert_int_eq(exec_at(invpath, sql), SQLITE_OK);
 	free(sql);
 	OK(inv_open(invpath, INV_RDWR, &inv, &err_));

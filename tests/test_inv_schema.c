@@ -472,25 +472,6 @@ START_TEST(test_migrate_each_version)
 }
 END_TEST
 
-/* Read a whole file under the source tree; the caller frees. */
-static char *
-slurp(const char *rel)
-{
-	char path[512];
-	struct buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", BOOTD_SOURCE_DIR, rel);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	ck_assert(!buf_failed(&b));
-	return b.data;
-}
-
 /* The schema objects of the database at path, as text. */
 static char *
 schema_of(const char *path)
@@ -532,7 +513,7 @@ START_TEST(test_migrate_v1_fixture)
 	inv_close(inv);
 	inv = NULL;
 	rm_db(dbpath);
-	sql = slurp("tests/data/inv-v1.sql");
+	sql = source_file("tests/data/inv-v1.sql");
 	ck_assert_int_eq(sql_exec(dbpath, sql), SQLITE_OK);
 	free(sql);
 	ck_assert_int_eq(sql_int(VERSION_SQL()), 1);

@@ -39,18 +39,13 @@ static char		 dbpath[512];	/* the file, or the URI */
 static const char	*pguri;		/* BOOTD_TEST_PG, or NULL */
 static struct inv	*inv;
 
+/* SQLite: remove the case's inventory and its directory. */
 static void
-rm_db(void)
+remove_db(void)
 {
-	char p[sizeof(dbpath) + 8];
-
 	if (pguri != NULL)
 		return;
-	unlink(dbpath);
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", dbpath);
-	unlink(p);
+	rm_db(dbpath);
 	rmdir(dir);
 }
 
@@ -199,7 +194,7 @@ teardown(void)
 {
 	inv_close(inv);
 	inv = NULL;
-	rm_db();
+	remove_db();
 }
 
 /*
