@@ -49,14 +49,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char p[300];
-	const char *s[] = { "", "-wal", "-shm" };
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", db, s[i]);
-		unlink(p);
-	}
+	rm_db(db);
 	rmdir(dir);
 	rmdir(state);
 	rmdir(top);
