@@ -16,7 +16,8 @@
  * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all
  * of them: with pselect(2) every idle worker woke, and all but one found
  * nothing to accept, two wasted system calls and a context switch each,
- * on the cores the busy workers and nginx need.  The listening socket is
+ * on the cores the busy workers and nginx need (and the one woken does
+ * not preempt nginx: master.c, run_as_batch()).  The listening socket is
  * non-blocking: when another worker took the connection, accept4(2) fails
  * with EAGAIN and the loop waits again.
  * libfcgi is given no listening socket (-1): it reads the connection

@@ -5,7 +5,8 @@ worker user, -t), log lines of printable ASCII only, a request in flight
 across SIGTERM, the drain timeout, max_requests recycling, a SIGHUP while
 bootd starts, a reload at the largest daemon.workers, children whose master
 died before they were set up, back-off when workers die in a loop, the done
-form body limits and the shape of the metrics exposition.
+form body limits, the shape of the metrics exposition and the scheduling
+policy (SCHED_BATCH, or the one bootd was started with).
 """
 
 import grp
@@ -147,10 +148,11 @@ class Daemon:
                               + list(args), capture_output=True, text=True,
                               env=harness.run_env(), timeout=60)
 
-    def start(self, wait=True):
+    def start(self, wait=True, wrapper=()):
+        """wrapper: a command that execs bootd (its pid is bootd's)."""
         self.log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [harness.binary("bootd"), "-c", self.conf],
+            list(wrapper) + [harness.binary("bootd"), "-c", self.conf],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
             env=harness.run_env())
         if wait:
@@ -596,6 +598,31 @@ class Process(unittest.TestCase):
             self.assertEqual(st, 200)
         self.assertIsNone(self.d.proc.poll())
         self.assertEqual(self.d.workers(), worker)
+        self.assertEqual(self.d.stop(), 0)
+
+    def policies(self, children):
+        """The scheduling policy of the master and its children, once
+        all of them are there."""
+        pids = eventually(self.d.children, lambda c: len(c) == children)
+        return {os.sched_getscheduler(p)
+                for p in [self.d.proc.pid] + pids}
+
+    def test_runs_as_batch(self):
+        # master.c run_as_batch(): a worker woken by a connection must
+        # not take the core from nginx.  The children inherit it.
+        self.d = Daemon(workers=2).start()
+        self.assertEqual(self.policies(3), {os.SCHED_BATCH})
+        st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_policy_chosen_before_is_kept(self):
+        # As bootd.service's CPUSchedulingPolicy= or an operator's chrt:
+        # bootd does not override a policy it was started with.
+        self.d = Daemon(workers=2).start(wrapper=["chrt", "--idle", "0"])
+        self.assertEqual(self.policies(3), {os.SCHED_IDLE})
+        st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200)
         self.assertEqual(self.d.stop(), 0)
 
     def test_max_requests_recycles_workers(self):

@@ -138,6 +138,9 @@ class Units(unittest.TestCase):
                      ("ConfigurationDirectory", "bootd"),
                      ("SystemCallFilter", "@system-service")):
             self.assertIn(v, svc[k], k)
+        # Workers must not preempt nginx when a connection wakes them;
+        # the system call filter keeps bootd from setting it itself.
+        self.assertEqual(svc["CPUSchedulingPolicy"], ["batch"])
         self.assertEqual(svc["RestrictAddressFamilies"],
                          ["AF_UNIX AF_INET AF_INET6"])
 
