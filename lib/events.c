@@ -26,23 +26,28 @@
  * Caps without counting: the table "counts" holds the number of rows of
  * boot_event and discovered, so enforcing a cap after each batch is one
  * read of that row and, when over, one indexed delete of the oldest rows.
- * The functions here keep it exact: each transaction adds up what its
- * statements inserted and deleted (struct delta) and updates the row once,
- * before its commit.  Schema version 1 had a trigger do it for every row
- * instead: a quarter of the recorder's instructions per event (44.6k
- * against 33.3k, bench/profile, batches of 128), so
- * sql/events/002-counts-per-batch.sql dropped them.  Hence nothing but
- * this file may write those two tables.  Boot events go in record order
- * (their id); discovered MACs by last seen (an index).  Every row removed
- * that way is counted in struct events_stats (metric
+ * The functions here and in events_record.c keep it exact: each
+ * transaction adds up what its statements inserted and deleted (struct
+ * delta) and updates the row once, before its commit.  Schema version 1
+ * had a trigger do it for every row instead: a quarter of the recorder's
+ * instructions per event (44.6k against 33.3k, bench/profile, batches of
+ * 128), so sql/events/002-counts-per-batch.sql dropped them.  Hence
+ * nothing but these two files may write those two tables.  Boot events go
+ * in record order (their id); discovered MACs by last seen (an index).
+ * Every row removed that way is counted in struct events_stats (metric
  * bootd_events_evicted_total).
+ *
+ * events_record.c records a batch (events_record()): in runs of
+ * different MACs, a few statements a run (record_rows() says why), in
+ * one transaction that evicts what is over the caps (ev_evict()) and
+ * updates the counts row (ev_add_counts()) before its commit.
  *
  * Known MACs get a row in "seen" (last seen, what was served): only MACs
  * that belonged to a host when they booted, so the boot network cannot
  * grow it.  A host's last seen time is the newest of its MACs'.
  * events_seen.c keeps those rows: written with each batch, or held and
  * written later by a sweep (SQLite), and read past the sweep's mark.
- * events_int.h is what the two files share.
+ * events_int.h is what the three files share.
  *
  * On PostgreSQL (events_database a URI) the events are the schema "events"
  * of the inventory's database, for the reasons given in
@@ -80,7 +85,6 @@
 #include "db.h"
 #include "db_sqlite.h"
 #include "events_int.h"
-#include "hash.h"
 #include "migrations.h"
 
 #define PAGE_ROWS	 256		/* rows per page of a listing */
@@ -94,21 +98,6 @@
  */
 #define EVENTS_WAL_LIMIT	(4L * 1024 * 1024)
 #define WAL_CHECKPOINT_PAGES	1000
-
-/*
- * The upsert of "discovered" (record_discovered()): the rows, then this.
- * Each row's count comes back: 1 when the MAC is new (inserted), more
- * when it was there (updated), so the caller knows which without a
- * second statement.  Columns of the table are named with it: PostgreSQL
- * finds a bare name ambiguous beside "excluded".
- */
-#define DISC_HEAD	"INSERT INTO discovered " \
-	"(mac, first_seen, last_seen, count, params, addr) VALUES "
-#define DISC_TAIL	" ON CONFLICT (mac) DO UPDATE SET " \
-	"last_seen = CASE WHEN excluded.last_seen > discovered.last_seen " \
-	"THEN excluded.last_seen ELSE discovered.last_seen END, " \
-	"count = discovered.count + 1, params = excluded.params, " \
-	"addr = excluded.addr RETURNING count"
 
 static const char *const sqltab[S__MAX] = {
 	[S_COUNTS] = "SELECT events, discovered FROM counts",
@@ -190,17 +179,16 @@ static const char *const import_sql[] = {
  * deleted), while SERIALIZABLE failed one of two writers at once on the
  * counts row (test_events' two writers).  Two batches can still lock the
  * same rows in opposite orders (a MAC both saw, the oldest rows both
- * evict): one fails as a deadlock, and events_record() does it again, at
- * most PG_TRIES times, rather than lose it.  One lock for all writers
- * would avoid that, but would make every site wait for the others'
- * whole batches, each a round trip per statement to a primary that may
- * be far away.  Commits are durable as any (synchronous_commit stays
- * on): with it off a crash of the server lost the last batches, events
- * that no counter would ever show as dropped; the fsync is one per
- * batch, not per event.
+ * evict): one fails as a deadlock, and events_record() (events_record.c)
+ * does it again, at most PG_TRIES times, rather than lose it.  One lock
+ * for all writers would avoid that, but would make every site wait for
+ * the others' whole batches, each a round trip per statement to a
+ * primary that may be far away.  Commits are durable as any
+ * (synchronous_commit stays on): with it off a crash of the server lost
+ * the last batches, events that no counter would ever show as dropped;
+ * the fsync is one per batch, not per event.
  */
 #define PG_TXN	"SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
-#define PG_TRIES	3
 /* Where the statements find the tables on PostgreSQL: schema "events". */
 #define PG_SEARCH_PATH "SET search_path = events"
 /* Migrations of the events schema wait for each other on this lock. */
@@ -805,20 +793,10 @@ read_counts(struct events *ev, int64_t *events, int64_t *discovered,
 	return rc;
 }
 
-/*
- * What a transaction changed in the row counts of boot_event and
- * discovered.  Its statements add up here what they inserted and deleted,
- * and add_counts() writes the sum to "counts" once, before the commit:
- * one update of that row per batch, where triggers made one per row.
- */
-struct delta {
-	int64_t		 events;
-	int64_t		 discovered;
-};
-
 /* Add d to the counts row.  Inside the transaction that made d. */
-static enum bootd_err
-add_counts(struct events *ev, const struct delta *d, struct bootd_error *err)
+enum bootd_err
+ev_add_counts(struct events *ev, const struct delta *d,
+    struct bootd_error *err)
 {
 	struct db_stmt *s;
 
@@ -837,8 +815,8 @@ add_counts(struct events *ev, const struct delta *d, struct bootd_error *err)
  * changed so far (the counts row does not have it yet); the rows
  * removed are taken off it.  Inside a transaction.
  */
-static enum bootd_err
-evict(struct events *ev, const struct events_limits *lim, struct delta *d,
+enum bootd_err
+ev_evict(struct events *ev, const struct events_limits *lim, struct delta *d,
     long *evicted, struct bootd_error *err)
 {
 	struct db_stmt *s;
@@ -875,45 +853,6 @@ evict(struct events *ev, const struct events_limits *lim, struct delta *d,
 }
 
 /*
- * Add or update the "discovered" rows of unknown[0..n) (n <= CHUNK, MACs
- * all different), unknown MACs' events, with one statement, and count
- * in d those new to the list.  Inside a transaction.
- */
-static enum bootd_err
-record_discovered(struct events *ev, const struct events_event *const *unknown,
-    size_t n, struct delta *d, struct bootd_error *err)
-{
-	struct db_stmt *s;
-	size_t i, rows = 0;
-	int row;
-
-	if ((s = ev_rows_stmt(ev, &ev->disc_k[n], DISC_HEAD, (int)n, 6,
-	    DISC_TAIL, err)) == NULL)
-		return BOOTD_EDB;
-	for (i = 0; i < n; i++) {
-		bind_ref(s, (int)i * 6 + 1, unknown[i]->mac);
-		bind_int(s, (int)i * 6 + 2, unknown[i]->time);
-		bind_int(s, (int)i * 6 + 3, unknown[i]->time);
-		bind_int(s, (int)i * 6 + 4, 1);
-		bind_ref(s, (int)i * 6 + 5, unknown[i]->params);
-		bind_ref(s, (int)i * 6 + 6, unknown[i]->addr);
-	}
-	/* A row back for each, its count: 1 for a MAC new to the list. */
-	while ((row = ev_step(ev, s)) > 0) {
-		rows++;
-		if (db_column_int64(s, 0) == 1)
-			d->discovered++;
-	}
-	db_reset(s);
-	if (row < 0)
-		return ev_dberr(ev, "record discovered MACs", err);
-	if (rows != n)
-		return bootd_error_set(err, BOOTD_EDB, "record discovered "
-		    "MACs: %zu rows returned for %zu", rows, n);
-	return BOOTD_OK;
-}
-
-/*
  * The statement *sp, made on first use from head, rows rows of (cols
  * placeholders) and tail: record_rows()'s statements, whose number of
  * rows varies.  NULL with err filled when it cannot be prepared.
@@ -946,164 +885,6 @@ ev_rows_stmt(struct events *ev, struct db_stmt **sp, const char *head,
 		return NULL;
 	}
 	return *sp = prepare_once(ev, sql, "prepare", err);
-}
-
-/*
- * How many of evs[0..n), at most CHUNK, from the first on, have MACs all
- * different: record_rows() takes them together.  The MACs taken so far
- * are kept in a small hash table (open addressing, RUN_SLOTS slots, each
- * an index + 1, 0 when empty): comparing each MAC with all before it
- * made CHUNK * CHUNK / 2 string compares a run.
- */
-#define RUN_SLOTS	(2 * CHUNK)	/* a power of two, CHUNK < 256 */
-
-static size_t
-distinct_run(const struct events_event *evs, size_t n)
-{
-	unsigned char slot[RUN_SLOTS];
-	uint32_t h;
-	size_t i;
-
-	memset(slot, 0, sizeof(slot));
-	for (i = 0; i < n && i < CHUNK; i++) {
-		for (h = str_hash(evs[i].mac) & (RUN_SLOTS - 1); slot[h] != 0;
-		    h = (h + 1) & (RUN_SLOTS - 1))
-			if (strcmp(evs[slot[h] - 1].mac, evs[i].mac) == 0)
-				return i;
-		slot[h] = (unsigned char)(i + 1);
-	}
-	return i;
-}
-
-/* What an event served, as stored. */
-const char *
-ev_served(const struct events_event *e)
-{
-	return e->served != NULL ? e->served : "unknown";
-}
-
-/*
- * Store evs[0..n) (MACs checked, all different, n <= CHUNK), adding the
- * rows they inserted and deleted to d: one INSERT of their boot events
- * (in order, so ids ascend as they came), one upsert of "seen" (or
- * they are held to be written later: events_defer_seen()) and one
- * delete from "discovered" for the known MACs among them (a MAC that
- * boots as a host's is no longer discovered), and one upsert of
- * "discovered" for the unknown ones: at most four statements for CHUNK
- * events.  On PostgreSQL each statement is a round trip to the server,
- * and with CHUNK 16 and an upsert per unknown MAC a batch of 256 boots
- * took about 70 of them: on two busy cores, where the server waits for
- * one too, the recorder fell behind a bootd-pg under wrk and dropped
- * events.  With every MAC different no two statements touch the same
- * row, so their order does not matter; events_record() splits the batch
- * before a MAC met again (a host that booted twice, or was added or
- * deleted, within the batch), so each event is stored after the ones
- * before it.  PostgreSQL would refuse an upsert that met the same row
- * twice.  Inside a transaction.
- */
-static enum bootd_err
-record_rows(struct events *ev, const struct events_event *evs, size_t n,
-    struct delta *d, struct bootd_error *err)
-{
-	const struct events_event *known[CHUNK], *unknown[CHUNK];
-	struct db_stmt *s;
-	enum bootd_err rc = BOOTD_OK;
-	size_t i, k = 0, u = 0;
-
-	if ((s = ev_rows_stmt(ev, &ev->insert_k[n], "INSERT INTO boot_event "
-	    "(time, mac, host, served, params, addr) VALUES ", (int)n, 6, "",
-	    err)) == NULL)
-		return BOOTD_EDB;
-	for (i = 0; i < n; i++) {
-		bind_int(s, (int)i * 6 + 1, evs[i].time);
-		bind_ref(s, (int)i * 6 + 2, evs[i].mac);
-		bind_ref(s, (int)i * 6 + 3, evs[i].fqdn);
-		bind_ref(s, (int)i * 6 + 4, ev_served(&evs[i]));
-		bind_ref(s, (int)i * 6 + 5, evs[i].params);
-		bind_ref(s, (int)i * 6 + 6, evs[i].addr);
-		if (evs[i].fqdn != NULL)
-			known[k++] = &evs[i];
-		else
-			unknown[u++] = &evs[i];
-	}
-	if ((rc = ev_run(ev, s, "record boot", err)) != BOOTD_OK)
-		return rc;
-	d->events += (int64_t)n;
-	if (k > 0) {
-		if (!seen_hold(ev, known, k) &&
-		    (rc = seen_write(ev, known, k, err)) != BOOTD_OK)
-			return rc;
-		if ((s = ev_rows_stmt(ev, &ev->forget_k[k], "DELETE FROM "
-		    "discovered WHERE mac IN (", (int)k, 1, ")", err)) == NULL)
-			return BOOTD_EDB;
-		for (i = 0; i < k; i++)
-			bind_ref(s, (int)i + 1, known[i]->mac);
-		if ((rc = ev_run(ev, s, "update discovered MACs", err)) !=
-		    BOOTD_OK)
-			return rc;
-		d->discovered -= db_changes(s);
-	}
-	if (u > 0)
-		rc = record_discovered(ev, unknown, u, d, err);
-	return rc;
-}
-
-enum bootd_err
-events_record(struct events *ev, const struct events_event *evs, size_t n,
-    const struct events_limits *lim, struct events_stats *st,
-    struct bootd_error *err)
-{
-	char canon[MAC_STRLEN + 1];
-	struct events_stats local = { 0, 0 };
-	struct delta d = { 0, 0 };
-	enum bootd_err rc = BOOTD_OK;
-	size_t i, k, held_n, held_len;
-	int try, complete;
-
-	if (st == NULL)
-		st = &local;
-	st->written = st->evicted = 0;
-	if (n > 0 && evs == NULL)
-		return bootd_error_set(err, BOOTD_EINVAL, "no boot events");
-	for (i = 0; i < n; i++)
-		if (evs[i].mac == NULL || mac_canon(evs[i].mac, canon, NULL) !=
-		    BOOTD_OK || strcmp(canon, evs[i].mac) != 0)
-			return bootd_error_set(err, BOOTD_EINVAL, "boot event "
-			    "%zu: MAC not in canonical form", i);
-	/*
-	 * PostgreSQL: a batch that met another writer's on the same rows
-	 * (a deadlock, PG_TXN) is done again, at most PG_TRIES times.
-	 */
-	for (try = 1; ; try++) {
-		d.events = d.discovered = 0;
-		st->evicted = 0;
-		if ((rc = ev_tx_begin(ev, err)) != BOOTD_OK)
-			return rc;
-		held_n = ev->held.n;
-		held_len = ev->held.len;
-		rc = seen_mark_was_complete(ev, &complete, err);
-		if (rc != BOOTD_OK)
-			return ev_tx_end(ev, rc, err);
-		for (i = 0; i < n && rc == BOOTD_OK; i += k) {
-			k = distinct_run(&evs[i], n - i);
-			rc = record_rows(ev, &evs[i], k, &d, err);
-		}
-		if (rc == BOOTD_OK && complete)
-			rc = seen_mark_complete(ev, err);
-		if (rc == BOOTD_OK)
-			rc = evict(ev, lim, &d, &st->evicted, err);
-		if (rc == BOOTD_OK)
-			rc = add_counts(ev, &d, err);
-		if ((rc = ev_tx_end(ev, rc, err)) == BOOTD_OK) {
-			st->written = (long)n;
-			return BOOTD_OK;
-		}
-		ev->held.n = held_n;	/* their boots were not stored */
-		ev->held.len = held_len;
-		st->evicted = 0;
-		if (rc != BOOTD_EBUSY || !ev->pg || try >= PG_TRIES)
-			return rc;
-	}
 }
 
 enum bootd_err
@@ -1143,7 +924,7 @@ events_prune(struct events *ev, int64_t before, long max, int64_t *deleted,
 		goto out;
 	d.discovered = -db_changes(s);
 	n = -(d.events + d.discovered);
-	rc = add_counts(ev, &d, err);
+	rc = ev_add_counts(ev, &d, err);
 out:
 	if ((rc = ev_tx_end(ev, rc, err)) == BOOTD_OK && deleted != NULL)
 		*deleted = n;
@@ -1264,7 +1045,7 @@ events_import(struct events *ev, const char *inventory_path,
 	if (found == 3 && rc == BOOTD_OK && exec_sql(ev, RECOUNT) != BOOTD_OK)
 		rc = ev_dberr(ev, "count boot events", err);
 	if (rc == BOOTD_OK)
-		rc = evict(ev, lim, &none, &evicted, err);
+		rc = ev_evict(ev, lim, &none, &evicted, err);
 	/*
 	 * In WAL mode a commit spanning two files is atomic per file only:
 	 * SQLite commits this file first, so a crash in between leaves the

@@ -2,14 +2,15 @@
  * events_int.h - what the files of the events database share: private to
  * lib/events*.c
  *
- * The events database is one module, prefix events_, in two files:
+ * The events database is one module, prefix events_, in three files:
  * events.c (open, close, schema and migrations, the statement table and
- * the helpers that run statements, recording a batch, the caps, pruning,
- * the legacy import and the listings) and events_seen.c (hosts' last
- * seen times: the "seen" rows a batch writes, or holds for a sweep to
- * write later, the mark of how far "seen" is complete, and what readers
- * read past it).  The functions below are what one file uses of the
- * other; everything else in each file is static.  Those of events.c are
+ * the helpers that run statements, the counts row, the caps, pruning,
+ * the legacy import and the listings), events_record.c (recording a
+ * batch: events_record()) and events_seen.c (hosts' last seen times: the
+ * "seen" rows a batch writes, or holds for a sweep to write later, the
+ * mark of how far "seen" is complete, and what readers read past it).
+ * The functions below are what one file uses of another; everything else
+ * in each file is static.  Those of events.c and events_record.c are
  * prefixed ev_: the inventory's helpers (inv_int.h) have the plain names
  * in the same library.
  */
@@ -71,6 +72,17 @@ struct tail_row {
 	int64_t		 time;
 };
 
+/*
+ * What a transaction changed in the row counts of boot_event and
+ * discovered.  Its statements add up here what they inserted and deleted,
+ * and ev_add_counts() writes the sum to "counts" once, before the commit:
+ * one update of that row per batch, where triggers made one per row.
+ */
+struct delta {
+	int64_t		 events;
+	int64_t		 discovered;
+};
+
 struct events {
 	struct db	*db;
 	char		*path;		/* as given to events_open() */
@@ -128,6 +140,16 @@ ev_tx_end(struct events *ev, enum bootd_err rc, struct bootd_error *err);
 struct db_stmt *
 ev_rows_stmt(struct events *ev, struct db_stmt **sp, const char *head,
     int rows, int cols, const char *tail, struct bootd_error *err);
+
+/* events.c: the counts row and the caps, for a batch (events_record.c) */
+enum bootd_err
+ev_add_counts(struct events *ev, const struct delta *d,
+    struct bootd_error *err);
+enum bootd_err
+ev_evict(struct events *ev, const struct events_limits *lim, struct delta *d,
+    long *evicted, struct bootd_error *err);
+
+/* events_record.c: what an event served, as stored */
 const char *
 ev_served(const struct events_event *e);
 

@@ -4,9 +4,9 @@
  * the mark of how far they are complete, and what readers read past it
  *
  * The file's share of the module described in events.c and events_int.h:
- * events_record() (events.c) hands each chunk's known MACs here, to hold
- * (seen_hold()) or to write now (seen_write()); everything else about
- * "seen" is in this file.
+ * events_record() (events_record.c) hands each chunk's known MACs here,
+ * to hold (seen_hold()) or to write now (seen_write()); everything else
+ * about "seen" is in this file.
  */
 #include <stdio.h>
 #include <stdlib.h>

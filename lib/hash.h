@@ -1,9 +1,9 @@
 /*
  * hash.h - FNV-1a of a string, for bootd's small open-addressing tables:
  * the done attempts of client addresses (fcgi/ratelimit.c) and the MACs
- * of a run of boot events (lib/events.c, distinct_run()).  Quick, and
- * spread well enough for short keys; not for keys an attacker chooses to
- * collide where a collision costs more than a probe.
+ * of a run of boot events (lib/events_record.c, distinct_run()).  Quick,
+ * and spread well enough for short keys; not for keys an attacker chooses
+ * to collide where a collision costs more than a probe.
  */
 #ifndef BOOTD_HASH_H
 #define BOOTD_HASH_H
