@@ -414,14 +414,35 @@ count_leftover(struct master *m)
 	}
 }
 
+/* The name of a scheduling policy, for the log. */
+static const char *
+policy_name(int policy)
+{
+	switch (policy & ~SCHED_RESET_ON_FORK) {
+	case SCHED_OTHER:
+		return "SCHED_OTHER";
+	case SCHED_BATCH:
+		return "SCHED_BATCH";
+	case SCHED_IDLE:
+		return "SCHED_IDLE";
+	case SCHED_FIFO:
+		return "SCHED_FIFO";
+	case SCHED_RR:
+		return "SCHED_RR";
+	default:
+		return "(unknown)";
+	}
+}
+
 /*
  * Run bootd, and so every child forked from here on, under SCHED_BATCH
- * (sched(7)), unless something chose a policy already: bootd.service
- * sets the same with CPUSchedulingPolicy=batch, and its system call
- * filter refuses this call; an operator's chrt(1) is kept.
- * A task of that policy does not preempt the running one when it wakes.
- * A worker wakes for every connection that finds it idle, and under
- * SCHED_OTHER it took the core from nginx at once, in the middle of
+ * (sched(7)), unless it was started under another policy: bootd.service
+ * sets the same with CPUSchedulingPolicy=batch, as its system call filter
+ * refuses this call, and an operator's chrt(1) is kept.  A reset-on-fork
+ * flag it was given stays set (a process that is not root may not clear
+ * it).  A task of SCHED_BATCH does not preempt the running one when it
+ * wakes.  A worker wakes for every connection that finds it idle, and
+ * under SCHED_OTHER it took the core from nginx at once, in the middle of
  * nginx's event loop: nginx's other requests waited for the answer, the
  * worker often found the request not yet written and slept again, and
  * every worker beyond the number of cores added such wake-ups.  Measured
@@ -430,18 +451,28 @@ count_leftover(struct master *m)
  * workers answered about 10% fewer requests than 2; under SCHED_BATCH
  * 0.17 and 0.09, and 4 workers as fast as 2.  A woken worker still runs
  * at once on an idle core; on a busy one it waits until the running task
- * sleeps or its time slice ends.
+ * sleeps or its time slice ends.  This cannot stop bootd: when the policy
+ * cannot be set, bootd says so and runs on under the one it has.
  */
 static void
 run_as_batch(void)
 {
 	struct sched_param sp = { 0 };
+	int policy;
 
-	if (sched_getscheduler(0) != SCHED_OTHER)
+	if ((policy = sched_getscheduler(0)) == -1) {
+		blog_notice("sched_getscheduler: %s", strerror(errno));
 		return;
-	if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
-		blog_info("scheduling policy SCHED_BATCH: %s; workers will "
-		    "preempt the web server", strerror(errno));
+	}
+	if ((policy & ~SCHED_RESET_ON_FORK) != SCHED_OTHER) {
+		blog_info("scheduling policy %s kept, as started",
+		    policy_name(policy));
+		return;
+	}
+	if (sched_setscheduler(0, SCHED_BATCH | (policy & SCHED_RESET_ON_FORK),
+	    &sp) == -1)
+		blog_notice("sched_setscheduler(SCHED_BATCH): %s; a woken "
+		    "worker may preempt the web server", strerror(errno));
 }
 
 int

@@ -16,10 +16,10 @@
  * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all
  * of them: with pselect(2) every idle worker woke, and all but one found
  * nothing to accept, two wasted system calls and a context switch each,
- * on the cores the busy workers and nginx need (and the one woken does
- * not preempt nginx: master.c, run_as_batch()).  The listening socket is
- * non-blocking: when another worker took the connection, accept4(2) fails
- * with EAGAIN and the loop waits again.
+ * on the cores the busy workers and nginx need (and under SCHED_BATCH the
+ * one woken does not preempt nginx: master.c, run_as_batch()).  The
+ * listening socket is non-blocking: when another worker took the
+ * connection, accept4(2) fails with EAGAIN and the loop waits again.
  * libfcgi is given no listening socket (-1): it reads the connection
  * accept_conn() hands it, and when that one fails it returns instead of
  * accepting the next connection itself, which would skip the peer check

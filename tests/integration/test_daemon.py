@@ -32,6 +32,9 @@ from harness import eventually  # noqa: E402
 IS_ROOT = os.geteuid() == 0
 MAC = "52:54:00:12:34:56"
 
+# sched_getscheduler()'s flag of a policy chrt --reset-on-fork set.
+RESET_ON_FORK = 0x40000000
+
 # FastCGI record types.
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 
@@ -602,11 +605,13 @@ class Process(unittest.TestCase):
 
     def policies(self, children):
         """The scheduling policy of the master and its children, once
-        all of them are there."""
+        all of them are there, without the reset-on-fork flag."""
         pids = eventually(self.d.children, lambda c: len(c) == children)
-        return {os.sched_getscheduler(p)
+        return {os.sched_getscheduler(p) & ~RESET_ON_FORK
                 for p in [self.d.proc.pid] + pids}
 
+    @unittest.skipUnless(os.sched_getscheduler(0) == os.SCHED_OTHER,
+                         "this test runs under another scheduling policy")
     def test_runs_as_batch(self):
         # master.c run_as_batch(): a worker woken by a connection must
         # not take the core from nginx.  The children inherit it.
@@ -614,6 +619,16 @@ class Process(unittest.TestCase):
         self.assertEqual(self.policies(3), {os.SCHED_BATCH})
         st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
         self.assertEqual(st, 200)
+        self.assertNotIn("sched_", self.d.log_text())
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_runs_as_batch_with_reset_on_fork(self):
+        # A reset-on-fork flag makes sched_getscheduler() return the
+        # policy with the flag ORed in: SCHED_OTHER all the same.
+        self.d = Daemon(workers=2).start(
+            wrapper=["chrt", "--reset-on-fork", "--other", "0"])
+        self.assertEqual(self.policies(3), {os.SCHED_BATCH})
+        self.assertNotIn("sched_", self.d.log_text())
         self.assertEqual(self.d.stop(), 0)
 
     def test_policy_chosen_before_is_kept(self):
@@ -623,6 +638,8 @@ class Process(unittest.TestCase):
         self.assertEqual(self.policies(3), {os.SCHED_IDLE})
         st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
         self.assertEqual(st, 200)
+        self.assertIn("scheduling policy SCHED_IDLE kept", self.d.log_text())
+        self.assertNotIn("sched_", self.d.log_text())
         self.assertEqual(self.d.stop(), 0)
 
     def test_max_requests_recycles_workers(self):
