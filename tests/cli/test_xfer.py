@@ -929,6 +929,39 @@ class TestAuditPolish(XferCase):
             self.assertIn(op, out)
 
 
+class TestGoneDotlessHost(XferCase):
+    """history of a host that is gone named by its whole FQDN ("db1.")
+    shows its own rows, not those of the host whose short name is
+    "db1"."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("init")
+
+    def history(self, *args):
+        return json.loads(self.ok("history", "--json", *args))["hosts"]
+
+    def ops(self, *args):
+        return [(r["op"], r["object"]) for r in
+                json.loads(self.ok("audit", "--json", *args))["audit"]]
+
+    def test_a_gone_host_and_one_live_short_name(self):
+        # "db1" is db1.example.org's short name; "db1." the gone host,
+        # whose history holds its own rows, not db1.example.org's.
+        self.ok("host", "add", "db1", MAC3)
+        self.ok("host", "remove", "db1")
+        self.ok("host", "add", "db1.example.org", MAC1)
+        self.assertEqual(self.ops("db1"), [("host-add", "db1.example.org")])
+        self.assertEqual(self.ops("db1."), [("host-add", "db1"),
+                                            ("host-remove", "db1")])
+        hosts = self.history("db1.")
+        self.assertEqual([(h["fqdn"], h["exists"]) for h in hosts],
+                         [("db1", False)])
+        self.assertEqual([(e["op"], e["new"]) for e in hosts[0]["entries"]],
+                         [("host-add", "env=default action=local dist=- "
+                           "macs=" + MAC3), ("host-remove", None)])
+
+
 class TestHistory(unittest.TestCase):
     """history on a real bootd: its boots, and the audit log."""
 

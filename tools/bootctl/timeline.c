@@ -632,7 +632,7 @@ verb_history(struct ctx *ctx, struct args *a)
 	int64_t now = (int64_t)time(NULL);
 	long limit = 0;
 	size_t i, j, k, n;
-	char *end;
+	char *end, x[INV_EXACT_NAME_MAX];
 	int ret;
 
 	memset(&hi, 0, sizeof(hi));
@@ -689,8 +689,11 @@ verb_history(struct ctx *ctx, struct args *a)
 	for (i = 0; i < hi.ntl; i++) {
 		aa.hi = &hi;
 		aa.t = &hi.tl[i];
-		if ((rc = inv_audit_each(ctx->inv, hi.tl[i].name, audit_entry,
-		    &aa, &ctx->err)) != BOOTD_OK) {
+		/* By its whole FQDN: "db1" is also db1.example.org's short
+		 * name, and a gone db1's rows are not that host's. */
+		if ((rc = inv_audit_each(ctx->inv, inv_exact_name(
+		    hi.tl[i].name, x), audit_entry, &aa, &ctx->err)) !=
+		    BOOTD_OK) {
 			ret = fail(ctx, rc);
 			goto out;
 		}
