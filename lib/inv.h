@@ -553,8 +553,10 @@ enum bootd_err	 inv_lookup_plans(struct inv *inv,
 
 /*
  * Audit rows, oldest first; object NULL = all, else rows about that host
- * (or the name given, for a host that is gone), including the rows of
- * the names it had before a host-rename, up to that rename.
+ * (or, when object names no host, the FQDN it spells: a host that is
+ * gone), including the rows of the names it had before a host-rename, up
+ * to that rename.  An ambiguous short name is BOOTD_EINVAL, as in
+ * inv_host_resolve(); name a host already selected by inv_exact_name().
  */
 enum bootd_err	 inv_audit_each(struct inv *inv, const char *object,
 		    int (*fn)(const struct inv_audit *, void *), void *arg,

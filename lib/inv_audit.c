@@ -191,12 +191,20 @@ inv_audit_each(struct inv *inv, const char *object,
 		return rc;
 	}
 	if (object != NULL) {
-		/* A host named any way it can be named, else the FQDN the
-		 * name spells (a host that is gone), else the name. */
-		if (resolve(inv, object, &ref, NULL) == BOOTD_OK)
+		/*
+		 * A host named any way it can be named, else the FQDN the
+		 * name spells (a host that is gone), else the name.  Only a
+		 * name that is no host falls back: an ambiguous short name
+		 * is refused here as everywhere else.
+		 */
+		if ((rc = resolve(inv, object, &ref, err)) == BOOTD_OK)
 			object = ref.fqdn;
-		else
+		else if (rc == BOOTD_ENOTFOUND) {
+			if (err != NULL)	/* not an error here */
+				err->text[0] = '\0';
 			object = inv_name_fqdn(object, low);
+		} else
+			return rc;
 	}
 	if ((s = stmt(inv, object != NULL ? S_AUDIT_OBJ : S_AUDIT_ALL,
 	    err)) == NULL)

@@ -1,7 +1,8 @@
 /*
  * test_inv_audit.c - the audit log: filtered by object, following
- * renames, a name passed from host to host, written in the change's own
- * transaction, and held back by a group and written in batches.
+ * renames, a name passed from host to host, an ambiguous short name
+ * refused, written in the change's own transaction, and held back by a
+ * group and written in batches.
  * One of the test_inv_*.c programs: fixture and helpers in inv_fixture.c.
  */
 #include <stdio.h>
@@ -145,6 +146,55 @@ START_TEST(test_audit_name_reused)
 }
 END_TEST
 
+/*
+ * Only a name that is no host falls back to the FQDN it spells (a host
+ * that is gone); an ambiguous short name is refused as by every other
+ * function that takes a host, not read as the dotless FQDN "db1".
+ */
+START_TEST(test_audit_ambiguous_name)
+{
+	struct bootd_error e = { "" }, r = { "" };
+	struct buf b = { 0 };
+	char *s = NULL;
+
+	host("db1", "52:54:00:00:00:01");
+	OK(inv_host_remove(inv, "db1", &err_));
+	host("db1.example.org", "52:54:00:00:00:02");
+	host("db1.lab.example.org", "52:54:00:00:00:03");
+	ck_assert_int_eq(inv_audit_each(inv, "db1", ops_cb, &b, &e),
+	    BOOTD_EINVAL);
+	ck_assert_str_eq(e.text, "host name \"db1\" is ambiguous: "
+	    "db1.example.org, db1.lab.example.org");
+	ck_assert_str_eq(buf_str(&b), "");
+	ck_assert_int_eq(inv_audit_each(inv, "db1", ops_cb, &b, NULL),
+	    BOOTD_EINVAL);
+	/* The error is the one inv_host_resolve() gives. */
+	ck_assert_int_eq(inv_host_resolve(inv, "db1", &s, &r), BOOTD_EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(r.text, e.text);
+
+	/* The gone host by its whole FQDN; the others by theirs. */
+	s = audit_ops("db1.");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:01,host-remove -");
+	free(s);
+	s = audit_ops("DB1.Example.ORG");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:02");
+	free(s);
+	s = audit_ops("52-54-00-00-00-03");
+	ck_assert_str_eq(s, "host-add env=default action=local dist=- "
+	    "macs=52:54:00:00:00:03");
+	free(s);
+
+	/* A name that is no host is no error, and leaves err empty. */
+	OK(inv_audit_each(inv, "nosuch.example.org", ops_cb, &b, &e));
+	ck_assert_str_eq(e.text, "");
+	ck_assert_str_eq(buf_str(&b), "");
+	buf_free(&b);
+}
+END_TEST
+
 /* The audit row is part of the change: no audit row, no change. */
 START_TEST(test_audit_same_transaction)
 {
@@ -262,6 +312,7 @@ inv_audit_suite(void)
 	tcase_add_test(tc, test_audit_object_filter);
 	tcase_add_test(tc, test_audit_follows_rename);
 	tcase_add_test(tc, test_audit_name_reused);
+	tcase_add_test(tc, test_audit_ambiguous_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("malformed");

@@ -929,10 +929,14 @@ class TestAuditPolish(XferCase):
             self.assertIn(op, out)
 
 
-class TestGoneDotlessHost(XferCase):
-    """history of a host that is gone named by its whole FQDN ("db1.")
-    shows its own rows, not those of the host whose short name is
-    "db1"."""
+class TestAmbiguousName(XferCase):
+    """audit and history refuse an ambiguous short name as every verb
+    does, rather than reading it as the dotless FQDN it also spells; only
+    a name that is no host falls back to that FQDN (a host that is gone),
+    and a final dot names that FQDN alone."""
+
+    AMBIGUOUS = (r'^bootctl: host name "db1" is ambiguous: '
+                 r'db1\.example\.org, db1\.lab\.example\.org\n$')
 
     def setUp(self):
         super().setUp()
@@ -944,6 +948,37 @@ class TestGoneDotlessHost(XferCase):
     def ops(self, *args):
         return [(r["op"], r["object"]) for r in
                 json.loads(self.ok("audit", "--json", *args))["audit"]]
+
+    def test_two_hosts_one_short_name(self):
+        self.ok("host", "add", "db1.example.org", MAC1)
+        self.ok("host", "add", "db1.lab.example.org", MAC2)
+        err = self.refused(1, self.AMBIGUOUS, "set-reinstall", "db1")
+        for verb in (["audit"], ["audit", "--json"], ["history"],
+                     ["history", "--json"]):
+            self.assertEqual(self.refused(1, self.AMBIGUOUS, *verb, "db1"),
+                             err, verb)
+        self.assertEqual(self.ops("db1.example.org"),
+                         [("host-add", "db1.example.org")])
+        self.assertEqual(self.ops(MAC2), [("host-add",
+                                           "db1.lab.example.org")])
+        self.assertEqual([h["fqdn"] for h in self.history("db1.example.org")],
+                         ["db1.example.org"])
+
+    def test_a_gone_host_under_the_short_name(self):
+        # db1 is gone; its name is the short name of two hosts.
+        self.ok("host", "add", "db1", MAC3)
+        self.ok("host", "remove", "db1")
+        self.ok("host", "add", "db1.example.org", MAC1)
+        self.ok("host", "add", "db1.lab.example.org", MAC2)
+        self.refused(1, self.AMBIGUOUS, "audit", "db1")
+        self.refused(1, self.AMBIGUOUS, "history", "db1")
+        gone = [("host-add", "db1"), ("host-remove", "db1")]
+        self.assertEqual(self.ops("db1."), gone)
+        hosts = self.history("db1.")
+        self.assertEqual([(h["fqdn"], h["exists"]) for h in hosts],
+                         [("db1", False)])
+        self.assertEqual([e["op"] for e in hosts[0]["entries"]],
+                         ["host-add", "host-remove"])
 
     def test_a_gone_host_and_one_live_short_name(self):
         # "db1" is db1.example.org's short name; "db1." the gone host,
@@ -960,6 +995,23 @@ class TestGoneDotlessHost(XferCase):
         self.assertEqual([(e["op"], e["new"]) for e in hosts[0]["entries"]],
                          [("host-add", "env=default action=local dist=- "
                            "macs=" + MAC3), ("host-remove", None)])
+
+    def test_a_dotless_host_beside_its_namesake(self):
+        # Both live: "db1" is ambiguous, "db1." the dotless one.
+        self.ok("host", "add", "db1", MAC3)
+        self.ok("host", "add", "db1.example.org", MAC1)
+        pattern = (r'^bootctl: host name "db1" is ambiguous: db1, '
+                   r'db1\.example\.org\n$')
+        for verb in ("set-reinstall", "audit", "history"):
+            self.refused(1, pattern, verb, "db1")
+        self.ok("attr", "set", "db1.", "rack", "r1")
+        self.assertEqual(self.ops("db1."), [("host-add", "db1"),
+                                            ("attr-set", "db1")])
+        hosts = self.history("db1.", "db1.example.org")
+        self.assertEqual([(h["fqdn"], [e["op"] for e in h["entries"]])
+                          for h in hosts],
+                         [("db1", ["host-add", "attr-set"]),
+                          ("db1.example.org", ["host-add"])])
 
 
 class TestHistory(unittest.TestCase):

@@ -166,18 +166,23 @@ verb_audit(struct ctx *ctx, struct args *a)
 {
 	struct json_list jl;
 	struct table t;
-	struct bootd_error ignored;
 	const char *object = NULL;
-	char *fqdn = NULL;
+	char *fqdn = NULL, x[INV_EXACT_NAME_MAX];
 	enum bootd_err rc;
 	int n = 0;
 
 	if (a->argc == 1) {
-		/* A removed host no longer resolves: use the name given. */
+		/*
+		 * A host, named so that inv_audit_each() finds it alone; a
+		 * removed host no longer resolves: use the name given.  An
+		 * ambiguous name is refused, as by every verb.
+		 */
 		object = a->argv[0];
-		if (inv_host_resolve(ctx->inv, a->argv[0], &fqdn, &ignored) ==
-		    BOOTD_OK)
-			object = fqdn;
+		rc = inv_host_resolve(ctx->inv, a->argv[0], &fqdn, &ctx->err);
+		if (rc == BOOTD_OK)
+			object = inv_exact_name(fqdn, x);
+		else if (rc != BOOTD_ENOTFOUND)
+			return fail(ctx, rc);
 		/* A name that never was a host is an error, as in history. */
 		else if ((rc = inv_audit_each(ctx->inv, object, audit_count_cb,
 		    &n, &ctx->err)) != BOOTD_OK)
