@@ -943,6 +943,13 @@ parse(struct recorder *r, int eof)
  * something, but at most TAKE_MAX bytes: under a flood the pipe may never
  * be empty, and the caller must get to look at its signals.  Returns the
  * bytes read.
+ * End of file means no process holds the writing end any more: the master
+ * (which holds one for its whole life) is gone, and its workers with it.
+ * Nothing will come, so the recorder stops as at SIGTERM.  It must not
+ * count on that SIGTERM (PR_SET_PDEATHSIG): a pipe at end of file is
+ * always readable, and ppoll(2) returns at once for a readable descriptor
+ * without delivering the signal it unblocks, so the recorder spun at full
+ * CPU for ever with the master's SIGTERM pending.
  */
 static size_t
 take(struct recorder *r)
@@ -952,6 +959,12 @@ take(struct recorder *r)
 
 	while (total < TAKE_MAX && !r->holding) {
 		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
+		if (len == 0 && !stop_requested) {
+			blog_warn("recorder: the boot event queue has no writer "
+			    "left (the master is gone); writing what it holds "
+			    "and exiting");
+			stop_requested = 1;
+		}
 		if (len <= 0) {
 			if (len < 0 && errno != EAGAIN &&
 			    errno != EWOULDBLOCK && errno != EINTR)

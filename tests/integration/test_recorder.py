@@ -1,15 +1,15 @@
 """
-Boot events leave the request path: workers hand each event to the
-recorder process, which writes them in batches.  Through real nginx and
-bootd: events of a worker killed right after answering are recorded (they
-were handed over before the answer left); a stopped recorder does not stop
-answers, its queue fills and what does not fit is counted as dropped, and
-everything else is recorded once it runs again; SIGTERM writes what is
-queued before bootd exits; a killed recorder is replaced and counted, and
-recording resumes, and the hosts' last seen times it held are neither lost
-nor ever shown wrong; records that are not boot events are refused without
-harm.  No timing assertions: every effect is polled for, a bounded number
-of times.
+Boot events leave the request path: workers hand each event to the recorder
+process, which writes them in batches.  Through real nginx and bootd: events
+of a worker killed right after answering are recorded (they were handed over
+before the answer left); a stopped recorder does not stop answers, its queue
+fills and what does not fit is counted as dropped, and everything else is
+recorded once it runs again; SIGTERM writes what is queued before bootd
+exits; a recorder whose master was killed exits; a killed recorder is
+replaced and counted, and recording resumes, and the hosts' last seen times
+it held are neither lost nor ever shown wrong; records that are not boot
+events are refused without harm.  No timing assertions: every effect is
+polled for, a bounded number of times.
 """
 
 import ctypes
@@ -442,6 +442,46 @@ class Flush(unittest.TestCase):
         srv.exit_codes["bootd"] = 0
         self.assertEqual(event_count(srv.events_db), n)
         self.assertNotIn("were not recorded", srv.bootd_log())
+
+    def test_killed_master_idle_recorder_exits(self):
+        """
+        The master killed (SIGKILL, the OOM killer) while the recorder
+        waits for events: its workers exit, and so must the recorder.
+        Its queue is then at end of file, always readable, and its
+        ppoll(2) returned at once without delivering the SIGTERM the
+        master's death sent: it spun at full CPU for ever.
+        """
+        n = 20
+        srv = harness.BootServer(workers=2)
+        self.addCleanup(srv.close)
+        booter = Booter(srv)
+        self.addCleanup(booter.close)
+        rec = srv.wait_recorder()
+        children = srv.child_pids()
+        self.assertIn(rec, children)
+        for i in range(n):
+            self.assertEqual(booter.boot(unknown_mac(i)), 200)
+        booter.close()
+        # Written: the recorder is idle again, waiting on its queue.
+        self.assertEqual(eventually(lambda: event_count(srv.events_db),
+                                    lambda c: c == n), n)
+        srv.bootd.kill()
+        srv.bootd.wait(60)
+        srv.exit_codes["bootd"] = srv.bootd.returncode
+        left = eventually(lambda: [p for p in children if running(p)],
+                          lambda left: not left)
+        for p in left:
+            os.kill(p, signal.SIGKILL)
+        self.assertEqual(left, [], srv.bootd_log())
+        self.assertEqual(event_count(srv.events_db), n)
+
+def running(pid):
+    """Does pid exist, and not as a zombie?"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
