@@ -391,6 +391,15 @@ def parse_metrics(text):
     return out
 
 
+def running(pid):
+    """Does pid exist, and not as a zombie?"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def eventually(fn, pred=bool, tries=READY_TRIES, pause=READY_PAUSE):
     """
     Call fn() until pred(result) holds, a bounded number of times; return

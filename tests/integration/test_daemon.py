@@ -27,7 +27,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 import harness  # noqa: E402
-from harness import eventually  # noqa: E402
+from harness import eventually, running  # noqa: E402
 
 IS_ROOT = os.geteuid() == 0
 MAC = "52:54:00:12:34:56"
@@ -95,15 +95,6 @@ def children(pid):
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
                          text=True).stdout
     return sorted(int(p) for p in out.split())
-
-
-def running(pid):
-    """Does pid exist, and not as a zombie?"""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class Daemon:

@@ -25,7 +25,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 import harness  # noqa: E402
-from harness import eventually  # noqa: E402
+from harness import eventually, running  # noqa: E402
 
 HOST = ("rec1.example.org", "52:54:00:00:50:01")
 
@@ -474,14 +474,6 @@ class Flush(unittest.TestCase):
             os.kill(p, signal.SIGKILL)
         self.assertEqual(left, [], srv.bootd_log())
         self.assertEqual(event_count(srv.events_db), n)
-
-def running(pid):
-    """Does pid exist, and not as a zombie?"""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
