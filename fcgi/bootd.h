@@ -110,6 +110,7 @@ enum metrics_counter {
 	METRICS_DONE_ADDRESS_MISMATCH,	/* done from another address than
 					 * the install script's fetch */
 	METRICS_DONE_RATE_LIMITED,	/* done refused with 429 */
+	METRICS_CONNECTIONS,		/* FastCGI connections accepted */
 	METRICS_PEERS_REFUSED,		/* FastCGI connections closed: the
 					 * peer may not connect (peer.c) */
 	METRICS_COUNTER__MAX

@@ -291,6 +291,10 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	    "Install reports (done) refused with 429: too many failed ones "
 	    "from the address.",
 	    (intmax_t)get(&m->counter[METRICS_DONE_RATE_LIMITED]));
+	single(out, "bootd_fastcgi_connections_total", "counter",
+	    "FastCGI connections accepted; fewer than the requests when the "
+	    "web server keeps them open (fastcgi_keep_conn).",
+	    (intmax_t)get(&m->counter[METRICS_CONNECTIONS]));
 	single(out, "bootd_peers_refused_total", "counter",
 	    "FastCGI connections closed unanswered: the peer process may not "
 	    "connect (daemon.peer_users, daemon.peer_groups).",

@@ -774,6 +774,16 @@ route_handle(struct worker *w, FCGX_Request *req)
 	metrics_request(r.route, r.status, us);
 	if (r.record)
 		record_boot(w, &r);
+	/*
+	 * On a connection the web server keeps, the next request follows
+	 * this one's input: read what is left of it (a body not read, the
+	 * closing empty record), so that libfcgi starts the next at its first
+	 * record, not in the middle of this one (a protocol error that would
+	 * close the connection).
+	 */
+	if (req->keepConnection)
+		while (FCGX_GetChar(req->in) != EOF)
+			;
 	FCGX_Finish_r(req);		/* the answer is out */
 	/* The recorder notes who fetched an install script (recorder.c). */
 	if (r.script && r.action == METRICS_ACTION_INSTALL &&

@@ -12,26 +12,44 @@
  * backlog that never empties (a boot storm) does not keep a worker of
  * the old configuration serving after a reload, or one told to stop
  * serving until the master kills it.  Each
- * worker waits on its own epoll instance holding the listening socket
- * with EPOLLEXCLUSIVE, so a new connection wakes one idle worker, not all
- * of them: with pselect(2) every idle worker woke, and all but one found
- * nothing to accept, two wasted system calls and a context switch each,
- * on the cores the busy workers and nginx need (and under SCHED_BATCH the
- * one woken does not preempt nginx: master.c, run_as_batch()).  The
- * listening socket is non-blocking: when another worker took the
- * connection, accept4(2) fails with EAGAIN and the loop waits again.
- * libfcgi is given no listening socket (-1): it reads the connection
- * accept_conn() hands it, and when that one fails it returns instead of
+ * worker waits on its own epoll instance holding the listening socket,
+ * which is non-blocking: when another worker took the connection,
+ * accept4(2) fails with EAGAIN and the loop waits again.  A new
+ * connection wakes every idle worker (not EPOLLEXCLUSIVE, which wakes
+ * one): a worker with requests in hand accepts only after them, and the
+ * one woken under EPOLLEXCLUSIVE could be such a worker while another sat
+ * idle, the connection then waiting behind a request that may wait
+ * seconds on a lock (an install report).  With nginx keeping the
+ * connections of the boots open, new connections are few, and so are the
+ * wake-ups (under SCHED_BATCH the one woken does not preempt nginx:
+ * master.c, run_as_batch()).
+ *
+ * The same epoll instance holds every FastCGI connection the worker has
+ * accepted (struct conns, up to MAX_CONNS): a connection is read when it
+ * is readable, one request at a time, whichever connection it comes on.
+ * nginx keeps the boot lookups' connections open (fastcgi_keep_conn, an
+ * upstream keepalive pool: nginx/bootd.conf) and sends the next request
+ * on any idle one, which spares a connect, an accept4(2), the peer check,
+ * two setsockopt(2) and a close(2) per boot on bootd's side and as much
+ * on nginx's (bench/README.md).  A request never waits for its connection
+ * to be served, only for the request in hand: a loop that read a kept
+ * connection to its end before accepting the next would park every other
+ * request meanwhile.  Each connection has a FCGX_Request of its own;
+ * libfcgi is given no listening socket (-1): it reads the connection it
+ * is handed, and when that one fails it closes it and returns instead of
  * accepting the next connection itself, which would skip the peer check
  * and the timeouts below.
  * FCGX_ShutdownPending() is not used: libfcgi then reads EOF on every
  * read, which would cut the request in hand short instead of finishing it.
- * A new connection that stays silent for FIRST_BYTE_MS is dropped before
- * libfcgi reads it, so an idle peer on the socket holds a worker for two
- * seconds, not for the ten of CONN_TIMEOUT.
- * The FastCGI connection is closed after each request (nginx's default,
- * fastcgi_keep_conn off); a kept connection would be read with signals
- * blocked.  On a unix socket it is closed at once: libfcgi's lingering
+ * A new connection that stays silent for FIRST_BYTE_MS, or a kept one
+ * idle for IDLE_MS, is closed by conn_sweep(); neither holds the worker
+ * meanwhile.  A request that stalls half-way holds it for CONN_TIMEOUT at
+ * most (libfcgi reads with blocking reads).  On a stop the worker answers
+ * the requests already waiting on its connections, then closes them: nginx
+ * sends a request that meets a kept connection closed under it again, on
+ * another connection.
+ * A connection the web server does not keep is closed after its request.
+ * On a unix socket it is closed at once: libfcgi's lingering
  * close (shutdown(2), then wait up to 2 s for the web server to close
  * its end) guards against a TCP reset discarding an answer not yet read,
  * and a unix socket has none: what was written stays readable.  It cost
@@ -65,6 +83,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +112,17 @@
  * else meanwhile, and with signals blocked a stop waits for it too.
  */
 #define FIRST_BYTE_MS	2000
+/*
+ * Milliseconds a kept FastCGI connection may stay idle before the worker
+ * closes it: longer than the keepalive_timeout of nginx's upstream block
+ * (30 s in nginx/bootd.conf), so that nginx, which knows when it is about
+ * to send, is the one that closes.
+ */
+#define IDLE_MS		60000
+/* FastCGI connections a worker holds at most, kept ones included. */
+#define MAX_CONNS	256
+/* Events a worker takes from one epoll_pwait(2). */
+#define MAX_EVENTS	32
 
 static volatile sig_atomic_t	stop_requested;
 
@@ -426,11 +456,35 @@ worker_events_close(struct worker *w)
 }
 
 /*
- * The epoll instance a worker waits on for connections to fd: one idle
- * worker is woken per connection (EPOLLEXCLUSIVE; kernels before 4.5
- * refuse the flag and wake every waiter, as pselect(2) did), and *sfd, a
+ * The FastCGI connections a worker holds: the one it reads now and those
+ * nginx keeps open between requests (fastcgi_keep_conn).  A free slot has
+ * req.ipcFd -1.  until is when the connection is closed if it stays
+ * silent: FIRST_BYTE_MS after it was accepted, IDLE_MS after its last
+ * answer.
+ */
+struct conn {
+	FCGX_Request	 req;
+	int64_t		 until;
+	int		 answered;	/* requests served on it */
+};
+
+struct conns {
+	struct conn	 slot[MAX_CONNS];
+	int		 n;		/* slots in use */
+	int64_t		 next_sweep;	/* earliest until, or INT64_MAX */
+	int		 unix_socket;	/* the listening socket is AF_UNIX */
+};
+
+/* epoll data of the listening socket and the signalfd; slots are 0.. */
+#define EV_LISTEN	MAX_CONNS
+#define EV_STOP		(MAX_CONNS + 1)
+
+/*
+ * The epoll instance a worker waits on for connections to fd (every idle
+ * worker is woken: see the top of this file), and *sfd, a
  * signalfd of the signals in stops, for a stop that came while it was
- * busy (see the top of this file).  Returns it, or -1 with errno set.
+ * busy (see the top of this file).  The worker's own connections join it
+ * as it accepts them (conn_add()).  Returns it, or -1 with errno set.
  */
 static int
 wait_open(int fd, const sigset_t *stops, int *sfd)
@@ -442,19 +496,15 @@ wait_open(int fd, const sigset_t *stops, int *sfd)
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-	ev.data.fd = fd;
+	ev.events = EPOLLIN;
+	ev.data.u64 = EV_LISTEN;
 	rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-	if (rc == -1 && errno == EINVAL) {
-		ev.events = EPOLLIN;
-		rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-	}
 	if (rc == 0 && (*sfd = signalfd(-1, stops, SFD_CLOEXEC |
 	    SFD_NONBLOCK)) == -1)
 		rc = -1;
 	if (rc == 0) {
 		ev.events = EPOLLIN;
-		ev.data.fd = *sfd;
+		ev.data.u64 = EV_STOP;
 		rc = epoll_ctl(ep, EPOLL_CTL_ADD, *sfd, &ev);
 	}
 	if (rc == -1) {
@@ -470,86 +520,209 @@ wait_open(int fd, const sigset_t *stops, int *sfd)
 }
 
 /*
- * Wait until the listening socket of epoll instance ep is readable or a
- * signal arrives.  Signals are unblocked only inside epoll_pwait(2); one
- * that came before, while the worker served, shows on sfd.  The log lines
- * of boots held (log.c) are written before the worker waits, not while
- * connections wait for it.  Returns 1 when readable, 0 when stopped or
- * interrupted, -1 on error.
+ * Wait until a connection of epoll instance ep is readable, a new one
+ * waits on the listening socket, or a signal arrives, at most timeout ms
+ * (-1: no bound).  Signals are unblocked only inside epoll_pwait(2); one
+ * that came before, while the worker served, shows on the signalfd.  The
+ * log lines of boots held (log.c) are written before the worker waits,
+ * not while connections wait for it.  Returns the number of events in
+ * ev (nev at most), 0 when none came in time or it was interrupted, -1 on
+ * error.
  */
 static int
-wait_readable(int ep, int sfd, const sigset_t *waitmask)
+wait_events(int ep, struct epoll_event *ev, int nev, int timeout,
+    const sigset_t *waitmask)
 {
-	struct epoll_event ev[2];
-	int i, n;
+	int n;
 
-	n = epoll_pwait(ep, ev, 2, blog_pending() ? 0 : -1, waitmask);
-	if (n == 0) {
+	n = epoll_pwait(ep, ev, nev, blog_pending() ? 0 : timeout, waitmask);
+	if (n == 0 && blog_pending()) {
 		blog_flush();
-		n = epoll_pwait(ep, ev, 2, -1, waitmask);
+		n = epoll_pwait(ep, ev, nev, timeout, waitmask);
 	}
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	for (i = 0; i < n; i++)
-		if (ev[i].data.fd == sfd)
-			stop_requested = 1;	/* pending: left so */
-	return n > 0 && !stop_requested;
+	return n;
+}
+
+/* Close connection c, whose request is finished, and free its slot. */
+static void
+conn_close(struct conns *cs, struct conn *c)
+{
+	if (c->req.ipcFd >= 0)
+		close(c->req.ipcFd);	/* leaves ep with it */
+	c->req.ipcFd = -1;
+	cs->n--;
+}
+
+/*
+ * Has connection c input waiting?  Asked only of one about to be closed
+ * as silent: its time may have passed while the worker was busy with
+ * another request, and it must then be served, not closed.
+ */
+static int
+conn_readable(const struct conn *c)
+{
+	struct pollfd pfd;
+
+	pfd.fd = c->req.ipcFd;
+	pfd.events = POLLIN;
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * Close the connections silent past their time; with force, also the
+ * one idle longest, to free a slot for a new connection.  A connection
+ * with input waiting is left to be served.  Sets cs->next_sweep to the
+ * earliest time left.
+ */
+static void
+conn_sweep(struct conns *cs, int force)
+{
+	struct conn *c, *oldest = NULL;
+	int64_t now = now_ms();
+	int i;
+
+	cs->next_sweep = INT64_MAX;
+	for (i = 0; i < MAX_CONNS; i++) {
+		c = &cs->slot[i];
+		if (c->req.ipcFd < 0)
+			continue;
+		if (c->until <= now && !conn_readable(c)) {
+			if (c->answered == 0)
+				blog_warn("dropped a FastCGI connection that "
+				    "sent nothing for %d ms", FIRST_BYTE_MS);
+			conn_close(cs, c);
+			continue;
+		}
+		if (c->until < cs->next_sweep)
+			cs->next_sweep = c->until;
+		if (force && (oldest == NULL || c->until < oldest->until) &&
+		    !conn_readable(c))
+			oldest = c;
+	}
+	if (force && cs->n == MAX_CONNS && oldest != NULL) {
+		blog_debug("%d FastCGI connections held; closed the one idle "
+		    "longest", MAX_CONNS);
+		conn_close(cs, oldest);
+	}
 }
 
 /*
  * Accept one connection from the listen socket fd, with bounded reads and
- * writes so that a stalled peer cannot hold this worker, and wait at most
- * FIRST_BYTE_MS for its first bytes.  Returns the connection, or -1 with
- * errno set (EAGAIN also for a connection dropped as silent, or from a
+ * writes so that a stalled peer cannot hold this worker, and add it to
+ * ep: it is read when readable, and closed when it stays silent for
+ * FIRST_BYTE_MS.  Returns 0, or -1 with errno set (EAGAIN also for a
  * peer that may not connect: peer.c).
  */
 static int
-accept_conn(int fd)
+conn_add(struct conns *cs, int ep, int fd)
 {
 	struct timeval tv = { CONN_TIMEOUT, 0 };
-	struct pollfd pfd;
-	int c, e, n;
+	struct epoll_event ev;
+	struct conn *c;
+	int i, nc, e;
 
-	if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+	if ((nc = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
 		return -1;
-	if (peer_check(c) == -1) {	/* not the web server: unanswered */
-		close(c);
+	if (peer_check(nc) == -1) {	/* not the web server: unanswered */
+		close(nc);
 		errno = EAGAIN;
 		return -1;
 	}
-	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+	metrics_inc(METRICS_CONNECTIONS);
+	if (cs->n == MAX_CONNS)
+		conn_sweep(cs, 1);
+	if (cs->n == MAX_CONNS) {	/* every one has a request waiting */
+		close(nc);
+		errno = EAGAIN;
+		return -1;
+	}
+	for (i = 0; cs->slot[i].req.ipcFd >= 0; i++)
+		;
+	c = &cs->slot[i];
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uint64_t)i;
+	if (setsockopt(nc, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(nc, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1 ||
+	    FCGX_InitRequest(&c->req, -1, 0) != 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, nc, &ev) == -1) {
 		e = errno;
-		close(c);
+		close(nc);
+		c->req.ipcFd = -1;
 		errno = e;
 		return -1;
 	}
-	pfd.fd = c;
-	pfd.events = POLLIN;
-	while ((n = poll(&pfd, 1, FIRST_BYTE_MS)) == -1 && errno == EINTR)
-		;
-	if (n == 0) {
-		blog_warn("dropped a FastCGI connection that sent nothing for "
-		    "%d ms", FIRST_BYTE_MS);
-		close(c);
-		errno = EAGAIN;
-		return -1;
+	/*
+	 * libfcgi reads the request from this connection instead of
+	 * accepting one itself; keepConnection stops the FCGX_Finish_r()
+	 * that FCGX_Accept_r() starts with from closing it (the request's
+	 * own flag replaces it).  detached: close a unix connection without
+	 * the lingering shutdown (see the top of this file).
+	 */
+	c->req.ipcFd = nc;
+	c->req.keepConnection = 1;
+	c->req.detached = cs->unix_socket;
+	c->until = now_ms() + FIRST_BYTE_MS;
+	c->answered = 0;
+	cs->n++;
+	if (c->until < cs->next_sweep)
+		cs->next_sweep = c->until;
+	return 0;
+}
+
+/*
+ * Serve the request waiting on connection c.  libfcgi reads it (a
+ * connection at end of file or broken is closed there), the router
+ * answers, and the connection is closed unless the web server keeps it
+ * (FCGI_KEEP_CONN), to be read again when the next request comes on it.
+ * Returns 1 when
+ * a request was answered, 0 when there was none.
+ */
+static int
+conn_serve(struct worker *w, struct conns *cs, struct conn *c)
+{
+	int rc;
+
+	if ((rc = FCGX_Accept_r(&c->req)) < 0) {
+		/*
+		 * Closed by libfcgi (end of file, a broken or stalled
+		 * request), which then finds no listening socket of its own
+		 * (EBADF).
+		 */
+		if (rc != -EBADF && rc != -EAGAIN && rc != -EWOULDBLOCK &&
+		    rc != -EINTR)
+			blog_debug("FCGX_Accept_r: %s", rc < -4095 ?
+			    "libfcgi error" : strerror(-rc));
+		c->req.ipcFd = -1;
+		cs->n--;
+		return 0;
 	}
-	return c;		/* readable, closed or failed: libfcgi sees */
+	route_handle(w, &c->req);	/* answers, and finishes it */
+	if (c->req.ipcFd < 0) {		/* closed: not kept, or broken */
+		cs->n--;
+		return 1;
+	}
+	c->until = now_ms() + IDLE_MS;
+	c->answered++;
+	return 1;
 }
 
 int
 worker_run(const struct cfg *cfg, int fd, int events)
 {
 	static struct worker w;		/* zeroed; one per process */
+	static struct conns cs;
 	struct sigaction sa;
 	sigset_t block, waitmask, stops;
-	FCGX_Request req;
+	struct epoll_event ev[MAX_EVENTS];
 	struct timespec pause = { 0, 100 * 1000 * 1000 };
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	long served = 0;
-	int conn, ep, sfd, rc, status = 0, unix_socket;
+	int64_t now;
+	int ep, sfd, i, n, timeout, listen_ready, status = 0;
 
 	w.cfg = cfg;
 	w.events = events;
@@ -584,12 +757,11 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
 
-	unix_socket = getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
-	    ss.ss_family == AF_UNIX;
-	if (FCGX_InitRequest(&req, -1, 0) != 0) {
-		blog_err("FCGX_InitRequest failed");
-		return 1;
-	}
+	for (i = 0; i < MAX_CONNS; i++)
+		cs.slot[i].req.ipcFd = -1;
+	cs.next_sweep = INT64_MAX;
+	cs.unix_socket = getsockname(fd, (struct sockaddr *)&ss,
+	    &sslen) == 0 && ss.ss_family == AF_UNIX;
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
 	sigaddset(&stops, SIGINT);
@@ -607,62 +779,74 @@ worker_run(const struct cfg *cfg, int fd, int events)
 			    served);
 			break;
 		}
+		timeout = -1;
+		if (cs.n > 0) {
+			now = now_ms();
+			timeout = cs.next_sweep <= now ? 0 :
+			    (int)(cs.next_sweep - now < 60000 ?
+			    cs.next_sweep - now : 60000);
+		}
+		if ((n = wait_events(ep, ev, MAX_EVENTS, timeout,
+		    &waitmask)) < 0) {
+			blog_err("epoll_pwait(listen socket): %s",
+			    strerror(errno));
+			status = 1;		/* a death: back-off */
+			break;
+		}
 		/*
-		 * A connection the web server kept open (FastCGI keep-conn)
-		 * carries the next request: read it from there.
+		 * A stop that came while the worker served, first: the
+		 * requests already waiting on its connections are still
+		 * answered (below), but no new connection is taken.
 		 */
-		if (req.ipcFd < 0) {
-			if ((rc = wait_readable(ep, sfd, &waitmask)) == 0)
-				continue;
-			if (rc < 0) {
-				blog_err("epoll_pwait(listen socket): %s",
-				    strerror(errno));
-				status = 1;	/* a death: back-off */
-				break;
-			}
-			if ((conn = accept_conn(fd)) == -1) {
-				if (errno == EAGAIN || errno == EWOULDBLOCK ||
-				    errno == EINTR || errno == ECONNABORTED)
-					continue;
-				blog_err("accept: %s", strerror(errno));
-				metrics_inc(METRICS_ERRORS);
-				if (errno == EMFILE || errno == ENFILE ||
-				    errno == ENOMEM || errno == ENOBUFS) {
-					nanosleep(&pause, NULL);
-					continue;
-				}
+		listen_ready = 0;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.u64 == EV_STOP)
+				stop_requested = 1;
+			else if (ev[i].data.u64 == EV_LISTEN)
+				listen_ready = 1;
+		for (i = 0; i < n; i++)
+			if (ev[i].data.u64 < MAX_CONNS)
+				served += conn_serve(&w, &cs,
+				    &cs.slot[ev[i].data.u64]);
+		/*
+		 * A new connection after the requests in hand: an idle
+		 * worker, woken too, takes it meanwhile (EAGAIN here), so
+		 * that a connection goes to a worker with nothing to do
+		 * rather than wait behind this one's requests.
+		 */
+		if (listen_ready && !stop_requested &&
+		    conn_add(&cs, ep, fd) == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED) {
+			blog_err("accept: %s", strerror(errno));
+			metrics_inc(METRICS_ERRORS);
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOMEM || errno == ENOBUFS)
+				nanosleep(&pause, NULL);
+			else {
 				status = 1;	/* will not pass: back-off */
 				break;
 			}
-			/*
-			 * Hand the connection to libfcgi, which then reads
-			 * the request from it instead of accepting one
-			 * itself; keepConnection stops the FCGX_Finish_r()
-			 * that FCGX_Accept_r() starts with from closing it
-			 * (the request's own flag replaces it).  detached:
-			 * close a unix connection without the lingering
-			 * shutdown (see the top of this file).
-			 */
-			req.ipcFd = conn;
-			req.keepConnection = 1;
-			req.detached = unix_socket;
 		}
-		if ((rc = FCGX_Accept_r(&req)) < 0) {
-			/*
-			 * A broken or stalled connection, closed by libfcgi,
-			 * which then finds no listening socket of its own
-			 * (EBADF): the next one comes through accept_conn().
-			 */
-			if (rc != -EBADF && rc != -EAGAIN &&
-			    rc != -EWOULDBLOCK && rc != -EINTR)
-				blog_debug("FCGX_Accept_r: %s", rc < -4095 ?
-				    "libfcgi error" : strerror(-rc));
-			continue;
-		}
-		route_handle(&w, &req);
-		served++;
+		if (cs.n > 0 && now_ms() >= cs.next_sweep)
+			conn_sweep(&cs, 0);
 	}
-	FCGX_Finish_r(&req);
+	/*
+	 * Requests nginx has already written on a kept connection are
+	 * answered; the connections are closed then (nginx retries a
+	 * request it sends on a kept connection that closes under it).
+	 */
+	if (status == 0 && cs.n > 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+		n = epoll_wait(ep, ev, MAX_EVENTS, 0);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.u64 < MAX_CONNS)
+				served += conn_serve(&w, &cs,
+				    &cs.slot[ev[i].data.u64]);
+	}
+	for (i = 0; i < MAX_CONNS; i++)
+		if (cs.slot[i].req.ipcFd >= 0)
+			conn_close(&cs, &cs.slot[i]);
 	blog_flush();
 	close(sfd);
 	close(ep);

@@ -5,7 +5,8 @@ worker user, -t), log lines of printable ASCII only, a request in flight
 across SIGTERM, the drain timeout, max_requests recycling, a SIGHUP while
 bootd starts, a reload at the largest daemon.workers, children whose master
 died before they were set up, back-off when workers die in a loop, the done
-form body limits, the shape of the metrics exposition and the scheduling
+form body limits, kept FastCGI connections served side by side and at a
+stop, the shape of the metrics exposition and the scheduling
 policy (SCHED_BATCH, or the one bootd was started with).
 """
 
@@ -89,6 +90,24 @@ def read_response(sock):
     status = int(headers.get("status", "0").split()[0])
     return status, headers, body.decode()
 
+
+
+def kept_request(method="GET", path="/ipxe/v1/config", query="mac=" + MAC):
+    """request_bytes() of a request asking to keep the connection."""
+    return request_bytes(method, path, query).replace(
+        record(BEGIN, struct.pack("!HB5x", 1, 0)),
+        record(BEGIN, struct.pack("!HB5x", 1, 1)), 1)
+
+
+def end_of_request(test, sock):
+    """What sock reads up to the END_REQUEST record of request 1; the
+    connection must stay open until then."""
+    data = b""
+    while struct.pack("!BBH", 1, END, 1) not in data:
+        chunk = sock.recv(65536)
+        test.assertTrue(chunk, data)    # not closed before it
+        data += chunk
+    return data
 
 def children(pid):
     """The children of pid."""
@@ -552,31 +571,81 @@ class Process(unittest.TestCase):
 
     def test_kept_connection_serves_the_next_request(self):
         # A web server asking to keep the connection (FCGI_KEEP_CONN) gets
-        # its next request answered on it, by the same worker.
+        # its next request answered on it, by the same worker; one it does
+        # not keep is closed after its answer.
         self.d = Daemon(workers=1).start()
-        keep = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
-        keep = keep.replace(record(BEGIN, struct.pack("!HB5x", 1, 0)),
-                            record(BEGIN, struct.pack("!HB5x", 1, 1)), 1)
-
-        def end_of_request(sock):
-            # Read up to the END_REQUEST record of request 1.
-            data = b""
-            while struct.pack("!BBH", 1, END, 1) not in data:
-                chunk = sock.recv(65536)
-                self.assertTrue(chunk, data)    # not closed before it
-                data += chunk
-            return data
-
         with self.d.connect() as s:
             for _ in range(2):
-                s.sendall(keep)
-                data = end_of_request(s)
+                s.sendall(kept_request())
+                data = end_of_request(self, s)
                 self.assertIn(b"Status: 200", data)
                 self.assertIn(b"menu web1.example.org", data)
             s.sendall(request_bytes("GET", "/ipxe/v1/health"))
             st, _, body = read_response(s)      # not kept: closed after
         self.assertEqual((st, body.split()[0]), (200, "ok"))
+        self.assertEqual(self.d.metric("bootd_fastcgi_connections_total"),
+                         2)     # that one, and the metrics' own
         self.assertEqual(self.d.stop(), 0)
+
+    def test_kept_connections_served_side_by_side(self):
+        # The only worker holds several kept connections and answers
+        # each request as it comes, on whichever connection: an idle kept
+        # connection does not stand in the way of the others.  (A worker
+        # that read a kept connection until it closed served the second
+        # connection only once the first had been idle for ten seconds,
+        # and closed it then: its next request got no answer.)
+        self.d = Daemon(workers=1).start()
+        with self.d.connect() as a, self.d.connect() as b:
+            a.sendall(kept_request())
+            self.assertIn(b"Status: 200", end_of_request(self, a))
+            b.sendall(kept_request())
+            self.assertIn(b"Status: 200", end_of_request(self, b))
+            for _ in range(3):
+                # Both requests written before either answer is read.
+                b.sendall(kept_request())
+                a.sendall(kept_request())
+                self.assertIn(b"menu web1.example.org",
+                              end_of_request(self, a))
+                self.assertIn(b"menu web1.example.org",
+                              end_of_request(self, b))
+            st, _, body = self.d.call("GET", "/ipxe/v1/config",
+                                      "mac=" + MAC)
+            self.assertEqual(st, 200, body)
+            a.sendall(kept_request())
+            self.assertIn(b"Status: 200", end_of_request(self, a))
+        self.assertEqual(self.d.metric("bootd_fastcgi_connections_total"),
+                         4)
+        self.assert_serves_then_stops()
+
+    def test_stop_answers_what_waits_on_kept_connections(self):
+        # SIGTERM while the only worker is busy: the request already
+        # written on one of its kept connections is answered before it
+        # exits, and its idle kept connections are closed, not waited on.
+        self.d = Daemon(workers=1).start()
+        worker = self.d.workers()[0]
+        with self.d.connect() as kept, self.d.connect() as idle:
+            for s in (kept, idle):
+                s.sendall(kept_request())
+                self.assertIn(b"Status: 200", end_of_request(self, s))
+            fds = len(os.listdir("/proc/%d/fd" % worker))
+            data = request_bytes("GET", "/ipxe/v1/config", "mac=" + MAC)
+            slow = self.d.connect()
+            self.addCleanup(slow.close)
+            slow.sendall(data[:20])
+            self.taken(worker, fds)
+            kept.sendall(kept_request())        # waits for the worker
+            os.kill(worker, signal.SIGTERM)     # pending: it is busy
+            slow.sendall(data[20:])
+            st, _, body = read_response(slow)
+            self.assertEqual(st, 200, body)
+            self.assertIn(b"menu web1.example.org", end_of_request(self, kept))
+            self.assertEqual(idle.recv(4096), b"")    # closed unanswered
+            self.assertEqual(kept.recv(4096), b"")
+            eventually(lambda: running(worker), lambda alive: not alive)
+        self.assertRegex(self.d.log_text(), r"\[%d\].*worker exiting "
+                         r"after 4 requests" % worker)
+        self.assertNotIn("still busy", self.d.log_text())
+        self.assert_serves_then_stops()
 
     def test_usr_signals_are_harmless(self):
         # Log rotation hooks send SIGUSR1; libfcgi's own handler would

@@ -8,7 +8,11 @@ load has made a given number of boots, never after a time:
   every boot is answered, every event is recorded or counted as dropped,
   and no more are lost than bootd(8) bounds (a batch and one read of the
   pipe a kill);
-- nginx reloaded (SIGHUP) three times: no boot fails;
+- nginx reloaded (SIGHUP) three times: no boot fails, and nginx keeps a
+  few FastCGI connections to bootd for all the boots;
+- bootd's workers recycled every few requests and replaced by reloads,
+  with four clients at once: the connections nginx keeps to them close
+  under it, and no boot fails;
 - nginx restarted (stopped, started) twice: a boot that finds nothing
   listening retries, as iPXE does, and none gets another answer than its
   own;
@@ -189,6 +193,44 @@ class Restarts(unittest.TestCase):
         self.check(load)
         self.assertEqual(load.refused, 0)
         self.assertIsNone(srv.nginx.poll())
+        # nginx keeps its connections to bootd for the boots
+        # (fastcgi_keep_conn): a few for the whole load, each nginx
+        # worker's, not one a boot.
+        conns = srv.metric(srv.metrics(), "bootd_fastcgi_connections_total")
+        self.assertGreater(conns, 0)
+        self.assertLess(conns, n // 4)
+
+    def test_bootd_workers_replaced_under_load(self):
+        # Workers that exit close the FastCGI connections nginx keeps to
+        # them: recycled after daemon.max_requests (every 5 requests
+        # here, so hundreds of times), and replaced by three reloads.
+        # nginx sends a boot that meets a kept connection closed under it
+        # again on another: no boot fails or gets the fail-safe script,
+        # with four clients at once.
+        srv = harness.BootServer(workers=2, config={"daemon": {
+            "log_level": "info", "max_requests": 5}})
+        self.addCleanup(srv.close)
+        setup_hosts(srv)
+        n, marks = 300, [75, 150, 225]
+        macs = [INSTALL_MAC, LOCAL_MAC, "52:54:00:52:00:01"]
+        loads = [Load(srv.http_port, macs[i:] + macs[:i], n,
+                      marks if i == 0 else ()) for i in range(3)]
+        loads.append(Load(srv.http_port, macs, n))
+        for load in loads:
+            load.start()
+        for mark in marks:
+            loads[0].wait_mark(mark)
+            srv.reload()
+        for load in loads:
+            self.check(load)
+            self.assertEqual(load.refused, 0)
+        self.assertEqual(srv.metric(srv.metrics(),
+                                    "bootd_worker_restarts_total"), 0)
+        recycled = srv.bootd_log().count("requests; recycling")
+        self.assertGreater(recycled, len(loads) * n // 5 // 2)
+        print("workers recycled %d times under %d boots, reloaded 3 "
+              "times: none failed" % (recycled, len(loads) * n),
+              file=sys.stderr)
 
     def test_nginx_restarted_under_load(self):
         srv = harness.BootServer(config={"daemon": {"log_level": "warning"}})
