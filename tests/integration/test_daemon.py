@@ -7,7 +7,8 @@ bootd starts, a reload at the largest daemon.workers, children whose master
 died before they were set up, back-off when workers die in a loop, the done
 form body limits, kept FastCGI connections served side by side and at a
 stop, the shape of the metrics exposition and the scheduling
-policy (SCHED_BATCH, or the one bootd was started with).
+policy (SCHED_BATCH, or the one bootd was started with) and the workers'
+nice value, above the recorder's.
 """
 
 import grp
@@ -680,6 +681,28 @@ class Process(unittest.TestCase):
         st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
         self.assertEqual(st, 200)
         self.assertNotIn("sched_", self.d.log_text())
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_workers_yield_to_the_recorder(self):
+        # worker.c yield_to_recorder(): each worker, and one that replaces
+        # it, runs at a nice value 3 above the master's and the
+        # recorder's, so that the recorder keeps up with them.
+        self.d = Daemon(workers=2, max_requests=1).start(
+            wrapper=["nice", "-n", "2"])
+        self.policies(3)
+        self.assertEqual(os.getpriority(os.PRIO_PROCESS, self.d.proc.pid), 2)
+        self.assertEqual(os.getpriority(os.PRIO_PROCESS,
+                                        self.d.recorders()[0]), 2)
+        first = self.d.workers()
+        self.assertEqual([os.getpriority(os.PRIO_PROCESS, p) for p in first],
+                         [5, 5])
+        st, _, _ = self.d.call("GET", "/ipxe/v1/config", "mac=" + MAC)
+        self.assertEqual(st, 200)
+        again = eventually(self.d.workers, lambda w: len(w) == 2 and
+                           set(w) != set(first))
+        self.assertEqual([os.getpriority(os.PRIO_PROCESS, p) for p in again],
+                         [5, 5])
+        self.assertNotIn("nice(", self.d.log_text())
         self.assertEqual(self.d.stop(), 0)
 
     def test_runs_as_batch_with_reset_on_fork(self):

@@ -141,6 +141,10 @@ class Units(unittest.TestCase):
         # Workers must not preempt nginx when a connection wakes them;
         # the system call filter keeps bootd from setting it itself.
         self.assertEqual(svc["CPUSchedulingPolicy"], ["batch"])
+        # Workers lower their own priority below the recorder's: the
+        # filter lets setpriority(2) through, after @resources.
+        self.assertEqual(svc["SystemCallFilter"][-1], "setpriority")
+        self.assertIn("~@privileged @resources", svc["SystemCallFilter"])
         self.assertEqual(svc["RestrictAddressFamilies"],
                          ["AF_UNIX AF_INET AF_INET6"])
 
