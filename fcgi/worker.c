@@ -682,8 +682,7 @@ conn_add(struct conns *cs, int ep, int fd)
  * connection at end of file or broken is closed there), the router
  * answers, and the connection is closed unless the web server keeps it
  * (FCGI_KEEP_CONN), to be read again when the next request comes on it.
- * Returns 1 when
- * a request was answered, 0 when there was none.
+ * Returns 1 when a request was answered, 0 when there was none.
  */
 static int
 conn_serve(struct worker *w, struct conns *cs, struct conn *c)
