@@ -550,7 +550,10 @@ wait_events(int ep, struct epoll_event *ev, int nev, int timeout,
 	return n;
 }
 
-/* Close connection c, whose request is finished, and free its slot. */
+/*
+ * Close connection c, whose request is finished, and free its slot (a
+ * connection libfcgi closed already has ipcFd -1).
+ */
 static void
 conn_close(struct conns *cs, struct conn *c)
 {
@@ -699,18 +702,34 @@ conn_serve(struct worker *w, struct conns *cs, struct conn *c)
 		    rc != -EINTR)
 			blog_debug("FCGX_Accept_r: %s", rc < -4095 ?
 			    "libfcgi error" : strerror(-rc));
-		c->req.ipcFd = -1;
-		cs->n--;
+		conn_close(cs, c);
 		return 0;
 	}
 	route_handle(w, &c->req);	/* answers, and finishes it */
-	if (c->req.ipcFd < 0) {		/* closed: not kept, or broken */
-		cs->n--;
-		return 1;
+	if (c->req.ipcFd < 0)		/* closed: not kept, or broken */
+		conn_close(cs, c);
+	else {
+		c->until = now_ms() + IDLE_MS;
+		c->answered++;
 	}
-	c->until = now_ms() + IDLE_MS;
-	c->answered++;
 	return 1;
+}
+
+/*
+ * Serve the connections among the n events in ev that have a request
+ * waiting; the listening socket and the signalfd are the caller's.
+ * Returns the requests answered.
+ */
+static int
+conns_serve(struct worker *w, struct conns *cs, const struct epoll_event *ev,
+    int n)
+{
+	int i, served = 0;
+
+	for (i = 0; i < n; i++)
+		if (ev[i].data.u64 < MAX_CONNS)
+			served += conn_serve(w, cs, &cs->slot[ev[i].data.u64]);
+	return served;
 }
 
 /*
@@ -834,10 +853,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 				stop_requested = 1;
 			else if (ev[i].data.u64 == EV_LISTEN)
 				listen_ready = 1;
-		for (i = 0; i < n; i++)
-			if (ev[i].data.u64 < MAX_CONNS)
-				served += conn_serve(&w, &cs,
-				    &cs.slot[ev[i].data.u64]);
+		served += conns_serve(&w, &cs, ev, n);
 		/*
 		 * A new connection after the requests in hand: an idle
 		 * worker, woken too, takes it meanwhile (EAGAIN here), so
@@ -869,10 +885,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	if (status == 0 && cs.n > 0) {
 		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 		n = epoll_wait(ep, ev, MAX_EVENTS, 0);
-		for (i = 0; i < n; i++)
-			if (ev[i].data.u64 < MAX_CONNS)
-				served += conn_serve(&w, &cs,
-				    &cs.slot[ev[i].data.u64]);
+		served += conns_serve(&w, &cs, ev, n);
 	}
 	for (i = 0; i < MAX_CONNS; i++)
 		if (cs.slot[i].req.ipcFd >= 0)
