@@ -770,7 +770,7 @@ worker_run(const struct cfg *cfg, int fd, int events)
 	socklen_t sslen = sizeof(ss);
 	long served = 0;
 	int64_t now;
-	int ep, sfd, i, n, timeout, listen_ready, status = 0;
+	int ep, sfd, i, n, e, timeout, listen_ready, status = 0;
 
 	w.cfg = cfg;
 	w.events = events;
@@ -860,14 +860,16 @@ worker_run(const struct cfg *cfg, int fd, int events)
 		 * that a connection goes to a worker with nothing to do
 		 * rather than wait behind this one's requests.
 		 */
+		e = 0;
 		if (listen_ready && !stop_requested &&
-		    conn_add(&cs, ep, fd) == -1 && errno != EAGAIN &&
-		    errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED) {
-			blog_err("accept: %s", strerror(errno));
+		    conn_add(&cs, ep, fd) == -1)
+			e = errno;	/* blog_err() may change errno */
+		if (e != 0 && e != EAGAIN && e != EWOULDBLOCK && e != EINTR &&
+		    e != ECONNABORTED) {
+			blog_err("accept: %s", strerror(e));
 			metrics_inc(METRICS_ERRORS);
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOMEM || errno == ENOBUFS)
+			if (e == EMFILE || e == ENFILE || e == ENOMEM ||
+			    e == ENOBUFS)
 				nanosleep(&pause, NULL);
 			else {
 				status = 1;	/* will not pass: back-off */
