@@ -731,6 +731,12 @@ events_set_busy_timeout(struct events *ev, int ms)
 }
 
 void
+events_set_pause(struct events *ev, void (*pause)(void))
+{
+	ev->pause = pause;
+}
+
+void
 events_set_deadline(struct events *ev, int ms)
 {
 	db_set_deadline(ev->db, ms, NULL);

@@ -102,6 +102,14 @@ int		 events_schema_latest(void);
 void		 events_set_busy_timeout(struct events *ev, int ms);
 
 /*
+ * pause() is called between the statements that store a batch
+ * (events_record(), at most every CHUNK events), inside its transaction;
+ * NULL (the default): nothing.  The recorder gives up its core there, so
+ * that a batch is stored in short turns (recorder.c, pause_batch()).
+ */
+void		 events_set_pause(struct events *ev, void (*pause)(void));
+
+/*
  * PostgreSQL: milliseconds one statement may wait for the server before
  * the connection is given up (db_set_deadline(); 0, the default: no
  * bound); events_unavailable() is then 1, as it is when the server

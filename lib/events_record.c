@@ -210,6 +210,8 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 			return ev_tx_end(ev, rc, err);
 		for (i = 0; i < n && rc == BOOTD_OK; i += k) {
 			k = distinct_run(&evs[i], n - i);
+			if (i > 0 && ev->pause != NULL)
+				ev->pause();
 			rc = record_rows(ev, &evs[i], k, &d, err);
 		}
 		if (rc == BOOTD_OK && complete)

@@ -500,6 +500,56 @@ START_TEST(test_batch_as_one_by_one)
 END_TEST
 
 /*
+ * events_set_pause(): events_record() calls the pause between the
+ * statements of a batch, one run of at most CHUNK (64) different MACs
+ * each, and not before the first; the batch stays one transaction (a
+ * reader sees none of it during a pause) and is stored whole.
+ */
+static int	paused;
+static long long paused_seen;	/* boot events a reader saw, at most */
+
+static void
+count_pause(void)
+{
+	long long n = sql_int("SELECT count(*) FROM boot_event");
+
+	paused++;
+	if (n > paused_seen)
+		paused_seen = n;
+}
+
+START_TEST(test_pause_between_statements)
+{
+	struct events_event evs[150];
+	struct events_stats st;
+	char macs[N(evs)][18];
+	size_t i;
+
+	for (i = 0; i < N(evs); i++) {
+		snprintf(macs[i], sizeof(macs[i]), "52:54:00:00:%02x:%02x",
+		    (unsigned)(i / 256), (unsigned)(i % 256));
+		evs[i] = boot(macs[i], i % 3 == 0 ? NULL : "a.example.org",
+		    NOW);
+	}
+	OK(events_record(ev, evs, 10, NULL, NULL, &err_));
+	ck_assert_int_eq(paused, 0);		/* no pause by default */
+	events_set_pause(ev, count_pause);
+	OK(events_record(ev, evs + 10, 10, NULL, &st, &err_));
+	ck_assert_int_eq(paused, 0);		/* one statement: none */
+	paused_seen = 0;
+	OK(events_record(ev, evs + 20, 130, NULL, &st, &err_));
+	ck_assert_int_eq(st.written, 130);
+	ck_assert_int_eq(paused, 2);		/* runs of 64, 64 and 2 */
+	ck_assert_int_eq(paused_seen, 20);	/* the batches before */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 150);
+	counts_exact("after a batch with pauses");
+	events_set_pause(ev, NULL);
+	OK(events_record(ev, evs, 130, NULL, NULL, &err_));
+	ck_assert_int_eq(paused, 2);
+}
+END_TEST
+
+/*
  * The events of test_seen_*: 400 boots over 12 known MACs and 3 unknown
  * ones, times out of order and tied, served words varying, the first
  * boots of MAC 9 as an unknown machine's.
@@ -1481,6 +1531,7 @@ events_suite(void)
 	tcase_add_test(tc, test_default_path);
 	tcase_add_test(tc, test_record_batch);
 	tcase_add_test(tc, test_batch_as_one_by_one);
+	tcase_add_test(tc, test_pause_between_statements);
 	tcase_add_test(tc, test_seen_deferred);
 	if (pg == NULL) {
 		tcase_add_test(tc, test_seen_recovered);
