@@ -137,6 +137,7 @@
 
 #define QUEUE_BYTES	(4 << 20)	/* pipe size asked for (privileged)... */
 #define QUEUE_BYTES_USER (1 << 20)	/* ...else fs.pipe-max-size's default */
+#define QUEUE_BEHIND	4		/* behind: 1/4 of the queue waits */
 #define EVENT_TYPICAL	150		/* bytes of a typical record, for logs */
 #define WIRE_MAGIC	0xb007e7e1u	/* no byte of it is printable */
 #define PARAMS_MAX	3200		/* query.c's 8 parameters fit (3146) */
@@ -208,6 +209,7 @@ struct note {
 struct recorder {
 	const struct cfg *cfg;
 	int		 fd;		/* reading end of the pipe */
+	int		 queue_bytes;	/* its size (F_GETPIPE_SZ) */
 	int		 slot;		/* names its counters in metrics.c */
 	struct events	*ev;		/* events database; NULL until opened */
 	struct inv	*inv;		/* inventory, for fetch notes; NULL
@@ -413,24 +415,35 @@ after_ms(struct timespec *t, int ms)
 
 /*
  * Between the statements that store a batch (events_set_pause()): give
- * the core to whoever waits for it.  bootd runs under SCHED_BATCH
- * (master.c), where nothing takes the core from a task before the next
- * scheduler tick (4 ms at HZ=250) unless it sleeps, and a batch of 256
- * events took the recorder about a millisecond at a stretch: a worker,
- * or nginx, waiting on its core waited that long, and boots answered by
- * it waited with it.  That was the tail of the boots' latency: at
- * 1,000,000 hosts under bench/run's load (interleaved rounds), a stopped
- * recorder brought their p99 from 5.3 to 3.1 ms.  Yielding every CHUNK
- * (64) events brought it from 5.2 to 4.3 ms, at the same req/s, for a
- * quarter more of the recorder's CPU (4.2 to 5.3 us an event: it finds
- * its caches cold after the others ran).  With no task waiting the call
- * returns at once.  SQLite only: on PostgreSQL each statement waits for
- * the server, and the recorder sleeps there anyway.
+ * the core to whoever waits for it, while the recorder keeps up.  bootd
+ * runs under SCHED_BATCH (master.c), where nothing takes the core from a
+ * task before the next scheduler tick (4 ms at HZ=250) unless it sleeps,
+ * and a batch of 256 events took the recorder about a millisecond at a
+ * stretch: a worker, or nginx, waiting on its core waited that long, and
+ * boots answered by it waited with it.  That was the tail of the boots'
+ * latency: at 1,000,000 hosts under bench/run's load (interleaved
+ * rounds), a stopped recorder brought their p99 from 5.3 to 3.1 ms.
+ * Yielding every CHUNK (64) events brought it from 5.2 to 4.3 ms, at the
+ * same req/s, for a quarter more of the recorder's CPU (4.2 to 5.3 us an
+ * event: it finds its caches cold after the others ran).  With no task
+ * waiting the call returns at once.  But a recorder that yields waits
+ * behind every busy worker each time, and in full bench/run runs it fell
+ * behind now and then until the queue was full (up to 37,094 of 643,989
+ * events dropped): so it yields only while less than a quarter of the
+ * queue waits (QUEUE_BEHIND), and when behind it keeps the core until it
+ * has caught up.  A late boot is slower; a dropped event is lost.
+ * SQLite only: on PostgreSQL each statement waits for the server, and
+ * the recorder sleeps there anyway.
  */
 static void
-pause_batch(void)
+pause_batch(void *arg)
 {
-	sched_yield();
+	const struct recorder *r = arg;
+	int avail;
+
+	if (ioctl(r->fd, FIONREAD, &avail) == 0 &&
+	    avail < r->queue_bytes / QUEUE_BEHIND)
+		sched_yield();
 }
 
 /*
@@ -464,7 +477,7 @@ db(struct recorder *r)
 		events_set_busy_timeout(r->ev, r->cfg->daemon.event_wait_ms);
 		events_set_deadline(r->ev, WRITE_DEADLINE_MS);
 		if (!r->pg)
-			events_set_pause(r->ev, pause_batch);
+			events_set_pause(r->ev, pause_batch, r);
 		/*
 		 * Last seen times written by write_seen(), and what a
 		 * recorder before this one held taken again; should that
@@ -1119,6 +1132,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 
 	r.cfg = cfg;
 	r.fd = fd;
+	if ((r.queue_bytes = fcntl(fd, F_GETPIPE_SZ)) <= 0)
+		r.queue_bytes = QUEUE_BYTES_USER;
 	r.slot = slot;
 	blog_forked();
 	r.limits.max_events = cfg->daemon.events_max;

@@ -731,9 +731,10 @@ events_set_busy_timeout(struct events *ev, int ms)
 }
 
 void
-events_set_pause(struct events *ev, void (*pause)(void))
+events_set_pause(struct events *ev, void (*pause)(void *), void *arg)
 {
 	ev->pause = pause;
+	ev->pause_arg = arg;
 }
 
 void

@@ -102,12 +102,14 @@ int		 events_schema_latest(void);
 void		 events_set_busy_timeout(struct events *ev, int ms);
 
 /*
- * pause() is called between the statements that store a batch
+ * pause(arg) is called between the statements that store a batch
  * (events_record(), at most every CHUNK events), inside its transaction;
- * NULL (the default): nothing.  The recorder gives up its core there, so
- * that a batch is stored in short turns (recorder.c, pause_batch()).
+ * NULL (the default): nothing.  The recorder gives up its core there
+ * while it keeps up, so that a batch is stored in short turns
+ * (recorder.c, pause_batch()).
  */
-void		 events_set_pause(struct events *ev, void (*pause)(void));
+void		 events_set_pause(struct events *ev, void (*pause)(void *),
+		    void *arg);
 
 /*
  * PostgreSQL: milliseconds one statement may wait for the server before

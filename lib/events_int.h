@@ -97,7 +97,8 @@ struct events {
 	struct db_stmt	*seen_k[CHUNK + 1];
 	struct db_stmt	*forget_k[CHUNK + 1];
 	struct db_stmt	*disc_k[CHUNK + 1];
-	void		(*pause)(void);	/* between a batch's statements */
+	void		(*pause)(void *); /* between a batch's statements */
+	void		*pause_arg;
 	enum bootd_err	 dbrc;		/* the last failure of a db_ call */
 	struct bootd_error dbe;		/* and its text (dberr()) */
 	/*

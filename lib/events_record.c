@@ -211,7 +211,7 @@ events_record(struct events *ev, const struct events_event *evs, size_t n,
 		for (i = 0; i < n && rc == BOOTD_OK; i += k) {
 			k = distinct_run(&evs[i], n - i);
 			if (i > 0 && ev->pause != NULL)
-				ev->pause();
+				ev->pause(ev->pause_arg);
 			rc = record_rows(ev, &evs[i], k, &d, err);
 		}
 		if (rc == BOOTD_OK && complete)

@@ -509,10 +509,11 @@ static int	paused;
 static long long paused_seen;	/* boot events a reader saw, at most */
 
 static void
-count_pause(void)
+count_pause(void *arg)
 {
 	long long n = sql_int("SELECT count(*) FROM boot_event");
 
+	ck_assert_ptr_eq(arg, &paused);
 	paused++;
 	if (n > paused_seen)
 		paused_seen = n;
@@ -533,7 +534,7 @@ START_TEST(test_pause_between_statements)
 	}
 	OK(events_record(ev, evs, 10, NULL, NULL, &err_));
 	ck_assert_int_eq(paused, 0);		/* no pause by default */
-	events_set_pause(ev, count_pause);
+	events_set_pause(ev, count_pause, &paused);
 	OK(events_record(ev, evs + 10, 10, NULL, &st, &err_));
 	ck_assert_int_eq(paused, 0);		/* one statement: none */
 	paused_seen = 0;
@@ -543,7 +544,7 @@ START_TEST(test_pause_between_statements)
 	ck_assert_int_eq(paused_seen, 20);	/* the batches before */
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM boot_event"), 150);
 	counts_exact("after a batch with pauses");
-	events_set_pause(ev, NULL);
+	events_set_pause(ev, NULL, NULL);
 	OK(events_record(ev, evs, 130, NULL, NULL, &err_));
 	ck_assert_int_eq(paused, 2);
 }
