@@ -122,4 +122,12 @@ enum bootd_err	 db_fail(struct db *db, enum db_errclass class,
 		    const char *fmt, ...)
 		    __attribute__((format(printf, 5, 6)));
 
+/*
+ * db_sqlite_map.c: the VFS SQLite's read-only connections open the file
+ * with, which keeps its mapping across other connections' commits;
+ * registered once, before the first connection (0: SQLITE_OK).
+ */
+#define DB_SQLITE_MAP_VFS	"bootd-map"
+int		 db_sqlite_map_register(void);
+
 #endif /* BOOTD_DB_DRIVER_H */

@@ -78,6 +78,8 @@ lite_set_timeout(struct db *db, struct bootd_error *err)
  * a boot lookup).  Where SQLite is already initialised, sqlite3_config()
  * refuses and its settings stay.
  */
+static int	map_vfs;	/* DB_SQLITE_MAP_VFS is registered */
+
 static void
 setup(void)
 {
@@ -85,6 +87,8 @@ setup(void)
 
 	if (!done) {
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+		/* Read-only connections keep their mapping: see there. */
+		map_vfs = db_sqlite_map_register() == SQLITE_OK;
 		done = 1;
 	}
 }
@@ -109,7 +113,8 @@ lite_connect(struct db *db, struct bootd_error *err)
 		break;
 	}
 	if (sqlite3_open_v2(db->where, &h, flags | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
+	    db->mode == DB_RDONLY && map_vfs ? DB_SQLITE_MAP_VFS : NULL) !=
+	    SQLITE_OK) {
 		rc = h == NULL ? db_fail(db, DB_ERR_OTHER, BOOTD_ENOMEM, err,
 		    "out of memory") : db_fail(db, DB_ERR_CONN, BOOTD_EDB, err,
 		    "cannot open database \"%s\": %s", db->where,

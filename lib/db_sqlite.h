@@ -15,8 +15,9 @@
  * either engine and, on a PostgreSQL one, does nothing and succeeds (or
  * answers 0), so that the caller's engine test stays about meaning.
  *
- * Process-wide settings (no memory statistics, see db_sqlite.c) are the
- * driver's business: it makes them before its first connection.
+ * Process-wide settings (no memory statistics, see db_sqlite.c; the VFS
+ * read-only connections open with, db_sqlite_map.c) are the driver's
+ * business: it makes them before its first connection.
  */
 #ifndef BOOTD_DB_SQLITE_H
 #define BOOTD_DB_SQLITE_H

@@ -61,6 +61,9 @@
 /* Changes in one group from which PostgreSQL's statistics are refreshed. */
 #define GROUP_ANALYZE	100
 
+/* Bytes of a read-only inventory mapped into memory (PRAGMA mmap_size). */
+#define INV_MMAP_SIZE	"1073741824"
+
 /* A host with its environment and what it boots (authorize_row()). */
 #define HOST_ENV "SELECT h.id, h.fqdn, e.name, e.unix_group, h.action, " \
 	"h.dist FROM host h JOIN env e ON e.name = h.env "
@@ -1207,23 +1210,26 @@ open_file(struct inv *inv, const char *path, enum inv_mode mode, int *v,
 	if (exec_sql(inv, "PRAGMA synchronous = FULL; "
 	    "PRAGMA temp_store = MEMORY") != BOOTD_OK)
 		return dberr(inv, "set connection options", err);
-	/*
-	 * A reader (a worker's handle) reads the file with pread(2) into
-	 * its own page cache, SQLite's default of 2 MiB, not through a
-	 * mapping (PRAGMA mmap_size): a reader that finds the inventory
-	 * changed since its last transaction drops its page cache, and
-	 * with a mapping the whole mapping too (munmap(2) and mmap(2) of
-	 * the file, SQLite's pagerBeginReadTransaction()), then faults it
-	 * back in page by page.  Every commit (bootctl's, a done, the
-	 * recorder's fetch notes once a second) did that in each worker:
-	 * at 1,000,000 hosts under bench/run's load a set-reinstall of
-	 * 10,000 hosts brought some 16,000 page faults a second per
-	 * worker for the next three seconds, and the boots' p99 to 2.9
-	 * to 5.0 times its quiet value (3 runs); reading with pread(2),
-	 * 1.4 to 2.4 times, for about 2% fewer answers a second when
-	 * nothing changes (interleaved rounds).
-	 */
-	if (mode != INV_RDONLY) {
+	if (mode == INV_RDONLY) {
+		/*
+		 * Read the file through a shared mapping instead of
+		 * pread(2) into a private page cache: a boot lookup at 1M
+		 * hosts made five pread(2) calls, about 3 us more a lookup.
+		 * The mapped pages are the kernel's page cache, shared by
+		 * every reader; they count in a process's VmRSS (as
+		 * RssFile), not in its own memory (RssAnon).  Pages the
+		 * last commits left in the WAL are still read from there.
+		 * The mapping outlives other connections' commits (SQLite
+		 * would drop it at each: db_sqlite_map.c says what that
+		 * cost).  Without a mapping (the pragma fails or SQLite was
+		 * built without) reads fall back to pread(2).  Like any
+		 * mapping of a file, one cut short under a reader (the
+		 * inventory overwritten in place instead of replaced) would
+		 * stop that process with SIGBUS: the master then starts
+		 * another worker.
+		 */
+		exec_sql(inv, "PRAGMA mmap_size = " INV_MMAP_SIZE);
+	} else {
 		/*
 		 * WAL lets readers go on while one writer writes.  It is a
 		 * property of the file; failing to switch (another

@@ -710,6 +710,109 @@ START_TEST(test_read_only_handle)
 }
 END_TEST
 
+/*
+ * The mapping of path in this process (/proc/self/smaps): its size and
+ * what of it is resident, in KiB; 0 when there is none.
+ */
+static int
+mapping_of(const char *file, long *size_kib, long *rss_kib)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in = 0, found = 0;
+	size_t n = strlen(file);
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* A mapping's line begins with its address, in lower case
+		 * hex; its fields' ("Rss:") with a capital. */
+		if ((line[0] >= '0' && line[0] <= '9') ||
+		    (line[0] >= 'a' && line[0] <= 'f')) {
+			in = strlen(line) >= n &&
+			    strcmp(line + strlen(line) - n, file) == 0;
+			found |= in;
+		} else if (in && sscanf(line, "Size: %ld kB", size_kib) == 1)
+			;
+		else if (in && sscanf(line, "Rss: %ld kB", rss_kib) == 1)
+			in = 0;		/* one mapping of it */
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * SQLite: a read-only handle reads the file through a mapping (PRAGMA
+ * mmap_size, as a worker's inventory), which another connection's
+ * commit does not drop while the file keeps its size (db_sqlite_map.c):
+ * pages read before stay mapped, and every read sees the commit.  A file
+ * grown by less than an eighth is read whole, past the mapping; by more,
+ * or shrunk, it is mapped again at its new size, and reads stay right.
+ */
+START_TEST(test_read_mapping_kept)
+{
+	struct db *ro;
+	long size0, rss0, size, rss;
+
+	open_fresh(DB_SQLITE);
+	OK(db_exec(db, "PRAGMA journal_mode = WAL; "
+	    "CREATE TABLE filler (b BLOB); "
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) "
+	    "FROM n; PRAGMA wal_checkpoint(TRUNCATE)", &err_));
+	OK(db_open(path, DB_RDONLY, &ro, &err_));
+	OK(db_exec(ro, "PRAGMA mmap_size = 1073741824", &err_));
+	/* Read every page: all of the file mapped and resident. */
+	ck_assert_int_eq(one_int(ro, "SELECT sum(length(b)) FROM filler"),
+	    2000000);
+	ck_assert(mapping_of(path, &size0, &rss0));
+	ck_assert_int_ge(size0, 2000);
+	ck_assert_int_ge(rss0, size0 * 9 / 10);
+
+	/* A commit and a checkpoint that leave the size as it was. */
+	OK(db_exec(db, "UPDATE host SET action = 'install', "
+	    "dist = 'debian-12' WHERE fqdn = 'web1.example.org'; "
+	    "PRAGMA wal_checkpoint(TRUNCATE)", &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM host "
+	    "WHERE action = 'install'"), 2);
+	ck_assert(mapping_of(path, &size, &rss));
+	ck_assert_int_eq(size, size0);
+	ck_assert_int_ge(rss, size0 * 9 / 10);	/* kept, not mapped anew */
+
+	/* Grown by a tenth: read past the mapping, which stays. */
+	OK(db_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+	    "SELECT i + 1 FROM n WHERE i < 200) INSERT INTO filler "
+	    "SELECT zeroblob(1000) FROM n; PRAGMA wal_checkpoint(TRUNCATE)",
+	    &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM filler"), 2200);
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM filler "
+	    "WHERE b = zeroblob(1000)"), 200);
+	ck_assert(mapping_of(path, &size, &rss));
+	ck_assert_int_eq(size, size0);
+
+	/* Grown by half: mapped again, whole. */
+	OK(db_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+	    "SELECT i + 1 FROM n WHERE i < 1000) INSERT INTO filler "
+	    "SELECT zeroblob(1000) FROM n; PRAGMA wal_checkpoint(TRUNCATE)",
+	    &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM filler "
+	    "WHERE b = zeroblob(1000)"), 1200);
+	ck_assert(mapping_of(path, &size, &rss));
+	ck_assert_int_gt(size, size0 * 3 / 2 - 100);
+
+	/* Shrunk to a few pages: no read past its end. */
+	OK(db_exec(db, "DROP TABLE filler; VACUUM; "
+	    "PRAGMA wal_checkpoint(TRUNCATE)", &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM host "
+	    "WHERE action = 'install'"), 2);
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'filler'"), 0);
+	if (mapping_of(path, &size, &rss))
+		ck_assert_int_lt(size, 1000);
+	db_close(ro);
+}
+END_TEST
+
 /* The current value of the server setting name on h, in buf. */
 static const char *
 setting(struct db *h, const char *name, char *buf, size_t size)
@@ -1127,6 +1230,7 @@ db_suite(void)
 	tcase_add_loop_test(tc, test_schema_changed, 0, n);
 	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_writers_commit_durably);
+	tcase_add_test(tc, test_read_mapping_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadlines");
