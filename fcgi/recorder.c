@@ -548,8 +548,9 @@ note_failed(struct recorder *r, const char *what, const char *text)
  * inventory, which takes its write lock (bootctl waited on it, and a
  * set-reinstall of 10,000 hosts under load took 2.4 s) and makes every
  * worker drop its page cache of the inventory (SQLite does on any
- * change; db_sqlite_map.c keeps the mapping) to read the pages again.  A note is late by that
- * second at most; an installer reports done minutes after its script.
+ * change; db_sqlite_map.c keeps the mapping) to read the pages again.
+ * A note is late by that second at most; an installer reports done
+ * minutes after its script.
  * An event dropped before it got here (a full queue), or a note held by
  * a recorder killed, leaves no note, as a worker's failed write did; a
  * done that requires the address is then refused and the host installs

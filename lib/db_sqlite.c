@@ -71,15 +71,16 @@ lite_set_timeout(struct db *db, struct bootd_error *err)
 	return BOOTD_OK;
 }
 
+static int	map_vfs;	/* DB_SQLITE_MAP_VFS is registered */
+
 /*
  * Process-wide SQLite settings, made before SQLite's first use: no
  * memory statistics.  Nothing reads them, and keeping them takes a global
  * mutex around every allocation SQLite makes (7% of the instructions of
  * a boot lookup).  Where SQLite is already initialised, sqlite3_config()
- * refuses and its settings stay.
+ * refuses and its settings stay.  Then the VFS of read-only connections
+ * (db_sqlite_map.c).
  */
-static int	map_vfs;	/* DB_SQLITE_MAP_VFS is registered */
-
 static void
 setup(void)
 {
@@ -87,7 +88,6 @@ setup(void)
 
 	if (!done) {
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-		/* Read-only connections keep their mapping: see there. */
 		map_vfs = db_sqlite_map_register() == SQLITE_OK;
 		done = 1;
 	}
