@@ -25,13 +25,20 @@
  * every mapping, to be read again if the file grows back.  So the
  * mapping only has to stay within the file: xUnfetch(0, NULL) here
  * passes the call on (unmap; the next read maps the file at its new
- * size) only when the file is now shorter than at the last call passed
- * on, or longer by more than an eighth (MAP_GROWTH), and otherwise keeps
- * the mapping.  SQLite reads the pages past a mapping with xRead(), so a
+ * size) only when the file is now shorter than when it was mapped, or
+ * longer by more than an eighth (MAP_GROWTH), and otherwise keeps the
+ * mapping.  SQLite reads the pages past a mapping with xRead(), so a
  * file grown meanwhile (a set-reinstall of 10,000 hosts adds 4 MB to one
  * of 1,000,000) is read whole all the same; it is mapped again once it
- * has grown by an eighth.  Everything else is the default VFS's
- * ("unix"), called through.
+ * has grown by an eighth.
+ *
+ * "When it was mapped" is taken when xFetch() first returns a page of a
+ * new mapping, not at an xUnfetch(0, NULL): a connection told to map the
+ * file after its first read (a worker checks the schema first) sees no
+ * change, and makes no such call, until the first commit after it
+ * mapped the file.  Taken there, that first commit cost every worker
+ * started anew (a restart) its whole mapping, in the middle of the
+ * load.  Everything else is the default VFS's ("unix"), called through.
  */
 #include <string.h>
 
@@ -43,7 +50,7 @@
 
 struct map_file {
 	sqlite3_file	 base;		/* pMethods: &map_io */
-	sqlite3_int64	 size;		/* at the last unmap passed on; -1 */
+	sqlite3_int64	 size;		/* when mapped; -1: not mapped */
 	sqlite3_file	*real;		/* the default VFS's, just after */
 };
 
@@ -108,10 +115,15 @@ map_check_reserved(sqlite3_file *f, int *out)
 	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
 }
 
+/* PRAGMA mmap_size maps the file anew, at its size then. */
 static int
 map_file_control(sqlite3_file *f, int op, void *arg)
 {
-	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+	int rc = REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+
+	if (op == SQLITE_FCNTL_MMAP_SIZE)
+		((struct map_file *)f)->size = -1;
+	return rc;
 }
 
 static int
@@ -151,10 +163,18 @@ map_shm_unmap(sqlite3_file *f, int delete)
 	return REAL(f)->pMethods->xShmUnmap(REAL(f), delete);
 }
 
+/* The file's size once a page came from a new mapping: see the top. */
 static int
 map_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
 {
-	return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
+	struct map_file *mf = (struct map_file *)f;
+	sqlite3_int64 size;
+	int rc = REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
+
+	if (rc == SQLITE_OK && *pp != NULL && mf->size < 0 &&
+	    map_file_size(f, &size) == SQLITE_OK)
+		mf->size = size;
+	return rc;
 }
 
 /* The one change: see the top of the file. */
@@ -165,12 +185,11 @@ map_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 	sqlite3_int64 size;
 
 	if (p == NULL) {
-		if (map_file_size(f, &size) != SQLITE_OK)
-			size = -1;
-		if (mf->size >= 0 && size >= mf->size &&
+		if (mf->size >= 0 && map_file_size(f, &size) == SQLITE_OK &&
+		    size >= mf->size &&
 		    size - mf->size <= mf->size / MAP_GROWTH)
 			return SQLITE_OK;	/* kept */
-		mf->size = size;
+		mf->size = -1;
 	}
 	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
 }

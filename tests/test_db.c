@@ -813,6 +813,43 @@ START_TEST(test_read_mapping_kept)
 }
 END_TEST
 
+/*
+ * A reader that read before it was told to map the file (bootd's
+ * workers check the schema first) sees no change to drop a mapping for
+ * until the first commit after it mapped the file: that commit too
+ * leaves the mapping as it is, as a worker started anew (a restart)
+ * keeps it over the first set-reinstall it sees.
+ */
+START_TEST(test_read_mapping_kept_first_commit)
+{
+	struct db *ro;
+	long size0, rss0, size, rss;
+
+	open_fresh(DB_SQLITE);
+	OK(db_exec(db, "PRAGMA journal_mode = WAL; "
+	    "CREATE TABLE filler (b BLOB); "
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) "
+	    "FROM n; PRAGMA wal_checkpoint(TRUNCATE)", &err_));
+	OK(db_open(path, DB_RDONLY, &ro, &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM host"), 2);
+	OK(db_exec(ro, "PRAGMA mmap_size = 1073741824", &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT sum(length(b)) FROM filler"),
+	    2000000);
+	ck_assert(mapping_of(path, &size0, &rss0));
+	ck_assert_int_ge(rss0, size0 * 9 / 10);
+
+	OK(db_exec(db, "UPDATE host SET action = 'install', "
+	    "dist = 'debian-12' WHERE fqdn = 'web1.example.org'", &err_));
+	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM host "
+	    "WHERE action = 'install'"), 2);
+	ck_assert(mapping_of(path, &size, &rss));
+	ck_assert_int_eq(size, size0);
+	ck_assert_int_ge(rss, size0 * 9 / 10);	/* kept, not mapped anew */
+	db_close(ro);
+}
+END_TEST
+
 /* The current value of the server setting name on h, in buf. */
 static const char *
 setting(struct db *h, const char *name, char *buf, size_t size)
@@ -1231,6 +1268,7 @@ db_suite(void)
 	tcase_add_test(tc, test_standby);
 	tcase_add_test(tc, test_writers_commit_durably);
 	tcase_add_test(tc, test_read_mapping_kept);
+	tcase_add_test(tc, test_read_mapping_kept_first_commit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadlines");
