@@ -742,6 +742,25 @@ mapping_of(const char *file, long *size_kib, long *rss_kib)
 }
 
 /*
+ * The case's SQLite file, in WAL mode, with some 2 MB of filler rows and
+ * checkpointed, and a read-only handle on it, told nothing yet.
+ */
+static struct db *
+filled_reader(void)
+{
+	struct db *ro;
+
+	open_fresh(DB_SQLITE);
+	OK(db_exec(db, "PRAGMA journal_mode = WAL; "
+	    "CREATE TABLE filler (b BLOB); "
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) "
+	    "FROM n; PRAGMA wal_checkpoint(TRUNCATE)", &err_));
+	OK(db_open(path, DB_RDONLY, &ro, &err_));
+	return ro;
+}
+
+/*
  * SQLite: a read-only handle reads the file through a mapping (PRAGMA
  * mmap_size, as a worker's inventory), which another connection's
  * commit does not drop while the file keeps its size (db_sqlite_map.c):
@@ -754,13 +773,7 @@ START_TEST(test_read_mapping_kept)
 	struct db *ro;
 	long size0, rss0, size, rss;
 
-	open_fresh(DB_SQLITE);
-	OK(db_exec(db, "PRAGMA journal_mode = WAL; "
-	    "CREATE TABLE filler (b BLOB); "
-	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-	    "WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) "
-	    "FROM n; PRAGMA wal_checkpoint(TRUNCATE)", &err_));
-	OK(db_open(path, DB_RDONLY, &ro, &err_));
+	ro = filled_reader();
 	OK(db_exec(ro, "PRAGMA mmap_size = 1073741824", &err_));
 	/* Read every page: all of the file mapped and resident. */
 	ck_assert_int_eq(one_int(ro, "SELECT sum(length(b)) FROM filler"),
@@ -825,13 +838,7 @@ START_TEST(test_read_mapping_kept_first_commit)
 	struct db *ro;
 	long size0, rss0, size, rss;
 
-	open_fresh(DB_SQLITE);
-	OK(db_exec(db, "PRAGMA journal_mode = WAL; "
-	    "CREATE TABLE filler (b BLOB); "
-	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-	    "WHERE i < 2000) INSERT INTO filler SELECT randomblob(1000) "
-	    "FROM n; PRAGMA wal_checkpoint(TRUNCATE)", &err_));
-	OK(db_open(path, DB_RDONLY, &ro, &err_));
+	ro = filled_reader();
 	ck_assert_int_eq(one_int(ro, "SELECT count(*) FROM host"), 2);
 	OK(db_exec(ro, "PRAGMA mmap_size = 1073741824", &err_));
 	ck_assert_int_eq(one_int(ro, "SELECT sum(length(b)) FROM filler"),
