@@ -720,6 +720,8 @@ events_close(struct events *ev)
 	free(ev->tail);
 	seen_held_free(&ev->held);
 	seen_held_free(&ev->sweep);
+	free(ev->order);
+	free(ev->order_tmp);
 	free(ev->path);
 	free(ev);
 }

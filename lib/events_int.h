@@ -55,6 +55,12 @@ struct held {
 	size_t		 seq;		/* order held: of a tie, the later wins */
 };
 
+/* A held boot's MAC as a number, for the sweep's sort (sweep_begin()). */
+struct sweep_key {
+	uint64_t	 mac;		/* its 48 bits: the canonical text's order */
+	size_t		 i;		/* the boot: its index in sweep.v */
+};
+
 /* Boots held in the order they came, and their FQDNs one after another. */
 struct held_list {
 	struct held	*v;
@@ -104,12 +110,17 @@ struct events {
 	/*
 	 * Last seen times held (events_defer_seen()): the boots held since
 	 * the sweep began, and those the sweep (events_write_seen()) is
-	 * writing, sorted, from sweep.v[sweep_next] on; the newest boot
-	 * event when it began.
+	 * writing: sweep.v in the order held, each MAC's newest boot of it
+	 * in order[0..sweep_n) sorted by MAC, written from sweep_next on;
+	 * the newest boot event when it began.
 	 */
 	int		 defer_seen;
 	struct held_list held;
 	struct held_list sweep;
+	struct sweep_key *order;
+	struct sweep_key *order_tmp;	/* the sort's other half */
+	size_t		 order_cap;	/* of both */
+	size_t		 sweep_n;
 	size_t		 sweep_next;
 	int		 sweeping;
 	int64_t		 sweep_upto;

@@ -696,6 +696,63 @@ START_TEST(test_seen_deferred)
 END_TEST
 
 /*
+ * A sweep writes each MAC's newest boot, in MAC order, a slice at a time
+ * (events_seen.c, sweep_begin()): MACs that differ in each of their six
+ * bytes, held out of that order, three of them twice: an older boot held
+ * later, a tie (the one held later wins) and a newer one.
+ */
+START_TEST(test_seen_sweep_order)
+{
+	static const char *const macs[] = {	/* in MAC order */
+		"00:00:00:00:00:ff", "00:00:00:00:ff:00", "00:00:00:ff:00:00",
+		"00:00:ff:00:00:00", "00:ff:00:00:00:00", "0a:00:00:00:00:01",
+		"a0:00:00:00:00:00", "ff:ff:ff:ff:ff:fe",
+	};
+	static const struct {
+		int		 mac;
+		const char	*fqdn;
+		int64_t		 time;
+	} held[] = {
+		{ 7, "a.example.org", NOW + 10 }, { 3, "a.example.org", NOW + 10 },
+		{ 5, "a.example.org", NOW + 10 }, { 0, "a.example.org", NOW + 10 },
+		{ 6, "a.example.org", NOW + 10 }, { 1, "a.example.org", NOW + 10 },
+		{ 4, "a.example.org", NOW + 10 }, { 2, "a.example.org", NOW + 10 },
+		{ 5, "b.example.org", NOW + 5 }, { 0, "b.example.org", NOW + 10 },
+		{ 3, "b.example.org", NOW + 20 },
+	};
+	char q[160];
+	size_t i;
+	int more;
+
+	OK(events_defer_seen(ev, &err_));
+	for (i = 0; i < N(held); i++)
+		record1(macs[held[i].mac], held[i].fqdn, held[i].time, NULL,
+		    NULL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM seen"), 0);
+	for (i = 0; i < N(macs); i++) {
+		OK(events_write_seen(ev, 1, &more, &err_));
+		ck_assert_int_eq(sql_int("SELECT count(*) FROM seen"),
+		    (long long)i + 1);
+		snprintf(q, sizeof(q), "SELECT count(*) FROM seen WHERE "
+		    "mac = '%s'", macs[i]);
+		ck_assert_msg(sql_int(q) == 1, "slice %zu: not %s", i, macs[i]);
+		ck_assert_int_eq(more, i + 1 < N(macs));
+	}
+	snprintf(q, sizeof(q), "SELECT last_seen FROM seen WHERE mac = '%s' "
+	    "AND host = 'a.example.org'", macs[5]);
+	ck_assert_int_eq(sql_int(q), NOW + 10);
+	snprintf(q, sizeof(q), "SELECT last_seen FROM seen WHERE mac = '%s' "
+	    "AND host = 'b.example.org'", macs[0]);
+	ck_assert_int_eq(sql_int(q), NOW + 10);
+	snprintf(q, sizeof(q), "SELECT last_seen FROM seen WHERE mac = '%s' "
+	    "AND host = 'b.example.org'", macs[3]);
+	ck_assert_int_eq(sql_int(q), NOW + 20);
+	ck_assert_int_eq(sql_int("SELECT seen_upto FROM counts"),
+	    sql_int("SELECT max(id) FROM boot_event"));
+}
+END_TEST
+
+/*
  * A handle closed (a recorder killed) with boots held and a sweep half
  * done: readers stay exact, and the next handle that defers takes the
  * boots past the mark again and writes them: the same tables as written
@@ -1535,6 +1592,7 @@ events_suite(void)
 	tcase_add_test(tc, test_pause_between_statements);
 	tcase_add_test(tc, test_seen_deferred);
 	if (pg == NULL) {
+		tcase_add_test(tc, test_seen_sweep_order);
 		tcase_add_test(tc, test_seen_recovered);
 		tcase_add_test(tc, test_seen_after_prune);
 	}
