@@ -52,7 +52,6 @@ struct held {
 	char		 served[16];
 	int64_t		 time;
 	size_t		 host;		/* its FQDN: offset in the list's text */
-	size_t		 seq;		/* order held: of a tie, the later wins */
 };
 
 /* A held boot's MAC as a number, for the sweep's sort (sweep_begin()). */

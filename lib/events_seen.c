@@ -102,7 +102,7 @@ held_add(struct held_list *l, const char *mac, const char *host,
 	snprintf(h->served, sizeof(h->served), "%s", what);
 	h->time = when;
 	h->host = l->len;
-	h->seq = l->n++;
+	l->n++;
 	memcpy(l->text + l->len, host, need);
 	l->len += need;
 	return 0;
@@ -356,7 +356,7 @@ sort_by_mac(struct sweep_key *a, struct sweep_key *tmp, size_t n)
  * is where the mark goes when it is all written.
  *
  * Sorted by a radix sort of the MACs as numbers, not by qsort(3) of the
- * held boots (64 bytes each) by their text.  At 100,000 hosts under
+ * held boots (64 bytes each then) by their text.  At 100,000 hosts under
  * bench/run's load the qsort() of a sweep's boots took the recorder 45
  * to 60 ms of CPU at a stretch, 100 to 145 ms in time while the workers
  * had the cores: as long as the boots' queue (a pipe of 1 MiB, about
@@ -401,8 +401,10 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 		if (mac_number(ev->sweep.v[i].mac, &mac) == 0) {
 			o[n].mac = mac;
 			o[n++].i = i;
-		} else
-			o[ev->sweep.n - ++odd].i = i;
+		} else {
+			o[ev->sweep.n - ++odd].mac = 0;
+			o[ev->sweep.n - odd].i = i;
+		}
 	}
 	sort_by_mac(o, ev->order_tmp, n);
 	/* Each MAC's newest boot; of a tie, the one held later. */
