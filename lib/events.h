@@ -178,8 +178,9 @@ enum bootd_err	 events_record(struct events *ev,
  * to 7 to 9 us an event after its first seconds at 100,000 hosts (4 to 5
  * at 1,000,000) and dropped events in most full runs; at 262144, 2.5 to
  * 3 (3 to 5), with more requests answered and none dropped in the same
- * rounds, for about 25 MiB more of its memory (a boot held is about 90
- * bytes, in two lists: the sweep's and the next).
+ * rounds, for about 25 MiB more of its memory (a boot held is about 80
+ * bytes, in two lists: the sweep's and the next; the sweep's sorted index
+ * takes 32 more a boot, events_seen.c).
  */
 #define EVENTS_HELD_MAX	262144
 enum bootd_err	 events_defer_seen(struct events *ev,
