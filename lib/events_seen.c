@@ -293,36 +293,6 @@ events_seen_held(const struct events *ev)
 }
 
 /*
- * The MAC s as a number, whose order is the canonical text's: 0, or -1
- * when s is not in canonical form.
- */
-static int
-mac_number(const char *s, uint64_t *v)
-{
-	uint64_t n = 0;
-	int i, d;
-
-	for (i = 0; i < MAC_STRLEN; i++) {
-		if (i % 3 == 2) {
-			if (s[i] != ':')
-				return -1;
-			continue;
-		}
-		if (s[i] >= '0' && s[i] <= '9')
-			d = s[i] - '0';
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			d = s[i] - 'a' + 10;
-		else
-			return -1;
-		n = n << 4 | (uint64_t)d;
-	}
-	if (s[MAC_STRLEN] != '\0')
-		return -1;
-	*v = n;
-	return 0;
-}
-
-/*
  * Sort a[0..n) by MAC, keeping the order of equal ones: a radix sort, a
  * byte of the 48 bits at a time, through tmp; six passes leave it in a.
  */
@@ -398,7 +368,7 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 	/* Canonical MACs from the front, any others from the back. */
 	o = ev->order;
 	for (i = n = odd = 0; i < ev->sweep.n; i++) {
-		if (mac_number(ev->sweep.v[i].mac, &mac) == 0) {
+		if (mac_canon_number(ev->sweep.v[i].mac, &mac) == 0) {
 			o[n].mac = mac;
 			o[n++].i = i;
 		} else {

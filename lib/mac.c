@@ -113,6 +113,21 @@ is_canon(const char *s)
 	return s[MAC_STRLEN] == '\0';
 }
 
+int
+mac_canon_number(const char *s, uint64_t *v)
+{
+	uint64_t n = 0;
+	int i;
+
+	if (s == NULL || !is_canon(s))
+		return -1;
+	for (i = 0; i < MAC_STRLEN; i++)
+		if (i % 3 != 2)
+			n = n << 4 | (uint64_t)hexval(s[i]);
+	*v = n;
+	return 0;
+}
+
 enum bootd_err
 mac_canon(const char *s, char out[MAC_STRLEN + 1], struct bootd_error *err)
 {

@@ -37,4 +37,10 @@ char		*mac_format(const struct mac *mac, char out[MAC_STRLEN + 1]);
 enum bootd_err	 mac_canon(const char *s, char out[MAC_STRLEN + 1],
 		    struct bootd_error *err);
 
+/*
+ * The 48 bits of s, a MAC in canonical form, as a number whose order is
+ * the text's: 0, or -1 (and *v untouched) when s is not canonical.
+ */
+int		 mac_canon_number(const char *s, uint64_t *v);
+
 #endif /* BOOTD_MAC_H */

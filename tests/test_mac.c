@@ -115,6 +115,39 @@ START_TEST(test_every_byte)
 }
 END_TEST
 
+/*
+ * A canonical MAC as a number (mac_canon_number()): its 48 bits, in the
+ * text's order; any other spelling, or text that is no MAC, is refused.
+ */
+START_TEST(test_canon_number)
+{
+	static const char *const refused[] = {
+		"52:54:00:AB:cd:ef", "52-54-00-ab-cd-ef", "525400abcdef",
+		"52:54:00:ab:cd", "52:54:00:ab:cd:ef0", "52:54:00:ab:cd:eg",
+		"52:54:00:ab:cd-ef", "",
+	};
+	uint64_t v = 7, w;
+	size_t i;
+
+	ck_assert_int_eq(mac_canon_number("52:54:00:ab:cd:ef", &v), 0);
+	ck_assert_uint_eq(v, 0x525400abcdefULL);
+	ck_assert_int_eq(mac_canon_number("00:00:00:00:00:00", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(mac_canon_number("ff:ff:ff:ff:ff:ff", &v), 0);
+	ck_assert_uint_eq(v, 0xffffffffffffULL);
+	/* The text's order: a digit before a letter, position by position. */
+	ck_assert_int_eq(mac_canon_number("0a:00:00:00:00:00", &v), 0);
+	ck_assert_int_eq(mac_canon_number("a0:00:00:00:00:00", &w), 0);
+	ck_assert_uint_lt(v, w);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		v = 7;
+		ck_assert_msg(mac_canon_number(refused[i], &v) == -1 && v == 7,
+		    "%s taken", refused[i]);
+	}
+	ck_assert_int_eq(mac_canon_number(NULL, &v), -1);
+}
+END_TEST
+
 static Suite *
 mac_suite(void)
 {
@@ -123,6 +156,7 @@ mac_suite(void)
 
 	tc = tcase_create("core");
 	tcase_add_loop_test(tc, test_valid, 0, sizeof(valid) / sizeof(valid[0]));
+	tcase_add_test(tc, test_canon_number);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("malformed");
 	tcase_add_loop_test(tc, test_invalid, 0,
