@@ -334,8 +334,9 @@ sort_by_mac(struct sweep_key *a, struct sweep_key *tmp, size_t n)
  * steady run's events now and then.  With the queue cut to 128 KiB (an
  * experiment, to see it every time), 3 rounds of 8 s in two series
  * each: 2,186 to 5,340 events dropped a round with qsort(), none with
- * this.  A MAC not in canonical form (bootd writes none) is merged with
- * no other and comes last, in the order held.
+ * this.  Every MAC held is canonical: events_record() takes no other,
+ * and boot_event's CHECK keeps any other out of what a handle takes
+ * again (events_defer_seen()).
  */
 static enum bootd_err
 sweep_begin(struct events *ev, struct bootd_error *err)
@@ -344,8 +345,7 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 	struct sweep_key *o, *tmp;
 	enum bootd_err rc;
 	int64_t upto;
-	uint64_t mac;
-	size_t i, n, m, odd, cap;
+	size_t i, n, m, cap;
 
 	if ((rc = read_mark(ev, &upto, &ev->sweep_upto, err)) != BOOTD_OK)
 		return rc;
@@ -365,17 +365,10 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 	ev->sweep = ev->held;
 	ev->held = t;
 	ev->held.n = ev->held.len = 0;
-	/* Canonical MACs from the front, any others from the back. */
 	o = ev->order;
-	for (i = n = odd = 0; i < ev->sweep.n; i++) {
-		if (mac_canon_number(ev->sweep.v[i].mac, &mac) == 0) {
-			o[n].mac = mac;
+	for (i = n = 0; i < ev->sweep.n; i++)
+		if (mac_canon_number(ev->sweep.v[i].mac, &o[n].mac) == 0)
 			o[n++].i = i;
-		} else {
-			o[ev->sweep.n - ++odd].mac = 0;
-			o[ev->sweep.n - odd].i = i;
-		}
-	}
 	sort_by_mac(o, ev->order_tmp, n);
 	/* Each MAC's newest boot; of a tie, the one held later. */
 	for (i = m = 0; i < n; i++) {
@@ -387,13 +380,7 @@ sweep_begin(struct events *ev, struct bootd_error *err)
 		}
 		o[m++] = o[i];
 	}
-	if (odd > 0) {
-		/* In the order held: they were put in from the back. */
-		for (i = 0; i < odd; i++)
-			ev->order_tmp[i] = o[ev->sweep.n - 1 - i];
-		memcpy(o + m, ev->order_tmp, odd * sizeof(*o));
-	}
-	ev->sweep_n = m + odd;
+	ev->sweep_n = m;
 	ev->sweep_next = 0;
 	ev->sweeping = 1;
 	return BOOTD_OK;
