@@ -18,6 +18,8 @@
 #ifndef BOOTD_DAEMON_H
 #define BOOTD_DAEMON_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -389,6 +391,41 @@ long		 recorder_leftover(int fd);
  * Returns the exit status for the process.
  */
 int		 recorder_run(const struct cfg *cfg, int fd, int slot);
+
+/* intake.c ------------------------------------------------------------- */
+
+/*
+ * The length of the record whose head is at p (the intake hands it
+ * head_size bytes at least), or 0 when p is not a record head.
+ */
+typedef size_t	(*intake_frame_fn)(const unsigned char *p);
+struct intake;
+/*
+ * Start a thread that moves what the pipe's reading end fd holds into
+ * cap bytes of memory, framed by frame, and publishes the records it
+ * holds, with the caller's (intake_held()), in slot.  NULL on failure,
+ * errno set.
+ */
+struct intake	*intake_start(int fd, int slot, size_t cap, size_t head_size,
+		    intake_frame_fn frame);
+/* An eventfd readable when intake_read() may have bytes for the caller. */
+int		 intake_ready_fd(const struct intake *q);
+/*
+ * As read(2) of the pipe: the next bytes the pipe gave, in order, at
+ * most size; -1 with EAGAIN when none are waiting; 0 at the pipe's end
+ * of file.  Whole records it takes count as the caller's held until the
+ * next intake_held().  After intake_stop(), and once the thread ended
+ * at end of file, it reads the pipe itself when its memory is empty.
+ */
+ssize_t		 intake_read(struct intake *q, unsigned char *buf, size_t size);
+/* The caller now holds n events: publish them with the intake's. */
+void		 intake_held(struct intake *q, uint64_t n);
+/* Bytes waiting for intake_read(): in memory and in the pipe. */
+size_t		 intake_waiting(struct intake *q);
+/* End the thread; what it holds is still read by intake_read(). */
+void		 intake_stop(struct intake *q);
+/* Stop, and free q and what it holds.  q may be NULL. */
+void		 intake_free(struct intake *q);
 
 /* route.c -------------------------------------------------------------- */
 

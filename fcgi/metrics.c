@@ -263,8 +263,9 @@ metrics_write(struct buf *out, const struct inv_counts *c,
 	for (held = 0, i = 0; i < METRICS_RECORDER_SLOTS; i++)
 		held += get(&m->held[i]);
 	single(out, "bootd_events_held", "gauge",
-	    "Of those, boot events the recorder has read into its batch: "
-	    "what a recorder killed now would lose.", (intmax_t)held);
+	    "Of those, boot events the recorder has read from the pipe, into "
+	    "its batch or its memory: what a recorder killed now would lose.",
+	    (intmax_t)held);
 	header(out, "bootd_recorder_batch_size", "histogram",
 	    "Boot events per recorder transaction.");
 	cum = 0;

@@ -38,6 +38,17 @@
  * anything else the recorder checks every record and, after a bad one,
  * skips to the next head that is a well-formed record (see parse()).
  *
+ * The intake.  The pipe holds about 200 ms of bench/run's load, and a
+ * recorder that read it only between its writes let it fill now and
+ * then: a checkpoint waiting on fsync(2), a slice of last seen times and
+ * a wait for a core in a row, and full bench/run runs dropped up to half
+ * a percent of their events.  So a thread of the recorder's, the intake
+ * (intake.c), reads the pipe every INTAKE_MS while events come into up to
+ * INTAKE_BYTES of memory, and the recorder takes its records from there
+ * (take(), through intake_read()): the same bytes in the same order, so
+ * everything below reads as if it read the pipe itself.  The intake only
+ * moves bytes; this thread does everything else.
+ *
  * The batches.  The recorder writes a batch when it holds
  * daemon.event_batch_max events or its oldest event is
  * daemon.event_batch_ms old, whichever comes first, through the one call
@@ -56,10 +67,11 @@
  * can go away and come back: restarted, or the primary down and a
  * standby promoted in its place.  A batch that finds no server to take
  * it (events_unavailable(), or no connection at all) is therefore kept,
- * not dropped: hold() closes the handle, the recorder stops reading the
- * pipe and tries a new connection after RETRY_MIN_MS, doubling up to
+ * not dropped: hold() closes the handle, the recorder stops taking events
+ * and tries a new connection after RETRY_MIN_MS, doubling up to
  * RETRY_MAX_MS, until a server takes the batch; then it reads on.  The
- * queue is bounded meanwhile by the batch, one read (in[]) and the pipe;
+ * queue is bounded meanwhile by the batch, one read (in[]), the intake's
+ * memory and the pipe;
  * past that the workers drop and count, as for any full queue.  At
  * SIGTERM it tries for STOP_WAIT_MS at most, then drops and counts.  On
  * SQLite a file that cannot be written is no passing outage: its
@@ -85,7 +97,9 @@
  * At most lost.  SIGKILL of the recorder: what it holds, counted as dropped:
  * its batch (at most daemon.event_batch_max events, daemon.event_batch_ms of
  * boots) and the records it has read from the pipe but not yet put in the
- * batch (at most one read, IN_MAX bytes); and the fetch notes it holds, at
+ * batch (at most one read, IN_MAX bytes, and what the intake holds, at most
+ * INTAKE_BYTES: a few milliseconds of boots unless the database was slow);
+ * and the fetch notes it holds, at
  * most NOTE_MS of them (write_notes()); not the last seen times it holds,
  * which the next recorder takes again.  Both count as held from the moment
  * they are read (held_from()), except in the instant between the read(2) and
@@ -115,7 +129,6 @@
  */
 #define _GNU_SOURCE		/* ppoll(), pipe2(), F_SETPIPE_SZ */
 
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 #include <errno.h>
@@ -142,6 +155,8 @@
 #define WIRE_MAGIC	0xb007e7e1u	/* no byte of it is printable */
 #define PARAMS_MAX	3200		/* query.c's 8 parameters fit (3146) */
 #define IN_MAX		(64 * 1024)	/* read buffer */
+#define INTAKE_BYTES	(8 << 20)	/* read ahead of the batches: about
+					 * 55,000 typical events (intake.c) */
 #define TAKE_MAX	(1 << 20)	/* bytes read at most in one take() */
 #define PRUNE_INTERVAL	3600		/* seconds between retention runs */
 #define PRUNE_BATCH	10000L		/* rows deleted per run, at most */
@@ -227,6 +242,7 @@ struct recorder {
 	int		 give_up;	/* stopping: drop rather than hold */
 	int		 backoff_ms;	/* until the next retry */
 	struct timespec	 retry_at;	/* when to try again (monotonic) */
+	struct intake	*q;		/* what reads the pipe (intake.c) */
 	struct events_event *evs;		/* the batch: event_batch_max slots */
 	char		(*text)[TEXT_MAX]; /* their strings */
 	size_t		 n;		/* events in the batch */
@@ -430,8 +446,9 @@ after_ms(struct timespec *t, int ms)
  * behind every busy worker each time, and in full bench/run runs it fell
  * behind now and then until the queue was full (up to 37,094 of 643,989
  * events dropped): so it yields only while less than a quarter of the
- * queue waits (QUEUE_BEHIND), and when behind it keeps the core until it
- * has caught up.  A late boot is slower; a dropped event is lost.
+ * pipe's size waits, in the pipe and the intake's memory together
+ * (QUEUE_BEHIND), and when behind it keeps the core until it has caught
+ * up.  A late boot is slower; a dropped event is lost.
  * SQLite only: on PostgreSQL each statement waits for the server, and
  * the recorder sleeps there anyway.
  */
@@ -439,10 +456,8 @@ static void
 pause_batch(void *arg)
 {
 	const struct recorder *r = arg;
-	int avail;
 
-	if (ioctl(r->fd, FIONREAD, &avail) == 0 &&
-	    avail < r->queue_bytes / QUEUE_BEHIND)
+	if (intake_waiting(r->q) < (size_t)r->queue_bytes / QUEUE_BEHIND)
 		sched_yield();
 }
 
@@ -502,8 +517,9 @@ db(struct recorder *r)
  * reachable, the connection lost, only a read-only standby answering):
  * keep the batch, close the handle, and try again in backoff_ms,
  * doubling from RETRY_MIN_MS up to RETRY_MAX_MS.  Meanwhile the recorder
- * reads no more from the pipe, so the pipe is the rest of the queue and,
- * once full, workers count what they cannot hand over as dropped.
+ * takes no more from its intake, which reads the pipe until its memory is
+ * full; then the pipe is the rest of the queue and, once full, workers
+ * count what they cannot hand over as dropped.
  */
 static void
 hold(struct recorder *r, const char *why)
@@ -828,6 +844,15 @@ head_len(const unsigned char *p, struct wire *h)
 	return total;
 }
 
+/* The intake's test of a record head (intake_frame_fn). */
+static size_t
+frame(const unsigned char *p)
+{
+	struct wire h;
+
+	return head_len(p, &h);
+}
+
 /*
  * Check the fields of the record p whose head is h and decode it into ev,
  * its strings into text.  Returns NULL, or why it is refused.
@@ -887,7 +912,7 @@ refuse(struct recorder *r, const char *why)
 static void
 publish_held(const struct recorder *r)
 {
-	metrics_recorder_held(r->slot, (uint64_t)r->n + (r->partial ? 1 : 0));
+	intake_held(r->q, (uint64_t)r->n + (r->partial ? 1 : 0));
 }
 
 /*
@@ -930,7 +955,7 @@ parse(struct recorder *r, int eof)
 	const char *why;
 	size_t off = 0, len;
 
-	metrics_recorder_held(r->slot, held_from(r, 0));
+	intake_held(r->q, held_from(r, 0));
 	while (r->inlen - off >= sizeof(h)) {
 		if ((len = head_len(r->in + off, &h)) == 0) {
 			if (!r->lost_sync)
@@ -978,7 +1003,7 @@ parse(struct recorder *r, int eof)
 	    head_len(r->in, &h) != 0;
 	/* Holding: the batch, and every record in[] still has. */
 	if (r->holding)
-		metrics_recorder_held(r->slot, held_from(r, 0));
+		intake_held(r->q, held_from(r, 0));
 	else
 		publish_held(r);
 }
@@ -1003,7 +1028,8 @@ take(struct recorder *r)
 	ssize_t len;
 
 	while (total < TAKE_MAX && !r->holding) {
-		len = read(r->fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
+		len = intake_read(r->q, r->in + r->inlen,
+		    sizeof(r->in) - r->inlen);
 		if (len == 0 && !stop_requested) {
 			blog_warn("recorder: the boot event queue has no writer "
 			    "left (the master is gone); writing what it holds "
@@ -1128,8 +1154,8 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	sigset_t block, waitmask;
 	struct timespec ts, deadline;
 	struct pollfd pfd;
-	size_t got;
-	int ms, avail;
+	size_t got, avail;
+	int ms;
 
 	r.cfg = cfg;
 	r.fd = fd;
@@ -1173,11 +1199,20 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		free(r.text);
 		return 1;
 	}
-	blog_debug("recorder started: batches of up to %d events or %d ms",
-	    cfg->daemon.event_batch_max, cfg->daemon.event_batch_ms);
+	if ((r.q = intake_start(fd, slot, INTAKE_BYTES, sizeof(struct wire),
+	    frame)) == NULL) {
+		blog_err("recorder: cannot start reading the queue: %s",
+		    strerror(errno));
+		free(r.evs);
+		free(r.text);
+		return 1;
+	}
+	blog_debug("recorder started: batches of up to %d events or %d ms, "
+	    "%d MiB read ahead", cfg->daemon.event_batch_max,
+	    cfg->daemon.event_batch_ms, INTAKE_BYTES >> 20);
 	db(&r);				/* open early; failures are retried */
 
-	pfd.fd = fd;
+	pfd.fd = intake_ready_fd(r.q);
 	pfd.events = POLLIN;
 	while (!stop_requested) {
 		prune(&r);
@@ -1242,6 +1277,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	 */
 	after_ms(&deadline, STOP_WAIT_MS < cfg->daemon.drain_timeout * 500 ?
 	    STOP_WAIT_MS : cfg->daemon.drain_timeout * 500);
+	intake_stop(r.q);	/* from here this thread reads the pipe */
 	if (!r.holding)
 		take_and_flush(&r);
 	if (r.holding) {
@@ -1263,21 +1299,21 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		write_notes(&r);
 		events_close(r.ev);
 		inv_close(r.inv);
+		intake_free(r.q);	/* what it held is counted: held */
 		free(r.evs);
 		free(r.text);
 		return 0;
 	}
 	/*
-	 * Stopping: what the pipe holds now, to the end of the record in
-	 * hand, then the last batch.  Bounded, so that under a steady stream
+	 * Stopping: what the pipe and the intake's memory hold now, to the
+	 * end of the record in hand, then the last batch.  Bounded, so that under a steady stream
 	 * of boots the recorder still ends (its replacement starts only
 	 * then: master.c fill()).  Records are written whole, so what is
 	 * left unparsed never was one.
 	 */
-	if (ioctl(fd, FIONREAD, &avail) == -1 || avail < 0)
-		avail = 0;
+	avail = intake_waiting(r.q);
 	while ((avail > 0 || r.partial) && (got = take(&r)) > 0)
-		avail -= got < (size_t)avail ? (int)got : avail;
+		avail -= got < avail ? got : avail;
 	parse(&r, 1);
 	flush(&r, 0);
 	write_notes(&r);	/* and the fetch notes held */
@@ -1288,6 +1324,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 		;
 	events_close(r.ev);
 	inv_close(r.inv);
+	intake_free(r.q);
 	free(r.evs);
 	free(r.text);
 	blog_debug("recorder exiting");

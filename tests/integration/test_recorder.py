@@ -4,7 +4,9 @@ process, which writes them in batches.  Through real nginx and bootd: events
 of a worker killed right after answering are recorded (they were handed over
 before the answer left); a stopped recorder does not stop answers, its queue
 fills and what does not fit is counted as dropped, and everything else is
-recorded once it runs again; SIGTERM writes what is queued before bootd
+recorded once it runs again; a recorder whose writes wait on a locked
+database keeps reading the queue into memory, and counts what it held
+when killed; SIGTERM writes what is queued before bootd
 exits; a recorder whose master was killed exits; a killed recorder is
 replaced and counted, and recording resumes, and the hosts' last seen times
 it held are neither lost nor ever shown wrong; records that are not boot
@@ -226,6 +228,66 @@ class Recorder(unittest.TestCase):
         self.assertEqual(event_count(s.events_db) - rows, recorded)
         self.assertEqual(s.recorder_pid(), rec)
         self.assertIn("recorder queue full", s.bootd_log())
+
+    def test_stalled_writer_does_not_stop_the_reading(self):
+        """
+        While the recorder's writes wait on a locked events database, its
+        intake keeps reading the queue into memory: the pipe stays empty
+        (everything queued is held), far beyond what one read and a batch
+        hold.  A recorder killed then loses what it held, and that is
+        counted; every answered boot is recorded or counted as dropped.
+        """
+        n = 3000
+        srv = harness.BootServer(workers=2, config={"daemon": {
+            "event_batch_max": 16, "event_wait_ms": 10000}})
+        self.addCleanup(srv.close)
+        booter = Booter(srv)
+        self.addCleanup(booter.close)
+        rec = srv.wait_recorder()
+        self.assertEqual(booter.boot(unknown_mac(0)), 200)
+        self.assertEqual(eventually(lambda: event_count(srv.events_db),
+                                    lambda c: c == 1), 1)
+        before = series(srv, *EVENT_METRICS)
+        lock = sqlite3.connect(srv.events_db, isolation_level=None,
+                               timeout=30)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        locked = True
+        try:
+            for i in range(1, n + 1):
+                self.assertEqual(booter.boot(unknown_mac(i)), 200)
+            # A read of 64 KiB holds about 1100 of these records, a
+            # batch 16: the rest can only be held by the intake.
+            m = eventually(
+                lambda: series(srv, "bootd_events_queued",
+                               "bootd_events_held"),
+                lambda m: m["bootd_events_held"] ==
+                m["bootd_events_queued"] > 2000)
+            self.assertEqual(m["bootd_events_held"],
+                             m["bootd_events_queued"])
+            self.assertGreater(m["bootd_events_held"], 2000)
+            os.kill(rec, signal.SIGKILL)
+            srv.wait_recorder(exclude=[rec])
+            log = eventually(srv.bootd_log, lambda l: "ended holding" in l)
+            held = re.search(r"recorder %d ended holding (\d+) boot events; "
+                             r"counted as dropped" % rec, log)
+            self.assertIsNotNone(held, log)
+            self.assertGreater(int(held.group(1)), 2000)
+            lock.execute("ROLLBACK")
+            locked = False
+        finally:
+            if locked:
+                lock.execute("ROLLBACK")
+        got = eventually(lambda: series(srv, *EVENT_METRICS),
+                         lambda m: m["bootd_events_queued"] == 0)
+        self.assertEqual(got["bootd_events_queued"], 0)
+        recorded = got["bootd_events_recorded_total"] - \
+            before["bootd_events_recorded_total"]
+        dropped = got["bootd_events_dropped_total"] - \
+            before["bootd_events_dropped_total"]
+        self.assertGreaterEqual(dropped, int(held.group(1)))
+        self.assertEqual(recorded + dropped, n)
+        self.assertEqual(event_count(srv.events_db), 1 + recorded)
 
     def test_killed_recorder_is_restarted(self):
         s = self.srv
