@@ -81,6 +81,7 @@ struct intake {
 	size_t		 cap;		/* its size */
 	size_t		 first;		/* offset of the oldest entry */
 	size_t		 used;		/* bytes in it */
+	size_t		 bytes;		/* of them, the pipe's (no heads) */
 	uint64_t	 records;	/* whole records in it */
 	uint64_t	 held;		/* what the recorder itself holds */
 	int		 full;		/* the ring refused an entry: reading
@@ -146,6 +147,7 @@ push(struct intake *q, const unsigned char *p, size_t len, int record)
 	ring_put(q, q->first + q->used, &h, sizeof(h));
 	ring_put(q, q->first + q->used + sizeof(h), p, len);
 	q->used += sizeof(h) + len;
+	q->bytes += len;
 	if (record)
 		q->records++;
 	return 0;
@@ -332,6 +334,7 @@ intake_read(struct intake *q, unsigned char *buf, size_t size)
 		ring_get(q, q->first + sizeof(h), buf + got, len);
 		q->first = (q->first + sizeof(h) + len) % q->cap;
 		q->used -= sizeof(h) + len;
+		q->bytes -= len;
 		got += len;
 		if (h.len & ENTRY_RECORD)
 			records++;
@@ -386,7 +389,7 @@ intake_waiting(struct intake *q)
 	int avail;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->used + q->stlen - q->stgiven;
+	n = q->bytes + q->stlen - q->stgiven;
 	pthread_mutex_unlock(&q->lock);
 	if (ioctl(q->fd, FIONREAD, &avail) == 0 && avail > 0)
 		n += (size_t)avail;

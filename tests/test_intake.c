@@ -1,0 +1,253 @@
+/*
+ * test_intake.c - tests of the recorder's intake (fcgi/intake.c): the
+ * bytes of a real pipe come out of intake_read() as they went in, in
+ * order, junk included, through a ring small enough to fill and wrap; what
+ * it holds is published as held; end of file and intake_stop() hand over
+ * what is left.  Records here are framed by a test format of their own:
+ * "RE", a length byte (the whole record), a byte, then the rest.
+ */
+#define _GNU_SOURCE		/* pipe2() */
+
+#include <sys/ioctl.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../fcgi/bootd.h"
+#include "check_util.h"
+
+#define HEAD	4		/* bytes the test's frame() looks at */
+#define SLOT	0		/* the recorder slot the tests publish in */
+#define TRIES	2000		/* bounded waits: 2000 x 5 ms */
+
+static size_t
+frame(const unsigned char *p)
+{
+	return p[0] == 'R' && p[1] == 'E' && p[2] >= HEAD ? p[2] : 0;
+}
+
+/* Append a record of len bytes (HEAD..255), its body from seed. */
+static size_t
+put_record(unsigned char *buf, size_t len, unsigned seed)
+{
+	size_t i;
+
+	buf[0] = 'R';
+	buf[1] = 'E';
+	buf[2] = (unsigned char)len;
+	buf[3] = 0;
+	for (i = HEAD; i < len; i++)
+		buf[i] = (unsigned char)('a' + (seed + i) % 26);
+	return len;
+}
+
+/* Append len bytes that hold no record head. */
+static size_t
+put_junk(unsigned char *buf, size_t len)
+{
+	memset(buf, 'x', len);
+	return len;
+}
+
+static void
+nap(void)
+{
+	struct timespec ts = { 0, 5 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Read from q until want bytes came (or end of file), waiting on its ready
+ * descriptor; append them to out.  Returns the bytes read.
+ */
+static size_t
+drain(struct intake *q, unsigned char *out, size_t want, size_t chunk)
+{
+	struct pollfd pfd = { intake_ready_fd(q), POLLIN, 0 };
+	size_t got = 0;
+	ssize_t n;
+	int tries = 0;
+
+	while (got < want && tries < TRIES) {
+		n = intake_read(q, out + got, chunk);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		ck_assert_int_eq(errno, EAGAIN);
+		(void)poll(&pfd, 1, 5);
+		tries++;
+	}
+	return got;
+}
+
+/* Read what q has now, without waiting, into out; the bytes read. */
+static size_t
+pull(struct intake *q, unsigned char *out, size_t chunk)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while ((n = intake_read(q, out + got, chunk)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/* What the intake and its caller hold now, as published. */
+static uint64_t
+held_now(struct intake *q, uint64_t caller)
+{
+	intake_held(q, caller);
+	return metrics_recorder_died(SLOT);
+}
+
+START_TEST(test_bytes_in_order_through_a_small_ring)
+{
+	enum { N = 400 };
+	unsigned char *in = malloc(N * 300), *out = malloc(N * 300);
+	size_t len = 0, off, got;
+	struct intake *q;
+	int fds[2], i;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	/* Records of every length, and junk: short runs, and one long. */
+	for (i = 0; i < N; i++) {
+		len += put_record(in + len, HEAD + (size_t)(i * 7) % 200,
+		    (unsigned)i);
+		if (i % 37 == 0)
+			len += put_junk(in + len, 1 + (size_t)i % 9);
+	}
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	/* 1000 bytes: the ring fills and wraps many times over. */
+	q = intake_start(fds[0], SLOT, 1000, HEAD, frame);
+	ck_assert_ptr_nonnull(q);
+	for (off = 0, got = 0; off < len; ) {
+		ssize_t w = write(fds[1], in + off, len - off > 512 ?
+		    512 : len - off);
+
+		if (w > 0)
+			off += (size_t)w;
+		/* Read in small pieces: a record may not fit at once. */
+		got += pull(q, out + got, 300);
+	}
+	close(fds[1]);
+	got += drain(q, out + got, len - got, 300);
+	ck_assert_uint_eq(got, len);
+	ck_assert_int_eq(memcmp(in, out, len), 0);
+	/* End of file: the pipe has no writer left, and the intake ended. */
+	ck_assert_uint_eq(drain(q, out, 1, 300), 0);
+	ck_assert_int_eq(intake_read(q, out, 300), 0);
+	intake_free(q);
+	close(fds[0]);
+	free(in);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_what_it_holds_is_published)
+{
+	unsigned char buf[1024], out[1024];
+	size_t len = 0;
+	struct intake *q;
+	uint64_t held = 0;
+	int fds[2], i, tries;
+
+	for (i = 0; i < 5; i++)
+		len += put_record(buf + len, 40, (unsigned)i);
+	len += put_junk(buf + len, 3);
+	len += put_record(buf + len, 40, 9) - 10;	/* begun: 30 of 40 */
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	q = intake_start(fds[0], SLOT, 1 << 16, HEAD, frame);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
+	/* Five whole records in memory and one begun: six, with ours. */
+	for (tries = 0; tries < TRIES && (held = held_now(q, 7)) != 13;
+	    tries++)
+		nap();
+	ck_assert_uint_eq(held, 13);
+	/* Taken: the caller's until it says otherwise. */
+	ck_assert_int_eq(intake_read(q, out, sizeof(out)), 5 * 40 + 3);
+	/* Taken, not parsed yet: still counted, now as the caller's. */
+	ck_assert_uint_eq(metrics_recorder_died(SLOT), 7 + 5 + 1);
+	ck_assert_uint_eq(held_now(q, 5), 5 + 1);
+	ck_assert_uint_eq(intake_waiting(q), 30);
+	/* Stopped: the begun record comes out, then the pipe's rest. */
+	intake_stop(q);
+	ck_assert_int_eq(write(fds[1], buf + len, 10), 10);
+	ck_assert_int_eq(intake_read(q, out, sizeof(out)), 30);
+	ck_assert_int_eq(intake_read(q, out + 30, sizeof(out)), 10);
+	ck_assert_int_eq(memcmp(out, buf + 5 * 40 + 3, 40), 0);
+	ck_assert_int_eq(intake_read(q, out, sizeof(out)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	intake_free(q);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+START_TEST(test_full_ring_stops_reading)
+{
+	unsigned char buf[4096], out[8192];
+	size_t len = 0, got;
+	struct intake *q;
+	int fds[2], i, tries, avail = 0;
+
+	for (i = 0; i < 40; i++)
+		len += put_record(buf + len, 100, (unsigned)i);
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	/* Room for 9 entries of 104 bytes; the stage takes the rest. */
+	q = intake_start(fds[0], SLOT, 1000, HEAD, frame);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
+	/* The intake reads the pipe dry into ring and stage, no further. */
+	for (tries = 0; tries < TRIES; tries++) {
+		ck_assert_int_eq(ioctl(fds[0], FIONREAD, &avail), 0);
+		if (avail == 0)
+			break;
+		nap();
+	}
+	ck_assert_int_eq(avail, 0);
+	ck_assert_uint_eq(intake_waiting(q), len);
+	/* Ring full, the intake waits for room: this stays in the pipe. */
+	ck_assert_int_eq(write(fds[1], buf, 1000), 1000);
+	ck_assert_int_eq(ioctl(fds[0], FIONREAD, &avail), 0);
+	ck_assert_int_eq(avail, 1000);
+	ck_assert_uint_eq(intake_waiting(q), len + 1000);
+	got = drain(q, out, len + 1000, 3000);
+	ck_assert_uint_eq(got, len + 1000);
+	ck_assert_int_eq(memcmp(out, buf, len), 0);
+	ck_assert_int_eq(memcmp(out + len, buf, 1000), 0);
+	intake_free(q);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
+static Suite *
+intake_suite(void)
+{
+	Suite *s = suite_create("intake");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_bytes_in_order_through_a_small_ring);
+	tcase_add_test(tc, test_what_it_holds_is_published);
+	tcase_add_test(tc, test_full_ring_stops_reading);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(intake_suite());
+}
