@@ -401,23 +401,28 @@ int		 recorder_run(const struct cfg *cfg, int fd, int slot);
 typedef size_t	(*intake_frame_fn)(const unsigned char *p);
 struct intake;
 /*
- * Start a thread that moves what the pipe's reading end fd holds into
- * cap bytes of memory, framed by frame, and publishes the records it
- * holds, with the caller's (intake_held()), in slot.  NULL on failure,
- * errno set.
+ * Start a thread that reads the pipe's reading end fd into cap bytes of
+ * memory, framed by frame, whenever its caller has not read for a while,
+ * and publishes the records it holds, with the caller's (intake_held()),
+ * in slot.  NULL on failure, errno set.
  */
 struct intake	*intake_start(int fd, int slot, size_t cap, size_t head_size,
 		    intake_frame_fn frame);
-/* An eventfd readable when intake_read() may have bytes for the caller. */
-int		 intake_ready_fd(const struct intake *q);
 /*
  * As read(2) of the pipe: the next bytes the pipe gave, in order, at
- * most size; -1 with EAGAIN when none are waiting; 0 at the pipe's end
- * of file.  Whole records it takes count as the caller's held until the
- * next intake_held().  After intake_stop(), and once the thread ended
- * at end of file, it reads the pipe itself when its memory is empty.
+ * most size, from memory first; -1 with EAGAIN when none are waiting; 0
+ * at the pipe's end of file.  Whole records it takes from memory count
+ * as the caller's held until the next intake_held().
  */
 ssize_t		 intake_read(struct intake *q, unsigned char *buf, size_t size);
+/*
+ * The caller is about to wait on the pipe itself: 1, and the intake
+ * sleeps until intake_busy(); or 0 when the intake holds bytes the
+ * caller has not read yet, to be read first.
+ */
+int		 intake_idle(struct intake *q);
+/* The caller is done waiting on the pipe. */
+void		 intake_busy(struct intake *q);
 /* The caller now holds n events: publish them with the intake's. */
 void		 intake_held(struct intake *q, uint64_t n);
 /* Bytes waiting for intake_read(): in memory and in the pipe. */

@@ -1,27 +1,32 @@
 /*
- * intake.c - the recorder's intake: a thread that keeps the queue's pipe
- * from filling while the recorder writes
+ * intake.c - the recorder's intake: a thread that reads the queue's pipe
+ * for the recorder while the recorder cannot
  *
  * Why.  Workers hand boot events to the recorder through a pipe of at
- * most 1 MiB (fs.pipe-max-size for an unprivileged process), which holds
- * about 150 ms of boots at bench/run's load on 2 cores.  The recorder is
- * one thread that both reads the pipe and writes the events database, so
- * whenever it did not read for that long the pipe was full and workers
- * dropped boot events.  It does not, now and then: a checkpoint of the
- * events WAL waits on fsync(2) (11 ms on average, 53 ms at most,
- * measured), a slice of last seen times, a batch, and the recorder
- * waiting for a core behind four busy workers, one after another.  Full
- * bench/run runs dropped up to half a percent of their events at
- * 100,000 hosts that way, in one run of three.  No single cause is the
- * whole of it, so rather than chase each stall the reading of the pipe
- * no longer waits for any of them: this thread moves what the pipe holds
- * into memory (INTAKE_BYTES) while the recorder's own thread writes, and
- * the recorder takes its records from there (intake_read()).
+ * most 1 MiB (fs.pipe-max-size for an unprivileged process), about 200 ms
+ * of boots at bench/run's load on 2 cores.  The recorder is one thread
+ * that both reads the pipe and writes the events database, so whenever it
+ * did not read for that long the pipe was full and workers dropped boot
+ * events.  Now and then it does not: a checkpoint of the events WAL waits
+ * on fsync(2) (11 ms on average, 53 ms at most, measured), a slice of
+ * last seen times, a batch, and the recorder waiting for a core behind
+ * four busy workers, one after another.  Full bench/run runs dropped up
+ * to half a percent of their events at 100,000 hosts that way, in one
+ * run of three.  No single cause is the whole of it, so rather than chase
+ * each stall, this thread reads the pipe into memory (INTAKE_BYTES)
+ * whenever the recorder has not read it for STALL_MS, every INTAKE_MS,
+ * until the recorder reads again; the recorder takes what it holds first
+ * (intake_read()).  When that memory is full it stops reading: the pipe
+ * fills behind it and workers drop and count, as before.
  *
- * It wakes once every INTAKE_MS while events come, not once per event
- * (that cost bootd 15% of its requests/s: recorder.c), and sleeps in
- * poll(2) while none do.  When its memory is full it stops reading: the
- * pipe fills behind it and workers drop and count, as before.
+ * Why only then.  A first version read the pipe every 5 ms, always, and
+ * the recorder took everything from its memory: in interleaved rounds at
+ * 100,000 hosts (bench/run's load, bootd alone) the boots' p99 was 21%
+ * above the recorder reading the pipe itself (7.95 against 6.54 ms, p99.9
+ * 14.0 against 10.5), for no event more recorded: each wake-up of a
+ * thread is a moment a busy worker may lose its core.  This one sleeps on
+ * a condition variable while the recorder waits on the pipe itself
+ * (intake_idle()) and wakes once every STALL_MS while it does not.
  *
  * What it holds counts as held (metrics_recorder_held()), like the
  * recorder's batch: a recorder killed loses it, and the master counts it
@@ -29,22 +34,20 @@
  * recorder's own test of a record head (the frame function), so it can
  * count them, but it hands the recorder the very bytes the pipe gave, in
  * order, garbage included: the recorder's parse() sees the same stream as
- * when it read the pipe itself.
+ * when it read the pipe itself.  Every read(2) of the pipe, the
+ * recorder's through intake_read() too, is made under the lock, so bytes
+ * in memory always come before those still in the pipe.
  *
- * Threads.  The intake thread touches only the pipe, its stage and, under
- * the lock, the ring and the counts; it never logs, never touches the
- * databases, and has every signal blocked, so signals reach the
- * recorder's thread as before.  The recorder wakes on ready, an eventfd
- * the intake sets when the ring gets something and the recorder clears,
- * under the lock, when it finds the ring empty: no wake-up is lost.
+ * Threads.  The intake thread touches only the pipe and, under the lock,
+ * its memory and the counts; it never logs, never touches the databases,
+ * and has every signal blocked, so signals reach the recorder's thread as
+ * before.
  */
-#define _GNU_SOURCE		/* pipe2() for nothing; eventfd, ppoll */
+#define _GNU_SOURCE		/* pthread_condattr_setclock() */
 
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -55,7 +58,9 @@
 
 #include "bootd.h"
 
-#define INTAKE_MS	5		/* while events come, a read this often */
+#define STALL_MS	25		/* the recorder has not read this long:
+					 * the intake reads for it... */
+#define INTAKE_MS	5		/* ...this often, until it reads again */
 #define STAGE_MAX	(64 * 1024)	/* one read(2) at most */
 #define ENTRY_MAX	(32 * 1024)	/* an entry in the ring, at most: half
 					 * of what the recorder reads into */
@@ -69,14 +74,16 @@ struct entry {
 struct intake {
 	int		 fd;		/* the pipe's reading end */
 	int		 slot;		/* metrics_recorder_held() */
-	int		 ready;		/* eventfd: the ring has something */
-	int		 quit;		/* eventfd: intake_stop() */
 	size_t		 head_size;	/* bytes frame() looks at */
 	intake_frame_fn	 frame;
 	pthread_t	 thread;
 	int		 started;	/* the thread was created */
-	pthread_mutex_t	 lock;		/* the rest, shared */
-	pthread_cond_t	 room;		/* the ring has room again */
+	pthread_mutex_t	 lock;		/* the rest, shared; held around
+					 * every read(2) of the pipe */
+	pthread_cond_t	 wake;		/* idle ended, room, or stop */
+	struct timespec	 last_read;	/* the recorder's last intake_read() */
+	int		 idle;		/* the recorder waits on the pipe */
+	int		 sleeping;	/* and the thread waits for it */
 	unsigned char	*ring;		/* entries, circular */
 	size_t		 cap;		/* its size */
 	size_t		 first;		/* offset of the oldest entry */
@@ -87,11 +94,8 @@ struct intake {
 	int		 full;		/* the ring refused an entry: reading
 					 * waits until there is room */
 	int		 stop;		/* intake_stop() asked the thread */
-	int		 done;		/* the thread has ended: eof, an error
-					 * or stop; the stage is the caller's */
 	unsigned char	 stage[STAGE_MAX]; /* read, not in the ring yet */
 	size_t		 stlen;
-	size_t		 stgiven;	/* of it, given out after done */
 };
 
 /* Publish what this recorder holds in all.  Called with the lock held. */
@@ -101,8 +105,7 @@ publish(const struct intake *q)
 	uint64_t begun = 0;
 
 	/* A record begun in the stage is held too: the pipe gave it up. */
-	if (q->stgiven == 0 && q->stlen >= q->head_size &&
-	    q->frame(q->stage) != 0)
+	if (q->stlen >= q->head_size && q->frame(q->stage) != 0)
 		begun = 1;
 	metrics_recorder_held(q->slot, q->held + q->records + begun);
 }
@@ -190,86 +193,92 @@ frame_stage(struct intake *q)
 	return off - junk;
 }
 
-/* Wait in poll(2) for the pipe, or for quit; 0, or -1 when told to stop. */
-static int
-wait_readable(struct intake *q)
-{
-	struct pollfd pfd[2];
-
-	pfd[0].fd = q->fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = q->quit;
-	pfd[1].events = POLLIN;
-	while (poll(pfd, 2, -1) == -1)
-		if (errno != EINTR)
-			return 0;	/* read(2) will say what is wrong */
-	return pfd[1].revents != 0 ? -1 : 0;
-}
-
 /*
- * Move what the stage holds into the ring (frame_stage()), publish what
- * is held and wake the recorder if anything moved.  Called with the lock
- * held; returns whether the ring is full.  What frame_stage() leaves in
+ * Move what the stage holds into the ring (frame_stage()) and publish
+ * what is held.  Called with the lock held.  What frame_stage() leaves in
  * the stage is less than half of it (a record begun, or a run of bytes
  * that are no record, shorter than ENTRY_MAX), so while the ring has
  * room a read(2) always has room too.
  */
-static int
+static void
 settle(struct intake *q)
 {
-	static const uint64_t one = 1;
 	size_t moved = frame_stage(q);
 
 	memmove(q->stage, q->stage + moved, q->stlen - moved);
 	q->stlen -= moved;
 	publish(q);
-	if (moved > 0)
-		(void)write(q->ready, &one, sizeof(one));
-	return q->full;
 }
 
+/* Read what the pipe holds into the ring, until it is full.  Locked. */
+static void
+read_pipe(struct intake *q)
+{
+	ssize_t len;
+
+	do {
+		len = read(q->fd, q->stage + q->stlen,
+		    sizeof(q->stage) - q->stlen);
+		if (len <= 0)
+			return;	/* drained, or the recorder's read(2) says */
+		q->stlen += (size_t)len;
+		settle(q);
+	} while (!q->full);
+}
+
+/* *t = t0 + ms. */
+static void
+add_ms(struct timespec *t, const struct timespec *t0, int ms)
+{
+	t->tv_sec = t0->tv_sec + ms / 1000;
+	t->tv_nsec = t0->tv_nsec + (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Is a before b? */
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * The thread: asleep while the recorder waits on the pipe itself (idle);
+ * else it wakes when the recorder has not read for STALL_MS and then
+ * reads the pipe every INTAKE_MS until the recorder reads again.
+ */
 static void *
 intake_main(void *arg)
 {
 	struct intake *q = arg;
-	struct timespec nap = { 0, INTAKE_MS * 1000000L };
-	ssize_t len;
-	int eof = 0, full;
+	struct timespec now, due;
 
-	for (;;) {
-		pthread_mutex_lock(&q->lock);
-		/* Full: the pipe fills behind, and workers count drops. */
-		while (!q->stop && settle(q))	/* room: move the stage */
-			pthread_cond_wait(&q->room, &q->lock);
-		if (q->stop || eof) {
-			pthread_mutex_unlock(&q->lock);
-			break;
-		}
-		pthread_mutex_unlock(&q->lock);
-		if (wait_readable(q) == -1)
-			break;
-		/* Let a few milliseconds of events gather: one wake-up. */
-		nanosleep(&nap, NULL);
-		do {
-			len = read(q->fd, q->stage + q->stlen,
-			    sizeof(q->stage) - q->stlen);
-			if (len <= 0) {
-				/* EAGAIN: drained.  0: no writer left.  An
-				 * error: the recorder's read(2) will say. */
-				eof = len == 0 || (errno != EAGAIN &&
-				    errno != EWOULDBLOCK && errno != EINTR);
-				break;
-			}
-			pthread_mutex_lock(&q->lock);
-			q->stlen += (size_t)len;
-			full = settle(q);
-			pthread_mutex_unlock(&q->lock);
-		} while (!full);
-	}
 	pthread_mutex_lock(&q->lock);
-	q->done = 1;
-	publish(q);
-	(void)write(q->ready, &(uint64_t){ 1 }, sizeof(uint64_t));
+	while (!q->stop) {
+		if (q->idle) {
+			q->sleeping = 1;
+			pthread_cond_wait(&q->wake, &q->lock);
+			q->sleeping = 0;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		add_ms(&due, &q->last_read, STALL_MS);
+		if (before(&now, &due)) {
+			pthread_cond_timedwait(&q->wake, &q->lock, &due);
+			continue;
+		}
+		/* The recorder is writing, or waiting: read for it. */
+		if (!q->full)
+			read_pipe(q);
+		else
+			settle(q);	/* room again? */
+		add_ms(&due, &now, INTAKE_MS);
+		pthread_cond_timedwait(&q->wake, &q->lock, &due);
+	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
 }
@@ -278,6 +287,7 @@ struct intake *
 intake_start(int fd, int slot, size_t cap, size_t head_size,
     intake_frame_fn frame)
 {
+	pthread_condattr_t ca;
 	struct intake *q;
 	sigset_t all, old;
 	int rc;
@@ -289,12 +299,13 @@ intake_start(int fd, int slot, size_t cap, size_t head_size,
 	q->cap = cap;
 	q->head_size = head_size;
 	q->frame = frame;
-	q->ready = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	q->quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &q->last_read);
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->room, NULL);
-	if (q->ready == -1 || q->quit == -1 ||
-	    (q->ring = malloc(cap)) == NULL) {
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((q->ring = malloc(cap)) == NULL) {
 		intake_free(q);
 		return NULL;
 	}
@@ -304,28 +315,25 @@ intake_start(int fd, int slot, size_t cap, size_t head_size,
 	rc = pthread_create(&q->thread, NULL, intake_main, q);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		errno = rc;
 		intake_free(q);
+		errno = rc;
 		return NULL;
 	}
 	q->started = 1;
 	return q;
 }
 
-int
-intake_ready_fd(const struct intake *q)
-{
-	return q->ready;
-}
-
 ssize_t
 intake_read(struct intake *q, unsigned char *buf, size_t size)
 {
 	struct entry h;
-	size_t got = 0, len, records = 0;
-	uint64_t drain;
+	size_t got = 0, len;
+	uint64_t records = 0, begun = 0;
+	ssize_t n;
 
 	pthread_mutex_lock(&q->lock);
+	clock_gettime(CLOCK_MONOTONIC, &q->last_read);
+	settle(q);		/* the stage first into the ring, if room */
 	while (q->used > 0) {
 		ring_get(q, q->first, &h, sizeof(h));
 		len = h.len & ~ENTRY_RECORD;
@@ -339,38 +347,55 @@ intake_read(struct intake *q, unsigned char *buf, size_t size)
 		if (h.len & ENTRY_RECORD)
 			records++;
 	}
+	if (got == 0 && q->used == 0 && q->stlen > 0) {
+		/* Then the stage: the bytes the pipe gave after the ring's. */
+		if (q->stlen >= q->head_size && q->frame(q->stage) != 0)
+			begun = 1;	/* a record begun: the caller's now */
+		got = q->stlen < size ? q->stlen : size;
+		memcpy(buf, q->stage, got);
+		memmove(q->stage, q->stage + got, q->stlen - got);
+		q->stlen -= got;
+	}
 	if (got > 0) {
 		/* Now the recorder's to hold, until parse() counts them. */
 		q->records -= records;
-		q->held += records;
+		q->held += records + begun;
 		publish(q);
-		pthread_cond_signal(&q->room);
-	} else if (q->used > 0) {
-		errno = EAGAIN;		/* no room in buf: the caller parses */
+		pthread_cond_signal(&q->wake);	/* room */
 		pthread_mutex_unlock(&q->lock);
-		return -1;
-	} else if (!q->done) {
-		/* Empty: clear ready; the intake sets it with the next. */
-		(void)read(q->ready, &drain, sizeof(drain));
-		errno = EAGAIN;
-		pthread_mutex_unlock(&q->lock);
-		return -1;
-	}
-	if (got == 0 && q->stgiven < q->stlen) {
-		/* The thread has ended: its stage, then the pipe itself. */
-		if (q->stgiven == 0 && q->stlen >= q->head_size &&
-		    q->frame(q->stage) != 0)
-			q->held++;	/* the record begun, now the caller's */
-		got = q->stlen - q->stgiven;
-		if (got > size)
-			got = size;
-		memcpy(buf, q->stage + q->stgiven, got);
-		q->stgiven += got;
-	}
-	pthread_mutex_unlock(&q->lock);
-	if (got > 0)
 		return (ssize_t)got;
-	return read(q->fd, buf, size);
+	}
+	if (q->used > 0) {
+		pthread_mutex_unlock(&q->lock);
+		errno = EAGAIN;		/* no room in buf: the caller parses */
+		return -1;
+	}
+	/* Nothing in memory: the pipe itself, read under the lock. */
+	n = read(q->fd, buf, size);
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+int
+intake_idle(struct intake *q)
+{
+	int idle;
+
+	pthread_mutex_lock(&q->lock);
+	idle = q->idle = q->used == 0 && q->stlen == 0;
+	pthread_mutex_unlock(&q->lock);
+	return idle;
+}
+
+void
+intake_busy(struct intake *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->idle = 0;
+	clock_gettime(CLOCK_MONOTONIC, &q->last_read);
+	if (q->sleeping)
+		pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
 }
 
 void
@@ -389,7 +414,7 @@ intake_waiting(struct intake *q)
 	int avail;
 
 	pthread_mutex_lock(&q->lock);
-	n = q->bytes + q->stlen - q->stgiven;
+	n = q->bytes + q->stlen;
 	pthread_mutex_unlock(&q->lock);
 	if (ioctl(q->fd, FIONREAD, &avail) == 0 && avail > 0)
 		n += (size_t)avail;
@@ -399,15 +424,12 @@ intake_waiting(struct intake *q)
 void
 intake_stop(struct intake *q)
 {
-	uint64_t one = 1;
-
 	if (!q->started)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stop = 1;
-	pthread_cond_signal(&q->room);
+	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
-	(void)write(q->quit, &one, sizeof(one));
 	pthread_join(q->thread, NULL);
 	q->started = 0;
 }
@@ -418,12 +440,8 @@ intake_free(struct intake *q)
 	if (q == NULL)
 		return;
 	intake_stop(q);
-	if (q->ready != -1)
-		close(q->ready);
-	if (q->quit != -1)
-		close(q->quit);
 	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->room);
+	pthread_cond_destroy(&q->wake);
 	free(q->ring);
 	free(q);
 }

@@ -43,11 +43,12 @@
  * then: a checkpoint waiting on fsync(2), a slice of last seen times and
  * a wait for a core in a row, and full bench/run runs dropped up to half
  * a percent of their events.  So a thread of the recorder's, the intake
- * (intake.c), reads the pipe every INTAKE_MS while events come into up to
- * INTAKE_BYTES of memory, and the recorder takes its records from there
- * (take(), through intake_read()): the same bytes in the same order, so
- * everything below reads as if it read the pipe itself.  The intake only
- * moves bytes; this thread does everything else.
+ * (intake.c), reads the pipe into up to INTAKE_BYTES of memory whenever
+ * this thread has not read it for a while (STALL_MS, 25 ms), and take()
+ * reads through intake_read(): what the intake holds first, then the
+ * pipe, the same bytes in the same order, so everything below reads as
+ * if it read the pipe itself.  The intake only moves bytes; this thread
+ * does everything else.
  *
  * The batches.  The recorder writes a batch when it holds
  * daemon.event_batch_max events or its oldest event is
@@ -98,7 +99,7 @@
  * its batch (at most daemon.event_batch_max events, daemon.event_batch_ms of
  * boots) and the records it has read from the pipe but not yet put in the
  * batch (at most one read, IN_MAX bytes, and what the intake holds, at most
- * INTAKE_BYTES: a few milliseconds of boots unless the database was slow);
+ * INTAKE_BYTES: nothing unless this thread has not read for STALL_MS);
  * and the fetch notes it holds, at
  * most NOTE_MS of them (write_notes()); not the last seen times it holds,
  * which the next recorder takes again.  Both count as held from the moment
@@ -517,7 +518,7 @@ db(struct recorder *r)
  * reachable, the connection lost, only a read-only standby answering):
  * keep the batch, close the handle, and try again in backoff_ms,
  * doubling from RETRY_MIN_MS up to RETRY_MAX_MS.  Meanwhile the recorder
- * takes no more from its intake, which reads the pipe until its memory is
+ * takes no more from the pipe, which its intake reads until its memory is
  * full; then the pipe is the rest of the queue and, once full, workers
  * count what they cannot hand over as dropped.
  */
@@ -1212,7 +1213,7 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	    cfg->daemon.event_batch_ms, INTAKE_BYTES >> 20);
 	db(&r);				/* open early; failures are retried */
 
-	pfd.fd = intake_ready_fd(r.q);
+	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (!stop_requested) {
 		prune(&r);
@@ -1237,12 +1238,19 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 			continue;
 		}
 		if (r.n == 0) {
+			/* First what the intake read while this one wrote. */
+			if (!intake_idle(r.q)) {
+				take(&r);
+				continue;
+			}
 			/*
 			 * Idle: wait for an event, the fetch notes or the
-			 * next retention run.
+			 * next retention run; the intake sleeps meanwhile.
 			 */
-			if (ppoll(&pfd, 1, sleep_idle(&r, &ts),
-			    &waitmask) > 0)
+			got = ppoll(&pfd, 1, sleep_idle(&r, &ts), &waitmask) >
+			    0;
+			intake_busy(r.q);
+			if (got)
 				take(&r);
 			continue;
 		}

@@ -1,10 +1,13 @@
 /*
- * test_intake.c - tests of the recorder's intake (fcgi/intake.c): the
- * bytes of a real pipe come out of intake_read() as they went in, in
- * order, junk included, through a ring small enough to fill and wrap; what
- * it holds is published as held; end of file and intake_stop() hand over
- * what is left.  Records here are framed by a test format of their own:
- * "RE", a length byte (the whole record), a byte, then the rest.
+ * test_intake.c - tests of the recorder's intake (fcgi/intake.c): while
+ * its caller does not read, it reads the pipe into memory; the bytes come
+ * out of intake_read() as they went in, in order, junk included, through
+ * a ring small enough to fill and wrap; what it holds is published as
+ * held; a full ring leaves the pipe unread; an idle caller keeps it
+ * asleep; after intake_stop() what is left is still read.  Records here
+ * are framed by a test format of their own: "RE", a length byte (the
+ * whole record), a byte, then the rest.  Effects are waited for a bounded
+ * number of times, never timed.
  */
 #define _GNU_SOURCE		/* pipe2() */
 
@@ -13,7 +16,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,14 +65,10 @@ nap(void)
 	nanosleep(&ts, NULL);
 }
 
-/*
- * Read from q until want bytes came (or end of file), waiting on its ready
- * descriptor; append them to out.  Returns the bytes read.
- */
+/* Read from q until want bytes came, or end of file; the bytes read. */
 static size_t
 drain(struct intake *q, unsigned char *out, size_t want, size_t chunk)
 {
-	struct pollfd pfd = { intake_ready_fd(q), POLLIN, 0 };
 	size_t got = 0;
 	ssize_t n;
 	int tries = 0;
@@ -84,10 +82,25 @@ drain(struct intake *q, unsigned char *out, size_t want, size_t chunk)
 		if (n == 0)
 			break;
 		ck_assert_int_eq(errno, EAGAIN);
-		(void)poll(&pfd, 1, 5);
+		nap();
 		tries++;
 	}
 	return got;
+}
+
+/* Wait until the pipe fd holds at most left bytes; what it holds. */
+static int
+pipe_down_to(int fd, int left)
+{
+	int avail = -1, tries;
+
+	for (tries = 0; tries < TRIES; tries++) {
+		ck_assert_int_eq(ioctl(fd, FIONREAD, &avail), 0);
+		if (avail <= left)
+			break;
+		nap();
+	}
+	return avail;
 }
 
 /* Read what q has now, without waiting, into out; the bytes read. */
@@ -132,11 +145,13 @@ START_TEST(test_bytes_in_order_through_a_small_ring)
 	q = intake_start(fds[0], SLOT, 1000, HEAD, frame);
 	ck_assert_ptr_nonnull(q);
 	for (off = 0, got = 0; off < len; ) {
-		ssize_t w = write(fds[1], in + off, len - off > 512 ?
-		    512 : len - off);
+		ssize_t w = write(fds[1], in + off, len - off > 2000 ?
+		    2000 : len - off);
 
-		if (w > 0)
-			off += (size_t)w;
+		ck_assert_int_gt(w, 0);
+		off += (size_t)w;
+		/* Not read by us: the intake reads it, as much as fits. */
+		ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
 		/* Read in small pieces: a record may not fit at once. */
 		got += pull(q, out + got, 300);
 	}
@@ -144,8 +159,7 @@ START_TEST(test_bytes_in_order_through_a_small_ring)
 	got += drain(q, out + got, len - got, 300);
 	ck_assert_uint_eq(got, len);
 	ck_assert_int_eq(memcmp(in, out, len), 0);
-	/* End of file: the pipe has no writer left, and the intake ended. */
-	ck_assert_uint_eq(drain(q, out, 1, 300), 0);
+	/* End of file: the pipe has no writer left. */
 	ck_assert_int_eq(intake_read(q, out, 300), 0);
 	intake_free(q);
 	close(fds[0]);
@@ -159,8 +173,7 @@ START_TEST(test_what_it_holds_is_published)
 	unsigned char buf[1024], out[1024];
 	size_t len = 0;
 	struct intake *q;
-	uint64_t held = 0;
-	int fds[2], i, tries;
+	int fds[2], i;
 
 	for (i = 0; i < 5; i++)
 		len += put_record(buf + len, 40, (unsigned)i);
@@ -170,11 +183,10 @@ START_TEST(test_what_it_holds_is_published)
 	q = intake_start(fds[0], SLOT, 1 << 16, HEAD, frame);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
+	ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
 	/* Five whole records in memory and one begun: six, with ours. */
-	for (tries = 0; tries < TRIES && (held = held_now(q, 7)) != 13;
-	    tries++)
-		nap();
-	ck_assert_uint_eq(held, 13);
+	ck_assert_uint_eq(held_now(q, 7), 13);
+	ck_assert_int_eq(intake_idle(q), 0);	/* those first */
 	/* Taken: the caller's until it says otherwise. */
 	ck_assert_int_eq(intake_read(q, out, sizeof(out)), 5 * 40 + 3);
 	/* Taken, not parsed yet: still counted, now as the caller's. */
@@ -200,7 +212,7 @@ START_TEST(test_full_ring_stops_reading)
 	unsigned char buf[4096], out[8192];
 	size_t len = 0, got;
 	struct intake *q;
-	int fds[2], i, tries, avail = 0;
+	int fds[2], i, avail = 0;
 
 	for (i = 0; i < 40; i++)
 		len += put_record(buf + len, 100, (unsigned)i);
@@ -210,13 +222,7 @@ START_TEST(test_full_ring_stops_reading)
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
 	/* The intake reads the pipe dry into ring and stage, no further. */
-	for (tries = 0; tries < TRIES; tries++) {
-		ck_assert_int_eq(ioctl(fds[0], FIONREAD, &avail), 0);
-		if (avail == 0)
-			break;
-		nap();
-	}
-	ck_assert_int_eq(avail, 0);
+	ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
 	ck_assert_uint_eq(intake_waiting(q), len);
 	/* Ring full, the intake waits for room: this stays in the pipe. */
 	ck_assert_int_eq(write(fds[1], buf, 1000), 1000);
@@ -233,6 +239,37 @@ START_TEST(test_full_ring_stops_reading)
 }
 END_TEST
 
+START_TEST(test_idle_caller_reads_itself)
+{
+	unsigned char buf[256], out[256];
+	size_t len = 0;
+	struct intake *q;
+	int fds[2], i, avail = 0;
+
+	for (i = 0; i < 4; i++)
+		len += put_record(buf + len, 50, (unsigned)i);
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	q = intake_start(fds[0], SLOT, 1 << 16, HEAD, frame);
+	ck_assert_ptr_nonnull(q);
+	/* Nothing held: the caller waits on the pipe, the intake sleeps. */
+	ck_assert_int_eq(intake_idle(q), 1);
+	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
+	for (i = 0; i < 20; i++)	/* 100 ms: four times STALL_MS */
+		nap();
+	ck_assert_int_eq(ioctl(fds[0], FIONREAD, &avail), 0);
+	ck_assert_int_eq(avail, (int)len);
+	/* Busy again and not reading: the intake reads for it. */
+	intake_busy(q);
+	ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
+	ck_assert_uint_eq(drain(q, out, len, sizeof(out)), len);
+	ck_assert_int_eq(memcmp(out, buf, len), 0);
+	ck_assert_int_eq(intake_idle(q), 1);
+	intake_free(q);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 static Suite *
 intake_suite(void)
 {
@@ -242,6 +279,7 @@ intake_suite(void)
 	tcase_add_test(tc, test_bytes_in_order_through_a_small_ring);
 	tcase_add_test(tc, test_what_it_holds_is_published);
 	tcase_add_test(tc, test_full_ring_stops_reading);
+	tcase_add_test(tc, test_idle_caller_reads_itself);
 	suite_add_tcase(s, tc);
 	return s;
 }
