@@ -65,6 +65,28 @@ nap(void)
 	nanosleep(&ts, NULL);
 }
 
+/* A pipe in fds and an intake of cap bytes reading it. */
+static struct intake *
+start(int fds[2], size_t cap)
+{
+	struct intake *q;
+
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	q = intake_start(fds[0], SLOT, cap, HEAD, frame);
+	ck_assert_ptr_nonnull(q);
+	return q;
+}
+
+/* Free q and close what is open of its pipe. */
+static void
+finish(struct intake *q, int fds[2])
+{
+	intake_free(q);
+	close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+}
+
 /* Read from q until want bytes came, or end of file; the bytes read. */
 static size_t
 drain(struct intake *q, unsigned char *out, size_t want, size_t chunk)
@@ -140,10 +162,8 @@ START_TEST(test_bytes_in_order_through_a_small_ring)
 		if (i % 37 == 0)
 			len += put_junk(in + len, 1 + (size_t)i % 9);
 	}
-	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
 	/* 1000 bytes: the ring fills and wraps many times over. */
-	q = intake_start(fds[0], SLOT, 1000, HEAD, frame);
-	ck_assert_ptr_nonnull(q);
+	q = start(fds, 1000);
 	for (off = 0, got = 0; off < len; ) {
 		ssize_t w = write(fds[1], in + off, len - off > 2000 ?
 		    2000 : len - off);
@@ -156,13 +176,13 @@ START_TEST(test_bytes_in_order_through_a_small_ring)
 		got += pull(q, out + got, 300);
 	}
 	close(fds[1]);
+	fds[1] = -1;
 	got += drain(q, out + got, len - got, 300);
 	ck_assert_uint_eq(got, len);
 	ck_assert_int_eq(memcmp(in, out, len), 0);
 	/* End of file: the pipe has no writer left. */
 	ck_assert_int_eq(intake_read(q, out, 300), 0);
-	intake_free(q);
-	close(fds[0]);
+	finish(q, fds);
 	free(in);
 	free(out);
 }
@@ -179,9 +199,7 @@ START_TEST(test_what_it_holds_is_published)
 		len += put_record(buf + len, 40, (unsigned)i);
 	len += put_junk(buf + len, 3);
 	len += put_record(buf + len, 40, 9) - 10;	/* begun: 30 of 40 */
-	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-	q = intake_start(fds[0], SLOT, 1 << 16, HEAD, frame);
-	ck_assert_ptr_nonnull(q);
+	q = start(fds, 1 << 16);
 	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
 	ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
 	/* Five whole records in memory and one begun: six, with ours. */
@@ -201,9 +219,7 @@ START_TEST(test_what_it_holds_is_published)
 	ck_assert_int_eq(memcmp(out, buf + 5 * 40 + 3, 40), 0);
 	ck_assert_int_eq(intake_read(q, out, sizeof(out)), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	intake_free(q);
-	close(fds[0]);
-	close(fds[1]);
+	finish(q, fds);
 }
 END_TEST
 
@@ -216,10 +232,8 @@ START_TEST(test_full_ring_stops_reading)
 
 	for (i = 0; i < 40; i++)
 		len += put_record(buf + len, 100, (unsigned)i);
-	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
 	/* Room for 9 entries of 104 bytes; the stage takes the rest. */
-	q = intake_start(fds[0], SLOT, 1000, HEAD, frame);
-	ck_assert_ptr_nonnull(q);
+	q = start(fds, 1000);
 	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
 	/* The intake reads the pipe dry into ring and stage, no further. */
 	ck_assert_int_eq(pipe_down_to(fds[0], 0), 0);
@@ -233,9 +247,7 @@ START_TEST(test_full_ring_stops_reading)
 	ck_assert_uint_eq(got, len + 1000);
 	ck_assert_int_eq(memcmp(out, buf, len), 0);
 	ck_assert_int_eq(memcmp(out + len, buf, 1000), 0);
-	intake_free(q);
-	close(fds[0]);
-	close(fds[1]);
+	finish(q, fds);
 }
 END_TEST
 
@@ -248,9 +260,7 @@ START_TEST(test_idle_caller_reads_itself)
 
 	for (i = 0; i < 4; i++)
 		len += put_record(buf + len, 50, (unsigned)i);
-	ck_assert_int_eq(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-	q = intake_start(fds[0], SLOT, 1 << 16, HEAD, frame);
-	ck_assert_ptr_nonnull(q);
+	q = start(fds, 1 << 16);
 	/* Nothing held: the caller waits on the pipe, the intake sleeps. */
 	ck_assert_int_eq(intake_idle(q), 1);
 	ck_assert_int_eq(write(fds[1], buf, len), (ssize_t)len);
@@ -264,9 +274,7 @@ START_TEST(test_idle_caller_reads_itself)
 	ck_assert_uint_eq(drain(q, out, len, sizeof(out)), len);
 	ck_assert_int_eq(memcmp(out, buf, len), 0);
 	ck_assert_int_eq(intake_idle(q), 1);
-	intake_free(q);
-	close(fds[0]);
-	close(fds[1]);
+	finish(q, fds);
 }
 END_TEST
 
