@@ -224,7 +224,6 @@ struct note {
 /* The recorder's state: one per process. */
 struct recorder {
 	const struct cfg *cfg;
-	int		 fd;		/* reading end of the pipe */
 	int		 queue_bytes;	/* its size (F_GETPIPE_SZ) */
 	int		 slot;		/* names its counters in metrics.c */
 	struct events	*ev;		/* events database; NULL until opened */
@@ -1159,7 +1158,6 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	int ms;
 
 	r.cfg = cfg;
-	r.fd = fd;
 	if ((r.queue_bytes = fcntl(fd, F_GETPIPE_SZ)) <= 0)
 		r.queue_bytes = QUEUE_BYTES_USER;
 	r.slot = slot;
@@ -1314,9 +1312,9 @@ recorder_run(const struct cfg *cfg, int fd, int slot)
 	}
 	/*
 	 * Stopping: what the pipe and the intake's memory hold now, to the
-	 * end of the record in hand, then the last batch.  Bounded, so that under a steady stream
-	 * of boots the recorder still ends (its replacement starts only
-	 * then: master.c fill()).  Records are written whole, so what is
+	 * end of the record in hand, then the last batch.  Bounded, so that
+	 * under a steady stream of boots the recorder still ends (its
+	 * replacement starts only then: master.c fill()).  Records are written whole, so what is
 	 * left unparsed never was one.
 	 */
 	avail = intake_waiting(r.q);

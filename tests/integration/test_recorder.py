@@ -142,6 +142,18 @@ def kill_recorder(test, srv, rec):
     return int(m.group(1))
 
 
+def settled(test, srv, before):
+    """Once nothing is queued: the events recorded and dropped since
+    before, a series() of EVENT_METRICS."""
+    got = eventually(lambda: series(srv, *EVENT_METRICS),
+                     lambda m: m["bootd_events_queued"] == 0)
+    test.assertEqual(got["bootd_events_queued"], 0)
+    return (got["bootd_events_recorded_total"] -
+            before["bootd_events_recorded_total"],
+            got["bootd_events_dropped_total"] -
+            before["bootd_events_dropped_total"])
+
+
 class Recorder(unittest.TestCase):
     def setUp(self):
         self.srv = harness.BootServer(workers=2, config=getattr(
@@ -238,13 +250,7 @@ class Recorder(unittest.TestCase):
                              before["bootd_events_recorded_total"])
         finally:
             os.kill(rec, signal.SIGCONT)
-        after = eventually(lambda: series(s, *EVENT_METRICS),
-                           lambda m: m["bootd_events_queued"] == 0)
-        self.assertEqual(after["bootd_events_queued"], 0)
-        recorded = after["bootd_events_recorded_total"] - \
-            before["bootd_events_recorded_total"]
-        dropped = after["bootd_events_dropped_total"] - \
-            before["bootd_events_dropped_total"]
+        recorded, dropped = settled(self, s, before)
         self.assertEqual(dropped, answered - recorded)
         self.assertEqual(recorded, queued)
         self.assertEqual(event_count(s.events_db) - rows, recorded)
@@ -291,13 +297,7 @@ class Recorder(unittest.TestCase):
         finally:
             if locked:
                 lock.execute("ROLLBACK")
-        got = eventually(lambda: series(srv, *EVENT_METRICS),
-                         lambda m: m["bootd_events_queued"] == 0)
-        self.assertEqual(got["bootd_events_queued"], 0)
-        recorded = got["bootd_events_recorded_total"] - \
-            before["bootd_events_recorded_total"]
-        dropped = got["bootd_events_dropped_total"] - \
-            before["bootd_events_dropped_total"]
+        recorded, dropped = settled(self, srv, before)
         self.assertGreaterEqual(dropped, held)
         self.assertEqual(recorded + dropped, n)
         self.assertEqual(event_count(srv.events_db), 1 + recorded)
@@ -465,13 +465,9 @@ class Flush(unittest.TestCase):
         self.assertGreaterEqual(m["bootd_events_held"], 1)
         held = kill_recorder(self, srv, rec)
         self.assertGreaterEqual(held, 1)
-        got = eventually(lambda: series(srv, *EVENT_METRICS),
-                         lambda m: m["bootd_events_queued"] == 0)
-        self.assertEqual(got["bootd_events_queued"], 0)
-        self.assertEqual(got["bootd_events_dropped_total"] -
-                         before["bootd_events_dropped_total"], held)
-        self.assertEqual(got["bootd_events_recorded_total"] -
-                         before["bootd_events_recorded_total"], n - held)
+        recorded, dropped = settled(self, srv, before)
+        self.assertEqual(dropped, held)
+        self.assertEqual(recorded, n - held)
         self.assertEqual(event_count(srv.events_db), n - held)
 
     def test_sigterm_writes_what_is_queued(self):
